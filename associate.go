@@ -1,0 +1,190 @@
+package access
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// AssociateID identifies an associate (a user, a resource or a system user).
+// The zero value names no associate.
+type AssociateID int64
+
+// AssociateType is the kind of an associate. The numeric values are the ones
+// SuperOffice stores in associate.type, so rows imported from such a database
+// keep their meaning.
+type AssociateType int
+
+// The associate types. Any other value is rejected with [ErrInvalid].
+const (
+	// Internal associates are employees: they sign in, belong to usergroups
+	// and hold a role.
+	Internal AssociateType = 0
+	// Resource associates are rooms and equipment: they appear in diaries but
+	// cannot sign in and belong to no usergroup.
+	Resource AssociateType = 1
+	// External associates are partners and customers: they see their own
+	// company, their projects and published records only.
+	External AssociateType = 4
+	// Anonymous associates are obsolete (SuperOffice 9 and later). They are
+	// accepted when loaded so old data still imports, but never granted
+	// anything.
+	Anonymous AssociateType = 7
+	// System associates are integration users that bypass every rule once
+	// they pass the gates (active, validity window).
+	System AssociateType = 13
+)
+
+// Valid reports whether t is one of the defined associate types.
+func (t AssociateType) Valid() bool {
+	switch t {
+	case Internal, Resource, External, Anonymous, System:
+		return true
+	}
+	return false
+}
+
+// String returns the type's lower-case name, or "type(N)" for an undefined value.
+func (t AssociateType) String() string {
+	switch t {
+	case Internal:
+		return "internal"
+	case Resource:
+		return "resource"
+	case External:
+		return "external"
+	case Anonymous:
+		return "anonymous"
+	case System:
+		return "system"
+	}
+	return fmt.Sprintf("type(%d)", int(t))
+}
+
+// ErrNameTaken is returned (wrapped) when an associate's login name is already
+// used by another associate. Names are compared case-insensitively.
+var ErrNameTaken = errors.New("name taken")
+
+// Associate is a user of the system: an employee, a resource, an external
+// user, an (obsolete) anonymous user or a system user.
+//
+// Only internal associates have usergroups: PrimaryGroup must name an existing
+// group and Groups lists the secondary groups. Every other type must leave
+// both empty. Every associate except a resource holds exactly one existing
+// Role.
+//
+// Values are copied when they are written to a store and when they are read
+// back, so a caller may reuse an Associate after passing it in.
+type Associate struct {
+	// ID identifies the associate; it must be positive.
+	ID AssociateID
+	// Name is the login name: required, unique compared case-insensitively,
+	// and free to contain any character.
+	Name string
+	// Type is the kind of associate.
+	Type AssociateType
+	// PrimaryGroup is the usergroup stamped on records the associate is
+	// assigned (see [Resolver.Stamp]). Required for internal associates, zero
+	// for all others.
+	PrimaryGroup GroupID
+	// Groups are the secondary usergroups (SuperOffice usergrouplink). Links
+	// to smart groups are kept but confer no membership: a smart group's
+	// members come from its rule alone.
+	Groups []GroupID
+	// Role is the associate's one role. Zero only for resources.
+	Role RoleID
+	// Active must be true for the associate to act (sign in, be granted
+	// anything). Inactive associates still own records.
+	Active bool
+	// ValidFrom and ValidTo bound the half-open window [ValidFrom, ValidTo)
+	// in which the associate may act. The zero time leaves a side unbounded.
+	ValidFrom, ValidTo time.Time
+	// Company is the id of the company (contact) the associate belongs to;
+	// external users see that company's records.
+	Company int64
+	// Projects are the ids of the projects the associate is a member of.
+	Projects []int64
+	// Attributes are free-form properties matched by smart group rules.
+	Attributes map[string]string
+}
+
+// ActiveAt reports whether the associate is active and t lies inside its
+// validity window.
+func (a *Associate) ActiveAt(t time.Time) bool {
+	if !a.Active {
+		return false
+	}
+	if !a.ValidFrom.IsZero() && t.Before(a.ValidFrom) {
+		return false
+	}
+	if !a.ValidTo.IsZero() && !t.Before(a.ValidTo) {
+		return false
+	}
+	return true
+}
+
+// clone returns a deep copy so that stored values never alias the caller's.
+func (a Associate) clone() Associate {
+	a.Groups = slices.Clone(a.Groups)
+	a.Projects = slices.Clone(a.Projects)
+	a.Attributes = maps.Clone(a.Attributes)
+	return a
+}
+
+// check validates what can be validated without looking anything up.
+func (a *Associate) check() error {
+	if a.ID <= 0 {
+		return fmt.Errorf("%w: associate id %d must be positive", ErrInvalid, a.ID)
+	}
+	if a.Name == "" {
+		return fmt.Errorf("%w: associate %d: name is required", ErrInvalid, a.ID)
+	}
+	if !a.Type.Valid() {
+		return fmt.Errorf("%w: associate %d: unknown associate type %d", ErrInvalid, a.ID, int(a.Type))
+	}
+	if a.Type != Internal && (a.PrimaryGroup != 0 || len(a.Groups) > 0) {
+		return fmt.Errorf("%w: associate %d: %s associates have no usergroups", ErrInvalid, a.ID, a.Type)
+	}
+	if a.Type == Internal && a.PrimaryGroup <= 0 {
+		return fmt.Errorf("%w: associate %d: internal associates need a primary group", ErrInvalid, a.ID)
+	}
+	for _, g := range a.Groups {
+		if g <= 0 {
+			return fmt.Errorf("%w: associate %d: group id %d must be positive", ErrInvalid, a.ID, g)
+		}
+	}
+	if a.Type != Resource && a.Role <= 0 {
+		return fmt.Errorf("%w: associate %d: %s associates need a role", ErrInvalid, a.ID, a.Type)
+	}
+	if a.Role < 0 {
+		return fmt.Errorf("%w: associate %d: role id %d must not be negative", ErrInvalid, a.ID, a.Role)
+	}
+	if !a.ValidFrom.IsZero() && !a.ValidTo.IsZero() && !a.ValidFrom.Before(a.ValidTo) {
+		return fmt.Errorf("%w: associate %d: validity window [%s, %s) is empty", ErrInvalid, a.ID,
+			a.ValidFrom.UTC().Format(time.RFC3339), a.ValidTo.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// FoldName returns the canonical form under which login names are compared:
+// two names are the same login exactly when their folded forms are equal.
+// It maps every rune to the smallest rune of its Unicode case-folding orbit,
+// so "ANNA", "anna" and "Anna" collide, and so do "ſ" and "s".
+func FoldName(name string) string {
+	var b strings.Builder
+	b.Grow(len(name))
+	for _, r := range name {
+		min := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < min {
+				min = f
+			}
+		}
+		b.WriteRune(min)
+	}
+	return b.String()
+}

@@ -1,0 +1,3 @@
+module github.com/crmaccess/access
+
+go 1.24

@@ -1,0 +1,247 @@
+package access
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// GroupID identifies a usergroup. The zero value names no group.
+type GroupID int64
+
+// Group is a usergroup. Its members are:
+//   - associates that name it as their primary group or a secondary group
+//     (stored on the [Associate]);
+//   - internal associates whose role is listed in Roles;
+//   - internal associates whose role is listed in RolesAndSubordinates, or is
+//     below a role listed there;
+//   - the effective members of every group listed in Groups, to any depth
+//     (a parent group includes its subgroups).
+//
+// A group with a Smart rule is different: its members are exactly the
+// internal associates the rule matches. Associates' links to it confer no
+// membership, and it may not list Groups, Roles or RolesAndSubordinates.
+//
+// Values are copied on the way into a store and on the way out.
+type Group struct {
+	// ID identifies the group; it must be positive.
+	ID GroupID
+	// Name is required; it need not be unique.
+	Name string
+	// Groups lists member groups: their effective members are members of
+	// this group. Edges may not form a cycle.
+	Groups []GroupID
+	// Roles lists roles whose holders are members.
+	Roles []RoleID
+	// RolesAndSubordinates lists roles whose holders, and the holders of
+	// every role below them, are members.
+	RolesAndSubordinates []RoleID
+	// Smart, when non-empty, is a rule in the smart rule language (see
+	// [ParseSmartRule]) that replaces hand-picked membership.
+	Smart string
+}
+
+// IsSmart reports whether the group's membership comes from a smart rule.
+func (g *Group) IsSmart() bool { return g.Smart != "" }
+
+func (g Group) clone() Group {
+	g.Groups = slices.Clone(g.Groups)
+	g.Roles = slices.Clone(g.Roles)
+	g.RolesAndSubordinates = slices.Clone(g.RolesAndSubordinates)
+	return g
+}
+
+// check validates what can be validated without looking anything up.
+func (g *Group) check() error {
+	if g.ID <= 0 {
+		return fmt.Errorf("%w: group id %d must be positive", ErrInvalid, g.ID)
+	}
+	if g.Name == "" {
+		return fmt.Errorf("%w: group %d: name is required", ErrInvalid, g.ID)
+	}
+	for _, c := range g.Groups {
+		if c == g.ID {
+			return &CycleError{Kind: KindGroup, Path: []int64{int64(g.ID), int64(g.ID)}}
+		}
+		if c <= 0 {
+			return fmt.Errorf("%w: group %d: member group id %d must be positive", ErrInvalid, g.ID, c)
+		}
+	}
+	for _, r := range slices.Concat(g.Roles, g.RolesAndSubordinates) {
+		if r <= 0 {
+			return fmt.Errorf("%w: group %d: role id %d must be positive", ErrInvalid, g.ID, r)
+		}
+	}
+	if g.Smart != "" {
+		if len(g.Groups)+len(g.Roles)+len(g.RolesAndSubordinates) > 0 {
+			return fmt.Errorf("%w: group %d: a smart group's members come from its rule alone; it cannot also list groups or roles", ErrInvalid, g.ID)
+		}
+		if _, err := ParseSmartRule(g.Smart); err != nil {
+			return fmt.Errorf("%w: group %d: smart rule: %w", ErrInvalid, g.ID, err)
+		}
+	}
+	return nil
+}
+
+// ErrCycle is returned (wrapped in a [*CycleError]) when a write would make
+// group nesting or the role tree circular.
+var ErrCycle = errors.New("cycle")
+
+// CycleError reports the cycle a write would create. It matches [ErrCycle]
+// with errors.Is.
+type CycleError struct {
+	// Kind is KindGroup for group nesting, KindRole for the role tree.
+	Kind Kind
+	// Path lists the ids along the cycle; the first and last are the same.
+	// For groups, each lists the next in its Groups; for roles, each one's
+	// Parent is the next.
+	Path []int64
+}
+
+// Error renders the cycle, for example "access: group 7 forms a cycle 7→9→12→7".
+func (e *CycleError) Error() string {
+	ids := make([]string, len(e.Path))
+	for i, id := range e.Path {
+		ids[i] = strconv.FormatInt(id, 10)
+	}
+	first := int64(0)
+	if len(e.Path) > 0 {
+		first = e.Path[0]
+	}
+	return fmt.Sprintf("access: %s %d forms a cycle %s", e.Kind, first, strings.Join(ids, "→"))
+}
+
+// Is makes errors.Is(err, ErrCycle) true.
+func (e *CycleError) Is(target error) bool { return target == ErrCycle }
+
+// Reason says why an associate is a member of a group, one step at a time.
+type Reason uint8
+
+// The ways into a group. The zero value is not a reason.
+const (
+	_ Reason = iota
+	// ViaPrimary: the group is the associate's primary group.
+	ViaPrimary
+	// ViaSecondary: the associate links to the group directly.
+	ViaSecondary
+	// ViaRole: the group lists the associate's role in Roles.
+	ViaRole
+	// ViaRoleTree: the group lists the associate's role, or a role above it,
+	// in RolesAndSubordinates.
+	ViaRoleTree
+	// ViaSmart: the group's smart rule matches the associate.
+	ViaSmart
+	// ViaGroup: the group lists another group the associate is a member of.
+	ViaGroup
+)
+
+// String names the reason.
+func (r Reason) String() string {
+	switch r {
+	case ViaPrimary:
+		return "primary group"
+	case ViaSecondary:
+		return "secondary group"
+	case ViaRole:
+		return "role"
+	case ViaRoleTree:
+		return "role or subordinate"
+	case ViaSmart:
+		return "smart rule"
+	case ViaGroup:
+		return "nested group"
+	}
+	return "reason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// GroupRef names a group for explanations: its id and its name at the
+// revision the explanation was made.
+type GroupRef struct {
+	ID   GroupID
+	Name string
+}
+
+// String renders the group as `Name (ID)`, or just the id when it has no name.
+func (g GroupRef) String() string { return refString(g.Name, int64(g.ID)) }
+
+// RoleRef names a role for explanations.
+type RoleRef struct {
+	ID   RoleID
+	Name string
+}
+
+// String renders the role as `Name (ID)`, or just the id when it has no name.
+func (r RoleRef) String() string { return refString(r.Name, int64(r.ID)) }
+
+func refString(name string, id int64) string {
+	if name == "" {
+		return strconv.FormatInt(id, 10)
+	}
+	return name + " (" + strconv.FormatInt(id, 10) + ")"
+}
+
+// Membership is one effective group membership of an associate and the
+// shortest explanation of it.
+type Membership struct {
+	// Group is the group the associate is an effective member of.
+	Group GroupID
+	// Reason is how the associate entered Path[0].
+	Reason Reason
+	// Role is, for ViaRole and ViaRoleTree, the role Path[0] lists.
+	Role RoleRef
+	// Subordinate is, for ViaRoleTree when the associate's role is strictly
+	// below Role, the associate's own role.
+	Subordinate RoleRef
+	// Path is the chain of groups from the one the associate entered
+	// directly to Group, each included in the next; the shortest such chain.
+	// It has length 1 for a direct membership.
+	Path []GroupRef
+}
+
+// Hops reports how many nesting edges the membership crosses.
+func (m Membership) Hops() int { return max(len(m.Path)-1, 0) }
+
+// String explains the membership in one line, for example
+// "Sales (20): role Sales Assistant (3) ⊂ Sales (2) (RolesAndSubordinates of Sales (20))"
+// or "Region (30): primary group Team A (10) via Team A (10) → Region (30)".
+func (m Membership) String() string {
+	var b strings.Builder
+	var first GroupRef
+	if len(m.Path) > 0 {
+		first = m.Path[0]
+		b.WriteString(m.Path[len(m.Path)-1].String())
+	} else {
+		b.WriteString(strconv.FormatInt(int64(m.Group), 10))
+	}
+	b.WriteString(": ")
+	switch m.Reason {
+	case ViaPrimary:
+		fmt.Fprintf(&b, "primary group %s", first)
+	case ViaSecondary:
+		fmt.Fprintf(&b, "member of %s", first)
+	case ViaRole:
+		fmt.Fprintf(&b, "role %s (Roles of %s)", m.Role, first)
+	case ViaRoleTree:
+		if m.Subordinate.ID != 0 {
+			fmt.Fprintf(&b, "role %s ⊂ %s (RolesAndSubordinates of %s)", m.Subordinate, m.Role, first)
+		} else {
+			fmt.Fprintf(&b, "role %s (RolesAndSubordinates of %s)", m.Role, first)
+		}
+	case ViaSmart:
+		fmt.Fprintf(&b, "smart rule of %s", first)
+	default:
+		b.WriteString(m.Reason.String())
+	}
+	if len(m.Path) > 1 {
+		b.WriteString(" via ")
+		for i, g := range m.Path {
+			if i > 0 {
+				b.WriteString(" → ")
+			}
+			b.WriteString(g.String())
+		}
+	}
+	return b.String()
+}

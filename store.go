@@ -1,0 +1,123 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Errors shared by every noun. Stores and the resolver wrap them with
+// context, so test them with errors.Is.
+var (
+	// ErrInvalid marks a value that breaks a rule on its own or against the
+	// model: a bad id, a missing name, an unknown reference, a type rule.
+	ErrInvalid = errors.New("invalid")
+	// ErrNotFound marks a lookup of an id the model does not hold.
+	ErrNotFound = errors.New("not found")
+	// ErrInUse marks a delete of something others still depend on. The
+	// message names the dependants.
+	ErrInUse = errors.New("in use")
+)
+
+// Revision numbers the states of a store. Every committed write produces a
+// higher revision; revision 0 is the empty model before any write.
+type Revision uint64
+
+// Kind names a kind of stored entity.
+type Kind uint8
+
+// The kinds of entity a store holds. The zero value is not a kind.
+const (
+	_ Kind = iota
+	KindRole
+	KindGroup
+	KindAssociate
+)
+
+// String names the kind.
+func (k Kind) String() string {
+	switch k {
+	case KindRole:
+		return "role"
+	case KindGroup:
+		return "group"
+	case KindAssociate:
+		return "associate"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Ref names one stored entity.
+type Ref struct {
+	Kind Kind
+	ID   int64
+}
+
+// String renders the reference as "group 12".
+func (r Ref) String() string { return fmt.Sprintf("%s %d", r.Kind, r.ID) }
+
+// Store is the source of truth a [Resolver] reads: it hands out the model at
+// a revision and what changed since an earlier one. Adapters live in
+// store/memory, store/postgres and store/sqlite; each passes the conformance
+// suite in store/storetest.
+//
+// A Store must be safe for concurrent use.
+type Store interface {
+	// Changes returns what changed after revision since, up to a revision
+	// the store has committed (normally its latest). Since 0 asks for the
+	// whole model. A store that can no longer say what changed after since
+	// (its change log was trimmed) returns a full delta instead; so may any
+	// store at any time.
+	//
+	// The returned values belong to the caller.
+	Changes(ctx context.Context, since Revision) (Delta, error)
+}
+
+// Watcher is an optional capability of a [Store]: it calls fn after each
+// committed revision. For writes made through the same Store value it calls
+// fn before the write returns, which is what gives a resolver in the same
+// process read-your-writes. Calls may arrive late, merged or out of order;
+// fn should treat the revision as a hint and ask [Store.Changes].
+//
+// Watch returns a function that stops the calls.
+type Watcher interface {
+	Watch(fn func(Revision)) (stop func())
+}
+
+// Writer is the write side every store adapter offers: an atomic batch.
+// Adapters add convenience methods (PutAssociate, DeleteGroup…) on top.
+type Writer interface {
+	// Apply validates b against the store's current model (see
+	// [Batch.Validate]) and commits all of it or none of it, returning the
+	// new revision.
+	Apply(ctx context.Context, b Batch) (Revision, error)
+}
+
+// View is read access to a model, as [Batch.Validate] needs it. Store
+// adapters implement it over their current state, inside the transaction
+// that will commit the batch.
+//
+// Lookups of a missing id return an error wrapping [ErrNotFound].
+type View interface {
+	Role(ctx context.Context, id RoleID) (Role, error)
+	Group(ctx context.Context, id GroupID) (Group, error)
+	Associate(ctx context.Context, id AssociateID) (Associate, error)
+	// AssociateByName finds the associate whose name folds (see
+	// [FoldName]) to the same string as name.
+	AssociateByName(ctx context.Context, name string) (Associate, error)
+	// Dependants lists the entities that refer to ref: for a role, its
+	// child roles, the groups that list it and the associates that hold
+	// it; for a group, the groups that list it and the associates that
+	// name it as primary or secondary group. Order does not matter.
+	Dependants(ctx context.Context, ref Ref) ([]Ref, error)
+}
+
+// Delta is what changed in a store between two revisions: the values of
+// the entities written, and the ids of those deleted, after From up to To.
+// When Full is true, the Batch holds the whole model at To and replaces
+// everything (From is then meaningless).
+type Delta struct {
+	From, To Revision
+	Full     bool
+	Batch
+}
