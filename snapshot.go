@@ -1,0 +1,617 @@
+package access
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+)
+
+// A snapshot is the compiled, immutable form of one store revision. Readers
+// share it freely; an update builds a new snapshot that shares every part
+// the change did not touch (copy on write) and is published atomically.
+//
+// Groups and associates have dense int32 indexes so that membership sets
+// are small sorted slices. Indexes are stable across incremental updates: a
+// deleted entity leaves a nil slot, and the same id put again gets its old
+// slot back. A full rebuild renumbers everything.
+type snapshot struct {
+	rev Revision
+
+	roles map[RoleID]*roleNode
+
+	groupIdx map[GroupID]int32 // includes deleted groups, whose node is nil
+	groups   []*groupNode
+	smart    []int32   // indexes of live smart groups
+	members  [][]int32 // per group index: effective members, sorted associate indexes
+
+	assocIdx idIndex
+	assocs   []*assocNode
+}
+
+// roleNode is a role with its place in the role tree.
+type roleNode struct {
+	role Role
+	// pre and post number the role in a depth-first walk of the role tree:
+	// b is strictly below a exactly when a.pre < b.pre && b.post < a.post.
+	pre, post int32
+	// base lists the groups that the role alone makes its holders members
+	// of, sorted by group index.
+	base []baseEdge
+}
+
+type baseEdge struct {
+	g      int32
+	reason Reason // ViaRole or ViaRoleTree
+}
+
+// groupNode is a group with its upward closure.
+type groupNode struct {
+	group Group
+	rule  *SmartRule // parsed Smart; nil for other groups or an unparsable rule
+	// up lists every group whose members include this group's members
+	// (this group itself at distance 0), sorted by group index, with the
+	// shortest distance and the predecessor on one shortest path.
+	up []upEdge
+}
+
+type upEdge struct {
+	g, pred int32 // pred is -1 for the group itself
+	dist    int32
+}
+
+// assocNode is an associate with its effective memberships.
+type assocNode struct {
+	a Associate
+	// groups are the indexes of the effective groups, sorted; via[i]
+	// explains groups[i].
+	groups []int32
+	via    []via
+}
+
+// via is one step of a membership's explanation: either a base reason
+// (primary, secondary, role, role tree, smart) with from == -1, or
+// ViaGroup with from the index of the included group one step closer to the
+// associate.
+type via struct {
+	from   int32
+	reason Reason
+}
+
+// idIndex maps associate ids to dense indexes. It is a large immutable base
+// map plus a small overlay of ids added since, so that adding an associate
+// copies the overlay, not 100,000 entries; the overlay is folded into a new
+// base once it grows past a fraction of the base.
+type idIndex struct {
+	base, over map[AssociateID]int32
+}
+
+func (x *idIndex) get(id AssociateID) (int32, bool) {
+	if len(x.over) > 0 {
+		if i, ok := x.over[id]; ok {
+			return i, true
+		}
+	}
+	i, ok := x.base[id]
+	return i, ok
+}
+
+// with returns an index that also maps id to i.
+func (x idIndex) with(id AssociateID, i int32) idIndex {
+	if len(x.over) >= 1024 && len(x.over) >= len(x.base)/8 {
+		base := make(map[AssociateID]int32, len(x.base)+len(x.over)+1)
+		maps.Copy(base, x.base)
+		maps.Copy(base, x.over)
+		base[id] = i
+		return idIndex{base: base}
+	}
+	over := make(map[AssociateID]int32, len(x.over)+1)
+	maps.Copy(over, x.over)
+	over[id] = i
+	return idIndex{base: x.base, over: over}
+}
+
+func (s *snapshot) assoc(id AssociateID) (int32, *assocNode) {
+	i, ok := s.assocIdx.get(id)
+	if !ok {
+		return -1, nil
+	}
+	return i, s.assocs[i]
+}
+
+func (s *snapshot) group(id GroupID) (int32, *groupNode) {
+	i, ok := s.groupIdx[id]
+	if !ok {
+		return -1, nil
+	}
+	return i, s.groups[i]
+}
+
+// isMember reports whether the associate node is an effective member of the
+// group with index g. It does not allocate.
+func (n *assocNode) isMember(g int32) bool {
+	_, ok := slices.BinarySearch(n.groups, g)
+	return ok
+}
+
+// build compiles a whole model.
+func build(rev Revision, b *Batch) *snapshot {
+	s := &snapshot{rev: rev, roles: make(map[RoleID]*roleNode, len(b.Roles))}
+	for _, r := range b.Roles {
+		s.roles[r.ID] = &roleNode{role: r.clone()}
+	}
+	gs := slices.Clone(b.Groups)
+	slices.SortFunc(gs, func(x, y Group) int { return cmp.Compare(x.ID, y.ID) })
+	s.groupIdx = make(map[GroupID]int32, len(gs))
+	s.groups = make([]*groupNode, 0, len(gs))
+	for _, g := range gs {
+		if _, dup := s.groupIdx[g.ID]; dup {
+			continue // a store never sends one id twice; keep the first
+		}
+		s.groupIdx[g.ID] = int32(len(s.groups))
+		s.groups = append(s.groups, newGroupNode(g))
+	}
+	s.compileGroups()
+
+	as := slices.Clone(b.Associates)
+	slices.SortFunc(as, func(x, y Associate) int { return cmp.Compare(x.ID, y.ID) })
+	s.assocIdx = idIndex{base: make(map[AssociateID]int32, len(as))}
+	s.assocs = make([]*assocNode, 0, len(as))
+	for _, a := range as {
+		if _, dup := s.assocIdx.base[a.ID]; dup {
+			continue
+		}
+		s.assocIdx.base[a.ID] = int32(len(s.assocs))
+		s.assocs = append(s.assocs, &assocNode{a: a.clone()})
+	}
+	sc := newScratch(len(s.groups))
+	s.members = make([][]int32, len(s.groups))
+	for i, n := range s.assocs {
+		n.groups, n.via = s.effective(&n.a, sc)
+		for _, g := range n.groups {
+			s.members[g] = append(s.members[g], int32(i))
+		}
+	}
+	return s
+}
+
+func newGroupNode(g Group) *groupNode {
+	n := &groupNode{group: g.clone()}
+	if g.Smart != "" {
+		// A rule that does not parse (written around the validator) matches
+		// nobody: fail closed.
+		n.rule, _ = ParseSmartRule(g.Smart)
+	}
+	return n
+}
+
+// compileGroups recomputes everything derived from roles and groups: the
+// role tree numbering, each role's base groups, each group's upward closure
+// and the list of smart groups. It replaces s.roles' nodes and s.groups'
+// nodes with fresh ones, so the caller must own both containers.
+func (s *snapshot) compileGroups() {
+	// Who includes whom: incl[c] lists the groups that list c. Smart groups
+	// take members from their rule alone, so their Groups do not count.
+	incl := make([][]int32, len(s.groups))
+	s.smart = s.smart[:0:0]
+	for p, n := range s.groups {
+		if n == nil {
+			continue
+		}
+		if n.group.IsSmart() {
+			s.smart = append(s.smart, int32(p))
+			continue
+		}
+		for _, c := range n.group.Groups {
+			if ci, ok := s.groupIdx[c]; ok && s.groups[ci] != nil && !slices.Contains(incl[ci], int32(p)) {
+				incl[ci] = append(incl[ci], int32(p))
+			}
+		}
+	}
+	// Upward closure by breadth-first search from each group. A cycle (only
+	// possible in data written around the validator) simply ends the search,
+	// which yields the least fixpoint: every group on it has the same
+	// members.
+	dist := make([]int32, len(s.groups))
+	pred := make([]int32, len(s.groups))
+	for i := range dist {
+		dist[i] = -1
+	}
+	var queue []int32
+	for g, n := range s.groups {
+		if n == nil {
+			continue
+		}
+		queue = append(queue[:0], int32(g))
+		dist[g], pred[g] = 0, -1
+		for h := 0; h < len(queue); h++ {
+			x := queue[h]
+			for _, p := range incl[x] {
+				if dist[p] < 0 {
+					dist[p], pred[p] = dist[x]+1, x
+					queue = append(queue, p)
+				}
+			}
+		}
+		up := make([]upEdge, len(queue))
+		for i, x := range queue {
+			up[i] = upEdge{g: x, pred: pred[x], dist: dist[x]}
+			dist[x] = -1
+		}
+		slices.SortFunc(up, func(a, b upEdge) int { return cmp.Compare(a.g, b.g) })
+		nn := *n
+		nn.up = up
+		s.groups[g] = &nn
+	}
+
+	// Which groups list each role, and the role tree numbering.
+	listedBy := map[RoleID][]baseEdge{}
+	for g, n := range s.groups {
+		if n == nil || n.group.IsSmart() {
+			continue
+		}
+		for _, r := range n.group.Roles {
+			listedBy[r] = append(listedBy[r], baseEdge{g: int32(g), reason: ViaRole})
+		}
+		for _, r := range n.group.RolesAndSubordinates {
+			listedBy[r] = append(listedBy[r], baseEdge{g: int32(g), reason: ViaRoleTree})
+		}
+	}
+	children := map[RoleID][]RoleID{}
+	var tops []RoleID
+	for id, n := range s.roles {
+		p := n.role.Parent
+		if _, ok := s.roles[p]; p == 0 || !ok {
+			tops = append(tops, id)
+		} else {
+			children[p] = append(children[p], id)
+		}
+	}
+	slices.Sort(tops)
+	for _, c := range children {
+		slices.Sort(c)
+	}
+	fresh := make(map[RoleID]*roleNode, len(s.roles))
+	var clock int32
+	var walk func(id RoleID, above []RoleID)
+	walk = func(id RoleID, above []RoleID) {
+		if fresh[id] != nil {
+			return // a cycle in unvalidated data
+		}
+		n := &roleNode{role: s.roles[id].role, pre: clock}
+		fresh[id] = n
+		clock++
+		above = append(above, id)
+		// The role's base groups: groups listing it in Roles, and groups
+		// listing it or any role above it in RolesAndSubordinates.
+		for _, e := range listedBy[id] {
+			n.base = append(n.base, e)
+		}
+		for _, a := range above {
+			for _, e := range listedBy[a] {
+				if e.reason == ViaRoleTree && (a != id) {
+					n.base = append(n.base, e)
+				}
+			}
+		}
+		slices.SortFunc(n.base, func(a, b baseEdge) int {
+			return cmp.Or(cmp.Compare(a.g, b.g), cmp.Compare(a.reason, b.reason))
+		})
+		n.base = slices.CompactFunc(n.base, func(a, b baseEdge) bool { return a.g == b.g })
+		for _, c := range children[id] {
+			walk(c, above)
+		}
+		n.post = clock
+		clock++
+	}
+	for _, t := range tops {
+		walk(t, nil)
+	}
+	// Roles on a parent cycle are reachable from no top; number them as
+	// tops so they still get their direct groups.
+	rest := slices.Sorted(maps.Keys(s.roles))
+	for _, id := range rest {
+		walk(id, nil)
+	}
+	s.roles = fresh
+}
+
+// below reports whether role b is strictly below role a.
+func (s *snapshot) below(b, a RoleID) bool {
+	na, nb := s.roles[a], s.roles[b]
+	return na != nil && nb != nil && na.pre < nb.pre && nb.post < na.post
+}
+
+// scratch is reusable working memory for computing one associate's
+// memberships: per group, the best (distance, reason) seen, stamped with a
+// generation counter so it never needs clearing.
+type scratch struct {
+	gen     uint32
+	stamp   []uint32
+	dist    []int32
+	reason  []Reason // base reason of the best path
+	from    []int32
+	touched []int32
+}
+
+func newScratch(n int) *scratch {
+	return &scratch{
+		stamp: make([]uint32, n), dist: make([]int32, n),
+		reason: make([]Reason, n), from: make([]int32, n),
+	}
+}
+
+func (sc *scratch) grow(n int) {
+	if len(sc.stamp) < n {
+		*sc = *newScratch(n + n/4)
+	}
+}
+
+// effective computes the associate's effective groups and their
+// explanations from the compiled groups and roles.
+func (s *snapshot) effective(a *Associate, sc *scratch) ([]int32, []via) {
+	if a.Type != Internal {
+		return nil, nil
+	}
+	sc.grow(len(s.groups))
+	sc.gen++
+	if sc.gen == 0 { // wrapped: clear the stamps once
+		clear(sc.stamp)
+		sc.gen = 1
+	}
+	sc.touched = sc.touched[:0]
+	reach := func(b int32, why Reason) {
+		n := s.groups[b]
+		if n == nil {
+			return
+		}
+		for _, e := range n.up {
+			g := e.g
+			if sc.stamp[g] == sc.gen {
+				if e.dist > sc.dist[g] || (e.dist == sc.dist[g] && why >= sc.reason[g]) {
+					continue
+				}
+			} else {
+				sc.stamp[g] = sc.gen
+				sc.touched = append(sc.touched, g)
+			}
+			sc.dist[g], sc.reason[g], sc.from[g] = e.dist, why, e.pred
+		}
+	}
+	direct := func(id GroupID, why Reason) {
+		if g, n := s.group(id); n != nil && !n.group.IsSmart() {
+			reach(g, why)
+		}
+	}
+	direct(a.PrimaryGroup, ViaPrimary)
+	for _, id := range a.Groups {
+		direct(id, ViaSecondary)
+	}
+	if r := s.roles[a.Role]; r != nil {
+		for _, e := range r.base {
+			reach(e.g, e.reason)
+		}
+	}
+	for _, g := range s.smart {
+		if s.groups[g].rule.Match(a) {
+			reach(g, ViaSmart)
+		}
+	}
+	if len(sc.touched) == 0 {
+		return nil, nil
+	}
+	slices.Sort(sc.touched)
+	groups := slices.Clone(sc.touched)
+	vias := make([]via, len(groups))
+	for i, g := range groups {
+		if sc.dist[g] == 0 {
+			vias[i] = via{from: -1, reason: sc.reason[g]}
+		} else {
+			vias[i] = via{from: sc.from[g], reason: ViaGroup}
+		}
+	}
+	return groups, vias
+}
+
+// update returns the snapshot that results from applying the delta d to s.
+// It recompiles roles and groups when any changed (they are few), and
+// recomputes the memberships only of the associates the delta can have
+// touched: those it writes, and the members of any group whose upward
+// closure, role links or smart rule changed.
+func (old *snapshot) update(d *Delta) *snapshot {
+	s := *old
+	s.rev = d.To
+	var affected []int32
+	membersOwned := false
+
+	if len(d.Roles)+len(d.DeleteRoles)+len(d.Groups)+len(d.DeleteGroups) > 0 {
+		s.roles = maps.Clone(old.roles)
+		for _, r := range d.Roles {
+			s.roles[r.ID] = &roleNode{role: r.clone()}
+		}
+		for _, id := range d.DeleteRoles {
+			delete(s.roles, id)
+		}
+		s.groupIdx = maps.Clone(old.groupIdx)
+		s.groups = slices.Clone(old.groups)
+		// Groups whose smartness or rule changed: their links and rule
+		// matches must be looked at afresh.
+		smartChanged := map[int32]smartChange{}
+		for _, g := range d.Groups {
+			i, ok := s.groupIdx[g.ID]
+			if !ok {
+				i = int32(len(s.groups))
+				s.groupIdx[g.ID] = i
+				s.groups = append(s.groups, nil)
+			}
+			prev, n := s.groups[i], newGroupNode(g)
+			if prev == nil || prev.group.Smart != g.Smart {
+				smartChanged[i] = smartChange{id: g.ID, node: n}
+			}
+			s.groups[i] = n
+		}
+		for _, id := range d.DeleteGroups {
+			if i, n := s.group(id); n != nil {
+				smartChanged[i] = smartChange{id: id}
+				s.groups[i] = nil
+			}
+		}
+		s.compileGroups()
+		s.members = slices.Clone(old.members)
+		membersOwned = true
+		for len(s.members) < len(s.groups) {
+			s.members = append(s.members, nil)
+		}
+
+		for g, n := range s.groups {
+			var oldUp, newUp []upEdge
+			if g < len(old.groups) && old.groups[g] != nil {
+				oldUp = old.groups[g].up
+			}
+			if n != nil {
+				newUp = n.up
+			}
+			if !slices.Equal(oldUp, newUp) && g < len(old.members) {
+				affected = append(affected, old.members[g]...)
+			}
+		}
+		changedRoles := map[RoleID]bool{}
+		for id, n := range s.roles {
+			if on := old.roles[id]; on == nil || !slices.Equal(on.base, n.base) {
+				changedRoles[id] = true
+			}
+		}
+		for id := range old.roles {
+			if s.roles[id] == nil {
+				changedRoles[id] = true
+			}
+		}
+		for g := range smartChanged {
+			if int(g) < len(old.members) {
+				affected = append(affected, old.members[g]...)
+			}
+		}
+		if len(changedRoles)+len(smartChanged) > 0 {
+			for i, n := range s.assocs {
+				if n != nil && n.a.Type == Internal && s.touchedBy(&n.a, changedRoles, smartChanged) {
+					affected = append(affected, int32(i))
+				}
+			}
+		}
+	}
+
+	if len(d.Associates)+len(d.DeleteAssociates)+len(affected) > 0 {
+		s.assocs = slices.Clone(old.assocs)
+	}
+	for _, a := range d.Associates {
+		i, ok := s.assocIdx.get(a.ID)
+		if !ok {
+			i = int32(len(s.assocs))
+			s.assocIdx = s.assocIdx.with(a.ID, i)
+			s.assocs = append(s.assocs, nil)
+		}
+		s.assocs[i] = &assocNode{a: a.clone()}
+		affected = append(affected, i)
+	}
+	for _, id := range d.DeleteAssociates {
+		if i, n := s.assoc(id); n != nil {
+			s.assocs[i] = nil
+			affected = append(affected, i)
+		}
+	}
+	if len(affected) == 0 {
+		return &s
+	}
+
+	slices.Sort(affected)
+	affected = slices.Compact(affected)
+	adds, removes := map[int32][]int32{}, map[int32][]int32{}
+	sc := newScratch(len(s.groups))
+	for _, i := range affected {
+		var before, after []int32
+		if int(i) < len(old.assocs) && old.assocs[i] != nil {
+			before = old.assocs[i].groups
+		}
+		if n := s.assocs[i]; n != nil {
+			nn := &assocNode{a: n.a}
+			nn.groups, nn.via = s.effective(&nn.a, sc)
+			s.assocs[i] = nn
+			after = nn.groups
+		}
+		// Both are sorted: walk them together.
+		x, y := 0, 0
+		for x < len(before) || y < len(after) {
+			switch {
+			case y == len(after) || (x < len(before) && before[x] < after[y]):
+				removes[before[x]] = append(removes[before[x]], i)
+				x++
+			case x == len(before) || after[y] < before[x]:
+				adds[after[y]] = append(adds[after[y]], i)
+				y++
+			default:
+				x++
+				y++
+			}
+		}
+	}
+	if len(adds)+len(removes) > 0 && !membersOwned {
+		s.members = slices.Clone(old.members)
+	}
+	for g := range s.members {
+		add, rm := adds[int32(g)], removes[int32(g)]
+		if len(add)+len(rm) == 0 {
+			continue
+		}
+		s.members[g] = mergeMembers(s.members[g], add, rm)
+	}
+	return &s
+}
+
+// smartChange records a group whose smartness or rule changed (node is nil
+// when the group was deleted).
+type smartChange struct {
+	id   GroupID
+	node *groupNode
+}
+
+// touchedBy reports whether the associate's memberships may change because
+// its role's groups changed or a group it could reach by link or rule
+// changed its smartness or rule.
+func (s *snapshot) touchedBy(a *Associate, roles map[RoleID]bool, smart map[int32]smartChange) bool {
+	if roles[a.Role] {
+		return true
+	}
+	for _, c := range smart {
+		if c.node != nil && c.node.rule.Match(a) {
+			return true
+		}
+		if a.PrimaryGroup == c.id || slices.Contains(a.Groups, c.id) {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeMembers returns the sorted list cur without rm and with add; all
+// three are sorted, and the result is a new slice.
+func mergeMembers(cur, add, rm []int32) []int32 {
+	out := make([]int32, 0, len(cur)+len(add)-len(rm))
+	r := 0
+	a := 0
+	for _, m := range cur {
+		for a < len(add) && add[a] < m {
+			out = append(out, add[a])
+			a++
+		}
+		for r < len(rm) && rm[r] < m {
+			r++
+		}
+		if r < len(rm) && rm[r] == m {
+			continue
+		}
+		if a < len(add) && add[a] == m {
+			a++
+		}
+		out = append(out, m)
+	}
+	return append(out, add[a:]...)
+}
