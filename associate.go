@@ -108,8 +108,17 @@ type Associate struct {
 	Company int64
 	// Projects are the ids of the projects the associate is a member of.
 	Projects []int64
-	// Attributes are free-form properties matched by smart group rules.
+	// Attributes are free-form properties: smart group rules match them,
+	// and they are the associate's own custom field values (see
+	// [Engine.Field]), which fall back to its groups' Fields.
 	Attributes map[string]string
+	// ServiceLogin is the id of the associate's Customer Service login
+	// (SuperOffice associate.ejuserId), or 0 when it has none. Only
+	// associates with a service login are members of categories.
+	ServiceLogin int64
+	// Categories lists the categories the associate is an individual member
+	// of. It requires a ServiceLogin.
+	Categories []CategoryID
 }
 
 // ActiveAt reports whether the associate is active and t lies inside its
@@ -132,6 +141,7 @@ func (a Associate) clone() Associate {
 	a.Groups = slices.Clone(a.Groups)
 	a.Projects = slices.Clone(a.Projects)
 	a.Attributes = maps.Clone(a.Attributes)
+	a.Categories = slices.Clone(a.Categories)
 	return a
 }
 
@@ -162,6 +172,17 @@ func (a *Associate) check() error {
 	}
 	if a.Role < 0 {
 		return fmt.Errorf("%w: associate %d: role id %d must not be negative", ErrInvalid, a.ID, a.Role)
+	}
+	if a.ServiceLogin < 0 {
+		return fmt.Errorf("%w: associate %d: service login %d must not be negative", ErrInvalid, a.ID, a.ServiceLogin)
+	}
+	if len(a.Categories) > 0 && a.ServiceLogin == 0 {
+		return fmt.Errorf("%w: associate %d: category memberships need a service login", ErrInvalid, a.ID)
+	}
+	for _, c := range a.Categories {
+		if c <= 0 {
+			return fmt.Errorf("%w: associate %d: category id %d must be positive", ErrInvalid, a.ID, c)
+		}
 	}
 	if !a.ValidFrom.IsZero() && !a.ValidTo.IsZero() && !a.ValidFrom.Before(a.ValidTo) {
 		return fmt.Errorf("%w: associate %d: validity window [%s, %s) is empty", ErrInvalid, a.ID,

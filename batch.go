@@ -1,15 +1,17 @@
 package access
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 )
 
-// Batch is a set of writes that succeed or fail together: puts of roles,
-// groups and associates (insert or replace by id) and deletes by id.
+// Batch is a set of writes that succeed or fail together: puts (insert or
+// replace by id) and deletes by id, of every kind a store holds.
 //
 // A batch is declarative: its order does not matter, and it is validated as
 // a whole against the model it is applied to, so a bulk load may put a group
@@ -17,48 +19,73 @@ import (
 // its members elsewhere in the same batch. Naming one id twice in a batch
 // (two puts, or a put and a delete) is invalid.
 type Batch struct {
-	Roles      []Role
-	Groups     []Group
-	Associates []Associate
+	Roles          []Role
+	Groups         []Group
+	Associates     []Associate
+	SharingRules   []SharingRule
+	Grants         []Grant
+	Categories     []Category
+	Impersonations []Impersonation
 
-	DeleteRoles      []RoleID
-	DeleteGroups     []GroupID
-	DeleteAssociates []AssociateID
+	DeleteRoles          []RoleID
+	DeleteGroups         []GroupID
+	DeleteAssociates     []AssociateID
+	DeleteSharingRules   []RuleID
+	DeleteGrants         []GrantID
+	DeleteCategories     []CategoryID
+	DeleteImpersonations []ImpersonationID
 }
 
 // Empty reports whether the batch writes nothing.
 func (b *Batch) Empty() bool {
-	return len(b.Roles)+len(b.Groups)+len(b.Associates)+
-		len(b.DeleteRoles)+len(b.DeleteGroups)+len(b.DeleteAssociates) == 0
+	return len(b.Roles)+len(b.Groups)+len(b.Associates)+len(b.SharingRules)+
+		len(b.Grants)+len(b.Categories)+len(b.Impersonations)+
+		len(b.DeleteRoles)+len(b.DeleteGroups)+len(b.DeleteAssociates)+
+		len(b.DeleteSharingRules)+len(b.DeleteGrants)+len(b.DeleteCategories)+
+		len(b.DeleteImpersonations) == 0
 }
 
 // Clone returns a deep copy of the batch.
 func (b *Batch) Clone() Batch {
 	c := Batch{
-		DeleteRoles:      slices.Clone(b.DeleteRoles),
-		DeleteGroups:     slices.Clone(b.DeleteGroups),
-		DeleteAssociates: slices.Clone(b.DeleteAssociates),
+		Grants:               slices.Clone(b.Grants),
+		Impersonations:       slices.Clone(b.Impersonations),
+		DeleteRoles:          slices.Clone(b.DeleteRoles),
+		DeleteGroups:         slices.Clone(b.DeleteGroups),
+		DeleteAssociates:     slices.Clone(b.DeleteAssociates),
+		DeleteSharingRules:   slices.Clone(b.DeleteSharingRules),
+		DeleteGrants:         slices.Clone(b.DeleteGrants),
+		DeleteCategories:     slices.Clone(b.DeleteCategories),
+		DeleteImpersonations: slices.Clone(b.DeleteImpersonations),
 	}
-	for _, r := range b.Roles {
-		c.Roles = append(c.Roles, r.clone())
-	}
-	for _, g := range b.Groups {
-		c.Groups = append(c.Groups, g.clone())
-	}
-	for _, a := range b.Associates {
-		c.Associates = append(c.Associates, a.clone())
-	}
+	c.Roles = cloneAll(b.Roles, Role.clone)
+	c.Groups = cloneAll(b.Groups, Group.clone)
+	c.Associates = cloneAll(b.Associates, Associate.clone)
+	c.SharingRules = cloneAll(b.SharingRules, SharingRule.clone)
+	c.Categories = cloneAll(b.Categories, Category.clone)
 	return c
+}
+
+func cloneAll[T any](in []T, clone func(T) T) []T {
+	if in == nil {
+		return nil
+	}
+	out := make([]T, len(in))
+	for i, v := range in {
+		out[i] = clone(v)
+	}
+	return out
 }
 
 // Validate reports the first reason b cannot be applied to the model v
 // shows, or nil. Store adapters call it inside the transaction that commits
 // b, so that the rules are the same for every store. The errors wrap:
 //   - [ErrInvalid]: a bad value, an unknown reference, an id named twice;
-//   - [ErrCycle] (as a [*CycleError]): group nesting or the role tree would
-//     become circular;
+//   - [ErrCycle] (as a [*CycleError]): group nesting, the role tree or the
+//     category tree would become circular;
 //   - [ErrNameTaken]: another associate has the same login name;
-//   - [ErrInUse]: a deleted role or group is still referred to;
+//   - [ErrInUse]: a deleted role, group, associate or category is still
+//     referred to; the message names the dependants;
 //   - whatever error v returns other than [ErrNotFound].
 func (b *Batch) Validate(ctx context.Context, v View) error {
 	o, err := newOverlay(b, v)
@@ -80,14 +107,52 @@ func (b *Batch) Validate(ctx context.Context, v View) error {
 			return err
 		}
 	}
-	for _, id := range b.DeleteRoles {
-		if err := o.checkDelete(ctx, Ref{KindRole, int64(id)}); err != nil {
+	for i := range b.SharingRules {
+		r := &b.SharingRules[i]
+		what := fmt.Sprintf("sharing rule %d", r.ID)
+		if err := o.checkPrincipals(ctx, what+" from", &r.From); err != nil {
+			return err
+		}
+		if err := o.checkPrincipals(ctx, what+" to", &r.To); err != nil {
 			return err
 		}
 	}
-	for _, id := range b.DeleteGroups {
-		if err := o.checkDelete(ctx, Ref{KindGroup, int64(id)}); err != nil {
+	for i := range b.Grants {
+		g := &b.Grants[i]
+		if err := o.checkPrincipal(ctx, fmt.Sprintf("grant %d", g.ID), Principal{g.Associate, g.Group}); err != nil {
 			return err
+		}
+	}
+	for i := range b.Categories {
+		if err := o.checkCategory(ctx, &b.Categories[i]); err != nil {
+			return err
+		}
+	}
+	for i := range b.Impersonations {
+		m := &b.Impersonations[i]
+		what := fmt.Sprintf("impersonation %d", m.ID)
+		if err := o.checkPrincipal(ctx, what+" actor", m.Actor); err != nil {
+			return err
+		}
+		if err := o.checkPrincipal(ctx, what+" target", m.Target); err != nil {
+			return err
+		}
+		if m.Target.Associate != 0 {
+			t, err := o.associate(ctx, m.Target.Associate)
+			if err != nil {
+				return err
+			}
+			if t.Type == System {
+				return fmt.Errorf("access: %s: %w: system user %d cannot be impersonated", what, ErrInvalid, t.ID)
+			}
+		}
+	}
+	for _, ref := range slices.SortedFunc(maps.Keys(o.deleted), compareRefs) {
+		switch ref.Kind {
+		case KindRole, KindGroup, KindAssociate, KindCategory:
+			if err := o.checkDelete(ctx, ref); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -101,6 +166,8 @@ type overlay struct {
 	roles      map[RoleID]*Role
 	groups     map[GroupID]*Group
 	associates map[AssociateID]*Associate
+	categories map[CategoryID]*Category
+	put        map[Ref]bool // every entity the batch puts
 	deleted    map[Ref]bool
 }
 
@@ -110,39 +177,39 @@ func newOverlay(b *Batch, v View) (*overlay, error) {
 		roles:      make(map[RoleID]*Role, len(b.Roles)),
 		groups:     make(map[GroupID]*Group, len(b.Groups)),
 		associates: make(map[AssociateID]*Associate, len(b.Associates)),
+		categories: make(map[CategoryID]*Category, len(b.Categories)),
+		put:        make(map[Ref]bool),
 		deleted:    make(map[Ref]bool),
 	}
-	twice := func(r Ref) error {
-		return fmt.Errorf("access: %w: %s is named twice in one batch", ErrInvalid, r)
+	add := func(r Ref, check func() error) error {
+		if err := check(); err != nil {
+			return prefix(err)
+		}
+		if o.put[r] {
+			return fmt.Errorf("access: %w: %s is named twice in one batch", ErrInvalid, r)
+		}
+		o.put[r] = true
+		return nil
 	}
 	for i := range b.Roles {
 		r := &b.Roles[i]
-		if err := r.check(); err != nil {
-			return nil, prefix(err)
-		}
-		if o.roles[r.ID] != nil {
-			return nil, twice(Ref{KindRole, int64(r.ID)})
+		if err := add(Ref{KindRole, int64(r.ID)}, r.check); err != nil {
+			return nil, err
 		}
 		o.roles[r.ID] = r
 	}
 	for i := range b.Groups {
 		g := &b.Groups[i]
-		if err := g.check(); err != nil {
-			return nil, prefix(err)
-		}
-		if o.groups[g.ID] != nil {
-			return nil, twice(Ref{KindGroup, int64(g.ID)})
+		if err := add(Ref{KindGroup, int64(g.ID)}, g.check); err != nil {
+			return nil, err
 		}
 		o.groups[g.ID] = g
 	}
 	names := make(map[string]AssociateID, len(b.Associates))
 	for i := range b.Associates {
 		a := &b.Associates[i]
-		if err := a.check(); err != nil {
-			return nil, prefix(err)
-		}
-		if o.associates[a.ID] != nil {
-			return nil, twice(Ref{KindAssociate, int64(a.ID)})
+		if err := add(Ref{KindAssociate, int64(a.ID)}, a.check); err != nil {
+			return nil, err
 		}
 		o.associates[a.ID] = a
 		f := FoldName(a.Name)
@@ -151,32 +218,69 @@ func newOverlay(b *Batch, v View) (*overlay, error) {
 		}
 		names[f] = a.ID
 	}
-	del := func(r Ref, put bool) error {
-		if put || o.deleted[r] {
-			return twice(r)
+	for i := range b.SharingRules {
+		r := &b.SharingRules[i]
+		if err := add(Ref{KindSharingRule, int64(r.ID)}, r.check); err != nil {
+			return nil, err
 		}
-		if r.ID <= 0 {
+	}
+	for i := range b.Grants {
+		g := &b.Grants[i]
+		if err := add(Ref{KindGrant, int64(g.ID)}, g.check); err != nil {
+			return nil, err
+		}
+	}
+	for i := range b.Categories {
+		c := &b.Categories[i]
+		if err := add(Ref{KindCategory, int64(c.ID)}, c.check); err != nil {
+			return nil, err
+		}
+		o.categories[c.ID] = c
+	}
+	for i := range b.Impersonations {
+		m := &b.Impersonations[i]
+		if err := add(Ref{KindImpersonation, int64(m.ID)}, m.check); err != nil {
+			return nil, err
+		}
+	}
+	del := func(kind Kind, id int64) error {
+		r := Ref{kind, id}
+		if o.put[r] || o.deleted[r] {
+			return fmt.Errorf("access: %w: %s is named twice in one batch", ErrInvalid, r)
+		}
+		if id <= 0 {
 			return fmt.Errorf("access: %w: cannot delete %s: ids are positive", ErrInvalid, r)
 		}
 		o.deleted[r] = true
 		return nil
 	}
-	for _, id := range b.DeleteRoles {
-		if err := del(Ref{KindRole, int64(id)}, o.roles[id] != nil); err != nil {
-			return nil, err
-		}
-	}
-	for _, id := range b.DeleteGroups {
-		if err := del(Ref{KindGroup, int64(id)}, o.groups[id] != nil); err != nil {
-			return nil, err
-		}
-	}
-	for _, id := range b.DeleteAssociates {
-		if err := del(Ref{KindAssociate, int64(id)}, o.associates[id] != nil); err != nil {
-			return nil, err
+	for _, d := range [...]struct {
+		kind Kind
+		ids  []int64
+	}{
+		{KindRole, ids(b.DeleteRoles)},
+		{KindGroup, ids(b.DeleteGroups)},
+		{KindAssociate, ids(b.DeleteAssociates)},
+		{KindSharingRule, ids(b.DeleteSharingRules)},
+		{KindGrant, ids(b.DeleteGrants)},
+		{KindCategory, ids(b.DeleteCategories)},
+		{KindImpersonation, ids(b.DeleteImpersonations)},
+	} {
+		for _, id := range d.ids {
+			if err := del(d.kind, id); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return o, nil
+}
+
+func ids[T ~int64](in []T) []int64 {
+	out := make([]int64, len(in))
+	for i, v := range in {
+		out[i] = int64(v)
+	}
+	return out
 }
 
 // prefix adds the package prefix to errors from the check methods, keeping
@@ -201,55 +305,62 @@ func found(err error) (bool, error) {
 	return false, err
 }
 
-func (o *overlay) role(ctx context.Context, id RoleID) (*Role, error) {
-	if r := o.roles[id]; r != nil {
-		return r, nil
+// lookup finds id in the batch's puts, then (unless the batch deletes it)
+// in the view. It returns nil when the entity will not exist.
+func lookup[ID ~int64, T any](ctx context.Context, o *overlay, kind Kind, puts map[ID]*T, id ID,
+	get func(context.Context, ID) (T, error)) (*T, error) {
+	if v := puts[id]; v != nil {
+		return v, nil
 	}
-	if o.deleted[Ref{KindRole, int64(id)}] {
+	if o.deleted[Ref{kind, int64(id)}] {
 		return nil, nil
 	}
-	r, err := o.v.Role(ctx, id)
+	v, err := get(ctx, id)
 	if ok, err := found(err); !ok {
 		return nil, err
 	}
-	return &r, nil
+	return &v, nil
+}
+
+func (o *overlay) role(ctx context.Context, id RoleID) (*Role, error) {
+	return lookup(ctx, o, KindRole, o.roles, id, o.v.Role)
 }
 
 func (o *overlay) group(ctx context.Context, id GroupID) (*Group, error) {
-	if g := o.groups[id]; g != nil {
-		return g, nil
-	}
-	if o.deleted[Ref{KindGroup, int64(id)}] {
-		return nil, nil
-	}
-	g, err := o.v.Group(ctx, id)
-	if ok, err := found(err); !ok {
-		return nil, err
-	}
-	return &g, nil
+	return lookup(ctx, o, KindGroup, o.groups, id, o.v.Group)
 }
 
 func (o *overlay) associate(ctx context.Context, id AssociateID) (*Associate, error) {
-	if a := o.associates[id]; a != nil {
-		return a, nil
+	return lookup(ctx, o, KindAssociate, o.associates, id, o.v.Associate)
+}
+
+func (o *overlay) category(ctx context.Context, id CategoryID) (*Category, error) {
+	return lookup(ctx, o, KindCategory, o.categories, id, o.v.Category)
+}
+
+// exists reports whether every id will exist once the batch is applied, and
+// otherwise an ErrInvalid error naming the first missing one.
+func exists[ID ~int64, T any](ctx context.Context, what, noun string, ids []ID,
+	get func(context.Context, ID) (*T, error)) error {
+	for _, id := range ids {
+		v, err := get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if v == nil {
+			return fmt.Errorf("access: %s: %w: %s %d does not exist", what, ErrInvalid, noun, id)
+		}
 	}
-	if o.deleted[Ref{KindAssociate, int64(id)}] {
-		return nil, nil
-	}
-	a, err := o.v.Associate(ctx, id)
-	if ok, err := found(err); !ok {
-		return nil, err
-	}
-	return &a, nil
+	return nil
 }
 
 func (o *overlay) checkRole(ctx context.Context, r *Role) error {
 	if r.Parent == 0 {
 		return nil
 	}
-	// Walk up from the parent; meeting r again is a cycle. The walk is
-	// bounded by the number of distinct roles seen, so a cycle already in
-	// the view (which validation never lets in) cannot loop forever.
+	// Walk up from the parent; meeting r again is a cycle. The walk stops
+	// at a role seen before, so a cycle already in the view (which
+	// validation never lets in) cannot loop forever.
 	path := []int64{int64(r.ID)}
 	seen := map[RoleID]bool{r.ID: true}
 	for id := r.Parent; id != 0; {
@@ -276,29 +387,54 @@ func (o *overlay) checkRole(ctx context.Context, r *Role) error {
 	return nil
 }
 
+func (o *overlay) checkCategory(ctx context.Context, c *Category) error {
+	what := fmt.Sprintf("category %d", c.ID)
+	if err := exists(ctx, what, "group", c.Groups, o.group); err != nil {
+		return err
+	}
+	if err := exists(ctx, what, "role", c.Roles, o.role); err != nil {
+		return err
+	}
+	path := []int64{int64(c.ID)}
+	seen := map[CategoryID]bool{c.ID: true}
+	for id := c.Parent; id != 0; {
+		p, err := o.category(ctx, id)
+		if err != nil {
+			return err
+		}
+		if p == nil {
+			if id == c.Parent {
+				return fmt.Errorf("access: %s: %w: parent category %d does not exist", what, ErrInvalid, id)
+			}
+			return nil
+		}
+		path = append(path, int64(id))
+		if id == c.ID {
+			return &CycleError{Kind: KindCategory, Path: path}
+		}
+		if seen[id] {
+			return nil
+		}
+		seen[id] = true
+		id = p.Parent
+	}
+	return nil
+}
+
 func (o *overlay) checkGroup(ctx context.Context, g *Group) error {
-	for _, c := range g.Groups {
-		cg, err := o.group(ctx, c)
-		if err != nil {
-			return err
-		}
-		if cg == nil {
-			return fmt.Errorf("access: group %d: %w: member group %d does not exist", g.ID, ErrInvalid, c)
-		}
+	what := fmt.Sprintf("group %d", g.ID)
+	if err := exists(ctx, what, "member group", g.Groups, o.group); err != nil {
+		return err
 	}
-	for _, r := range slices.Concat(g.Roles, g.RolesAndSubordinates) {
-		rr, err := o.role(ctx, r)
-		if err != nil {
-			return err
-		}
-		if rr == nil {
-			return fmt.Errorf("access: group %d: %w: role %d does not exist", g.ID, ErrInvalid, r)
-		}
+	if err := exists(ctx, what, "role", slices.Concat(g.Roles, g.RolesAndSubordinates), o.role); err != nil {
+		return err
 	}
-	if path, err := o.groupCycle(ctx, g); err != nil || path != nil {
-		if err != nil {
-			return err
-		}
+	if err := exists(ctx, what, "admin associate", g.Admins, o.associate); err != nil {
+		return err
+	}
+	if path, err := o.groupCycle(ctx, g); err != nil {
+		return err
+	} else if path != nil {
 		return &CycleError{Kind: KindGroup, Path: path}
 	}
 	if g.IsSmart() {
@@ -315,7 +451,7 @@ func (o *overlay) checkGroup(ctx context.Context, g *Group) error {
 				return err
 			}
 			if a != nil && a.PrimaryGroup == g.ID {
-				return fmt.Errorf("access: group %d: %w: a smart group cannot be a primary group, and it is associate %d's", g.ID, ErrInvalid, a.ID)
+				return fmt.Errorf("access: %s: %w: a smart group cannot be a primary group, and it is associate %d's", what, ErrInvalid, a.ID)
 			}
 		}
 	}
@@ -358,6 +494,7 @@ func (o *overlay) groupCycle(ctx context.Context, g *Group) ([]int64, error) {
 }
 
 func (o *overlay) checkAssociate(ctx context.Context, a *Associate) error {
+	what := fmt.Sprintf("associate %d", a.ID)
 	other, err := o.v.AssociateByName(ctx, a.Name)
 	if ok, err := found(err); err != nil {
 		return err
@@ -368,7 +505,7 @@ func (o *overlay) checkAssociate(ctx context.Context, a *Associate) error {
 			return err
 		}
 		if cur != nil && FoldName(cur.Name) == FoldName(a.Name) {
-			return fmt.Errorf("access: associate %d: %w: %q is the name of associate %d", a.ID, ErrNameTaken, a.Name, other.ID)
+			return fmt.Errorf("access: %s: %w: %q is the name of associate %d", what, ErrNameTaken, a.Name, other.ID)
 		}
 	}
 	if a.PrimaryGroup != 0 {
@@ -377,105 +514,153 @@ func (o *overlay) checkAssociate(ctx context.Context, a *Associate) error {
 			return err
 		}
 		if g == nil {
-			return fmt.Errorf("access: associate %d: %w: primary group %d does not exist", a.ID, ErrInvalid, a.PrimaryGroup)
+			return fmt.Errorf("access: %s: %w: primary group %d does not exist", what, ErrInvalid, a.PrimaryGroup)
 		}
 		if g.IsSmart() {
-			return fmt.Errorf("access: associate %d: %w: primary group %d is a smart group", a.ID, ErrInvalid, a.PrimaryGroup)
+			return fmt.Errorf("access: %s: %w: primary group %d is a smart group", what, ErrInvalid, a.PrimaryGroup)
 		}
 	}
-	for _, id := range a.Groups {
-		g, err := o.group(ctx, id)
-		if err != nil {
-			return err
-		}
-		if g == nil {
-			return fmt.Errorf("access: associate %d: %w: group %d does not exist", a.ID, ErrInvalid, id)
-		}
+	if err := exists(ctx, what, "group", a.Groups, o.group); err != nil {
+		return err
 	}
 	if a.Role != 0 {
-		r, err := o.role(ctx, a.Role)
-		if err != nil {
+		if err := exists(ctx, what, "role", []RoleID{a.Role}, o.role); err != nil {
 			return err
 		}
-		if r == nil {
-			return fmt.Errorf("access: associate %d: %w: role %d does not exist", a.ID, ErrInvalid, a.Role)
-		}
 	}
-	return nil
+	return exists(ctx, what, "category", a.Categories, o.category)
 }
 
-// dependants lists what refers to ref once the batch is applied.
+func (o *overlay) checkPrincipals(ctx context.Context, what string, p *Principals) error {
+	if err := exists(ctx, what, "associate", p.Associates, o.associate); err != nil {
+		return err
+	}
+	if err := exists(ctx, what, "group", p.Groups, o.group); err != nil {
+		return err
+	}
+	return exists(ctx, what, "role", slices.Concat(p.Roles, p.RolesAndSubordinates), o.role)
+}
+
+func (o *overlay) checkPrincipal(ctx context.Context, what string, p Principal) error {
+	if p.Group != 0 {
+		return exists(ctx, what, "group", []GroupID{p.Group}, o.group)
+	}
+	return exists(ctx, what, "associate", []AssociateID{p.Associate}, o.associate)
+}
+
+// dependants lists what refers to ref once the batch is applied: the
+// view's dependants that the batch leaves alone, and the batch's own puts
+// that refer to ref.
 func (o *overlay) dependants(ctx context.Context, ref Ref) ([]Ref, error) {
 	deps, err := o.v.Dependants(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range o.b.Roles {
-		deps = append(deps, Ref{KindRole, int64(r.ID)})
-	}
-	for _, g := range o.b.Groups {
-		deps = append(deps, Ref{KindGroup, int64(g.ID)})
-	}
-	for _, a := range o.b.Associates {
-		deps = append(deps, Ref{KindAssociate, int64(a.ID)})
-	}
-	// Keep those whose state after the batch still refers to ref.
 	var out []Ref
 	seen := map[Ref]bool{}
 	for _, d := range deps {
-		if seen[d] || d == ref {
+		if seen[d] || d == ref || o.deleted[d] || o.put[d] {
 			continue
 		}
 		seen[d] = true
-		refers, err := o.refersTo(ctx, d, ref)
-		if err != nil {
-			return nil, err
-		}
-		if refers {
+		out = append(out, d)
+	}
+	o.eachPut(func(d Ref, refs func(Ref) bool) {
+		if !seen[d] && d != ref && refs(ref) {
+			seen[d] = true
 			out = append(out, d)
 		}
-	}
-	slices.SortFunc(out, func(a, b Ref) int {
-		if a.Kind != b.Kind {
-			return int(a.Kind) - int(b.Kind)
-		}
-		return int(a.ID - b.ID)
 	})
+	slices.SortFunc(out, compareRefs)
 	return out, nil
 }
 
-func (o *overlay) refersTo(ctx context.Context, from, to Ref) (bool, error) {
-	switch from.Kind {
-	case KindRole:
-		r, err := o.role(ctx, RoleID(from.ID))
-		if r == nil || err != nil {
-			return false, err
-		}
-		return to.Kind == KindRole && int64(r.Parent) == to.ID, nil
-	case KindGroup:
-		g, err := o.group(ctx, GroupID(from.ID))
-		if g == nil || err != nil {
-			return false, err
-		}
-		switch to.Kind {
-		case KindGroup:
-			return slices.Contains(g.Groups, GroupID(to.ID)), nil
-		case KindRole:
-			return slices.Contains(g.Roles, RoleID(to.ID)) || slices.Contains(g.RolesAndSubordinates, RoleID(to.ID)), nil
-		}
-	case KindAssociate:
-		a, err := o.associate(ctx, AssociateID(from.ID))
-		if a == nil || err != nil {
-			return false, err
-		}
-		switch to.Kind {
-		case KindGroup:
-			return int64(a.PrimaryGroup) == to.ID || slices.Contains(a.Groups, GroupID(to.ID)), nil
-		case KindRole:
-			return int64(a.Role) == to.ID, nil
-		}
+// eachPut calls fn for every entity the batch puts, with a function that
+// reports whether that entity refers to a given ref.
+func (o *overlay) eachPut(fn func(d Ref, refs func(Ref) bool)) {
+	b := o.b
+	for _, r := range b.Roles {
+		fn(Ref{KindRole, int64(r.ID)}, func(to Ref) bool {
+			return to == Ref{KindRole, int64(r.Parent)}
+		})
 	}
-	return false, nil
+	for _, g := range b.Groups {
+		fn(Ref{KindGroup, int64(g.ID)}, func(to Ref) bool {
+			switch to.Kind {
+			case KindGroup:
+				return slices.Contains(g.Groups, GroupID(to.ID))
+			case KindRole:
+				return slices.Contains(g.Roles, RoleID(to.ID)) || slices.Contains(g.RolesAndSubordinates, RoleID(to.ID))
+			case KindAssociate:
+				return slices.Contains(g.Admins, AssociateID(to.ID))
+			}
+			return false
+		})
+	}
+	for _, a := range b.Associates {
+		fn(Ref{KindAssociate, int64(a.ID)}, func(to Ref) bool {
+			switch to.Kind {
+			case KindGroup:
+				return int64(a.PrimaryGroup) == to.ID || slices.Contains(a.Groups, GroupID(to.ID))
+			case KindRole:
+				return int64(a.Role) == to.ID
+			case KindCategory:
+				return slices.Contains(a.Categories, CategoryID(to.ID))
+			}
+			return false
+		})
+	}
+	for _, r := range b.SharingRules {
+		fn(Ref{KindSharingRule, int64(r.ID)}, func(to Ref) bool {
+			return r.From.names(to) || r.To.names(to)
+		})
+	}
+	for _, g := range b.Grants {
+		fn(Ref{KindGrant, int64(g.ID)}, func(to Ref) bool {
+			return Principal{g.Associate, g.Group}.names(to)
+		})
+	}
+	for _, c := range b.Categories {
+		fn(Ref{KindCategory, int64(c.ID)}, func(to Ref) bool {
+			switch to.Kind {
+			case KindCategory:
+				return int64(c.Parent) == to.ID
+			case KindGroup:
+				return slices.Contains(c.Groups, GroupID(to.ID))
+			case KindRole:
+				return slices.Contains(c.Roles, RoleID(to.ID))
+			}
+			return false
+		})
+	}
+	for _, m := range b.Impersonations {
+		fn(Ref{KindImpersonation, int64(m.ID)}, func(to Ref) bool {
+			return m.Actor.names(to) || m.Target.names(to)
+		})
+	}
+}
+
+func compareRefs(a, b Ref) int {
+	return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.ID, b.ID))
+}
+
+// names reports whether the set lists the entity ref.
+func (p *Principals) names(ref Ref) bool {
+	switch ref.Kind {
+	case KindAssociate:
+		return slices.Contains(p.Associates, AssociateID(ref.ID))
+	case KindGroup:
+		return slices.Contains(p.Groups, GroupID(ref.ID))
+	case KindRole:
+		return slices.Contains(p.Roles, RoleID(ref.ID)) || slices.Contains(p.RolesAndSubordinates, RoleID(ref.ID))
+	}
+	return false
+}
+
+// names reports whether the principal is the entity ref.
+func (p Principal) names(ref Ref) bool {
+	return (ref.Kind == KindAssociate && p.Associate != 0 && int64(p.Associate) == ref.ID) ||
+		(ref.Kind == KindGroup && p.Group != 0 && int64(p.Group) == ref.ID)
 }
 
 func (o *overlay) checkDelete(ctx context.Context, ref Ref) error {

@@ -3,6 +3,7 @@ package access
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,6 +42,23 @@ type Group struct {
 	// Smart, when non-empty, is a rule in the smart rule language (see
 	// [ParseSmartRule]) that replaces hand-picked membership.
 	Smart string
+
+	// Functions lists functional rights every effective member has, such
+	// as Dynamicweb's "allow backend login".
+	Functions []string
+	// Defaults is the group's default permission: per entity type ("*" for
+	// every type), the rights its effective members get on a record when
+	// no explicit grant to the member or any of its groups covers it.
+	Defaults map[string]CRUD
+	// Admins may add associates to this group and remove them from it
+	// (not from the groups that include it).
+	Admins []AssociateID
+	// SelfService lets internal associates add or remove themselves
+	// (Extranet opt-in groups).
+	SelfService bool
+	// Fields are custom field values that members fall back to when they
+	// have no value of their own.
+	Fields map[string]string
 }
 
 // IsSmart reports whether the group's membership comes from a smart rule.
@@ -50,6 +68,10 @@ func (g Group) clone() Group {
 	g.Groups = slices.Clone(g.Groups)
 	g.Roles = slices.Clone(g.Roles)
 	g.RolesAndSubordinates = slices.Clone(g.RolesAndSubordinates)
+	g.Functions = slices.Clone(g.Functions)
+	g.Defaults = maps.Clone(g.Defaults)
+	g.Admins = slices.Clone(g.Admins)
+	g.Fields = maps.Clone(g.Fields)
 	return g
 }
 
@@ -72,6 +94,26 @@ func (g *Group) check() error {
 	for _, r := range slices.Concat(g.Roles, g.RolesAndSubordinates) {
 		if r <= 0 {
 			return fmt.Errorf("%w: group %d: role id %d must be positive", ErrInvalid, g.ID, r)
+		}
+	}
+	for _, f := range g.Functions {
+		if strings.TrimSpace(f) == "" {
+			return fmt.Errorf("%w: group %d: empty functional right", ErrInvalid, g.ID)
+		}
+	}
+	for t, c := range g.Defaults {
+		if t == "" || !c.Valid() {
+			return fmt.Errorf("%w: group %d: default permission %q: %s", ErrInvalid, g.ID, t, c)
+		}
+	}
+	for _, a := range g.Admins {
+		if a <= 0 {
+			return fmt.Errorf("%w: group %d: admin id %d must be positive", ErrInvalid, g.ID, a)
+		}
+	}
+	for k := range g.Fields {
+		if k == "" {
+			return fmt.Errorf("%w: group %d: empty field name", ErrInvalid, g.ID)
 		}
 	}
 	if g.Smart != "" {

@@ -32,6 +32,10 @@ const (
 	KindRole
 	KindGroup
 	KindAssociate
+	KindSharingRule
+	KindGrant
+	KindCategory
+	KindImpersonation
 )
 
 // String names the kind.
@@ -43,6 +47,14 @@ func (k Kind) String() string {
 		return "group"
 	case KindAssociate:
 		return "associate"
+	case KindSharingRule:
+		return "sharing rule"
+	case KindGrant:
+		return "grant"
+	case KindCategory:
+		return "category"
+	case KindImpersonation:
+		return "impersonation"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -105,10 +117,21 @@ type View interface {
 	// AssociateByName finds the associate whose name folds (see
 	// [FoldName]) to the same string as name.
 	AssociateByName(ctx context.Context, name string) (Associate, error)
-	// Dependants lists the entities that refer to ref: for a role, its
-	// child roles, the groups that list it and the associates that hold
-	// it; for a group, the groups that list it and the associates that
-	// name it as primary or secondary group. Order does not matter.
+	Category(ctx context.Context, id CategoryID) (Category, error)
+	// Dependants lists the entities that refer to ref. Order does not
+	// matter. For
+	//   - a role: its child roles, the groups that list it (Roles or
+	//     RolesAndSubordinates), the associates that hold it, the sharing
+	//     rules that name it and the categories that list it;
+	//   - a group: the groups that list it, the associates that name it as
+	//     primary or secondary group, the sharing rules that name it, the
+	//     grants to it, the categories that list it and the impersonation
+	//     rules that name it;
+	//   - an associate: the groups that list it as an admin, the sharing
+	//     rules that name it, the grants to it and the impersonation rules
+	//     that name it;
+	//   - a category: its child categories and the associates that list it.
+	// Other kinds have no dependants.
 	Dependants(ctx context.Context, ref Ref) ([]Ref, error)
 }
 
