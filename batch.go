@@ -3,9 +3,9 @@ package access
 import (
 	"cmp"
 	"context"
-	"maps"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
