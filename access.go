@@ -79,6 +79,38 @@ type Resolver interface {
 	Members(ctx context.Context, g GroupID) ([]AssociateID, error)
 	// Revision reports the store revision the resolver answers at now.
 	Revision() Revision
+
+	// Can decides whether the associate may perform the action on the
+	// record, and why. The Decision's zero value denies; an error (bad
+	// input, a resolver that cannot vouch for its data) comes with a
+	// denying Decision.
+	Can(ctx context.Context, who AssociateID, act Action, rec Record) (Decision, error)
+	// Has reports whether the associate holds a functional right, through
+	// its role or one of its effective groups. System users hold every
+	// right; an associate that fails a gate holds none.
+	Has(ctx context.Context, who AssociateID, right string) (bool, error)
+	// Stamp returns the ownership columns to write on a record assigned to
+	// the associate now. Unknown associate: an error wrapping ErrNotFound.
+	Stamp(ctx context.Context, who AssociateID) (Stamp, error)
+
+	// Impersonate checks whether actor may act on behalf of target; CanAs
+	// then decides as the target alone, recording the actor.
+	Impersonate(ctx context.Context, actor, target AssociateID) (Acting, error)
+	CanAs(ctx context.Context, as Acting, act Action, rec Record) (Decision, error)
+
+	// Categories returns the associate's effective Customer Service
+	// categories with their provenance; CategoryMembers the reverse.
+	Categories(ctx context.Context, who AssociateID) ([]CategoryMembership, error)
+	CategoryMembers(ctx context.Context, c CategoryID) ([]AssociateID, error)
+
+	// CanManageMembers reports whether actor may add to or remove from
+	// group g's members; CanJoin whether who may add or remove itself.
+	CanManageMembers(ctx context.Context, actor AssociateID, g GroupID) (bool, error)
+	CanJoin(ctx context.Context, who AssociateID, g GroupID) (bool, error)
+
+	// Field returns a custom field's value for the associate, falling back
+	// to its groups.
+	Field(ctx context.Context, who AssociateID, key string) (FieldValue, error)
 }
 
 // Options tune a resolver. A nil *Options, or a zero field, means the
@@ -306,4 +338,325 @@ func (e *Engine) Members(ctx context.Context, g GroupID) ([]AssociateID, error) 
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// Can implements [Resolver]. The layers apply in this order:
+//
+//  1. gates: an unknown, inactive or out-of-window associate, a resource or
+//     an anonymous associate gets nothing;
+//  2. system users get everything, and nothing below applies to them;
+//  3. the role's rights for every ownership relation that holds (or the
+//     fallback relation when none does);
+//  4. sharing rules add rights;
+//  5. explicit grants add rights, and where no grant to the subject or its
+//     groups covers the record, group default permissions do;
+//  6. restrictions (record visibility, unpublished records for external
+//     users, members-only categories) remove rights.
+//
+// Can does not allocate, for allows and denies alike.
+func (e *Engine) Can(ctx context.Context, who AssociateID, act Action, rec Record) (Decision, error) {
+	s := e.snap.Load()
+	d := Decision{Action: act, Subject: who, Record: rec, Revision: s.rev, snap: s}
+	if err := checkRequest(act, &rec); err != nil {
+		return d, err
+	}
+	s.decide(&d, e.now)
+	return d, nil
+}
+
+func checkRequest(act Action, rec *Record) error {
+	switch {
+	case !act.Valid():
+		return fmt.Errorf("access: %w: unknown action %d", ErrInvalid, act)
+	case rec.Type == "" || rec.Type == Wildcard:
+		return fmt.Errorf("access: %w: record type %q: a concrete entity type is required", ErrInvalid, rec.Type)
+	case rec.Visibility > VisibleAssociate:
+		return fmt.Errorf("access: %w: unknown record visibility %d", ErrInvalid, rec.Visibility)
+	}
+	return nil
+}
+
+// decide fills in the decision for d.Subject, d.Action and d.Record.
+func (s *snapshot) decide(d *Decision, now func() time.Time) {
+	_, n := s.assoc(d.Subject)
+	if g := gate(n, now); g != GateNone {
+		d.Gate = g
+		d.add(Cause{Kind: CauseGate, Gate: g})
+		return
+	}
+	if n.a.Type == System {
+		d.Rights, d.Allowed = LevelFull, true
+		d.add(Cause{Kind: CauseSystem})
+		return
+	}
+	rights := s.roleRights(d, n)
+	rights |= s.sharingRights(d, n)
+	rights |= s.grantRights(d, n)
+	rights = s.restrict(d, n, rights)
+	d.Rights = rights
+	d.Allowed = rights.Allows(d.Action)
+}
+
+// gate returns the first gate the associate fails, or GateNone.
+func gate(n *assocNode, now func() time.Time) Gate {
+	if n == nil {
+		return GateUnknown
+	}
+	a := &n.a
+	if !a.Active {
+		return GateInactive
+	}
+	if !a.ValidFrom.IsZero() || !a.ValidTo.IsZero() {
+		t := now()
+		if !a.ValidFrom.IsZero() && t.Before(a.ValidFrom) {
+			return GateNotYetValid
+		}
+		if !a.ValidTo.IsZero() && !t.Before(a.ValidTo) {
+			return GateExpired
+		}
+	}
+	switch a.Type {
+	case Resource:
+		return GateResource
+	case Anonymous:
+		return GateAnonymous
+	}
+	return GateNone
+}
+
+// roleRights works out which ownership relations hold and returns the union
+// of the role's cells for them.
+func (s *snapshot) roleRights(d *Decision, n *assocNode) CRUD {
+	a, rec := &n.a, &d.Record
+	var rels Relations
+	if rec.Owner != 0 && rec.Owner == a.ID {
+		rels = rels.With(Owner)
+	}
+	switch a.Type {
+	case Internal:
+		if rec.Team != 0 {
+			if gi, g := s.group(rec.Team); g != nil && n.isMember(gi) {
+				rels = rels.With(Team)
+			}
+		}
+		if rec.Group != 0 {
+			if rec.Group == a.PrimaryGroup {
+				rels = rels.With(PrimaryGroup)
+			} else if gi, g := s.group(rec.Group); g != nil && n.isMember(gi) {
+				rels = rels.With(OtherGroup)
+			}
+		}
+		if rec.Owner != 0 && rec.Owner != a.ID && a.Role != 0 {
+			// A deleted owner has no role left, so no superior either.
+			if _, o := s.assoc(rec.Owner); o != nil && o.a.Role != 0 && s.below(o.a.Role, a.Role) {
+				rels = rels.With(Subordinate)
+			}
+		}
+		if rec.Category != 0 {
+			if c := s.categories[rec.Category]; c != nil {
+				if direct, g, role := s.inCategory(n, c); direct || g >= 0 || role {
+					rels = rels.With(CategoryMember)
+				}
+			}
+		}
+		if rels == 0 {
+			if rec.Owner != 0 || rec.Team != 0 {
+				rels = rels.With(Other)
+			} else {
+				rels = rels.With(Unowned)
+			}
+		}
+	case External:
+		if rec.Company != 0 && rec.Company == a.Company {
+			rels = rels.With(MyCompany)
+		}
+		if rec.Project != 0 && slices.Contains(a.Projects, rec.Project) {
+			rels = rels.With(SameProject)
+		}
+	}
+	d.Relations = rels
+
+	role := s.roles[a.Role]
+	var g *grid
+	if role != nil {
+		g = role.rights(rec.Type)
+	}
+	if g == nil {
+		d.add(Cause{Kind: CauseNoRole, Role: a.Role})
+		return 0
+	}
+	var rights CRUD
+	for r := Owner; r < numRelations; r++ {
+		if !rels.Has(r) {
+			continue
+		}
+		c := Cause{Kind: CauseRole, Relation: r, Rights: g[r], Role: a.Role}
+		switch r {
+		case Team:
+			c.Group = rec.Team
+		case PrimaryGroup, OtherGroup:
+			c.Group = rec.Group
+		}
+		rights |= g[r]
+		d.add(c)
+	}
+	return rights
+}
+
+// sharingRights adds up the sharing rules that open the record to the
+// subject.
+func (s *snapshot) sharingRights(d *Decision, n *assocNode) CRUD {
+	if len(s.rules) == 0 {
+		return 0
+	}
+	var rights CRUD
+	for _, list := range [2][]*ruleNode{s.rulesByType[d.Record.Type], s.rulesByType[Wildcard]} {
+		for _, r := range list {
+			if s.holds(&r.to, n.a.ID, n) && s.ownedBy(&r.from, &d.Record) {
+				rights |= r.rule.Rights
+				d.add(Cause{Kind: CauseSharing, Rule: r.rule.ID, Rights: r.rule.Rights})
+			}
+		}
+	}
+	return rights
+}
+
+// ownedBy reports whether the record's owner, or its team, is in the set.
+func (s *snapshot) ownedBy(from *principalSet, rec *Record) bool {
+	if from.everyone {
+		return true
+	}
+	if rec.Owner != 0 {
+		_, o := s.assoc(rec.Owner)
+		if s.holds(from, rec.Owner, o) {
+			return true
+		}
+	}
+	if rec.Team != 0 {
+		if gi, g := s.group(rec.Team); g != nil && s.holdsTeam(from, gi) {
+			return true
+		}
+	}
+	return false
+}
+
+// grantRights adds up the explicit grants on the record to the subject or
+// its groups and, where none covers the record, the default permissions of
+// the subject's groups.
+func (s *snapshot) grantRights(d *Decision, n *assocNode) CRUD {
+	var rights CRUD
+	covered := false
+	apply := func(list []grantNode) {
+		for i := range list {
+			g := &list[i]
+			if g.applies(n.a.ID, n) {
+				covered = true
+				rights |= g.rights
+				d.add(Cause{Kind: CauseGrant, Grant: g.id, Group: g.group, Rights: g.rights})
+			}
+		}
+	}
+	rec := &d.Record
+	if len(s.grantsByRecord) > 0 && rec.ID != 0 {
+		apply(s.grantsByRecord[recordKey{rec.Type, rec.ID}])
+	}
+	if len(s.grantsByType) > 0 {
+		apply(s.grantsByType[rec.Type])
+		apply(s.grantsByType[Wildcard])
+	}
+	if covered {
+		return rights
+	}
+	for _, gi := range s.defaults {
+		if !n.isMember(gi) {
+			continue
+		}
+		defs := s.groups[gi].group.Defaults
+		c, ok := defs[rec.Type]
+		if !ok {
+			c, ok = defs[Wildcard]
+		}
+		if ok {
+			rights |= c
+			d.add(Cause{Kind: CauseDefault, Group: s.groups[gi].group.ID, Rights: c})
+		}
+	}
+	return rights
+}
+
+// restrict removes rights the record's restrictions take away.
+func (s *snapshot) restrict(d *Decision, n *assocNode, rights CRUD) CRUD {
+	a, rec := &n.a, &d.Record
+	cut := func(r Restriction) {
+		if rights != 0 {
+			d.add(Cause{Kind: CauseRestriction, Restriction: r, Rights: rights})
+		}
+		rights = 0
+	}
+	own := rec.Owner != 0 && rec.Owner == a.ID
+	switch rec.Visibility {
+	case VisibleAssociate:
+		if !own {
+			cut(RestrictVisibleAssociate)
+		}
+	case VisibleGroup:
+		if !own {
+			gi, g := s.group(rec.Group)
+			if g == nil || !n.isMember(gi) {
+				cut(RestrictVisibleGroup)
+			}
+		}
+	}
+	if a.Type == External && !rec.Published && !own {
+		cut(RestrictUnpublished)
+	}
+	if rec.Category != 0 {
+		// A category the store does not hold is treated as members-only
+		// with no members: fail closed.
+		c := s.categories[rec.Category]
+		if c == nil {
+			cut(RestrictMembersOnly)
+		} else if c.cat.MembersOnly {
+			if direct, g, role := s.inCategory(n, c); !direct && g < 0 && !role {
+				cut(RestrictMembersOnly)
+			}
+		}
+	}
+	return rights
+}
+
+// Has implements [Resolver].
+func (e *Engine) Has(ctx context.Context, who AssociateID, right string) (bool, error) {
+	if right == "" {
+		return false, fmt.Errorf("access: Has: %w: empty functional right", ErrInvalid)
+	}
+	s := e.snap.Load()
+	_, n := s.assoc(who)
+	if gate(n, e.now) != GateNone {
+		return false, nil
+	}
+	return n.a.Type == System || s.has(n, right), nil
+}
+
+// has reports whether the associate's role or one of its effective groups
+// grants the functional right.
+func (s *snapshot) has(n *assocNode, right string) bool {
+	if r := s.roles[n.a.Role]; r != nil && slices.Contains(r.role.Functions, right) {
+		return true
+	}
+	for _, g := range s.funcGroups[right] {
+		if n.isMember(g) {
+			return true
+		}
+	}
+	return false
+}
+
+// Stamp implements [Resolver].
+func (e *Engine) Stamp(ctx context.Context, who AssociateID) (Stamp, error) {
+	_, n := e.snap.Load().assoc(who)
+	if n == nil {
+		return Stamp{}, fmt.Errorf("access: Stamp: associate %d: %w", who, ErrNotFound)
+	}
+	return Stamp{Owner: who, Group: n.a.PrimaryGroup}, nil
 }

@@ -157,3 +157,123 @@ func ParseCRUD(s string) (CRUD, error) {
 	}
 	return c, nil
 }
+
+// Lint is one finding of [Role.Lint]: on an entity type's row, a relation
+// farther from the subject grants rights a closer one does not.
+type Lint struct {
+	EntityType      string
+	Closer, Farther Relation
+	// Extra is what Farther grants beyond Closer.
+	Extra CRUD
+}
+
+// String renders the finding, for example
+// `"contact": other group grants D beyond primary group`.
+func (l Lint) String() string {
+	return fmt.Sprintf("%q: %s grants %s beyond %s", l.EntityType, l.Farther, l.Extra, l.Closer)
+}
+
+// lintPairs lists (closer, farther) relation pairs: a sane role grants the
+// farther relation no more than the closer one.
+var lintPairs = [...][2]Relation{
+	{Owner, Team}, {Owner, PrimaryGroup}, {Owner, OtherGroup}, {Owner, Subordinate},
+	{Owner, CategoryMember}, {Owner, MyCompany}, {Owner, SameProject}, {Owner, Other},
+	{PrimaryGroup, OtherGroup},
+	{Team, Other}, {PrimaryGroup, Other}, {OtherGroup, Other}, {Subordinate, Other}, {CategoryMember, Other},
+}
+
+// Lint reports the cells of the role's rights where a relation farther from
+// the subject grants something a closer relation does not (for example
+// Other granting Delete while Owner does not). Such a role is legal, but
+// only for such roles does it matter that [Engine.Can] takes the union of
+// the cells of every relation that holds rather than the single most
+// specific one. Findings are sorted by entity type, then relation.
+func (r *Role) Lint() []Lint {
+	var out []Lint
+	for _, typ := range slices.Sorted(maps.Keys(r.Rights)) {
+		g := r.Rights[typ]
+		for _, p := range lintPairs {
+			if extra := g[p[1]] &^ g[p[0]]; extra != 0 {
+				out = append(out, Lint{EntityType: typ, Closer: p[0], Farther: p[1], Extra: extra})
+			}
+		}
+	}
+	return out
+}
+
+// Functional rights the shipped user levels use.
+const (
+	// FuncAdmin opens system settings and maintenance.
+	FuncAdmin = "admin"
+	// FuncUserAdmin allows managing users and usergroup membership.
+	FuncUserAdmin = "user-admin"
+	// FuncListAdmin allows editing lists.
+	FuncListAdmin = "list-admin"
+	// FuncExportSelection allows exporting selections to a file.
+	FuncExportSelection = "export-selection"
+	// FuncBulkUpdate allows bulk updates.
+	FuncBulkUpdate = "bulk-update"
+	// FuncBackendLogin allows signing in to the back office.
+	FuncBackendLogin = "backend-login"
+)
+
+// UserLevels returns the six default roles of SuperOffice CRM Online, "User
+// level 0" (full access) to "User level 5" (read-only), as new values with
+// ids 1 to 6 and no parent; change the ids before storing them if those are
+// taken. Each level's rights, data and functional, are a strict subset of
+// the level above. The grids use the "*" row, plus an "appointment" row
+// where a level treats activities differently. Rights per relation
+// (owner, team, primary group, other group, subordinate, category member,
+// other, unowned, my company, same project):
+//
+//	level 0  CRUD everywhere; functional rights admin, user-admin,
+//	         list-admin, export-selection, bulk-update, backend-login
+//	level 1  CRUD everywhere; export-selection, bulk-update, backend-login
+//	level 2  CRUD for owner, team, primary and other group; CRU for
+//	         subordinate, category member and unowned; R for other, my
+//	         company and same project; export-selection, backend-login
+//	level 3  CRUD for owner; CRU for team; R for primary group, other group,
+//	         subordinate, category member, other, unowned, my company and
+//	         same project; backend-login
+//	level 4  CRUD for owner; CR for team; R for primary group, other group,
+//	         subordinate, category member, unowned, my company, same
+//	         project; nothing for other; backend-login
+//	level 5  R for owner, team, primary group, other group, subordinate,
+//	         category member, unowned, my company, same project; nothing
+//	         for other; on appointments CR for owner (it can still create
+//	         its own activities); backend-login
+func UserLevels() []Role {
+	all := func(c CRUD) Grid {
+		g := Grid{}
+		for r := Owner; r < numRelations; r++ {
+			g[r] = c
+		}
+		return g
+	}
+	l0 := all(LevelFull)
+	l2 := Grid{Owner: LevelFull, Team: LevelFull, PrimaryGroup: LevelFull, OtherGroup: LevelFull,
+		Subordinate: LevelUpdate, CategoryMember: LevelUpdate, Unowned: LevelUpdate,
+		Other: LevelRead, MyCompany: LevelRead, SameProject: LevelRead}
+	l3 := Grid{Owner: LevelFull, Team: LevelUpdate, PrimaryGroup: LevelRead, OtherGroup: LevelRead,
+		Subordinate: LevelRead, CategoryMember: LevelRead, Other: LevelRead, Unowned: LevelRead,
+		MyCompany: LevelRead, SameProject: LevelRead}
+	l4 := Grid{Owner: LevelFull, Team: LevelCreate, PrimaryGroup: LevelRead, OtherGroup: LevelRead,
+		Subordinate: LevelRead, CategoryMember: LevelRead, Unowned: LevelRead,
+		MyCompany: LevelRead, SameProject: LevelRead}
+	l5 := Grid{Owner: LevelRead, Team: LevelRead, PrimaryGroup: LevelRead, OtherGroup: LevelRead,
+		Subordinate: LevelRead, CategoryMember: LevelRead, Unowned: LevelRead,
+		MyCompany: LevelRead, SameProject: LevelRead}
+	l5appt := maps.Clone(l5)
+	l5appt[Owner] = LevelCreate
+	level := func(n int, rights map[string]Grid, funcs ...string) Role {
+		return Role{ID: RoleID(n + 1), Name: fmt.Sprintf("User level %d", n), Rights: rights, Functions: funcs}
+	}
+	return []Role{
+		level(0, map[string]Grid{Wildcard: l0}, FuncAdmin, FuncUserAdmin, FuncListAdmin, FuncExportSelection, FuncBulkUpdate, FuncBackendLogin),
+		level(1, map[string]Grid{Wildcard: maps.Clone(l0)}, FuncExportSelection, FuncBulkUpdate, FuncBackendLogin),
+		level(2, map[string]Grid{Wildcard: l2}, FuncExportSelection, FuncBackendLogin),
+		level(3, map[string]Grid{Wildcard: l3}, FuncBackendLogin),
+		level(4, map[string]Grid{Wildcard: l4}, FuncBackendLogin),
+		level(5, map[string]Grid{Wildcard: l5, "appointment": l5appt}, FuncBackendLogin),
+	}
+}

@@ -88,6 +88,12 @@ func ParseSmartRule(src string) (*SmartRule, error) {
 	}
 	var b strings.Builder
 	root.write(&b)
+	// The canonical form spaces tokens out and escapes what the source may
+	// have written raw, so it can outgrow the source. Refuse such rules, or
+	// String would hand out text that ParseSmartRule rejects.
+	if b.Len() > maxSmartRuleLen {
+		return nil, smartErrorf(0, "rule is %d bytes long in canonical form; the limit is %d", b.Len(), maxSmartRuleLen)
+	}
 	return &SmartRule{root: root, text: b.String()}, nil
 }
 
@@ -157,7 +163,7 @@ type smartNode struct {
 	num   int64       // operand of ==, != and contains on integer fields
 	strs  []string    // in list as written, for String
 	nums  []int64     // in or contains any list as written, for String
-	set   []string    // strs deduplicated: sorted for attr, by fold in order for name
+	set   []string    // strs sorted and deduplicated, for attr
 	ints  []int64     // nums sorted and deduplicated
 	kids  []smartNode // operands of and, or (two or more) and not (one)
 }
@@ -212,7 +218,7 @@ func (n *smartNode) matchName(s string) bool {
 	case smartNe:
 		return !strings.EqualFold(s, n.str)
 	case smartIn:
-		for _, v := range n.set {
+		for _, v := range n.strs {
 			if strings.EqualFold(s, v) {
 				return true
 			}
@@ -316,12 +322,12 @@ func (n *smartNode) write(b *strings.Builder) {
 			if i > 0 {
 				b.WriteString(" and ")
 			}
-			n.kids[i].writeOperand(b, smartOr)
+			n.kids[i].writeGrouped(b, n.kids[i].op == smartOr)
 		}
 		return
 	case smartNot:
 		b.WriteString("not ")
-		n.kids[0].writeOperand(b, smartOr, smartAnd)
+		n.kids[0].writeGrouped(b, n.kids[0].op == smartOr || n.kids[0].op == smartAnd)
 		return
 	}
 	n.writeField(b)
@@ -365,10 +371,9 @@ func (n *smartNode) write(b *strings.Builder) {
 	}
 }
 
-// writeOperand writes n, in parentheses if its op is one of loose: the
-// combinators that bind more loosely than the operator n is an operand of.
-func (n *smartNode) writeOperand(b *strings.Builder, loose ...smartOp) {
-	if slices.Contains(loose, n.op) {
+// writeGrouped writes n, in parentheses if paren is set.
+func (n *smartNode) writeGrouped(b *strings.Builder, paren bool) {
+	if paren {
 		b.WriteByte('(')
 		n.write(b)
 		b.WriteByte(')')
@@ -882,18 +887,12 @@ func (p *smartParser) value(n *smartNode, field string) error {
 
 // compileSets builds the lookup sets Match uses for a list.
 func (n *smartNode) compileSets() {
+	// Names compare case-insensitively, which a sorted set cannot serve, so
+	// name lists are scanned as written.
 	switch n.field {
-	case fieldName:
-		seen := make(map[string]bool, len(n.strs))
-		for _, s := range n.strs {
-			if f := FoldName(s); !seen[f] {
-				seen[f] = true
-				n.set = append(n.set, s)
-			}
-		}
 	case fieldAttr:
 		n.set = slices.Compact(slices.Sorted(slices.Values(n.strs)))
-	default:
+	case fieldRole, fieldCompany, fieldProjects:
 		n.ints = slices.Compact(slices.Sorted(slices.Values(n.nums)))
 	}
 }

@@ -148,6 +148,7 @@ func TestParseSmartRuleErrors(t *testing.T) {
 		{"parens too deep", strings.Repeat("(", 65) + "role == 1" + strings.Repeat(")", 65), `offset 64: nesting deeper than 64`},
 		{"nots too deep", strings.Repeat("not ", 65) + "role == 1", `offset 256: nesting deeper than 64`},
 		{"too long", `name == "` + strings.Repeat("x", maxSmartRuleLen-9) + `"`, `offset 65536: rule is 65537 bytes long; the limit is 65536`},
+		{"canonical form too long", "role in [" + strings.Repeat("1,", 32762) + "1]", `offset 0: rule is 98297 bytes long in canonical form; the limit is 65536`},
 		{"long token cut short", strings.Repeat("x", 1000), `unknown field "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"…`},
 	}
 	for _, tt := range tests {
@@ -328,7 +329,7 @@ func drawRefRule(t *rapid.T, depth int) refRule {
 		}
 		r.op = rapid.SampledFrom([]string{"==", "!=", "in", "prefix"}).Draw(t, "op")
 		if r.op == "in" {
-			r.strs = rapid.SliceOfN(str, 1, 5).Draw(t, "strs")
+			r.strs = rapid.SliceOfN(str, 1, 12).Draw(t, "strs")
 		} else {
 			r.strs = []string{str.Draw(t, "str")}
 		}
@@ -533,6 +534,8 @@ func FuzzParseSmartRule(f *testing.F) {
 		`not (role == 1 or role == 2) and company != -5`,
 		`((name == "\u212Aarl\xff\t"))`,
 		`attr.a.b-c prefix "" or attr[""] == "x"`,
+		"name == \"raw\x01\xff\u00e9\"and(role==1)",
+		`projects contains 7 or projects contains any [-1, 0, 9223372036854775807]`,
 		`role == 007`,
 		`(role == 1`,
 		`name == "abc\`,

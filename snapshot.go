@@ -26,6 +26,8 @@ type snapshot struct {
 
 	assocIdx idIndex
 	assocs   []*assocNode
+
+	policy
 }
 
 // roleNode is a role with its place in the role tree.
@@ -37,6 +39,9 @@ type roleNode struct {
 	// base lists the groups that the role alone makes its holders members
 	// of, sorted by group index.
 	base []baseEdge
+	// grids are the compiled rights per entity type; wild is the "*" row.
+	grids map[string]*grid
+	wild  *grid
 }
 
 type baseEdge struct {
@@ -171,6 +176,7 @@ func build(rev Revision, b *Batch) *snapshot {
 			s.members[g] = append(s.members[g], int32(i))
 		}
 	}
+	s.loadPolicy(b)
 	return s
 }
 
@@ -277,7 +283,14 @@ func (s *snapshot) compileGroups() {
 		if fresh[id] != nil {
 			return // a cycle in unvalidated data
 		}
-		n := &roleNode{role: s.roles[id].role, pre: clock}
+		n := &roleNode{role: s.roles[id].role, pre: clock, grids: map[string]*grid{}}
+		for t, g := range n.role.Rights {
+			if t == Wildcard {
+				n.wild = compileGrid(g)
+			} else {
+				n.grids[t] = compileGrid(g)
+			}
+		}
 		fresh[id] = n
 		clock++
 		above = append(above, id)
@@ -418,11 +431,16 @@ func (s *snapshot) effective(a *Associate, sc *scratch) ([]int32, []via) {
 // touched: those it writes, and the members of any group whose upward
 // closure, role links or smart rule changed.
 func (old *snapshot) update(d *Delta) *snapshot {
+	s := old.updateMembership(d)
+	s.updatePolicy(d, len(d.Roles)+len(d.DeleteRoles)+len(d.Groups)+len(d.DeleteGroups) > 0)
+	return s
+}
+
+func (old *snapshot) updateMembership(d *Delta) *snapshot {
 	s := *old
 	s.rev = d.To
 	var affected []int32
 	membersOwned := false
-
 	if len(d.Roles)+len(d.DeleteRoles)+len(d.Groups)+len(d.DeleteGroups) > 0 {
 		s.roles = maps.Clone(old.roles)
 		for _, r := range d.Roles {

@@ -1,0 +1,307 @@
+package access
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+)
+
+// This file compiles the parts of a snapshot that decisions read besides
+// membership: role grids, sharing rules, grants, group defaults, functional
+// rights, categories and impersonation rules. They are small next to the
+// associates, so any change to them (or to groups, whose indexes they hold)
+// recompiles all of them.
+
+// grid is a role's compiled rights for one entity type.
+type grid [numRelations]CRUD
+
+// compileGrid turns a Grid map into an array indexed by relation.
+func compileGrid(g Grid) *grid {
+	var out grid
+	for r, c := range g {
+		if r.Valid() {
+			out[r] = c & allCRUD
+		}
+	}
+	return &out
+}
+
+// rights returns the role's grid for an entity type: its own row, else
+// the "*" row, else nil (no rights).
+func (n *roleNode) rights(typ string) *grid {
+	if g, ok := n.grids[typ]; ok {
+		return g
+	}
+	return n.wild
+}
+
+// principalSet is a compiled [Principals].
+type principalSet struct {
+	everyone bool
+	assocs   []AssociateID // sorted
+	groups   []int32       // sorted group indexes; unknown groups dropped
+	roles    []RoleID
+	rs       []RoleID
+}
+
+func (s *snapshot) compileSet(p *Principals) principalSet {
+	out := principalSet{
+		everyone: p.Everyone,
+		assocs:   slices.Sorted(slices.Values(p.Associates)),
+		roles:    slices.Clone(p.Roles),
+		rs:       slices.Clone(p.RolesAndSubordinates),
+	}
+	for _, id := range p.Groups {
+		if gi, n := s.group(id); n != nil {
+			out.groups = append(out.groups, gi)
+		}
+	}
+	slices.Sort(out.groups)
+	return out
+}
+
+// holds reports whether the associate (id, and its node when it exists) is
+// in the set. Groups count effective membership; roles count the role the
+// associate holds, whatever its type.
+func (s *snapshot) holds(p *principalSet, id AssociateID, n *assocNode) bool {
+	if p.everyone {
+		return true
+	}
+	if _, ok := slices.BinarySearch(p.assocs, id); ok && id != 0 {
+		return true
+	}
+	if n == nil {
+		return false
+	}
+	for _, g := range p.groups {
+		if n.isMember(g) {
+			return true
+		}
+	}
+	if role := n.a.Role; role != 0 {
+		if slices.Contains(p.roles, role) {
+			return true
+		}
+		for _, r := range p.rs {
+			if r == role || s.below(role, r) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// holdsTeam reports whether a team group (by index) is in the set: it is
+// one of the set's groups or included in one of them.
+func (s *snapshot) holdsTeam(p *principalSet, team int32) bool {
+	if p.everyone {
+		return true
+	}
+	n := s.groups[team]
+	if n == nil {
+		return false
+	}
+	for _, g := range p.groups {
+		if _, ok := slices.BinarySearchFunc(n.up, g, func(e upEdge, g int32) int { return cmp.Compare(e.g, g) }); ok {
+			return true
+		}
+	}
+	return false
+}
+
+type ruleNode struct {
+	rule     SharingRule
+	from, to principalSet
+}
+
+type grantNode struct {
+	id     GrantID
+	assoc  AssociateID
+	group  GroupID
+	gidx   int32 // -1 when the grant is to an associate or an unknown group
+	rights CRUD
+}
+
+// applies reports whether the grant is to the subject or one of its groups.
+func (g *grantNode) applies(id AssociateID, n *assocNode) bool {
+	if g.assoc != 0 {
+		return g.assoc == id
+	}
+	return g.gidx >= 0 && n != nil && n.isMember(g.gidx)
+}
+
+type recordKey struct {
+	typ string
+	id  int64
+}
+
+type catNode struct {
+	cat    Category
+	groups []int32 // sorted indexes of the linked groups that exist
+}
+
+type impNode struct {
+	imp           Impersonation
+	actor, target int32 // group indexes, or -1
+}
+
+// policy is the compiled decision data of a snapshot.
+type policy struct {
+	rules          map[RuleID]*ruleNode
+	rulesByType    map[string][]*ruleNode // "*" rules under "*"
+	grants         map[GrantID]Grant
+	grantsByRecord map[recordKey][]grantNode
+	grantsByType   map[string][]grantNode // RecordID 0; "*" grants under "*"
+	defaults       []int32                // groups with a default permission
+	funcGroups     map[string][]int32     // functional right → groups granting it
+	categories     map[CategoryID]*catNode
+	imps           map[ImpersonationID]*impNode
+}
+
+// compilePolicy rebuilds the indexes of the policy from its source maps
+// (rules, grants, categories, imps), which the caller has already updated.
+func (s *snapshot) compilePolicy() {
+	p := &s.policy
+	p.rulesByType = map[string][]*ruleNode{}
+	for _, id := range slices.Sorted(maps.Keys(p.rules)) {
+		old := p.rules[id]
+		n := &ruleNode{rule: old.rule, from: s.compileSet(&old.rule.From), to: s.compileSet(&old.rule.To)}
+		p.rules[id] = n
+		p.rulesByType[n.rule.EntityType] = append(p.rulesByType[n.rule.EntityType], n)
+	}
+	p.grantsByRecord = map[recordKey][]grantNode{}
+	p.grantsByType = map[string][]grantNode{}
+	for _, id := range slices.Sorted(maps.Keys(p.grants)) {
+		g := p.grants[id]
+		gn := grantNode{id: g.ID, assoc: g.Associate, group: g.Group, gidx: -1, rights: g.Rights}
+		if g.Group != 0 {
+			if gi, n := s.group(g.Group); n != nil {
+				gn.gidx = gi
+			}
+		}
+		if g.RecordID != 0 {
+			k := recordKey{g.EntityType, g.RecordID}
+			p.grantsByRecord[k] = append(p.grantsByRecord[k], gn)
+		} else {
+			p.grantsByType[g.EntityType] = append(p.grantsByType[g.EntityType], gn)
+		}
+	}
+	p.defaults = nil
+	p.funcGroups = map[string][]int32{}
+	for gi, n := range s.groups {
+		if n == nil {
+			continue
+		}
+		if len(n.group.Defaults) > 0 {
+			p.defaults = append(p.defaults, int32(gi))
+		}
+		for _, f := range n.group.Functions {
+			if !slices.Contains(p.funcGroups[f], int32(gi)) {
+				p.funcGroups[f] = append(p.funcGroups[f], int32(gi))
+			}
+		}
+	}
+	for id, old := range p.categories {
+		n := &catNode{cat: old.cat}
+		for _, g := range n.cat.Groups {
+			if gi, gn := s.group(g); gn != nil {
+				n.groups = append(n.groups, gi)
+			}
+		}
+		slices.Sort(n.groups)
+		p.categories[id] = n
+	}
+	for id, old := range p.imps {
+		n := &impNode{imp: old.imp, actor: -1, target: -1}
+		if gi, gn := s.group(n.imp.Actor.Group); gn != nil {
+			n.actor = gi
+		}
+		if gi, gn := s.group(n.imp.Target.Group); gn != nil {
+			n.target = gi
+		}
+		p.imps[id] = n
+	}
+}
+
+// loadPolicy fills the policy's source maps from a whole model.
+func (s *snapshot) loadPolicy(b *Batch) {
+	p := &s.policy
+	p.rules = make(map[RuleID]*ruleNode, len(b.SharingRules))
+	for _, r := range b.SharingRules {
+		p.rules[r.ID] = &ruleNode{rule: r.clone()}
+	}
+	p.grants = make(map[GrantID]Grant, len(b.Grants))
+	for _, g := range b.Grants {
+		p.grants[g.ID] = g
+	}
+	p.categories = make(map[CategoryID]*catNode, len(b.Categories))
+	for _, c := range b.Categories {
+		p.categories[c.ID] = &catNode{cat: c.clone()}
+	}
+	p.imps = make(map[ImpersonationID]*impNode, len(b.Impersonations))
+	for _, m := range b.Impersonations {
+		p.imps[m.ID] = &impNode{imp: m}
+	}
+	s.compilePolicy()
+}
+
+// updatePolicy applies a delta's policy writes; it reports whether it
+// recompiled. Group changes force a recompile because the policy holds
+// group indexes and group-derived lists.
+func (s *snapshot) updatePolicy(d *Delta, groupsChanged bool) {
+	changed := len(d.SharingRules)+len(d.DeleteSharingRules)+len(d.Grants)+len(d.DeleteGrants)+
+		len(d.Categories)+len(d.DeleteCategories)+len(d.Impersonations)+len(d.DeleteImpersonations) > 0
+	if !changed && !groupsChanged {
+		return
+	}
+	old := s.policy
+	p := &s.policy
+	p.rules = maps.Clone(old.rules)
+	for _, r := range d.SharingRules {
+		p.rules[r.ID] = &ruleNode{rule: r.clone()}
+	}
+	for _, id := range d.DeleteSharingRules {
+		delete(p.rules, id)
+	}
+	p.grants = maps.Clone(old.grants)
+	for _, g := range d.Grants {
+		p.grants[g.ID] = g
+	}
+	for _, id := range d.DeleteGrants {
+		delete(p.grants, id)
+	}
+	p.categories = maps.Clone(old.categories)
+	for _, c := range d.Categories {
+		p.categories[c.ID] = &catNode{cat: c.clone()}
+	}
+	for _, id := range d.DeleteCategories {
+		delete(p.categories, id)
+	}
+	p.imps = maps.Clone(old.imps)
+	for _, m := range d.Impersonations {
+		p.imps[m.ID] = &impNode{imp: m}
+	}
+	for _, id := range d.DeleteImpersonations {
+		delete(p.imps, id)
+	}
+	s.compilePolicy()
+}
+
+// inCategory reports whether the associate is a member of category c and,
+// when it is, how: individually, through a group (its index), or through
+// its role. Only associates with a service login have categories.
+func (s *snapshot) inCategory(n *assocNode, c *catNode) (direct bool, group int32, role bool) {
+	group = -1
+	if n == nil || n.a.ServiceLogin == 0 {
+		return false, -1, false
+	}
+	direct = slices.Contains(n.a.Categories, c.cat.ID)
+	for _, g := range c.groups {
+		if n.isMember(g) {
+			group = g
+			break
+		}
+	}
+	role = n.a.Role != 0 && slices.Contains(c.cat.Roles, n.a.Role)
+	return direct, group, role
+}
