@@ -3,6 +3,7 @@ package access
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -118,9 +119,16 @@ type Resolver interface {
 type Options struct {
 	// Now tells the time for validity windows. Default: time.Now.
 	Now func() time.Time
-	// PollInterval is how often a resolver asks a store that is not a
-	// [Watcher] for changes. Default: one second.
+	// PollInterval is how often the resolver asks the store for changes.
+	// It polls even a [Watcher], as a heartbeat that catches missed
+	// notifications and measures staleness. Default: one second; a
+	// negative value turns polling off.
 	PollInterval time.Duration
+	// MaxStaleness, when positive, makes the resolver fail closed once it
+	// has not heard from the store for longer: every decision then denies
+	// with an error wrapping [ErrStale] until a refresh succeeds. Default:
+	// 0, never fail closed (keep answering from the last snapshot).
+	MaxStaleness time.Duration
 	// Logger receives warnings, such as a failed refresh. Default: none.
 	Logger *slog.Logger
 }
@@ -129,11 +137,17 @@ type Options struct {
 // store's model into an immutable snapshot, keeps it current as the store
 // changes, and answers from it without locks. It is safe for concurrent use.
 type Engine struct {
-	store Store
-	now   func() time.Time
-	log   *slog.Logger
+	store    Store
+	now      func() time.Time
+	log      *slog.Logger
+	maxStale time.Duration
 
 	snap atomic.Pointer[snapshot]
+	// lastOK is when the store last answered (UnixNano of Options.Now).
+	lastOK atomic.Int64
+	// advanced is closed and replaced whenever a new snapshot is published,
+	// waking Sync callers.
+	advanced atomic.Pointer[chan struct{}]
 
 	// mu serialises refreshes, so one goroutine builds the next snapshot
 	// while readers keep using the published one.
@@ -171,8 +185,11 @@ func NewResolver(ctx context.Context, s Store, opts *Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("access: NewResolver: loading the model: %w", err)
 	}
-	e := &Engine{store: s, now: o.Now, log: o.Logger, done: make(chan struct{})}
-	e.snap.Store(build(d.To, &d.Batch))
+	e := &Engine{store: s, now: o.Now, log: o.Logger, maxStale: o.MaxStaleness, done: make(chan struct{})}
+	ch := make(chan struct{})
+	e.advanced.Store(&ch)
+	e.publish(build(d.To, &d.Batch))
+	e.lastOK.Store(e.now().UnixNano())
 	if w, ok := s.(Watcher); ok {
 		e.stopWatch = w.Watch(func(rev Revision) {
 			if rev > e.Revision() {
@@ -181,10 +198,18 @@ func NewResolver(ctx context.Context, s Store, opts *Options) (*Engine, error) {
 				}
 			}
 		})
-	} else {
+	}
+	if o.PollInterval > 0 {
 		go e.poll(o.PollInterval)
 	}
 	return e, nil
+}
+
+// publish makes s the snapshot readers see and wakes Sync callers.
+func (e *Engine) publish(s *snapshot) {
+	e.snap.Store(s)
+	ch := make(chan struct{})
+	close(*e.advanced.Swap(&ch))
 }
 
 func (e *Engine) poll(every time.Duration) {
@@ -226,15 +251,67 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	}
 	switch {
 	case d.Full:
-		e.snap.Store(build(d.To, &d.Batch))
+		e.publish(build(d.To, &d.Batch))
 	case d.To <= cur.rev:
 		// Nothing new.
 	case d.From != cur.rev:
 		return fmt.Errorf("access: refresh: store answered from revision %d, asked from %d", d.From, cur.rev)
 	default:
-		e.snap.Store(cur.update(&d))
+		e.publish(cur.update(&d))
+	}
+	e.lastOK.Store(e.now().UnixNano())
+	return nil
+}
+
+// ErrStale is returned (wrapped) by decisions when the resolver has not
+// heard from its store for longer than Options.MaxStaleness.
+var ErrStale = errors.New("resolver is stale")
+
+// Staleness reports how long ago the store last answered the resolver.
+func (e *Engine) Staleness() time.Duration {
+	return e.now().Sub(time.Unix(0, e.lastOK.Load()))
+}
+
+// fresh returns an ErrStale error when the resolver must fail closed.
+func (e *Engine) fresh() error {
+	if e.maxStale <= 0 {
+		return nil
+	}
+	if st := e.Staleness(); st > e.maxStale {
+		return fmt.Errorf("access: %w: last heard from the store %s ago (maximum %s)", ErrStale, st.Round(time.Millisecond), e.maxStale)
 	}
 	return nil
+}
+
+// Sync waits until the resolver answers at revision rev or later, asking
+// the store as it waits. It gives read-your-writes across replicas: a
+// request that carries the revision its user's last write returned is
+// served consistently once Sync returns. It returns ctx's error if ctx
+// ends first.
+func (e *Engine) Sync(ctx context.Context, rev Revision) error {
+	backoff := time.Millisecond
+	for {
+		if e.Revision() >= rev {
+			return nil
+		}
+		wake := *e.advanced.Load()
+		if err := e.Refresh(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("access: refresh failed", "err", err)
+		}
+		if e.Revision() >= rev {
+			return nil
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("access: waiting for revision %d (at %d): %w", rev, e.Revision(), ctx.Err())
+		case <-wake:
+		case <-t.C:
+		}
+		t.Stop()
+		backoff = min(backoff*2, 100*time.Millisecond)
+	}
 }
 
 // Revision reports the store revision the resolver answers at now.
@@ -312,6 +389,9 @@ func (s *snapshot) roleRef(id RoleID) RoleRef {
 
 // IsMember implements [Resolver]. It does not allocate unless it fails.
 func (e *Engine) IsMember(ctx context.Context, who AssociateID, g GroupID) (bool, error) {
+	if err := e.fresh(); err != nil {
+		return false, err
+	}
 	s := e.snap.Load()
 	_, n := s.assoc(who)
 	if n == nil {
@@ -358,6 +438,9 @@ func (e *Engine) Can(ctx context.Context, who AssociateID, act Action, rec Recor
 	s := e.snap.Load()
 	d := Decision{Action: act, Subject: who, Record: rec, Revision: s.rev, snap: s}
 	if err := checkRequest(act, &rec); err != nil {
+		return d, err
+	}
+	if err := e.fresh(); err != nil {
 		return d, err
 	}
 	s.decide(&d, e.now)
@@ -629,6 +712,9 @@ func (s *snapshot) restrict(d *Decision, n *assocNode, rights CRUD) CRUD {
 func (e *Engine) Has(ctx context.Context, who AssociateID, right string) (bool, error) {
 	if right == "" {
 		return false, fmt.Errorf("access: Has: %w: empty functional right", ErrInvalid)
+	}
+	if err := e.fresh(); err != nil {
+		return false, err
 	}
 	s := e.snap.Load()
 	_, n := s.assoc(who)

@@ -332,6 +332,9 @@ func (e *Engine) CanManageMembers(ctx context.Context, actor AssociateID, g Grou
 	if gn.group.IsSmart() {
 		return false, fmt.Errorf("access: CanManageMembers: group %d: %w", g, ErrSmartGroup)
 	}
+	if err := e.fresh(); err != nil {
+		return false, err
+	}
 	_, n := s.assoc(actor)
 	if gate(n, e.now) != GateNone {
 		return false, nil

@@ -91,6 +91,9 @@ type Acting struct {
 // [ErrTargetGate], [ErrImpersonateSystem], [ErrTargetAbove] and
 // [ErrNoImpersonationRule].
 func (e *Engine) Impersonate(ctx context.Context, actor, target AssociateID) (Acting, error) {
+	if err := e.fresh(); err != nil {
+		return Acting{}, err
+	}
 	return e.snap.Load().impersonate(actor, target, e.now)
 }
 
@@ -150,6 +153,9 @@ func (e *Engine) CanAs(ctx context.Context, as Acting, act Action, rec Record) (
 	s := e.snap.Load()
 	d := Decision{Action: act, Subject: as.Target, Actor: as.Actor, Record: rec, Revision: s.rev, snap: s}
 	if err := checkRequest(act, &rec); err != nil {
+		return d, err
+	}
+	if err := e.fresh(); err != nil {
 		return d, err
 	}
 	if _, err := s.impersonate(as.Actor, as.Target, e.now); err != nil {
