@@ -122,7 +122,7 @@ func (g *Group) check() error {
 			return fmt.Errorf("%w: group %d: a smart group's members come from its rule alone; it cannot also list groups or roles", ErrInvalid, g.ID)
 		}
 		if _, err := ParseSmartRule(g.Smart); err != nil {
-			return fmt.Errorf("%w: group %d: smart rule: %w", ErrInvalid, g.ID, err)
+			return fmt.Errorf("group %d: %w", g.ID, err) // err already wraps ErrInvalid
 		}
 	}
 	return nil

@@ -116,6 +116,7 @@ type ruleNode struct {
 
 type grantNode struct {
 	id     GrantID
+	record int64 // the one record, or 0 for the whole type
 	assoc  AssociateID
 	group  GroupID
 	gidx   int32 // -1 when the grant is to an associate or an unknown group
@@ -152,6 +153,7 @@ type policy struct {
 	grants         map[GrantID]Grant
 	grantsByRecord map[recordKey][]grantNode
 	grantsByType   map[string][]grantNode // RecordID 0; "*" grants under "*"
+	recordGrants   map[string][]grantNode // per type, the grants on one record
 	defaults       []int32                // groups with a default permission
 	funcGroups     map[string][]int32     // functional right → groups granting it
 	categories     map[CategoryID]*catNode
@@ -171,9 +173,10 @@ func (s *snapshot) compilePolicy() {
 	}
 	p.grantsByRecord = map[recordKey][]grantNode{}
 	p.grantsByType = map[string][]grantNode{}
+	p.recordGrants = map[string][]grantNode{}
 	for _, id := range slices.Sorted(maps.Keys(p.grants)) {
 		g := p.grants[id]
-		gn := grantNode{id: g.ID, assoc: g.Associate, group: g.Group, gidx: -1, rights: g.Rights}
+		gn := grantNode{id: g.ID, record: g.RecordID, assoc: g.Associate, group: g.Group, gidx: -1, rights: g.Rights}
 		if g.Group != 0 {
 			if gi, n := s.group(g.Group); n != nil {
 				gn.gidx = gi
@@ -182,6 +185,7 @@ func (s *snapshot) compilePolicy() {
 		if g.RecordID != 0 {
 			k := recordKey{g.EntityType, g.RecordID}
 			p.grantsByRecord[k] = append(p.grantsByRecord[k], gn)
+			p.recordGrants[g.EntityType] = append(p.recordGrants[g.EntityType], gn)
 		} else {
 			p.grantsByType[g.EntityType] = append(p.grantsByType[g.EntityType], gn)
 		}

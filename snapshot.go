@@ -28,6 +28,10 @@ type snapshot struct {
 	assocs   []*assocNode
 
 	policy
+
+	// fcache holds per-snapshot data that only filters need, computed on
+	// first use.
+	fcache *filterCache
 }
 
 // roleNode is a role with its place in the role tree.
@@ -140,7 +144,7 @@ func (n *assocNode) isMember(g int32) bool {
 
 // build compiles a whole model.
 func build(rev Revision, b *Batch) *snapshot {
-	s := &snapshot{rev: rev, roles: make(map[RoleID]*roleNode, len(b.Roles))}
+	s := &snapshot{rev: rev, roles: make(map[RoleID]*roleNode, len(b.Roles)), fcache: &filterCache{}}
 	for _, r := range b.Roles {
 		s.roles[r.ID] = &roleNode{role: r.clone()}
 	}
@@ -439,6 +443,7 @@ func (old *snapshot) update(d *Delta) *snapshot {
 func (old *snapshot) updateMembership(d *Delta) *snapshot {
 	s := *old
 	s.rev = d.To
+	s.fcache = &filterCache{}
 	var affected []int32
 	membersOwned := false
 	if len(d.Roles)+len(d.DeleteRoles)+len(d.Groups)+len(d.DeleteGroups) > 0 {

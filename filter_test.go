@@ -1,0 +1,201 @@
+package access
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+)
+
+// staticStore serves one fixed model, always as a full delta, and skips
+// validation on purpose: random models may break write rules (that is
+// what a database edited by another tool can hold), and filters must stay
+// exact anyway.
+type staticStore struct{ b Batch }
+
+func (f *staticStore) Changes(ctx context.Context, since Revision) (Delta, error) {
+	return Delta{To: 1, Full: true, Batch: f.b.Clone()}, nil
+}
+
+var testTypes = []string{"contact", "sale", "appointment"}
+
+// genOrg draws a small random organisation that exercises every layer.
+func genOrg(t *rapid.T) Batch {
+	var b Batch
+	nRoles := rapid.IntRange(1, 5).Draw(t, "roles")
+	crud := rapid.Custom(func(t *rapid.T) CRUD { return CRUD(rapid.IntRange(0, 15).Draw(t, "crud")) })
+	for i := 1; i <= nRoles; i++ {
+		r := Role{ID: RoleID(i), Name: fmt.Sprintf("r%d", i), Rights: map[string]Grid{}}
+		if i > 1 {
+			r.Parent = RoleID(rapid.IntRange(0, i-1).Draw(t, "parent"))
+		}
+		for _, typ := range append([]string{Wildcard}, testTypes...) {
+			if rapid.Bool().Draw(t, "row") {
+				g := Grid{}
+				for rel := Owner; rel < numRelations; rel++ {
+					g[rel] = crud.Draw(t, "cell")
+				}
+				r.Rights[typ] = g
+			}
+		}
+		b.Roles = append(b.Roles, r)
+	}
+	nGroups := rapid.IntRange(1, 6).Draw(t, "groups")
+	for i := 1; i <= nGroups; i++ {
+		g := Group{ID: GroupID(i), Name: fmt.Sprintf("g%d", i)}
+		for j := 1; j < i; j++ {
+			if rapid.IntRange(0, 3).Draw(t, "nest") == 0 {
+				g.Groups = append(g.Groups, GroupID(j))
+			}
+		}
+		if rapid.IntRange(0, 4).Draw(t, "byrole") == 0 {
+			g.Roles = append(g.Roles, RoleID(rapid.IntRange(1, nRoles).Draw(t, "role")))
+		}
+		if rapid.IntRange(0, 4).Draw(t, "byrs") == 0 {
+			g.RolesAndSubordinates = append(g.RolesAndSubordinates, RoleID(rapid.IntRange(1, nRoles).Draw(t, "role")))
+		}
+		if i > 1 && rapid.IntRange(0, 5).Draw(t, "smart") == 0 {
+			g = Group{ID: g.ID, Name: g.Name, Smart: `attr.dept == "sales"`}
+		}
+		if rapid.IntRange(0, 3).Draw(t, "defaults") == 0 {
+			g.Defaults = map[string]CRUD{rapid.SampledFrom(append([]string{Wildcard}, testTypes...)).Draw(t, "dtype"): crud.Draw(t, "d")}
+		}
+		b.Groups = append(b.Groups, g)
+	}
+	nCats := rapid.IntRange(0, 3).Draw(t, "cats")
+	for i := 1; i <= nCats; i++ {
+		c := Category{ID: CategoryID(i), Name: fmt.Sprintf("c%d", i), MembersOnly: rapid.Bool().Draw(t, "mo")}
+		if rapid.Bool().Draw(t, "cg") {
+			c.Groups = []GroupID{GroupID(rapid.IntRange(1, nGroups).Draw(t, "g"))}
+		}
+		if rapid.Bool().Draw(t, "cr") {
+			c.Roles = []RoleID{RoleID(rapid.IntRange(1, nRoles).Draw(t, "r"))}
+		}
+		b.Categories = append(b.Categories, c)
+	}
+	types := []AssociateType{Internal, Internal, Internal, External, System, Resource, Anonymous}
+	nAssoc := rapid.IntRange(1, 8).Draw(t, "assocs")
+	for i := 1; i <= nAssoc; i++ {
+		a := Associate{ID: AssociateID(i), Name: fmt.Sprintf("a%d", i), Type: rapid.SampledFrom(types).Draw(t, "type"),
+			Role: RoleID(rapid.IntRange(1, nRoles).Draw(t, "role")), Active: rapid.IntRange(0, 5).Draw(t, "active") > 0,
+			Company: int64(rapid.IntRange(0, 2).Draw(t, "company"))}
+		if a.Type == Internal {
+			a.PrimaryGroup = GroupID(rapid.IntRange(1, nGroups).Draw(t, "pg"))
+			if rapid.Bool().Draw(t, "sec") {
+				a.Groups = []GroupID{GroupID(rapid.IntRange(1, nGroups).Draw(t, "sg"))}
+			}
+			if rapid.Bool().Draw(t, "sales") {
+				a.Attributes = map[string]string{"dept": "sales"}
+			}
+			if nCats > 0 && rapid.Bool().Draw(t, "cs") {
+				a.ServiceLogin = int64(i)
+				if rapid.Bool().Draw(t, "dc") {
+					a.Categories = []CategoryID{CategoryID(rapid.IntRange(1, nCats).Draw(t, "c"))}
+				}
+			}
+		}
+		if rapid.Bool().Draw(t, "proj") {
+			a.Projects = []int64{int64(rapid.IntRange(1, 2).Draw(t, "p"))}
+		}
+		if rapid.IntRange(0, 6).Draw(t, "window") == 0 {
+			a.ValidTo = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		b.Associates = append(b.Associates, a)
+	}
+	principals := func(t *rapid.T) Principals {
+		var p Principals
+		switch rapid.IntRange(0, 4).Draw(t, "pkind") {
+		case 0:
+			p.Everyone = true
+		case 1:
+			p.Associates = []AssociateID{AssociateID(rapid.IntRange(1, nAssoc+1).Draw(t, "a"))}
+		case 2:
+			p.Groups = []GroupID{GroupID(rapid.IntRange(1, nGroups).Draw(t, "g"))}
+		case 3:
+			p.Roles = []RoleID{RoleID(rapid.IntRange(1, nRoles).Draw(t, "r"))}
+		case 4:
+			p.RolesAndSubordinates = []RoleID{RoleID(rapid.IntRange(1, nRoles).Draw(t, "r"))}
+		}
+		return p
+	}
+	for i := 1; i <= rapid.IntRange(0, 3).Draw(t, "rules"); i++ {
+		b.SharingRules = append(b.SharingRules, SharingRule{ID: RuleID(i), EntityType: rapid.SampledFrom(append([]string{Wildcard}, testTypes...)).Draw(t, "rtype"),
+			From: principals(t), To: principals(t), Rights: crud.Draw(t, "rr") | R})
+	}
+	for i := 1; i <= rapid.IntRange(0, 4).Draw(t, "grants"); i++ {
+		g := Grant{ID: GrantID(i), EntityType: rapid.SampledFrom(append([]string{Wildcard}, testTypes...)).Draw(t, "gtype"), Rights: crud.Draw(t, "gr")}
+		if g.EntityType != Wildcard && rapid.Bool().Draw(t, "onrec") {
+			g.RecordID = int64(rapid.IntRange(1, 4).Draw(t, "rec"))
+		}
+		if rapid.Bool().Draw(t, "togroup") {
+			g.Group = GroupID(rapid.IntRange(1, nGroups).Draw(t, "g"))
+		} else {
+			g.Associate = AssociateID(rapid.IntRange(1, nAssoc).Draw(t, "a"))
+		}
+		b.Grants = append(b.Grants, g)
+	}
+	return b
+}
+
+func genRecord(t *rapid.T, b *Batch) Record {
+	n := func(max int) int { return rapid.IntRange(0, max).Draw(t, "n") }
+	return Record{
+		Type:       rapid.SampledFrom(testTypes).Draw(t, "type"),
+		ID:         int64(n(5)),
+		Owner:      AssociateID(n(len(b.Associates) + 1)),
+		Group:      GroupID(n(len(b.Groups) + 1)),
+		Team:       GroupID(rapid.SampledFrom([]int{0, 0, 1, 2, len(b.Groups) + 1}).Draw(t, "team")),
+		Company:    int64(n(2)),
+		Project:    int64(n(2)),
+		Category:   CategoryID(n(len(b.Categories) + 1)),
+		Published:  rapid.Bool().Draw(t, "pub"),
+		Visibility: Visibility(rapid.SampledFrom([]int{0, 0, 1, 2, 3}).Draw(t, "vis")),
+	}
+}
+
+// TestFilter_matchesCan checks the filter's contract: for every record,
+// Match equals Can's Allowed — every subject kind, every action.
+func TestFilter_matchesCan(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b := genOrg(t)
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		e, err := NewResolver(context.Background(), &staticStore{b}, &Options{Now: func() time.Time { return now }, PollInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := make([]Record, 20)
+		for i := range recs {
+			recs[i] = genRecord(t, &b)
+		}
+		for who := AssociateID(1); who <= AssociateID(len(b.Associates)+1); who++ {
+			for act := Read; act <= Delete; act++ {
+				for _, typ := range testTypes {
+					f, err := e.Filter(context.Background(), who, act, typ)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, rec := range recs {
+						if rec.Type != typ {
+							if f.Match(rec) {
+								t.Fatalf("a %s filter matched a %s record", typ, rec.Type)
+							}
+							continue
+						}
+						d, _ := e.Can(context.Background(), who, act, rec)
+						if got := f.Match(rec); got != d.Allowed {
+							var parts []bool
+							if f.root.op == condAnd {
+								for _, k := range f.root.kids {
+									parts = append(parts, k.match(&rec))
+								}
+							}
+							t.Fatalf("subject %d %s %+v: Filter.Match = %v, Can = %v\nfilter: %s\nparts %v\ndecision: %s", who, act, rec, got, d.Allowed, f.String(), parts, d)
+						}
+					}
+				}
+			}
+		}
+	})
+}
