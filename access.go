@@ -112,6 +112,15 @@ type Resolver interface {
 	// Field returns a custom field's value for the associate, falling back
 	// to its groups.
 	Field(ctx context.Context, who AssociateID, key string) (FieldValue, error)
+
+	// Filter describes the records of a type the associate may act on,
+	// for listing them in SQL; WhoCan lists the associates allowed on one
+	// record; Permissions and GroupPermissions give the permissions matrix
+	// of an associate and what a group's membership contributes.
+	Filter(ctx context.Context, who AssociateID, act Action, typ string) (Filter, error)
+	WhoCan(ctx context.Context, act Action, rec Record) ([]Allowed, error)
+	Permissions(ctx context.Context, who AssociateID) (Permissions, error)
+	GroupPermissions(ctx context.Context, g GroupID) (GroupPermissions, error)
 }
 
 // Options tune a resolver. A nil *Options, or a zero field, means the

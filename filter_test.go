@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -194,6 +195,95 @@ func TestFilter_matchesCan(t *testing.T) {
 							t.Fatalf("subject %d %s %+v: Filter.Match = %v, Can = %v\nfilter: %s\nparts %v\ndecision: %s", who, act, rec, got, d.Allowed, f.String(), parts, d)
 						}
 					}
+				}
+			}
+		}
+	})
+}
+
+// TestWhoCan_matchesCan checks that WhoCan lists exactly the associates Can
+// allows, and that Permissions adds up to Can's rights on records without
+// restrictions.
+func TestWhoCan_matchesCan(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b := genOrg(t)
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		e, err := NewResolver(context.Background(), &staticStore{b}, &Options{Now: func() time.Time { return now }, PollInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		for range 10 {
+			rec := genRecord(t, &b)
+			rec.Visibility = VisibleAll
+			for act := Read; act <= Delete; act++ {
+				who, err := e.WhoCan(ctx, act, rec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[AssociateID]bool{}
+				for _, w := range who {
+					got[w.Associate] = true
+					if w.Because.Kind == 0 {
+						t.Fatalf("WhoCan gave associate %d no cause", w.Associate)
+					}
+				}
+				for id := AssociateID(1); id <= AssociateID(len(b.Associates)); id++ {
+					d, _ := e.Can(ctx, id, act, rec)
+					if d.Allowed != got[id] {
+						t.Fatalf("associate %d %s %+v: WhoCan %v, Can %v (%s)", id, act, rec, got[id], d.Allowed, d)
+					}
+				}
+			}
+			// Permissions: on a record without restrictions, Can's rights are the
+			// role cells of the held relations plus what the matrix says the
+			// rules, grants and defaults add for this record.
+			if rec.Category != 0 || rec.Visibility != VisibleAll {
+				continue
+			}
+			for id := AssociateID(1); id <= AssociateID(len(b.Associates)); id++ {
+				d, _ := e.Can(ctx, id, Read, rec)
+				p, err := e.Permissions(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Gate != d.Gate {
+					t.Fatalf("associate %d: Permissions gate %v, Can gate %v", id, p.Gate, d.Gate)
+				}
+				if p.Gate != GateNone || p.System {
+					continue
+				}
+				var want CRUD
+				snap := e.snap.Load()
+				for _, tp := range p.Types {
+					if tp.EntityType != rec.Type && !(tp.EntityType == Wildcard && !slices.ContainsFunc(p.Types, func(x TypePermissions) bool { return x.EntityType == rec.Type })) {
+						continue
+					}
+					for _, r := range d.Relations.All() {
+						want |= tp.Relations[r]
+					}
+					covered := false
+					for _, g := range tp.Grants {
+						if g.RecordID == 0 || g.RecordID == rec.ID {
+							covered = true
+							want |= g.Rights
+						}
+					}
+					if !covered {
+						want |= tp.Default
+					}
+					for _, r := range tp.Sharing {
+						from := snap.compileSet(&r.From)
+						if snap.ownedBy(&from, &rec) {
+							want |= r.Rights
+						}
+					}
+				}
+				if b.Associates[id-1].Type == External && !rec.Published && rec.Owner != id {
+					want = 0
+				}
+				if want != d.Rights {
+					t.Fatalf("associate %d %+v: Permissions add up to %s, Can has %s\n%+v\n%s", id, rec, want, d.Rights, p, d)
 				}
 			}
 		}

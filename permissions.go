@@ -1,0 +1,309 @@
+package access
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"runtime"
+	"slices"
+	"sync"
+)
+
+// Allowed is one associate that [Engine.WhoCan] found allowed, with what
+// lets it.
+type Allowed struct {
+	Associate AssociateID
+	// Rights is the associate's final rights on the record.
+	Rights CRUD
+	// Relations are the ownership relations that held.
+	Relations Relations
+	// Because is the first cause that granted the action: a role cell, a
+	// sharing rule, a grant, a default permission, or the system bypass.
+	Because Cause
+}
+
+// WhoCan returns every associate allowed to perform the action on the
+// record, in id order, each with what lets it. It is exact: it asks the
+// same question Can answers, of every associate in the snapshot, spread
+// over the available cores. Invalid action or record: an error wrapping
+// [ErrInvalid].
+func (e *Engine) WhoCan(ctx context.Context, act Action, rec Record) ([]Allowed, error) {
+	if err := checkRequest(act, &rec); err != nil {
+		return nil, err
+	}
+	if err := e.fresh(); err != nil {
+		return nil, err
+	}
+	s := e.snap.Load()
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(s.assocs)/8192))
+	parts := make([][]Allowed, workers)
+	var wg sync.WaitGroup
+	chunk := (len(s.assocs) + workers - 1) / workers
+	for w := range workers {
+		lo, hi := w*chunk, min((w+1)*chunk, len(s.assocs))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, n := range s.assocs[lo:hi] {
+				if n == nil || ctx.Err() != nil {
+					continue
+				}
+				d := Decision{Action: act, Subject: n.a.ID, Record: rec, snap: s}
+				s.decide(&d, e.now)
+				if d.Allowed {
+					parts[w] = append(parts[w], Allowed{Associate: n.a.ID, Rights: d.Rights, Relations: d.Relations, Because: d.granting()})
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("access: WhoCan: %w", err)
+	}
+	out := slices.Concat(parts...)
+	slices.SortFunc(out, func(a, b Allowed) int { return cmp.Compare(a.Associate, b.Associate) })
+	return out, nil
+}
+
+// granting returns the first cause that grants the decision's action.
+func (d *Decision) granting() Cause {
+	bit := d.Action.right()
+	for _, c := range d.causes[:d.nCauses] {
+		if c.Kind == CauseSystem || (c.Kind != CauseRestriction && c.Rights&bit != 0) {
+			return c
+		}
+	}
+	return Cause{}
+}
+
+// Permissions is everything an associate can do: per entity type, its
+// role's rights by relation and what sharing rules, grants and group
+// defaults add, plus its functional rights and categories. It is the
+// permissions matrix an admin UI shows.
+type Permissions struct {
+	Associate AssociateID
+	// Gate is the gate the associate fails; it then has no permissions.
+	Gate Gate
+	// System reports a system user, which may do everything.
+	System bool
+	Role   RoleRef
+	// Types lists, by entity type ("*" first, then in order), what the
+	// associate's role and the rules give it.
+	Types []TypePermissions
+	// Functions are the functional rights from the role and the groups,
+	// sorted.
+	Functions []string
+	// Categories are the effective Customer Service categories.
+	Categories []CategoryMembership
+}
+
+// TypePermissions is what an associate may do with records of one entity
+// type. On a record the associate has the union of Relations' cells for the
+// relations that hold (or the fallback's), plus Sharing rules whose owners
+// include the record's, plus Grants that cover it, plus Default where no
+// grant covers it — minus the record's restrictions.
+type TypePermissions struct {
+	EntityType string
+	// Relations is the role's grid for the type (its own row, or "*").
+	Relations Grid
+	// Sharing lists the sharing rules that open records of the type to
+	// the associate.
+	Sharing []SharingRule
+	// Grants lists the grants on the type or on its records to the
+	// associate or its groups.
+	Grants []Grant
+	// Default is what the associate's groups' default permissions give
+	// for the type.
+	Default CRUD
+}
+
+// Permissions returns the associate's permissions matrix. Unknown
+// associate: an error wrapping [ErrNotFound].
+func (e *Engine) Permissions(ctx context.Context, who AssociateID) (Permissions, error) {
+	s := e.snap.Load()
+	_, n := s.assoc(who)
+	if n == nil {
+		return Permissions{}, fmt.Errorf("access: Permissions: associate %d: %w", who, ErrNotFound)
+	}
+	p := Permissions{Associate: who, Role: s.roleRef(n.a.Role), Gate: gate(n, e.now)}
+	if p.Gate != GateNone {
+		return p, nil
+	}
+	if n.a.Type == System {
+		p.System = true
+		return p, nil
+	}
+	rn := s.roles[n.a.Role]
+	types := map[string]bool{}
+	if rn != nil {
+		for t := range rn.role.Rights {
+			types[t] = true
+		}
+	}
+	var rules []SharingRule
+	for _, id := range slices.Sorted(maps.Keys(s.rules)) {
+		r := s.rules[id]
+		if s.holds(&r.to, who, n) {
+			rules = append(rules, r.rule.clone())
+			types[r.rule.EntityType] = true
+		}
+	}
+	var grants []Grant
+	for _, id := range slices.Sorted(maps.Keys(s.grants)) {
+		g := s.grants[id]
+		gn := grantNode{assoc: g.Associate, gidx: -1}
+		if gi, gg := s.group(g.Group); gg != nil {
+			gn.gidx = gi
+		}
+		if gn.applies(who, n) {
+			grants = append(grants, g)
+			types[g.EntityType] = true
+		}
+	}
+	var defaultGroups []map[string]CRUD
+	for _, gi := range s.defaults {
+		if n.isMember(gi) {
+			defs := s.groups[gi].group.Defaults
+			defaultGroups = append(defaultGroups, defs)
+			for t := range defs {
+				types[t] = true
+			}
+		}
+	}
+	order := slices.Sorted(maps.Keys(types))
+	if i := slices.Index(order, Wildcard); i > 0 {
+		order = slices.Insert(slices.Delete(order, i, i+1), 0, Wildcard)
+	}
+	for _, t := range order {
+		tp := TypePermissions{EntityType: t}
+		if rn != nil {
+			if g := rn.rights(t); g != nil {
+				tp.Relations = Grid{}
+				for r := Owner; r < numRelations; r++ {
+					if g[r] != 0 {
+						tp.Relations[r] = g[r]
+					}
+				}
+			}
+		}
+		for _, r := range rules {
+			if r.EntityType == t || r.EntityType == Wildcard {
+				tp.Sharing = append(tp.Sharing, r)
+			}
+		}
+		for _, g := range grants {
+			if g.EntityType == t || g.EntityType == Wildcard {
+				tp.Grants = append(tp.Grants, g)
+			}
+		}
+		// Each group falls back to its own "*" default, as Can does.
+		for _, defs := range defaultGroups {
+			if c, ok := defs[t]; ok {
+				tp.Default |= c
+			} else {
+				tp.Default |= defs[Wildcard]
+			}
+		}
+		p.Types = append(p.Types, tp)
+	}
+	funcs := map[string]bool{}
+	if rn != nil {
+		for _, f := range rn.role.Functions {
+			funcs[f] = true
+		}
+	}
+	for f, gs := range s.funcGroups {
+		for _, g := range gs {
+			if n.isMember(g) {
+				funcs[f] = true
+			}
+		}
+	}
+	p.Functions = slices.Sorted(maps.Keys(funcs))
+	for _, id := range slices.Sorted(maps.Keys(s.categories)) {
+		if m, ok := s.categoryMembership(n, s.categories[id]); ok {
+			p.Categories = append(p.Categories, m)
+		}
+	}
+	return p, nil
+}
+
+// GroupPermissions is what being an effective member of a group
+// contributes: what the group itself grants and what every group that
+// includes it grants, each with the group it comes from.
+type GroupPermissions struct {
+	Group GroupRef
+	// Includes are the groups that include this one, nearest first: a
+	// member of this group is a member of each.
+	Includes []GroupRef
+	// Functions maps each functional right to the group granting it.
+	Functions map[string]GroupRef
+	// Defaults lists default permissions by group.
+	Defaults []GroupDefault
+	// Grants are the grants to the group or to the groups including it.
+	Grants []Grant
+	// Sharing are the sharing rules whose subjects include the group's
+	// members by group.
+	Sharing []SharingRule
+	// Categories are the categories the group's members belong to
+	// through it (for members with a service login).
+	Categories []CategoryRef
+}
+
+// GroupDefault is a group's default permission for one entity type.
+type GroupDefault struct {
+	Group      GroupRef
+	EntityType string
+	Rights     CRUD
+}
+
+// GroupPermissions returns what membership of group g contributes. Unknown
+// group: an error wrapping [ErrNotFound].
+func (e *Engine) GroupPermissions(ctx context.Context, g GroupID) (GroupPermissions, error) {
+	s := e.snap.Load()
+	gi, gn := s.group(g)
+	if gn == nil {
+		return GroupPermissions{}, fmt.Errorf("access: GroupPermissions: group %d: %w", g, ErrNotFound)
+	}
+	out := GroupPermissions{Group: s.groupRef(gi), Functions: map[string]GroupRef{}}
+	up := slices.Clone(gn.up)
+	slices.SortStableFunc(up, func(a, b upEdge) int {
+		return cmp.Or(cmp.Compare(a.dist, b.dist), cmp.Compare(s.groups[a.g].group.ID, s.groups[b.g].group.ID))
+	})
+	inUp := map[GroupID]bool{}
+	for _, u := range up {
+		ref := s.groupRef(u.g)
+		inUp[ref.ID] = true
+		if u.g != gi {
+			out.Includes = append(out.Includes, ref)
+		}
+		grp := &s.groups[u.g].group
+		for _, f := range grp.Functions {
+			if _, ok := out.Functions[f]; !ok {
+				out.Functions[f] = ref
+			}
+		}
+		for _, t := range slices.Sorted(maps.Keys(grp.Defaults)) {
+			out.Defaults = append(out.Defaults, GroupDefault{Group: ref, EntityType: t, Rights: grp.Defaults[t]})
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.grants)) {
+		if gr := s.grants[id]; gr.Group != 0 && inUp[gr.Group] {
+			out.Grants = append(out.Grants, gr)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.rules)) {
+		r := s.rules[id]
+		if slices.ContainsFunc(r.rule.To.Groups, func(x GroupID) bool { return inUp[x] }) {
+			out.Sharing = append(out.Sharing, r.rule.clone())
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.categories)) {
+		c := s.categories[id]
+		if slices.ContainsFunc(c.cat.Groups, func(x GroupID) bool { return inUp[x] }) {
+			out.Categories = append(out.Categories, CategoryRef{c.cat.ID, c.cat.Name})
+		}
+	}
+	return out, nil
+}
