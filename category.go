@@ -199,8 +199,15 @@ func (e *Engine) RemoveCategory(ctx context.Context, who AssociateID, c Category
 	case !ok:
 		return Associate{}, fmt.Errorf("access: RemoveCategory: associate %d is not a member of category %d: %w", who, c, ErrNotFound)
 	case !m.Direct && len(m.Groups) > 0:
-		return Associate{}, fmt.Errorf("access: RemoveCategory: associate %d is a member of category %s from usergroup %s: %w; change that usergroup or the category's groups",
-			who, m.Category, m.Groups[0].Path[0], ErrDerived)
+		// Name the group the category lists (the end of the path), and the
+		// way into it when that is not direct.
+		g := m.Groups[0]
+		via := ""
+		if len(g.Path) > 1 {
+			via = " (via " + g.route() + ")"
+		}
+		return Associate{}, fmt.Errorf("access: RemoveCategory: associate %d is a member of category %s from usergroup %s%s: %w; change that usergroup or the category's groups",
+			who, m.Category, g.Path[len(g.Path)-1], via, ErrDerived)
 	case !m.Direct:
 		return Associate{}, fmt.Errorf("access: RemoveCategory: associate %d is a member of category %s from role %s: %w; change the role or the category's roles",
 			who, m.Category, m.Role, ErrDerived)

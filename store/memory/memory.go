@@ -1,0 +1,754 @@
+// Package memory is the embedded store: the whole model in memory, for
+// applications that load their organisation at start-up, for tests, and as
+// the reference the other adapters are compared with.
+//
+// Beside the model a [Store] keeps:
+//   - a reverse index from every entity to the entities that refer to it,
+//     so that [Store.Dependants], and with it the checks on a delete, costs
+//     in proportion to the answer rather than to the model;
+//   - an index from folded login name to associate, for
+//     [Store.AssociateByName];
+//   - a bounded change log of the entities each revision touched, from
+//     which [Store.Changes] answers incrementally.
+package memory
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/crmaccess/access"
+)
+
+// DefaultLog is the number of revisions whose changes a [Store] made by
+// [New] remembers.
+const DefaultLog = 4096
+
+var (
+	_ access.Store   = (*Store)(nil)
+	_ access.Writer  = (*Store)(nil)
+	_ access.Watcher = (*Store)(nil)
+	_ access.View    = (*Store)(nil)
+)
+
+// Store is an in-memory [access.Store]. Every write goes through
+// [access.Batch.Validate] against the current model and commits all of it or
+// none of it. Values are copied on the way in and on the way out: what is
+// put is what is read back, and a caller never shares memory with the store.
+//
+// A Store is safe for concurrent use. Writes are serialised; reads run in
+// parallel with each other and with validation, and wait only while a write
+// commits. The zero value is not usable: call [New] or [NewWithLog].
+type Store struct {
+	// wmu serialises writers. Validation runs under wmu alone and reads
+	// the tables without mu: only a writer changes them, and there is one
+	// writer at a time.
+	wmu sync.Mutex
+
+	// mu guards the tables, the indexes and the log; a writer holds it
+	// only while it commits.
+	mu         sync.RWMutex
+	roles      table[access.RoleID, access.Role]
+	groups     table[access.GroupID, access.Group]
+	associates table[access.AssociateID, access.Associate]
+	rules      table[access.RuleID, access.SharingRule]
+	grants     table[access.GrantID, access.Grant]
+	categories table[access.CategoryID, access.Category]
+	imps       table[access.ImpersonationID, access.Impersonation]
+	// byName maps access.FoldName of each associate's name to its id.
+	byName map[string]access.AssociateID
+	// deps maps an entity to the set of entities whose values refer to it.
+	deps map[access.Ref]map[access.Ref]struct{}
+	log  changeLog
+
+	// rev is written under mu and read without it by Revision.
+	rev atomic.Uint64
+
+	// nmu serialises notifications, so that no watcher is called
+	// concurrently with itself; notified is the latest revision the
+	// watchers were told about.
+	nmu      sync.Mutex
+	notified access.Revision
+
+	// watchers is replaced, never changed in place, so a notification can
+	// range over the slice it read without holding wlmu.
+	wlmu     sync.Mutex
+	watchers []*watcher
+}
+
+type watcher struct {
+	fn      func(access.Revision)
+	stopped atomic.Bool
+}
+
+// table holds the entities of one kind by id, and knows what each refers
+// to.
+type table[ID ~int64, V any] struct {
+	kind  access.Kind
+	rows  map[ID]V
+	id    func(*V) ID
+	edges func(*V, func(to access.Ref))
+}
+
+func newTable[ID ~int64, V any](k access.Kind, id func(*V) ID, edges func(*V, func(access.Ref))) table[ID, V] {
+	return table[ID, V]{kind: k, rows: make(map[ID]V), id: id, edges: edges}
+}
+
+// New returns an empty store at revision 0 that remembers the changes of
+// its last [DefaultLog] revisions.
+func New() *Store { return NewWithLog(DefaultLog) }
+
+// NewWithLog returns an empty store at revision 0 that remembers the
+// changes of its last n revisions; [Store.Changes] answers a revision older
+// than that with a full delta. The log never holds more entries than the
+// larger of n and the number of entities in the model, so it costs at most
+// about as much memory as the model: past that size a full delta is no
+// longer than an incremental one anyway. NewWithLog panics if n is
+// negative.
+func NewWithLog(n int) *Store {
+	if n < 0 {
+		panic(fmt.Sprintf("memory: NewWithLog(%d): the log length must not be negative", n))
+	}
+	return &Store{
+		roles:      newTable(access.KindRole, func(r *access.Role) access.RoleID { return r.ID }, roleEdges),
+		groups:     newTable(access.KindGroup, func(g *access.Group) access.GroupID { return g.ID }, groupEdges),
+		associates: newTable(access.KindAssociate, func(a *access.Associate) access.AssociateID { return a.ID }, associateEdges),
+		rules:      newTable(access.KindSharingRule, func(r *access.SharingRule) access.RuleID { return r.ID }, ruleEdges),
+		grants:     newTable(access.KindGrant, func(g *access.Grant) access.GrantID { return g.ID }, grantEdges),
+		categories: newTable(access.KindCategory, func(c *access.Category) access.CategoryID { return c.ID }, categoryEdges),
+		imps:       newTable(access.KindImpersonation, func(m *access.Impersonation) access.ImpersonationID { return m.ID }, impersonationEdges),
+		byName:     make(map[string]access.AssociateID),
+		deps:       make(map[access.Ref]map[access.Ref]struct{}),
+		log:        changeLog{max: n},
+	}
+}
+
+// Revision reports the store's latest committed revision. It does not
+// wait for a write in progress.
+func (s *Store) Revision() access.Revision { return access.Revision(s.rev.Load()) }
+
+// Apply validates b against the current model (see [access.Batch.Validate])
+// and commits all of it or none of it, returning the new revision. Each
+// committed batch raises the revision by exactly one; an empty batch
+// commits nothing and returns the current revision. Deleting an id the
+// store does not hold is not an error: that part of the batch changes
+// nothing. Before Apply returns, every watcher has been called with the new
+// revision or a later one.
+//
+// Errors: those of [access.Batch.Validate], wrapping [access.ErrInvalid],
+// [access.ErrCycle], [access.ErrNameTaken] or [access.ErrInUse]; and
+// ctx.Err() when ctx is done before the write starts.
+func (s *Store) Apply(ctx context.Context, b access.Batch) (access.Revision, error) {
+	return s.apply(ctx, b, access.Ref{})
+}
+
+// PutRole inserts or replaces one role. Errors as for [Store.Apply].
+func (s *Store) PutRole(ctx context.Context, r access.Role) error {
+	_, err := s.apply(ctx, access.Batch{Roles: []access.Role{r}}, access.Ref{})
+	return err
+}
+
+// PutGroup inserts or replaces one group. Errors as for [Store.Apply].
+func (s *Store) PutGroup(ctx context.Context, g access.Group) error {
+	_, err := s.apply(ctx, access.Batch{Groups: []access.Group{g}}, access.Ref{})
+	return err
+}
+
+// PutAssociate inserts or replaces one associate. Errors as for
+// [Store.Apply].
+func (s *Store) PutAssociate(ctx context.Context, a access.Associate) error {
+	_, err := s.apply(ctx, access.Batch{Associates: []access.Associate{a}}, access.Ref{})
+	return err
+}
+
+// DeleteRole deletes one role. Errors: [access.ErrNotFound] when the store
+// does not hold it; [access.ErrInUse], naming the dependants, while another
+// role, a group, an associate, a sharing rule or a category refers to it;
+// [access.ErrInvalid] for an id that is not positive; ctx.Err().
+func (s *Store) DeleteRole(ctx context.Context, id access.RoleID) error {
+	_, err := s.apply(ctx, access.Batch{DeleteRoles: []access.RoleID{id}},
+		access.Ref{Kind: access.KindRole, ID: int64(id)})
+	return err
+}
+
+// DeleteGroup deletes one group. Errors: [access.ErrNotFound] when the
+// store does not hold it; [access.ErrInUse], naming the dependants, while a
+// group lists it, an associate names it as primary or secondary group, or a
+// sharing rule, grant, category or impersonation rule names it;
+// [access.ErrInvalid] for an id that is not positive; ctx.Err().
+func (s *Store) DeleteGroup(ctx context.Context, id access.GroupID) error {
+	_, err := s.apply(ctx, access.Batch{DeleteGroups: []access.GroupID{id}},
+		access.Ref{Kind: access.KindGroup, ID: int64(id)})
+	return err
+}
+
+// DeleteAssociate deletes one associate. Records the associate owns live in
+// the application, not here, so they do not stop the delete. Errors:
+// [access.ErrNotFound] when the store does not hold it; [access.ErrInUse],
+// naming the dependants, while a group lists it as an admin or a sharing
+// rule, grant or impersonation rule names it; [access.ErrInvalid] for an id
+// that is not positive; ctx.Err().
+func (s *Store) DeleteAssociate(ctx context.Context, id access.AssociateID) error {
+	_, err := s.apply(ctx, access.Batch{DeleteAssociates: []access.AssociateID{id}},
+		access.Ref{Kind: access.KindAssociate, ID: int64(id)})
+	return err
+}
+
+// apply commits b and notifies the watchers. When must names an entity the
+// write fails with ErrNotFound unless the store holds it.
+func (s *Store) apply(ctx context.Context, b access.Batch, must access.Ref) (access.Revision, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if b.Empty() {
+		return s.Revision(), nil
+	}
+	// The store keeps these values, and the caller may reuse b.
+	b = b.Clone()
+	s.wmu.Lock()
+	rev, err := s.commit(ctx, &b, must)
+	s.wmu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	s.notify(rev)
+	return rev, nil
+}
+
+// commit validates and writes b. The caller holds wmu.
+func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref) (access.Revision, error) {
+	if must.Kind != 0 && must.ID > 0 && !s.has(must) {
+		return 0, fmt.Errorf("memory: %s: %w", must, access.ErrNotFound)
+	}
+	if err := b.Validate(ctx, txView{s}); err != nil {
+		return 0, err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Take every old name out before putting a new one in: a batch may
+	// hand a name from one associate to another.
+	for _, a := range b.Associates {
+		s.unname(a.ID)
+	}
+	for _, id := range b.DeleteAssociates {
+		s.unname(id)
+	}
+	touched := make([]access.Ref, 0, len(b.Roles)+len(b.Groups)+len(b.Associates)+len(b.DeleteAssociates))
+	touched = write(s, &s.roles, b.Roles, b.DeleteRoles, touched)
+	touched = write(s, &s.groups, b.Groups, b.DeleteGroups, touched)
+	touched = write(s, &s.associates, b.Associates, b.DeleteAssociates, touched)
+	touched = write(s, &s.rules, b.SharingRules, b.DeleteSharingRules, touched)
+	touched = write(s, &s.grants, b.Grants, b.DeleteGrants, touched)
+	touched = write(s, &s.categories, b.Categories, b.DeleteCategories, touched)
+	touched = write(s, &s.imps, b.Impersonations, b.DeleteImpersonations, touched)
+	for _, a := range b.Associates {
+		s.byName[access.FoldName(a.Name)] = a.ID
+	}
+
+	rev := s.Revision() + 1
+	s.rev.Store(uint64(rev))
+	s.log.add(touched, s.size())
+	return rev, nil
+}
+
+// write stores the puts and removes the deletes of one kind, keeping the
+// reverse index, and appends what it changed to touched. Deleting an id
+// the table does not hold changes nothing. The caller holds mu.
+func write[ID ~int64, V any](s *Store, t *table[ID, V], puts []V, dels []ID, touched []access.Ref) []access.Ref {
+	if len(puts)+len(dels) == 0 {
+		return touched
+	}
+	var before, after []access.Ref
+	for i := range puts {
+		v := &puts[i]
+		from := access.Ref{Kind: t.kind, ID: int64(t.id(v))}
+		// Touch only the edges that change: most writes keep them all,
+		// and the sets behind a popular role or group are large.
+		before, after = before[:0], after[:0]
+		if old, ok := t.rows[t.id(v)]; ok {
+			t.edges(&old, func(to access.Ref) { before = append(before, to) })
+		}
+		t.edges(v, func(to access.Ref) { after = append(after, to) })
+		without(before, after, func(to access.Ref) { s.unlink(from, to) })
+		without(after, before, func(to access.Ref) { s.link(from, to) })
+		t.rows[t.id(v)] = *v
+		touched = append(touched, from)
+	}
+	for _, id := range dels {
+		if old, ok := t.rows[id]; ok {
+			from := access.Ref{Kind: t.kind, ID: int64(id)}
+			t.edges(&old, func(to access.Ref) { s.unlink(from, to) })
+			delete(t.rows, id)
+			touched = append(touched, from)
+		}
+	}
+	return touched
+}
+
+// without calls fn with each ref of a that is not in b.
+func without(a, b []access.Ref, fn func(access.Ref)) {
+	if len(a)*len(b) <= 1024 {
+		for _, r := range a {
+			if !slices.Contains(b, r) {
+				fn(r)
+			}
+		}
+		return
+	}
+	in := make(map[access.Ref]bool, len(b))
+	for _, r := range b {
+		in[r] = true
+	}
+	for _, r := range a {
+		if !in[r] {
+			fn(r)
+		}
+	}
+}
+
+// link records that from refers to to. An entity that refers to the same
+// target twice (a group listing a role in both Roles and
+// RolesAndSubordinates) has one edge, which unlinkAll removes once.
+func (s *Store) link(from, to access.Ref) {
+	set := s.deps[to]
+	if set == nil {
+		set = make(map[access.Ref]struct{})
+		s.deps[to] = set
+	}
+	set[from] = struct{}{}
+}
+
+func (s *Store) unlink(from, to access.Ref) {
+	set := s.deps[to]
+	delete(set, from)
+	if len(set) == 0 {
+		delete(s.deps, to)
+	}
+}
+
+func (s *Store) unname(id access.AssociateID) {
+	if a, ok := s.associates.rows[id]; ok {
+		if f := access.FoldName(a.Name); s.byName[f] == id {
+			delete(s.byName, f)
+		}
+	}
+}
+
+func (s *Store) has(r access.Ref) bool {
+	switch r.Kind {
+	case access.KindRole:
+		return has(&s.roles, r.ID)
+	case access.KindGroup:
+		return has(&s.groups, r.ID)
+	case access.KindAssociate:
+		return has(&s.associates, r.ID)
+	case access.KindSharingRule:
+		return has(&s.rules, r.ID)
+	case access.KindGrant:
+		return has(&s.grants, r.ID)
+	case access.KindCategory:
+		return has(&s.categories, r.ID)
+	case access.KindImpersonation:
+		return has(&s.imps, r.ID)
+	}
+	return false
+}
+
+func has[ID ~int64, V any](t *table[ID, V], id int64) bool {
+	_, ok := t.rows[ID(id)]
+	return ok
+}
+
+// size counts the entities in the model.
+func (s *Store) size() int {
+	return len(s.roles.rows) + len(s.groups.rows) + len(s.associates.rows) + len(s.rules.rows) +
+		len(s.grants.rows) + len(s.categories.rows) + len(s.imps.rows)
+}
+
+// notify tells the watchers about revision rev or a later one, unless an
+// earlier notification already did.
+func (s *Store) notify(rev access.Revision) {
+	s.nmu.Lock()
+	defer s.nmu.Unlock()
+	if s.notified >= rev {
+		return
+	}
+	// Report the latest revision rather than rev: writers that committed
+	// after this one and now wait for nmu are then already covered, and
+	// the watchers see revisions in increasing order.
+	rev = s.Revision()
+	s.notified = rev
+	s.wlmu.Lock()
+	ws := s.watchers
+	s.wlmu.Unlock()
+	for _, w := range ws {
+		if !w.stopped.Load() {
+			w.fn(rev)
+		}
+	}
+}
+
+// Watch calls fn after each committed write, with the new revision or a
+// later one, before the write returns; so a resolver that watches the
+// store sees every write made through it. Calls to the watchers of one
+// store are serialised: fn is never called concurrently with itself, and
+// while it runs other writes may commit but not return. fn may read the
+// store (it will usually call [Store.Changes]) and may call stop, but must
+// not write to the store: the write would wait for fn to return.
+//
+// The returned stop may be called any number of times. Once it has
+// returned fn is not called again, although a call that had already begun
+// may still be running, as it is when fn calls stop itself. Watch panics if
+// fn is nil.
+func (s *Store) Watch(fn func(access.Revision)) (stop func()) {
+	if fn == nil {
+		panic("memory: Watch(nil)")
+	}
+	w := &watcher{fn: fn}
+	s.wlmu.Lock()
+	s.watchers = append(slices.Clip(s.watchers), w)
+	s.wlmu.Unlock()
+	return func() {
+		if w.stopped.Swap(true) {
+			return
+		}
+		s.wlmu.Lock()
+		s.watchers = slices.DeleteFunc(slices.Clone(s.watchers), func(x *watcher) bool { return x == w })
+		s.wlmu.Unlock()
+	}
+}
+
+// Changes returns what changed after revision since, up to the latest
+// revision, as one consistent view: the current values of the entities
+// written after since and the ids of those deleted after since. An entity
+// written and later deleted is listed only as deleted; one deleted and
+// written again only as written. Every list is in id order.
+//
+// For since 0, for a since older than the change log remembers, and for a
+// since above the latest revision (the caller followed a store that has
+// been replaced since), Changes returns a full delta: Full is true, From is
+// 0 and the Batch holds the whole model.
+//
+// Errors: only ctx.Err().
+func (s *Store) Changes(ctx context.Context, since access.Revision) (access.Delta, error) {
+	if err := ctx.Err(); err != nil {
+		return access.Delta{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	to := s.Revision()
+	entries, ok := s.log.after(since)
+	if since == 0 || since > to || !ok {
+		return s.full(to), nil
+	}
+	seen := make(map[access.Ref]struct{})
+	var b access.Batch
+	for _, e := range entries {
+		for _, r := range e {
+			if _, dup := seen[r]; dup {
+				continue
+			}
+			seen[r] = struct{}{}
+			switch r.Kind {
+			case access.KindRole:
+				pick(&s.roles, r.ID, &b.Roles, &b.DeleteRoles)
+			case access.KindGroup:
+				pick(&s.groups, r.ID, &b.Groups, &b.DeleteGroups)
+			case access.KindAssociate:
+				pick(&s.associates, r.ID, &b.Associates, &b.DeleteAssociates)
+			case access.KindSharingRule:
+				pick(&s.rules, r.ID, &b.SharingRules, &b.DeleteSharingRules)
+			case access.KindGrant:
+				pick(&s.grants, r.ID, &b.Grants, &b.DeleteGrants)
+			case access.KindCategory:
+				pick(&s.categories, r.ID, &b.Categories, &b.DeleteCategories)
+			case access.KindImpersonation:
+				pick(&s.imps, r.ID, &b.Impersonations, &b.DeleteImpersonations)
+			}
+		}
+	}
+	s.sort(&b)
+	return access.Delta{From: since, To: to, Batch: b.Clone()}, nil
+}
+
+// pick adds the entity id to puts if the table holds it, to dels if not.
+func pick[ID ~int64, V any](t *table[ID, V], id int64, puts *[]V, dels *[]ID) {
+	if v, ok := t.rows[ID(id)]; ok {
+		*puts = append(*puts, v)
+	} else {
+		*dels = append(*dels, ID(id))
+	}
+}
+
+// full returns the whole model as a delta. The caller holds mu.
+func (s *Store) full(to access.Revision) access.Delta {
+	b := access.Batch{
+		Roles:          all(&s.roles),
+		Groups:         all(&s.groups),
+		Associates:     all(&s.associates),
+		SharingRules:   all(&s.rules),
+		Grants:         all(&s.grants),
+		Categories:     all(&s.categories),
+		Impersonations: all(&s.imps),
+	}
+	s.sort(&b)
+	return access.Delta{To: to, Full: true, Batch: b.Clone()}
+}
+
+func all[ID ~int64, V any](t *table[ID, V]) []V {
+	if len(t.rows) == 0 {
+		return nil
+	}
+	return slices.AppendSeq(make([]V, 0, len(t.rows)), maps.Values(t.rows))
+}
+
+func (s *Store) sort(b *access.Batch) {
+	sortByID(&s.roles, b.Roles)
+	sortByID(&s.groups, b.Groups)
+	sortByID(&s.associates, b.Associates)
+	sortByID(&s.rules, b.SharingRules)
+	sortByID(&s.grants, b.Grants)
+	sortByID(&s.categories, b.Categories)
+	sortByID(&s.imps, b.Impersonations)
+	slices.Sort(b.DeleteRoles)
+	slices.Sort(b.DeleteGroups)
+	slices.Sort(b.DeleteAssociates)
+	slices.Sort(b.DeleteSharingRules)
+	slices.Sort(b.DeleteGrants)
+	slices.Sort(b.DeleteCategories)
+	slices.Sort(b.DeleteImpersonations)
+}
+
+func sortByID[ID ~int64, V any](t *table[ID, V], vs []V) {
+	slices.SortFunc(vs, func(x, y V) int { return cmp.Compare(t.id(&x), t.id(&y)) })
+}
+
+// Role returns a copy of the role with the given id.
+// Errors: [access.ErrNotFound]; ctx.Err().
+func (s *Store) Role(ctx context.Context, id access.RoleID) (access.Role, error) {
+	r, err := read(ctx, s, &s.roles, id)
+	b := access.Batch{Roles: []access.Role{r}}
+	return b.Clone().Roles[0], err
+}
+
+// Group returns a copy of the group with the given id.
+// Errors: [access.ErrNotFound]; ctx.Err().
+func (s *Store) Group(ctx context.Context, id access.GroupID) (access.Group, error) {
+	g, err := read(ctx, s, &s.groups, id)
+	b := access.Batch{Groups: []access.Group{g}}
+	return b.Clone().Groups[0], err
+}
+
+// Associate returns a copy of the associate with the given id.
+// Errors: [access.ErrNotFound]; ctx.Err().
+func (s *Store) Associate(ctx context.Context, id access.AssociateID) (access.Associate, error) {
+	a, err := read(ctx, s, &s.associates, id)
+	b := access.Batch{Associates: []access.Associate{a}}
+	return b.Clone().Associates[0], err
+}
+
+// Category returns a copy of the category with the given id.
+// Errors: [access.ErrNotFound]; ctx.Err().
+func (s *Store) Category(ctx context.Context, id access.CategoryID) (access.Category, error) {
+	c, err := read(ctx, s, &s.categories, id)
+	b := access.Batch{Categories: []access.Category{c}}
+	return b.Clone().Categories[0], err
+}
+
+// read looks id up under the read lock. The value it returns shares memory
+// with the store; the caller copies it.
+func read[ID ~int64, V any](ctx context.Context, s *Store, t *table[ID, V], id ID) (V, error) {
+	if err := ctx.Err(); err != nil {
+		var zero V
+		return zero, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return get(t, id)
+}
+
+func get[ID ~int64, V any](t *table[ID, V], id ID) (V, error) {
+	v, ok := t.rows[id]
+	if !ok {
+		return v, fmt.Errorf("memory: %s: %w", access.Ref{Kind: t.kind, ID: int64(id)}, access.ErrNotFound)
+	}
+	return v, nil
+}
+
+// AssociateByName returns a copy of the associate whose login name equals
+// name compared case-insensitively (see [access.FoldName]).
+// Errors: [access.ErrNotFound]; ctx.Err().
+func (s *Store) AssociateByName(ctx context.Context, name string) (access.Associate, error) {
+	if err := ctx.Err(); err != nil {
+		return access.Associate{}, err
+	}
+	s.mu.RLock()
+	a, err := txView{s}.AssociateByName(ctx, name)
+	s.mu.RUnlock()
+	b := access.Batch{Associates: []access.Associate{a}}
+	return b.Clone().Associates[0], err
+}
+
+// Dependants lists, in kind and id order, the entities that refer to ref,
+// as [access.View] describes them. An entity the store does not hold has
+// none, and so has every entity of a kind nothing refers to.
+// Errors: [access.ErrInvalid] for a Kind that is not one of the kinds;
+// ctx.Err().
+func (s *Store) Dependants(ctx context.Context, ref access.Ref) ([]access.Ref, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	deps, err := txView{s}.Dependants(ctx, ref)
+	slices.SortFunc(deps, func(x, y access.Ref) int {
+		return cmp.Or(cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.ID, y.ID))
+	})
+	return deps, err
+}
+
+// txView is the store as Batch.Validate sees it during a write: without
+// locks (the writer holds wmu, so nothing changes underneath) and without
+// copies (Validate only reads, and the values do not outlive the write).
+type txView struct{ s *Store }
+
+func (v txView) Role(_ context.Context, id access.RoleID) (access.Role, error) {
+	return get(&v.s.roles, id)
+}
+
+func (v txView) Group(_ context.Context, id access.GroupID) (access.Group, error) {
+	return get(&v.s.groups, id)
+}
+
+func (v txView) Associate(_ context.Context, id access.AssociateID) (access.Associate, error) {
+	return get(&v.s.associates, id)
+}
+
+func (v txView) Category(_ context.Context, id access.CategoryID) (access.Category, error) {
+	return get(&v.s.categories, id)
+}
+
+func (v txView) AssociateByName(_ context.Context, name string) (access.Associate, error) {
+	if id, ok := v.s.byName[access.FoldName(name)]; ok {
+		return v.s.associates.rows[id], nil
+	}
+	return access.Associate{}, fmt.Errorf("memory: associate named %q: %w", name, access.ErrNotFound)
+}
+
+func (v txView) Dependants(_ context.Context, ref access.Ref) ([]access.Ref, error) {
+	if ref.Kind < access.KindRole || ref.Kind > access.KindImpersonation {
+		return nil, fmt.Errorf("memory: dependants of %s: %w: unknown kind", ref, access.ErrInvalid)
+	}
+	set := v.s.deps[ref]
+	if len(set) == 0 {
+		return nil, nil
+	}
+	return slices.AppendSeq(make([]access.Ref, 0, len(set)), maps.Keys(set)), nil
+}
+
+// The edges of each kind: what an entity's value refers to. They must
+// match what access.View.Dependants promises.
+
+func roleEdges(r *access.Role, yield func(access.Ref)) {
+	if r.Parent != 0 {
+		yield(access.Ref{Kind: access.KindRole, ID: int64(r.Parent)})
+	}
+}
+
+func groupEdges(g *access.Group, yield func(access.Ref)) {
+	refs(access.KindGroup, g.Groups, yield)
+	refs(access.KindRole, g.Roles, yield)
+	refs(access.KindRole, g.RolesAndSubordinates, yield)
+	refs(access.KindAssociate, g.Admins, yield)
+}
+
+func associateEdges(a *access.Associate, yield func(access.Ref)) {
+	if a.PrimaryGroup != 0 {
+		yield(access.Ref{Kind: access.KindGroup, ID: int64(a.PrimaryGroup)})
+	}
+	refs(access.KindGroup, a.Groups, yield)
+	if a.Role != 0 {
+		yield(access.Ref{Kind: access.KindRole, ID: int64(a.Role)})
+	}
+	refs(access.KindCategory, a.Categories, yield)
+}
+
+func ruleEdges(r *access.SharingRule, yield func(access.Ref)) {
+	for _, p := range []*access.Principals{&r.From, &r.To} {
+		refs(access.KindAssociate, p.Associates, yield)
+		refs(access.KindGroup, p.Groups, yield)
+		refs(access.KindRole, p.Roles, yield)
+		refs(access.KindRole, p.RolesAndSubordinates, yield)
+	}
+}
+
+func grantEdges(g *access.Grant, yield func(access.Ref)) {
+	principalEdges(access.Principal{Associate: g.Associate, Group: g.Group}, yield)
+}
+
+func categoryEdges(c *access.Category, yield func(access.Ref)) {
+	if c.Parent != 0 {
+		yield(access.Ref{Kind: access.KindCategory, ID: int64(c.Parent)})
+	}
+	refs(access.KindGroup, c.Groups, yield)
+	refs(access.KindRole, c.Roles, yield)
+}
+
+func impersonationEdges(m *access.Impersonation, yield func(access.Ref)) {
+	principalEdges(m.Actor, yield)
+	principalEdges(m.Target, yield)
+}
+
+func principalEdges(p access.Principal, yield func(access.Ref)) {
+	if p.Associate != 0 {
+		yield(access.Ref{Kind: access.KindAssociate, ID: int64(p.Associate)})
+	}
+	if p.Group != 0 {
+		yield(access.Ref{Kind: access.KindGroup, ID: int64(p.Group)})
+	}
+}
+
+func refs[ID ~int64](k access.Kind, ids []ID, yield func(access.Ref)) {
+	for _, id := range ids {
+		yield(access.Ref{Kind: k, ID: int64(id)})
+	}
+}
+
+// changeLog remembers which entities each of the latest revisions touched.
+// Revisions are contiguous, so entries need no revision numbers: entry i
+// is revision horizon+1+i.
+type changeLog struct {
+	max     int             // the most revisions kept
+	entries [][]access.Ref  // what each revision touched
+	horizon access.Revision // the latest revision no longer in entries
+	size    int             // refs in entries, counted
+}
+
+// add appends the next revision and forgets the oldest ones while there are
+// more than max, or while the log holds more refs than both max and the
+// model.
+func (l *changeLog) add(touched []access.Ref, model int) {
+	l.entries = append(l.entries, touched)
+	l.size += len(touched)
+	for len(l.entries) > 0 && (len(l.entries) > l.max || l.size > max(l.max, model)) {
+		l.size -= len(l.entries[0])
+		// Drop the refs now rather than when append next reallocates.
+		l.entries[0] = nil
+		l.entries = l.entries[1:]
+		l.horizon++
+	}
+}
+
+// after returns the entries of the revisions after since, or false if the
+// log no longer remembers all of them or since is beyond the latest.
+func (l *changeLog) after(since access.Revision) ([][]access.Ref, bool) {
+	if since < l.horizon || since-l.horizon > access.Revision(len(l.entries)) {
+		return nil, false
+	}
+	return l.entries[since-l.horizon:], true
+}
