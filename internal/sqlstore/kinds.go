@@ -1,0 +1,748 @@
+package sqlstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/crmaccess/access"
+)
+
+// The schema, kind by kind. Each kind has a main table keyed by id and
+// child tables keyed by the owner's id; every table is listed once here
+// with the columns written, the columns read and how a row becomes part of
+// a value. Adding a kind means a migration creating its tables and one
+// entry in kinds.
+//
+// Conventions both schemas follow:
+//   - a reference that may be absent is NULL, never 0;
+//   - lists keep their order in a pos column (0, 1, …), so values come
+//     back exactly as they were written;
+//   - enums are stored as their Go numbers; rows with numbers this code
+//     does not know fail the load with a [RowError];
+//   - string maps (attributes, fields) are JSON objects, NULL for a nil map.
+
+// table is one table as the loaders and writers see it.
+type table struct {
+	name  string
+	key   string   // column holding the owning entity's id
+	cols  []string // columns written, in the order encode emits values
+	sel   string   // select list, in the order rows' destinations take
+	order string
+	// rows returns the scan destinations for one row, made once per query
+	// so that scanning a row allocates only what the row holds, and a
+	// function that adds the row last scanned into them to l.m.
+	rows func(l *loader) (dest []any, add func() error)
+}
+
+// ref is one way entities of a kind refer to entities of kind to: sel
+// selects the ids of the referring entities, given the referred id as $1.
+type ref struct {
+	to  access.Kind
+	sel string
+}
+
+// kindSpec is everything table-driven code needs to know about a kind.
+type kindSpec struct {
+	kind    access.Kind
+	tables  []*table // the main table first
+	puts    func(b *access.Batch) []int64
+	deletes func(b *access.Batch) []int64
+	encode  func(d *Dialect, b *access.Batch, w rowSink)
+	has     func(m *Model, id int64) bool
+	reserve func(m *Model, n int)
+	// setDeleted sets the batch's delete list of this kind.
+	setDeleted func(b *access.Batch, ids []int64)
+	refs       []ref
+}
+
+func (k *kindSpec) main() string { return k.tables[0].name }
+
+func kindOf(k access.Kind) *kindSpec {
+	for _, s := range kinds {
+		if s.kind == k {
+			return s
+		}
+	}
+	return nil
+}
+
+// rowSink collects rows to insert, by table.
+type rowSink map[string][][]any
+
+func (w rowSink) add(table string, row ...any) { w[table] = append(w[table], row) }
+
+func addIDs[T ~int64](w rowSink, table string, owner int64, vals []T) {
+	for i, v := range vals {
+		w.add(table, owner, int64(i), int64(v))
+	}
+}
+
+func addNames(w rowSink, table string, owner int64, vals []string) {
+	for i, v := range vals {
+		w.add(table, owner, int64(i), v)
+	}
+}
+
+// null encodes a reference that may be absent.
+func null[T ~int64](v T) any {
+	if v == 0 {
+		return nil
+	}
+	return int64(v)
+}
+
+// jsonMap encodes a string map as a JSON object, nil as NULL.
+func jsonMap(m map[string]string) any {
+	if m == nil {
+		return nil
+	}
+	b, _ := json.Marshal(m) // a map[string]string always marshals
+	return string(b)
+}
+
+// loader assembles rows of one table into a model.
+type loader struct {
+	d *Dialect
+	m *Model
+	t *table
+	n int // rows read so far
+}
+
+func (l *loader) bad(row string, format string, args ...any) error {
+	return &RowError{Table: l.t.name, Row: row, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (l *loader) orphan(row string, owner access.Kind, id int64) error {
+	return l.bad(row, "%s %d does not exist", owner, id)
+}
+
+func key(parts ...any) string {
+	s := "("
+	for i, p := range parts {
+		if i > 0 {
+			s += ", "
+		}
+		if q, ok := p.(string); ok {
+			s += fmt.Sprintf("%q", q)
+		} else {
+			s += fmt.Sprint(p)
+		}
+	}
+	return s + ")"
+}
+
+func validCRUD(v int64) bool { return v >= 0 && v <= math.MaxUint8 && access.CRUD(v).Valid() }
+
+// idList is a child table holding one ordered list of ids of each owner:
+// (key, pos, col). Rows come in owner order, so the owner found for one
+// row is usually the next row's too.
+func idList[T ~int64, O any](name, keyCol, col string, owner access.Kind, find func(m *Model, id int64) *O, slot func(o *O) *[]T) *table {
+	return &table{
+		name: name, key: keyCol,
+		cols:  []string{keyCol, "pos", col},
+		sel:   keyCol + ", pos, " + col,
+		order: keyCol + ", pos",
+		rows: func(l *loader) ([]any, func() error) {
+			var id, pos, v, last int64
+			var o *O
+			return []any{&id, &pos, &v}, func() error {
+				if o == nil || id != last {
+					if o, last = find(l.m, id), id; o == nil {
+						return l.orphan(key(id, pos), owner, id)
+					}
+				}
+				p := slot(o)
+				*p = append(*p, T(v))
+				return nil
+			}
+		},
+	}
+}
+
+// nameList is a child table holding one ordered list of names of each
+// owner: (key, pos, col).
+func nameList[O any](name, keyCol, col string, owner access.Kind, find func(m *Model, id int64) *O, slot func(o *O) *[]string) *table {
+	return &table{
+		name: name, key: keyCol,
+		cols:  []string{keyCol, "pos", col},
+		sel:   keyCol + ", pos, " + col,
+		order: keyCol + ", pos",
+		rows: func(l *loader) ([]any, func() error) {
+			var id, pos int64
+			var v string
+			return []any{&id, &pos, &v}, func() error {
+				o := find(l.m, id)
+				if o == nil {
+					return l.orphan(key(id, pos), owner, id)
+				}
+				p := slot(o)
+				*p = append(*p, v)
+				return nil
+			}
+		},
+	}
+}
+
+// Owner lookups for the child tables.
+func findRole(m *Model, id int64) *access.Role   { return m.roles.get(access.RoleID(id)) }
+func findGroup(m *Model, id int64) *access.Group { return m.groups.get(access.GroupID(id)) }
+func findAssociate(m *Model, id int64) *access.Associate {
+	return m.associates.get(access.AssociateID(id))
+}
+func findCategory(m *Model, id int64) *access.Category {
+	return m.categories.get(access.CategoryID(id))
+}
+func findSharingRule(m *Model, id int64) *access.SharingRule {
+	return m.sharingRules.get(access.RuleID(id))
+}
+
+var roleKind = &kindSpec{
+	kind: access.KindRole,
+	tables: []*table{
+		{
+			name: "access_role", key: "id",
+			cols:  []string{"id", "name", "parent_id"},
+			sel:   "id, name, COALESCE(parent_id, 0)",
+			order: "id",
+			rows: func(l *loader) ([]any, func() error) {
+				var id, parent int64
+				var name string
+				return []any{&id, &name, &parent}, func() error {
+					l.m.roles.put(access.RoleID(id), access.Role{ID: access.RoleID(id), Name: name, Parent: access.RoleID(parent)})
+					return nil
+				}
+			},
+		},
+		{
+			// Relation 0 (no relation) marks an entity type whose grid is
+			// empty: such a row still overrides the "*" row.
+			name: "access_role_right", key: "role_id",
+			cols:  []string{"role_id", "entity_type", "relation", "crud"},
+			sel:   "role_id, entity_type, relation, crud",
+			order: "role_id, entity_type, relation",
+			rows: func(l *loader) ([]any, func() error) {
+				var id, rel, crud int64
+				var typ string
+				return []any{&id, &typ, &rel, &crud}, func() error {
+					row := func() string { return key(id, typ, rel) }
+					role := l.m.roles.get(access.RoleID(id))
+					switch {
+					case role == nil:
+						return l.orphan(row(), access.KindRole, id)
+					case rel == 0 && crud != 0:
+						return l.bad(row(), "relation 0 marks an empty grid but has rights %d", crud)
+					case rel < 0 || rel > math.MaxUint8 || (rel != 0 && !access.Relation(rel).Valid()):
+						return l.bad(row(), "unknown relation %d", rel)
+					case !validCRUD(crud):
+						return l.bad(row(), "invalid rights %d", crud)
+					}
+					if role.Rights == nil {
+						role.Rights = map[string]access.Grid{}
+					}
+					g := role.Rights[typ]
+					if g == nil {
+						g = access.Grid{}
+						role.Rights[typ] = g
+					}
+					if rel != 0 {
+						g[access.Relation(rel)] = access.CRUD(crud)
+					}
+					return nil
+				}
+			},
+		},
+		nameList("access_role_function", "role_id", "name", access.KindRole, findRole,
+			func(o *access.Role) *[]string { return &o.Functions }),
+	},
+	puts: func(b *access.Batch) []int64 {
+		return idsOf(b.Roles, func(v access.Role) access.RoleID { return v.ID })
+	},
+	deletes: func(b *access.Batch) []int64 { return int64s(b.DeleteRoles) },
+	encode: func(_ *Dialect, b *access.Batch, w rowSink) {
+		for _, r := range b.Roles {
+			id := int64(r.ID)
+			w.add("access_role", id, r.Name, null(r.Parent))
+			for typ, grid := range r.Rights {
+				if len(grid) == 0 {
+					w.add("access_role_right", id, typ, int64(0), int64(0))
+				}
+				for rel, c := range grid {
+					w.add("access_role_right", id, typ, int64(rel), int64(c))
+				}
+			}
+			addNames(w, "access_role_function", id, r.Functions)
+		}
+	},
+	reserve:    func(m *Model, n int) { m.roles.reserve(n) },
+	has:        func(m *Model, id int64) bool { return m.roles.has(access.RoleID(id)) },
+	setDeleted: func(b *access.Batch, ids []int64) { b.DeleteRoles = typed[access.RoleID](ids) },
+	refs: []ref{
+		{access.KindRole, "id FROM access_role WHERE parent_id = $1"},
+	},
+}
+
+var groupKind = &kindSpec{
+	kind: access.KindGroup,
+	tables: []*table{
+		{
+			name: "access_group", key: "id",
+			cols:  []string{"id", "name", "smart", "self_service", "fields"},
+			sel:   "id, name, smart, self_service, fields",
+			order: "id",
+			rows: func(l *loader) ([]any, func() error) {
+				var id int64
+				var name, smart string
+				var self bool
+				var fields []byte
+				return []any{&id, &name, &smart, &self, &fields}, func() error {
+					row := func() string { return fmt.Sprint(id) }
+					if smart != "" {
+						if _, err := access.ParseSmartRule(smart); err != nil {
+							return l.bad(row(), "smart rule: %v", err)
+						}
+					}
+					f, err := decodeMap(fields)
+					if err != nil {
+						return l.bad(row(), "fields: %v", err)
+					}
+					l.m.groups.put(access.GroupID(id), access.Group{ID: access.GroupID(id), Name: name, Smart: smart, SelfService: self, Fields: f})
+					return nil
+				}
+			},
+		},
+		idList("access_group_member", "group_id", "member_id", access.KindGroup, findGroup,
+			func(o *access.Group) *[]access.GroupID { return &o.Groups }),
+		{
+			// One table for Roles (subordinates false) and
+			// RolesAndSubordinates (true), each list in pos order.
+			name: "access_group_role", key: "group_id",
+			cols:  []string{"group_id", "subordinates", "pos", "role_id"},
+			sel:   "group_id, subordinates, pos, role_id",
+			order: "group_id, subordinates, pos",
+			rows: func(l *loader) ([]any, func() error) {
+				var id, pos, role int64
+				var sub bool
+				return []any{&id, &sub, &pos, &role}, func() error {
+					g := l.m.groups.get(access.GroupID(id))
+					if g == nil {
+						return l.orphan(key(id, sub, pos), access.KindGroup, id)
+					}
+					if sub {
+						g.RolesAndSubordinates = append(g.RolesAndSubordinates, access.RoleID(role))
+					} else {
+						g.Roles = append(g.Roles, access.RoleID(role))
+					}
+					return nil
+				}
+			},
+		},
+		nameList("access_group_function", "group_id", "name", access.KindGroup, findGroup,
+			func(o *access.Group) *[]string { return &o.Functions }),
+		{
+			name: "access_group_default", key: "group_id",
+			cols:  []string{"group_id", "entity_type", "crud"},
+			sel:   "group_id, entity_type, crud",
+			order: "group_id, entity_type",
+			rows: func(l *loader) ([]any, func() error) {
+				var id, crud int64
+				var typ string
+				return []any{&id, &typ, &crud}, func() error {
+					row := func() string { return key(id, typ) }
+					g := l.m.groups.get(access.GroupID(id))
+					switch {
+					case g == nil:
+						return l.orphan(row(), access.KindGroup, id)
+					case !validCRUD(crud):
+						return l.bad(row(), "invalid rights %d", crud)
+					}
+					if g.Defaults == nil {
+						g.Defaults = map[string]access.CRUD{}
+					}
+					g.Defaults[typ] = access.CRUD(crud)
+					return nil
+				}
+			},
+		},
+		idList("access_group_admin", "group_id", "associate_id", access.KindGroup, findGroup,
+			func(o *access.Group) *[]access.AssociateID { return &o.Admins }),
+	},
+	puts: func(b *access.Batch) []int64 {
+		return idsOf(b.Groups, func(v access.Group) access.GroupID { return v.ID })
+	},
+	deletes: func(b *access.Batch) []int64 { return int64s(b.DeleteGroups) },
+	encode: func(_ *Dialect, b *access.Batch, w rowSink) {
+		for _, g := range b.Groups {
+			id := int64(g.ID)
+			w.add("access_group", id, g.Name, g.Smart, g.SelfService, jsonMap(g.Fields))
+			addIDs(w, "access_group_member", id, g.Groups)
+			for i, r := range g.Roles {
+				w.add("access_group_role", id, false, int64(i), int64(r))
+			}
+			for i, r := range g.RolesAndSubordinates {
+				w.add("access_group_role", id, true, int64(i), int64(r))
+			}
+			addNames(w, "access_group_function", id, g.Functions)
+			for typ, c := range g.Defaults {
+				w.add("access_group_default", id, typ, int64(c))
+			}
+			addIDs(w, "access_group_admin", id, g.Admins)
+		}
+	},
+	reserve:    func(m *Model, n int) { m.groups.reserve(n) },
+	has:        func(m *Model, id int64) bool { return m.groups.has(access.GroupID(id)) },
+	setDeleted: func(b *access.Batch, ids []int64) { b.DeleteGroups = typed[access.GroupID](ids) },
+	refs: []ref{
+		{access.KindGroup, "group_id FROM access_group_member WHERE member_id = $1"},
+		{access.KindRole, "group_id FROM access_group_role WHERE role_id = $1"},
+		{access.KindAssociate, "group_id FROM access_group_admin WHERE associate_id = $1"},
+	},
+}
+
+var associateKind = &kindSpec{
+	kind: access.KindAssociate,
+	tables: []*table{
+		{
+			name: "access_associate", key: "id",
+			cols: []string{"id", "name", "name_fold", "type", "primary_group_id", "role_id", "active",
+				"valid_from", "valid_to", "company", "attributes", "service_login"},
+			sel: "id, name, name_fold, type, COALESCE(primary_group_id, 0), COALESCE(role_id, 0), active, " +
+				"valid_from, valid_to, COALESCE(company, 0), attributes, COALESCE(service_login, 0)",
+			order: "id",
+			rows: func(l *loader) ([]any, func() error) {
+				var id, typ, primary, role, company, login int64
+				var name, fold string
+				var active bool
+				var attrs []byte
+				fromDest, from := l.d.ScanTime()
+				toDest, to := l.d.ScanTime()
+				return []any{&id, &name, &fold, &typ, &primary, &role, &active, fromDest, toDest, &company, &attrs, &login}, func() error {
+					row := func() string { return fmt.Sprint(id) }
+					if typ < math.MinInt32 || typ > math.MaxInt32 || !access.AssociateType(typ).Valid() {
+						return l.bad(row(), "unknown associate type %d", typ)
+					}
+					if f := access.FoldName(name); f != fold {
+						return l.bad(row(), "name_fold %q is not the folded name %q", fold, f)
+					}
+					a := access.Associate{
+						ID: access.AssociateID(id), Name: name, Type: access.AssociateType(typ),
+						PrimaryGroup: access.GroupID(primary), Role: access.RoleID(role), Active: active,
+						Company: company, ServiceLogin: login,
+					}
+					var err error
+					if a.ValidFrom, err = from(); err != nil {
+						return l.bad(row(), "valid_from: %v", err)
+					}
+					if a.ValidTo, err = to(); err != nil {
+						return l.bad(row(), "valid_to: %v", err)
+					}
+					if a.Attributes, err = decodeMap(attrs); err != nil {
+						return l.bad(row(), "attributes: %v", err)
+					}
+					l.m.associates.put(a.ID, a)
+					return nil
+				}
+			},
+		},
+		idList("access_associate_group", "associate_id", "group_id", access.KindAssociate, findAssociate,
+			func(o *access.Associate) *[]access.GroupID { return &o.Groups }),
+		idList("access_associate_project", "associate_id", "project_id", access.KindAssociate, findAssociate,
+			func(o *access.Associate) *[]int64 { return &o.Projects }),
+		idList("access_associate_category", "associate_id", "category_id", access.KindAssociate, findAssociate,
+			func(o *access.Associate) *[]access.CategoryID { return &o.Categories }),
+	},
+	puts: func(b *access.Batch) []int64 {
+		return idsOf(b.Associates, func(v access.Associate) access.AssociateID { return v.ID })
+	},
+	deletes: func(b *access.Batch) []int64 { return int64s(b.DeleteAssociates) },
+	encode: func(d *Dialect, b *access.Batch, w rowSink) {
+		for _, a := range b.Associates {
+			id := int64(a.ID)
+			w.add("access_associate", id, a.Name, access.FoldName(a.Name), int64(a.Type), null(a.PrimaryGroup),
+				null(a.Role), a.Active, timeArg(d, a.ValidFrom), timeArg(d, a.ValidTo), null(a.Company),
+				jsonMap(a.Attributes), null(a.ServiceLogin))
+			addIDs(w, "access_associate_group", id, a.Groups)
+			addIDs(w, "access_associate_project", id, a.Projects)
+			addIDs(w, "access_associate_category", id, a.Categories)
+		}
+	},
+	reserve:    func(m *Model, n int) { m.associates.reserve(n) },
+	has:        func(m *Model, id int64) bool { return m.associates.has(access.AssociateID(id)) },
+	setDeleted: func(b *access.Batch, ids []int64) { b.DeleteAssociates = typed[access.AssociateID](ids) },
+	refs: []ref{
+		{access.KindRole, "id FROM access_associate WHERE role_id = $1"},
+		{access.KindGroup, "id FROM access_associate WHERE primary_group_id = $1"},
+		{access.KindGroup, "associate_id FROM access_associate_group WHERE group_id = $1"},
+		{access.KindCategory, "associate_id FROM access_associate_category WHERE category_id = $1"},
+	},
+}
+
+// Sharing rule principals: side 1 is From, 2 is To; list 1 names
+// associates, 2 groups, 3 roles, 4 roles and their subordinates.
+const (
+	sideFrom = 1
+	sideTo   = 2
+
+	listAssociates = 1
+	listGroups     = 2
+	listRoles      = 3
+	listRoleTrees  = 4
+)
+
+var sharingRuleKind = &kindSpec{
+	kind: access.KindSharingRule,
+	tables: []*table{
+		{
+			name: "access_sharing_rule", key: "id",
+			cols:  []string{"id", "name", "entity_type", "rights", "from_everyone", "to_everyone"},
+			sel:   "id, name, entity_type, rights, from_everyone, to_everyone",
+			order: "id",
+			rows: func(l *loader) ([]any, func() error) {
+				var id, rights int64
+				var name, typ string
+				var from, to bool
+				return []any{&id, &name, &typ, &rights, &from, &to}, func() error {
+					if !validCRUD(rights) {
+						return l.bad(fmt.Sprint(id), "invalid rights %d", rights)
+					}
+					l.m.sharingRules.put(access.RuleID(id), access.SharingRule{
+						ID: access.RuleID(id), Name: name, EntityType: typ, Rights: access.CRUD(rights),
+						From: access.Principals{Everyone: from}, To: access.Principals{Everyone: to},
+					})
+					return nil
+				}
+			},
+		},
+		{
+			name: "access_sharing_principal", key: "rule_id",
+			cols:  []string{"rule_id", "side", "list", "pos", "member_id"},
+			sel:   "rule_id, side, list, pos, member_id",
+			order: "rule_id, side, list, pos",
+			rows: func(l *loader) ([]any, func() error) {
+				var id, side, list, pos, member int64
+				return []any{&id, &side, &list, &pos, &member}, func() error {
+					row := func() string { return key(id, side, list, pos) }
+					rule := l.m.sharingRules.get(access.RuleID(id))
+					if rule == nil {
+						return l.orphan(row(), access.KindSharingRule, id)
+					}
+					var p *access.Principals
+					switch side {
+					case sideFrom:
+						p = &rule.From
+					case sideTo:
+						p = &rule.To
+					default:
+						return l.bad(row(), "unknown side %d", side)
+					}
+					switch list {
+					case listAssociates:
+						p.Associates = append(p.Associates, access.AssociateID(member))
+					case listGroups:
+						p.Groups = append(p.Groups, access.GroupID(member))
+					case listRoles:
+						p.Roles = append(p.Roles, access.RoleID(member))
+					case listRoleTrees:
+						p.RolesAndSubordinates = append(p.RolesAndSubordinates, access.RoleID(member))
+					default:
+						return l.bad(row(), "unknown principal list %d", list)
+					}
+					return nil
+				}
+			},
+		},
+	},
+	puts: func(b *access.Batch) []int64 {
+		return idsOf(b.SharingRules, func(v access.SharingRule) access.RuleID { return v.ID })
+	},
+	deletes: func(b *access.Batch) []int64 { return int64s(b.DeleteSharingRules) },
+	encode: func(_ *Dialect, b *access.Batch, w rowSink) {
+		for _, r := range b.SharingRules {
+			id := int64(r.ID)
+			w.add("access_sharing_rule", id, r.Name, r.EntityType, int64(r.Rights), r.From.Everyone, r.To.Everyone)
+			for _, s := range [...]struct {
+				side int64
+				p    *access.Principals
+			}{{sideFrom, &r.From}, {sideTo, &r.To}} {
+				for _, l := range [...]struct {
+					list int64
+					ids  []int64
+				}{
+					{listAssociates, int64s(s.p.Associates)},
+					{listGroups, int64s(s.p.Groups)},
+					{listRoles, int64s(s.p.Roles)},
+					{listRoleTrees, int64s(s.p.RolesAndSubordinates)},
+				} {
+					for i, m := range l.ids {
+						w.add("access_sharing_principal", id, s.side, l.list, int64(i), m)
+					}
+				}
+			}
+		}
+	},
+	reserve:    func(m *Model, n int) { m.sharingRules.reserve(n) },
+	has:        func(m *Model, id int64) bool { return m.sharingRules.has(access.RuleID(id)) },
+	setDeleted: func(b *access.Batch, ids []int64) { b.DeleteSharingRules = typed[access.RuleID](ids) },
+	refs: []ref{
+		{access.KindAssociate, fmt.Sprintf("rule_id FROM access_sharing_principal WHERE list = %d AND member_id = $1", listAssociates)},
+		{access.KindGroup, fmt.Sprintf("rule_id FROM access_sharing_principal WHERE list = %d AND member_id = $1", listGroups)},
+		{access.KindRole, fmt.Sprintf("rule_id FROM access_sharing_principal WHERE list IN (%d, %d) AND member_id = $1", listRoles, listRoleTrees)},
+	},
+}
+
+var grantKind = &kindSpec{
+	kind: access.KindGrant,
+	tables: []*table{{
+		name: "access_grant", key: "id",
+		cols:  []string{"id", "associate_id", "group_id", "entity_type", "record_id", "rights"},
+		sel:   "id, COALESCE(associate_id, 0), COALESCE(group_id, 0), entity_type, COALESCE(record_id, 0), rights",
+		order: "id",
+		rows: func(l *loader) ([]any, func() error) {
+			var id, assoc, group, record, rights int64
+			var typ string
+			return []any{&id, &assoc, &group, &typ, &record, &rights}, func() error {
+				if !validCRUD(rights) {
+					return l.bad(fmt.Sprint(id), "invalid rights %d", rights)
+				}
+				l.m.grants.put(access.GrantID(id), access.Grant{
+					ID: access.GrantID(id), Associate: access.AssociateID(assoc), Group: access.GroupID(group),
+					EntityType: typ, RecordID: record, Rights: access.CRUD(rights),
+				})
+				return nil
+			}
+		},
+	}},
+	puts: func(b *access.Batch) []int64 {
+		return idsOf(b.Grants, func(v access.Grant) access.GrantID { return v.ID })
+	},
+	deletes: func(b *access.Batch) []int64 { return int64s(b.DeleteGrants) },
+	encode: func(_ *Dialect, b *access.Batch, w rowSink) {
+		for _, g := range b.Grants {
+			w.add("access_grant", int64(g.ID), null(g.Associate), null(g.Group), g.EntityType, null(g.RecordID), int64(g.Rights))
+		}
+	},
+	reserve:    func(m *Model, n int) { m.grants.reserve(n) },
+	has:        func(m *Model, id int64) bool { return m.grants.has(access.GrantID(id)) },
+	setDeleted: func(b *access.Batch, ids []int64) { b.DeleteGrants = typed[access.GrantID](ids) },
+	refs: []ref{
+		{access.KindAssociate, "id FROM access_grant WHERE associate_id = $1"},
+		{access.KindGroup, "id FROM access_grant WHERE group_id = $1"},
+	},
+}
+
+var categoryKind = &kindSpec{
+	kind: access.KindCategory,
+	tables: []*table{
+		{
+			name: "access_category", key: "id",
+			cols:  []string{"id", "name", "parent_id", "members_only"},
+			sel:   "id, name, COALESCE(parent_id, 0), members_only",
+			order: "id",
+			rows: func(l *loader) ([]any, func() error) {
+				var id, parent int64
+				var name string
+				var only bool
+				return []any{&id, &name, &parent, &only}, func() error {
+					l.m.categories.put(access.CategoryID(id), access.Category{
+						ID: access.CategoryID(id), Name: name, Parent: access.CategoryID(parent), MembersOnly: only,
+					})
+					return nil
+				}
+			},
+		},
+		idList("access_category_group", "category_id", "group_id", access.KindCategory, findCategory,
+			func(o *access.Category) *[]access.GroupID { return &o.Groups }),
+		idList("access_category_role", "category_id", "role_id", access.KindCategory, findCategory,
+			func(o *access.Category) *[]access.RoleID { return &o.Roles }),
+	},
+	puts: func(b *access.Batch) []int64 {
+		return idsOf(b.Categories, func(v access.Category) access.CategoryID { return v.ID })
+	},
+	deletes: func(b *access.Batch) []int64 { return int64s(b.DeleteCategories) },
+	encode: func(_ *Dialect, b *access.Batch, w rowSink) {
+		for _, c := range b.Categories {
+			id := int64(c.ID)
+			w.add("access_category", id, c.Name, null(c.Parent), c.MembersOnly)
+			addIDs(w, "access_category_group", id, c.Groups)
+			addIDs(w, "access_category_role", id, c.Roles)
+		}
+	},
+	reserve:    func(m *Model, n int) { m.categories.reserve(n) },
+	has:        func(m *Model, id int64) bool { return m.categories.has(access.CategoryID(id)) },
+	setDeleted: func(b *access.Batch, ids []int64) { b.DeleteCategories = typed[access.CategoryID](ids) },
+	refs: []ref{
+		{access.KindCategory, "id FROM access_category WHERE parent_id = $1"},
+		{access.KindGroup, "category_id FROM access_category_group WHERE group_id = $1"},
+		{access.KindRole, "category_id FROM access_category_role WHERE role_id = $1"},
+	},
+}
+
+var impersonationKind = &kindSpec{
+	kind: access.KindImpersonation,
+	tables: []*table{{
+		name: "access_impersonation", key: "id",
+		cols: []string{"id", "actor_associate_id", "actor_group_id", "target_associate_id", "target_group_id"},
+		sel: "id, COALESCE(actor_associate_id, 0), COALESCE(actor_group_id, 0), " +
+			"COALESCE(target_associate_id, 0), COALESCE(target_group_id, 0)",
+		order: "id",
+		rows: func(l *loader) ([]any, func() error) {
+			var id, aa, ag, ta, tg int64
+			return []any{&id, &aa, &ag, &ta, &tg}, func() error {
+				l.m.impersonations.put(access.ImpersonationID(id), access.Impersonation{
+					ID:     access.ImpersonationID(id),
+					Actor:  access.Principal{Associate: access.AssociateID(aa), Group: access.GroupID(ag)},
+					Target: access.Principal{Associate: access.AssociateID(ta), Group: access.GroupID(tg)},
+				})
+				return nil
+			}
+		},
+	}},
+	puts: func(b *access.Batch) []int64 {
+		return idsOf(b.Impersonations, func(v access.Impersonation) access.ImpersonationID { return v.ID })
+	},
+	deletes: func(b *access.Batch) []int64 { return int64s(b.DeleteImpersonations) },
+	encode: func(_ *Dialect, b *access.Batch, w rowSink) {
+		for _, m := range b.Impersonations {
+			w.add("access_impersonation", int64(m.ID), null(m.Actor.Associate), null(m.Actor.Group),
+				null(m.Target.Associate), null(m.Target.Group))
+		}
+	},
+	reserve:    func(m *Model, n int) { m.impersonations.reserve(n) },
+	has:        func(m *Model, id int64) bool { return m.impersonations.has(access.ImpersonationID(id)) },
+	setDeleted: func(b *access.Batch, ids []int64) { b.DeleteImpersonations = typed[access.ImpersonationID](ids) },
+	refs: []ref{
+		{access.KindAssociate, "id FROM access_impersonation WHERE actor_associate_id = $1 OR target_associate_id = $1"},
+		{access.KindGroup, "id FROM access_impersonation WHERE actor_group_id = $1 OR target_group_id = $1"},
+	},
+}
+
+// kinds lists every stored kind. Loads and writes go through it in this
+// order.
+var kinds = []*kindSpec{roleKind, groupKind, associateKind, sharingRuleKind, grantKind, categoryKind, impersonationKind}
+
+func idsOf[T any, ID ~int64](vs []T, id func(T) ID) []int64 {
+	out := make([]int64, len(vs))
+	for i, v := range vs {
+		out[i] = int64(id(v))
+	}
+	return out
+}
+
+func typed[ID ~int64](ids []int64) []ID {
+	if len(ids) == 0 {
+		return nil
+	}
+	out := make([]ID, len(ids))
+	for i, v := range ids {
+		out[i] = ID(v)
+	}
+	return out
+}
+
+func timeArg(d *Dialect, t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return d.Time(t)
+}

@@ -1,0 +1,157 @@
+package sqlstore
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/crmaccess/access"
+)
+
+// set holds loaded entities of one kind, in the order they were added,
+// with an index by id. Loads add main-table rows in id order, so the list
+// is usually already the sorted slice a Batch wants, and no entity is a
+// heap object of its own.
+type set[ID ~int64, T any] struct {
+	ids   []ID
+	list  []T
+	index map[ID]int
+}
+
+// reserve makes room for n more entities.
+func (s *set[ID, T]) reserve(n int) {
+	if s.index == nil {
+		s.index = make(map[ID]int, n)
+	}
+	s.ids = slices.Grow(s.ids, n)
+	s.list = slices.Grow(s.list, n)
+}
+
+// put adds v, or replaces the entity with the same id.
+func (s *set[ID, T]) put(id ID, v T) {
+	if s.index == nil {
+		s.index = map[ID]int{}
+	}
+	if i, ok := s.index[id]; ok {
+		s.list[i] = v
+		return
+	}
+	s.index[id] = len(s.list)
+	s.ids = append(s.ids, id)
+	s.list = append(s.list, v)
+}
+
+// get returns the entity with the given id, or nil. The pointer is valid
+// until the next put.
+func (s *set[ID, T]) get(id ID) *T {
+	if i, ok := s.index[id]; ok {
+		return &s.list[i]
+	}
+	return nil
+}
+
+func (s *set[ID, T]) has(id ID) bool {
+	_, ok := s.index[id]
+	return ok
+}
+
+func (s *set[ID, T]) merge(o *set[ID, T]) {
+	for i, id := range o.ids {
+		s.put(id, o.list[i])
+	}
+}
+
+// sorted returns the entities in id order. It hands out the set's own
+// slice when that is in order: a model is built for one caller and
+// dropped.
+func (s *set[ID, T]) sorted() []T {
+	if len(s.list) == 0 {
+		return nil
+	}
+	if slices.IsSorted(s.ids) {
+		return s.list
+	}
+	order := make([]int, len(s.ids))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(s.ids[a], s.ids[b]) })
+	out := make([]T, len(order))
+	for i, j := range order {
+		out[i] = s.list[j]
+	}
+	return out
+}
+
+// Model holds entities loaded from the tables.
+type Model struct {
+	roles          set[access.RoleID, access.Role]
+	groups         set[access.GroupID, access.Group]
+	associates     set[access.AssociateID, access.Associate]
+	sharingRules   set[access.RuleID, access.SharingRule]
+	grants         set[access.GrantID, access.Grant]
+	categories     set[access.CategoryID, access.Category]
+	impersonations set[access.ImpersonationID, access.Impersonation]
+}
+
+// NewModel returns an empty model.
+func NewModel() *Model { return &Model{} }
+
+// Has reports whether the model holds the entity ref names.
+func (m *Model) Has(ref access.Ref) bool {
+	k := kindOf(ref.Kind)
+	return k != nil && k.has(m, ref.ID)
+}
+
+// merge copies every entity of o into m.
+func (m *Model) merge(o *Model) {
+	m.roles.merge(&o.roles)
+	m.groups.merge(&o.groups)
+	m.associates.merge(&o.associates)
+	m.sharingRules.merge(&o.sharingRules)
+	m.grants.merge(&o.grants)
+	m.categories.merge(&o.categories)
+	m.impersonations.merge(&o.impersonations)
+}
+
+// Batch returns every entity of the model as puts, each list in id order.
+// The model must not be used afterwards.
+func (m *Model) Batch() access.Batch {
+	return access.Batch{
+		Roles:          m.roles.sorted(),
+		Groups:         m.groups.sorted(),
+		Associates:     m.associates.sorted(),
+		SharingRules:   m.sharingRules.sorted(),
+		Grants:         m.grants.sorted(),
+		Categories:     m.categories.sorted(),
+		Impersonations: m.impersonations.sorted(),
+	}
+}
+
+// Selection names the entities to load, by kind. A nil Selection loads
+// everything.
+type Selection map[access.Kind][]int64
+
+// add appends ids of one kind, skipping zero ids.
+func (s Selection) add(k access.Kind, ids ...int64) {
+	for _, id := range ids {
+		if id != 0 {
+			s[k] = append(s[k], id)
+		}
+	}
+}
+
+// dedup sorts each list and removes repeats.
+func (s Selection) dedup() {
+	for k, ids := range s {
+		slices.Sort(ids)
+		s[k] = slices.Compact(ids)
+	}
+}
+
+func int64s[T ~int64](in []T) []int64 {
+	out := make([]int64, len(in))
+	for i, v := range in {
+		out[i] = int64(v)
+	}
+	return out
+}

@@ -1,0 +1,179 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/crmaccess/access"
+)
+
+// Bump raises the revision counter by one and returns the new revision.
+// In PostgreSQL the update also locks the counter row until commit.
+func Bump(ctx context.Context, c Conn) (access.Revision, error) {
+	rows, err := c.Query(ctx, "UPDATE access_revision SET revision = revision + 1 RETURNING revision")
+	if err != nil {
+		return 0, fmt.Errorf("raising the revision: %w", err)
+	}
+	defer rows.Close()
+	var rev int64
+	if rows.Next() {
+		err = rows.Scan(&rev)
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	if err == nil && rev <= 0 {
+		err = &RowError{Table: "access_revision", Row: "1", Msg: "missing"}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("raising the revision: %w", err)
+	}
+	return access.Revision(rev), nil
+}
+
+// Apply validates b with [access.Batch.Validate] against what c sees and
+// writes it, recording revision rev in the change log. The caller holds
+// the store's write lock in c's transaction and has raised the revision
+// with [Bump]. If must names an entity with a positive id, Apply fails
+// with an error wrapping [access.ErrNotFound] unless it exists (an id that
+// is not positive is left to Validate, which calls it invalid).
+//
+// Validation errors are returned as they are; others are wrapped with the
+// dialect's name.
+func Apply(ctx context.Context, d *Dialect, c Conn, b *access.Batch, must access.Ref, rev access.Revision, now time.Time) error {
+	v := NewView(d, c)
+	if must.Kind != 0 && must.ID > 0 {
+		if err := v.fetch(ctx, Selection{must.Kind: {must.ID}}); err != nil {
+			return fmt.Errorf("%s: %w", d.Name, err)
+		}
+		if !v.m.Has(must) {
+			return fmt.Errorf("%s: %s: %w", d.Name, must, access.ErrNotFound)
+		}
+	}
+	if err := v.Prefetch(ctx, b); err != nil {
+		return err
+	}
+	if err := b.Validate(ctx, v); err != nil {
+		return err
+	}
+	if err := write(ctx, d, c, b, rev, now); err != nil {
+		return fmt.Errorf("%s: %w", d.Name, err)
+	}
+	return nil
+}
+
+// write stores b. Every entity b puts or deletes first loses its rows
+// (its child rows go with it, ON DELETE CASCADE); then the puts are
+// inserted afresh. Replacing rather than updating lets one batch swap two
+// associates' names under the unique index, and keeps the code the same
+// for every kind. The foreign keys between entities are deferred to
+// commit, so the order of the statements does not matter to them.
+func write(ctx context.Context, d *Dialect, c Conn, b *access.Batch, rev access.Revision, now time.Time) error {
+	w := rowSink{}
+	var log [][]any
+	at := d.Time(now)
+	for _, k := range kinds {
+		puts, dels := k.puts(b), k.deletes(b)
+		if len(puts)+len(dels) == 0 {
+			continue
+		}
+		if len(puts) > 0 {
+			if err := c.Exec(ctx, "DELETE FROM "+k.main()+" WHERE "+d.In("id"), d.IDs(puts)); err != nil {
+				return fmt.Errorf("writing %s: %w", k.main(), err)
+			}
+			k.encode(d, b, w)
+			for _, id := range puts {
+				log = append(log, []any{int64(rev), int64(k.kind), id, false, at})
+			}
+		}
+		if len(dels) > 0 {
+			// Deleting what is not there is no error, and no change.
+			gone, err := deleteReturning(ctx, c, "DELETE FROM "+k.main()+" WHERE "+d.In("id")+" RETURNING id", d.IDs(dels))
+			if err != nil {
+				return fmt.Errorf("writing %s: %w", k.main(), err)
+			}
+			for _, id := range gone {
+				log = append(log, []any{int64(rev), int64(k.kind), id, true, at})
+			}
+		}
+	}
+	for _, k := range kinds {
+		for _, t := range k.tables {
+			if rows := w[t.name]; len(rows) > 0 {
+				if err := c.Insert(ctx, t.name, t.cols, rows); err != nil {
+					return fmt.Errorf("writing %s: %w", t.name, err)
+				}
+			}
+		}
+	}
+	if len(log) > 0 {
+		if err := c.Insert(ctx, "access_change", []string{"revision", "kind", "id", "deleted", "changed_at"}, log); err != nil {
+			return fmt.Errorf("writing the change log: %w", err)
+		}
+	}
+	return nil
+}
+
+func deleteReturning(ctx context.Context, c Conn, q string, args ...any) ([]int64, error) {
+	rows, err := c.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// Trim drops change-log entries so that at most keep remain (keep <= 0:
+// no limit by count) and none older than before remains (zero: no limit
+// by age). It drops whole revisions and raises the log floor past them,
+// so Changes answers a since older than the floor with a full delta. The
+// caller holds the store's write lock.
+func Trim(ctx context.Context, d *Dialect, c Conn, keep int, before time.Time) error {
+	var cut int64
+	scan := func(q string, args ...any) error {
+		rows, err := c.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if rows.Next() {
+			var r *int64
+			if err := rows.Scan(&r); err != nil {
+				return err
+			}
+			if r != nil && *r > cut {
+				cut = *r
+			}
+		}
+		return rows.Err()
+	}
+	if keep > 0 {
+		if err := scan("SELECT revision FROM access_change ORDER BY revision DESC LIMIT 1 OFFSET $1", int64(keep)); err != nil {
+			return fmt.Errorf("%s: trimming the change log: %w", d.Name, err)
+		}
+	}
+	if !before.IsZero() {
+		if err := scan("SELECT max(revision) FROM access_change WHERE changed_at < $1", d.Time(before)); err != nil {
+			return fmt.Errorf("%s: trimming the change log: %w", d.Name, err)
+		}
+	}
+	if cut == 0 {
+		return nil
+	}
+	if err := c.Exec(ctx, "DELETE FROM access_change WHERE revision <= $1", cut); err != nil {
+		return fmt.Errorf("%s: trimming the change log: %w", d.Name, err)
+	}
+	if err := c.Exec(ctx, "UPDATE access_revision SET log_floor = $1 WHERE log_floor < $1", cut); err != nil {
+		return fmt.Errorf("%s: trimming the change log: %w", d.Name, err)
+	}
+	return nil
+}

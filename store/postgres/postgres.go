@@ -1,0 +1,440 @@
+// Package postgres stores an access model in PostgreSQL.
+//
+// A [Store] owns its tables, all named access_…, in the first schema of
+// the connection's search_path (select one with a search_path parameter in
+// the DSN). It creates and upgrades them with versioned migrations
+// embedded in the binary, applied only by an explicit [Store.Migrate];
+// until then every other operation fails with an error wrapping
+// [ErrNotMigrated], and against a database migrated by newer code with
+// one wrapping [ErrSchemaTooNew].
+//
+// # Schema
+//
+// Each kind of entity has a main table keyed by id (access_role,
+// access_group, access_associate, access_sharing_rule, access_grant,
+// access_category, access_impersonation) and child tables for its lists
+// and maps (access_role_right, access_group_member, access_associate_group
+// and so on), whose rows go with their owner. References between entities
+// are foreign keys checked at commit; the rules and their error messages
+// are [access.Batch.Validate]'s. access_revision holds the revision
+// counter, access_change the change log, access_schema the applied
+// migrations. The SQL files under migrations/ document every column.
+//
+// Times are stored as timestamptz, to the microsecond.
+//
+// # Writes
+//
+// [Store.Apply] commits an [access.Batch] in one transaction: it takes a
+// transaction-scoped advisory lock, so writers serialise (two writers
+// cannot together create a group cycle), raises the revision counter,
+// validates the batch with [access.Batch.Validate] against what the
+// transaction sees, writes it, records each entity it touched in the change
+// log, and NOTIFYs the store's channel with the new revision.
+// [Store.ApplyTx] does the same inside the caller's own transaction, so an
+// application can write a user and its own rows atomically.
+//
+// # Reads
+//
+// [Store.Changes] reads in a REPEATABLE READ snapshot: the whole model in a
+// few bulk queries (since 0, or since older than the trimmed change log),
+// or the current values of the entities the log lists after since. The
+// store is also an [access.View] of its latest committed state.
+//
+// # Notifications
+//
+// [Store.Watch] LISTENs on a dedicated connection and reconnects with
+// capped backoff when it is lost; [Store.Health] and [Options.OnListen]
+// tell whether it is up.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/sqlstore"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+var (
+	_ access.Store   = (*Store)(nil)
+	_ access.Writer  = (*Store)(nil)
+	_ access.Watcher = (*Store)(nil)
+	_ access.View    = (*Store)(nil)
+)
+
+// Errors a Store returns, beyond those of [access.Batch.Validate].
+var (
+	// ErrSchemaTooNew marks a database migrated by newer code than this.
+	ErrSchemaTooNew = sqlstore.ErrSchemaTooNew
+	// ErrNotMigrated marks a database whose schema is older than this code,
+	// or absent: call [Store.Migrate].
+	ErrNotMigrated = sqlstore.ErrNotMigrated
+	// ErrBadRow marks a row the code cannot understand, written by some
+	// other program; the error is a [*RowError] naming the table and row.
+	ErrBadRow = sqlstore.ErrBadRow
+	// ErrListenerDown marks [Store.Health]'s report that the listen
+	// connection is lost and being re-established.
+	ErrListenerDown = errors.New("listener down")
+	// ErrClosed marks use of a closed Store.
+	ErrClosed = errors.New("store closed")
+)
+
+// RowError reports a row the code cannot understand, naming its table and
+// key, as in "postgres: table access_associate row 17: unknown associate
+// type 9".
+type RowError = sqlstore.RowError
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migrations is the schema history. A malformed embedded file is a bug in
+// this package, caught by its tests.
+var migrations, errMigrations = sqlstore.ParseMigrations(migrationFiles, "migrations", SchemaVersion)
+
+// SchemaVersion is the schema version this code reads and writes: the
+// number of its migrations.
+const SchemaVersion = 2
+
+const (
+	hasTable    = "SELECT to_regclass($1) IS NOT NULL"
+	schemaTable = `CREATE TABLE IF NOT EXISTS access_schema (
+	version    integer PRIMARY KEY,
+	name       text NOT NULL,
+	applied_at timestamptz NOT NULL DEFAULT now()
+)`
+)
+
+// Options tune a Store. A nil *Options, or a zero field, means the default
+// documented on the field.
+type Options struct {
+	// KeepChanges is how many change-log entries to keep; older ones are
+	// trimmed (whole revisions at a time), and a Changes call from before
+	// them gets a full delta. Default 100,000; negative keeps every entry.
+	KeepChanges int
+	// KeepFor trims change-log entries older than this as well. Default:
+	// no limit by age.
+	KeepFor time.Duration
+	// TrimEvery is how many revisions pass between automatic trims, done
+	// inside the write that reaches the revision. Default 100.
+	TrimEvery int
+	// Channel is the NOTIFY channel. Default "access_" followed by the
+	// schema name (hashed when that would be too long), so that stores in
+	// different schemas of one database do not hear each other.
+	Channel string
+	// ListenRetryMax caps the wait between attempts to re-establish a lost
+	// listen connection; the wait starts at 50 ms and doubles. Default 5 s.
+	ListenRetryMax time.Duration
+	// ListenPing is how long the listen connection may sit idle before it
+	// is checked with a round trip, so a silently dead connection is found.
+	// Default 30 s.
+	ListenPing time.Duration
+	// OnListen, if set, is called from the listener goroutine each time the
+	// listener's state changes: with nil once it is listening (after the
+	// first connection and after each reconnection), with an error wrapping
+	// [ErrListenerDown] when it loses its connection or fails to make one.
+	// It must not block for long.
+	OnListen func(err error)
+	// Now tells the time for change-log entries. Default time.Now.
+	Now func() time.Time
+}
+
+// Store is an access model in PostgreSQL. It is safe for concurrent use.
+// Several Stores, in one process or many, may share one database schema:
+// each sees the others' writes.
+type Store struct {
+	pool       *pgxpool.Pool
+	ownPool    bool
+	listenCfg  *pgx.ConnConfig
+	opts       Options
+	schema     string
+	channel    string
+	lockKey    int64
+	migrateKey int64
+	ready      atomic.Bool
+
+	watchers sqlstore.Watchers
+
+	mu           sync.Mutex // guards the fields below
+	closed       bool
+	nwatch       int
+	stopListener context.CancelFunc
+	listenGen    int
+	health       error
+	wg           sync.WaitGroup // listener goroutines
+
+	listenPID atomic.Uint32 // backend pid of the listen connection, for tests
+}
+
+// Open connects to the database dsn names (a URL or key=value string that
+// pgxpool.ParseConfig accepts; a search_path parameter selects the schema)
+// and returns a Store that owns the connection pool. It does not migrate.
+//
+// Errors: a malformed dsn, a failed connection, or a database with no
+// schema to create the tables in.
+func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	s, err := newStore(ctx, pool, true, opts)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// New returns a Store over pool, which the caller keeps owning: Close does
+// not close it. The listener makes its own connection with the pool's
+// configuration. New does not migrate.
+//
+// Errors: a failed connection, or a database with no schema to create the
+// tables in.
+func New(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error) {
+	return newStore(ctx, pool, false, opts)
+}
+
+func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, opts *Options) (*Store, error) {
+	if errMigrations != nil {
+		return nil, fmt.Errorf("postgres: embedded migrations: %w", errMigrations)
+	}
+	s := &Store{pool: pool, ownPool: own, listenCfg: pool.Config().ConnConfig.Copy()}
+	if opts != nil {
+		s.opts = *opts
+	}
+	if s.opts.KeepChanges == 0 {
+		s.opts.KeepChanges = 100_000
+	}
+	if s.opts.TrimEvery <= 0 {
+		s.opts.TrimEvery = 100
+	}
+	if s.opts.ListenRetryMax <= 0 {
+		s.opts.ListenRetryMax = 5 * time.Second
+	}
+	if s.opts.ListenPing <= 0 {
+		s.opts.ListenPing = 30 * time.Second
+	}
+	if s.opts.Now == nil {
+		s.opts.Now = time.Now
+	}
+	var schema *string
+	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if schema == nil {
+		return nil, fmt.Errorf("postgres: no schema in the search_path exists to hold the tables")
+	}
+	s.schema = *schema
+	s.channel = s.opts.Channel
+	if s.channel == "" {
+		s.channel = "access_" + s.schema
+		if len(s.channel) > 63 {
+			s.channel = "access_" + strconv.FormatUint(hash(s.schema), 16)
+		}
+	}
+	s.lockKey = int64(hash("github.com/crmaccess/access write " + s.schema))
+	s.migrateKey = int64(hash("github.com/crmaccess/access migrate " + s.schema))
+	if err := s.check(ctx); err != nil && !errors.Is(err, ErrNotMigrated) && !errors.Is(err, ErrSchemaTooNew) {
+		return nil, err
+	}
+	return s, nil
+}
+
+func hash(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
+
+// Close stops the listener and, for a Store made by Open, closes the
+// connection pool. It waits for the listener goroutine to finish, so it
+// must not be called from a watcher. Close may be called more than once;
+// afterwards operations fail.
+func (s *Store) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	if s.stopListener != nil {
+		s.stopListener()
+		s.stopListener = nil
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	if s.ownPool {
+		s.pool.Close()
+	}
+}
+
+// Pool returns the connection pool, for applications that want to begin
+// transactions for [Store.ApplyTx] on it.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Schema returns the name of the schema holding the store's tables.
+func (s *Store) Schema() string { return s.schema }
+
+// check makes sure the store is open and the database schema is the one
+// this code knows. Once the version matches it is not
+// read again.
+func (s *Store) check(ctx context.Context) error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return fmt.Errorf("postgres: %w", ErrClosed)
+	}
+	if s.ready.Load() {
+		return nil
+	}
+	have, err := sqlstore.SchemaVersion(ctx, txConn{s.pool}, hasTable)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if err := sqlstore.CheckVersion("postgres", have, SchemaVersion); err != nil {
+		return err
+	}
+	s.ready.Store(true)
+	return nil
+}
+
+// Migrate brings the database schema up to [SchemaVersion], applying the
+// missing migrations in one transaction under an advisory lock, so that
+// concurrent Migrate calls (from several processes starting at once) are
+// safe. It is idempotent and never drops data.
+//
+// Errors: one wrapping [ErrSchemaTooNew] when the database was migrated by
+// newer code; database errors.
+func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrateTo(ctx, SchemaVersion)
+}
+
+func (s *Store) migrateTo(ctx context.Context, version int) error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return fmt.Errorf("postgres: %w", ErrClosed)
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.migrateKey); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	if err := sqlstore.Migrate(ctx, "postgres", txConn{tx}, hasTable, schemaTable, migrations, version); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	if version == SchemaVersion {
+		s.ready.Store(true)
+	}
+	return nil
+}
+
+// dialect tells the shared SQL code about PostgreSQL.
+var dialect = &sqlstore.Dialect{
+	Name:   "postgres",
+	In:     func(col string) string { return col + " = ANY($1::bigint[])" },
+	IDs:    func(ids []int64) any { return ids },
+	List:   "SELECT unnest($1::bigint[])",
+	InText: func(col string) string { return col + " = ANY($1::text[])" },
+	Texts:  func(s []string) any { return s },
+	Time:   func(t time.Time) any { return t },
+	ScanTime: func() (any, func() (time.Time, error)) {
+		var ts pgtype.Timestamptz
+		return &ts, func() (time.Time, error) {
+			switch {
+			case !ts.Valid:
+				return time.Time{}, nil
+			case ts.InfinityModifier != pgtype.Finite:
+				return time.Time{}, fmt.Errorf("%s is not a time", ts.InfinityModifier)
+			}
+			return ts.Time, nil
+		}
+	},
+}
+
+// querier is what pgx.Tx and *pgxpool.Pool have in common.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error)
+}
+
+// txConn adapts a pgx transaction (or pool) to sqlstore.Conn.
+type txConn struct{ q querier }
+
+func (c txConn) Query(ctx context.Context, sql string, args ...any) (sqlstore.Rows, error) {
+	rows, err := c.q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func (c txConn) Exec(ctx context.Context, sql string, args ...any) error {
+	_, err := c.q.Exec(ctx, sql, args...)
+	return err
+}
+
+// copyThreshold is the number of rows from which Insert uses COPY rather
+// than one multi-row INSERT: COPY costs an extra round trip to describe the
+// table but streams any number of rows.
+const copyThreshold = 64
+
+func (c txConn) Insert(ctx context.Context, table string, cols []string, rows [][]any) error {
+	if len(rows) >= copyThreshold {
+		_, err := c.q.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+		return err
+	}
+	q := make([]byte, 0, 64+len(rows)*len(cols)*5)
+	q = append(q, "INSERT INTO "...)
+	q = append(q, table...)
+	q = append(q, " ("...)
+	for i, c := range cols {
+		if i > 0 {
+			q = append(q, ", "...)
+		}
+		q = append(q, c...)
+	}
+	q = append(q, ") VALUES "...)
+	args := make([]any, 0, len(rows)*len(cols))
+	for i, r := range rows {
+		if i > 0 {
+			q = append(q, ", "...)
+		}
+		q = append(q, '(')
+		for j, v := range r {
+			if j > 0 {
+				q = append(q, ", "...)
+			}
+			args = append(args, v)
+			q = append(q, '$')
+			q = strconv.AppendInt(q, int64(len(args)), 10)
+		}
+		q = append(q, ')')
+	}
+	_, err := c.q.Exec(ctx, string(q), args...)
+	return err
+}

@@ -1,0 +1,437 @@
+// Package sqlite stores an access model in an SQLite database, with the
+// pure-Go driver modernc.org/sqlite (driver name "sqlite").
+//
+// The tables, their migrations and their rules are those of
+// store/postgres: tables named access_…, created and upgraded only by an
+// explicit [Store.Migrate]; every other operation fails with an error
+// wrapping [ErrNotMigrated] until then, and with one wrapping
+// [ErrSchemaTooNew] against a database migrated by newer code. Times are
+// stored as UTC text to the nanosecond, booleans as 0 and 1, string maps as
+// JSON text; foreign keys are on for every connection.
+//
+// Writes run in BEGIN IMMEDIATE transactions, which SQLite serialises:
+// each validates its batch with [access.Batch.Validate] against everything
+// committed before it, raises the revision counter and records what it
+// touched in the change log. [Store.Changes] reads one snapshot. A file
+// database is opened in WAL mode so that reads do not wait for writes.
+//
+// Several Stores (in one process or several) may share one file. A Store
+// tells its watchers about its own writes before the write returns, and
+// learns of the others' by polling the revision counter (see
+// [Options.PollInterval]).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/sqlstore"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+var (
+	_ access.Store   = (*Store)(nil)
+	_ access.Writer  = (*Store)(nil)
+	_ access.Watcher = (*Store)(nil)
+	_ access.View    = (*Store)(nil)
+)
+
+// Errors a Store returns, beyond those of [access.Batch.Validate].
+var (
+	// ErrSchemaTooNew marks a database migrated by newer code than this.
+	ErrSchemaTooNew = sqlstore.ErrSchemaTooNew
+	// ErrNotMigrated marks a database whose schema is older than this code,
+	// or absent: call [Store.Migrate].
+	ErrNotMigrated = sqlstore.ErrNotMigrated
+	// ErrBadRow marks a row the code cannot understand, written by some
+	// other program; the error is a [*RowError] naming the table and row.
+	ErrBadRow = sqlstore.ErrBadRow
+	// ErrClosed marks use of a closed Store.
+	ErrClosed = errors.New("store closed")
+)
+
+// RowError reports a row the code cannot understand, naming its table and
+// key, as in "sqlite: table access_associate row 17: unknown associate
+// type 9".
+type RowError = sqlstore.RowError
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+var migrations, errMigrations = sqlstore.ParseMigrations(migrationFiles, "migrations", SchemaVersion)
+
+// SchemaVersion is the schema version this code reads and writes: the
+// number of its migrations.
+const SchemaVersion = 2
+
+const (
+	hasTable    = "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1"
+	schemaTable = `CREATE TABLE IF NOT EXISTS access_schema (
+	version    integer PRIMARY KEY,
+	name       text NOT NULL,
+	applied_at text NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+)`
+)
+
+// Options tune a Store. A nil *Options, or a zero field, means the default
+// documented on the field.
+type Options struct {
+	// PollInterval is how often a Store with watchers reads the revision
+	// counter to learn of writes made by other Stores on the same file.
+	// Each poll is one single-row read. Default one second.
+	PollInterval time.Duration
+	// BusyTimeout is how long a write waits for another connection's
+	// write transaction to finish before failing. Default five seconds.
+	BusyTimeout time.Duration
+	// MaxConns limits the connection pool of a file database. Writes take
+	// turns anyway; the other connections serve concurrent reads. Default
+	// 4. An in-memory database always has one connection, since each
+	// connection to ":memory:" would be a different database.
+	MaxConns int
+	// KeepChanges is how many change-log entries to keep; older ones are
+	// trimmed (whole revisions at a time), and a Changes call from before
+	// them gets a full delta. Default 100,000; negative keeps every entry.
+	KeepChanges int
+	// KeepFor trims change-log entries older than this as well. Default:
+	// no limit by age.
+	KeepFor time.Duration
+	// TrimEvery is how many revisions pass between automatic trims, done
+	// inside the write that reaches the revision. Default 100.
+	TrimEvery int
+	// Now tells the time for change-log entries. Default time.Now.
+	Now func() time.Time
+}
+
+// Store is an access model in an SQLite database. It is safe for
+// concurrent use.
+type Store struct {
+	db     *sql.DB
+	memory bool
+	opts   Options
+	ready  atomic.Bool
+
+	watchers sqlstore.Watchers
+
+	mu       sync.Mutex // guards the fields below
+	closed   bool
+	nwatch   int
+	stopPoll context.CancelFunc
+	pollGen  int
+	health   error
+	wg       sync.WaitGroup // poller goroutines
+}
+
+// Open opens (creating if need be) the database at path: a file name, a
+// "file:" URI, or ":memory:" for a private in-memory database. It sets
+// busy_timeout and foreign_keys on every connection, and WAL mode and
+// synchronous=NORMAL on a file. It does not migrate.
+//
+// Errors: the file cannot be opened.
+func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
+	if errMigrations != nil {
+		return nil, fmt.Errorf("sqlite: embedded migrations: %w", errMigrations)
+	}
+	s := &Store{}
+	if opts != nil {
+		s.opts = *opts
+	}
+	if s.opts.PollInterval <= 0 {
+		s.opts.PollInterval = time.Second
+	}
+	if s.opts.BusyTimeout <= 0 {
+		s.opts.BusyTimeout = 5 * time.Second
+	}
+	if s.opts.MaxConns <= 0 {
+		s.opts.MaxConns = 4
+	}
+	if s.opts.KeepChanges == 0 {
+		s.opts.KeepChanges = 100_000
+	}
+	if s.opts.TrimEvery <= 0 {
+		s.opts.TrimEvery = 100
+	}
+	if s.opts.Now == nil {
+		s.opts.Now = time.Now
+	}
+	s.memory = path == "" || path == ":memory:" || strings.Contains(path, "mode=memory")
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", s.opts.BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	if !s.memory {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+	}
+	// Transactions an application begins on DB() take the write lock at
+	// once, so that ApplyTx never finds its snapshot stale when it writes.
+	q.Set("_txlock", "immediate")
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	db, err := sql.Open("sqlite", path+sep+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	n := s.opts.MaxConns
+	if s.memory {
+		n = 1
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	s.db = db
+	if err := s.check(ctx); err != nil && !errors.Is(err, ErrNotMigrated) && !errors.Is(err, ErrSchemaTooNew) {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// DB returns the database handle, for applications that want to begin
+// transactions for [Store.ApplyTx] on it (they begin with BEGIN
+// IMMEDIATE). An in-memory database has a single connection: while the
+// application holds a transaction, other calls on the Store wait for it.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close stops polling and closes the database. It may be called more than
+// once; afterwards operations fail. It must not be called from a watcher.
+func (s *Store) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	if s.stopPoll != nil {
+		s.stopPoll()
+		s.stopPoll = nil
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.db.Close()
+}
+
+// check makes sure the database schema is the one this code knows, and
+// that the store is open. Once the version matches it is not read again.
+func (s *Store) check(ctx context.Context) error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return fmt.Errorf("sqlite: %w", ErrClosed)
+	}
+	if s.ready.Load() {
+		return nil
+	}
+	have, err := sqlstore.SchemaVersion(ctx, conn{s.db}, hasTable)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if err := sqlstore.CheckVersion("sqlite", have, SchemaVersion); err != nil {
+		return err
+	}
+	s.ready.Store(true)
+	return nil
+}
+
+// Migrate brings the database schema up to [SchemaVersion] in one write
+// transaction, which also keeps concurrent Migrate calls apart. It is
+// idempotent and never drops data.
+//
+// Errors: one wrapping [ErrSchemaTooNew] when the database was migrated by
+// newer code; database errors.
+func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrateTo(ctx, SchemaVersion)
+}
+
+func (s *Store) migrateTo(ctx context.Context, version int) error {
+	if _, err := s.write(ctx, func(c sqlstore.Conn) (access.Revision, error) {
+		return 0, sqlstore.Migrate(ctx, "sqlite", c, hasTable, schemaTable, migrations, version)
+	}); err != nil {
+		return err
+	}
+	if version == SchemaVersion {
+		s.ready.Store(true)
+	}
+	return nil
+}
+
+// write runs fn in a write transaction on a connection of its own, and
+// commits if fn succeeds. It drives BEGIN IMMEDIATE, COMMIT and ROLLBACK
+// itself because a COMMIT that fails (a deferred foreign key) leaves the
+// transaction open, and only the connection's holder can roll it back.
+func (s *Store) write(ctx context.Context, fn func(c sqlstore.Conn) (access.Revision, error)) (access.Revision, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return 0, fmt.Errorf("sqlite: %w", ErrClosed)
+	}
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: %w", err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return 0, fmt.Errorf("sqlite: begin: %w", err)
+	}
+	rollback := func() {
+		if _, err := c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
+			// A connection whose transaction could not be ended must not
+			// go back to the pool: ErrBadConn makes database/sql close it.
+			c.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}
+	rev, err := fn(conn{c})
+	if err != nil {
+		rollback()
+		return 0, err
+	}
+	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+		rollback()
+		return 0, fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return rev, nil
+}
+
+// timeFormat is how times are stored: UTC, fixed width, so that text order
+// is time order.
+const timeFormat = "2006-01-02T15:04:05.000000000Z"
+
+// timeLayouts are the forms a stored time is read in: this package's, and
+// those other tools (and SQLite's own date functions) write.
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02"}
+
+// dialect tells the shared SQL code about SQLite. Lists of values travel
+// as one JSON array parameter read with json_each.
+var dialect = &sqlstore.Dialect{
+	Name: "sqlite",
+	In:   func(col string) string { return col + " IN (SELECT value FROM json_each($1))" },
+	IDs: func(ids []int64) any {
+		b := make([]byte, 0, 2+len(ids)*8)
+		b = append(b, '[')
+		for i, id := range ids {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, id, 10)
+		}
+		return string(append(b, ']'))
+	},
+	List:   "SELECT value FROM json_each($1)",
+	InText: func(col string) string { return col + " IN (SELECT value FROM json_each($1))" },
+	Texts: func(s []string) any {
+		b, _ := json.Marshal(s) // a []string always marshals
+		return string(b)
+	},
+	Time: func(t time.Time) any { return t.UTC().Format(timeFormat) },
+	ScanTime: func() (any, func() (time.Time, error)) {
+		var s sql.NullString
+		return &s, func() (time.Time, error) {
+			if !s.Valid {
+				return time.Time{}, nil
+			}
+			for _, l := range timeLayouts {
+				if t, err := time.Parse(l, s.String); err == nil {
+					return t, nil
+				}
+			}
+			return time.Time{}, fmt.Errorf("%q is not a time", s.String)
+		}
+	},
+}
+
+// querier is what *sql.DB, *sql.Conn and *sql.Tx have in common.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// conn adapts a database/sql handle to sqlstore.Conn.
+type conn struct{ q querier }
+
+type rows struct{ *sql.Rows }
+
+func (r rows) Close() { r.Rows.Close() }
+
+func (c conn) Query(ctx context.Context, sql string, args ...any) (sqlstore.Rows, error) {
+	r, err := c.q.QueryContext(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows{r}, nil
+}
+
+func (c conn) Exec(ctx context.Context, sql string, args ...any) error {
+	_, err := c.q.ExecContext(ctx, sql, args...)
+	return err
+}
+
+// maxInsertRows bounds the rows of one INSERT statement; SQLite allows
+// 32766 parameters in one statement.
+const maxInsertRows = 200
+
+func (c conn) Insert(ctx context.Context, table string, cols []string, rows [][]any) error {
+	per := min(maxInsertRows, 32766/len(cols))
+	var stmt *sql.Stmt
+	stmtRows := 0
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
+	args := make([]any, 0, per*len(cols))
+	for len(rows) > 0 {
+		n := min(per, len(rows))
+		if stmt == nil || n != stmtRows {
+			if stmt != nil {
+				stmt.Close()
+			}
+			var err error
+			if stmt, err = c.q.PrepareContext(ctx, insertSQL(table, cols, n)); err != nil {
+				return err
+			}
+			stmtRows = n
+		}
+		args = args[:0]
+		for _, r := range rows[:n] {
+			args = append(args, r...)
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+func insertSQL(table string, cols []string, n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+	row := "(" + strings.Repeat("?, ", len(cols)-1) + "?)"
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
