@@ -184,7 +184,7 @@ func NewResolver(ctx context.Context, s Store, opts *Options) (*Engine, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.PollInterval <= 0 {
+	if o.PollInterval == 0 {
 		o.PollInterval = time.Second
 	}
 	if o.Logger == nil {
