@@ -481,8 +481,13 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 		d.add(Cause{Kind: CauseSystem})
 		return
 	}
-	rights := s.roleRights(d, n)
-	rights |= s.sharingRights(d, n)
+	// The owner is looked up once: relations and sharing rules both need it.
+	var owner *assocNode
+	if d.Record.Owner != 0 {
+		_, owner = s.assoc(d.Record.Owner)
+	}
+	rights := s.roleRights(d, n, owner)
+	rights |= s.sharingRights(d, n, owner)
 	rights |= s.grantRights(d, n)
 	rights = s.restrict(d, n, rights)
 	d.Rights = rights
@@ -518,7 +523,7 @@ func gate(n *assocNode, now func() time.Time) Gate {
 
 // roleRights works out which ownership relations hold and returns the union
 // of the role's cells for them.
-func (s *snapshot) roleRights(d *Decision, n *assocNode) CRUD {
+func (s *snapshot) roleRights(d *Decision, n, owner *assocNode) CRUD {
 	a, rec := &n.a, &d.Record
 	var rels Relations
 	if rec.Owner != 0 && rec.Owner == a.ID {
@@ -540,7 +545,7 @@ func (s *snapshot) roleRights(d *Decision, n *assocNode) CRUD {
 		}
 		if rec.Owner != 0 && rec.Owner != a.ID && a.Role != 0 {
 			// A deleted owner has no role left, so no superior either.
-			if _, o := s.assoc(rec.Owner); o != nil && o.a.Role != 0 && s.below(o.a.Role, a.Role) {
+			if owner != nil && owner.a.Role != 0 && s.below(owner.a.Role, a.Role) {
 				rels = rels.With(Subordinate)
 			}
 		}
@@ -597,14 +602,14 @@ func (s *snapshot) roleRights(d *Decision, n *assocNode) CRUD {
 
 // sharingRights adds up the sharing rules that open the record to the
 // subject.
-func (s *snapshot) sharingRights(d *Decision, n *assocNode) CRUD {
+func (s *snapshot) sharingRights(d *Decision, n, owner *assocNode) CRUD {
 	if len(s.rules) == 0 {
 		return 0
 	}
 	var rights CRUD
 	for _, list := range [2][]*ruleNode{s.rulesByType[d.Record.Type], s.rulesByType[Wildcard]} {
 		for _, r := range list {
-			if s.holds(&r.to, n.a.ID, n) && s.ownedBy(&r.from, &d.Record) {
+			if s.holds(&r.to, n.a.ID, n) && s.ownedBy(&r.from, &d.Record, owner) {
 				rights |= r.rule.Rights
 				d.add(Cause{Kind: CauseSharing, Rule: r.rule.ID, Rights: r.rule.Rights})
 			}
@@ -613,16 +618,14 @@ func (s *snapshot) sharingRights(d *Decision, n *assocNode) CRUD {
 	return rights
 }
 
-// ownedBy reports whether the record's owner, or its team, is in the set.
-func (s *snapshot) ownedBy(from *principalSet, rec *Record) bool {
+// ownedBy reports whether the record's owner (whose node is o, nil when
+// the owner is not in the snapshot), or its team, is in the set.
+func (s *snapshot) ownedBy(from *principalSet, rec *Record, o *assocNode) bool {
 	if from.everyone {
 		return true
 	}
-	if rec.Owner != 0 {
-		_, o := s.assoc(rec.Owner)
-		if s.holds(from, rec.Owner, o) {
-			return true
-		}
+	if rec.Owner != 0 && s.holds(from, rec.Owner, o) {
+		return true
 	}
 	if rec.Team != 0 {
 		if gi, g := s.group(rec.Team); g != nil && s.holdsTeam(from, gi) {

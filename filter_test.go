@@ -274,7 +274,8 @@ func TestWhoCan_matchesCan(t *testing.T) {
 					}
 					for _, r := range tp.Sharing {
 						from := snap.compileSet(&r.From)
-						if snap.ownedBy(&from, &rec) {
+						_, o := snap.assoc(rec.Owner)
+						if snap.ownedBy(&from, &rec, o) {
 							want |= r.Rights
 						}
 					}

@@ -3,6 +3,7 @@ package access
 import (
 	"cmp"
 	"maps"
+	"math/bits"
 	"slices"
 )
 
@@ -20,9 +21,12 @@ type snapshot struct {
 	roles map[RoleID]*roleNode
 
 	groupIdx map[GroupID]int32 // includes deleted groups, whose node is nil
-	groups   []*groupNode
-	smart    []int32   // indexes of live smart groups
-	members  [][]int32 // per group index: effective members, sorted associate indexes
+	// groupDense is groupIdx as a slice indexed by id (index+1, 0 when
+	// absent) when ids are small enough; lookups use it first.
+	groupDense []int32
+	groups     []*groupNode
+	smart      []int32   // indexes of live smart groups
+	members    [][]int32 // per group index: effective members, sorted associate indexes
 
 	assocIdx idIndex
 	assocs   []*assocNode
@@ -86,12 +90,42 @@ type via struct {
 	reason Reason
 }
 
-// idIndex maps associate ids to dense indexes. It is a large immutable base
-// map plus a small overlay of ids added since, so that adding an associate
-// copies the overlay, not 100,000 entries; the overlay is folded into a new
-// base once it grows past a fraction of the base.
+// idIndex maps associate ids to dense indexes. Ids are usually small and
+// dense, so the index is mostly a slice indexed by id (one memory access,
+// where a map costs several cache misses at 100,000 entries), with a map
+// for ids too large for it. Ids added since the index was built live in a
+// small overlay, so that adding an associate copies the overlay, not
+// 100,000 entries; the overlay is folded in once it grows past a fraction
+// of the whole.
 type idIndex struct {
+	dense      []int32 // dense[id] is index+1, or 0 when absent
 	base, over map[AssociateID]int32
+	n          int // entries in dense and base
+}
+
+// newIDIndex builds an index of the given id → index pairs.
+func newIDIndex(ids []AssociateID, idx []int32) idIndex {
+	var x idIndex
+	maxID := AssociateID(0)
+	for _, id := range ids {
+		maxID = max(maxID, id)
+	}
+	limit := AssociateID(4*len(ids) + 1024)
+	if maxID < limit {
+		x.dense = make([]int32, maxID+1)
+	}
+	for k, id := range ids {
+		if id >= 0 && int(id) < len(x.dense) {
+			x.dense[id] = idx[k] + 1
+			continue
+		}
+		if x.base == nil {
+			x.base = map[AssociateID]int32{}
+		}
+		x.base[id] = idx[k]
+	}
+	x.n = len(ids)
+	return x
 }
 
 func (x *idIndex) get(id AssociateID) (int32, bool) {
@@ -100,23 +134,36 @@ func (x *idIndex) get(id AssociateID) (int32, bool) {
 			return i, true
 		}
 	}
+	if uint64(id) < uint64(len(x.dense)) {
+		i := x.dense[id]
+		return i - 1, i != 0
+	}
 	i, ok := x.base[id]
 	return i, ok
 }
 
 // with returns an index that also maps id to i.
 func (x idIndex) with(id AssociateID, i int32) idIndex {
-	if len(x.over) >= 1024 && len(x.over) >= len(x.base)/8 {
-		base := make(map[AssociateID]int32, len(x.base)+len(x.over)+1)
-		maps.Copy(base, x.base)
-		maps.Copy(base, x.over)
-		base[id] = i
-		return idIndex{base: base}
+	if len(x.over) >= 1024 && len(x.over) >= x.n/8 {
+		ids := make([]AssociateID, 0, x.n+len(x.over)+1)
+		idx := make([]int32, 0, cap(ids))
+		for id, v := range x.dense {
+			if v != 0 {
+				ids, idx = append(ids, AssociateID(id)), append(idx, v-1)
+			}
+		}
+		for _, m := range [2]map[AssociateID]int32{x.base, x.over} {
+			for id, v := range m {
+				ids, idx = append(ids, id), append(idx, v)
+			}
+		}
+		return newIDIndex(append(ids, id), append(idx, i))
 	}
 	over := make(map[AssociateID]int32, len(x.over)+1)
 	maps.Copy(over, x.over)
 	over[id] = i
-	return idIndex{base: x.base, over: over}
+	x.over = over
+	return x
 }
 
 func (s *snapshot) assoc(id AssociateID) (int32, *assocNode) {
@@ -128,6 +175,13 @@ func (s *snapshot) assoc(id AssociateID) (int32, *assocNode) {
 }
 
 func (s *snapshot) group(id GroupID) (int32, *groupNode) {
+	if uint64(id) < uint64(len(s.groupDense)) {
+		i := s.groupDense[id] - 1
+		if i < 0 {
+			return -1, nil
+		}
+		return i, s.groups[i]
+	}
 	i, ok := s.groupIdx[id]
 	if !ok {
 		return -1, nil
@@ -137,9 +191,26 @@ func (s *snapshot) group(id GroupID) (int32, *groupNode) {
 
 // isMember reports whether the associate node is an effective member of the
 // group with index g. It does not allocate.
-func (n *assocNode) isMember(g int32) bool {
-	_, ok := slices.BinarySearch(n.groups, g)
-	return ok
+func (n *assocNode) isMember(g int32) bool { return contains(n.groups, g) }
+
+// contains reports whether the sorted slice a holds x. It halves the range
+// without branching on the comparison (the compiler emits a conditional
+// move), which avoids the mispredictions that make a textbook binary search
+// slow on the ten or so membership tests a decision makes.
+func contains(a []int32, x int32) bool {
+	n := len(a)
+	if n == 0 {
+		return false
+	}
+	base := 0
+	for n > 1 {
+		half := n >> 1
+		if a[base+half] <= x {
+			base += half
+		}
+		n -= half
+	}
+	return a[base] == x
 }
 
 // build compiles a whole model.
@@ -163,19 +234,36 @@ func build(rev Revision, b *Batch) *snapshot {
 
 	as := slices.Clone(b.Associates)
 	slices.SortFunc(as, func(x, y Associate) int { return cmp.Compare(x.ID, y.ID) })
-	s.assocIdx = idIndex{base: make(map[AssociateID]int32, len(as))}
 	s.assocs = make([]*assocNode, 0, len(as))
-	for _, a := range as {
-		if _, dup := s.assocIdx.base[a.ID]; dup {
-			continue
+	ids := make([]AssociateID, 0, len(as))
+	idx := make([]int32, 0, len(as))
+	for k, a := range as {
+		if k > 0 && as[k-1].ID == a.ID {
+			continue // a store never sends one id twice; keep the first
 		}
-		s.assocIdx.base[a.ID] = int32(len(s.assocs))
+		ids, idx = append(ids, a.ID), append(idx, int32(len(s.assocs)))
 		s.assocs = append(s.assocs, &assocNode{a: a.clone()})
 	}
+	s.assocIdx = newIDIndex(ids, idx)
+	// Members lists are cut from one array sized by a first count, which
+	// spares the garbage of growing ten thousand lists by append. Each is
+	// capped at its length, so a later append cannot spill into the next.
 	sc := newScratch(len(s.groups))
-	s.members = make([][]int32, len(s.groups))
-	for i, n := range s.assocs {
+	count := make([]int, len(s.groups))
+	total := 0
+	for _, n := range s.assocs {
 		n.groups, n.via = s.effective(&n.a, sc)
+		for _, g := range n.groups {
+			count[g]++
+		}
+		total += len(n.groups)
+	}
+	all := make([]int32, total)
+	s.members = make([][]int32, len(s.groups))
+	for g, c := range count {
+		s.members[g], all = all[:0:c], all[c:]
+	}
+	for i, n := range s.assocs {
 		for _, g := range n.groups {
 			s.members[g] = append(s.members[g], int32(i))
 		}
@@ -199,6 +287,19 @@ func newGroupNode(g Group) *groupNode {
 // and the list of smart groups. It replaces s.roles' nodes and s.groups'
 // nodes with fresh ones, so the caller must own both containers.
 func (s *snapshot) compileGroups() {
+	s.groupDense = nil
+	maxID := GroupID(0)
+	for id := range s.groupIdx {
+		maxID = max(maxID, id)
+	}
+	if maxID < GroupID(4*len(s.groupIdx)+1024) {
+		s.groupDense = make([]int32, maxID+1)
+		for id, i := range s.groupIdx {
+			if id >= 0 {
+				s.groupDense[id] = i + 1
+			}
+		}
+	}
 	// Who includes whom: incl[c] lists the groups that list c. Smart groups
 	// take members from their rule alone, so their Groups do not count.
 	incl := make([][]int32, len(s.groups))
@@ -348,13 +449,44 @@ type scratch struct {
 	reason  []Reason // base reason of the best path
 	from    []int32
 	touched []int32
+	// bits has a bit set for each touched group, so that they can be
+	// listed in order without sorting; it is all zero between calls.
+	bits []uint64
 }
 
 func newScratch(n int) *scratch {
 	return &scratch{
 		stamp: make([]uint32, n), dist: make([]int32, n),
 		reason: make([]Reason, n), from: make([]int32, n),
+		bits: make([]uint64, (n+63)/64),
 	}
+}
+
+// sorted returns the touched groups in index order and clears bits. A
+// sparse set is sorted; a dense one is read off the bitmap, which for an
+// associate in a hundred groups out of ten thousand is several times
+// cheaper.
+func (sc *scratch) sorted() []int32 {
+	out := make([]int32, 0, len(sc.touched))
+	lo, hi := sc.touched[0], sc.touched[0]
+	for _, g := range sc.touched {
+		lo, hi = min(lo, g), max(hi, g)
+	}
+	if words := int(hi>>6 - lo>>6 + 1); words > 8*len(sc.touched) {
+		for _, g := range sc.touched {
+			sc.bits[g>>6] = 0
+		}
+		out = append(out, sc.touched...)
+		slices.Sort(out)
+		return out
+	}
+	for w := lo >> 6; w <= hi>>6; w++ {
+		for b := sc.bits[w]; b != 0; b &= b - 1 {
+			out = append(out, w<<6|int32(bits.TrailingZeros64(b)))
+		}
+		sc.bits[w] = 0
+	}
+	return out
 }
 
 func (sc *scratch) grow(n int) {
@@ -390,6 +522,7 @@ func (s *snapshot) effective(a *Associate, sc *scratch) ([]int32, []via) {
 			} else {
 				sc.stamp[g] = sc.gen
 				sc.touched = append(sc.touched, g)
+				sc.bits[g>>6] |= 1 << (g & 63)
 			}
 			sc.dist[g], sc.reason[g], sc.from[g] = e.dist, why, e.pred
 		}
@@ -416,8 +549,7 @@ func (s *snapshot) effective(a *Associate, sc *scratch) ([]int32, []via) {
 	if len(sc.touched) == 0 {
 		return nil, nil
 	}
-	slices.Sort(sc.touched)
-	groups := slices.Clone(sc.touched)
+	groups := sc.sorted()
 	vias := make([]via, len(groups))
 	for i, g := range groups {
 		if sc.dist[g] == 0 {

@@ -121,8 +121,8 @@ type gen struct {
 	rng *rand.Rand
 	b   access.Batch
 
-	// roleLevel[i] is the level of role id i+1 in the role tree.
-	roleLevel []int
+	// byLevel lists the role ids on each level of the role tree, top first.
+	byLevel [][]access.RoleID
 	// Per group id-1: the department and city its members mostly have.
 	dept, city []uint8
 	// homes are the ids of the groups associates may have as primary
@@ -176,7 +176,7 @@ func split(n, levels int, ratio float64) []int {
 func (g *gen) roles() {
 	sizes := split(g.cfg.Roles, g.cfg.RoleDepth, 2)
 	g.b.Roles = make([]access.Role, 0, g.cfg.Roles)
-	g.roleLevel = make([]int, 0, g.cfg.Roles)
+	g.byLevel = make([][]access.RoleID, len(sizes))
 	prevFirst, prevN := 0, 0
 	for lvl, n := range sizes {
 		first := len(g.b.Roles)
@@ -197,7 +197,7 @@ func (g *gen) roles() {
 				r.Functions = append(r.Functions, "user-admin")
 			}
 			g.b.Roles = append(g.b.Roles, r)
-			g.roleLevel = append(g.roleLevel, lvl)
+			g.byLevel[lvl] = append(g.byLevel[lvl], id)
 		}
 		prevFirst, prevN = first, n
 	}
@@ -290,23 +290,35 @@ func (g *gen) groups() {
 		top += sizes[1]
 	}
 
-	// Role-based groups, some included by a top group so that role
-	// membership flows up the hierarchy too.
+	// Role-based groups. "Role group"s list one or two roles below the
+	// top; "Reporting line"s list a middle manager's role with its
+	// subordinates (a group naming the top role would hold everyone). A
+	// quarter are bundled into an earlier role-based group ("all
+	// managers"); edges go from lower to higher ids, so no cycle.
+	var below, middle []access.RoleID
+	for lvl, ids := range g.byLevel {
+		if lvl > 0 || len(g.byLevel) == 1 {
+			below = append(below, ids...)
+		}
+		if lo := min(2, len(g.byLevel)-1); lvl >= lo && lvl <= max(lo, len(g.byLevel)-2) {
+			middle = append(middle, ids...)
+		}
+	}
+	firstRoleGroup := len(g.b.Groups)
 	roleGroup := func(name string, subordinates bool) {
 		id := access.GroupID(len(g.b.Groups) + 1)
 		grp := access.Group{ID: id, Name: name + " " + strconv.Itoa(int(id))}
-		for range 1 + g.intn(3) {
-			r := access.RoleID(1 + g.intn(len(g.b.Roles)))
-			if subordinates {
-				// Lists of subordinates mostly name roles near the top.
-				r = access.RoleID(1 + g.intn(max(len(g.b.Roles)/3, 1)))
-				grp.RolesAndSubordinates = appendNew(grp.RolesAndSubordinates, r)
-			} else {
-				grp.Roles = appendNew(grp.Roles, r)
+		if subordinates {
+			for range 1 + b2i(g.chance(0.2)) {
+				grp.RolesAndSubordinates = appendNew(grp.RolesAndSubordinates, middle[g.intn(len(middle))])
+			}
+		} else {
+			for range 1 + g.intn(2) {
+				grp.Roles = appendNew(grp.Roles, below[g.intn(len(below))])
 			}
 		}
-		if g.chance(0.25) {
-			p := g.intn(top)
+		if n := len(g.b.Groups) - firstRoleGroup; n > 0 && g.chance(0.25) {
+			p := firstRoleGroup + g.intn(n)
 			g.b.Groups[p].Groups = append(g.b.Groups[p].Groups, id)
 		}
 		g.b.Groups = append(g.b.Groups, grp)
@@ -335,6 +347,13 @@ func (g *gen) groups() {
 		g.city = append(g.city, 0)
 		g.smart = append(g.smart, id)
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func appendNew[T comparable](s []T, v T) []T {
@@ -375,14 +394,8 @@ func (g *gen) rule(i int) string {
 func (g *gen) associates() {
 	n := g.cfg.Associates
 	g.b.Associates = make([]access.Associate, 0, n)
-	// Roles by level, so that most associates hold a low role.
-	var byLevel [][]access.RoleID
-	for i, lvl := range g.roleLevel {
-		for len(byLevel) <= lvl {
-			byLevel = append(byLevel, nil)
-		}
-		byLevel[lvl] = append(byLevel[lvl], access.RoleID(i+1))
-	}
+	// Most associates hold a low role.
+	byLevel := g.byLevel
 	pickRole := func() access.RoleID {
 		lvl := len(byLevel) - 1
 		for lvl > 0 && g.chance(0.35) {
@@ -390,15 +403,15 @@ func (g *gen) associates() {
 		}
 		return byLevel[lvl][g.intn(len(byLevel[lvl]))]
 	}
-	buf := make([]byte, 0, 16)
+	var buf, digits []byte
 	for i := range n {
 		id := access.AssociateID(i + 1)
+		digits = strconv.AppendInt(digits[:0], int64(id), 10)
 		buf = append(buf[:0], 'u')
-		s := strconv.AppendInt(nil, int64(id), 10)
-		for range 6 - len(s) {
+		for range 6 - len(digits) {
 			buf = append(buf, '0')
 		}
-		buf = append(buf, s...)
+		buf = append(buf, digits...)
 		a := access.Associate{ID: id, Active: !g.chance(0.03)}
 		switch x := g.rng.Float64(); {
 		case x < g.cfg.Internal:

@@ -1,0 +1,430 @@
+package access_test
+
+import (
+	"context"
+	"maps"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/orggen"
+	"github.com/crmaccess/access/store/memory"
+)
+
+// Benchmarks on the default orggen organisation (100,000 associates,
+// 10,000 groups) in a memory store with a resolver following it. The
+// targets: IsMember ≤ 150 ns and no allocation; a full compile ≤ 1 s and
+// ≤ 200 MB of heap; a membership change visible ≤ 20 ms after the write.
+
+// benchOrg is the organisation the benchmarks share. It is built once per
+// process: generating and loading it takes seconds.
+type benchOrg struct {
+	batch  access.Batch
+	store  *memory.Store
+	engine *access.Engine
+	// parents maps a group to the groups that list it.
+	parents map[access.GroupID][]access.GroupID
+	// pairs are random (internal associate, group) pairs, half of them
+	// memberships.
+	pairs    []memberPair
+	internal []access.AssociateID
+	groups   []access.GroupID
+	// How long the setup took: generating the organisation, loading it
+	// into the store, and NewResolver (Changes(0) and a full compile).
+	generate, load, resolve time.Duration
+}
+
+type memberPair struct {
+	a access.AssociateID
+	g access.GroupID
+}
+
+var (
+	benchOnce sync.Once
+	benchData *benchOrg
+)
+
+func loadBenchOrg(b *testing.B) *benchOrg {
+	b.Helper()
+	benchOnce.Do(func() {
+		ctx := context.Background()
+		o := &benchOrg{}
+		start := time.Now()
+		o.batch = orggen.Generate(orggen.Default())
+		gen := time.Since(start)
+
+		start = time.Now()
+		o.store = memory.New()
+		if _, err := o.store.Apply(ctx, o.batch.Clone()); err != nil {
+			b.Fatalf("loading the organisation: %v", err)
+		}
+		load := time.Since(start)
+
+		start = time.Now()
+		e, err := access.NewResolver(ctx, o.store, &access.Options{PollInterval: -1})
+		if err != nil {
+			b.Fatalf("NewResolver: %v", err)
+		}
+		o.engine = e
+		o.generate, o.load, o.resolve = gen, load, time.Since(start)
+
+		o.parents = map[access.GroupID][]access.GroupID{}
+		for _, g := range o.batch.Groups {
+			o.groups = append(o.groups, g.ID)
+			for _, c := range g.Groups {
+				o.parents[c] = append(o.parents[c], g.ID)
+			}
+		}
+		for _, a := range o.batch.Associates {
+			if a.Type == access.Internal {
+				o.internal = append(o.internal, a.ID)
+			}
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		for len(o.pairs) < 1<<14 {
+			a := o.internal[rng.IntN(len(o.internal))]
+			g := o.groups[rng.IntN(len(o.groups))]
+			if len(o.pairs)%2 == 0 {
+				ms, err := e.EffectiveGroups(ctx, a)
+				if err != nil || len(ms) == 0 {
+					continue
+				}
+				g = ms[rng.IntN(len(ms))].Group
+			}
+			o.pairs = append(o.pairs, memberPair{a, g})
+		}
+		benchData = o
+	})
+	if benchData == nil {
+		b.Fatal("the benchmark organisation failed to load")
+	}
+	return benchData
+}
+
+// BenchmarkSetup reports how long the shared setup took, once: generating
+// the default organisation, loading it into a memory store in one batch,
+// and NewResolver over the store (Changes(0) and a full compile).
+func BenchmarkSetup(b *testing.B) {
+	o := loadBenchOrg(b)
+	for b.Loop() {
+	}
+	b.ReportMetric(float64(o.generate.Milliseconds()), "generate-ms")
+	b.ReportMetric(float64(o.load.Milliseconds()), "load-ms")
+	b.ReportMetric(float64(o.resolve.Milliseconds()), "resolver-ms")
+	b.ReportMetric(0, "ns/op")
+}
+
+// upward returns the groups that include g, directly or not, with the
+// shortest distance to each.
+func (o *benchOrg) upward(g access.GroupID) map[access.GroupID]int {
+	dist := map[access.GroupID]int{g: 0}
+	queue := []access.GroupID{g}
+	for len(queue) > 0 {
+		x := queue[0]
+		queue = queue[1:]
+		for _, p := range o.parents[x] {
+			if _, ok := dist[p]; !ok {
+				dist[p] = dist[x] + 1
+				queue = append(queue, p)
+			}
+		}
+	}
+	return dist
+}
+
+// BenchmarkIsMember asks about random (associate, group) pairs, half of
+// them memberships: each call touches memory the previous one did not, so
+// this is the cold-cache cost. same-associate asks about one associate and
+// random groups, as a request deciding many things for one user does.
+func BenchmarkIsMember(b *testing.B) {
+	o := loadBenchOrg(b)
+	ctx := context.Background()
+	mask := len(o.pairs) - 1
+	b.Run("random-pairs", func(b *testing.B) {
+		hits := 0
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			p := o.pairs[i&mask]
+			ok, err := o.engine.IsMember(ctx, p.a, p.g)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if ok {
+				hits++
+			}
+		}
+		if b.N >= len(o.pairs) && hits < b.N/3 {
+			b.Fatalf("only %d of %d pairs are memberships; the benchmark measures the wrong thing", hits, b.N)
+		}
+	})
+	b.Run("same-associate", func(b *testing.B) {
+		a := o.pairs[0].a
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := o.engine.IsMember(ctx, a, o.pairs[i&mask].g); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkEffectiveGroups(b *testing.B) {
+	o := loadBenchOrg(b)
+	ctx := context.Background()
+	total := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ms, err := o.engine.EffectiveGroups(ctx, o.internal[(i*7919)%len(o.internal)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += len(ms)
+	}
+	b.ReportMetric(float64(total)/float64(b.N), "groups/op")
+}
+
+func BenchmarkMembers(b *testing.B) {
+	o := loadBenchOrg(b)
+	ctx := context.Background()
+	// A top group of the hierarchy has thousands of members, a team a few.
+	var top, team []access.GroupID
+	for _, g := range o.batch.Groups {
+		switch {
+		case len(o.parents[g.ID]) == 0 && len(g.Groups) > 0:
+			top = append(top, g.ID)
+		case len(g.Groups) == 0 && g.Smart == "" && len(g.Roles)+len(g.RolesAndSubordinates) == 0:
+			team = append(team, g.ID)
+		}
+	}
+	for _, bb := range []struct {
+		name   string
+		groups []access.GroupID
+	}{{"all", o.groups}, {"top", top}, {"team", team}} {
+		b.Run(bb.name, func(b *testing.B) {
+			total := 0
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				ids, err := o.engine.Members(ctx, bb.groups[(i*7919)%len(bb.groups)])
+				if err != nil {
+					b.Fatal(err)
+				}
+				total += len(ids)
+			}
+			b.ReportMetric(float64(total)/float64(b.N), "members/op")
+		})
+	}
+}
+
+// fixedStore hands out one model and never changes.
+type fixedStore struct{ d access.Delta }
+
+func (s fixedStore) Changes(context.Context, access.Revision) (access.Delta, error) { return s.d, nil }
+func (fixedStore) Watch(func(access.Revision)) func()                               { return func() {} }
+
+// BenchmarkCompile measures a full build of the default organisation from
+// a Batch, and the heap the resulting resolver holds.
+func BenchmarkCompile(b *testing.B) {
+	o := loadBenchOrg(b)
+	s := fixedStore{access.Delta{To: 1, Full: true, Batch: o.batch}}
+	ctx := context.Background()
+	var heap float64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
+		e, err := access.NewResolver(ctx, s, &access.Options{PollInterval: -1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		heap += float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		runtime.KeepAlive(e)
+		e.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(heap/float64(b.N)/(1<<20), "MB-heap")
+}
+
+// BenchmarkMembershipChange adds associates to a group nested at least six
+// deep (and takes them out again) through the memory store, and checks
+// that the resolver shows them in the top group at once: with Watch the
+// resolver catches up before the write returns, so this is the latency of
+// a write until it is visible.
+func BenchmarkMembershipChange(b *testing.B) {
+	o := loadBenchOrg(b)
+	ctx := context.Background()
+	deep, top := o.deepGroup(b, 6)
+	var users []access.Associate
+	for _, id := range o.internal {
+		if ok, _ := o.engine.IsMember(ctx, id, top); !ok {
+			a, err := o.store.Associate(ctx, id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			users = append(users, a)
+		}
+		if len(users) == 64 {
+			break
+		}
+	}
+	if len(users) == 0 {
+		b.Fatalf("every associate is already a member of group %d", top)
+	}
+	added := make([]bool, len(users))
+	toggle := func(i int) {
+		a := &users[i]
+		if added[i] {
+			a.Groups = slices.DeleteFunc(a.Groups, func(g access.GroupID) bool { return g == deep })
+		} else {
+			a.Groups = append(a.Groups, deep)
+		}
+		added[i] = !added[i]
+		if err := o.store.PutAssociate(ctx, *a); err != nil {
+			b.Fatal(err)
+		}
+		if ok, err := o.engine.IsMember(ctx, a.ID, top); err != nil || ok != added[i] {
+			b.Fatalf("IsMember(%d, %d) = %v, %v after the write, want %v", a.ID, top, ok, err, added[i])
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		toggle(i % len(users))
+	}
+	b.StopTimer()
+	for i := range users {
+		if added[i] {
+			toggle(i)
+		}
+	}
+}
+
+// deepGroup returns a plain group with an ancestor at least hops nesting
+// edges away by the shortest path, and that ancestor: the first such pair
+// in id order.
+func (o *benchOrg) deepGroup(b *testing.B, hops int) (deep, top access.GroupID) {
+	for _, g := range o.batch.Groups {
+		if g.Smart != "" {
+			continue
+		}
+		up := o.upward(g.ID)
+		for _, p := range slices.Sorted(maps.Keys(up)) {
+			if up[p] >= hops {
+				return g.ID, p
+			}
+		}
+	}
+	b.Fatalf("no group is nested %d deep", hops)
+	return 0, 0
+}
+
+// BenchmarkGroupChange nests a second-level group of one hierarchy under
+// the top group of another (and takes it out again): every member of the
+// moved subtree changes memberships.
+func BenchmarkGroupChange(b *testing.B) {
+	o := loadBenchOrg(b)
+	ctx := context.Background()
+	var tops []access.Group
+	for _, g := range o.batch.Groups {
+		if len(o.parents[g.ID]) == 0 && len(g.Groups) > 0 {
+			tops = append(tops, g)
+		}
+	}
+	if len(tops) < 2 {
+		b.Fatal("fewer than two hierarchies")
+	}
+	top, other := tops[0], tops[1]
+	var moved access.GroupID
+	for _, c := range other.Groups {
+		if g, _ := o.store.Group(ctx, c); len(g.Groups) > 0 && !slices.Contains(top.Groups, c) {
+			moved = c
+			break
+		}
+	}
+	ids, err := o.engine.Members(ctx, moved)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var witness access.AssociateID
+	for _, id := range ids {
+		if ok, _ := o.engine.IsMember(ctx, id, top.ID); !ok {
+			witness = id
+			break
+		}
+	}
+	if witness == 0 {
+		b.Fatalf("every member of group %d is already in group %d", moved, top.ID)
+	}
+	b.Logf("moving group %d (%d members) in and out of group %d", moved, len(ids), top.ID)
+	nested := false
+	toggle := func() {
+		g := top
+		if !nested {
+			g.Groups = append(slices.Clone(top.Groups), moved)
+		}
+		nested = !nested
+		if err := o.store.PutGroup(ctx, g); err != nil {
+			b.Fatal(err)
+		}
+		if ok, err := o.engine.IsMember(ctx, witness, top.ID); err != nil || ok != nested {
+			b.Fatalf("IsMember(%d, %d) = %v, %v after the write, want %v", witness, top.ID, ok, err, nested)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		toggle()
+	}
+	b.StopTimer()
+	if nested {
+		toggle()
+	}
+}
+
+// TestIsMemberAllocs guards the hot path: IsMember allocates nothing,
+// whether the answer is yes or no.
+func TestIsMemberAllocs(t *testing.T) {
+	ctx := context.Background()
+	s := memory.New()
+	if _, err := s.Apply(ctx, orggen.Generate(orggen.Config{Associates: 500, Groups: 100, Roles: 10, SmartGroups: 4})); err != nil {
+		t.Fatal(err)
+	}
+	e := newResolver(t, s, nil)
+	m := storeModel(t, s)
+	var pairs []memberPair
+	yes, no := 0, 0
+	for a := range m.assocs {
+		for g := range m.groups {
+			pairs = append(pairs, memberPair{a, g})
+			if ok, err := e.IsMember(ctx, a, g); err != nil {
+				t.Fatal(err)
+			} else if ok {
+				yes++
+			} else {
+				no++
+			}
+		}
+	}
+	if yes == 0 || no == 0 {
+		t.Fatalf("%d memberships and %d non-memberships: need both", yes, no)
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		for _, p := range pairs {
+			e.IsMember(ctx, p.a, p.g)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("IsMember allocates: %v allocations per %d calls", allocs, len(pairs))
+	}
+}
