@@ -353,14 +353,14 @@ func (s *snapshot) explain(n *assocNode, g int32) Membership {
 		}
 		path = append(path, s.groupRef(x))
 		why = n.via[i]
-		if why.reason != ViaGroup {
+		if why.reason() != ViaGroup {
 			break
 		}
-		x = why.from
+		x = why.from()
 	}
 	slices.Reverse(path)
-	m := Membership{Group: s.groups[g].group.ID, Reason: why.reason, Path: path}
-	switch why.reason {
+	m := Membership{Group: s.groups[g].group.ID, Reason: why.reason(), Path: path}
+	switch m.Reason {
 	case ViaRole:
 		m.Role = s.roleRef(n.a.Role)
 	case ViaRoleTree:
@@ -476,18 +476,13 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 		d.add(Cause{Kind: CauseGate, Gate: g})
 		return
 	}
-	if n.a.Type == System {
+	if n.typ == System {
 		d.Rights, d.Allowed = LevelFull, true
 		d.add(Cause{Kind: CauseSystem})
 		return
 	}
-	// The owner is looked up once: relations and sharing rules both need it.
-	var owner *assocNode
-	if d.Record.Owner != 0 {
-		_, owner = s.assoc(d.Record.Owner)
-	}
-	rights := s.roleRights(d, n, owner)
-	rights |= s.sharingRights(d, n, owner)
+	rights := s.roleRights(d, n)
+	rights |= s.sharingRights(d, n)
 	rights |= s.grantRights(d, n)
 	rights = s.restrict(d, n, rights)
 	d.Rights = rights
@@ -499,11 +494,11 @@ func gate(n *assocNode, now func() time.Time) Gate {
 	if n == nil {
 		return GateUnknown
 	}
-	a := &n.a
-	if !a.Active {
+	if !n.active {
 		return GateInactive
 	}
-	if !a.ValidFrom.IsZero() || !a.ValidTo.IsZero() {
+	if n.window {
+		a := &n.a
 		t := now()
 		if !a.ValidFrom.IsZero() && t.Before(a.ValidFrom) {
 			return GateNotYetValid
@@ -512,7 +507,7 @@ func gate(n *assocNode, now func() time.Time) Gate {
 			return GateExpired
 		}
 	}
-	switch a.Type {
+	switch n.typ {
 	case Resource:
 		return GateResource
 	case Anonymous:
@@ -523,29 +518,29 @@ func gate(n *assocNode, now func() time.Time) Gate {
 
 // roleRights works out which ownership relations hold and returns the union
 // of the role's cells for them.
-func (s *snapshot) roleRights(d *Decision, n, owner *assocNode) CRUD {
-	a, rec := &n.a, &d.Record
+func (s *snapshot) roleRights(d *Decision, n *assocNode) CRUD {
+	rec, who := &d.Record, d.Subject
 	var rels Relations
-	if rec.Owner != 0 && rec.Owner == a.ID {
+	if rec.Owner != 0 && rec.Owner == who {
 		rels = rels.With(Owner)
 	}
-	switch a.Type {
+	switch n.typ {
 	case Internal:
 		if rec.Team != 0 {
-			if gi, g := s.group(rec.Team); g != nil && n.isMember(gi) {
+			if gi, g := s.group(rec.Team); g != nil && s.member(n, gi) {
 				rels = rels.With(Team)
 			}
 		}
 		if rec.Group != 0 {
-			if rec.Group == a.PrimaryGroup {
+			if rec.Group == n.primary {
 				rels = rels.With(PrimaryGroup)
-			} else if gi, g := s.group(rec.Group); g != nil && n.isMember(gi) {
+			} else if gi, g := s.group(rec.Group); g != nil && s.member(n, gi) {
 				rels = rels.With(OtherGroup)
 			}
 		}
-		if rec.Owner != 0 && rec.Owner != a.ID && a.Role != 0 {
+		if rec.Owner != 0 && rec.Owner != who && n.role != 0 {
 			// A deleted owner has no role left, so no superior either.
-			if owner != nil && owner.a.Role != 0 && s.below(owner.a.Role, a.Role) {
+			if or := s.roleOf(rec.Owner); or != 0 && s.below(or, n.role) {
 				rels = rels.With(Subordinate)
 			}
 		}
@@ -564,6 +559,7 @@ func (s *snapshot) roleRights(d *Decision, n, owner *assocNode) CRUD {
 			}
 		}
 	case External:
+		a := &n.a
 		if rec.Company != 0 && rec.Company == a.Company {
 			rels = rels.With(MyCompany)
 		}
@@ -573,13 +569,13 @@ func (s *snapshot) roleRights(d *Decision, n, owner *assocNode) CRUD {
 	}
 	d.Relations = rels
 
-	role := s.roles[a.Role]
+	role := s.roles[n.role]
 	var g *grid
 	if role != nil {
 		g = role.rights(rec.Type)
 	}
 	if g == nil {
-		d.add(Cause{Kind: CauseNoRole, Role: a.Role})
+		d.add(Cause{Kind: CauseNoRole, Role: n.role})
 		return 0
 	}
 	var rights CRUD
@@ -587,7 +583,7 @@ func (s *snapshot) roleRights(d *Decision, n, owner *assocNode) CRUD {
 		if !rels.Has(r) {
 			continue
 		}
-		c := Cause{Kind: CauseRole, Relation: r, Rights: g[r], Role: a.Role}
+		c := Cause{Kind: CauseRole, Relation: r, Rights: g[r], Role: n.role}
 		switch r {
 		case Team:
 			c.Group = rec.Team
@@ -602,14 +598,14 @@ func (s *snapshot) roleRights(d *Decision, n, owner *assocNode) CRUD {
 
 // sharingRights adds up the sharing rules that open the record to the
 // subject.
-func (s *snapshot) sharingRights(d *Decision, n, owner *assocNode) CRUD {
+func (s *snapshot) sharingRights(d *Decision, n *assocNode) CRUD {
 	if len(s.rules) == 0 {
 		return 0
 	}
 	var rights CRUD
 	for _, list := range [2][]*ruleNode{s.rulesByType[d.Record.Type], s.rulesByType[Wildcard]} {
 		for _, r := range list {
-			if s.holds(&r.to, n.a.ID, n) && s.ownedBy(&r.from, &d.Record, owner) {
+			if s.holds(&r.to, d.Subject, n) && s.ownedBy(&r.from, &d.Record) {
 				rights |= r.rule.Rights
 				d.add(Cause{Kind: CauseSharing, Rule: r.rule.ID, Rights: r.rule.Rights})
 			}
@@ -618,14 +614,16 @@ func (s *snapshot) sharingRights(d *Decision, n, owner *assocNode) CRUD {
 	return rights
 }
 
-// ownedBy reports whether the record's owner (whose node is o, nil when
-// the owner is not in the snapshot), or its team, is in the set.
-func (s *snapshot) ownedBy(from *principalSet, rec *Record, o *assocNode) bool {
+// ownedBy reports whether the record's owner, or its team, is in the set.
+func (s *snapshot) ownedBy(from *principalSet, rec *Record) bool {
 	if from.everyone {
 		return true
 	}
-	if rec.Owner != 0 && s.holds(from, rec.Owner, o) {
-		return true
+	if rec.Owner != 0 {
+		_, o := s.assoc(rec.Owner)
+		if s.holds(from, rec.Owner, o) {
+			return true
+		}
 	}
 	if rec.Team != 0 {
 		if gi, g := s.group(rec.Team); g != nil && s.holdsTeam(from, gi) {
@@ -644,7 +642,7 @@ func (s *snapshot) grantRights(d *Decision, n *assocNode) CRUD {
 	apply := func(list []grantNode) {
 		for i := range list {
 			g := &list[i]
-			if g.applies(n.a.ID, n) {
+			if g.applies(s, d.Subject, n) {
 				covered = true
 				rights |= g.rights
 				d.add(Cause{Kind: CauseGrant, Grant: g.id, Group: g.group, Rights: g.rights})
@@ -663,7 +661,7 @@ func (s *snapshot) grantRights(d *Decision, n *assocNode) CRUD {
 		return rights
 	}
 	for _, gi := range s.defaults {
-		if !n.isMember(gi) {
+		if !s.member(n, gi) {
 			continue
 		}
 		defs := s.groups[gi].group.Defaults
@@ -681,14 +679,14 @@ func (s *snapshot) grantRights(d *Decision, n *assocNode) CRUD {
 
 // restrict removes rights the record's restrictions take away.
 func (s *snapshot) restrict(d *Decision, n *assocNode, rights CRUD) CRUD {
-	a, rec := &n.a, &d.Record
+	rec := &d.Record
 	cut := func(r Restriction) {
 		if rights != 0 {
 			d.add(Cause{Kind: CauseRestriction, Restriction: r, Rights: rights})
 		}
 		rights = 0
 	}
-	own := rec.Owner != 0 && rec.Owner == a.ID
+	own := rec.Owner != 0 && rec.Owner == d.Subject
 	switch rec.Visibility {
 	case VisibleAssociate:
 		if !own {
@@ -697,12 +695,12 @@ func (s *snapshot) restrict(d *Decision, n *assocNode, rights CRUD) CRUD {
 	case VisibleGroup:
 		if !own {
 			gi, g := s.group(rec.Group)
-			if g == nil || !n.isMember(gi) {
+			if g == nil || !s.member(n, gi) {
 				cut(RestrictVisibleGroup)
 			}
 		}
 	}
-	if a.Type == External && !rec.Published && !own {
+	if n.typ == External && !rec.Published && !own {
 		cut(RestrictUnpublished)
 	}
 	if rec.Category != 0 {
@@ -743,7 +741,7 @@ func (s *snapshot) has(n *assocNode, right string) bool {
 		return true
 	}
 	for _, g := range s.funcGroups[right] {
-		if n.isMember(g) {
+		if s.member(n, g) {
 			return true
 		}
 	}

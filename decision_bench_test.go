@@ -22,7 +22,11 @@ import (
 // dBenchOrg is the organisation the decision benchmarks share, built once
 // per process.
 type dBenchOrg struct {
-	engine  *access.Engine
+	engine *access.Engine
+	// rolesOnly decides the same questions with role rights alone (no
+	// sharing rules, grants, defaults or categories): the issue's
+	// "own/group/other rights" workload.
+	rolesOnly *access.Engine
 	records []access.Record
 	// mixed are random questions; allow and deny are questions known to
 	// be allowed and denied.
@@ -133,6 +137,7 @@ func dBuildBench() (*dBenchOrg, error) {
 	role := func() access.RoleID { return batch.Roles[rng.IntN(len(batch.Roles))].ID }
 
 	// Categories, and service logins for some internal associates.
+	rolesBatch := batch.Clone()
 	for i := range 5 {
 		batch.Categories = append(batch.Categories, access.Category{ID: access.CategoryID(i + 1), Name: fmt.Sprintf("Category %d", i+1),
 			MembersOnly: i%2 == 0, Groups: pickG(3), Roles: []access.RoleID{role()}})
@@ -191,7 +196,13 @@ func dBuildBench() (*dBenchOrg, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &dBenchOrg{engine: e}
+	ps := &dStore{}
+	ps.set(rolesBatch)
+	ro, err := access.NewResolver(ctx, ps, &access.Options{PollInterval: -1})
+	if err != nil {
+		return nil, err
+	}
+	o := &dBenchOrg{engine: e, rolesOnly: ro}
 
 	// Records: mostly owned and stamped with the owner's primary group
 	// (SuperOffice), some team-owned (vtiger), a few with a deleted
@@ -311,6 +322,16 @@ func BenchmarkCan(b *testing.B) {
 			b.ReportMetric(float64(allowed)/float64(b.N), "allowed/op")
 		})
 	}
+	b.Run("roles-only", func(b *testing.B) {
+		mask := len(o.mixed) - 1
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			q := o.mixed[(i*7919)&mask]
+			if _, err := o.rolesOnly.Can(ctx, q.who, q.act, o.records[q.rec]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {

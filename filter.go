@@ -70,9 +70,15 @@ var (
 
 func eq(c Column, v int64) *cond { return &cond{op: condEq, col: c, val: v} }
 
-// in builds col ∈ set; set is sorted and deduplicated here.
+// in builds col ∈ set. It keeps a sorted, deduplicated copy of set; the
+// sort is skipped for sets that come sorted, such as the cached lists of
+// subordinates, which run to tens of thousands of ids.
 func in(c Column, set []int64) *cond {
-	set = slices.Compact(slices.Sorted(slices.Values(set)))
+	set = slices.Clone(set)
+	if !slices.IsSorted(set) {
+		slices.Sort(set)
+	}
+	set = slices.Compact(set)
 	switch len(set) {
 	case 0:
 		return condNever
@@ -200,9 +206,14 @@ type Filter struct {
 	root     *cond
 }
 
-// Always reports whether the filter matches every record of its type
-// (a system user).
-func (f *Filter) Always() bool { return f.root != nil && f.root.op == condTrue }
+// Always reports whether the filter matches every record of its type that
+// Can accepts (a system user). A record with an undefined visibility, which
+// Can rejects, still fails it, so [Filter.SQL] still renders that test.
+func (f *Filter) Always() bool {
+	// A system user's filter is exactly the visibility check every
+	// decision makes, so it is never the bare constant TRUE.
+	return f.root != nil && (f.root.op == condTrue || f.root == validVisibility)
+}
 
 // Never reports whether the filter matches no record (a subject that fails
 // a gate, or has no rights of any kind on the type).
@@ -339,22 +350,35 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 				}
 				preds[SameProject] = in(ColProject, slices.DeleteFunc(slices.Clone(a.Projects), func(p int64) bool { return p == 0 }))
 			}
-			var granted []*cond
-			var specific []*cond
+			var granted, withheld []*cond
 			for r := Owner; r < numRelations; r++ {
 				p, ok := preds[r]
 				if !ok {
 					continue
 				}
-				specific = append(specific, p)
 				if g[r]&bit != 0 {
 					granted = append(granted, p)
+				} else {
+					withheld = append(withheld, p)
 				}
 			}
 			if a.Type == Internal {
-				none := not(or(specific...))
+				// The fallbacks apply when no specific relation holds. Where
+				// a granting one holds they add nothing, so "none holds"
+				// need only rule out the withheld ones: G ∨ (¬(G ∨ W) ∧ x)
+				// is G ∨ (¬W ∧ x). That keeps the granted relations' id
+				// lists out of the fragment a second time.
+				none := not(or(withheld...))
 				owned := or(not(eq(ColOwner, 0)), not(eq(ColTeam, 0)))
 				if g[Other]&bit != 0 {
+					if none.op == condTrue {
+						// Every relation that can hold grants the action, so
+						// every owned record is in, and the relations that
+						// imply ownership (owner, team, subordinate) add
+						// nothing — which keeps a manager's thousands of
+						// subordinates out of the fragment.
+						granted = slices.DeleteFunc(granted, impliesOwned)
+					}
 					granted = append(granted, and(none, owned))
 				}
 				if g[Unowned]&bit != 0 {
@@ -386,7 +410,7 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 	typeCovered := false
 	for _, t := range [2]string{typ, Wildcard} {
 		for _, g := range s.grantsByType[t] {
-			if g.applies(a.ID, n) {
+			if g.applies(s, a.ID, n) {
 				typeCovered = true
 				if g.rights&bit != 0 {
 					grants = append(grants, condAlways)
@@ -396,7 +420,7 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 	}
 	var covered, allowed []int64
 	for _, g := range s.recordGrants[typ] {
-		if g.applies(a.ID, n) {
+		if g.applies(s, a.ID, n) {
 			covered = append(covered, g.record)
 			if g.rights&bit != 0 {
 				allowed = append(allowed, g.record)
@@ -444,6 +468,22 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 	return and(granted, visible, published, category, validVisibility)
 }
 
+// impliesOwned reports whether c holds only for records that have an owner
+// or a team: a test of the owner or team column against non-zero ids.
+func impliesOwned(c *cond) bool {
+	if c.col != ColOwner && c.col != ColTeam {
+		return false
+	}
+	switch c.op {
+	case condEq:
+		return c.val != 0
+	case condIn:
+		_, zero := slices.BinarySearch(c.set, 0)
+		return !zero
+	}
+	return false
+}
+
 // categoriesOf lists the ids of the associate's effective categories.
 func (s *snapshot) categoriesOf(n *assocNode) []int64 {
 	var out []int64
@@ -479,9 +519,10 @@ func (s *snapshot) filterCache() *filterCache {
 				continue
 			}
 			// Every role strictly above the associate's.
-			rn := s.roles[n.a.Role]
-			for r, hops := rn.parentOf(s), 0; r != nil && hops <= len(s.roles); r, hops = r.parentOf(s), hops+1 {
-				fc.subordinates[r.role.ID] = append(fc.subordinates[r.role.ID], int64(n.a.ID))
+			if rn := s.roles[n.a.Role]; rn != nil {
+				for _, r := range rn.above {
+					fc.subordinates[r] = append(fc.subordinates[r], int64(n.a.ID))
+				}
 			}
 		}
 		fc.rules = make(map[RuleID]ruleOwners, len(s.rules))
@@ -505,16 +546,13 @@ func (s *snapshot) filterCache() *filterCache {
 			}
 			fc.rules[id] = o
 		}
+		// Sorted once here, so that building each filter need not.
+		for r, ids := range fc.subordinates {
+			slices.Sort(ids)
+			fc.subordinates[r] = slices.Compact(ids)
+		}
 	})
 	return fc
-}
-
-// parentOf returns the node of the role's parent, or nil at the top.
-func (n *roleNode) parentOf(s *snapshot) *roleNode {
-	if n == nil || n.role.Parent == 0 {
-		return nil
-	}
-	return s.roles[n.role.Parent]
 }
 
 // Dialect selects the SQL flavour [Filter.SQL] writes.

@@ -274,8 +274,7 @@ func TestWhoCan_matchesCan(t *testing.T) {
 					}
 					for _, r := range tp.Sharing {
 						from := snap.compileSet(&r.From)
-						_, o := snap.assoc(rec.Owner)
-						if snap.ownedBy(&from, &rec, o) {
+						if snap.ownedBy(&from, &rec) {
 							want |= r.Rights
 						}
 					}

@@ -415,8 +415,8 @@ func (e *Engine) Field(ctx context.Context, who AssociateID, key string) (FieldV
 // hops counts the nesting edges on the shortest path to n.groups[i].
 func (s *snapshot) hops(n *assocNode, i int) int {
 	h := 0
-	for n.via[i].reason == ViaGroup && h <= len(n.groups) {
-		j, ok := slices.BinarySearch(n.groups, n.via[i].from)
+	for n.via[i].reason() == ViaGroup && h <= len(n.groups) {
+		j, ok := slices.BinarySearch(n.groups, n.via[i].from())
 		if !ok {
 			break
 		}

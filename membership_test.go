@@ -566,7 +566,6 @@ func TestPropUnvalidated(t *testing.T) {
 // members). Remove the skip once the engine treats a role cycle as it does
 // a nesting cycle.
 func TestPropUnvalidatedRoleCycles(t *testing.T) {
-	t.Skip("known engine bug: role parent cycles in unvalidated data (see the comment)")
 	rapid.Check(t, func(t *rapid.T) { checkUnvalidated(t, rawOrgRoleCycles) })
 }
 

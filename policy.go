@@ -74,11 +74,11 @@ func (s *snapshot) holds(p *principalSet, id AssociateID, n *assocNode) bool {
 		return false
 	}
 	for _, g := range p.groups {
-		if n.isMember(g) {
+		if s.member(n, g) {
 			return true
 		}
 	}
-	if role := n.a.Role; role != 0 {
+	if role := n.role; role != 0 {
 		if slices.Contains(p.roles, role) {
 			return true
 		}
@@ -124,11 +124,11 @@ type grantNode struct {
 }
 
 // applies reports whether the grant is to the subject or one of its groups.
-func (g *grantNode) applies(id AssociateID, n *assocNode) bool {
+func (g *grantNode) applies(s *snapshot, id AssociateID, n *assocNode) bool {
 	if g.assoc != 0 {
 		return g.assoc == id
 	}
-	return g.gidx >= 0 && n != nil && n.isMember(g.gidx)
+	return g.gidx >= 0 && n != nil && s.member(n, g.gidx)
 }
 
 type recordKey struct {
@@ -227,12 +227,102 @@ func (s *snapshot) compilePolicy() {
 	}
 }
 
+// assignPolicyBits gives the groups the policy names a bit each in every
+// associate's pm (up to policyBits of them, in a fixed order: defaults,
+// grants, sharing rules, categories, functional rights, impersonation),
+// and refreshes every associate's bits when the assignment changed. owned
+// says whether s's associate nodes are s's own (a fresh build) or shared
+// with an older snapshot, in which case they are copied before changing.
+func (s *snapshot) assignPolicyBits(owned bool) {
+	pbit := make([]int32, len(s.groups))
+	for i := range pbit {
+		pbit[i] = -1
+	}
+	n := 0
+	add := func(g int32) {
+		if g >= 0 && int(g) < len(pbit) && pbit[g] < 0 && n < policyBits {
+			pbit[g] = int32(n)
+			n++
+		}
+	}
+	p := &s.policy
+	for _, g := range p.defaults {
+		add(g)
+	}
+	for _, t := range slices.Sorted(maps.Keys(p.grantsByType)) {
+		for _, g := range p.grantsByType[t] {
+			add(g.gidx)
+		}
+	}
+	for _, t := range slices.Sorted(maps.Keys(p.recordGrants)) {
+		for _, g := range p.recordGrants[t] {
+			add(g.gidx)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(p.rules)) {
+		for _, g := range slices.Concat(p.rules[id].to.groups, p.rules[id].from.groups) {
+			add(g)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(p.categories)) {
+		for _, g := range p.categories[id].groups {
+			add(g)
+		}
+	}
+	for _, f := range slices.Sorted(maps.Keys(p.funcGroups)) {
+		for _, g := range p.funcGroups[f] {
+			add(g)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(p.imps)) {
+		add(p.imps[id].actor)
+		add(p.imps[id].target)
+	}
+	if samePolicyBits(pbit, s.pbit) {
+		s.pbit = pbit // same assignment, maybe for more groups
+		return
+	}
+	s.pbit, s.npbits = pbit, n
+	if !owned {
+		s.assocs = slices.Clone(s.assocs)
+	}
+	for i, a := range s.assocs {
+		if a == nil {
+			continue
+		}
+		if !owned {
+			c := *a
+			a = &c
+			s.assocs[i] = a
+		}
+		a.pm = s.maskOf(a.groups)
+	}
+}
+
+// samePolicyBits reports whether two assignments give every group the
+// same bit, a group past the end of either having none.
+func samePolicyBits(a, b []int32) bool {
+	for i := range max(len(a), len(b)) {
+		x, y := int32(-1), int32(-1)
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
 // loadPolicy fills the policy's source maps from a whole model.
 func (s *snapshot) loadPolicy(b *Batch) {
 	p := &s.policy
 	p.rules = make(map[RuleID]*ruleNode, len(b.SharingRules))
 	for _, r := range b.SharingRules {
-		p.rules[r.ID] = &ruleNode{rule: r.clone()}
+		p.rules[r.ID] = &ruleNode{rule: r}
 	}
 	p.grants = make(map[GrantID]Grant, len(b.Grants))
 	for _, g := range b.Grants {
@@ -240,13 +330,14 @@ func (s *snapshot) loadPolicy(b *Batch) {
 	}
 	p.categories = make(map[CategoryID]*catNode, len(b.Categories))
 	for _, c := range b.Categories {
-		p.categories[c.ID] = &catNode{cat: c.clone()}
+		p.categories[c.ID] = &catNode{cat: c}
 	}
 	p.imps = make(map[ImpersonationID]*impNode, len(b.Impersonations))
 	for _, m := range b.Impersonations {
 		p.imps[m.ID] = &impNode{imp: m}
 	}
 	s.compilePolicy()
+	s.assignPolicyBits(true)
 }
 
 // updatePolicy applies a delta's policy writes; it reports whether it
@@ -262,7 +353,7 @@ func (s *snapshot) updatePolicy(d *Delta, groupsChanged bool) {
 	p := &s.policy
 	p.rules = maps.Clone(old.rules)
 	for _, r := range d.SharingRules {
-		p.rules[r.ID] = &ruleNode{rule: r.clone()}
+		p.rules[r.ID] = &ruleNode{rule: r}
 	}
 	for _, id := range d.DeleteSharingRules {
 		delete(p.rules, id)
@@ -276,7 +367,7 @@ func (s *snapshot) updatePolicy(d *Delta, groupsChanged bool) {
 	}
 	p.categories = maps.Clone(old.categories)
 	for _, c := range d.Categories {
-		p.categories[c.ID] = &catNode{cat: c.clone()}
+		p.categories[c.ID] = &catNode{cat: c}
 	}
 	for _, id := range d.DeleteCategories {
 		delete(p.categories, id)
@@ -289,6 +380,7 @@ func (s *snapshot) updatePolicy(d *Delta, groupsChanged bool) {
 		delete(p.imps, id)
 	}
 	s.compilePolicy()
+	s.assignPolicyBits(false)
 }
 
 // inCategory reports whether the associate is a member of category c and,
@@ -301,7 +393,7 @@ func (s *snapshot) inCategory(n *assocNode, c *catNode) (direct bool, group int3
 	}
 	direct = slices.Contains(n.a.Categories, c.cat.ID)
 	for _, g := range c.groups {
-		if n.isMember(g) {
+		if s.member(n, g) {
 			group = g
 			break
 		}

@@ -30,8 +30,18 @@ type snapshot struct {
 
 	assocIdx idIndex
 	assocs   []*assocNode
+	// assocRole is each associate's role by index (0 when deleted), kept
+	// apart from the nodes so that a decision learns the record owner's
+	// role without touching the owner's node: a random node costs
+	// several cache and TLB misses.
+	assocRole []RoleID
 
 	policy
+
+	// pbit gives, per group index, the group's bit in assocNode.pm, or -1;
+	// npbits counts the groups that have one.
+	pbit   []int32
+	npbits int
 
 	// fcache holds per-snapshot data that only filters need, computed on
 	// first use.
@@ -41,9 +51,9 @@ type snapshot struct {
 // roleNode is a role with its place in the role tree.
 type roleNode struct {
 	role Role
-	// pre and post number the role in a depth-first walk of the role tree:
-	// b is strictly below a exactly when a.pre < b.pre && b.post < a.post.
-	pre, post int32
+	// above lists the roles above this one, nearest first (on a parent
+	// cycle in unvalidated data: every role of the cycle, itself included).
+	above []RoleID
 	// base lists the groups that the role alone makes its holders members
 	// of, sorted by group index.
 	base []baseEdge
@@ -72,23 +82,45 @@ type upEdge struct {
 	dist    int32
 }
 
-// assocNode is an associate with its effective memberships.
+// assocNode is an associate with its effective memberships. The fields a
+// decision reads come first, so that they share a cache line: a decision
+// about a random associate is bound by memory latency, not arithmetic.
 type assocNode struct {
-	a Associate
 	// groups are the indexes of the effective groups, sorted; via[i]
 	// explains groups[i].
 	groups []int32
-	via    []via
+	// pm has bit b set when the associate is a member of the policy group
+	// with bit b (see snapshot.pbit): the few groups that grants, defaults,
+	// sharing rules and categories name, tested on every decision.
+	pm      [policyBits / 64]uint64
+	role    RoleID
+	primary GroupID
+	typ     AssociateType
+	active  bool
+	window  bool // has a validity window
+
+	via []via
+	a   Associate
+}
+
+// newAssocNode makes the node of an associate, without memberships.
+func newAssocNode(a Associate) *assocNode {
+	return &assocNode{a: a, role: a.Role, primary: a.PrimaryGroup, typ: a.Type, active: a.Active,
+		window: !a.ValidFrom.IsZero() || !a.ValidTo.IsZero()}
 }
 
 // via is one step of a membership's explanation: either a base reason
-// (primary, secondary, role, role tree, smart) with from == -1, or
-// ViaGroup with from the index of the included group one step closer to the
-// associate.
-type via struct {
-	from   int32
-	reason Reason
-}
+// (primary, secondary, role, role tree, smart) with from() == -1, or
+// ViaGroup with from() the index of the included group one step closer to
+// the associate. It packs both into four bytes — there is one per
+// membership, ten million at the benchmark's size — with the reason in the
+// low three bits.
+type via uint32
+
+func mkVia(from int32, r Reason) via { return via(uint32(from+1)<<3 | uint32(r&7)) }
+
+func (v via) from() int32    { return int32(v>>3) - 1 }
+func (v via) reason() Reason { return Reason(v & 7) }
 
 // idIndex maps associate ids to dense indexes. Ids are usually small and
 // dense, so the index is mostly a slice indexed by id (one memory access,
@@ -174,6 +206,15 @@ func (s *snapshot) assoc(id AssociateID) (int32, *assocNode) {
 	return i, s.assocs[i]
 }
 
+// roleOf returns the role of the associate with the given id, or 0 when it
+// is unknown or deleted, without touching its node.
+func (s *snapshot) roleOf(id AssociateID) RoleID {
+	if i, ok := s.assocIdx.get(id); ok {
+		return s.assocRole[i]
+	}
+	return 0
+}
+
 func (s *snapshot) group(id GroupID) (int32, *groupNode) {
 	if uint64(id) < uint64(len(s.groupDense)) {
 		i := s.groupDense[id] - 1
@@ -192,6 +233,36 @@ func (s *snapshot) group(id GroupID) (int32, *groupNode) {
 // isMember reports whether the associate node is an effective member of the
 // group with index g. It does not allocate.
 func (n *assocNode) isMember(g int32) bool { return contains(n.groups, g) }
+
+// policyBits is how many policy groups get a bit in every associate's pm.
+// Groups beyond it are tested by search, as other groups are.
+const policyBits = 128
+
+// member reports whether the associate is an effective member of group g,
+// with a bit test for policy groups.
+func (s *snapshot) member(n *assocNode, g int32) bool {
+	if int(g) < len(s.pbit) {
+		if b := s.pbit[g]; b >= 0 {
+			return n.pm[b>>6]&(1<<(b&63)) != 0
+		}
+	}
+	return contains(n.groups, g)
+}
+
+// maskOf computes an associate's policy-group bits from its groups.
+func (s *snapshot) maskOf(groups []int32) (pm [policyBits / 64]uint64) {
+	if s.npbits == 0 {
+		return pm
+	}
+	for _, g := range groups {
+		if int(g) < len(s.pbit) {
+			if b := s.pbit[g]; b >= 0 {
+				pm[b>>6] |= 1 << (b & 63)
+			}
+		}
+	}
+	return pm
+}
 
 // contains reports whether the sorted slice a holds x. It halves the range
 // without branching on the comparison (the compiler emits a conditional
@@ -213,11 +284,12 @@ func contains(a []int32, x int32) bool {
 	return a[base] == x
 }
 
-// build compiles a whole model.
+// build compiles a whole model. It takes ownership of b's values, as
+// Store.Changes hands them over; it does not copy them.
 func build(rev Revision, b *Batch) *snapshot {
 	s := &snapshot{rev: rev, roles: make(map[RoleID]*roleNode, len(b.Roles)), fcache: &filterCache{}}
 	for _, r := range b.Roles {
-		s.roles[r.ID] = &roleNode{role: r.clone()}
+		s.roles[r.ID] = &roleNode{role: r}
 	}
 	gs := slices.Clone(b.Groups)
 	slices.SortFunc(gs, func(x, y Group) int { return cmp.Compare(x.ID, y.ID) })
@@ -242,7 +314,8 @@ func build(rev Revision, b *Batch) *snapshot {
 			continue // a store never sends one id twice; keep the first
 		}
 		ids, idx = append(ids, a.ID), append(idx, int32(len(s.assocs)))
-		s.assocs = append(s.assocs, &assocNode{a: a.clone()})
+		s.assocs = append(s.assocs, newAssocNode(a))
+		s.assocRole = append(s.assocRole, a.Role)
 	}
 	s.assocIdx = newIDIndex(ids, idx)
 	// Members lists are cut from one array sized by a first count, which
@@ -273,7 +346,7 @@ func build(rev Revision, b *Batch) *snapshot {
 }
 
 func newGroupNode(g Group) *groupNode {
-	n := &groupNode{group: g.clone()}
+	n := &groupNode{group: g}
 	if g.Smart != "" {
 		// A rule that does not parse (written around the validator) matches
 		// nobody: fail closed.
@@ -354,7 +427,7 @@ func (s *snapshot) compileGroups() {
 		s.groups[g] = &nn
 	}
 
-	// Which groups list each role, and the role tree numbering.
+	// Which groups list each role.
 	listedBy := map[RoleID][]baseEdge{}
 	for g, n := range s.groups {
 		if n == nil || n.group.IsSmart() {
@@ -367,28 +440,13 @@ func (s *snapshot) compileGroups() {
 			listedBy[r] = append(listedBy[r], baseEdge{g: int32(g), reason: ViaRoleTree})
 		}
 	}
-	children := map[RoleID][]RoleID{}
-	var tops []RoleID
-	for id, n := range s.roles {
-		p := n.role.Parent
-		if _, ok := s.roles[p]; p == 0 || !ok {
-			tops = append(tops, id)
-		} else {
-			children[p] = append(children[p], id)
-		}
-	}
-	slices.Sort(tops)
-	for _, c := range children {
-		slices.Sort(c)
-	}
+	// Each role's ancestors, by following Parent until a role repeats. On
+	// a parent cycle (only possible in data written around the validator)
+	// every role of the cycle is above every other and above itself: the
+	// least fixpoint, as for group nesting cycles.
 	fresh := make(map[RoleID]*roleNode, len(s.roles))
-	var clock int32
-	var walk func(id RoleID, above []RoleID)
-	walk = func(id RoleID, above []RoleID) {
-		if fresh[id] != nil {
-			return // a cycle in unvalidated data
-		}
-		n := &roleNode{role: s.roles[id].role, pre: clock, grids: map[string]*grid{}}
+	for id, old := range s.roles {
+		n := &roleNode{role: old.role, grids: map[string]*grid{}}
 		for t, g := range n.role.Rights {
 			if t == Wildcard {
 				n.wild = compileGrid(g)
@@ -396,17 +454,20 @@ func (s *snapshot) compileGroups() {
 				n.grids[t] = compileGrid(g)
 			}
 		}
-		fresh[id] = n
-		clock++
-		above = append(above, id)
+		for p := n.role.Parent; p != 0 && !slices.Contains(n.above, p); {
+			pn := s.roles[p]
+			if pn == nil {
+				break
+			}
+			n.above = append(n.above, p)
+			p = pn.role.Parent
+		}
 		// The role's base groups: groups listing it in Roles, and groups
 		// listing it or any role above it in RolesAndSubordinates.
-		for _, e := range listedBy[id] {
-			n.base = append(n.base, e)
-		}
-		for _, a := range above {
+		n.base = append(n.base, listedBy[id]...)
+		for _, a := range n.above {
 			for _, e := range listedBy[a] {
-				if e.reason == ViaRoleTree && (a != id) {
+				if e.reason == ViaRoleTree && a != id {
 					n.base = append(n.base, e)
 				}
 			}
@@ -415,28 +476,15 @@ func (s *snapshot) compileGroups() {
 			return cmp.Or(cmp.Compare(a.g, b.g), cmp.Compare(a.reason, b.reason))
 		})
 		n.base = slices.CompactFunc(n.base, func(a, b baseEdge) bool { return a.g == b.g })
-		for _, c := range children[id] {
-			walk(c, above)
-		}
-		n.post = clock
-		clock++
-	}
-	for _, t := range tops {
-		walk(t, nil)
-	}
-	// Roles on a parent cycle are reachable from no top; number them as
-	// tops so they still get their direct groups.
-	rest := slices.Sorted(maps.Keys(s.roles))
-	for _, id := range rest {
-		walk(id, nil)
+		fresh[id] = n
 	}
 	s.roles = fresh
 }
 
 // below reports whether role b is strictly below role a.
 func (s *snapshot) below(b, a RoleID) bool {
-	na, nb := s.roles[a], s.roles[b]
-	return na != nil && nb != nil && na.pre < nb.pre && nb.post < na.post
+	nb := s.roles[b]
+	return nb != nil && slices.Contains(nb.above, a)
 }
 
 // scratch is reusable working memory for computing one associate's
@@ -553,9 +601,9 @@ func (s *snapshot) effective(a *Associate, sc *scratch) ([]int32, []via) {
 	vias := make([]via, len(groups))
 	for i, g := range groups {
 		if sc.dist[g] == 0 {
-			vias[i] = via{from: -1, reason: sc.reason[g]}
+			vias[i] = mkVia(-1, sc.reason[g])
 		} else {
-			vias[i] = via{from: sc.from[g], reason: ViaGroup}
+			vias[i] = mkVia(sc.from[g], ViaGroup)
 		}
 	}
 	return groups, vias
@@ -581,7 +629,7 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 	if len(d.Roles)+len(d.DeleteRoles)+len(d.Groups)+len(d.DeleteGroups) > 0 {
 		s.roles = maps.Clone(old.roles)
 		for _, r := range d.Roles {
-			s.roles[r.ID] = &roleNode{role: r.clone()}
+			s.roles[r.ID] = &roleNode{role: r}
 		}
 		for _, id := range d.DeleteRoles {
 			delete(s.roles, id)
@@ -657,19 +705,25 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 	if len(d.Associates)+len(d.DeleteAssociates)+len(affected) > 0 {
 		s.assocs = slices.Clone(old.assocs)
 	}
+	if len(d.Associates)+len(d.DeleteAssociates) > 0 {
+		s.assocRole = slices.Clone(old.assocRole)
+	}
 	for _, a := range d.Associates {
 		i, ok := s.assocIdx.get(a.ID)
 		if !ok {
 			i = int32(len(s.assocs))
 			s.assocIdx = s.assocIdx.with(a.ID, i)
 			s.assocs = append(s.assocs, nil)
+			s.assocRole = append(s.assocRole, 0)
 		}
-		s.assocs[i] = &assocNode{a: a.clone()}
+		s.assocs[i] = newAssocNode(a)
+		s.assocRole[i] = a.Role
 		affected = append(affected, i)
 	}
 	for _, id := range d.DeleteAssociates {
 		if i, n := s.assoc(id); n != nil {
 			s.assocs[i] = nil
+			s.assocRole[i] = 0
 			affected = append(affected, i)
 		}
 	}
@@ -687,8 +741,9 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 			before = old.assocs[i].groups
 		}
 		if n := s.assocs[i]; n != nil {
-			nn := &assocNode{a: n.a}
+			nn := newAssocNode(n.a)
 			nn.groups, nn.via = s.effective(&nn.a, sc)
+			nn.pm = s.maskOf(nn.groups)
 			s.assocs[i] = nn
 			after = nn.groups
 		}
