@@ -27,7 +27,7 @@ type dBenchOrg struct {
 	// sharing rules, grants, defaults or categories): the issue's
 	// "own/group/other rights" workload.
 	rolesOnly *access.Engine
-	records []access.Record
+	records   []access.Record
 	// mixed are random questions; allow and deny are questions known to
 	// be allowed and denied.
 	mixed, allow, deny []dQuestion

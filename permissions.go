@@ -156,7 +156,7 @@ func (e *Engine) Permissions(ctx context.Context, who AssociateID) (Permissions,
 		if gi, gg := s.group(g.Group); gg != nil {
 			gn.gidx = gi
 		}
-		if gn.applies(who, n) {
+		if gn.applies(s, who, n) {
 			grants = append(grants, g)
 			types[g.EntityType] = true
 		}
