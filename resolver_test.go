@@ -1,0 +1,144 @@
+package access_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/store/memory"
+)
+
+// flakyStore wraps a memory store whose reads can be switched off, as a
+// database that goes away and comes back. It is not a Watcher, so the
+// resolver learns of changes by polling.
+type flakyStore struct {
+	*memory.Store
+	down atomic.Bool
+}
+
+var errDown = errors.New("database unreachable")
+
+func (f *flakyStore) Changes(ctx context.Context, since access.Revision) (access.Delta, error) {
+	if f.down.Load() {
+		return access.Delta{}, errDown
+	}
+	return f.Store.Changes(ctx, since)
+}
+
+// manualClock is a time source the test moves by hand.
+type manualClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *manualClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *manualClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// storeOnly hides every method but Changes, so the resolver cannot watch.
+type storeOnly struct{ s access.Store }
+
+func (s storeOnly) Changes(ctx context.Context, since access.Revision) (access.Delta, error) {
+	return s.s.Changes(ctx, since)
+}
+
+func TestResolver_storeGoesAway(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.New()
+	if _, err := mem.Apply(ctx, access.Batch{
+		Roles:      []access.Role{{ID: 1, Name: "Sales", Rights: map[string]access.Grid{"*": {access.Owner: access.LevelFull}}}},
+		Groups:     []access.Group{{ID: 10, Name: "Team A"}, {ID: 20, Name: "Team B"}},
+		Associates: []access.Associate{{ID: 11, Name: "anna", Type: access.Internal, PrimaryGroup: 10, Role: 1, Active: true}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fs := &flakyStore{Store: mem}
+	clock := &manualClock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+	r, err := access.NewResolver(ctx, storeOnly{fs}, &access.Options{
+		Now: clock.Now, PollInterval: -1, MaxStaleness: time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	own := access.Record{Type: "contact", ID: 1, Owner: 11}
+
+	// The database goes away: refreshes fail, answers continue from the
+	// last snapshot while it is young enough.
+	fs.down.Store(true)
+	clock.Add(30 * time.Second)
+	if err := r.Refresh(ctx); !errors.Is(err, errDown) {
+		t.Fatalf("Refresh with the store down = %v, want %v", err, errDown)
+	}
+	if d, err := r.Can(ctx, 11, access.Read, own); err != nil || !d.Allowed {
+		t.Fatalf("Can 30 s after losing the store = %v, %v; want allowed from the last snapshot", d, err)
+	}
+	if got := r.Staleness(); got != 30*time.Second {
+		t.Errorf("Staleness = %v, want 30s", got)
+	}
+
+	// Past MaxStaleness the resolver fails closed.
+	clock.Add(31 * time.Second)
+	d, err := r.Can(ctx, 11, access.Read, own)
+	if !errors.Is(err, access.ErrStale) || d.Allowed {
+		t.Fatalf("Can past MaxStaleness = %v, %v; want a denial with ErrStale", d.Allowed, err)
+	}
+	if _, err := r.IsMember(ctx, 11, 10); !errors.Is(err, access.ErrStale) {
+		t.Errorf("IsMember past MaxStaleness: err = %v, want ErrStale", err)
+	}
+	if _, err := r.Filter(ctx, 11, access.Read, "contact"); !errors.Is(err, access.ErrStale) {
+		t.Errorf("Filter past MaxStaleness: err = %v, want ErrStale", err)
+	}
+
+	// Meanwhile a write lands; the database comes back; the resolver
+	// catches up with it and answers again.
+	rev, err := mem.Apply(ctx, access.Batch{Associates: []access.Associate{
+		{ID: 11, Name: "anna", Type: access.Internal, PrimaryGroup: 10, Groups: []access.GroupID{20}, Role: 1, Active: true},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.down.Store(false)
+	if err := r.Sync(ctx, rev); err != nil {
+		t.Fatalf("Sync(%d) after the store came back: %v", rev, err)
+	}
+	if ok, err := r.IsMember(ctx, 11, 20); err != nil || !ok {
+		t.Fatalf("IsMember after catching up = %v, %v; want true", ok, err)
+	}
+	if d, err := r.Can(ctx, 11, access.Read, own); err != nil || !d.Allowed {
+		t.Fatalf("Can after catching up = %v, %v; want allowed", d, err)
+	}
+	if r.Staleness() != 0 {
+		t.Errorf("Staleness after catching up = %v, want 0", r.Staleness())
+	}
+}
+
+func TestNewResolver_storeUnreachable(t *testing.T) {
+	fs := &flakyStore{Store: memory.New()}
+	fs.down.Store(true)
+	_, err := access.NewResolver(context.Background(), fs, nil)
+	if !errors.Is(err, errDown) {
+		t.Fatalf("NewResolver with the store down: err = %v, want it to wrap %v", err, errDown)
+	}
+}
+
+func TestSync_timesOut(t *testing.T) {
+	ctx := context.Background()
+	r, err := access.NewResolver(ctx, memory.New(), &access.Options{PollInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	wait, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := r.Sync(wait, 99); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Sync to a revision the store never reaches: err = %v, want DeadlineExceeded", err)
+	}
+}
