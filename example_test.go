@@ -381,3 +381,46 @@ func ExampleUserLevels() {
 	// 5 User level 4: owner CRUD, team CR, primary group R, other -; [backend-login]; lint 0
 	// 6 User level 5: owner R, team R, primary group R, other -; [backend-login]; lint 0
 }
+
+// ExampleEngine_Filter lists what a salesperson may update as a SQL WHERE
+// fragment: own contacts, and contacts stamped with her primary group.
+func ExampleEngine_Filter() {
+	ctx := context.Background()
+	s := memory.New()
+	if _, err := s.Apply(ctx, access.Batch{
+		Roles: []access.Role{{ID: 1, Name: "Sales", Rights: map[string]access.Grid{"contact": {
+			access.Owner: access.LevelFull, access.PrimaryGroup: access.LevelUpdate, access.Other: access.LevelRead,
+		}}}},
+		Groups:     []access.Group{{ID: 10, Name: "Team A"}},
+		Associates: []access.Associate{{ID: 11, Name: "anna", Type: access.Internal, PrimaryGroup: 10, Role: 1, Active: true}},
+	}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	r, err := access.NewResolver(ctx, s, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer r.Close()
+
+	f, err := r.Filter(ctx, 11, access.Update, "contact")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	where, args, err := f.SQL(access.PostgreSQL, access.Columns{ID: "id", Owner: "associate_id", Group: "group_id"}, 1)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("SELECT id FROM contact WHERE " + where + " ORDER BY id LIMIT 50")
+	fmt.Println(args)
+	fmt.Println(f.Match(access.Record{Type: "contact", ID: 7, Owner: 12, Group: 10}))
+	fmt.Println(f.Match(access.Record{Type: "contact", ID: 8, Owner: 12, Group: 20}))
+	// Output:
+	// SELECT id FROM contact WHERE (associate_id = $1 OR group_id = $2) ORDER BY id LIMIT 50
+	// [11 10]
+	// true
+	// false
+}

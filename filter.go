@@ -633,9 +633,31 @@ func (f *Filter) SQL(d Dialect, cols Columns, firstArg int) (string, []any, erro
 	if root == nil {
 		root = condNever
 	}
+	bound := root.bind(&cols)
+	if d == SQLite {
+		cols = sqliteQuoted(cols)
+	}
 	w := sqlWriter{d: d, cols: &cols, next: firstArg}
-	w.write(root.bind(&cols))
+	w.write(bound)
 	return w.b.String(), w.args, nil
+}
+
+// sqliteQuoted rewrites double-quoted identifier parts with backticks:
+// SQLite reads a double-quoted name that matches no column as a string
+// literal, which would silently change what a filter tests, while a
+// backquoted name is always an identifier (and a missing one an error).
+func sqliteQuoted(c Columns) Columns {
+	q := func(name string) string {
+		parts := strings.Split(name, ".")
+		for i, p := range parts {
+			if len(p) >= 2 && p[0] == '"' && p[len(p)-1] == '"' {
+				parts[i] = "`" + p[1:len(p)-1] + "`"
+			}
+		}
+		return strings.Join(parts, ".")
+	}
+	return Columns{ID: q(c.ID), Owner: q(c.Owner), Group: q(c.Group), Team: q(c.Team), Company: q(c.Company),
+		Project: q(c.Project), Category: q(c.Category), Published: q(c.Published), Visibility: q(c.Visibility)}
 }
 
 // validIdent accepts identifiers like owner_id, c.owner_id and "Owner".
@@ -645,7 +667,7 @@ func validIdent(s string) bool {
 			return false
 		}
 		if len(part) >= 2 && part[0] == '"' && part[len(part)-1] == '"' {
-			if strings.ContainsRune(part[1:len(part)-1], '"') {
+			if strings.ContainsAny(part[1:len(part)-1], "\"`") {
 				return false
 			}
 			continue

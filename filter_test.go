@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -288,4 +289,24 @@ func TestWhoCan_matchesCan(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestFilterSQL_sqliteQuotedNames checks that quoted column names reach
+// SQLite as backquoted identifiers, which SQLite never reads as strings.
+func TestFilterSQL_sqliteQuotedNames(t *testing.T) {
+	f := Filter{Type: "contact", root: eq(ColOwner, 11)}
+	where, args, err := f.SQL(SQLite, Columns{Owner: `c."Owner"`}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "c.`Owner` = ?"; where != want || len(args) != 1 {
+		t.Errorf("SQLite fragment = %q %v, want %q with one argument", where, args, want)
+	}
+	where, _, err = f.SQL(PostgreSQL, Columns{Owner: `c."Owner"`}, 1)
+	if err != nil || where != `c."Owner" = $1` {
+		t.Errorf("PostgreSQL fragment = %q, %v; want the quotes kept", where, err)
+	}
+	if _, _, err := f.SQL(SQLite, Columns{Owner: "\"a`b\""}, 1); !errors.Is(err, ErrColumn) {
+		t.Errorf("a quoted name holding a backquote: err = %v, want ErrColumn", err)
+	}
 }
