@@ -198,10 +198,14 @@ func (d Decision) String() string {
 	if d.Actor != 0 {
 		fmt.Fprintf(&b, " (acting: %s)", d.assocName(d.Actor))
 	}
+	what := "a record"
+	if d.Record.Type != "" {
+		what = d.Record.Type + " " + strconv.FormatInt(d.Record.ID, 10)
+	}
 	if d.Allowed {
-		fmt.Fprintf(&b, " may %s %s %d", d.Action, d.Record.Type, d.Record.ID)
+		fmt.Fprintf(&b, " may %s %s", d.Action, what)
 	} else {
-		fmt.Fprintf(&b, " needs %s on %s %d", d.Action, d.Record.Type, d.Record.ID)
+		fmt.Fprintf(&b, " needs %s on %s", d.Action, what)
 	}
 	if d.nCauses == 0 && d.Gate == GateNone {
 		b.WriteString("; nothing grants it")

@@ -1,6 +1,7 @@
 package access
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -187,7 +188,8 @@ var lintPairs = [...][2]Relation{
 // Other granting Delete while Owner does not). Such a role is legal, but
 // only for such roles does it matter that [Engine.Can] takes the union of
 // the cells of every relation that holds rather than the single most
-// specific one. Findings are sorted by entity type, then relation.
+// specific one. Findings are sorted by entity type, then by the closer
+// relation, then by the farther one.
 func (r *Role) Lint() []Lint {
 	var out []Lint
 	for _, typ := range slices.Sorted(maps.Keys(r.Rights)) {
@@ -198,6 +200,9 @@ func (r *Role) Lint() []Lint {
 			}
 		}
 	}
+	slices.SortFunc(out, func(a, b Lint) int {
+		return cmp.Or(strings.Compare(a.EntityType, b.EntityType), cmp.Compare(a.Closer, b.Closer), cmp.Compare(a.Farther, b.Farther))
+	})
 	return out
 }
 
