@@ -45,16 +45,70 @@ type ref struct {
 
 // kindSpec is everything table-driven code needs to know about a kind.
 type kindSpec struct {
-	kind    access.Kind
-	tables  []*table // the main table first
-	puts    func(b *access.Batch) []int64
-	deletes func(b *access.Batch) []int64
-	encode  func(d *Dialect, b *access.Batch, w rowSink)
-	has     func(m *Model, id int64) bool
-	reserve func(m *Model, n int)
-	// setDeleted sets the batch's delete list of this kind.
-	setDeleted func(b *access.Batch, ids []int64)
-	refs       []ref
+	kind   access.Kind
+	tables []*table // the main table first
+	values          // how Batches and Models hold the kind: an entities
+	refs   []ref
+}
+
+// values is what the table-driven code does with the values of one kind,
+// whatever their Go type; [entities] implements it.
+type values interface {
+	// puts and deletes list the ids the batch puts and deletes.
+	puts(b *access.Batch) []int64
+	deletes(b *access.Batch) []int64
+	// setDeleted sets the batch's delete list.
+	setDeleted(b *access.Batch, ids []int64)
+	// encodeAll adds the rows of every value the batch puts.
+	encodeAll(d *Dialect, b *access.Batch, w rowSink)
+	has(m *Model, id int64) bool
+	reserve(m *Model, n int)
+	// merge copies the values of src into dst.
+	merge(dst, src *Model)
+	// collect sets the batch's put list to the model's values, in id
+	// order.
+	collect(m *Model, b *access.Batch)
+}
+
+// entities ties a kind to its Go types: the id of a value, the lists of a
+// Batch that put and delete values, the set of a Model that holds them,
+// and how a value becomes rows.
+type entities[ID ~int64, T any] struct {
+	id     func(v T) ID
+	batch  func(b *access.Batch) (puts *[]T, deletes *[]ID)
+	model  func(m *Model) *set[ID, T]
+	encode func(d *Dialect, v T, w rowSink)
+}
+
+func (e entities[ID, T]) puts(b *access.Batch) []int64 {
+	p, _ := e.batch(b)
+	return idsOf(*p, e.id)
+}
+
+func (e entities[ID, T]) deletes(b *access.Batch) []int64 {
+	_, d := e.batch(b)
+	return int64s(*d)
+}
+
+func (e entities[ID, T]) setDeleted(b *access.Batch, ids []int64) {
+	_, d := e.batch(b)
+	*d = typed[ID](ids)
+}
+
+func (e entities[ID, T]) encodeAll(d *Dialect, b *access.Batch, w rowSink) {
+	p, _ := e.batch(b)
+	for _, v := range *p {
+		e.encode(d, v, w)
+	}
+}
+
+func (e entities[ID, T]) has(m *Model, id int64) bool { return e.model(m).has(ID(id)) }
+func (e entities[ID, T]) reserve(m *Model, n int)     { e.model(m).reserve(n) }
+func (e entities[ID, T]) merge(dst, src *Model)       { e.model(dst).merge(e.model(src)) }
+
+func (e entities[ID, T]) collect(m *Model, b *access.Batch) {
+	p, _ := e.batch(b)
+	*p = e.model(m).sorted()
 }
 
 func (k *kindSpec) main() string { return k.tables[0].name }
@@ -135,17 +189,19 @@ func key(parts ...any) string {
 
 func validCRUD(v int64) bool { return v >= 0 && v <= math.MaxUint8 && access.CRUD(v).Valid() }
 
-// idList is a child table holding one ordered list of ids of each owner:
-// (key, pos, col). Rows come in owner order, so the owner found for one
-// row is usually the next row's too.
-func idList[T ~int64, O any](name, keyCol, col string, owner access.Kind, find func(m *Model, id int64) *O, slot func(o *O) *[]T) *table {
+// list is a child table holding one ordered list of values of each owner:
+// (key, pos, col), col scanned as an S and stored as conv makes it. Rows
+// come in owner order, so the owner found for one row is usually the next
+// row's too.
+func list[S, T, O any](name, keyCol, col string, owner access.Kind, find func(m *Model, id int64) *O, slot func(o *O) *[]T, conv func(S) T) *table {
 	return &table{
 		name: name, key: keyCol,
 		cols:  []string{keyCol, "pos", col},
 		sel:   keyCol + ", pos, " + col,
 		order: keyCol + ", pos",
 		rows: func(l *loader) ([]any, func() error) {
-			var id, pos, v, last int64
+			var id, pos, last int64
+			var v S
 			var o *O
 			return []any{&id, &pos, &v}, func() error {
 				if o == nil || id != last {
@@ -154,35 +210,21 @@ func idList[T ~int64, O any](name, keyCol, col string, owner access.Kind, find f
 					}
 				}
 				p := slot(o)
-				*p = append(*p, T(v))
+				*p = append(*p, conv(v))
 				return nil
 			}
 		},
 	}
 }
 
-// nameList is a child table holding one ordered list of names of each
-// owner: (key, pos, col).
+// idList is a list of ids.
+func idList[T ~int64, O any](name, keyCol, col string, owner access.Kind, find func(m *Model, id int64) *O, slot func(o *O) *[]T) *table {
+	return list(name, keyCol, col, owner, find, slot, func(v int64) T { return T(v) })
+}
+
+// nameList is a list of names.
 func nameList[O any](name, keyCol, col string, owner access.Kind, find func(m *Model, id int64) *O, slot func(o *O) *[]string) *table {
-	return &table{
-		name: name, key: keyCol,
-		cols:  []string{keyCol, "pos", col},
-		sel:   keyCol + ", pos, " + col,
-		order: keyCol + ", pos",
-		rows: func(l *loader) ([]any, func() error) {
-			var id, pos int64
-			var v string
-			return []any{&id, &pos, &v}, func() error {
-				o := find(l.m, id)
-				if o == nil {
-					return l.orphan(key(id, pos), owner, id)
-				}
-				p := slot(o)
-				*p = append(*p, v)
-				return nil
-			}
-		},
-	}
+	return list(name, keyCol, col, owner, find, slot, func(v string) string { return v })
 }
 
 // Owner lookups for the child tables.
@@ -256,12 +298,11 @@ var roleKind = &kindSpec{
 		nameList("access_role_function", "role_id", "name", access.KindRole, findRole,
 			func(o *access.Role) *[]string { return &o.Functions }),
 	},
-	puts: func(b *access.Batch) []int64 {
-		return idsOf(b.Roles, func(v access.Role) access.RoleID { return v.ID })
-	},
-	deletes: func(b *access.Batch) []int64 { return int64s(b.DeleteRoles) },
-	encode: func(_ *Dialect, b *access.Batch, w rowSink) {
-		for _, r := range b.Roles {
+	values: entities[access.RoleID, access.Role]{
+		id:    func(r access.Role) access.RoleID { return r.ID },
+		batch: func(b *access.Batch) (*[]access.Role, *[]access.RoleID) { return &b.Roles, &b.DeleteRoles },
+		model: func(m *Model) *set[access.RoleID, access.Role] { return &m.roles },
+		encode: func(_ *Dialect, r access.Role, w rowSink) {
 			id := int64(r.ID)
 			w.add("access_role", id, r.Name, null(r.Parent))
 			for typ, grid := range r.Rights {
@@ -273,11 +314,8 @@ var roleKind = &kindSpec{
 				}
 			}
 			addNames(w, "access_role_function", id, r.Functions)
-		}
+		},
 	},
-	reserve:    func(m *Model, n int) { m.roles.reserve(n) },
-	has:        func(m *Model, id int64) bool { return m.roles.has(access.RoleID(id)) },
-	setDeleted: func(b *access.Batch, ids []int64) { b.DeleteRoles = typed[access.RoleID](ids) },
 	refs: []ref{
 		{access.KindRole, "id FROM access_role WHERE parent_id = $1"},
 	},
@@ -368,12 +406,11 @@ var groupKind = &kindSpec{
 		idList("access_group_admin", "group_id", "associate_id", access.KindGroup, findGroup,
 			func(o *access.Group) *[]access.AssociateID { return &o.Admins }),
 	},
-	puts: func(b *access.Batch) []int64 {
-		return idsOf(b.Groups, func(v access.Group) access.GroupID { return v.ID })
-	},
-	deletes: func(b *access.Batch) []int64 { return int64s(b.DeleteGroups) },
-	encode: func(_ *Dialect, b *access.Batch, w rowSink) {
-		for _, g := range b.Groups {
+	values: entities[access.GroupID, access.Group]{
+		id:    func(g access.Group) access.GroupID { return g.ID },
+		batch: func(b *access.Batch) (*[]access.Group, *[]access.GroupID) { return &b.Groups, &b.DeleteGroups },
+		model: func(m *Model) *set[access.GroupID, access.Group] { return &m.groups },
+		encode: func(_ *Dialect, g access.Group, w rowSink) {
 			id := int64(g.ID)
 			w.add("access_group", id, g.Name, g.Smart, g.SelfService, jsonMap(g.Fields))
 			addIDs(w, "access_group_member", id, g.Groups)
@@ -388,11 +425,8 @@ var groupKind = &kindSpec{
 				w.add("access_group_default", id, typ, int64(c))
 			}
 			addIDs(w, "access_group_admin", id, g.Admins)
-		}
+		},
 	},
-	reserve:    func(m *Model, n int) { m.groups.reserve(n) },
-	has:        func(m *Model, id int64) bool { return m.groups.has(access.GroupID(id)) },
-	setDeleted: func(b *access.Batch, ids []int64) { b.DeleteGroups = typed[access.GroupID](ids) },
 	refs: []ref{
 		{access.KindGroup, "group_id FROM access_group_member WHERE member_id = $1"},
 		{access.KindRole, "group_id FROM access_group_role WHERE role_id = $1"},
@@ -452,12 +486,13 @@ var associateKind = &kindSpec{
 		idList("access_associate_category", "associate_id", "category_id", access.KindAssociate, findAssociate,
 			func(o *access.Associate) *[]access.CategoryID { return &o.Categories }),
 	},
-	puts: func(b *access.Batch) []int64 {
-		return idsOf(b.Associates, func(v access.Associate) access.AssociateID { return v.ID })
-	},
-	deletes: func(b *access.Batch) []int64 { return int64s(b.DeleteAssociates) },
-	encode: func(d *Dialect, b *access.Batch, w rowSink) {
-		for _, a := range b.Associates {
+	values: entities[access.AssociateID, access.Associate]{
+		id: func(a access.Associate) access.AssociateID { return a.ID },
+		batch: func(b *access.Batch) (*[]access.Associate, *[]access.AssociateID) {
+			return &b.Associates, &b.DeleteAssociates
+		},
+		model: func(m *Model) *set[access.AssociateID, access.Associate] { return &m.associates },
+		encode: func(d *Dialect, a access.Associate, w rowSink) {
 			id := int64(a.ID)
 			w.add("access_associate", id, a.Name, access.FoldName(a.Name), int64(a.Type), null(a.PrimaryGroup),
 				null(a.Role), a.Active, timeArg(d, a.ValidFrom), timeArg(d, a.ValidTo), null(a.Company),
@@ -465,11 +500,8 @@ var associateKind = &kindSpec{
 			addIDs(w, "access_associate_group", id, a.Groups)
 			addIDs(w, "access_associate_project", id, a.Projects)
 			addIDs(w, "access_associate_category", id, a.Categories)
-		}
+		},
 	},
-	reserve:    func(m *Model, n int) { m.associates.reserve(n) },
-	has:        func(m *Model, id int64) bool { return m.associates.has(access.AssociateID(id)) },
-	setDeleted: func(b *access.Batch, ids []int64) { b.DeleteAssociates = typed[access.AssociateID](ids) },
 	refs: []ref{
 		{access.KindRole, "id FROM access_associate WHERE role_id = $1"},
 		{access.KindGroup, "id FROM access_associate WHERE primary_group_id = $1"},
@@ -553,12 +585,13 @@ var sharingRuleKind = &kindSpec{
 			},
 		},
 	},
-	puts: func(b *access.Batch) []int64 {
-		return idsOf(b.SharingRules, func(v access.SharingRule) access.RuleID { return v.ID })
-	},
-	deletes: func(b *access.Batch) []int64 { return int64s(b.DeleteSharingRules) },
-	encode: func(_ *Dialect, b *access.Batch, w rowSink) {
-		for _, r := range b.SharingRules {
+	values: entities[access.RuleID, access.SharingRule]{
+		id: func(r access.SharingRule) access.RuleID { return r.ID },
+		batch: func(b *access.Batch) (*[]access.SharingRule, *[]access.RuleID) {
+			return &b.SharingRules, &b.DeleteSharingRules
+		},
+		model: func(m *Model) *set[access.RuleID, access.SharingRule] { return &m.sharingRules },
+		encode: func(_ *Dialect, r access.SharingRule, w rowSink) {
 			id := int64(r.ID)
 			w.add("access_sharing_rule", id, r.Name, r.EntityType, int64(r.Rights), r.From.Everyone, r.To.Everyone)
 			for _, s := range [...]struct {
@@ -579,11 +612,8 @@ var sharingRuleKind = &kindSpec{
 					}
 				}
 			}
-		}
+		},
 	},
-	reserve:    func(m *Model, n int) { m.sharingRules.reserve(n) },
-	has:        func(m *Model, id int64) bool { return m.sharingRules.has(access.RuleID(id)) },
-	setDeleted: func(b *access.Batch, ids []int64) { b.DeleteSharingRules = typed[access.RuleID](ids) },
 	refs: []ref{
 		{access.KindAssociate, fmt.Sprintf("rule_id FROM access_sharing_principal WHERE list = %d AND member_id = $1", listAssociates)},
 		{access.KindGroup, fmt.Sprintf("rule_id FROM access_sharing_principal WHERE list = %d AND member_id = $1", listGroups)},
@@ -613,18 +643,14 @@ var grantKind = &kindSpec{
 			}
 		},
 	}},
-	puts: func(b *access.Batch) []int64 {
-		return idsOf(b.Grants, func(v access.Grant) access.GrantID { return v.ID })
-	},
-	deletes: func(b *access.Batch) []int64 { return int64s(b.DeleteGrants) },
-	encode: func(_ *Dialect, b *access.Batch, w rowSink) {
-		for _, g := range b.Grants {
+	values: entities[access.GrantID, access.Grant]{
+		id:    func(g access.Grant) access.GrantID { return g.ID },
+		batch: func(b *access.Batch) (*[]access.Grant, *[]access.GrantID) { return &b.Grants, &b.DeleteGrants },
+		model: func(m *Model) *set[access.GrantID, access.Grant] { return &m.grants },
+		encode: func(_ *Dialect, g access.Grant, w rowSink) {
 			w.add("access_grant", int64(g.ID), null(g.Associate), null(g.Group), g.EntityType, null(g.RecordID), int64(g.Rights))
-		}
+		},
 	},
-	reserve:    func(m *Model, n int) { m.grants.reserve(n) },
-	has:        func(m *Model, id int64) bool { return m.grants.has(access.GrantID(id)) },
-	setDeleted: func(b *access.Batch, ids []int64) { b.DeleteGrants = typed[access.GrantID](ids) },
 	refs: []ref{
 		{access.KindAssociate, "id FROM access_grant WHERE associate_id = $1"},
 		{access.KindGroup, "id FROM access_grant WHERE group_id = $1"},
@@ -656,21 +682,19 @@ var categoryKind = &kindSpec{
 		idList("access_category_role", "category_id", "role_id", access.KindCategory, findCategory,
 			func(o *access.Category) *[]access.RoleID { return &o.Roles }),
 	},
-	puts: func(b *access.Batch) []int64 {
-		return idsOf(b.Categories, func(v access.Category) access.CategoryID { return v.ID })
-	},
-	deletes: func(b *access.Batch) []int64 { return int64s(b.DeleteCategories) },
-	encode: func(_ *Dialect, b *access.Batch, w rowSink) {
-		for _, c := range b.Categories {
+	values: entities[access.CategoryID, access.Category]{
+		id: func(c access.Category) access.CategoryID { return c.ID },
+		batch: func(b *access.Batch) (*[]access.Category, *[]access.CategoryID) {
+			return &b.Categories, &b.DeleteCategories
+		},
+		model: func(m *Model) *set[access.CategoryID, access.Category] { return &m.categories },
+		encode: func(_ *Dialect, c access.Category, w rowSink) {
 			id := int64(c.ID)
 			w.add("access_category", id, c.Name, null(c.Parent), c.MembersOnly)
 			addIDs(w, "access_category_group", id, c.Groups)
 			addIDs(w, "access_category_role", id, c.Roles)
-		}
+		},
 	},
-	reserve:    func(m *Model, n int) { m.categories.reserve(n) },
-	has:        func(m *Model, id int64) bool { return m.categories.has(access.CategoryID(id)) },
-	setDeleted: func(b *access.Batch, ids []int64) { b.DeleteCategories = typed[access.CategoryID](ids) },
 	refs: []ref{
 		{access.KindCategory, "id FROM access_category WHERE parent_id = $1"},
 		{access.KindGroup, "category_id FROM access_category_group WHERE group_id = $1"},
@@ -698,19 +722,17 @@ var impersonationKind = &kindSpec{
 			}
 		},
 	}},
-	puts: func(b *access.Batch) []int64 {
-		return idsOf(b.Impersonations, func(v access.Impersonation) access.ImpersonationID { return v.ID })
-	},
-	deletes: func(b *access.Batch) []int64 { return int64s(b.DeleteImpersonations) },
-	encode: func(_ *Dialect, b *access.Batch, w rowSink) {
-		for _, m := range b.Impersonations {
+	values: entities[access.ImpersonationID, access.Impersonation]{
+		id: func(m access.Impersonation) access.ImpersonationID { return m.ID },
+		batch: func(b *access.Batch) (*[]access.Impersonation, *[]access.ImpersonationID) {
+			return &b.Impersonations, &b.DeleteImpersonations
+		},
+		model: func(m *Model) *set[access.ImpersonationID, access.Impersonation] { return &m.impersonations },
+		encode: func(_ *Dialect, m access.Impersonation, w rowSink) {
 			w.add("access_impersonation", int64(m.ID), null(m.Actor.Associate), null(m.Actor.Group),
 				null(m.Target.Associate), null(m.Target.Group))
-		}
+		},
 	},
-	reserve:    func(m *Model, n int) { m.impersonations.reserve(n) },
-	has:        func(m *Model, id int64) bool { return m.impersonations.has(access.ImpersonationID(id)) },
-	setDeleted: func(b *access.Batch, ids []int64) { b.DeleteImpersonations = typed[access.ImpersonationID](ids) },
 	refs: []ref{
 		{access.KindAssociate, "id FROM access_impersonation WHERE actor_associate_id = $1 OR target_associate_id = $1"},
 		{access.KindGroup, "id FROM access_impersonation WHERE actor_group_id = $1 OR target_group_id = $1"},

@@ -106,6 +106,34 @@ func State(ctx context.Context, c Conn) (rev, floor access.Revision, err error) 
 	return access.Revision(r), access.Revision(f), rows.Err()
 }
 
+// Revision reads the latest committed revision, with errors prefixed by
+// the dialect's name.
+func Revision(ctx context.Context, d *Dialect, c Conn) (access.Revision, error) {
+	rev, _, err := State(ctx, c)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", d.Name, err)
+	}
+	return rev, nil
+}
+
+// queryIDs runs q and returns the int64 in the first column of each row.
+func queryIDs(ctx context.Context, c Conn, q string, args ...any) ([]int64, error) {
+	rows, err := c.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
 // Changes answers [access.Store.Changes] from c, which must be a
 // transaction that sees one snapshot: everything changed after since, or
 // the whole model when since is 0, older than the change log reaches, or

@@ -55,10 +55,9 @@ func ParseMigrations(fsys fs.FS, dir string, version int) ([]Migration, error) {
 }
 
 // SchemaVersion reads the schema version recorded in the access_schema
-// table; 0 when the table does not exist. hasTable is a query that reports
-// whether the table named $1 exists.
-func SchemaVersion(ctx context.Context, c Conn, hasTable string) (int, error) {
-	rows, err := c.Query(ctx, hasTable, "access_schema")
+// table; 0 when the table does not exist.
+func SchemaVersion(ctx context.Context, d *Dialect, c Conn) (int, error) {
+	rows, err := c.Query(ctx, d.HasTable, "access_schema")
 	if err != nil {
 		return 0, fmt.Errorf("reading the schema version: %w", err)
 	}
@@ -102,15 +101,14 @@ func CheckVersion(engine string, have, want int) error {
 
 // Migrate applies the migrations after the database's current version, up
 // to version upTo, in c's transaction. The caller holds a lock that keeps
-// other migrators out until the transaction ends. hasTable is as for
-// [SchemaVersion]; schemaTable is the engine's CREATE TABLE IF NOT EXISTS
-// statement for access_schema (version, name, applied_at). Migrate reports an error wrapping [ErrSchemaTooNew] when the database is
-// newer than upTo.
-func Migrate(ctx context.Context, engine string, c Conn, hasTable, schemaTable string, ms []Migration, upTo int) error {
-	if err := c.Exec(ctx, schemaTable); err != nil {
+// other migrators out until the transaction ends. Migrate reports an
+// error wrapping [ErrSchemaTooNew] when the database is newer than upTo.
+func Migrate(ctx context.Context, d *Dialect, c Conn, ms []Migration, upTo int) error {
+	engine := d.Name
+	if err := c.Exec(ctx, d.SchemaTable); err != nil {
 		return fmt.Errorf("%s: creating access_schema: %w", engine, err)
 	}
-	have, err := SchemaVersion(ctx, c, hasTable)
+	have, err := SchemaVersion(ctx, d, c)
 	if err != nil {
 		return fmt.Errorf("%s: %w", engine, err)
 	}

@@ -104,27 +104,19 @@ func (m *Model) Has(ref access.Ref) bool {
 
 // merge copies every entity of o into m.
 func (m *Model) merge(o *Model) {
-	m.roles.merge(&o.roles)
-	m.groups.merge(&o.groups)
-	m.associates.merge(&o.associates)
-	m.sharingRules.merge(&o.sharingRules)
-	m.grants.merge(&o.grants)
-	m.categories.merge(&o.categories)
-	m.impersonations.merge(&o.impersonations)
+	for _, k := range kinds {
+		k.merge(m, o)
+	}
 }
 
 // Batch returns every entity of the model as puts, each list in id order.
 // The model must not be used afterwards.
 func (m *Model) Batch() access.Batch {
-	return access.Batch{
-		Roles:          m.roles.sorted(),
-		Groups:         m.groups.sorted(),
-		Associates:     m.associates.sorted(),
-		SharingRules:   m.sharingRules.sorted(),
-		Grants:         m.grants.sorted(),
-		Categories:     m.categories.sorted(),
-		Impersonations: m.impersonations.sorted(),
+	var b access.Batch
+	for _, k := range kinds {
+		k.collect(m, &b)
 	}
+	return b
 }
 
 // Selection names the entities to load, by kind. A nil Selection loads

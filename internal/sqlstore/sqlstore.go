@@ -5,7 +5,9 @@
 //
 // The adapters own their connections, transactions, locking, schema
 // migrations and notifications; they hand this package a [Conn] bound to
-// one transaction and a [Dialect] describing their SQL.
+// one transaction and a [Dialect] describing their SQL. A [Core] holds
+// what both adapters' Stores do around that: the closed and schema
+// checks, the read, write and trim flows, and the watchers.
 //
 // Both schemas use the same table and column names, so the queries here
 // are written once, with $1-style parameters (which SQLite also accepts).
@@ -96,4 +98,9 @@ type Dialect struct {
 	// function that decodes what was scanned into it (the zero time for
 	// NULL).
 	ScanTime func() (dest any, get func() (time.Time, error))
+	// HasTable is a query reporting whether the table named $1 exists.
+	HasTable string
+	// SchemaTable is the CREATE TABLE IF NOT EXISTS statement for
+	// access_schema (version, name, applied_at).
+	SchemaTable string
 }

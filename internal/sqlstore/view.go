@@ -251,21 +251,9 @@ func (v *View) closure(ctx context.Context, query string, seeds []int64) ([]int6
 	if len(nz) == 0 {
 		return nil, nil
 	}
-	rows, err := v.c.Query(ctx, fmt.Sprintf(query, v.d.List), v.d.IDs(nz))
+	ids, err := queryIDs(ctx, v.c, fmt.Sprintf(query, v.d.List), v.d.IDs(nz))
 	if err != nil {
 		return nil, fmt.Errorf("prefetching: %w", err)
 	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("prefetching: %w", err)
-		}
-		out = append(out, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("prefetching: %w", err)
-	}
-	return out, nil
+	return ids, nil
 }

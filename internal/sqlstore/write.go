@@ -82,14 +82,14 @@ func write(ctx context.Context, d *Dialect, c Conn, b *access.Batch, rev access.
 			if err := c.Exec(ctx, "DELETE FROM "+k.main()+" WHERE "+d.In("id"), d.IDs(puts)); err != nil {
 				return fmt.Errorf("writing %s: %w", k.main(), err)
 			}
-			k.encode(d, b, w)
+			k.encodeAll(d, b, w)
 			for _, id := range puts {
 				log = append(log, []any{int64(rev), int64(k.kind), id, false, at})
 			}
 		}
 		if len(dels) > 0 {
 			// Deleting what is not there is no error, and no change.
-			gone, err := deleteReturning(ctx, c, "DELETE FROM "+k.main()+" WHERE "+d.In("id")+" RETURNING id", d.IDs(dels))
+			gone, err := queryIDs(ctx, c, "DELETE FROM "+k.main()+" WHERE "+d.In("id")+" RETURNING id", d.IDs(dels))
 			if err != nil {
 				return fmt.Errorf("writing %s: %w", k.main(), err)
 			}
@@ -113,23 +113,6 @@ func write(ctx context.Context, d *Dialect, c Conn, b *access.Batch, rev access.
 		}
 	}
 	return nil
-}
-
-func deleteReturning(ctx context.Context, c Conn, q string, args ...any) ([]int64, error) {
-	rows, err := c.Query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }
 
 // Trim drops change-log entries so that at most keep remain (keep <= 0:

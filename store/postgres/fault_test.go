@@ -10,170 +10,10 @@ import (
 	"time"
 
 	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/sqlstore/sqltest"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
-
-// revisions collects the revisions a watcher is called with.
-type revisions struct {
-	mu   sync.Mutex
-	seen []access.Revision
-	ch   chan access.Revision
-}
-
-func watch(tb testing.TB, s *Store) *revisions {
-	r := &revisions{ch: make(chan access.Revision, 1000)}
-	stop := s.Watch(func(rev access.Revision) {
-		r.mu.Lock()
-		r.seen = append(r.seen, rev)
-		r.mu.Unlock()
-		select {
-		case r.ch <- rev:
-		default:
-		}
-	})
-	tb.Cleanup(stop)
-	return r
-}
-
-// waitFor waits until the watcher has been called with rev or a later
-// revision.
-func (r *revisions) waitFor(tb testing.TB, rev access.Revision, timeout time.Duration) {
-	tb.Helper()
-	deadline := time.After(timeout)
-	for {
-		r.mu.Lock()
-		for _, s := range r.seen {
-			if s >= rev {
-				r.mu.Unlock()
-				return
-			}
-		}
-		r.mu.Unlock()
-		select {
-		case <-r.ch:
-		case <-deadline:
-			tb.Fatalf("watcher not called with revision %d within %v; saw %v", rev, timeout, r.all())
-		}
-	}
-}
-
-func (r *revisions) all() []access.Revision {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]access.Revision(nil), r.seen...)
-}
-
-// waitHealthy waits until the store's listener is up.
-func waitHealthy(tb testing.TB, s *Store) {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Health() != nil {
-		if time.Now().After(deadline) {
-			tb.Fatalf("listener not up: %v", s.Health())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func TestTwoStoresSeeEachOther(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	dsn := newSchema(t)
-	a, b := open(t, dsn, nil), open(t, dsn, nil)
-	wa, wb := watch(t, a), watch(t, b)
-	waitHealthy(t, a)
-	waitHealthy(t, b)
-
-	r1, err := a.Apply(ctx, sample())
-	if err != nil {
-		t.Fatal(err)
-	}
-	wa.waitFor(t, r1, time.Millisecond) // synchronous for own writes
-	wb.waitFor(t, r1, 5*time.Second)
-	if d, err := b.Changes(ctx, 0); err != nil || len(d.Associates) != 4 {
-		t.Fatalf("b.Changes(0): %d associates, %v", len(d.Associates), err)
-	}
-
-	if err := b.PutGroup(ctx, access.Group{ID: 50, Name: "from b"}); err != nil {
-		t.Fatal(err)
-	}
-	r2 := r1 + 1
-	wa.waitFor(t, r2, 5*time.Second)
-	d, err := a.Changes(ctx, r1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.Full || d.From != r1 || d.To != r2 || len(d.Groups) != 1 || d.Groups[0].Name != "from b" {
-		t.Errorf("a.Changes(%d) = %+v", r1, d)
-	}
-}
-
-// TestCycleRace races two writers on separate pools, each adding one edge
-// of a two-group cycle. Exactly one must win and the other fail with
-// ErrCycle, every round.
-func TestCycleRace(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	dsn := newSchema(t)
-	a, b := open(t, dsn, nil), open(t, dsn, nil)
-	const rounds = 40
-	var groups []access.Group
-	for i := range rounds {
-		groups = append(groups,
-			access.Group{ID: access.GroupID(2*i + 1), Name: "x"},
-			access.Group{ID: access.GroupID(2*i + 2), Name: "y"})
-	}
-	if _, err := a.Apply(ctx, access.Batch{Groups: groups}); err != nil {
-		t.Fatal(err)
-	}
-	for i := range rounds {
-		x, y := access.GroupID(2*i+1), access.GroupID(2*i+2)
-		start := make(chan struct{})
-		errs := make([]error, 2)
-		var wg sync.WaitGroup
-		for j, w := range []struct {
-			s *Store
-			g access.Group
-		}{
-			{a, access.Group{ID: x, Name: "x", Groups: []access.GroupID{y}}},
-			{b, access.Group{ID: y, Name: "y", Groups: []access.GroupID{x}}},
-		} {
-			wg.Go(func() {
-				<-start
-				errs[j] = w.s.PutGroup(ctx, w.g)
-			})
-		}
-		close(start)
-		wg.Wait()
-		cycles, oks := 0, 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				oks++
-			case errors.Is(err, access.ErrCycle):
-				cycles++
-			default:
-				t.Fatalf("round %d: unexpected error %v", i, err)
-			}
-		}
-		if oks != 1 || cycles != 1 {
-			t.Fatalf("round %d: %d writes succeeded and %d failed with ErrCycle; want 1 and 1 (%v)", i, oks, cycles, errs)
-		}
-	}
-	// The model holds no cycle: every pair has exactly one edge.
-	d, err := a.Changes(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edges := 0
-	for _, g := range d.Groups {
-		edges += len(g.Groups)
-	}
-	if edges != rounds {
-		t.Errorf("%d edges, want %d", edges, rounds)
-	}
-}
 
 // bigBatch returns a batch of n associates in one group with one role.
 func bigBatch(n int) access.Batch {
@@ -189,19 +29,6 @@ func bigBatch(n int) access.Batch {
 		})
 	}
 	return b
-}
-
-// checkEmpty fails unless the store is at revision 0 with nothing in it.
-func checkEmpty(t *testing.T, s *Store) {
-	t.Helper()
-	d, err := s.Changes(context.Background(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.To != 0 || !d.Empty() {
-		t.Errorf("store at revision %d with %d roles, %d groups, %d associates; want an empty store at 0",
-			d.To, len(d.Roles), len(d.Groups), len(d.Associates))
-	}
 }
 
 // TestKilledMidBatch kills the backend of a transaction while ApplyTx is
@@ -267,8 +94,8 @@ wait:
 		t.Logf("error: %v", err)
 	}
 	tx.Rollback(ctx)
-	checkEmpty(t, s)
-	if rev, err := s.Apply(ctx, sample()); err != nil || rev != 1 {
+	sqltest.CheckEmpty(t, s)
+	if rev, err := s.Apply(ctx, sqltest.Sample()); err != nil || rev != 1 {
 		t.Errorf("Apply after the kill = %d, %v; want revision 1", rev, err)
 	}
 }
@@ -282,16 +109,18 @@ func TestApplyTx(t *testing.T) {
 	dsn := newSchema(t)
 	s := open(t, dsn, nil)
 	other := open(t, dsn, nil)
-	w := watch(t, other)
-	waitHealthy(t, other)
-	exec(t, dsn, "CREATE TABLE app_note (associate bigint, note text)")
+	w := sqltest.Watch(t, other)
+	sqltest.WaitHealthy(t, other)
+	if _, err := s.Pool().Exec(ctx, "CREATE TABLE app_note (associate bigint, note text)"); err != nil {
+		t.Fatal(err)
+	}
 
 	write := func() (access.Revision, pgx.Tx) {
 		tx, err := s.Pool().Begin(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rev, err := s.ApplyTx(ctx, tx, sample())
+		rev, err := s.ApplyTx(ctx, tx, sqltest.Sample())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -311,7 +140,7 @@ func TestApplyTx(t *testing.T) {
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	checkEmpty(t, s)
+	sqltest.CheckEmpty(t, s)
 	if n := notes(); n != 0 {
 		t.Errorf("%d notes after rollback, want 0", n)
 	}
@@ -323,7 +152,7 @@ func TestApplyTx(t *testing.T) {
 	if rev != 1 {
 		t.Errorf("revision = %d, want 1", rev)
 	}
-	w.waitFor(t, rev, 5*time.Second)
+	w.WaitFor(t, rev, 5*time.Second)
 	if n := notes(); n != 1 {
 		t.Errorf("%d notes after commit, want 1", n)
 	}
@@ -347,14 +176,14 @@ func TestListenerReconnect(t *testing.T) {
 		mu.Unlock()
 	}})
 	writer := open(t, dsn, nil)
-	w := watch(t, s)
-	waitHealthy(t, s)
+	w := sqltest.Watch(t, s)
+	sqltest.WaitHealthy(t, s)
 	pid := s.listenPID.Load()
 
-	if _, err := writer.Apply(ctx, sample()); err != nil {
+	if _, err := writer.Apply(ctx, sqltest.Sample()); err != nil {
 		t.Fatal(err)
 	}
-	w.waitFor(t, 1, 5*time.Second)
+	w.WaitFor(t, 1, 5*time.Second)
 
 	admin, err := pgx.Connect(ctx, dsn)
 	if err != nil {
@@ -367,8 +196,8 @@ func TestListenerReconnect(t *testing.T) {
 	if err := writer.PutGroup(ctx, access.Group{ID: 60, Name: "while down"}); err != nil {
 		t.Fatal(err)
 	}
-	w.waitFor(t, 2, 10*time.Second)
-	waitHealthy(t, s)
+	w.WaitFor(t, 2, 10*time.Second)
+	sqltest.WaitHealthy(t, s)
 	if s.listenPID.Load() == pid {
 		t.Errorf("listen connection %d was not replaced", pid)
 	}
@@ -376,7 +205,7 @@ func TestListenerReconnect(t *testing.T) {
 	if err := writer.PutGroup(ctx, access.Group{ID: 61, Name: "after"}); err != nil {
 		t.Fatal(err)
 	}
-	w.waitFor(t, 3, 5*time.Second)
+	w.WaitFor(t, 3, 5*time.Second)
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -388,41 +217,6 @@ func TestListenerReconnect(t *testing.T) {
 	}
 	if !down || states[len(states)-1] != nil {
 		t.Errorf("OnListen states %v: want a down report and up again last", states)
-	}
-}
-
-func TestTrim(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s := open(t, newSchema(t), &Options{KeepChanges: 3, TrimEvery: 1})
-	var revs []access.Revision
-	for i := range 6 {
-		if err := s.PutGroup(ctx, access.Group{ID: access.GroupID(i + 1), Name: "g"}); err != nil {
-			t.Fatal(err)
-		}
-		rev, err := s.Revision(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		revs = append(revs, rev)
-	}
-	if d, err := s.Changes(ctx, revs[0]); err != nil || !d.Full || len(d.Groups) != 6 {
-		t.Errorf("Changes(%d) after trimming: full %v, %d groups, %v; want the full model", revs[0], d.Full, len(d.Groups), err)
-	}
-	if d, err := s.Changes(ctx, revs[4]); err != nil || d.Full || len(d.Groups) != 1 || d.Groups[0].ID != 6 {
-		t.Errorf("Changes(%d): %+v, %v; want group 6 only", revs[4], d, err)
-	}
-}
-
-func TestClosed(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s := open(t, newSchema(t), nil)
-	watch(t, s)
-	s.Close()
-	s.Close()
-	if _, err := s.Changes(ctx, 0); !errors.Is(err, ErrClosed) {
-		t.Errorf("Changes after Close = %v, want ErrClosed", err)
 	}
 }
 
@@ -465,15 +259,15 @@ func TestListenerPing(t *testing.T) {
 	dsn := newSchema(t)
 	s := open(t, dsn, &Options{ListenPing: 20 * time.Millisecond})
 	writer := open(t, dsn, nil)
-	w := watch(t, s)
-	waitHealthy(t, s)
+	w := sqltest.Watch(t, s)
+	sqltest.WaitHealthy(t, s)
 	pid := s.listenPID.Load()
 	time.Sleep(200 * time.Millisecond)
 	if err := s.Health(); err != nil || s.listenPID.Load() != pid {
 		t.Fatalf("after idling: health %v, connection %d (was %d)", err, s.listenPID.Load(), pid)
 	}
-	if _, err := writer.Apply(ctx, sample()); err != nil {
+	if _, err := writer.Apply(ctx, sqltest.Sample()); err != nil {
 		t.Fatal(err)
 	}
-	w.waitFor(t, 1, 5*time.Second)
+	w.WaitFor(t, 1, 5*time.Second)
 }

@@ -54,7 +54,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -106,15 +105,6 @@ var migrations, errMigrations = sqlstore.ParseMigrations(migrationFiles, "migrat
 // number of its migrations.
 const SchemaVersion = 2
 
-const (
-	hasTable    = "SELECT to_regclass($1) IS NOT NULL"
-	schemaTable = `CREATE TABLE IF NOT EXISTS access_schema (
-	version    integer PRIMARY KEY,
-	name       text NOT NULL,
-	applied_at timestamptz NOT NULL DEFAULT now()
-)`
-)
-
 // Options tune a Store. A nil *Options, or a zero field, means the default
 // documented on the field.
 type Options struct {
@@ -161,17 +151,7 @@ type Store struct {
 	channel    string
 	lockKey    int64
 	migrateKey int64
-	ready      atomic.Bool
-
-	watchers sqlstore.Watchers
-
-	mu           sync.Mutex // guards the fields below
-	closed       bool
-	nwatch       int
-	stopListener context.CancelFunc
-	listenGen    int
-	health       error
-	wg           sync.WaitGroup // listener goroutines
+	core       *sqlstore.Core // closing, checks, reads, writes, watchers
 
 	listenPID atomic.Uint32 // backend pid of the listen connection, for tests
 }
@@ -217,20 +197,11 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, opts *Options) 
 	if opts != nil {
 		s.opts = *opts
 	}
-	if s.opts.KeepChanges == 0 {
-		s.opts.KeepChanges = 100_000
-	}
-	if s.opts.TrimEvery <= 0 {
-		s.opts.TrimEvery = 100
-	}
 	if s.opts.ListenRetryMax <= 0 {
 		s.opts.ListenRetryMax = 5 * time.Second
 	}
 	if s.opts.ListenPing <= 0 {
 		s.opts.ListenPing = 30 * time.Second
-	}
-	if s.opts.Now == nil {
-		s.opts.Now = time.Now
 	}
 	var schema *string
 	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
@@ -249,7 +220,23 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, opts *Options) 
 	}
 	s.lockKey = int64(hash("github.com/crmaccess/access write " + s.schema))
 	s.migrateKey = int64(hash("github.com/crmaccess/access migrate " + s.schema))
-	if err := s.check(ctx); err != nil && !errors.Is(err, ErrNotMigrated) && !errors.Is(err, ErrSchemaTooNew) {
+	s.core = sqlstore.NewCore(sqlstore.Config{
+		Dialect:   dialect,
+		ErrClosed: ErrClosed,
+		Version:   SchemaVersion,
+		DB:        txConn{pool},
+		Snapshot:  s.snapshot,
+		Write:     s.inTx,
+		Lock:      s.lock,
+		Announce:  s.announce,
+		Follow:    s.listen,
+		Starting:  fmt.Errorf("postgres: %w: connecting", ErrListenerDown),
+		OnHealth:  s.opts.OnListen,
+		Retention: sqlstore.Retention{
+			KeepChanges: s.opts.KeepChanges, KeepFor: s.opts.KeepFor, TrimEvery: s.opts.TrimEvery, Now: s.opts.Now,
+		},
+	})
+	if err := s.core.Check(ctx); err != nil && !errors.Is(err, ErrNotMigrated) && !errors.Is(err, ErrSchemaTooNew) {
 		return nil, err
 	}
 	return s, nil
@@ -266,19 +253,7 @@ func hash(s string) uint64 {
 // must not be called from a watcher. Close may be called more than once;
 // afterwards operations fail.
 func (s *Store) Close() {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
-	s.closed = true
-	if s.stopListener != nil {
-		s.stopListener()
-		s.stopListener = nil
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	if s.ownPool {
+	if s.core.Close() && s.ownPool {
 		s.pool.Close()
 	}
 }
@@ -289,30 +264,6 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Schema returns the name of the schema holding the store's tables.
 func (s *Store) Schema() string { return s.schema }
-
-// check makes sure the store is open and the database schema is the one
-// this code knows. Once the version matches it is not
-// read again.
-func (s *Store) check(ctx context.Context) error {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return fmt.Errorf("postgres: %w", ErrClosed)
-	}
-	if s.ready.Load() {
-		return nil
-	}
-	have, err := sqlstore.SchemaVersion(ctx, txConn{s.pool}, hasTable)
-	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
-	}
-	if err := sqlstore.CheckVersion("postgres", have, SchemaVersion); err != nil {
-		return err
-	}
-	s.ready.Store(true)
-	return nil
-}
 
 // Migrate brings the database schema up to [SchemaVersion], applying the
 // missing migrations in one transaction under an advisory lock, so that
@@ -326,11 +277,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 func (s *Store) migrateTo(ctx context.Context, version int) error {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return fmt.Errorf("postgres: %w", ErrClosed)
+	if err := s.core.Closed(); err != nil {
+		return err
 	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -340,14 +288,55 @@ func (s *Store) migrateTo(ctx context.Context, version int) error {
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.migrateKey); err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
-	if err := sqlstore.Migrate(ctx, "postgres", txConn{tx}, hasTable, schemaTable, migrations, version); err != nil {
+	if err := sqlstore.Migrate(ctx, dialect, txConn{tx}, migrations, version); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
-	if version == SchemaVersion {
-		s.ready.Store(true)
+	s.core.Migrated(version)
+	return nil
+}
+
+// snapshot begins a read-only REPEATABLE READ transaction, so that
+// everything read in it belongs to one committed state.
+func (s *Store) snapshot(ctx context.Context) (sqlstore.Conn, func(), error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, nil, err
+	}
+	return txConn{tx}, func() { tx.Rollback(context.WithoutCancel(ctx)) }, nil
+}
+
+// inTx runs fn in a new READ COMMITTED transaction and commits it if fn
+// succeeds.
+func (s *Store) inTx(ctx context.Context, op string, fn func(c sqlstore.Conn) (access.Revision, error)) (access.Revision, error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	rev, err := fn(txConn{tx})
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("postgres: %s: commit: %w", op, err)
+	}
+	return rev, nil
+}
+
+// lock takes the store's write lock, a transaction-scoped advisory lock,
+// so that writers serialise.
+func (s *Store) lock(ctx context.Context, c sqlstore.Conn) error {
+	return c.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.lockKey)
+}
+
+// announce queues a NOTIFY of rev on the store's channel, which
+// PostgreSQL delivers when the transaction commits.
+func (s *Store) announce(ctx context.Context, c sqlstore.Conn, rev access.Revision) error {
+	if err := c.Exec(ctx, "SELECT pg_notify($1, $2)", s.channel, strconv.FormatUint(uint64(rev), 10)); err != nil {
+		return fmt.Errorf("postgres: apply: notify: %w", err)
 	}
 	return nil
 }
@@ -373,6 +362,12 @@ var dialect = &sqlstore.Dialect{
 			return ts.Time, nil
 		}
 	},
+	HasTable: "SELECT to_regclass($1) IS NOT NULL",
+	SchemaTable: `CREATE TABLE IF NOT EXISTS access_schema (
+	version    integer PRIMARY KEY,
+	name       text NOT NULL,
+	applied_at timestamptz NOT NULL DEFAULT now()
+)`,
 }
 
 // querier is what pgx.Tx and *pgxpool.Pool have in common.

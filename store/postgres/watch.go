@@ -32,34 +32,7 @@ import (
 // stop may be called any number of times; once it has returned, fn is not
 // called again unless a call had already begun. Watch panics if fn is nil.
 func (s *Store) Watch(fn func(access.Revision)) (stop func()) {
-	if fn == nil {
-		panic("postgres: Watch(nil)")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, remove := s.watchers.Add(fn)
-	s.nwatch++
-	if s.nwatch == 1 && !s.closed {
-		ctx, cancel := context.WithCancel(context.Background())
-		s.stopListener = cancel
-		s.listenGen++
-		s.health = fmt.Errorf("postgres: %w: connecting", ErrListenerDown)
-		s.wg.Add(1)
-		go s.listen(ctx, s.listenGen)
-	}
-	return func() {
-		if remove() < 0 {
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.nwatch--
-		if s.nwatch == 0 && s.stopListener != nil {
-			s.stopListener()
-			s.stopListener = nil
-			s.health = nil
-		}
-	}
+	return s.core.Watch(fn)
 }
 
 // Health reports whether notifications from other writers are arriving:
@@ -68,41 +41,23 @@ func (s *Store) Watch(fn func(access.Revision)) (stop func()) {
 // connecting or reconnecting. A resolver that sees an error should poll
 // [Store.Changes] until Health is nil again; [Options.OnListen] reports the
 // same changes as they happen.
-func (s *Store) Health() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.health
-}
+func (s *Store) Health() error { return s.core.Health() }
 
-// setHealth records the listener's state, unless the listener has been
-// replaced or stopped.
-func (s *Store) setHealth(gen int, err error) {
-	s.mu.Lock()
-	if gen != s.listenGen || s.stopListener == nil {
-		s.mu.Unlock()
-		return
-	}
-	s.health = err
-	s.mu.Unlock()
-	if s.opts.OnListen != nil {
-		s.opts.OnListen(err)
-	}
-}
-
-// listen keeps a listen connection up until ctx is cancelled.
-func (s *Store) listen(ctx context.Context, gen int) {
-	defer s.wg.Done()
+// listen keeps a listen connection up until ctx is cancelled, reporting
+// its state: nil once it is listening, an error wrapping ErrListenerDown
+// when it is not.
+func (s *Store) listen(ctx context.Context, report func(error)) {
 	const minDelay = 50 * time.Millisecond
 	delay := minDelay
 	for {
-		connected, err := s.listenOnce(ctx, gen)
+		connected, err := s.listenOnce(ctx, report)
 		if ctx.Err() != nil {
 			return
 		}
 		if connected {
 			delay = minDelay
 		}
-		s.setHealth(gen, fmt.Errorf("postgres: %w: %w", ErrListenerDown, err))
+		report(fmt.Errorf("postgres: %w: %w", ErrListenerDown, err))
 		// Full jitter keeps many processes from reconnecting in step after
 		// a server restart.
 		wait := minDelay/2 + rand.N(delay)
@@ -118,7 +73,7 @@ func (s *Store) listen(ctx context.Context, gen int) {
 // listenOnce connects, listens and passes notifications on until the
 // connection fails or ctx is cancelled. It reports whether it got as far
 // as listening.
-func (s *Store) listenOnce(ctx context.Context, gen int) (bool, error) {
+func (s *Store) listenOnce(ctx context.Context, report func(error)) (bool, error) {
 	cfg := s.listenCfg.Copy()
 	// On a timed-out wait, only interrupt the read: the default handler
 	// would also send the server a cancel request, which could hit the
@@ -149,8 +104,8 @@ func (s *Store) listenOnce(ctx context.Context, gen int) (bool, error) {
 		return false, err
 	}
 	s.listenPID.Store(conn.PgConn().PID())
-	s.setHealth(gen, nil)
-	s.watchers.Force(access.Revision(rev))
+	report(nil)
+	s.core.Force(access.Revision(rev))
 	for {
 		wctx, cancel := context.WithTimeout(ctx, s.opts.ListenPing)
 		n, err := conn.WaitForNotification(wctx)
@@ -158,7 +113,7 @@ func (s *Store) listenOnce(ctx context.Context, gen int) (bool, error) {
 		switch {
 		case err == nil:
 			if r, err := strconv.ParseUint(n.Payload, 10, 64); err == nil {
-				s.watchers.Notify(access.Revision(r))
+				s.core.Notify(access.Revision(r))
 			}
 		case ctx.Err() != nil:
 			return true, ctx.Err()

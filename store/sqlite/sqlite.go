@@ -32,8 +32,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/crmaccess/access"
@@ -76,15 +74,6 @@ var migrations, errMigrations = sqlstore.ParseMigrations(migrationFiles, "migrat
 // number of its migrations.
 const SchemaVersion = 2
 
-const (
-	hasTable    = "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1"
-	schemaTable = `CREATE TABLE IF NOT EXISTS access_schema (
-	version    integer PRIMARY KEY,
-	name       text NOT NULL,
-	applied_at text NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-)`
-)
-
 // Options tune a Store. A nil *Options, or a zero field, means the default
 // documented on the field.
 type Options struct {
@@ -120,17 +109,7 @@ type Store struct {
 	db     *sql.DB
 	memory bool
 	opts   Options
-	ready  atomic.Bool
-
-	watchers sqlstore.Watchers
-
-	mu       sync.Mutex // guards the fields below
-	closed   bool
-	nwatch   int
-	stopPoll context.CancelFunc
-	pollGen  int
-	health   error
-	wg       sync.WaitGroup // poller goroutines
+	core   *sqlstore.Core // closing, checks, reads, writes, watchers
 }
 
 // Open opens (creating if need be) the database at path: a file name, a
@@ -155,15 +134,6 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	}
 	if s.opts.MaxConns <= 0 {
 		s.opts.MaxConns = 4
-	}
-	if s.opts.KeepChanges == 0 {
-		s.opts.KeepChanges = 100_000
-	}
-	if s.opts.TrimEvery <= 0 {
-		s.opts.TrimEvery = 100
-	}
-	if s.opts.Now == nil {
-		s.opts.Now = time.Now
 	}
 	s.memory = path == "" || path == ":memory:" || strings.Contains(path, "mode=memory")
 	q := url.Values{}
@@ -197,7 +167,25 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	s.db = db
-	if err := s.check(ctx); err != nil && !errors.Is(err, ErrNotMigrated) && !errors.Is(err, ErrSchemaTooNew) {
+	cfg := sqlstore.Config{
+		Dialect:   dialect,
+		ErrClosed: ErrClosed,
+		Version:   SchemaVersion,
+		DB:        conn{db},
+		Snapshot:  s.snapshot,
+		Write: func(ctx context.Context, _ string, fn func(c sqlstore.Conn) (access.Revision, error)) (access.Revision, error) {
+			return s.write(ctx, fn)
+		},
+		Retention: sqlstore.Retention{
+			KeepChanges: s.opts.KeepChanges, KeepFor: s.opts.KeepFor, TrimEvery: s.opts.TrimEvery, Now: s.opts.Now,
+		},
+	}
+	// An in-memory database has no other writers to poll for.
+	if !s.memory {
+		cfg.Follow = s.poll
+	}
+	s.core = sqlstore.NewCore(cfg)
+	if err := s.core.Check(ctx); err != nil && !errors.Is(err, ErrNotMigrated) && !errors.Is(err, ErrSchemaTooNew) {
 		db.Close()
 		return nil, err
 	}
@@ -213,42 +201,9 @@ func (s *Store) DB() *sql.DB { return s.db }
 // Close stops polling and closes the database. It may be called more than
 // once; afterwards operations fail. It must not be called from a watcher.
 func (s *Store) Close() {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
+	if s.core.Close() {
+		s.db.Close()
 	}
-	s.closed = true
-	if s.stopPoll != nil {
-		s.stopPoll()
-		s.stopPoll = nil
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	s.db.Close()
-}
-
-// check makes sure the database schema is the one this code knows, and
-// that the store is open. Once the version matches it is not read again.
-func (s *Store) check(ctx context.Context) error {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return fmt.Errorf("sqlite: %w", ErrClosed)
-	}
-	if s.ready.Load() {
-		return nil
-	}
-	have, err := sqlstore.SchemaVersion(ctx, conn{s.db}, hasTable)
-	if err != nil {
-		return fmt.Errorf("sqlite: %w", err)
-	}
-	if err := sqlstore.CheckVersion("sqlite", have, SchemaVersion); err != nil {
-		return err
-	}
-	s.ready.Store(true)
-	return nil
 }
 
 // Migrate brings the database schema up to [SchemaVersion] in one write
@@ -263,14 +218,22 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 func (s *Store) migrateTo(ctx context.Context, version int) error {
 	if _, err := s.write(ctx, func(c sqlstore.Conn) (access.Revision, error) {
-		return 0, sqlstore.Migrate(ctx, "sqlite", c, hasTable, schemaTable, migrations, version)
+		return 0, sqlstore.Migrate(ctx, dialect, c, migrations, version)
 	}); err != nil {
 		return err
 	}
-	if version == SchemaVersion {
-		s.ready.Store(true)
-	}
+	s.core.Migrated(version)
 	return nil
+}
+
+// snapshot begins a read-only transaction, so that everything read in it
+// belongs to one committed state.
+func (s *Store) snapshot(ctx context.Context) (sqlstore.Conn, func(), error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn{tx}, func() { tx.Rollback() }, nil
 }
 
 // write runs fn in a write transaction on a connection of its own, and
@@ -278,11 +241,8 @@ func (s *Store) migrateTo(ctx context.Context, version int) error {
 // itself because a COMMIT that fails (a deferred foreign key) leaves the
 // transaction open, and only the connection's holder can roll it back.
 func (s *Store) write(ctx context.Context, fn func(c sqlstore.Conn) (access.Revision, error)) (access.Revision, error) {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return 0, fmt.Errorf("sqlite: %w", ErrClosed)
+	if err := s.core.Closed(); err != nil {
+		return 0, err
 	}
 	c, err := s.db.Conn(ctx)
 	if err != nil {
@@ -356,6 +316,12 @@ var dialect = &sqlstore.Dialect{
 			return time.Time{}, fmt.Errorf("%q is not a time", s.String)
 		}
 	},
+	HasTable: "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1",
+	SchemaTable: `CREATE TABLE IF NOT EXISTS access_schema (
+	version    integer PRIMARY KEY,
+	name       text NOT NULL,
+	applied_at text NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+)`,
 }
 
 // querier is what *sql.DB, *sql.Conn and *sql.Tx have in common.

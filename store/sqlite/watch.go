@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/sqlstore"
 )
 
 // Watch calls fn with the new revision (or a later one) after each
@@ -24,46 +25,18 @@ import (
 // be called any number of times; once it has returned, fn is not called
 // again unless a call had already begun. Watch panics if fn is nil.
 func (s *Store) Watch(fn func(access.Revision)) (stop func()) {
-	if fn == nil {
-		panic("sqlite: Watch(nil)")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, remove := s.watchers.Add(fn)
-	s.nwatch++
-	if s.nwatch == 1 && !s.closed && !s.memory {
-		ctx, cancel := context.WithCancel(context.Background())
-		s.stopPoll = cancel
-		s.pollGen++
-		s.wg.Add(1)
-		go s.poll(ctx, s.pollGen)
-	}
-	return func() {
-		if remove() < 0 {
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.nwatch--
-		if s.nwatch == 0 && s.stopPoll != nil {
-			s.stopPoll()
-			s.stopPoll = nil
-			s.health = nil
-		}
-	}
+	return s.core.Watch(fn)
 }
 
 // Health reports whether the last poll of the revision counter worked:
 // nil, or the error it met. While it is not nil, watchers may miss other
 // Stores' writes; a resolver should poll [Store.Changes] itself.
-func (s *Store) Health() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.health
-}
+func (s *Store) Health() error { return s.core.Health() }
 
-func (s *Store) poll(ctx context.Context, gen int) {
-	defer s.wg.Done()
+// poll reads the revision counter every PollInterval until ctx is
+// cancelled, passing new revisions to the watchers and reporting whether
+// the read worked.
+func (s *Store) poll(ctx context.Context, report func(error)) {
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
 	var last access.Revision
@@ -73,22 +46,18 @@ func (s *Store) poll(ctx context.Context, gen int) {
 			return
 		case <-t.C:
 		}
-		rev, err := s.revision(ctx, s.db)
+		rev, err := sqlstore.Revision(ctx, dialect, conn{s.db})
 		if ctx.Err() != nil {
 			return
 		}
-		s.mu.Lock()
-		if gen == s.pollGen {
-			s.health = err
-		}
-		s.mu.Unlock()
+		report(err)
 		if err != nil {
 			continue
 		}
 		if rev < last {
-			s.watchers.Force(rev)
+			s.core.Force(rev)
 		} else {
-			s.watchers.Notify(rev)
+			s.core.Notify(rev)
 		}
 		last = rev
 	}
