@@ -85,7 +85,10 @@ func loadBenchOrg(b *testing.B) *benchOrg {
 			}
 		}
 		rng := rand.New(rand.NewPCG(1, 2))
-		for len(o.pairs) < 1<<14 {
+		// A million pairs, so that the associates asked about are spread
+		// over the whole organisation and their memberships are not all
+		// in cache: the honest, memory-bound case.
+		for len(o.pairs) < 1<<20 {
 			a := o.internal[rng.IntN(len(o.internal))]
 			g := o.groups[rng.IntN(len(o.groups))]
 			if len(o.pairs)%2 == 0 {
