@@ -291,6 +291,13 @@ func (c *cond) format(b *strings.Builder) {
 // cells are not monotone. Lists of ids (the subject's groups, a sharing
 // rule's owners, the subordinates' ids, records with explicit grants) are
 // carried as array parameters, so the SQL text does not grow with them.
+//
+// Sizes: a list of a few thousand ids costs next to nothing; tens of
+// thousands cost PostgreSQL milliseconds of planning (24,000 ids: about
+// 4 ms), and the filter itself grows with them (a top manager over 190,000
+// subordinates: 0.2 ms to build). Per-record grants become such a list;
+// past about 10,000 granted records per subject, keep grants in a table of
+// your own and join it instead.
 // Invalid action or type: an error wrapping [ErrInvalid]; a stale
 // resolver: [ErrStale].
 func (e *Engine) Filter(ctx context.Context, who AssociateID, act Action, typ string) (Filter, error) {
