@@ -319,68 +319,52 @@ func samePolicyBits(a, b []int32) bool {
 
 // loadPolicy fills the policy's source maps from a whole model.
 func (s *snapshot) loadPolicy(b *Batch) {
-	p := &s.policy
-	p.rules = make(map[RuleID]*ruleNode, len(b.SharingRules))
-	for _, r := range b.SharingRules {
-		p.rules[r.ID] = &ruleNode{rule: r}
-	}
-	p.grants = make(map[GrantID]Grant, len(b.Grants))
-	for _, g := range b.Grants {
-		p.grants[g.ID] = g
-	}
-	p.categories = make(map[CategoryID]*catNode, len(b.Categories))
-	for _, c := range b.Categories {
-		p.categories[c.ID] = &catNode{cat: c}
-	}
-	p.imps = make(map[ImpersonationID]*impNode, len(b.Impersonations))
-	for _, m := range b.Impersonations {
-		p.imps[m.ID] = &impNode{imp: m}
-	}
-	s.compilePolicy()
+	s.patchPolicy(b)
 	s.assignPolicyBits(true)
 }
 
-// updatePolicy applies a delta's policy writes; it reports whether it
-// recompiled. Group changes force a recompile because the policy holds
-// group indexes and group-derived lists.
+// updatePolicy applies a delta's policy writes. Group changes force a
+// recompile too, because the policy holds group indexes and group-derived
+// lists.
 func (s *snapshot) updatePolicy(d *Delta, groupsChanged bool) {
 	changed := len(d.SharingRules)+len(d.DeleteSharingRules)+len(d.Grants)+len(d.DeleteGrants)+
 		len(d.Categories)+len(d.DeleteCategories)+len(d.Impersonations)+len(d.DeleteImpersonations) > 0
 	if !changed && !groupsChanged {
 		return
 	}
-	old := s.policy
-	p := &s.policy
-	p.rules = maps.Clone(old.rules)
-	for _, r := range d.SharingRules {
-		p.rules[r.ID] = &ruleNode{rule: r}
-	}
-	for _, id := range d.DeleteSharingRules {
-		delete(p.rules, id)
-	}
-	p.grants = maps.Clone(old.grants)
-	for _, g := range d.Grants {
-		p.grants[g.ID] = g
-	}
-	for _, id := range d.DeleteGrants {
-		delete(p.grants, id)
-	}
-	p.categories = maps.Clone(old.categories)
-	for _, c := range d.Categories {
-		p.categories[c.ID] = &catNode{cat: c}
-	}
-	for _, id := range d.DeleteCategories {
-		delete(p.categories, id)
-	}
-	p.imps = maps.Clone(old.imps)
-	for _, m := range d.Impersonations {
-		p.imps[m.ID] = &impNode{imp: m}
-	}
-	for _, id := range d.DeleteImpersonations {
-		delete(p.imps, id)
-	}
-	s.compilePolicy()
+	s.patchPolicy(&d.Batch)
 	s.assignPolicyBits(false)
+}
+
+// patchPolicy replaces the policy's source maps with copies that carry b's
+// puts and deletes, then recompiles the indexes.
+func (s *snapshot) patchPolicy(b *Batch) {
+	p := &s.policy
+	p.rules = patch(p.rules, b.SharingRules, b.DeleteSharingRules,
+		func(r SharingRule) (RuleID, *ruleNode) { return r.ID, &ruleNode{rule: r} })
+	p.grants = patch(p.grants, b.Grants, b.DeleteGrants,
+		func(g Grant) (GrantID, Grant) { return g.ID, g })
+	p.categories = patch(p.categories, b.Categories, b.DeleteCategories,
+		func(c Category) (CategoryID, *catNode) { return c.ID, &catNode{cat: c} })
+	p.imps = patch(p.imps, b.Impersonations, b.DeleteImpersonations,
+		func(m Impersonation) (ImpersonationID, *impNode) { return m.ID, &impNode{imp: m} })
+	s.compilePolicy()
+}
+
+// patch returns a copy of m with puts stored (keyed and wrapped by entry)
+// and dels removed; m itself, which an older snapshot may share, is left
+// alone.
+func patch[K comparable, V, T any](m map[K]V, puts []T, dels []K, entry func(T) (K, V)) map[K]V {
+	out := make(map[K]V, len(m)+len(puts))
+	maps.Copy(out, m)
+	for _, x := range puts {
+		k, v := entry(x)
+		out[k] = v
+	}
+	for _, k := range dels {
+		delete(out, k)
+	}
+	return out
 }
 
 // inCategory reports whether the associate is a member of category c and,
