@@ -11,30 +11,30 @@ import (
 	"time"
 )
 
-// Column names a record column a [Filter] tests.
-type Column uint8
+// column names a record column a [Filter] tests.
+type column uint8
 
 // The record columns. The zero value is not a column.
 const (
-	_ Column = iota
-	ColID
-	ColOwner
-	ColGroup
-	ColTeam
-	ColCompany
-	ColProject
-	ColCategory
-	ColPublished
-	ColVisibility
+	_ column = iota
+	colID
+	colOwner
+	colGroup
+	colTeam
+	colCompany
+	colProject
+	colCategory
+	colPublished
+	colVisibility
 )
 
 var columnNames = [...]string{
-	ColID: "id", ColOwner: "owner", ColGroup: "group", ColTeam: "team", ColCompany: "company",
-	ColProject: "project", ColCategory: "category", ColPublished: "published", ColVisibility: "visibility",
+	colID: "id", colOwner: "owner", colGroup: "group", colTeam: "team", colCompany: "company",
+	colProject: "project", colCategory: "category", colPublished: "published", colVisibility: "visibility",
 }
 
 // String names the column as Record names the field, in lower case.
-func (c Column) String() string {
+func (c column) String() string {
 	if c > 0 && int(c) < len(columnNames) {
 		return columnNames[c]
 	}
@@ -45,7 +45,7 @@ func (c Column) String() string {
 // built; the builders below fold constants as they go.
 type cond struct {
 	op   condOp
-	col  Column
+	col  column
 	val  int64   // condEq
 	set  []int64 // condIn: sorted, distinct
 	kids []*cond // condAnd, condOr, condNot
@@ -68,12 +68,12 @@ var (
 	condAlways = &cond{op: condTrue}
 )
 
-func eq(c Column, v int64) *cond { return &cond{op: condEq, col: c, val: v} }
+func eq(c column, v int64) *cond { return &cond{op: condEq, col: c, val: v} }
 
 // in builds col ∈ set. It keeps a sorted, deduplicated copy of set; the
 // sort is skipped for sets that come sorted, such as the cached lists of
 // subordinates, which run to tens of thousands of ids.
-func in(c Column, set []int64) *cond {
+func in(c column, set []int64) *cond {
 	set = slices.Clone(set)
 	if !slices.IsSorted(set) {
 		slices.Sort(set)
@@ -135,26 +135,26 @@ func join(op condOp, xs []*cond) *cond {
 
 func (c *cond) value(rec *Record) int64 {
 	switch c.col {
-	case ColID:
+	case colID:
 		return rec.ID
-	case ColOwner:
+	case colOwner:
 		return int64(rec.Owner)
-	case ColGroup:
+	case colGroup:
 		return int64(rec.Group)
-	case ColTeam:
+	case colTeam:
 		return int64(rec.Team)
-	case ColCompany:
+	case colCompany:
 		return rec.Company
-	case ColProject:
+	case colProject:
 		return rec.Project
-	case ColCategory:
+	case colCategory:
 		return int64(rec.Category)
-	case ColPublished:
+	case colPublished:
 		if rec.Published {
 			return 1
 		}
 		return 0
-	case ColVisibility:
+	case colVisibility:
 		return int64(rec.Visibility)
 	}
 	return 0
@@ -312,7 +312,7 @@ func (e *Engine) Filter(ctx context.Context, who AssociateID, act Action, typ st
 }
 
 // validVisibility admits the visibilities Can accepts; Can rejects others.
-var validVisibility = in(ColVisibility, []int64{int64(VisibleAll), int64(VisibleGroup), int64(VisibleAssociate)})
+var validVisibility = in(colVisibility, []int64{int64(VisibleAll), int64(VisibleGroup), int64(VisibleAssociate)})
 
 func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() time.Time) *cond {
 	_, n := s.assoc(who)
@@ -331,7 +331,7 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 	for _, g := range n.groups {
 		groups = append(groups, int64(s.groups[g].group.ID))
 	}
-	own := eq(ColOwner, int64(a.ID))
+	own := eq(colOwner, int64(a.ID))
 
 	// Role rights by relation: the union of the cells of the relations
 	// that hold, or the fallback's cell when no specific relation holds.
@@ -340,22 +340,22 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 		if g := rn.rights(typ); g != nil {
 			preds := map[Relation]*cond{Owner: own}
 			if a.Type == Internal {
-				preds[Team] = in(ColTeam, groups)
+				preds[Team] = in(colTeam, groups)
 				if a.PrimaryGroup != 0 {
-					preds[PrimaryGroup] = eq(ColGroup, int64(a.PrimaryGroup))
+					preds[PrimaryGroup] = eq(colGroup, int64(a.PrimaryGroup))
 				} else {
 					preds[PrimaryGroup] = condNever
 				}
-				preds[OtherGroup] = in(ColGroup, slices.DeleteFunc(slices.Clone(groups), func(g int64) bool { return g == int64(a.PrimaryGroup) }))
-				preds[Subordinate] = in(ColOwner, fc.subordinates[a.Role])
-				preds[CategoryMember] = in(ColCategory, s.categoriesOf(n))
+				preds[OtherGroup] = in(colGroup, slices.DeleteFunc(slices.Clone(groups), func(g int64) bool { return g == int64(a.PrimaryGroup) }))
+				preds[Subordinate] = in(colOwner, fc.subordinates[a.Role])
+				preds[CategoryMember] = in(colCategory, s.categoriesOf(n))
 			} else if a.Type == External {
 				if a.Company != 0 {
-					preds[MyCompany] = eq(ColCompany, a.Company)
+					preds[MyCompany] = eq(colCompany, a.Company)
 				} else {
 					preds[MyCompany] = condNever
 				}
-				preds[SameProject] = in(ColProject, slices.DeleteFunc(slices.Clone(a.Projects), func(p int64) bool { return p == 0 }))
+				preds[SameProject] = in(colProject, slices.DeleteFunc(slices.Clone(a.Projects), func(p int64) bool { return p == 0 }))
 			}
 			var granted, withheld []*cond
 			for r := Owner; r < numRelations; r++ {
@@ -376,7 +376,7 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 				// is G ∨ (¬W ∧ x). That keeps the granted relations' id
 				// lists out of the fragment a second time.
 				none := not(or(withheld...))
-				owned := or(not(eq(ColOwner, 0)), not(eq(ColTeam, 0)))
+				owned := or(not(eq(colOwner, 0)), not(eq(colTeam, 0)))
 				if g[Other]&bit != 0 {
 					if none.op == condTrue {
 						// Every relation that can hold grants the action, so
@@ -389,7 +389,7 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 					granted = append(granted, and(none, owned))
 				}
 				if g[Unowned]&bit != 0 {
-					granted = append(granted, and(none, eq(ColOwner, 0), eq(ColTeam, 0)))
+					granted = append(granted, and(none, eq(colOwner, 0), eq(colTeam, 0)))
 				}
 			}
 			role = or(granted...)
@@ -408,7 +408,7 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 				continue
 			}
 			o := fc.rules[r.rule.ID]
-			sharing = append(sharing, or(in(ColOwner, o.owners), in(ColTeam, o.teams)))
+			sharing = append(sharing, or(in(colOwner, o.owners), in(colTeam, o.teams)))
 		}
 	}
 
@@ -434,7 +434,7 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 			}
 		}
 	}
-	grants = append(grants, in(ColID, allowed))
+	grants = append(grants, in(colID, allowed))
 	if !typeCovered {
 		var defaults CRUD
 		for _, gi := range s.defaults {
@@ -448,7 +448,7 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 			}
 		}
 		if defaults&bit != 0 {
-			grants = append(grants, not(in(ColID, covered)))
+			grants = append(grants, not(in(colID, covered)))
 		}
 	}
 
@@ -456,12 +456,12 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 
 	// Restrictions.
 	visible := and(
-		or(not(eq(ColVisibility, int64(VisibleGroup))), own, in(ColGroup, groups)),
-		or(not(eq(ColVisibility, int64(VisibleAssociate))), own),
+		or(not(eq(colVisibility, int64(VisibleGroup))), own, in(colGroup, groups)),
+		or(not(eq(colVisibility, int64(VisibleAssociate))), own),
 	)
 	published := condAlways
 	if a.Type == External {
-		published = or(eq(ColPublished, 1), own)
+		published = or(eq(colPublished, 1), own)
 	}
 	var okCats []int64
 	for id, c := range s.categories {
@@ -471,14 +471,14 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 			okCats = append(okCats, int64(id))
 		}
 	}
-	category := or(eq(ColCategory, 0), in(ColCategory, okCats))
+	category := or(eq(colCategory, 0), in(colCategory, okCats))
 	return and(granted, visible, published, category, validVisibility)
 }
 
 // impliesOwned reports whether c holds only for records that have an owner
 // or a team: a test of the owner or team column against non-zero ids.
 func impliesOwned(c *cond) bool {
-	if c.col != ColOwner && c.col != ColTeam {
+	if c.col != colOwner && c.col != colTeam {
 		return false
 	}
 	switch c.op {
@@ -584,25 +584,25 @@ type Columns struct {
 	ID, Owner, Group, Team, Company, Project, Category, Published, Visibility string
 }
 
-func (c *Columns) name(col Column) string {
+func (c *Columns) name(col column) string {
 	switch col {
-	case ColID:
+	case colID:
 		return c.ID
-	case ColOwner:
+	case colOwner:
 		return c.Owner
-	case ColGroup:
+	case colGroup:
 		return c.Group
-	case ColTeam:
+	case colTeam:
 		return c.Team
-	case ColCompany:
+	case colCompany:
 		return c.Company
-	case ColProject:
+	case colProject:
 		return c.Project
-	case ColCategory:
+	case colCategory:
 		return c.Category
-	case ColPublished:
+	case colPublished:
 		return c.Published
-	case ColVisibility:
+	case colVisibility:
 		return c.Visibility
 	}
 	return ""
@@ -631,7 +631,7 @@ func (f *Filter) SQL(d Dialect, cols Columns, firstArg int) (string, []any, erro
 	if firstArg < 1 {
 		firstArg = 1
 	}
-	for col := ColID; col <= ColVisibility; col++ {
+	for col := colID; col <= colVisibility; col++ {
 		if name := cols.name(col); name != "" && !validIdent(name) {
 			return "", nil, fmt.Errorf("access: Filter.SQL: %w: %s column %q is not a plain (optionally qualified, optionally quoted) identifier", ErrColumn, col, name)
 		}
@@ -740,9 +740,9 @@ func (w *sqlWriter) write(c *cond) {
 	case condEq:
 		col := w.cols.name(c.col)
 		switch {
-		case c.col == ColPublished && c.val == 1:
+		case c.col == colPublished && c.val == 1:
 			w.b.WriteString(col + " = TRUE")
-		case c.col == ColPublished:
+		case c.col == colPublished:
 			w.b.WriteString("(" + col + " = FALSE OR " + col + " IS NULL)")
 		case c.val == 0:
 			w.b.WriteString("(" + col + " = 0 OR " + col + " IS NULL)")

@@ -62,49 +62,49 @@ func raceEnabled() bool {
 }
 
 // allColumns are every record column, in table order.
-var allColumns = []Column{ColID, ColOwner, ColGroup, ColTeam, ColCompany, ColProject, ColCategory, ColPublished, ColVisibility}
+var allColumns = []column{colID, colOwner, colGroup, colTeam, colCompany, colProject, colCategory, colPublished, colVisibility}
 
 // tableColumns describes the test table's columns: their SQL names and
 // types. Every column but id is nullable.
 var tableColumns = [...]struct{ name, postgres, sqlite string }{
-	ColID:         {"id", "bigint PRIMARY KEY", "INTEGER PRIMARY KEY"},
-	ColOwner:      {"owner_id", "integer", "INTEGER"},
-	ColGroup:      {"group_id", "integer", "INTEGER"},
-	ColTeam:       {"team_id", "integer", "INTEGER"},
-	ColCompany:    {"company_id", "bigint", "INTEGER"},
-	ColProject:    {"project_id", "bigint", "INTEGER"},
-	ColCategory:   {"category_id", "integer", "INTEGER"},
-	ColPublished:  {"published", "boolean", "BOOLEAN"},
-	ColVisibility: {"visibility", "smallint", "INTEGER"},
+	colID:         {"id", "bigint PRIMARY KEY", "INTEGER PRIMARY KEY"},
+	colOwner:      {"owner_id", "integer", "INTEGER"},
+	colGroup:      {"group_id", "integer", "INTEGER"},
+	colTeam:       {"team_id", "integer", "INTEGER"},
+	colCompany:    {"company_id", "bigint", "INTEGER"},
+	colProject:    {"project_id", "bigint", "INTEGER"},
+	colCategory:   {"category_id", "integer", "INTEGER"},
+	colPublished:  {"published", "boolean", "BOOLEAN"},
+	colVisibility: {"visibility", "smallint", "INTEGER"},
 }
 
 // indexedColumns get a B-tree index, as the README recommends.
-var indexedColumns = []Column{ColOwner, ColGroup, ColTeam, ColCategory}
+var indexedColumns = []column{colOwner, colGroup, colTeam, colCategory}
 
 // columnsFor maps the present columns to the test table's names and leaves
 // the others empty (absent).
-func columnsFor(present []Column) Columns {
+func columnsFor(present []column) Columns {
 	var c Columns
 	for _, col := range present {
 		name := tableColumns[col].name
 		switch col {
-		case ColID:
+		case colID:
 			c.ID = name
-		case ColOwner:
+		case colOwner:
 			c.Owner = name
-		case ColGroup:
+		case colGroup:
 			c.Group = name
-		case ColTeam:
+		case colTeam:
 			c.Team = name
-		case ColCompany:
+		case colCompany:
 			c.Company = name
-		case ColProject:
+		case colProject:
 			c.Project = name
-		case ColCategory:
+		case colCategory:
 			c.Category = name
-		case ColPublished:
+		case colPublished:
 			c.Published = name
-		case ColVisibility:
+		case colVisibility:
 			c.Visibility = name
 		}
 	}
@@ -113,7 +113,7 @@ func columnsFor(present []Column) Columns {
 
 // createTable returns the DDL of a records table with the present columns
 // and the recommended indexes among them.
-func createTable(d Dialect, present []Column) []string {
+func createTable(d Dialect, present []column) []string {
 	var defs []string
 	for _, col := range present {
 		typ := tableColumns[col].postgres
@@ -140,13 +140,13 @@ type sqlRecord struct {
 }
 
 // row returns the values of the present columns, nil for NULL.
-func (r *sqlRecord) row(present []Column) []any {
+func (r *sqlRecord) row(present []column) []any {
 	out := make([]any, 0, len(present))
 	for _, c := range present {
 		switch {
 		case r.nulls&(1<<c) != 0:
 			out = append(out, nil)
-		case c == ColPublished:
+		case c == colPublished:
 			out = append(out, r.Published)
 		default:
 			out = append(out, (&cond{col: c}).value(&r.Record))
@@ -158,7 +158,7 @@ func (r *sqlRecord) row(present []Column) []any {
 // genSQLRecords draws n records with ids 1…n over the organisation's
 // associates, groups and categories, plus ids that name nothing. Only the
 // present columns are set; about half the zero values are stored as NULL.
-func genSQLRecords(rng *rand.Rand, b *Batch, n int, present []Column) []sqlRecord {
+func genSQLRecords(rng *rand.Rand, b *Batch, n int, present []column) []sqlRecord {
 	var maxAssoc AssociateID
 	for _, a := range b.Associates {
 		maxAssoc = max(maxAssoc, a.ID)
@@ -200,7 +200,7 @@ func genSQLRecords(rng *rand.Rand, b *Batch, n int, present []Column) []sqlRecor
 				setColumn(&r, c, &zero)
 				continue
 			}
-			if c != ColID && (&cond{col: c}).value(&r) == 0 && rng.IntN(2) == 0 {
+			if c != colID && (&cond{col: c}).value(&r) == 0 && rng.IntN(2) == 0 {
 				nulls |= 1 << c
 			}
 		}
@@ -210,25 +210,25 @@ func genSQLRecords(rng *rand.Rand, b *Batch, n int, present []Column) []sqlRecor
 }
 
 // setColumn copies column c of from into r.
-func setColumn(r *Record, c Column, from *Record) {
+func setColumn(r *Record, c column, from *Record) {
 	switch c {
-	case ColID:
+	case colID:
 		r.ID = from.ID
-	case ColOwner:
+	case colOwner:
 		r.Owner = from.Owner
-	case ColGroup:
+	case colGroup:
 		r.Group = from.Group
-	case ColTeam:
+	case colTeam:
 		r.Team = from.Team
-	case ColCompany:
+	case colCompany:
 		r.Company = from.Company
-	case ColProject:
+	case colProject:
 		r.Project = from.Project
-	case ColCategory:
+	case colCategory:
 		r.Category = from.Category
-	case ColPublished:
+	case colPublished:
 		r.Published = from.Published
-	case ColVisibility:
+	case colVisibility:
 		r.Visibility = from.Visibility
 	}
 }
@@ -331,7 +331,7 @@ type sqlDB interface {
 	// exec runs DDL.
 	exec(ctx context.Context, stmt string) error
 	// insert bulk-loads rows into the records table.
-	insert(ctx context.Context, present []Column, recs []sqlRecord) error
+	insert(ctx context.Context, present []column, recs []sqlRecord) error
 	// ids runs a query selecting one integer column.
 	ids(ctx context.Context, query string, args []any) ([]int64, error)
 }
@@ -358,7 +358,7 @@ func (s *sqliteDB) exec(ctx context.Context, stmt string) error {
 	return err
 }
 
-func (s *sqliteDB) insert(ctx context.Context, present []Column, recs []sqlRecord) error {
+func (s *sqliteDB) insert(ctx context.Context, present []column, recs []sqlRecord) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -439,7 +439,7 @@ func (p *postgresDB) exec(ctx context.Context, stmt string) error {
 	return err
 }
 
-func (p *postgresDB) insert(ctx context.Context, present []Column, recs []sqlRecord) error {
+func (p *postgresDB) insert(ctx context.Context, present []column, recs []sqlRecord) error {
 	names := make([]string, len(present))
 	for i, c := range present {
 		names[i] = tableColumns[c].name
@@ -470,12 +470,12 @@ type sqlOrg struct {
 	engine   *Engine
 	subjects []sqlSubject
 	recs     []sqlRecord
-	present  []Column
+	present  []column
 }
 
 // loadSQLOrg draws organisation seed, adds subjects of every kind, and
 // loads n random records into db.
-func loadSQLOrg(t *testing.T, db sqlDB, seed, n int, present []Column) *sqlOrg {
+func loadSQLOrg(t *testing.T, db sqlDB, seed, n int, present []column) *sqlOrg {
 	t.Helper()
 	ctx := context.Background()
 	o := &sqlOrg{batch: rapid.Custom(genOrg).Example(seed), present: present}
@@ -589,7 +589,7 @@ func (st *sqlStats) report(t *testing.T) {
 
 // runSQLDifferential checks every seed's organisation against a fresh
 // database from open.
-func runSQLDifferential(t *testing.T, open func(testing.TB) sqlDB, maxSeeds int, present []Column) {
+func runSQLDifferential(t *testing.T, open func(testing.TB) sqlDB, maxSeeds int, present []column) {
 	var st sqlStats
 	seeds, n := sqlSeeds()
 	for _, seed := range seeds[:min(maxSeeds, len(seeds))] {
@@ -625,11 +625,11 @@ func TestFilterSQL_PostgreSQLMatchesCan(t *testing.T) {
 func TestFilterSQL_absentColumns(t *testing.T) {
 	subsets := []struct {
 		name    string
-		present []Column
+		present []column
 	}{
-		{"owner and group only", []Column{ColID, ColOwner, ColGroup}},
-		{"no team, company or project", []Column{ColID, ColOwner, ColGroup, ColCategory, ColPublished, ColVisibility}},
-		{"no published or visibility", []Column{ColID, ColOwner, ColGroup, ColTeam, ColCompany, ColProject, ColCategory}},
+		{"owner and group only", []column{colID, colOwner, colGroup}},
+		{"no team, company or project", []column{colID, colOwner, colGroup, colCategory, colPublished, colVisibility}},
+		{"no published or visibility", []column{colID, colOwner, colGroup, colTeam, colCompany, colProject, colCategory}},
 	}
 	for _, db := range []struct {
 		name string
@@ -887,7 +887,7 @@ func TestFilterSQL_alwaysNever(t *testing.T) {
 	for v := range 4 {
 		recs = append(recs, sqlRecord{Record: Record{ID: int64(v + 1), Owner: 1, Visibility: Visibility(v)}})
 	}
-	recs = append(recs, sqlRecord{Record: Record{ID: 5}, nulls: 1<<ColOwner | 1<<ColVisibility | 1<<ColPublished})
+	recs = append(recs, sqlRecord{Record: Record{ID: 5}, nulls: 1<<colOwner | 1<<colVisibility | 1<<colPublished})
 	if err := db.insert(ctx, allColumns, recs); err != nil {
 		t.Fatal(err)
 	}

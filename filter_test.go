@@ -294,7 +294,7 @@ func TestWhoCan_matchesCan(t *testing.T) {
 // TestFilterSQL_sqliteQuotedNames checks that quoted column names reach
 // SQLite as backquoted identifiers, which SQLite never reads as strings.
 func TestFilterSQL_sqliteQuotedNames(t *testing.T) {
-	f := Filter{Type: "contact", root: eq(ColOwner, 11)}
+	f := Filter{Type: "contact", root: eq(colOwner, 11)}
 	where, args, err := f.SQL(SQLite, Columns{Owner: `c."Owner"`}, 1)
 	if err != nil {
 		t.Fatal(err)
