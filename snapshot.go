@@ -92,7 +92,12 @@ type assocNode struct {
 	// pm has bit b set when the associate is a member of the policy group
 	// with bit b (see snapshot.pbit): the few groups that grants, defaults,
 	// sharing rules and categories name, tested on every decision.
-	pm      [policyBits / 64]uint64
+	pm [policyBits / 64]uint64
+	// sum holds groups[16k] for k < 8 (the rest 0 past the end): which
+	// block of 16 a group would sit in, read from the node's first lines,
+	// so that a membership test reads one block of groups (one or two
+	// cache lines) instead of binary-searching across all of them.
+	sum     [summaryBlocks]int32
 	role    RoleID
 	primary GroupID
 	typ     AssociateType
@@ -232,7 +237,39 @@ func (s *snapshot) group(id GroupID) (int32, *groupNode) {
 
 // isMember reports whether the associate node is an effective member of the
 // group with index g. It does not allocate.
-func (n *assocNode) isMember(g int32) bool { return contains(n.groups, g) }
+func (n *assocNode) isMember(g int32) bool {
+	gs := n.groups
+	if len(gs) <= summaryBlock {
+		return contains(gs, g)
+	}
+	// Find the last block whose first group is ≤ g; groups past the eighth
+	// block's start are all in the last, searched whole.
+	k := 0
+	for k+1 < summaryBlocks && (k+1)*summaryBlock < len(gs) && n.sum[k+1] <= g {
+		k++
+	}
+	lo, hi := k*summaryBlock, (k+1)*summaryBlock
+	if k == summaryBlocks-1 || hi > len(gs) {
+		hi = len(gs)
+	}
+	return contains(gs[lo:hi], g)
+}
+
+// summaryBlock is the block size of assocNode.sum; summaryBlocks how many
+// blocks it indexes.
+const (
+	summaryBlock  = 16
+	summaryBlocks = 8
+)
+
+// summarise fills sum from groups.
+func (n *assocNode) summarise() {
+	for k := range summaryBlocks {
+		if k*summaryBlock < len(n.groups) {
+			n.sum[k] = n.groups[k*summaryBlock]
+		}
+	}
+}
 
 // policyBits is how many policy groups get a bit in every associate's pm.
 // Groups beyond it are tested by search, as other groups are.
@@ -246,7 +283,7 @@ func (s *snapshot) member(n *assocNode, g int32) bool {
 			return n.pm[b>>6]&(1<<(b&63)) != 0
 		}
 	}
-	return contains(n.groups, g)
+	return n.isMember(g)
 }
 
 // maskOf computes an associate's policy-group bits from its groups.
@@ -307,6 +344,11 @@ func build(rev Revision, b *Batch) *snapshot {
 	as := slices.Clone(b.Associates)
 	slices.SortFunc(as, func(x, y Associate) int { return cmp.Compare(x.ID, y.ID) })
 	s.assocs = make([]*assocNode, 0, len(as))
+	// The nodes come from one slab, in index order, rather than one
+	// allocation each: a decision's first touch of a random node is its
+	// most expensive memory access, and a compact slab keeps the nodes
+	// away from everything else on the heap.
+	slab := make([]assocNode, len(as))
 	ids := make([]AssociateID, 0, len(as))
 	idx := make([]int32, 0, len(as))
 	for k, a := range as {
@@ -314,7 +356,9 @@ func build(rev Revision, b *Batch) *snapshot {
 			continue // a store never sends one id twice; keep the first
 		}
 		ids, idx = append(ids, a.ID), append(idx, int32(len(s.assocs)))
-		s.assocs = append(s.assocs, newAssocNode(a))
+		n := &slab[len(s.assocs)]
+		*n = *newAssocNode(a)
+		s.assocs = append(s.assocs, n)
 		s.assocRole = append(s.assocRole, a.Role)
 	}
 	s.assocIdx = newIDIndex(ids, idx)
@@ -326,6 +370,7 @@ func build(rev Revision, b *Batch) *snapshot {
 	total := 0
 	for _, n := range s.assocs {
 		n.groups, n.via = s.effective(&n.a, sc)
+		n.summarise()
 		for _, g := range n.groups {
 			count[g]++
 		}
@@ -743,6 +788,7 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 		if n := s.assocs[i]; n != nil {
 			nn := newAssocNode(n.a)
 			nn.groups, nn.via = s.effective(&nn.a, sc)
+			nn.summarise()
 			nn.pm = s.maskOf(nn.groups)
 			s.assocs[i] = nn
 			after = nn.groups
