@@ -140,7 +140,7 @@
 // # Performance
 //
 // On a 100,000-associate, 10,000-group organisation (2 vCPUs): [Engine.IsMember]
-// answers in 130–220 ns, [Engine.Can] in 0.4–1.3 µs depending on how much of
+// answers in 120–190 ns, [Engine.Can] in 0.4–1.3 µs depending on how much of
 // the organisation is in cache, neither allocating; a full snapshot compiles
 // in about a third of a second into about 160 MB; a membership change is
 // visible in about a millisecond. The README has the full table.
