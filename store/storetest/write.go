@@ -24,38 +24,10 @@ func testRoundTrip(t *testing.T, newStore func(*testing.T) Store) {
 	want := model{}.apply(b)
 	checkModel(t, s, rev, want)
 
-	for _, w := range b.Roles {
-		got, err := s.Role(ctx, w.ID)
-		if err != nil {
-			t.Errorf("Role(%d): %v", w.ID, err)
-		} else if diff := gocmp.Diff(w, got, opts); diff != "" {
-			t.Errorf("Role(%d) (-want +got):\n%s", w.ID, diff)
-		}
-	}
-	for _, w := range b.Groups {
-		got, err := s.Group(ctx, w.ID)
-		if err != nil {
-			t.Errorf("Group(%d): %v", w.ID, err)
-		} else if diff := gocmp.Diff(w, got, opts); diff != "" {
-			t.Errorf("Group(%d) (-want +got):\n%s", w.ID, diff)
-		}
-	}
-	for _, w := range b.Associates {
-		got, err := s.Associate(ctx, w.ID)
-		if err != nil {
-			t.Errorf("Associate(%d): %v", w.ID, err)
-		} else if diff := gocmp.Diff(w, got, opts); diff != "" {
-			t.Errorf("Associate(%d) (-want +got):\n%s", w.ID, diff)
-		}
-	}
-	for _, w := range b.Categories {
-		got, err := s.Category(ctx, w.ID)
-		if err != nil {
-			t.Errorf("Category(%d): %v", w.ID, err)
-		} else if diff := gocmp.Diff(w, got, opts); diff != "" {
-			t.Errorf("Category(%d) (-want +got):\n%s", w.ID, diff)
-		}
-	}
+	checkGets(t, "Role", b.Roles, func(r access.Role) access.RoleID { return r.ID }, func(id access.RoleID) (access.Role, error) { return s.Role(ctx, id) })
+	checkGets(t, "Group", b.Groups, func(g access.Group) access.GroupID { return g.ID }, func(id access.GroupID) (access.Group, error) { return s.Group(ctx, id) })
+	checkGets(t, "Associate", b.Associates, func(a access.Associate) access.AssociateID { return a.ID }, func(id access.AssociateID) (access.Associate, error) { return s.Associate(ctx, id) })
+	checkGets(t, "Category", b.Categories, func(c access.Category) access.CategoryID { return c.ID }, func(id access.CategoryID) (access.Category, error) { return s.Category(ctx, id) })
 }
 
 // testCopies checks that the store shares no memory with its callers:
@@ -659,4 +631,18 @@ func fixtureAgain() access.Batch {
 	}
 	b.Impersonations[0].Target, b.Impersonations[0].Actor = b.Impersonations[0].Actor, b.Impersonations[0].Target
 	return b
+}
+
+// checkGets reads every value in want back through get, by id, and
+// reports any that differ.
+func checkGets[ID ~int64, T any](t *testing.T, what string, want []T, id func(T) ID, get func(ID) (T, error)) {
+	t.Helper()
+	for _, w := range want {
+		got, err := get(id(w))
+		if err != nil {
+			t.Errorf("%s(%d): %v", what, id(w), err)
+		} else if diff := gocmp.Diff(w, got, opts); diff != "" {
+			t.Errorf("%s(%d) (-want +got):\n%s", what, id(w), diff)
+		}
+	}
 }
