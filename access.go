@@ -410,7 +410,7 @@ func (e *Engine) IsMember(ctx context.Context, who AssociateID, g GroupID) (bool
 	if gn == nil {
 		return false, fmt.Errorf("access: group %d: %w", g, ErrNotFound)
 	}
-	return n.isMember(gi), nil
+	return s.memberOf(s.subjOf(n), gi), nil
 }
 
 // Members implements [Resolver].
@@ -470,21 +470,22 @@ func checkRequest(act Action, rec *Record) error {
 
 // decide fills in the decision for d.Subject, d.Action and d.Record.
 func (s *snapshot) decide(d *Decision, now func() time.Time) {
-	_, n := s.assoc(d.Subject)
-	if g := gate(n, now); g != GateNone {
+	x := s.subject(d.Subject)
+	if g := s.gateHot(x.i, x.h, now); g != GateNone {
 		d.Gate = g
 		d.add(Cause{Kind: CauseGate, Gate: g})
 		return
 	}
-	if n.typ == System {
+	if AssociateType(x.h.typ) == System {
 		d.Rights, d.Allowed = LevelFull, true
 		d.add(Cause{Kind: CauseSystem})
 		return
 	}
-	rights := s.roleRights(d, n)
-	rights |= s.sharingRights(d, n)
-	rights |= s.grantRights(d, n)
-	rights = s.restrict(d, n, rights)
+	t := s.typeOf(d.Record.Type)
+	rights := s.roleRights(d, x, t)
+	rights |= s.sharingRights(d, x, t)
+	rights |= s.grantRights(d, x, t)
+	rights = s.restrict(d, x, rights)
 	d.Rights = rights
 	d.Allowed = rights.Allows(d.Action)
 }
@@ -494,11 +495,20 @@ func gate(n *assocNode, now func() time.Time) Gate {
 	if n == nil {
 		return GateUnknown
 	}
-	if !n.active {
+	var a *Associate
+	if n.window {
+		a = &n.a
+	}
+	return checkGate(n.typ, n.active, a, now)
+}
+
+// checkGate applies the gates to an associate of type typ; a is the
+// associate when it has a validity window, else nil.
+func checkGate(typ AssociateType, active bool, a *Associate, now func() time.Time) Gate {
+	if !active {
 		return GateInactive
 	}
-	if n.window {
-		a := &n.a
+	if a != nil {
 		t := now()
 		if !a.ValidFrom.IsZero() && t.Before(a.ValidFrom) {
 			return GateNotYetValid
@@ -507,7 +517,7 @@ func gate(n *assocNode, now func() time.Time) Gate {
 			return GateExpired
 		}
 	}
-	switch n.typ {
+	switch typ {
 	case Resource:
 		return GateResource
 	case Anonymous:
@@ -518,35 +528,38 @@ func gate(n *assocNode, now func() time.Time) Gate {
 
 // roleRights works out which ownership relations hold and returns the union
 // of the role's cells for them.
-func (s *snapshot) roleRights(d *Decision, n *assocNode) CRUD {
-	rec, who := &d.Record, d.Subject
+func (s *snapshot) roleRights(d *Decision, x subj, t int32) CRUD {
+	rec, who, h := &d.Record, d.Subject, x.h
+	role := s.roleNodeOf(h)
 	var rels Relations
 	if rec.Owner != 0 && rec.Owner == who {
 		rels = rels.With(Owner)
 	}
-	switch n.typ {
+	switch AssociateType(h.typ) {
 	case Internal:
 		if rec.Team != 0 {
-			if gi, g := s.group(rec.Team); g != nil && s.member(n, gi) {
+			if gi, g := s.group(rec.Team); g != nil && s.memberHot(h, gi) {
 				rels = rels.With(Team)
 			}
 		}
 		if rec.Group != 0 {
-			if rec.Group == n.primary {
+			switch gi, g := s.group(rec.Group); {
+			case g != nil && gi == h.primary,
+				g == nil && h.flags&hotOddPrimary != 0 && s.assocs[x.i].primary == rec.Group:
 				rels = rels.With(PrimaryGroup)
-			} else if gi, g := s.group(rec.Group); g != nil && s.member(n, gi) {
+			case g != nil && s.memberHot(h, gi):
 				rels = rels.With(OtherGroup)
 			}
 		}
-		if rec.Owner != 0 && rec.Owner != who && n.role != 0 {
+		if rec.Owner != 0 && rec.Owner != who && role != nil {
 			// A deleted owner has no role left, so no superior either.
-			if or := s.roleOf(rec.Owner); or != 0 && s.below(or, n.role) {
+			if or := s.roleOfAssoc(rec.Owner); or != nil && slices.Contains(or.above, role.role.ID) {
 				rels = rels.With(Subordinate)
 			}
 		}
 		if rec.Category != 0 {
 			if c := s.categories[rec.Category]; c != nil {
-				if direct, g, role := s.inCategory(n, c); direct || g >= 0 || role {
+				if direct, g, byRole := s.inCategory(x, c); direct || g >= 0 || byRole {
 					rels = rels.With(CategoryMember)
 				}
 			}
@@ -559,7 +572,7 @@ func (s *snapshot) roleRights(d *Decision, n *assocNode) CRUD {
 			}
 		}
 	case External:
-		a := &n.a
+		a := &s.assocs[x.i].a
 		if rec.Company != 0 && rec.Company == a.Company {
 			rels = rels.With(MyCompany)
 		}
@@ -569,13 +582,13 @@ func (s *snapshot) roleRights(d *Decision, n *assocNode) CRUD {
 	}
 	d.Relations = rels
 
-	role := s.roles[n.role]
 	var g *grid
 	if role != nil {
-		g = role.rights(rec.Type)
+		g = role.rightsAt(t)
 	}
+	roleID := s.roleIDOf(x)
 	if g == nil {
-		d.add(Cause{Kind: CauseNoRole, Role: n.role})
+		d.add(Cause{Kind: CauseNoRole, Role: roleID})
 		return 0
 	}
 	var rights CRUD
@@ -583,7 +596,7 @@ func (s *snapshot) roleRights(d *Decision, n *assocNode) CRUD {
 		if !rels.Has(r) {
 			continue
 		}
-		c := Cause{Kind: CauseRole, Relation: r, Rights: g[r], Role: n.role}
+		c := Cause{Kind: CauseRole, Relation: r, Rights: g[r], Role: roleID}
 		switch r {
 		case Team:
 			c.Group = rec.Team
@@ -598,17 +611,15 @@ func (s *snapshot) roleRights(d *Decision, n *assocNode) CRUD {
 
 // sharingRights adds up the sharing rules that open the record to the
 // subject.
-func (s *snapshot) sharingRights(d *Decision, n *assocNode) CRUD {
-	if len(s.rules) == 0 {
-		return 0
+func (s *snapshot) sharingRights(d *Decision, x subj, t int32) CRUD {
+	if int(t) >= len(s.rulesAt) {
+		t = 0
 	}
 	var rights CRUD
-	for _, list := range [2][]*ruleNode{s.rulesByType[d.Record.Type], s.rulesByType[Wildcard]} {
-		for _, r := range list {
-			if s.holds(&r.to, d.Subject, n) && s.ownedBy(&r.from, &d.Record) {
-				rights |= r.rule.Rights
-				d.add(Cause{Kind: CauseSharing, Rule: r.rule.ID, Rights: r.rule.Rights})
-			}
+	for _, r := range s.rulesAt[t] {
+		if s.holds(&r.to, d.Subject, x) && s.ownedBy(&r.from, &d.Record) {
+			rights |= r.rule.Rights
+			d.add(Cause{Kind: CauseSharing, Rule: r.rule.ID, Rights: r.rule.Rights})
 		}
 	}
 	return rights
@@ -619,11 +630,8 @@ func (s *snapshot) ownedBy(from *principalSet, rec *Record) bool {
 	if from.everyone {
 		return true
 	}
-	if rec.Owner != 0 {
-		_, o := s.assoc(rec.Owner)
-		if s.holds(from, rec.Owner, o) {
-			return true
-		}
+	if rec.Owner != 0 && s.holds(from, rec.Owner, s.subject(rec.Owner)) {
+		return true
 	}
 	if rec.Team != 0 {
 		if gi, g := s.group(rec.Team); g != nil && s.holdsTeam(from, gi) {
@@ -636,49 +644,42 @@ func (s *snapshot) ownedBy(from *principalSet, rec *Record) bool {
 // grantRights adds up the explicit grants on the record to the subject or
 // its groups and, where none covers the record, the default permissions of
 // the subject's groups.
-func (s *snapshot) grantRights(d *Decision, n *assocNode) CRUD {
+func (s *snapshot) grantRights(d *Decision, x subj, t int32) CRUD {
 	var rights CRUD
 	covered := false
 	apply := func(list []grantNode) {
 		for i := range list {
 			g := &list[i]
-			if g.applies(s, d.Subject, n) {
+			if g.applies(s, d.Subject, x) {
 				covered = true
 				rights |= g.rights
 				d.add(Cause{Kind: CauseGrant, Grant: g.id, Group: g.group, Rights: g.rights})
 			}
 		}
 	}
-	rec := &d.Record
-	if len(s.grantsByRecord) > 0 && rec.ID != 0 {
-		apply(s.grantsByRecord[recordKey{rec.Type, rec.ID}])
+	if int(t) >= len(s.typeGrantsAt) {
+		t = 0
 	}
-	if len(s.grantsByType) > 0 {
-		apply(s.grantsByType[rec.Type])
-		apply(s.grantsByType[Wildcard])
+	if m := s.recGrantsAt[t]; m != nil && d.Record.ID != 0 {
+		apply(m[d.Record.ID])
 	}
+	apply(s.typeGrantsAt[t])
 	if covered {
 		return rights
 	}
-	for _, gi := range s.defaults {
-		if !s.member(n, gi) {
+	for i, gi := range s.defaults {
+		c := s.defaultsAt[i][t]
+		if !c.ok || !s.memberHot(x.h, gi) {
 			continue
 		}
-		defs := s.groups[gi].group.Defaults
-		c, ok := defs[rec.Type]
-		if !ok {
-			c, ok = defs[Wildcard]
-		}
-		if ok {
-			rights |= c
-			d.add(Cause{Kind: CauseDefault, Group: s.groups[gi].group.ID, Rights: c})
-		}
+		rights |= c.rights
+		d.add(Cause{Kind: CauseDefault, Group: s.groups[gi].group.ID, Rights: c.rights})
 	}
 	return rights
 }
 
 // restrict removes rights the record's restrictions take away.
-func (s *snapshot) restrict(d *Decision, n *assocNode, rights CRUD) CRUD {
+func (s *snapshot) restrict(d *Decision, x subj, rights CRUD) CRUD {
 	rec := &d.Record
 	cut := func(r Restriction) {
 		if rights != 0 {
@@ -695,12 +696,12 @@ func (s *snapshot) restrict(d *Decision, n *assocNode, rights CRUD) CRUD {
 	case VisibleGroup:
 		if !own {
 			gi, g := s.group(rec.Group)
-			if g == nil || !s.member(n, gi) {
+			if g == nil || !s.memberHot(x.h, gi) {
 				cut(RestrictVisibleGroup)
 			}
 		}
 	}
-	if n.typ == External && !rec.Published && !own {
+	if AssociateType(x.h.typ) == External && !rec.Published && !own {
 		cut(RestrictUnpublished)
 	}
 	if rec.Category != 0 {
@@ -710,7 +711,7 @@ func (s *snapshot) restrict(d *Decision, n *assocNode, rights CRUD) CRUD {
 		if c == nil {
 			cut(RestrictMembersOnly)
 		} else if c.cat.MembersOnly {
-			if direct, g, role := s.inCategory(n, c); !direct && g < 0 && !role {
+			if direct, g, role := s.inCategory(x, c); !direct && g < 0 && !role {
 				cut(RestrictMembersOnly)
 			}
 		}
@@ -741,7 +742,7 @@ func (s *snapshot) has(n *assocNode, right string) bool {
 		return true
 	}
 	for _, g := range s.funcGroups[right] {
-		if s.member(n, g) {
+		if s.memberOf(s.subjOf(n), g) {
 			return true
 		}
 	}

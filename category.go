@@ -135,13 +135,13 @@ func (e *Engine) Categories(ctx context.Context, who AssociateID) ([]CategoryMem
 }
 
 func (s *snapshot) categoryMembership(n *assocNode, c *catNode) (CategoryMembership, bool) {
-	direct, g, role := s.inCategory(n, c)
+	direct, g, role := s.inCategory(s.subjOf(n), c)
 	if !direct && g < 0 && !role {
 		return CategoryMembership{}, false
 	}
 	m := CategoryMembership{Category: CategoryRef{c.cat.ID, c.cat.Name}, Direct: direct}
 	for _, gi := range c.groups {
-		if n.isMember(gi) {
+		if s.memberOf(s.subjOf(n), gi) {
 			m.Groups = append(m.Groups, s.explain(n, gi))
 		}
 	}
@@ -165,7 +165,7 @@ func (e *Engine) CategoryMembers(ctx context.Context, c CategoryID) ([]Associate
 		if n == nil {
 			continue
 		}
-		if direct, g, role := s.inCategory(n, cn); direct || g >= 0 || role {
+		if direct, g, role := s.inCategory(s.subjOf(n), cn); direct || g >= 0 || role {
 			out = append(out, n.a.ID)
 		}
 	}

@@ -302,7 +302,7 @@ func (d *Decision) memberPath(id GroupID) string {
 	}
 	_, n := d.snap.assoc(d.Subject)
 	gi, g := d.snap.group(id)
-	if n == nil || g == nil || !n.isMember(gi) {
+	if n == nil || g == nil || !d.snap.memberOf(d.snap.subjOf(n), gi) {
 		return ""
 	}
 	m := d.snap.explain(n, gi)

@@ -400,7 +400,7 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 	var sharing []*cond
 	for _, list := range [2][]*ruleNode{s.rulesByType[typ], s.rulesByType[Wildcard]} {
 		for _, r := range list {
-			if r.rule.Rights&bit == 0 || !s.holds(&r.to, a.ID, n) {
+			if r.rule.Rights&bit == 0 || !s.holds(&r.to, a.ID, s.subjOf(n)) {
 				continue
 			}
 			if r.from.everyone {
@@ -417,7 +417,7 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 	typeCovered := false
 	for _, t := range [2]string{typ, Wildcard} {
 		for _, g := range s.grantsByType[t] {
-			if g.applies(s, a.ID, n) {
+			if g.applies(s, a.ID, s.subjOf(n)) {
 				typeCovered = true
 				if g.rights&bit != 0 {
 					grants = append(grants, condAlways)
@@ -427,7 +427,7 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 	}
 	var covered, allowed []int64
 	for _, g := range s.recordGrants[typ] {
-		if g.applies(s, a.ID, n) {
+		if g.applies(s, a.ID, s.subjOf(n)) {
 			covered = append(covered, g.record)
 			if g.rights&bit != 0 {
 				allowed = append(allowed, g.record)
@@ -438,7 +438,7 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 	if !typeCovered {
 		var defaults CRUD
 		for _, gi := range s.defaults {
-			if n.isMember(gi) {
+			if s.memberOf(s.subjOf(n), gi) {
 				defs := s.groups[gi].group.Defaults
 				c, ok := defs[typ]
 				if !ok {
@@ -467,7 +467,7 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 	for id, c := range s.categories {
 		if !c.cat.MembersOnly {
 			okCats = append(okCats, int64(id))
-		} else if direct, g, role := s.inCategory(n, c); direct || g >= 0 || role {
+		} else if direct, g, role := s.inCategory(s.subjOf(n), c); direct || g >= 0 || role {
 			okCats = append(okCats, int64(id))
 		}
 	}
@@ -495,7 +495,7 @@ func impliesOwned(c *cond) bool {
 func (s *snapshot) categoriesOf(n *assocNode) []int64 {
 	var out []int64
 	for id, c := range s.categories {
-		if direct, g, role := s.inCategory(n, c); direct || g >= 0 || role {
+		if direct, g, role := s.inCategory(s.subjOf(n), c); direct || g >= 0 || role {
 			out = append(out, int64(id))
 		}
 	}
@@ -542,7 +542,7 @@ func (s *snapshot) filterCache() *filterCache {
 				o.owners = append(o.owners, int64(x))
 			}
 			for _, n := range s.assocs {
-				if n != nil && s.holds(&r.from, n.a.ID, n) {
+				if n != nil && s.holds(&r.from, n.a.ID, s.subjOf(n)) {
 					o.owners = append(o.owners, int64(n.a.ID))
 				}
 			}

@@ -117,7 +117,7 @@ func (s *snapshot) impersonate(actor, target AssociateID, now func() time.Time) 
 	var byName, byGroup *impNode
 	for _, m := range s.imps {
 		a, t := m.imp.Actor, m.imp.Target
-		actorOK := (a.Associate != 0 && a.Associate == actor) || (m.actor >= 0 && an.isMember(m.actor))
+		actorOK := (a.Associate != 0 && a.Associate == actor) || (m.actor >= 0 && s.memberOf(s.subjOf(an), m.actor))
 		if !actorOK {
 			continue
 		}
@@ -126,7 +126,7 @@ func (s *snapshot) impersonate(actor, target AssociateID, now func() time.Time) 
 			if byName == nil || m.imp.ID < byName.imp.ID {
 				byName = m
 			}
-		case m.target >= 0 && tn.isMember(m.target):
+		case m.target >= 0 && s.memberOf(s.subjOf(tn), m.target):
 			if byGroup == nil || m.imp.ID < byGroup.imp.ID {
 				byGroup = m
 			}

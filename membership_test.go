@@ -201,6 +201,11 @@ func checkResolver(t tb, r access.Resolver, m *refModel) {
 
 	checkAgree(t, r, assocs, groups)
 	checkNotFound(t, r, m)
+	if e, ok := r.(*access.Engine); ok {
+		if err := access.CheckHeaders(e); err != nil {
+			t.Errorf("decision headers: %v", err)
+		}
+	}
 }
 
 // checkExplanation checks that a membership's explanation is true of the

@@ -144,7 +144,7 @@ func (e *Engine) Permissions(ctx context.Context, who AssociateID) (Permissions,
 	var rules []SharingRule
 	for _, id := range slices.Sorted(maps.Keys(s.rules)) {
 		r := s.rules[id]
-		if s.holds(&r.to, who, n) {
+		if s.holds(&r.to, who, s.subjOf(n)) {
 			rules = append(rules, r.rule.clone())
 			types[r.rule.EntityType] = true
 		}
@@ -156,14 +156,14 @@ func (e *Engine) Permissions(ctx context.Context, who AssociateID) (Permissions,
 		if gi, gg := s.group(g.Group); gg != nil {
 			gn.gidx = gi
 		}
-		if gn.applies(s, who, n) {
+		if gn.applies(s, who, s.subjOf(n)) {
 			grants = append(grants, g)
 			types[g.EntityType] = true
 		}
 	}
 	var defaultGroups []map[string]CRUD
 	for _, gi := range s.defaults {
-		if n.isMember(gi) {
+		if s.memberOf(s.subjOf(n), gi) {
 			defs := s.groups[gi].group.Defaults
 			defaultGroups = append(defaultGroups, defs)
 			for t := range defs {
@@ -215,7 +215,7 @@ func (e *Engine) Permissions(ctx context.Context, who AssociateID) (Permissions,
 	}
 	for f, gs := range s.funcGroups {
 		for _, g := range gs {
-			if n.isMember(g) {
+			if s.memberOf(s.subjOf(n), g) {
 				funcs[f] = true
 			}
 		}

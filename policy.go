@@ -35,6 +35,63 @@ func (n *roleNode) rights(typ string) *grid {
 	return n.wild
 }
 
+// rightsAt is rights for an interned type (see snapshot.typeOf).
+func (n *roleNode) rightsAt(t int32) *grid {
+	if int(t) < len(n.gridAt) {
+		if g := n.gridAt[t]; g != nil {
+			return g
+		}
+	}
+	return n.wild
+}
+
+// typeOf returns the interned index of an entity type, or 0 for a type
+// that no role, rule, grant or default names (only "*" entries apply to
+// it). A decision hashes the type once, here; everything per type is then
+// an array lookup.
+func (s *snapshot) typeOf(typ string) int32 {
+	return s.types[typ]
+}
+
+// intern gives each of the names an index if it has none. Indexes are
+// stable for the life of a resolver, so arrays built by an older
+// compilation stay valid; s.types is copied before it grows, as an older
+// snapshot may share it.
+func (s *snapshot) intern(names ...string) {
+	owned := false
+	for _, name := range names {
+		if name == Wildcard {
+			continue
+		}
+		if _, ok := s.types[name]; ok {
+			continue
+		}
+		if !owned {
+			s.types = maps.Clone(s.types)
+			if s.types == nil {
+				s.types = map[string]int32{}
+			}
+			owned = true
+		}
+		s.types[name] = int32(len(s.types) + 1)
+	}
+}
+
+// perType builds an array indexed by interned type from a value per named
+// type and the "*" value: at[t] is combine(t's value, "*"'s value), and
+// at[0], for types nothing names, combine of a missing value and "*"'s.
+func perType[V, W any](s *snapshot, byName map[string]V, combine func(own V, hasOwn bool, wild V, hasWild bool) W) []W {
+	wild, hasWild := byName[Wildcard]
+	var zero V
+	at := make([]W, len(s.types)+1)
+	at[0] = combine(zero, false, wild, hasWild)
+	for name, t := range s.types {
+		own, ok := byName[name]
+		at[t] = combine(own, ok, wild, hasWild)
+	}
+	return at
+}
+
 // principalSet is a compiled [Principals].
 type principalSet struct {
 	everyone bool
@@ -60,25 +117,25 @@ func (s *snapshot) compileSet(p *Principals) principalSet {
 	return out
 }
 
-// holds reports whether the associate (id, and its node when it exists) is
-// in the set. Groups count effective membership; roles count the role the
+// holds reports whether the associate (id, and x when it exists) is in
+// the set. Groups count effective membership; roles count the role the
 // associate holds, whatever its type.
-func (s *snapshot) holds(p *principalSet, id AssociateID, n *assocNode) bool {
+func (s *snapshot) holds(p *principalSet, id AssociateID, x subj) bool {
 	if p.everyone {
 		return true
 	}
 	if _, ok := slices.BinarySearch(p.assocs, id); ok && id != 0 {
 		return true
 	}
-	if n == nil {
+	if x.h == nil {
 		return false
 	}
 	for _, g := range p.groups {
-		if s.member(n, g) {
+		if s.memberHot(x.h, g) {
 			return true
 		}
 	}
-	if role := n.role; role != 0 {
+	if role := s.roleIDOf(x); role != 0 {
 		if slices.Contains(p.roles, role) {
 			return true
 		}
@@ -124,11 +181,17 @@ type grantNode struct {
 }
 
 // applies reports whether the grant is to the subject or one of its groups.
-func (g *grantNode) applies(s *snapshot, id AssociateID, n *assocNode) bool {
+func (g *grantNode) applies(s *snapshot, id AssociateID, x subj) bool {
 	if g.assoc != 0 {
 		return g.assoc == id
 	}
-	return g.gidx >= 0 && n != nil && s.member(n, g.gidx)
+	return g.gidx >= 0 && s.memberOf(x, g.gidx)
+}
+
+// defaultCell is a group's default permission for one type.
+type defaultCell struct {
+	rights CRUD
+	ok     bool // the group has a default for the type (or "*")
 }
 
 type recordKey struct {
@@ -155,6 +218,15 @@ type policy struct {
 	grantsByType   map[string][]grantNode // RecordID 0; "*" grants under "*"
 	recordGrants   map[string][]grantNode // per type, the grants on one record
 	defaults       []int32                // groups with a default permission
+
+	// What a decision reads, per interned type (see snapshot.typeOf):
+	// the rules and whole-type grants of the type followed by the "*"
+	// ones, the grants on single records by record id, and the default
+	// permission of each group in defaults, its "*" entry filled in.
+	rulesAt      [][]*ruleNode
+	typeGrantsAt [][]grantNode
+	recGrantsAt  []map[int64][]grantNode
+	defaultsAt   [][]defaultCell
 	funcGroups     map[string][]int32     // functional right → groups granting it
 	categories     map[CategoryID]*catNode
 	imps           map[ImpersonationID]*impNode
@@ -224,6 +296,50 @@ func (s *snapshot) compilePolicy() {
 			n.target = gi
 		}
 		p.imps[id] = n
+	}
+	s.compilePerType()
+}
+
+// compilePerType builds the policy's per-type arrays.
+func (s *snapshot) compilePerType() {
+	p := &s.policy
+	for t := range p.rulesByType {
+		s.intern(t)
+	}
+	for t := range p.grantsByType {
+		s.intern(t)
+	}
+	for t := range p.recordGrants {
+		s.intern(t)
+	}
+	for _, gi := range p.defaults {
+		for t := range s.groups[gi].group.Defaults {
+			s.intern(t)
+		}
+	}
+	p.rulesAt = perType(s, p.rulesByType, func(own []*ruleNode, _ bool, wild []*ruleNode, _ bool) []*ruleNode {
+		return slices.Concat(own, wild)
+	})
+	p.typeGrantsAt = perType(s, p.grantsByType, func(own []grantNode, _ bool, wild []grantNode, _ bool) []grantNode {
+		return slices.Concat(own, wild)
+	})
+	p.recGrantsAt = make([]map[int64][]grantNode, len(s.types)+1)
+	for k, list := range p.grantsByRecord {
+		if t := s.typeOf(k.typ); t > 0 {
+			if p.recGrantsAt[t] == nil {
+				p.recGrantsAt[t] = map[int64][]grantNode{}
+			}
+			p.recGrantsAt[t][k.id] = list
+		}
+	}
+	p.defaultsAt = make([][]defaultCell, len(p.defaults))
+	for i, gi := range p.defaults {
+		p.defaultsAt[i] = perType(s, s.groups[gi].group.Defaults, func(own CRUD, ok bool, wild CRUD, hasWild bool) defaultCell {
+			if ok {
+				return defaultCell{own, true}
+			}
+			return defaultCell{wild, hasWild}
+		})
 	}
 }
 
@@ -296,6 +412,9 @@ func (s *snapshot) assignPolicyBits(owned bool) {
 			s.assocs[i] = a
 		}
 		a.pm = s.maskOf(a.groups)
+	}
+	if !owned {
+		s.buildHot()
 	}
 }
 
@@ -370,18 +489,19 @@ func patch[K comparable, V, T any](m map[K]V, puts []T, dels []K, entry func(T) 
 // inCategory reports whether the associate is a member of category c and,
 // when it is, how: individually, through a group (its index), or through
 // its role. Only associates with a service login have categories.
-func (s *snapshot) inCategory(n *assocNode, c *catNode) (direct bool, group int32, role bool) {
+func (s *snapshot) inCategory(x subj, c *catNode) (direct bool, group int32, role bool) {
 	group = -1
-	if n == nil || n.a.ServiceLogin == 0 {
+	if x.h == nil || x.h.flags&hotCategories == 0 {
 		return false, -1, false
 	}
-	direct = slices.Contains(n.a.Categories, c.cat.ID)
+	a := &s.assocs[x.i].a
+	direct = slices.Contains(a.Categories, c.cat.ID)
 	for _, g := range c.groups {
-		if s.member(n, g) {
+		if s.memberHot(x.h, g) {
 			group = g
 			break
 		}
 	}
-	role = n.a.Role != 0 && slices.Contains(c.cat.Roles, n.a.Role)
+	role = a.Role != 0 && slices.Contains(c.cat.Roles, a.Role)
 	return direct, group, role
 }

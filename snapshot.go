@@ -30,11 +30,28 @@ type snapshot struct {
 
 	assocIdx idIndex
 	assocs   []*assocNode
-	// assocRole is each associate's role by index (0 when deleted), kept
-	// apart from the nodes so that a decision learns the record owner's
-	// role without touching the owner's node: a random node costs
-	// several cache and TLB misses.
-	assocRole []RoleID
+	// hot holds, per associate index, what a decision reads about the
+	// associate (see hotAssoc), in chunks shared copy-on-write between
+	// snapshots; over holds the personal groups that do not fit inline.
+	hot  []*hotChunk
+	over []int32
+	// overDead counts the entries of over that no header refers to any
+	// more; over is compacted when they outnumber the live ones.
+	overDead int
+	// assocRole is each associate's role slot by index (-1 when it has none
+	// or is deleted), kept apart from the headers so that a decision learns
+	// the record owner's role from a small array.
+	assocRole []int32
+
+	// roleSlot gives every role id seen a stable slot; roleAt is the
+	// current node per slot (nil once deleted).
+	roleSlot map[RoleID]int32
+	roleAt   []*roleNode
+	roleIDs  []RoleID
+
+	// types interns the entity types that roles and the policy name, with
+	// indexes stable for the resolver's life (see typeOf).
+	types map[string]int32
 
 	policy
 
@@ -60,6 +77,12 @@ type roleNode struct {
 	// grids are the compiled rights per entity type; wild is the "*" row.
 	grids map[string]*grid
 	wild  *grid
+	// gridAt is grids by interned type (see snapshot.typeOf).
+	gridAt []*grid
+	// closure lists, sorted, the effective groups the role alone gives its
+	// holders: the upward closure of base. Holders share it, so a header
+	// keeps only the groups an associate has beyond it (hotAssoc).
+	closure []int32
 }
 
 type baseEdge struct {
@@ -93,11 +116,6 @@ type assocNode struct {
 	// with bit b (see snapshot.pbit): the few groups that grants, defaults,
 	// sharing rules and categories name, tested on every decision.
 	pm [policyBits / 64]uint64
-	// sum holds groups[16k] for k < 8 (the rest 0 past the end): which
-	// block of 16 a group would sit in, read from the node's first lines,
-	// so that a membership test reads one block of groups (one or two
-	// cache lines) instead of binary-searching across all of them.
-	sum     [summaryBlocks]int32
 	role    RoleID
 	primary GroupID
 	typ     AssociateType
@@ -106,6 +124,7 @@ type assocNode struct {
 
 	via []via
 	a   Associate
+	idx int32 // the associate's index
 }
 
 // newAssocNode makes the node of an associate, without memberships.
@@ -211,13 +230,16 @@ func (s *snapshot) assoc(id AssociateID) (int32, *assocNode) {
 	return i, s.assocs[i]
 }
 
-// roleOf returns the role of the associate with the given id, or 0 when it
-// is unknown or deleted, without touching its node.
-func (s *snapshot) roleOf(id AssociateID) RoleID {
+// roleOfAssoc returns the role node of the associate with the given id, or
+// nil when it is unknown, deleted or holds no role, without touching its
+// node or header.
+func (s *snapshot) roleOfAssoc(id AssociateID) *roleNode {
 	if i, ok := s.assocIdx.get(id); ok {
-		return s.assocRole[i]
+		if slot := s.assocRole[i]; slot >= 0 {
+			return s.roleAt[slot]
+		}
 	}
-	return 0
+	return nil
 }
 
 func (s *snapshot) group(id GroupID) (int32, *groupNode) {
@@ -235,56 +257,9 @@ func (s *snapshot) group(id GroupID) (int32, *groupNode) {
 	return i, s.groups[i]
 }
 
-// isMember reports whether the associate node is an effective member of the
-// group with index g. It does not allocate.
-func (n *assocNode) isMember(g int32) bool {
-	gs := n.groups
-	if len(gs) <= summaryBlock {
-		return contains(gs, g)
-	}
-	// Find the last block whose first group is ≤ g; groups past the eighth
-	// block's start are all in the last, searched whole.
-	k := 0
-	for k+1 < summaryBlocks && (k+1)*summaryBlock < len(gs) && n.sum[k+1] <= g {
-		k++
-	}
-	lo, hi := k*summaryBlock, (k+1)*summaryBlock
-	if k == summaryBlocks-1 || hi > len(gs) {
-		hi = len(gs)
-	}
-	return contains(gs[lo:hi], g)
-}
-
-// summaryBlock is the block size of assocNode.sum; summaryBlocks how many
-// blocks it indexes.
-const (
-	summaryBlock  = 16
-	summaryBlocks = 8
-)
-
-// summarise fills sum from groups.
-func (n *assocNode) summarise() {
-	for k := range summaryBlocks {
-		if k*summaryBlock < len(n.groups) {
-			n.sum[k] = n.groups[k*summaryBlock]
-		}
-	}
-}
-
 // policyBits is how many policy groups get a bit in every associate's pm.
 // Groups beyond it are tested by search, as other groups are.
 const policyBits = 128
-
-// member reports whether the associate is an effective member of group g,
-// with a bit test for policy groups.
-func (s *snapshot) member(n *assocNode, g int32) bool {
-	if int(g) < len(s.pbit) {
-		if b := s.pbit[g]; b >= 0 {
-			return n.pm[b>>6]&(1<<(b&63)) != 0
-		}
-	}
-	return n.isMember(g)
-}
 
 // maskOf computes an associate's policy-group bits from its groups.
 func (s *snapshot) maskOf(groups []int32) (pm [policyBits / 64]uint64) {
@@ -358,8 +333,8 @@ func build(rev Revision, b *Batch) *snapshot {
 		ids, idx = append(ids, a.ID), append(idx, int32(len(s.assocs)))
 		n := &slab[len(s.assocs)]
 		*n = *newAssocNode(a)
+		n.idx = int32(len(s.assocs))
 		s.assocs = append(s.assocs, n)
-		s.assocRole = append(s.assocRole, a.Role)
 	}
 	s.assocIdx = newIDIndex(ids, idx)
 	// Members lists are cut from one array sized by a first count, which
@@ -370,7 +345,6 @@ func build(rev Revision, b *Batch) *snapshot {
 	total := 0
 	for _, n := range s.assocs {
 		n.groups, n.via = s.effective(&n.a, sc)
-		n.summarise()
 		for _, g := range n.groups {
 			count[g]++
 		}
@@ -387,6 +361,7 @@ func build(rev Revision, b *Batch) *snapshot {
 		}
 	}
 	s.loadPolicy(b)
+	s.buildHot()
 	return s
 }
 
@@ -521,9 +496,46 @@ func (s *snapshot) compileGroups() {
 			return cmp.Or(cmp.Compare(a.g, b.g), cmp.Compare(a.reason, b.reason))
 		})
 		n.base = slices.CompactFunc(n.base, func(a, b baseEdge) bool { return a.g == b.g })
+		for _, e := range n.base {
+			for _, u := range s.groups[e.g].up {
+				n.closure = append(n.closure, u.g)
+			}
+		}
+		slices.Sort(n.closure)
+		n.closure = slices.Clip(slices.Compact(n.closure))
 		fresh[id] = n
 	}
+	for _, n := range fresh {
+		for t := range n.grids {
+			s.intern(t)
+		}
+	}
+	for _, n := range fresh {
+		for t, g := range n.grids {
+			i := s.typeOf(t)
+			if int(i) >= len(n.gridAt) {
+				n.gridAt = slices.Grow(n.gridAt, int(i)+1-len(n.gridAt))[:i+1]
+			}
+			n.gridAt[i] = g
+		}
+	}
 	s.roles = fresh
+	// Role slots are stable: a role keeps its slot across updates, and a
+	// deleted one leaves its slot empty.
+	s.roleSlot = maps.Clone(s.roleSlot)
+	if s.roleSlot == nil {
+		s.roleSlot = map[RoleID]int32{}
+	}
+	for _, id := range slices.Sorted(maps.Keys(fresh)) {
+		if _, ok := s.roleSlot[id]; !ok {
+			s.roleSlot[id] = int32(len(s.roleSlot))
+		}
+	}
+	s.roleAt = make([]*roleNode, len(s.roleSlot))
+	s.roleIDs = make([]RoleID, len(s.roleSlot))
+	for id, slot := range s.roleSlot {
+		s.roleAt[slot], s.roleIDs[slot] = fresh[id], id
+	}
 }
 
 // below reports whether role b is strictly below role a.
@@ -750,25 +762,20 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 	if len(d.Associates)+len(d.DeleteAssociates)+len(affected) > 0 {
 		s.assocs = slices.Clone(old.assocs)
 	}
-	if len(d.Associates)+len(d.DeleteAssociates) > 0 {
-		s.assocRole = slices.Clone(old.assocRole)
-	}
 	for _, a := range d.Associates {
 		i, ok := s.assocIdx.get(a.ID)
 		if !ok {
 			i = int32(len(s.assocs))
 			s.assocIdx = s.assocIdx.with(a.ID, i)
 			s.assocs = append(s.assocs, nil)
-			s.assocRole = append(s.assocRole, 0)
 		}
 		s.assocs[i] = newAssocNode(a)
-		s.assocRole[i] = a.Role
+		s.assocs[i].idx = i
 		affected = append(affected, i)
 	}
 	for _, id := range d.DeleteAssociates {
 		if i, n := s.assoc(id); n != nil {
 			s.assocs[i] = nil
-			s.assocRole[i] = 0
 			affected = append(affected, i)
 		}
 	}
@@ -787,8 +794,8 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 		}
 		if n := s.assocs[i]; n != nil {
 			nn := newAssocNode(n.a)
+			nn.idx = i
 			nn.groups, nn.via = s.effective(&nn.a, sc)
-			nn.summarise()
 			nn.pm = s.maskOf(nn.groups)
 			s.assocs[i] = nn
 			after = nn.groups
@@ -809,6 +816,11 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 			}
 		}
 	}
+	w := s.hotWriter()
+	for _, i := range affected {
+		w.set(i)
+	}
+	w.done()
 	if len(adds)+len(removes) > 0 && !membersOwned {
 		s.members = slices.Clone(old.members)
 	}

@@ -17,17 +17,3 @@ func TestContainsMatchesBinarySearch(t *testing.T) {
 		}
 	})
 }
-
-func TestIsMemberSummaryMatchesSearch(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
-		gs := slices.Compact(slices.Sorted(slices.Values(rapid.SliceOfN(rapid.Int32Range(0, 400), 0, 200).Draw(t, "groups"))))
-		n := &assocNode{groups: gs}
-		n.summarise()
-		for x := int32(-2); x <= 402; x++ {
-			_, want := slices.BinarySearch(gs, x)
-			if got := n.isMember(x); got != want {
-				t.Fatalf("isMember(%d) over %v = %v, want %v", x, gs, got, want)
-			}
-		}
-	})
-}

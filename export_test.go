@@ -1,0 +1,51 @@
+package access
+
+import (
+	"fmt"
+	"slices"
+)
+
+// CheckHeaders reports the first way in which the engine's decision
+// headers disagree with its associate nodes: every header must say what
+// its node says, and a header's membership test must agree with the
+// node's full list of effective groups for every group.
+func CheckHeaders(e *Engine) error {
+	s := e.snap.Load()
+	if len(s.hot)*hotLen < len(s.assocs) || len(s.assocRole) < len(s.assocs) {
+		return fmt.Errorf("%d headers and %d role slots for %d associates", len(s.hot)*hotLen, len(s.assocRole), len(s.assocs))
+	}
+	for i, n := range s.assocs {
+		x := s.subjOf(n)
+		h := s.hotAt(int32(i))
+		if n == nil {
+			if h.flags&hotPresent != 0 || s.assocRole[i] != -1 {
+				return fmt.Errorf("deleted associate index %d: header %+v, role slot %d", i, *h, s.assocRole[i])
+			}
+			continue
+		}
+		if n.idx != int32(i) {
+			return fmt.Errorf("associate %d: node index %d, slot %d", n.a.ID, n.idx, i)
+		}
+		if got := s.roleIDOf(x); got != n.a.Role {
+			return fmt.Errorf("associate %d: header role %d, want %d", n.a.ID, got, n.a.Role)
+		}
+		if s.assocRole[i] != h.role {
+			return fmt.Errorf("associate %d: role slot %d, header %d", n.a.ID, s.assocRole[i], h.role)
+		}
+		if h.pm != n.pm || AssociateType(h.typ) != n.a.Type || (h.flags&hotActive != 0) != n.a.Active {
+			return fmt.Errorf("associate %d: header %+v disagrees with node", n.a.ID, *h)
+		}
+		if gi, g := s.group(n.a.PrimaryGroup); g != nil && h.primary != gi {
+			return fmt.Errorf("associate %d: header primary %d, want %d", n.a.ID, h.primary, gi)
+		}
+		for g := range s.groups {
+			_, want := slices.BinarySearch(n.groups, int32(g))
+			if got := s.memberHot(h, int32(g)); got != want {
+				return fmt.Errorf("associate %d, group index %d: header says member %v, node says %v", n.a.ID, g, got, want)
+			}
+		}
+	}
+	return nil
+}
+
+func init() { overCompactMin = 0 }
