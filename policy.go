@@ -227,9 +227,9 @@ type policy struct {
 	typeGrantsAt [][]grantNode
 	recGrantsAt  []map[int64][]grantNode
 	defaultsAt   [][]defaultCell
-	funcGroups     map[string][]int32     // functional right → groups granting it
-	categories     map[CategoryID]*catNode
-	imps           map[ImpersonationID]*impNode
+	funcGroups   map[string][]int32 // functional right → groups granting it
+	categories   map[CategoryID]*catNode
+	imps         map[ImpersonationID]*impNode
 }
 
 // compilePolicy rebuilds the indexes of the policy from its source maps

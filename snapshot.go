@@ -115,7 +115,7 @@ type assocNode struct {
 	// pm has bit b set when the associate is a member of the policy group
 	// with bit b (see snapshot.pbit): the few groups that grants, defaults,
 	// sharing rules and categories name, tested on every decision.
-	pm [policyBits / 64]uint64
+	pm      [policyBits / 64]uint64
 	role    RoleID
 	primary GroupID
 	typ     AssociateType
