@@ -3,6 +3,7 @@ package access
 import (
 	"slices"
 	"time"
+	"unsafe"
 )
 
 // A decision about a random associate is bound by memory latency: at the
@@ -104,6 +105,12 @@ type subj struct {
 }
 
 func (s *snapshot) subject(id AssociateID) subj {
+	if uint64(id) < uint64(s.identN) {
+		if h := s.hotAt(int32(id)); h.flags&hotPresent != 0 {
+			return subj{int32(id), h}
+		}
+		return subj{i: -1}
+	}
 	if i, ok := s.assocIdx.get(id); ok {
 		if h := s.hotAt(i); h.flags&hotPresent != 0 {
 			return subj{i, h}
@@ -209,14 +216,20 @@ func (s *snapshot) makeHot(n *assocNode) hotAssoc {
 // buildHot computes every header afresh, with a new overflow array.
 func (s *snapshot) buildHot() {
 	s.hot = make([]*hotChunk, (len(s.assocs)+hotLen-1)/hotLen)
+	// One allocation for all chunks, so that the kernel can back it with
+	// huge pages; chunks copied by later updates are allocated one by one.
+	all := make([]hotAssoc, len(s.hot)*hotLen)
 	for c := range s.hot {
-		s.hot[c] = new(hotChunk)
+		s.hot[c] = (*hotChunk)(all[c*hotLen : (c+1)*hotLen])
 	}
 	s.over, s.overDead = nil, 0
 	s.assocRole = make([]int32, len(s.assocs))
 	for i, n := range s.assocs {
 		*s.hotAt(int32(i)) = s.makeHot(n)
 		s.assocRole[i] = s.hotAt(int32(i)).role
+	}
+	if len(all) > 0 {
+		adviseHuge(unsafe.Pointer(&all[0]), uintptr(len(all))*unsafe.Sizeof(all[0]))
 	}
 }
 

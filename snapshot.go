@@ -30,6 +30,9 @@ type snapshot struct {
 
 	assocIdx idIndex
 	assocs   []*assocNode
+	// identN is set when every id below it has the index equal to the id
+	// (its slot is reserved, nil while the id is absent); 0 otherwise.
+	identN int64
 	// hot holds, per associate index, what a decision reads about the
 	// associate (see hotAssoc), in chunks shared copy-on-write between
 	// snapshots; over holds the personal groups that do not fit inline.
@@ -234,6 +237,12 @@ func (s *snapshot) assoc(id AssociateID) (int32, *assocNode) {
 // nil when it is unknown, deleted or holds no role, without touching its
 // node or header.
 func (s *snapshot) roleOfAssoc(id AssociateID) *roleNode {
+	if uint64(id) < uint64(s.identN) {
+		if slot := s.assocRole[id]; slot >= 0 {
+			return s.roleAt[slot]
+		}
+		return nil
+	}
 	if i, ok := s.assocIdx.get(id); ok {
 		if slot := s.assocRole[i]; slot >= 0 {
 			return s.roleAt[slot]
@@ -326,15 +335,28 @@ func build(rev Revision, b *Batch) *snapshot {
 	slab := make([]assocNode, len(as))
 	ids := make([]AssociateID, 0, len(as))
 	idx := make([]int32, 0, len(as))
+	// When ids are small and dense, as database serials are, an
+	// associate's index is its id, and ids a little past the largest get
+	// their slots reserved: a decision then finds the subject's header
+	// without reading the id index first.
+	if len(as) > 0 && as[0].ID >= 0 && as[len(as)-1].ID < AssociateID(len(as)+len(as)/4+1024) {
+		s.identN = int64(as[len(as)-1].ID) + 1 + int64(len(as)/8+1024)
+		s.assocs = make([]*assocNode, s.identN)
+	}
 	for k, a := range as {
 		if k > 0 && as[k-1].ID == a.ID {
 			continue // a store never sends one id twice; keep the first
 		}
-		ids, idx = append(ids, a.ID), append(idx, int32(len(s.assocs)))
-		n := &slab[len(s.assocs)]
+		n := &slab[len(ids)]
 		*n = *newAssocNode(a)
-		n.idx = int32(len(s.assocs))
-		s.assocs = append(s.assocs, n)
+		if s.identN > 0 {
+			n.idx = int32(a.ID)
+			s.assocs[a.ID] = n
+		} else {
+			n.idx = int32(len(s.assocs))
+			s.assocs = append(s.assocs, n)
+		}
+		ids, idx = append(ids, a.ID), append(idx, n.idx)
 	}
 	s.assocIdx = newIDIndex(ids, idx)
 	// Members lists are cut from one array sized by a first count, which
@@ -344,6 +366,9 @@ func build(rev Revision, b *Batch) *snapshot {
 	count := make([]int, len(s.groups))
 	total := 0
 	for _, n := range s.assocs {
+		if n == nil {
+			continue
+		}
 		n.groups, n.via = s.effective(&n.a, sc)
 		for _, g := range n.groups {
 			count[g]++
@@ -356,6 +381,9 @@ func build(rev Revision, b *Batch) *snapshot {
 		s.members[g], all = all[:0:c], all[c:]
 	}
 	for i, n := range s.assocs {
+		if n == nil {
+			continue
+		}
 		for _, g := range n.groups {
 			s.members[g] = append(s.members[g], int32(i))
 		}
@@ -764,7 +792,12 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 	}
 	for _, a := range d.Associates {
 		i, ok := s.assocIdx.get(a.ID)
-		if !ok {
+		switch {
+		case ok:
+		case a.ID >= 0 && int64(a.ID) < s.identN:
+			i = int32(a.ID) // its reserved slot
+			s.assocIdx = s.assocIdx.with(a.ID, i)
+		default:
 			i = int32(len(s.assocs))
 			s.assocIdx = s.assocIdx.with(a.ID, i)
 			s.assocs = append(s.assocs, nil)
