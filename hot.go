@@ -30,6 +30,8 @@ const hotInline = 23
 // hotAssoc is an associate's decision header. Its size is 128 bytes, two
 // cache lines that are fetched together.
 type hotAssoc struct {
+	// pm has a bit per policy group, as assocNode.pm.
+	pm      [policyBits / 64]uint64
 	role    int32 // slot in snapshot.roleAt, or -1
 	primary int32 // primary group index, or -1
 	typ     uint8 // AssociateType
@@ -38,10 +40,11 @@ type hotAssoc struct {
 	_       uint8
 	nOver   int32 // personal groups in snapshot.over[over:over+nOver]
 	over    int32
-	// pm has a bit per policy group, as assocNode.pm.
-	pm [policyBits / 64]uint64
-	in [hotInline]int32
+	in      [hotInline]int32
 }
+
+// The header must stay exactly two cache lines.
+var _ [0]struct{} = [unsafe.Sizeof(hotAssoc{}) - 128]struct{}{}
 
 const (
 	hotPresent    = 1 << iota // the slot holds an associate
