@@ -443,9 +443,9 @@ func (e *Engine) Members(ctx context.Context, g GroupID) ([]AssociateID, error) 
 //     users, members-only categories) remove rights.
 //
 // Can does not allocate, for allows and denies alike.
-func (e *Engine) Can(ctx context.Context, who AssociateID, act Action, rec Record) (Decision, error) {
+func (e *Engine) Can(ctx context.Context, who AssociateID, act Action, rec Record) (d Decision, err error) {
 	s := e.snap.Load()
-	d := Decision{Action: act, Subject: who, Record: rec, Revision: s.rev, snap: s}
+	d.Action, d.Subject, d.Record, d.Revision, d.snap = act, who, rec, s.rev, s
 	if err := checkRequest(act, &rec); err != nil {
 		return d, err
 	}

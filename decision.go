@@ -165,7 +165,7 @@ type Decision struct {
 	// Revision is the store revision the decision was made at.
 	Revision Revision
 
-	causes  [maxCauses]Cause
+	causes  [maxCauses]cause
 	nCauses uint8
 	dropped uint16
 	snap    *snapshot
@@ -173,16 +173,61 @@ type Decision struct {
 
 // Causes returns the typed reasons, in the order the layers applied them.
 func (d *Decision) Causes() []Cause {
-	return append([]Cause(nil), d.causes[:d.nCauses]...)
+	out := make([]Cause, d.nCauses)
+	for i, c := range d.causes[:d.nCauses] {
+		out[i] = c.unpack()
+	}
+	return out
 }
 
 func (d *Decision) add(c Cause) {
 	if int(d.nCauses) < maxCauses {
-		d.causes[d.nCauses] = c
+		d.causes[d.nCauses] = pack(c)
 		d.nCauses++
 		return
 	}
 	d.dropped++
+}
+
+// cause is a Cause as a Decision stores it, in half the space: no kind
+// carries more than two ids, so the ids share two fields. Decisions are
+// returned by value, and every byte of them is cleared and copied on each
+// call.
+type cause struct {
+	kind   CauseKind
+	gate   Gate
+	rel    Relation
+	rights CRUD
+	restr  Restriction
+	// id is the Role (CauseRole, CauseNoRole), Rule (CauseSharing) or
+	// Grant (CauseGrant); group is the Group.
+	id, group int64
+}
+
+func pack(c Cause) cause {
+	p := cause{kind: c.Kind, gate: c.Gate, rel: c.Relation, rights: c.Rights, restr: c.Restriction, group: int64(c.Group)}
+	switch c.Kind {
+	case CauseRole, CauseNoRole:
+		p.id = int64(c.Role)
+	case CauseSharing:
+		p.id = int64(c.Rule)
+	case CauseGrant:
+		p.id = int64(c.Grant)
+	}
+	return p
+}
+
+func (p cause) unpack() Cause {
+	c := Cause{Kind: p.kind, Gate: p.gate, Relation: p.rel, Rights: p.rights, Restriction: p.restr, Group: GroupID(p.group)}
+	switch p.kind {
+	case CauseRole, CauseNoRole:
+		c.Role = RoleID(p.id)
+	case CauseSharing:
+		c.Rule = RuleID(p.id)
+	case CauseGrant:
+		c.Grant = GrantID(p.id)
+	}
+	return c
 }
 
 // String renders the decision on one line, for example
@@ -212,7 +257,7 @@ func (d Decision) String() string {
 	}
 	for _, c := range d.causes[:d.nCauses] {
 		b.WriteString("; ")
-		d.writeCause(&b, c)
+		d.writeCause(&b, c.unpack())
 	}
 	if d.dropped > 0 {
 		fmt.Fprintf(&b, "; and %d more", d.dropped)

@@ -69,8 +69,8 @@ func (e *Engine) WhoCan(ctx context.Context, act Action, rec Record) ([]Allowed,
 // granting returns the first cause that grants the decision's action.
 func (d *Decision) granting() Cause {
 	bit := d.Action.right()
-	for _, c := range d.causes[:d.nCauses] {
-		if c.Kind == CauseSystem || (c.Kind != CauseRestriction && c.Rights&bit != 0) {
+	for _, p := range d.causes[:d.nCauses] {
+		if c := p.unpack(); c.Kind == CauseSystem || (c.Kind != CauseRestriction && c.Rights&bit != 0) {
 			return c
 		}
 	}
