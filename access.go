@@ -538,16 +538,16 @@ func (s *snapshot) roleRights(d *Decision, x subj, t int32) CRUD {
 	switch AssociateType(h.typ) {
 	case Internal:
 		if rec.Team != 0 {
-			if gi, g := s.group(rec.Team); g != nil && s.memberHot(h, gi) {
+			if gi := s.groupIndex(rec.Team); gi >= 0 && s.memberHot(h, gi) {
 				rels = rels.With(Team)
 			}
 		}
 		if rec.Group != 0 {
-			switch gi, g := s.group(rec.Group); {
-			case g != nil && gi == h.primary,
-				g == nil && h.flags&hotOddPrimary != 0 && s.assocs[x.i].primary == rec.Group:
+			switch gi := s.groupIndex(rec.Group); {
+			case gi >= 0 && gi == h.primary,
+				gi < 0 && h.flags&hotOddPrimary != 0 && s.assocs[x.i].primary == rec.Group:
 				rels = rels.With(PrimaryGroup)
-			case g != nil && s.memberHot(h, gi):
+			case gi >= 0 && s.memberHot(h, gi):
 				rels = rels.With(OtherGroup)
 			}
 		}
@@ -634,7 +634,7 @@ func (s *snapshot) ownedBy(from *principalSet, rec *Record) bool {
 		return true
 	}
 	if rec.Team != 0 {
-		if gi, g := s.group(rec.Team); g != nil && s.holdsTeam(from, gi) {
+		if gi := s.groupIndex(rec.Team); gi >= 0 && s.holdsTeam(from, gi) {
 			return true
 		}
 	}
@@ -695,8 +695,7 @@ func (s *snapshot) restrict(d *Decision, x subj, rights CRUD) CRUD {
 		}
 	case VisibleGroup:
 		if !own {
-			gi, g := s.group(rec.Group)
-			if g == nil || !s.memberHot(x.h, gi) {
+			if gi := s.groupIndex(rec.Group); gi < 0 || !s.memberHot(x.h, gi) {
 				cut(RestrictVisibleGroup)
 			}
 		}

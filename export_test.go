@@ -48,4 +48,4 @@ func CheckHeaders(e *Engine) error {
 	return nil
 }
 
-func init() { overCompactMin = 0 }
+func init() { overCompactMin, roleBitsMin = 0, 2 }

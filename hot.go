@@ -78,8 +78,14 @@ func (s *snapshot) memberHot(h *hotAssoc, g int32) bool {
 		}
 	}
 	if h.role >= 0 && h.typ == uint8(Internal) {
-		if r := s.roleAt[h.role]; r != nil && contains(r.closure, g) {
-			return true
+		if r := s.roleAt[h.role]; r != nil {
+			if r.bits != nil {
+				if w := int(g >> 6); w < len(r.bits) && r.bits[w]&(1<<(g&63)) != 0 {
+					return true
+				}
+			} else if contains(r.closure, g) {
+				return true
+			}
 		}
 	}
 	if contains(h.in[:h.nIn], g) {

@@ -23,7 +23,7 @@ func adviseHuge(p unsafe.Pointer, n uintptr) {
 	if end <= start {
 		return
 	}
-	b := unsafe.Slice((*byte)(unsafe.Pointer(start)), end-start)
+	b := unsafe.Slice((*byte)(unsafe.Add(p, start-uintptr(p))), end-start)
 	if syscall.Madvise(b, madvHugepage) == nil {
 		_ = syscall.Madvise(b, madvCollapse)
 	}

@@ -22,6 +22,7 @@ type snapshot struct {
 
 	groupIdx map[GroupID]int32 // includes deleted groups, whose node is nil
 	// groupDense is groupIdx as a slice indexed by id (index+1, 0 when
+	// deleted or
 	// absent) when ids are small enough; lookups use it first.
 	groupDense []int32
 	groups     []*groupNode
@@ -86,7 +87,18 @@ type roleNode struct {
 	// holders: the upward closure of base. Holders share it, so a header
 	// keeps only the groups an associate has beyond it (hotAssoc).
 	closure []int32
+	// bits is closure as a bitmap over group indexes, for roles whose
+	// closure is large enough to be worth one (see roleBitsMin); else nil.
+	bits []uint64
 }
+
+// roleBitsMin is the smallest closure given a bitmap, and roleBitsBudget
+// the bytes all bitmaps of a snapshot may take. Tests lower roleBitsMin so
+// that both representations are checked on small models.
+var (
+	roleBitsMin    = 16
+	roleBitsBudget = 16 << 20
+)
 
 type baseEdge struct {
 	g      int32
@@ -249,6 +261,18 @@ func (s *snapshot) roleOfAssoc(id AssociateID) *roleNode {
 		}
 	}
 	return nil
+}
+
+// groupIndex returns the index of a live group, or -1. For small ids it
+// reads only the dense index, not the group's node.
+func (s *snapshot) groupIndex(id GroupID) int32 {
+	if uint64(id) < uint64(len(s.groupDense)) {
+		return s.groupDense[id] - 1
+	}
+	if i, ok := s.groupIdx[id]; ok && s.groups[i] != nil {
+		return i
+	}
+	return -1
 }
 
 func (s *snapshot) group(id GroupID) (int32, *groupNode) {
@@ -416,7 +440,7 @@ func (s *snapshot) compileGroups() {
 	if maxID < GroupID(4*len(s.groupIdx)+1024) {
 		s.groupDense = make([]int32, maxID+1)
 		for id, i := range s.groupIdx {
-			if id >= 0 {
+			if id >= 0 && s.groups[i] != nil {
 				s.groupDense[id] = i + 1
 			}
 		}
@@ -532,6 +556,20 @@ func (s *snapshot) compileGroups() {
 		slices.Sort(n.closure)
 		n.closure = slices.Clip(slices.Compact(n.closure))
 		fresh[id] = n
+	}
+	// Bitmaps of the larger closures, within a memory budget: a test is
+	// then one load instead of a search through a hundred groups.
+	budget := roleBitsBudget
+	for _, id := range slices.Sorted(maps.Keys(fresh)) {
+		n, words := fresh[id], (len(s.groups)+63)/64
+		if len(n.closure) < roleBitsMin || words*8 > budget {
+			continue
+		}
+		budget -= words * 8
+		n.bits = make([]uint64, words)
+		for _, g := range n.closure {
+			n.bits[g>>6] |= 1 << (g & 63)
+		}
 	}
 	for _, n := range fresh {
 		for t := range n.grids {
