@@ -551,7 +551,7 @@ func (s *snapshot) roleRights(d *Decision, x subj, t int32) CRUD {
 				rels = rels.With(OtherGroup)
 			}
 		}
-		if rec.Owner != 0 && rec.Owner != who && role != nil {
+		if rec.Owner != 0 && rec.Owner != who && role != nil && !role.leaf {
 			// A deleted owner has no role left, so no superior either.
 			if or := s.roleOfAssoc(rec.Owner); or != nil && slices.Contains(or.above, role.role.ID) {
 				rels = rels.With(Subordinate)

@@ -49,3 +49,4 @@ func CheckHeaders(e *Engine) error {
 }
 
 func init() { overCompactMin, roleBitsMin = 0, 2 }
+

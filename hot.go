@@ -25,13 +25,17 @@ import (
 // is in its role's closure or in its personal groups.
 
 // hotInline is how many personal groups a header holds inline.
-const hotInline = 23
+const hotInline = 21
 
 // hotAssoc is an associate's decision header. Its size is 128 bytes, two
 // cache lines that are fetched together.
 type hotAssoc struct {
 	// pm has a bit per policy group, as assocNode.pm.
-	pm      [policyBits / 64]uint64
+	pm [policyBits / 64]uint64
+	// bloom has bit hotBit(g) set for every personal group g, so that
+	// most tests of a group the associate is not in end in the first
+	// cache line, without searching the personal groups.
+	bloom   uint64
 	role    int32 // slot in snapshot.roleAt, or -1
 	primary int32 // primary group index, or -1
 	typ     uint8 // AssociateType
@@ -42,6 +46,9 @@ type hotAssoc struct {
 	over    int32
 	in      [hotInline]int32
 }
+
+// hotBit is a group's bit in hotAssoc.bloom.
+func hotBit(g int32) uint64 { return 1 << (uint32(g) * 0x9E3779B1 >> 26) }
 
 // The header must stay exactly two cache lines.
 var _ [0]struct{} = [unsafe.Sizeof(hotAssoc{}) - 128]struct{}{}
@@ -87,6 +94,9 @@ func (s *snapshot) memberHot(h *hotAssoc, g int32) bool {
 				return true
 			}
 		}
+	}
+	if h.bloom&hotBit(g) == 0 {
+		return false
 	}
 	if contains(h.in[:h.nIn], g) {
 		return true
@@ -210,6 +220,7 @@ func (s *snapshot) makeHot(n *assocNode) hotAssoc {
 		if k < len(closure) && closure[k] == g {
 			continue
 		}
+		h.bloom |= hotBit(g)
 		if nIn < hotInline {
 			h.in[nIn] = g
 			nIn++

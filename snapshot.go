@@ -87,6 +87,9 @@ type roleNode struct {
 	// holders: the upward closure of base. Holders share it, so a header
 	// keeps only the groups an associate has beyond it (hotAssoc).
 	closure []int32
+	// leaf is set when no role is below this one, so that no record owner
+	// can be its holders' subordinate.
+	leaf bool
 	// bits is closure as a bitmap over group indexes, for roles whose
 	// closure is large enough to be worth one (see roleBitsMin); else nil.
 	bits []uint64
@@ -556,6 +559,16 @@ func (s *snapshot) compileGroups() {
 		slices.Sort(n.closure)
 		n.closure = slices.Clip(slices.Compact(n.closure))
 		fresh[id] = n
+	}
+	for _, n := range fresh {
+		n.leaf = true
+	}
+	for _, n := range fresh {
+		for _, a := range n.above {
+			if an := fresh[a]; an != nil {
+				an.leaf = false
+			}
+		}
 	}
 	// Bitmaps of the larger closures, within a memory budget: a test is
 	// then one load instead of a search through a hundred groups.
