@@ -660,8 +660,8 @@ func (s *snapshot) grantRights(d *Decision, x subj, t int32) CRUD {
 	if int(t) >= len(s.typeGrantsAt) {
 		t = 0
 	}
-	if m := s.recGrantsAt[t]; m != nil && d.Record.ID != 0 {
-		apply(m[d.Record.ID])
+	if id := d.Record.ID; id != 0 && s.recBloomAt[t].mayHave(id) {
+		apply(s.recGrantsAt[t][id])
 	}
 	apply(s.typeGrantsAt[t])
 	if covered {

@@ -188,6 +188,40 @@ func (g *grantNode) applies(s *snapshot, id AssociateID, x subj) bool {
 	return g.gidx >= 0 && s.memberOf(x, g.gidx)
 }
 
+// idBloom is a one-hash Bloom filter over record ids, sized at 16 bits
+// per id: it answers "no grant is on this record" for most records with
+// one bit test, before the map lookup.
+type idBloom []uint64
+
+func newIDBloom(ids []int64) idBloom {
+	if len(ids) == 0 {
+		return nil
+	}
+	words := 1
+	for words*64 < 16*len(ids) {
+		words *= 2
+	}
+	b := make(idBloom, words)
+	for _, id := range ids {
+		h := b.bit(id)
+		b[h>>6] |= 1 << (h & 63)
+	}
+	return b
+}
+
+func (b idBloom) bit(id int64) uint64 {
+	return (uint64(id) * 0x9E3779B97F4A7C15 >> 32) & uint64(len(b)*64-1)
+}
+
+// mayHave reports whether id may be in the set; false is certain.
+func (b idBloom) mayHave(id int64) bool {
+	if len(b) == 0 {
+		return false
+	}
+	h := b.bit(id)
+	return b[h>>6]&(1<<(h&63)) != 0
+}
+
 // defaultCell is a group's default permission for one type.
 type defaultCell struct {
 	rights CRUD
@@ -226,6 +260,7 @@ type policy struct {
 	rulesAt      [][]*ruleNode
 	typeGrantsAt [][]grantNode
 	recGrantsAt  []map[int64][]grantNode
+	recBloomAt   []idBloom // per type, the ids in recGrantsAt
 	defaultsAt   [][]defaultCell
 	funcGroups   map[string][]int32 // functional right → groups granting it
 	categories   map[CategoryID]*catNode
@@ -331,6 +366,10 @@ func (s *snapshot) compilePerType() {
 			}
 			p.recGrantsAt[t][k.id] = list
 		}
+	}
+	p.recBloomAt = make([]idBloom, len(p.recGrantsAt))
+	for t, m := range p.recGrantsAt {
+		p.recBloomAt[t] = newIDBloom(slices.Collect(maps.Keys(m)))
 	}
 	p.defaultsAt = make([][]defaultCell, len(p.defaults))
 	for i, gi := range p.defaults {

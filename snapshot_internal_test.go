@@ -17,3 +17,30 @@ func TestContainsMatchesBinarySearch(t *testing.T) {
 		}
 	})
 }
+
+func TestIDBloomHasNoFalseNegatives(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		ids := rapid.SliceOf(rapid.Int64()).Draw(t, "ids")
+		b := newIDBloom(ids)
+		for _, id := range ids {
+			if !b.mayHave(id) {
+				t.Fatalf("id %d was added but mayHave says no", id)
+			}
+		}
+		if len(ids) == 0 && b.mayHave(rapid.Int64().Draw(t, "probe")) {
+			t.Fatal("an empty filter must hold nothing")
+		}
+	})
+}
+
+func TestHotBitSpreadsGroups(t *testing.T) {
+	// Consecutive group indexes must not share a bloom bit in runs: the
+	// groups of one branch of the hierarchy have nearby indexes.
+	seen := map[uint64]int{}
+	for g := int32(0); g < 64; g++ {
+		seen[hotBit(g)]++
+	}
+	if len(seen) < 32 {
+		t.Fatalf("64 consecutive groups use only %d of 64 bloom bits", len(seen))
+	}
+}
