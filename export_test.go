@@ -49,4 +49,3 @@ func CheckHeaders(e *Engine) error {
 }
 
 func init() { overCompactMin, roleBitsMin = 0, 2 }
-
