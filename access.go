@@ -470,6 +470,9 @@ func checkRequest(act Action, rec *Record) error {
 
 // decide fills in the decision for d.Subject, d.Action and d.Record.
 func (s *snapshot) decide(d *Decision, now func() time.Time) {
+	// The record's lookups come first: they do not depend on the subject,
+	// so their cache misses overlap the subject's instead of following it.
+	f := s.facts(&d.Record)
 	x := s.subject(d.Subject)
 	if g := s.gateHot(x.i, x.h, now); g != GateNone {
 		d.Gate = g
@@ -481,13 +484,33 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 		d.add(Cause{Kind: CauseSystem})
 		return
 	}
-	t := s.typeOf(d.Record.Type)
-	rights := s.roleRights(d, x, t)
-	rights |= s.sharingRights(d, x, t)
-	rights |= s.grantRights(d, x, t)
-	rights = s.restrict(d, x, rights)
+	rights := s.roleRights(d, x, &f)
+	rights |= s.sharingRights(d, x, f.typ)
+	rights |= s.grantRights(d, x, f.typ)
+	rights = s.restrict(d, x, &f, rights)
 	d.Rights = rights
 	d.Allowed = rights.Allows(d.Action)
+}
+
+// recordFacts are what a decision looks up about a record alone.
+type recordFacts struct {
+	typ         int32     // interned type
+	group, team int32     // group indexes, or -1
+	ownerRole   *roleNode // the owner's role, or nil
+}
+
+func (s *snapshot) facts(rec *Record) recordFacts {
+	f := recordFacts{typ: s.typeOf(rec.Type), group: -1, team: -1}
+	if rec.Owner != 0 {
+		f.ownerRole = s.roleOfAssoc(rec.Owner)
+	}
+	if rec.Group != 0 {
+		f.group = s.groupIndex(rec.Group)
+	}
+	if rec.Team != 0 {
+		f.team = s.groupIndex(rec.Team)
+	}
+	return f
 }
 
 // gate returns the first gate the associate fails, or GateNone.
@@ -528,7 +551,7 @@ func checkGate(typ AssociateType, active bool, a *Associate, now func() time.Tim
 
 // roleRights works out which ownership relations hold and returns the union
 // of the role's cells for them.
-func (s *snapshot) roleRights(d *Decision, x subj, t int32) CRUD {
+func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
 	rec, who, h := &d.Record, d.Subject, x.h
 	role := s.roleNodeOf(h)
 	var rels Relations
@@ -537,13 +560,11 @@ func (s *snapshot) roleRights(d *Decision, x subj, t int32) CRUD {
 	}
 	switch AssociateType(h.typ) {
 	case Internal:
-		if rec.Team != 0 {
-			if gi := s.groupIndex(rec.Team); gi >= 0 && s.memberHot(h, gi) {
-				rels = rels.With(Team)
-			}
+		if f.team >= 0 && s.memberHot(h, f.team) {
+			rels = rels.With(Team)
 		}
 		if rec.Group != 0 {
-			switch gi := s.groupIndex(rec.Group); {
+			switch gi := f.group; {
 			case gi >= 0 && gi == h.primary,
 				gi < 0 && h.flags&hotOddPrimary != 0 && s.assocs[x.i].primary == rec.Group:
 				rels = rels.With(PrimaryGroup)
@@ -551,11 +572,10 @@ func (s *snapshot) roleRights(d *Decision, x subj, t int32) CRUD {
 				rels = rels.With(OtherGroup)
 			}
 		}
-		if rec.Owner != 0 && rec.Owner != who && role != nil && !role.leaf {
-			// A deleted owner has no role left, so no superior either.
-			if or := s.roleOfAssoc(rec.Owner); or != nil && slices.Contains(or.above, role.role.ID) {
-				rels = rels.With(Subordinate)
-			}
+		// A deleted owner has no role left, so no superior either.
+		if or := f.ownerRole; or != nil && rec.Owner != who && role != nil && !role.leaf &&
+			slices.Contains(or.above, role.role.ID) {
+			rels = rels.With(Subordinate)
 		}
 		if rec.Category != 0 {
 			if c := s.categories[rec.Category]; c != nil {
@@ -584,7 +604,7 @@ func (s *snapshot) roleRights(d *Decision, x subj, t int32) CRUD {
 
 	var g *grid
 	if role != nil {
-		g = role.rightsAt(t)
+		g = role.rightsAt(f.typ)
 	}
 	roleID := s.roleIDOf(x)
 	if g == nil {
@@ -679,7 +699,7 @@ func (s *snapshot) grantRights(d *Decision, x subj, t int32) CRUD {
 }
 
 // restrict removes rights the record's restrictions take away.
-func (s *snapshot) restrict(d *Decision, x subj, rights CRUD) CRUD {
+func (s *snapshot) restrict(d *Decision, x subj, f *recordFacts, rights CRUD) CRUD {
 	rec := &d.Record
 	cut := func(r Restriction) {
 		if rights != 0 {
@@ -694,10 +714,8 @@ func (s *snapshot) restrict(d *Decision, x subj, rights CRUD) CRUD {
 			cut(RestrictVisibleAssociate)
 		}
 	case VisibleGroup:
-		if !own {
-			if gi := s.groupIndex(rec.Group); gi < 0 || !s.memberHot(x.h, gi) {
-				cut(RestrictVisibleGroup)
-			}
+		if !own && (f.group < 0 || !s.memberHot(x.h, f.group)) {
+			cut(RestrictVisibleGroup)
 		}
 	}
 	if AssociateType(x.h.typ) == External && !rec.Published && !own {

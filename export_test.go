@@ -49,3 +49,13 @@ func CheckHeaders(e *Engine) error {
 }
 
 func init() { overCompactMin, roleBitsMin = 0, 2 }
+
+// HeaderRole reads the subject's header role slot, for measuring the
+// latency of a random header read.
+func HeaderRole(e *Engine, id AssociateID) int32 {
+	x := e.snap.Load().subject(id)
+	if x.h == nil {
+		return 0
+	}
+	return x.h.role
+}
