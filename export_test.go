@@ -48,7 +48,7 @@ func CheckHeaders(e *Engine) error {
 	return nil
 }
 
-func init() { overCompactMin, roleBitsMin = 0, 2 }
+func init() { persCompactMin, roleBitsMin, persMax = 0, 2, 5 }
 
 // HeaderRole reads the subject's header role slot, for measuring the
 // latency of a random header read.

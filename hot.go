@@ -1,6 +1,7 @@
 package access
 
 import (
+	"math"
 	"slices"
 	"time"
 	"unsafe"
@@ -11,47 +12,40 @@ import (
 // nodes and their membership lists take some seventy megabytes, far more
 // than the caches hold, and reaching a node and then its list costs two
 // trips to main memory. So the snapshot keeps, beside the nodes, a dense
-// array of 128-byte headers with exactly what a decision reads about an
-// associate. Twelve megabytes for 100,000 associates stay in the last-level
-// cache.
+// array of 32-byte headers with what a decision reads about an associate:
+// three and a half megabytes for 100,000 associates, on huge pages, which
+// stand a fair chance of staying in the last-level cache.
 //
 // The header cannot hold a hundred groups, but it need not: most of an
 // associate's groups come from its role (groups that list the role, or a
 // role above it with its subordinates, and every group that includes
 // those), and every holder of the role shares them. A role node keeps that
-// closure once; the header keeps only the associate's personal groups, the
-// rest (about twenty on average), inline when they fit and otherwise partly
-// in a shared overflow array. An associate is a member of g exactly when g
-// is in its role's closure or in its personal groups.
+// closure once (as a bitmap when it is large); the header points at the
+// associate's personal groups, the rest (about twenty on average), kept in
+// a shared array, and carries a Bloom filter of them. An associate is a
+// member of g exactly when g is in its role's closure or in its personal
+// groups; most groups it is not a member of are ruled out by the role
+// bitmap and the filter without reading its personal groups at all.
 
-// hotInline is how many personal groups a header holds inline.
-const hotInline = 21
-
-// hotAssoc is an associate's decision header. Its size is 128 bytes, two
-// cache lines that are fetched together.
+// hotAssoc is an associate's decision header, 32 bytes.
 type hotAssoc struct {
 	// pm has a bit per policy group, as assocNode.pm.
 	pm [policyBits / 64]uint64
-	// bloom has bit hotBit(g) set for every personal group g, so that
-	// most tests of a group the associate is not in end in the first
-	// cache line, without searching the personal groups.
+	// bloom has bit hotBit(g) set for every personal group g.
 	bloom   uint64
 	role    int32 // slot in snapshot.roleAt, or -1
 	primary int32 // primary group index, or -1
 	typ     uint8 // AssociateType
-	flags   uint8 // hotPresent, hotActive, hotWindow, hotCategories
-	nIn     uint8 // personal groups inline, in in[:nIn]
-	_       uint8
-	nOver   int32 // personal groups in snapshot.over[over:over+nOver]
-	over    int32
-	in      [hotInline]int32
+	flags   uint8 // hotPresent, hotActive, …
+	nPers   uint16
+	pers    int32 // personal groups in snapshot.pers[pers:pers+nPers]
 }
 
 // hotBit is a group's bit in hotAssoc.bloom.
 func hotBit(g int32) uint64 { return 1 << (uint32(g) * 0x9E3779B1 >> 26) }
 
-// The header must stay exactly two cache lines.
-var _ [0]struct{} = [unsafe.Sizeof(hotAssoc{}) - 128]struct{}{}
+// The header must stay 32 bytes, two to a cache line.
+var _ [0]struct{} = [unsafe.Sizeof(hotAssoc{}) - 32]struct{}{}
 
 const (
 	hotPresent    = 1 << iota // the slot holds an associate
@@ -60,12 +54,13 @@ const (
 	hotCategories             // the associate has a service login
 	hotOddRole                // the associate names a role no slot has
 	hotOddPrimary             // the associate names a primary group that does not exist
+	hotManyPersonal           // too many personal groups for nPers: search the node's groups
 )
 
 // hotChunk is a block of headers: updates copy the chunks they change, not
 // the whole array.
 const (
-	hotShift = 9
+	hotShift = 11
 	hotLen   = 1 << hotShift
 )
 
@@ -98,10 +93,11 @@ func (s *snapshot) memberHot(h *hotAssoc, g int32) bool {
 	if h.bloom&hotBit(g) == 0 {
 		return false
 	}
-	if contains(h.in[:h.nIn], g) {
-		return true
+	if h.flags&hotManyPersonal != 0 {
+		_, ok := slices.BinarySearch(s.assocs[h.pers].groups, g)
+		return ok
 	}
-	return h.nOver > 0 && contains(s.over[h.over:h.over+h.nOver], g)
+	return contains(s.pers[h.pers:h.pers+int32(h.nPers)], g)
 }
 
 // gateHot is gate for a header; a is read only for a validity window.
@@ -174,8 +170,7 @@ func (s *snapshot) memberOf(x subj, g int32) bool {
 }
 
 // makeHot computes the header of node n (nil for a deleted associate).
-// Personal groups past the inline ones are appended to s.over, which the
-// caller must own.
+// Its personal groups are appended to s.pers, which the caller must own.
 func (s *snapshot) makeHot(n *assocNode) hotAssoc {
 	h := hotAssoc{role: -1, primary: -1}
 	if n == nil {
@@ -211,8 +206,8 @@ func (s *snapshot) makeHot(n *assocNode) hotAssoc {
 		h.flags |= hotOddRole
 	}
 	// Personal groups: n.groups without the role's closure; both sorted.
-	k, nIn := 0, 0
-	start := len(s.over)
+	k := 0
+	start := len(s.pers)
 	for _, g := range n.groups {
 		for k < len(closure) && closure[k] < g {
 			k++
@@ -221,15 +216,17 @@ func (s *snapshot) makeHot(n *assocNode) hotAssoc {
 			continue
 		}
 		h.bloom |= hotBit(g)
-		if nIn < hotInline {
-			h.in[nIn] = g
-			nIn++
-		} else {
-			s.over = append(s.over, g)
-		}
+		s.pers = append(s.pers, g)
 	}
-	h.nIn = uint8(nIn)
-	h.over, h.nOver = int32(start), int32(len(s.over)-start)
+	if np := len(s.pers) - start; np > persMax {
+		// Search the node's full list instead; pers then holds the
+		// associate's index.
+		s.pers = s.pers[:start]
+		h.flags |= hotManyPersonal
+		h.pers = n.idx
+	} else {
+		h.pers, h.nPers = int32(start), uint16(np)
+	}
 	return h
 }
 
@@ -242,7 +239,7 @@ func (s *snapshot) buildHot() {
 	for c := range s.hot {
 		s.hot[c] = (*hotChunk)(all[c*hotLen : (c+1)*hotLen])
 	}
-	s.over, s.overDead = nil, 0
+	s.pers, s.persDead = nil, 0
 	s.assocRole = make([]int32, len(s.assocs))
 	for i, n := range s.assocs {
 		*s.hotAt(int32(i)) = s.makeHot(n)
@@ -265,7 +262,7 @@ func (s *snapshot) hotWriter() *hotWriter {
 	s.assocRole = slices.Clone(s.assocRole)
 	// Cut capacity so that appends copy rather than write into an array an
 	// older snapshot may still read.
-	s.over = s.over[:len(s.over):len(s.over)]
+	s.pers = s.pers[:len(s.pers):len(s.pers)]
 	return &hotWriter{s: s, owned: map[int32]bool{}}
 }
 
@@ -286,18 +283,18 @@ func (w *hotWriter) set(i int32) {
 		w.owned[c] = true
 	}
 	h := s.hotAt(i)
-	s.overDead += int(h.nOver)
+	s.persDead += int(h.nPers)
 	*h = s.makeHot(s.assocs[i])
 	s.assocRole[i] = h.role
 }
 
-// done compacts the overflow array when most of it is dead.
+// done compacts the personal-group array when most of it is dead.
 func (w *hotWriter) done() {
 	s := w.s
-	if s.overDead <= len(s.over)/2 || s.overDead < overCompactMin {
+	if s.persDead <= len(s.pers)/2 || s.persDead < persCompactMin {
 		return
 	}
-	live := make([]int32, 0, len(s.over)-s.overDead)
+	live := make([]int32, 0, len(s.pers)-s.persDead)
 	for i := range s.assocs {
 		c := int32(i) >> hotShift
 		if !w.owned[c] {
@@ -306,16 +303,20 @@ func (w *hotWriter) done() {
 			w.owned[c] = true
 		}
 		h := s.hotAt(int32(i))
-		if h.nOver == 0 {
+		if h.nPers == 0 {
 			continue
 		}
 		start := len(live)
-		live = append(live, s.over[h.over:h.over+h.nOver]...)
-		h.over = int32(start)
+		live = append(live, s.pers[h.pers:h.pers+int32(h.nPers)]...)
+		h.pers = int32(start)
 	}
-	s.over, s.overDead = live, 0
+	s.pers, s.persDead = live, 0
 }
 
-// overCompactMin is the least number of dead overflow entries worth a
-// compaction. Tests lower it so that compaction runs on small models.
-var overCompactMin = 1024
+// persMax is the most personal groups a header counts (nPers is 16 bits);
+// tests lower it so that the fallback is checked on small models.
+var persMax = math.MaxUint16
+
+// persCompactMin is the least number of dead personal-group entries worth
+// a compaction. Tests lower it so that compaction runs on small models.
+var persCompactMin = 4096

@@ -384,7 +384,8 @@ func (s *snapshot) compilePerType() {
 
 // assignPolicyBits gives the groups the policy names a bit each in every
 // associate's pm (up to policyBits of them, in a fixed order: defaults,
-// grants, sharing rules, categories, functional rights, impersonation),
+// whole-type grants, sharing rules, categories, single-record grants,
+// functional rights, impersonation),
 // and refreshes every associate's bits when the assignment changed. owned
 // says whether s's associate nodes are s's own (a fresh build) or shared
 // with an older snapshot, in which case they are copied before changing.
@@ -409,11 +410,6 @@ func (s *snapshot) assignPolicyBits(owned bool) {
 			add(g.gidx)
 		}
 	}
-	for _, t := range slices.Sorted(maps.Keys(p.recordGrants)) {
-		for _, g := range p.recordGrants[t] {
-			add(g.gidx)
-		}
-	}
 	for _, id := range slices.Sorted(maps.Keys(p.rules)) {
 		for _, g := range slices.Concat(p.rules[id].to.groups, p.rules[id].from.groups) {
 			add(g)
@@ -422,6 +418,13 @@ func (s *snapshot) assignPolicyBits(owned bool) {
 	for _, id := range slices.Sorted(maps.Keys(p.categories)) {
 		for _, g := range p.categories[id].groups {
 			add(g)
+		}
+	}
+	// Groups with grants on single records are tested only for records
+	// that have grants, so they come last.
+	for _, t := range slices.Sorted(maps.Keys(p.recordGrants)) {
+		for _, g := range p.recordGrants[t] {
+			add(g.gidx)
 		}
 	}
 	for _, f := range slices.Sorted(maps.Keys(p.funcGroups)) {

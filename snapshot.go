@@ -36,12 +36,12 @@ type snapshot struct {
 	identN int64
 	// hot holds, per associate index, what a decision reads about the
 	// associate (see hotAssoc), in chunks shared copy-on-write between
-	// snapshots; over holds the personal groups that do not fit inline.
+	// snapshots; pers holds the headers' personal groups.
 	hot  []*hotChunk
-	over []int32
-	// overDead counts the entries of over that no header refers to any
-	// more; over is compacted when they outnumber the live ones.
-	overDead int
+	pers []int32
+	// persDead counts the entries of pers that no header refers to any
+	// more; pers is compacted when they outnumber the live ones.
+	persDead int
 	// assocRole is each associate's role slot by index (-1 when it has none
 	// or is deleted), kept apart from the headers so that a decision learns
 	// the record owner's role from a small array.
@@ -295,7 +295,7 @@ func (s *snapshot) group(id GroupID) (int32, *groupNode) {
 
 // policyBits is how many policy groups get a bit in every associate's pm.
 // Groups beyond it are tested by search, as other groups are.
-const policyBits = 128
+const policyBits = 64
 
 // maskOf computes an associate's policy-group bits from its groups.
 func (s *snapshot) maskOf(groups []int32) (pm [policyBits / 64]uint64) {
