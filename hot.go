@@ -48,13 +48,13 @@ func hotBit(g int32) uint64 { return 1 << (uint32(g) * 0x9E3779B1 >> 26) }
 var _ [0]struct{} = [unsafe.Sizeof(hotAssoc{}) - 32]struct{}{}
 
 const (
-	hotPresent    = 1 << iota // the slot holds an associate
-	hotActive                 // Associate.Active
-	hotWindow                 // the associate has a validity window
-	hotCategories             // the associate has a service login
-	hotOddRole                // the associate names a role no slot has
-	hotOddPrimary             // the associate names a primary group that does not exist
-	hotManyPersonal           // too many personal groups for nPers: search the node's groups
+	hotPresent      = 1 << iota // the slot holds an associate
+	hotActive                   // Associate.Active
+	hotWindow                   // the associate has a validity window
+	hotCategories               // the associate has a service login
+	hotOddRole                  // the associate names a role no slot has
+	hotOddPrimary               // the associate names a primary group that does not exist
+	hotManyPersonal             // too many personal groups for nPers: search the node's groups
 )
 
 // hotChunk is a block of headers: updates copy the chunks they change, not
