@@ -1,8 +1,11 @@
 package access
 
 import (
+	"flag"
 	"fmt"
+	"os"
 	"slices"
+	"testing"
 )
 
 // CheckHeaders reports the first way in which the engine's decision
@@ -48,7 +51,16 @@ func CheckHeaders(e *Engine) error {
 	return nil
 }
 
-func init() { persCompactMin, roleBitsMin, persMax = 0, 2, 5 }
+// TestMain lowers the size limits that choose between representations, so
+// that the small models of the tests exercise every one of them — unless
+// benchmarks run, which must measure what users get.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if b := flag.Lookup("test.bench"); b == nil || b.Value.String() == "" {
+		persCompactMin, roleBitsMin, persMax = 0, 2, 5
+	}
+	os.Exit(m.Run())
+}
 
 // HeaderRole reads the subject's header role slot, for measuring the
 // latency of a random header read.
