@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/orggen"
 	"github.com/crmaccess/access/store/memory"
 )
 
@@ -1965,4 +1967,102 @@ func dDrawWrite(t *rapid.T, o *dOrg, cur *access.Batch) access.Batch {
 		w.Roles = append(w.Roles, r)
 	}
 	return w
+}
+
+// TestSparseAssociateIDs checks that an organisation decides the same with
+// small, dense associate ids (an associate's index is then its id) and with
+// the same ids moved past 2^40 (looked up through the id index), before and
+// after incremental writes.
+func TestSparseAssociateIDs(t *testing.T) {
+	ctx := context.Background()
+	const shift = access.AssociateID(1) << 40
+	dense := orggen.Generate(orggen.Config{Seed: 5, Associates: 600, Groups: 300, Roles: 12, SmartGroups: 4})
+	for i := range dense.Roles {
+		dense.Roles[i].Rights = map[string]access.Grid{"*": {access.Owner: access.LevelFull, access.Team: access.LevelUpdate,
+			access.PrimaryGroup: access.LevelCreate, access.OtherGroup: access.LevelRead, access.Subordinate: access.LevelUpdate}}
+	}
+	sparse := dense.Clone()
+	for i := range sparse.Associates {
+		sparse.Associates[i].ID += shift
+	}
+	ds, ss := newRawStore(dense), newRawStore(sparse)
+	de, se := newResolver(t, ds, nil), newResolver(t, ss, nil)
+
+	rng := rand.New(rand.NewPCG(5, 6))
+	ids := func() []access.AssociateID {
+		var out []access.AssociateID
+		for _, a := range ds.snapshot().assocs {
+			out = append(out, a.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	check := func(stage string) {
+		t.Helper()
+		all := ids()
+		groups := dense.Groups
+		for range 3000 {
+			who, owner := all[rng.IntN(len(all))], all[rng.IntN(len(all))]
+			g := groups[rng.IntN(len(groups))].ID
+			rec := access.Record{Type: "contact", ID: 1, Owner: owner, Group: g, Team: groups[rng.IntN(len(groups))].ID}
+			if rng.IntN(4) == 0 {
+				rec.Owner = 0
+			}
+			want, err1 := de.Can(ctx, who, access.Update, rec)
+			if rec.Owner != 0 {
+				rec.Owner += shift
+			}
+			got, err2 := se.Can(ctx, who+shift, access.Update, rec)
+			if err1 != nil || err2 != nil {
+				t.Fatalf("%s: Can: %v, %v", stage, err1, err2)
+			}
+			if want.Allowed != got.Allowed || want.Rights != got.Rights || want.Relations != got.Relations || want.Gate != got.Gate {
+				t.Fatalf("%s: associate %d on %+v: dense ids decide %v %s %v, sparse ids %v %s %v", stage, who, rec,
+					want.Allowed, want.Rights, want.Relations, got.Allowed, got.Rights, got.Relations)
+			}
+			m1, err1 := de.IsMember(ctx, who, g)
+			m2, err2 := se.IsMember(ctx, who+shift, g)
+			if err1 != nil || err2 != nil || m1 != m2 {
+				t.Fatalf("%s: IsMember(%d, %d): dense %v (%v), sparse %v (%v)", stage, who, g, m1, err1, m2, err2)
+			}
+		}
+		for _, e := range []*access.Engine{de, se} {
+			if err := access.CheckHeaders(e); err != nil {
+				t.Fatalf("%s: %v", stage, err)
+			}
+		}
+	}
+	check("loaded")
+
+	// New associates (one inside the reserved id range, one far past it),
+	// a move, a deletion.
+	all := ids()
+	var plain []access.GroupID
+	for _, g := range dense.Groups {
+		if g.Smart == "" {
+			plain = append(plain, g.ID)
+		}
+	}
+	moved := ds.snapshot().assocs[all[7]]
+	moved.PrimaryGroup = plain[rng.IntN(len(plain))]
+	fresh := []access.Associate{moved,
+		{ID: all[len(all)-1] + 5, Name: "new", Type: access.Internal, Active: true, PrimaryGroup: moved.PrimaryGroup, Role: dense.Roles[1].ID},
+		{ID: 5_000_000, Name: "far", Type: access.Internal, Active: true, PrimaryGroup: moved.PrimaryGroup, Role: dense.Roles[2].ID}}
+	for _, w := range []struct {
+		s    *rawStore
+		e    *access.Engine
+		by   access.AssociateID
+		news []access.Associate
+	}{{ds, de, 0, fresh}, {ss, se, shift, fresh}} {
+		b := access.Batch{DeleteAssociates: []access.AssociateID{all[3] + w.by}}
+		for _, a := range w.news {
+			a.ID += w.by
+			b.Associates = append(b.Associates, a)
+		}
+		w.s.write(b)
+		if err := w.e.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("after writes")
 }

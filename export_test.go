@@ -62,12 +62,3 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// HeaderRole reads the subject's header role slot, for measuring the
-// latency of a random header read.
-func HeaderRole(e *Engine, id AssociateID) int32 {
-	x := e.snap.Load().subject(id)
-	if x.h == nil {
-		return 0
-	}
-	return x.h.role
-}
