@@ -61,4 +61,3 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
-

@@ -123,9 +123,9 @@ type upEdge struct {
 	dist    int32
 }
 
-// assocNode is an associate with its effective memberships. The fields a
-// decision reads come first, so that they share a cache line: a decision
-// about a random associate is bound by memory latency, not arithmetic.
+// assocNode is an associate with its effective memberships and their
+// explanations. Decisions read the associate's header instead (see
+// hotAssoc), which is computed from the node.
 type assocNode struct {
 	// groups are the indexes of the effective groups, sorted; via[i]
 	// explains groups[i].
@@ -355,10 +355,7 @@ func build(rev Revision, b *Batch) *snapshot {
 	as := slices.Clone(b.Associates)
 	slices.SortFunc(as, func(x, y Associate) int { return cmp.Compare(x.ID, y.ID) })
 	s.assocs = make([]*assocNode, 0, len(as))
-	// The nodes come from one slab, in index order, rather than one
-	// allocation each: a decision's first touch of a random node is its
-	// most expensive memory access, and a compact slab keeps the nodes
-	// away from everything else on the heap.
+	// The nodes come from one slab rather than one allocation each.
 	slab := make([]assocNode, len(as))
 	ids := make([]AssociateID, 0, len(as))
 	idx := make([]int32, 0, len(as))
