@@ -12,8 +12,9 @@ import (
 // headers disagree with its associate nodes: every header must say what
 // its node says, and a header's membership test must agree with the
 // node's full list of effective groups for every group.
-func CheckHeaders(e *Engine) error {
-	s := e.snap.Load()
+func CheckHeaders(e *Engine) error { return checkHeaders(e.snap.Load()) }
+
+func checkHeaders(s *snapshot) error {
 	if len(s.hot)*hotLen < len(s.assocs) || len(s.assocRole) < len(s.assocs) {
 		return fmt.Errorf("%d headers and %d role slots for %d associates", len(s.hot)*hotLen, len(s.assocRole), len(s.assocs))
 	}

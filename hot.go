@@ -3,6 +3,7 @@ package access
 import (
 	"math"
 	"slices"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -240,11 +241,13 @@ func (s *snapshot) buildHot() {
 		s.hot[c] = (*hotChunk)(all[c*hotLen : (c+1)*hotLen])
 	}
 	s.pers, s.persDead = nil, 0
+	s.persArena = &persArena{}
 	s.assocRole = make([]int32, len(s.assocs))
 	for i, n := range s.assocs {
 		*s.hotAt(int32(i)) = s.makeHot(n)
 		s.assocRole[i] = s.hotAt(int32(i)).role
 	}
+	s.persArena.top.Store(int64(len(s.pers)))
 	if len(all) > 0 {
 		adviseHuge(unsafe.Pointer(&all[0]), uintptr(len(all))*unsafe.Sizeof(all[0]))
 	}
@@ -255,16 +258,32 @@ func (s *snapshot) buildHot() {
 type hotWriter struct {
 	s     *snapshot
 	owned map[int32]bool // chunks copied already
+	arena *persArena     // the arena claimed for appending in place, or nil
+	base  *int32         // the array behind s.pers when the writer began
 }
 
 func (s *snapshot) hotWriter() *hotWriter {
 	s.hot = slices.Clone(s.hot)
 	s.assocRole = slices.Clone(s.assocRole)
-	// Cut capacity so that appends copy rather than write into an array an
-	// older snapshot may still read.
-	s.pers = s.pers[:len(s.pers):len(s.pers)]
-	return &hotWriter{s: s, owned: map[int32]bool{}}
+	w := &hotWriter{s: s, owned: map[int32]bool{}}
+	if a := s.persArena; a != nil && a.top.CompareAndSwap(int64(len(s.pers)), -1) {
+		// This snapshot derives from the newest user of the array, so it
+		// may append in place: older snapshots read only below their own
+		// length.
+		w.arena = a
+	} else {
+		// Cut capacity so that appends copy rather than write into an
+		// array another snapshot may be appending to.
+		s.pers = s.pers[:len(s.pers):len(s.pers)]
+	}
+	w.base = unsafe.SliceData(s.pers)
+	return w
 }
+
+// persArena records how much of the array behind snapshot.pers is in use
+// (-1 while a writer appends), so that a snapshot derived from the newest
+// one appends to it rather than copying it.
+type persArena struct{ top atomic.Int64 }
 
 // set recomputes the header of associate index i from the snapshot's node.
 func (w *hotWriter) set(i int32) {
@@ -290,6 +309,22 @@ func (w *hotWriter) set(i int32) {
 
 // done compacts the personal-group array when most of it is dead.
 func (w *hotWriter) done() {
+	s := w.s
+	w.compact()
+	if w.arena != nil && unsafe.SliceData(s.pers) == w.base {
+		w.arena.top.Store(int64(len(s.pers)))
+		return
+	}
+	if w.arena != nil {
+		w.arena.top.Store(-2) // moved to a new array: nobody appends here again
+	}
+	s.persArena = &persArena{}
+	s.persArena.top.Store(int64(len(s.pers)))
+}
+
+// compact copies the live personal groups to a new array when most of the
+// current one is dead.
+func (w *hotWriter) compact() {
 	s := w.s
 	if s.persDead <= len(s.pers)/2 || s.persDead < persCompactMin {
 		return

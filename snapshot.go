@@ -41,7 +41,8 @@ type snapshot struct {
 	pers []int32
 	// persDead counts the entries of pers that no header refers to any
 	// more; pers is compacted when they outnumber the live ones.
-	persDead int
+	persDead  int
+	persArena *persArena
 	// assocRole is each associate's role slot by index (-1 when it has none
 	// or is deleted), kept apart from the headers so that a decision learns
 	// the record owner's role from a small array.

@@ -44,3 +44,37 @@ func TestHotBitSpreadsGroups(t *testing.T) {
 		t.Fatalf("64 consecutive groups use only %d of 64 bloom bits", len(seen))
 	}
 }
+
+// TestSiblingSnapshotsKeepTheirHeaders derives two snapshots from one
+// parent, one after the other, each adding personal groups: the second
+// must not write over what the first appended to the shared array, and
+// the parent must stay as it was.
+func TestSiblingSnapshotsKeepTheirHeaders(t *testing.T) {
+	b := &Batch{Roles: []Role{{ID: 1, Name: "r"}}}
+	for g := GroupID(1); g <= 40; g++ {
+		grp := Group{ID: g, Name: "g"}
+		if g > 1 {
+			grp.Groups = []GroupID{g - 1} // a chain: 40 includes 39 … includes 1
+		}
+		b.Groups = append(b.Groups, grp)
+	}
+	for a := AssociateID(1); a <= 30; a++ {
+		b.Associates = append(b.Associates, Associate{ID: a, Name: "a", Active: true, Role: 1, PrimaryGroup: 40 - GroupID(a%3)})
+	}
+	parent := build(1, b)
+	if cap(parent.pers) == len(parent.pers) {
+		parent.pers = slices.Grow(parent.pers, 64) // room to append in place
+	}
+	move := func(rev Revision, a AssociateID, to GroupID) *snapshot {
+		d := Delta{From: 1, To: rev}
+		d.Associates = []Associate{{ID: a, Name: "a", Active: true, Role: 1, PrimaryGroup: to}}
+		return parent.update(&d)
+	}
+	first := move(2, 1, 37)  // personal groups 37 … 40
+	second := move(3, 2, 39) // personal groups 39, 40
+	for name, s := range map[string]*snapshot{"parent": parent, "first": first, "second": second} {
+		if err := checkHeaders(s); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
