@@ -99,6 +99,7 @@ type principalSet struct {
 	groups   []int32       // sorted group indexes; unknown groups dropped
 	roles    []RoleID
 	rs       []RoleID
+	slots    []uint64 // role slots held through roles and rs (see compileSet)
 }
 
 func (s *snapshot) compileSet(p *Principals) principalSet {
@@ -114,6 +115,21 @@ func (s *snapshot) compileSet(p *Principals) principalSet {
 		}
 	}
 	slices.Sort(out.groups)
+	// The role slots the set holds, as a bitmap: each listed role, and
+	// each role at or below a role listed with its subordinates.
+	out.slots = make([]uint64, (len(s.roleAt)+63)/64)
+	for slot, n := range s.roleAt {
+		if n == nil {
+			continue
+		}
+		in := slices.Contains(out.roles, n.role.ID) || slices.Contains(out.rs, n.role.ID)
+		for _, a := range n.above {
+			in = in || slices.Contains(out.rs, a)
+		}
+		if in {
+			out.slots[slot/64] |= 1 << (slot % 64)
+		}
+	}
 	return out
 }
 
@@ -135,6 +151,11 @@ func (s *snapshot) holds(p *principalSet, id AssociateID, x subj) bool {
 			return true
 		}
 	}
+	if slot := x.h.role; slot >= 0 && s.roleAt[slot] != nil {
+		return int(slot/64) < len(p.slots) && p.slots[slot/64]&(1<<(slot%64)) != 0
+	}
+	// A role the snapshot does not hold: compare ids, as a role that is
+	// not there has nothing below it.
 	if role := s.roleIDOf(x); role != 0 {
 		if slices.Contains(p.roles, role) {
 			return true
