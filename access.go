@@ -476,12 +476,12 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 	x := s.subject(d.Subject)
 	if g := s.gateHot(x.i, x.h, now); g != GateNone {
 		d.Gate = g
-		d.add(Cause{Kind: CauseGate, Gate: g})
+		d.add(cause{kind: CauseGate, gate: g})
 		return
 	}
 	if AssociateType(x.h.typ) == System {
 		d.Rights, d.Allowed = LevelFull, true
-		d.add(Cause{Kind: CauseSystem})
+		d.add(cause{kind: CauseSystem})
 		return
 	}
 	rights := s.roleRights(d, x, &f)
@@ -608,7 +608,7 @@ func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
 	}
 	roleID := s.roleIDOf(x)
 	if g == nil {
-		d.add(Cause{Kind: CauseNoRole, Role: roleID})
+		d.add(cause{kind: CauseNoRole, id: int64(roleID)})
 		return 0
 	}
 	var rights CRUD
@@ -616,12 +616,12 @@ func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
 		if !rels.Has(r) {
 			continue
 		}
-		c := Cause{Kind: CauseRole, Relation: r, Rights: g[r], Role: roleID}
+		c := cause{kind: CauseRole, rel: r, rights: g[r], id: int64(roleID)}
 		switch r {
 		case Team:
-			c.Group = rec.Team
+			c.group = int64(rec.Team)
 		case PrimaryGroup, OtherGroup:
-			c.Group = rec.Group
+			c.group = int64(rec.Group)
 		}
 		rights |= g[r]
 		d.add(c)
@@ -639,7 +639,7 @@ func (s *snapshot) sharingRights(d *Decision, x subj, t int32) CRUD {
 	for _, r := range s.rulesAt[t] {
 		if s.holds(&r.to, d.Subject, x) && s.ownedBy(&r.from, &d.Record) {
 			rights |= r.rule.Rights
-			d.add(Cause{Kind: CauseSharing, Rule: r.rule.ID, Rights: r.rule.Rights})
+			d.add(cause{kind: CauseSharing, id: int64(r.rule.ID), rights: r.rule.Rights})
 		}
 	}
 	return rights
@@ -673,7 +673,7 @@ func (s *snapshot) grantRights(d *Decision, x subj, t int32) CRUD {
 			if g.applies(s, d.Subject, x) {
 				covered = true
 				rights |= g.rights
-				d.add(Cause{Kind: CauseGrant, Grant: g.id, Group: g.group, Rights: g.rights})
+				d.add(cause{kind: CauseGrant, id: int64(g.id), group: int64(g.group), rights: g.rights})
 			}
 		}
 	}
@@ -693,7 +693,7 @@ func (s *snapshot) grantRights(d *Decision, x subj, t int32) CRUD {
 			continue
 		}
 		rights |= c.rights
-		d.add(Cause{Kind: CauseDefault, Group: s.groups[gi].group.ID, Rights: c.rights})
+		d.add(cause{kind: CauseDefault, group: int64(s.groups[gi].group.ID), rights: c.rights})
 	}
 	return rights
 }
@@ -703,7 +703,7 @@ func (s *snapshot) restrict(d *Decision, x subj, f *recordFacts, rights CRUD) CR
 	rec := &d.Record
 	cut := func(r Restriction) {
 		if rights != 0 {
-			d.add(Cause{Kind: CauseRestriction, Restriction: r, Rights: rights})
+			d.add(cause{kind: CauseRestriction, restr: r, rights: rights})
 		}
 		rights = 0
 	}

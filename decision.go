@@ -180,9 +180,9 @@ func (d *Decision) Causes() []Cause {
 	return out
 }
 
-func (d *Decision) add(c Cause) {
+func (d *Decision) add(c cause) {
 	if int(d.nCauses) < maxCauses {
-		d.causes[d.nCauses] = pack(c)
+		d.causes[d.nCauses] = c
 		d.nCauses++
 		return
 	}
@@ -202,19 +202,6 @@ type cause struct {
 	// id is the Role (CauseRole, CauseNoRole), Rule (CauseSharing) or
 	// Grant (CauseGrant); group is the Group.
 	id, group int64
-}
-
-func pack(c Cause) cause {
-	p := cause{kind: c.Kind, gate: c.Gate, rel: c.Relation, rights: c.Rights, restr: c.Restriction, group: int64(c.Group)}
-	switch c.Kind {
-	case CauseRole, CauseNoRole:
-		p.id = int64(c.Role)
-	case CauseSharing:
-		p.id = int64(c.Rule)
-	case CauseGrant:
-		p.id = int64(c.Grant)
-	}
-	return p
 }
 
 func (p cause) unpack() Cause {
