@@ -689,7 +689,14 @@ func (s *snapshot) grantRights(d *Decision, x subj, t int32) CRUD {
 	}
 	for i, gi := range s.defaults {
 		c := s.defaultsAt[i][t]
-		if !c.ok || !s.memberHot(x.h, gi) {
+		if !c.ok {
+			continue
+		}
+		if m := s.defaultMasks[i]; m != 0 {
+			if !hasBits(x.h, m) {
+				continue
+			}
+		} else if !s.memberHot(x.h, gi) {
 			continue
 		}
 		rights |= c.rights

@@ -92,6 +92,32 @@ func perType[V, W any](s *snapshot, byName map[string]V, combine func(own V, has
 	return at
 }
 
+// bitOf returns group index g's policy bit, or -1.
+func (s *snapshot) bitOf(g int32) int32 {
+	if g >= 0 && int(g) < len(s.pbit) {
+		return s.pbit[g]
+	}
+	return -1
+}
+
+// maskOf2 splits groups into a mask of their policy bits and the rest,
+// which have none.
+func (s *snapshot) maskOf2(groups []int32) (mask uint64, rest []int32) {
+	for _, g := range groups {
+		if b := s.bitOf(g); b >= 0 {
+			mask |= 1 << b
+		} else {
+			rest = append(rest, g)
+		}
+	}
+	return mask, rest
+}
+
+func (s *snapshot) maskSet(p *principalSet) { p.mask, p.rest = s.maskOf2(p.groups) }
+
+// hasBits reports whether the header has one of the mask's policy bits.
+func hasBits(h *hotAssoc, mask uint64) bool { return h.pm[0]&mask != 0 }
+
 // principalSet is a compiled [Principals].
 type principalSet struct {
 	everyone bool
@@ -100,6 +126,9 @@ type principalSet struct {
 	roles    []RoleID
 	rs       []RoleID
 	slots    []uint64 // role slots held through roles and rs (see compileSet)
+	// mask has the policy bits of groups; rest are the groups without one.
+	mask uint64
+	rest []int32
 }
 
 func (s *snapshot) compileSet(p *Principals) principalSet {
@@ -130,6 +159,9 @@ func (s *snapshot) compileSet(p *Principals) principalSet {
 			out.slots[slot/64] |= 1 << (slot % 64)
 		}
 	}
+	// Masked with the current policy bits; compilePerType masks the
+	// policy's sets again once the bits are assigned.
+	s.maskSet(&out)
 	return out
 }
 
@@ -146,7 +178,10 @@ func (s *snapshot) holds(p *principalSet, id AssociateID, x subj) bool {
 	if x.h == nil {
 		return false
 	}
-	for _, g := range p.groups {
+	if hasBits(x.h, p.mask) {
+		return true
+	}
+	for _, g := range p.rest {
 		if s.memberHot(x.h, g) {
 			return true
 		}
@@ -198,13 +233,17 @@ type grantNode struct {
 	assoc  AssociateID
 	group  GroupID
 	gidx   int32 // -1 when the grant is to an associate or an unknown group
+	mask   uint64 // gidx's policy bit as a mask, or 0
 	rights CRUD
 }
 
 // applies reports whether the grant is to the subject or one of its groups.
 func (g *grantNode) applies(s *snapshot, id AssociateID, x subj) bool {
-	if g.assoc != 0 {
+	switch {
+	case g.assoc != 0:
 		return g.assoc == id
+	case g.mask != 0:
+		return x.h != nil && hasBits(x.h, g.mask)
 	}
 	return g.gidx >= 0 && s.memberOf(x, g.gidx)
 }
@@ -257,6 +296,9 @@ type recordKey struct {
 type catNode struct {
 	cat    Category
 	groups []int32 // sorted indexes of the linked groups that exist
+	// mask has the policy bits of groups; rest are the groups without one.
+	mask uint64
+	rest []int32
 }
 
 type impNode struct {
@@ -273,6 +315,7 @@ type policy struct {
 	grantsByType   map[string][]grantNode // RecordID 0; "*" grants under "*"
 	recordGrants   map[string][]grantNode // per type, the grants on one record
 	defaults       []int32                // groups with a default permission
+	defaultMasks   []uint64               // their policy bits as masks, or 0
 
 	// What a decision reads, per interned type (see snapshot.typeOf):
 	// the rules and whole-type grants of the type followed by the "*"
@@ -353,12 +396,35 @@ func (s *snapshot) compilePolicy() {
 		}
 		p.imps[id] = n
 	}
-	s.compilePerType()
 }
 
-// compilePerType builds the policy's per-type arrays.
+// compilePerType builds the policy's per-type arrays, after the policy
+// bits are assigned: the arrays carry each group's bit.
 func (s *snapshot) compilePerType() {
 	p := &s.policy
+	for _, m := range []map[string][]grantNode{p.grantsByType, p.recordGrants} {
+		for _, list := range m {
+			for i := range list {
+				list[i].mask, _ = s.maskOf2([]int32{list[i].gidx})
+			}
+		}
+	}
+	for _, list := range p.grantsByRecord {
+		for i := range list {
+			list[i].mask, _ = s.maskOf2([]int32{list[i].gidx})
+		}
+	}
+	for _, r := range p.rules {
+		s.maskSet(&r.to)
+		s.maskSet(&r.from)
+	}
+	for _, c := range p.categories {
+		c.mask, c.rest = s.maskOf2(c.groups)
+	}
+	p.defaultMasks = make([]uint64, len(p.defaults))
+	for i, gi := range p.defaults {
+		p.defaultMasks[i], _ = s.maskOf2([]int32{gi})
+	}
 	for t := range p.rulesByType {
 		s.intern(t)
 	}
@@ -503,6 +569,7 @@ func samePolicyBits(a, b []int32) bool {
 func (s *snapshot) loadPolicy(b *Batch) {
 	s.patchPolicy(b)
 	s.assignPolicyBits(true)
+	s.compilePerType()
 }
 
 // updatePolicy applies a delta's policy writes. Group changes force a
@@ -516,6 +583,7 @@ func (s *snapshot) updatePolicy(d *Delta, groupsChanged bool) {
 	}
 	s.patchPolicy(&d.Batch)
 	s.assignPolicyBits(false)
+	s.compilePerType()
 }
 
 // patchPolicy replaces the policy's source maps with copies that carry b's
@@ -559,10 +627,12 @@ func (s *snapshot) inCategory(x subj, c *catNode) (direct bool, group int32, rol
 	}
 	a := &s.assocs[x.i].a
 	direct = slices.Contains(a.Categories, c.cat.ID)
-	for _, g := range c.groups {
-		if s.memberHot(x.h, g) {
-			group = g
-			break
+	if hasBits(x.h, c.mask) || len(c.rest) > 0 {
+		for _, g := range c.groups {
+			if s.memberHot(x.h, g) {
+				group = g
+				break
+			}
 		}
 	}
 	role = a.Role != 0 && slices.Contains(c.cat.Roles, a.Role)
