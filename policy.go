@@ -232,7 +232,7 @@ type grantNode struct {
 	record int64 // the one record, or 0 for the whole type
 	assoc  AssociateID
 	group  GroupID
-	gidx   int32 // -1 when the grant is to an associate or an unknown group
+	gidx   int32  // -1 when the grant is to an associate or an unknown group
 	mask   uint64 // gidx's policy bit as a mask, or 0
 	rights CRUD
 }
