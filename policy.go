@@ -50,6 +50,15 @@ func (n *roleNode) rightsAt(t int32) *grid {
 // it). A decision hashes the type once, here; everything per type is then
 // an array lookup.
 func (s *snapshot) typeOf(typ string) int32 {
+	if len(s.typeNames) <= 8 {
+		// A few types: comparing is cheaper than hashing.
+		for i, name := range s.typeNames {
+			if name == typ {
+				return int32(i + 1)
+			}
+		}
+		return 0
+	}
 	return s.types[typ]
 }
 
@@ -71,9 +80,11 @@ func (s *snapshot) intern(names ...string) {
 			if s.types == nil {
 				s.types = map[string]int32{}
 			}
+			s.typeNames = slices.Clip(s.typeNames)
 			owned = true
 		}
 		s.types[name] = int32(len(s.types) + 1)
+		s.typeNames = append(s.typeNames, name)
 	}
 }
 

@@ -56,7 +56,8 @@ type snapshot struct {
 
 	// types interns the entity types that roles and the policy name, with
 	// indexes stable for the resolver's life (see typeOf).
-	types map[string]int32
+	types     map[string]int32
+	typeNames []string // typeNames[i] has index i+1
 
 	policy
 

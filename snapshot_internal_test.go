@@ -78,3 +78,29 @@ func TestSiblingSnapshotsKeepTheirHeaders(t *testing.T) {
 		}
 	}
 }
+
+func TestTypeOfFewAndMany(t *testing.T) {
+	for _, n := range []int{0, 3, 8, 9, 20} {
+		s := &snapshot{}
+		var names []string
+		for i := range n {
+			names = append(names, "type"+string(rune('a'+i)))
+		}
+		s.intern(names...)
+		s.intern(names[:n/2]...) // again: no new indexes
+		if len(s.types) != n || len(s.typeNames) != n {
+			t.Fatalf("%d names: %d interned, %d listed", n, len(s.types), len(s.typeNames))
+		}
+		seen := map[int32]bool{}
+		for _, name := range names {
+			i := s.typeOf(name)
+			if i <= 0 || i != s.types[name] || seen[i] {
+				t.Fatalf("%d names: typeOf(%q) = %d, map has %d", n, name, i, s.types[name])
+			}
+			seen[i] = true
+		}
+		if s.typeOf("unknown") != 0 || s.typeOf(Wildcard) != 0 {
+			t.Fatalf("%d names: an unnamed type or \"*\" got an index", n)
+		}
+	}
+}
