@@ -687,20 +687,16 @@ func (s *snapshot) grantRights(d *Decision, x subj, t int32) CRUD {
 	if covered {
 		return rights
 	}
-	for i, gi := range s.defaults {
-		c := s.defaultsAt[i][t]
-		if !c.ok {
-			continue
-		}
-		if m := s.defaultMasks[i]; m != 0 {
-			if !hasBits(x.h, m) {
+	for _, e := range s.defaultsAt[t] {
+		if e.mask != 0 {
+			if !hasBits(x.h, e.mask) {
 				continue
 			}
-		} else if !s.memberHot(x.h, gi) {
+		} else if !s.memberHot(x.h, e.g) {
 			continue
 		}
-		rights |= c.rights
-		d.add(cause{kind: CauseDefault, group: int64(s.groups[gi].group.ID), rights: c.rights})
+		rights |= e.rights
+		d.add(cause{kind: CauseDefault, group: int64(e.id), rights: e.rights})
 	}
 	return rights
 }

@@ -293,6 +293,15 @@ func (b idBloom) mayHave(id int64) bool {
 	return b[h>>6]&(1<<(h&63)) != 0
 }
 
+// defaultEntry is a group's default permission for one type, with the
+// group's policy bit as a mask (0 when it has none).
+type defaultEntry struct {
+	g      int32
+	id     GroupID
+	mask   uint64
+	rights CRUD
+}
+
 // defaultCell is a group's default permission for one type.
 type defaultCell struct {
 	rights CRUD
@@ -326,17 +335,16 @@ type policy struct {
 	grantsByType   map[string][]grantNode // RecordID 0; "*" grants under "*"
 	recordGrants   map[string][]grantNode // per type, the grants on one record
 	defaults       []int32                // groups with a default permission
-	defaultMasks   []uint64               // their policy bits as masks, or 0
 
 	// What a decision reads, per interned type (see snapshot.typeOf):
 	// the rules and whole-type grants of the type followed by the "*"
-	// ones, the grants on single records by record id, and the default
-	// permission of each group in defaults, its "*" entry filled in.
+	// ones, the grants on single records by record id, and the groups
+	// with a default permission for the type (or "*").
 	rulesAt      [][]*ruleNode
 	typeGrantsAt [][]grantNode
 	recGrantsAt  []map[int64][]grantNode
 	recBloomAt   []idBloom // per type, the ids in recGrantsAt
-	defaultsAt   [][]defaultCell
+	defaultsAt   [][]defaultEntry
 	funcGroups   map[string][]int32 // functional right → groups granting it
 	categories   map[CategoryID]*catNode
 	imps         map[ImpersonationID]*impNode
@@ -432,10 +440,6 @@ func (s *snapshot) compilePerType() {
 	for _, c := range p.categories {
 		c.mask, c.rest = s.maskOf2(c.groups)
 	}
-	p.defaultMasks = make([]uint64, len(p.defaults))
-	for i, gi := range p.defaults {
-		p.defaultMasks[i], _ = s.maskOf2([]int32{gi})
-	}
 	for t := range p.rulesByType {
 		s.intern(t)
 	}
@@ -469,14 +473,21 @@ func (s *snapshot) compilePerType() {
 	for t, m := range p.recGrantsAt {
 		p.recBloomAt[t] = newIDBloom(slices.Collect(maps.Keys(m)))
 	}
-	p.defaultsAt = make([][]defaultCell, len(p.defaults))
-	for i, gi := range p.defaults {
-		p.defaultsAt[i] = perType(s, s.groups[gi].group.Defaults, func(own CRUD, ok bool, wild CRUD, hasWild bool) defaultCell {
+	p.defaultsAt = make([][]defaultEntry, len(s.types)+1)
+	for _, gi := range p.defaults {
+		g := &s.groups[gi].group
+		mask, _ := s.maskOf2([]int32{gi})
+		cells := perType(s, g.Defaults, func(own CRUD, ok bool, wild CRUD, hasWild bool) defaultCell {
 			if ok {
 				return defaultCell{own, true}
 			}
 			return defaultCell{wild, hasWild}
 		})
+		for t, c := range cells {
+			if c.ok {
+				p.defaultsAt[t] = append(p.defaultsAt[t], defaultEntry{g: gi, id: g.ID, mask: mask, rights: c.rights})
+			}
+		}
 	}
 }
 
