@@ -402,15 +402,15 @@ func (e *Engine) IsMember(ctx context.Context, who AssociateID, g GroupID) (bool
 		return false, err
 	}
 	s := e.snap.Load()
-	_, n := s.assoc(who)
-	if n == nil {
+	x := s.subject(who)
+	if x.h == nil {
 		return false, fmt.Errorf("access: associate %d: %w", who, ErrNotFound)
 	}
-	gi, gn := s.group(g)
-	if gn == nil {
+	gi := s.groupIndex(g)
+	if gi < 0 {
 		return false, fmt.Errorf("access: group %d: %w", g, ErrNotFound)
 	}
-	return s.memberOf(s.subjOf(n), gi), nil
+	return s.memberHot(x.h, gi), nil
 }
 
 // Members implements [Resolver].
@@ -748,21 +748,24 @@ func (e *Engine) Has(ctx context.Context, who AssociateID, right string) (bool, 
 		return false, err
 	}
 	s := e.snap.Load()
-	_, n := s.assoc(who)
-	if gate(n, e.now) != GateNone {
+	x := s.subject(who)
+	if s.gateHot(x.i, x.h, e.now) != GateNone {
 		return false, nil
 	}
-	return n.a.Type == System || s.has(n, right), nil
+	return AssociateType(x.h.typ) == System || s.has(x, right), nil
 }
 
 // has reports whether the associate's role or one of its effective groups
 // grants the functional right.
-func (s *snapshot) has(n *assocNode, right string) bool {
-	if r := s.roles[n.a.Role]; r != nil && slices.Contains(r.role.Functions, right) {
+func (s *snapshot) has(x subj, right string) bool {
+	if x.h == nil {
+		return false
+	}
+	if r := s.roleNodeOf(x.h); r != nil && slices.Contains(r.role.Functions, right) {
 		return true
 	}
 	for _, g := range s.funcGroups[right] {
-		if s.memberOf(s.subjOf(n), g) {
+		if s.memberHot(x.h, g) {
 			return true
 		}
 	}
