@@ -650,8 +650,15 @@ func (s *snapshot) ownedBy(from *principalSet, rec *Record) bool {
 	if from.everyone {
 		return true
 	}
-	if rec.Owner != 0 && s.holds(from, rec.Owner, s.subject(rec.Owner)) {
-		return true
+	if rec.Owner != 0 {
+		if _, ok := slices.BinarySearch(from.assocs, rec.Owner); ok {
+			return true
+		}
+		// Only groups and roles need the owner's header, a cache miss.
+		if len(from.groups)+len(from.roles)+len(from.rs) > 0 &&
+			s.holds(from, rec.Owner, s.subject(rec.Owner)) {
+			return true
+		}
 	}
 	if rec.Team != 0 {
 		if gi := s.groupIndex(rec.Team); gi >= 0 && s.holdsTeam(from, gi) {
