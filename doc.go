@@ -139,9 +139,12 @@
 //
 // # Performance
 //
-// On a 100,000-associate, 10,000-group organisation (2 vCPUs): [Engine.IsMember]
-// answers in 120–190 ns, [Engine.Can] in 0.4–1.3 µs depending on how much of
-// the organisation is in cache, neither allocating; a full snapshot compiles
-// in about a third of a second into about 160 MB; a membership change is
-// visible in about a millisecond. The README has the full table.
+// On a 100,000-associate, 10,000-group organisation (2 vCPUs):
+// [Engine.IsMember] answers in 20–90 ns and [Engine.Can] on random
+// (subject, record) pairs in about 275 ns (median), 110 ns when the
+// subject is in cache, neither allocating; a full snapshot compiles in
+// about 0.4 s into about 170 MB; a membership change is visible in about a
+// millisecond. Decisions read a dense 32-byte header per associate, which
+// on Linux the resolver asks to be backed by transparent huge pages. The
+// README has the full table and the design.
 package access
