@@ -327,39 +327,15 @@ func BenchmarkCan(b *testing.B) {
 		})
 	}
 	// latency times every call on its own and reports the median and tail
-	// of the random questions; clock-ns is what reading the clock twice
-	// costs, included in the percentiles.
-	b.Run("latency", func(b *testing.B) {
-		mask := len(o.mixed) - 1
-		lat := make([]int64, 0, min(b.N, 1<<22))
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			q := &o.mixed[i&mask]
-			t0 := time.Now()
-			_, err := o.engine.Can(ctx, q.who, q.act, q.rec)
-			d := time.Since(t0)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if len(lat) < cap(lat) {
-				lat = append(lat, int64(d))
-			}
-		}
-		b.StopTimer()
-		clock := make([]int64, 1<<16)
-		for i := range clock {
-			t0 := time.Now()
-			clock[i] = int64(time.Since(t0))
-		}
-		slices.Sort(lat)
-		slices.Sort(clock)
-		pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) }
-		b.ReportMetric(pct(0.5), "p50-ns")
-		b.ReportMetric(pct(0.9), "p90-ns")
-		b.ReportMetric(pct(0.99), "p99-ns")
-		b.ReportMetric(float64(clock[len(clock)/2]), "clock-ns")
-	})
+	// of the random questions (and of the allowed and denied ones);
+	// clock-ns is what reading the clock twice costs, included in the
+	// percentiles.
+	for _, bb := range []struct {
+		name string
+		qs   []dQuestion
+	}{{"latency", o.mixed}, {"latency-allow", o.allow}, {"latency-deny", o.deny}} {
+		b.Run(bb.name, func(b *testing.B) { dLatency(b, o, bb.qs) })
+	}
 	b.Run("roles-only", func(b *testing.B) {
 		mask := len(o.mixed) - 1
 		b.ReportAllocs()
@@ -385,6 +361,40 @@ func BenchmarkCan(b *testing.B) {
 			}
 		})
 	})
+}
+
+// dLatency times every call to Can on its own, over the questions qs.
+func dLatency(b *testing.B, o *dBenchOrg, qs []dQuestion) {
+	ctx := context.Background()
+	mask := len(qs) - 1
+	lat := make([]int64, 0, min(b.N, 1<<22))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		q := &qs[i&mask]
+		t0 := time.Now()
+		_, err := o.engine.Can(ctx, q.who, q.act, q.rec)
+		d := time.Since(t0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(lat) < cap(lat) {
+			lat = append(lat, int64(d))
+		}
+	}
+	b.StopTimer()
+	clock := make([]int64, 1<<16)
+	for i := range clock {
+		t0 := time.Now()
+		clock[i] = int64(time.Since(t0))
+	}
+	slices.Sort(lat)
+	slices.Sort(clock)
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) }
+	b.ReportMetric(pct(0.5), "p50-ns")
+	b.ReportMetric(pct(0.9), "p90-ns")
+	b.ReportMetric(pct(0.99), "p99-ns")
+	b.ReportMetric(float64(clock[len(clock)/2]), "clock-ns")
 }
 
 // BenchmarkCanAs measures deciding on behalf of another associate, which
