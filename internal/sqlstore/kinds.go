@@ -236,9 +236,6 @@ func findAssociate(m *Model, id int64) *access.Associate {
 func findCategory(m *Model, id int64) *access.Category {
 	return m.categories.get(access.CategoryID(id))
 }
-func findSharingRule(m *Model, id int64) *access.SharingRule {
-	return m.sharingRules.get(access.RuleID(id))
-}
 
 var roleKind = &kindSpec{
 	kind: access.KindRole,
