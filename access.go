@@ -651,12 +651,12 @@ func (s *snapshot) ownedBy(from *principalSet, rec *Record) bool {
 		return true
 	}
 	if rec.Owner != 0 {
-		if _, ok := slices.BinarySearch(from.assocs, rec.Owner); ok {
-			return true
-		}
 		// Only groups and roles need the owner's header, a cache miss.
-		if len(from.groups)+len(from.roles)+len(from.rs) > 0 &&
-			s.holds(from, rec.Owner, s.subject(rec.Owner)) {
+		owner := subj{i: -1}
+		if len(from.groups)+len(from.roles)+len(from.rs) > 0 {
+			owner = s.subject(rec.Owner)
+		}
+		if s.holds(from, rec.Owner, owner) {
 			return true
 		}
 	}

@@ -285,6 +285,16 @@ func (s *snapshot) hotWriter() *hotWriter {
 // one appends to it rather than copying it.
 type persArena struct{ top atomic.Int64 }
 
+// own copies chunk c unless this writer has already: older snapshots
+// share the chunks.
+func (w *hotWriter) own(c int32) {
+	if !w.owned[c] {
+		cp := *w.s.hot[c]
+		w.s.hot[c] = &cp
+		w.owned[c] = true
+	}
+}
+
 // set recomputes the header of associate index i from the snapshot's node.
 func (w *hotWriter) set(i int32) {
 	s := w.s
@@ -295,12 +305,7 @@ func (w *hotWriter) set(i int32) {
 	for int(i) >= len(s.assocRole) {
 		s.assocRole = append(s.assocRole, -1)
 	}
-	c := i >> hotShift
-	if !w.owned[c] {
-		cp := *s.hot[c]
-		s.hot[c] = &cp
-		w.owned[c] = true
-	}
+	w.own(i >> hotShift)
 	h := s.hotAt(i)
 	s.persDead += int(h.nPers)
 	*h = s.makeHot(s.assocs[i])
@@ -331,12 +336,7 @@ func (w *hotWriter) compact() {
 	}
 	live := make([]int32, 0, len(s.pers)-s.persDead)
 	for i := range s.assocs {
-		c := int32(i) >> hotShift
-		if !w.owned[c] {
-			cp := *s.hot[c]
-			s.hot[c] = &cp
-			w.owned[c] = true
-		}
+		w.own(int32(i) >> hotShift)
 		h := s.hotAt(int32(i))
 		if h.nPers == 0 {
 			continue

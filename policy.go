@@ -111,12 +111,20 @@ func (s *snapshot) bitOf(g int32) int32 {
 	return -1
 }
 
+// groupMask returns group index g's policy bit as a mask, or 0.
+func (s *snapshot) groupMask(g int32) uint64 {
+	if b := s.bitOf(g); b >= 0 {
+		return 1 << b
+	}
+	return 0
+}
+
 // maskOf2 splits groups into a mask of their policy bits and the rest,
 // which have none.
 func (s *snapshot) maskOf2(groups []int32) (mask uint64, rest []int32) {
 	for _, g := range groups {
-		if b := s.bitOf(g); b >= 0 {
-			mask |= 1 << b
+		if m := s.groupMask(g); m != 0 {
+			mask |= m
 		} else {
 			rest = append(rest, g)
 		}
@@ -421,17 +429,18 @@ func (s *snapshot) compilePolicy() {
 // bits are assigned: the arrays carry each group's bit.
 func (s *snapshot) compilePerType() {
 	p := &s.policy
+	mask := func(list []grantNode) {
+		for i := range list {
+			list[i].mask = s.groupMask(list[i].gidx)
+		}
+	}
 	for _, m := range []map[string][]grantNode{p.grantsByType, p.recordGrants} {
 		for _, list := range m {
-			for i := range list {
-				list[i].mask, _ = s.maskOf2([]int32{list[i].gidx})
-			}
+			mask(list)
 		}
 	}
 	for _, list := range p.grantsByRecord {
-		for i := range list {
-			list[i].mask, _ = s.maskOf2([]int32{list[i].gidx})
-		}
+		mask(list)
 	}
 	for _, r := range p.rules {
 		s.maskSet(&r.to)
@@ -476,7 +485,7 @@ func (s *snapshot) compilePerType() {
 	p.defaultsAt = make([][]defaultEntry, len(s.types)+1)
 	for _, gi := range p.defaults {
 		g := &s.groups[gi].group
-		mask, _ := s.maskOf2([]int32{gi})
+		mask := s.groupMask(gi)
 		cells := perType(s, g.Defaults, func(own CRUD, ok bool, wild CRUD, hasWild bool) defaultCell {
 			if ok {
 				return defaultCell{own, true}
