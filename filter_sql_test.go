@@ -407,10 +407,7 @@ type postgresDB struct{ conn *pgx.Conn }
 // the test ends. It skips the test when the variable is unset.
 func openPostgres(t testing.TB) *postgresDB {
 	t.Helper()
-	dsn := os.Getenv(postgresDSNEnv)
-	if dsn == "" {
-		t.Skip(postgresDSNEnv + " is not set")
-	}
+	dsn := postgresDSN(t)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
@@ -612,9 +609,7 @@ func TestFilterSQL_SQLiteMatchesCan(t *testing.T) {
 }
 
 func TestFilterSQL_PostgreSQLMatchesCan(t *testing.T) {
-	if os.Getenv(postgresDSNEnv) == "" {
-		t.Skip(postgresDSNEnv + " is not set")
-	}
+	postgresDSN(t)
 	runSQLDifferential(t, postgresOpener, math.MaxInt, allColumns)
 }
 

@@ -19,6 +19,7 @@ func testDSN(tb testing.TB) string {
 	tb.Helper()
 	dsn := os.Getenv("ACCESS_TEST_POSTGRES_DSN")
 	if dsn == "" {
+		noticePostgresSkipped()
 		tb.Skip("ACCESS_TEST_POSTGRES_DSN is not set")
 	}
 	return dsn
