@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,19 +44,7 @@ func (a Action) right() CRUD {
 }
 
 // String names the action in lower case.
-func (a Action) String() string {
-	switch a {
-	case Read:
-		return "read"
-	case Create:
-		return "create"
-	case Update:
-		return "update"
-	case Delete:
-		return "delete"
-	}
-	return "action(" + strconv.Itoa(int(a)) + ")"
-}
+func (a Action) String() string { return enumName(actionNames[:], a, "action") }
 
 // Resolver answers questions about one organisation: who is in which group
 // and who may do what. It resolves against an immutable snapshot of the

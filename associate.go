@@ -49,21 +49,7 @@ func (t AssociateType) Valid() bool {
 }
 
 // String returns the type's lower-case name, or "type(N)" for an undefined value.
-func (t AssociateType) String() string {
-	switch t {
-	case Internal:
-		return "internal"
-	case Resource:
-		return "resource"
-	case External:
-		return "external"
-	case Anonymous:
-		return "anonymous"
-	case System:
-		return "system"
-	}
-	return fmt.Sprintf("type(%d)", int(t))
-}
+func (t AssociateType) String() string { return enumName(associateTypeNames[:], t, "type") }
 
 // ErrNameTaken is returned (wrapped) when an associate's login name is already
 // used by another associate. Names are compared case-insensitively.

@@ -29,25 +29,7 @@ const (
 )
 
 // String describes the gate.
-func (g Gate) String() string {
-	switch g {
-	case GateNone:
-		return "passed"
-	case GateUnknown:
-		return "unknown associate"
-	case GateInactive:
-		return "inactive"
-	case GateNotYetValid:
-		return "not yet valid"
-	case GateExpired:
-		return "expired"
-	case GateResource:
-		return "resources cannot sign in"
-	case GateAnonymous:
-		return "anonymous associates are obsolete"
-	}
-	return "gate(" + strconv.Itoa(int(g)) + ")"
-}
+func (g Gate) String() string { return enumName(gateNames[:], g, "gate") }
 
 // Restriction is a rule that removes rights after every grant is added up.
 type Restriction uint8
@@ -68,19 +50,7 @@ const (
 )
 
 // String describes the restriction.
-func (r Restriction) String() string {
-	switch r {
-	case RestrictVisibleAssociate:
-		return "visible to its owner only"
-	case RestrictVisibleGroup:
-		return "visible to its owner and group only"
-	case RestrictUnpublished:
-		return "not published, and external users see only published records"
-	case RestrictMembersOnly:
-		return "its category is for members only"
-	}
-	return "restriction(" + strconv.Itoa(int(r)) + ")"
-}
+func (r Restriction) String() string { return enumName(restrictionNames[:], r, "restriction") }
 
 // CauseKind says which layer a [Cause] comes from.
 type CauseKind uint8

@@ -181,23 +181,7 @@ const (
 )
 
 // String names the reason.
-func (r Reason) String() string {
-	switch r {
-	case ViaPrimary:
-		return "primary group"
-	case ViaSecondary:
-		return "secondary group"
-	case ViaRole:
-		return "role"
-	case ViaRoleTree:
-		return "role or subordinate"
-	case ViaSmart:
-		return "smart rule"
-	case ViaGroup:
-		return "nested group"
-	}
-	return "reason(" + strconv.Itoa(int(r)) + ")"
-}
+func (r Reason) String() string { return enumName(reasonNames[:], r, "reason") }
 
 // GroupRef names a group for explanations: its id and its name at the
 // revision the explanation was made.

@@ -116,17 +116,7 @@ const (
 )
 
 // String names the visibility.
-func (v Visibility) String() string {
-	switch v {
-	case VisibleAll:
-		return "all"
-	case VisibleGroup:
-		return "group"
-	case VisibleAssociate:
-		return "associate"
-	}
-	return "visibility(" + strconv.Itoa(int(v)) + ")"
-}
+func (v Visibility) String() string { return enumName(visibilityNames[:], v, "visibility") }
 
 // Record describes the record a decision is about: the ownership columns
 // the application keeps on its rows. Only Type is required.

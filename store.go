@@ -39,25 +39,7 @@ const (
 )
 
 // String names the kind.
-func (k Kind) String() string {
-	switch k {
-	case KindRole:
-		return "role"
-	case KindGroup:
-		return "group"
-	case KindAssociate:
-		return "associate"
-	case KindSharingRule:
-		return "sharing rule"
-	case KindGrant:
-		return "grant"
-	case KindCategory:
-		return "category"
-	case KindImpersonation:
-		return "impersonation"
-	}
-	return fmt.Sprintf("kind(%d)", uint8(k))
-}
+func (k Kind) String() string { return enumName(kindNames[:], k, "kind") }
 
 // Ref names one stored entity.
 type Ref struct {
