@@ -223,6 +223,13 @@ func (s *snapshot) holds(p *principalSet, id AssociateID, x subj) bool {
 	return false
 }
 
+// names reports whether the set lists the associate id itself, not
+// through everyone, a group or a role.
+func (p *principalSet) names(id AssociateID) bool {
+	_, ok := slices.BinarySearch(p.assocs, id)
+	return ok && id != 0
+}
+
 // holdsTeam reports whether a team group (by index) is in the set: it is
 // one of the set's groups or included in one of them.
 func (s *snapshot) holdsTeam(p *principalSet, team int32) bool {
