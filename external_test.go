@@ -331,3 +331,32 @@ func TestPropExternalStaysInside(t *testing.T) {
 		}
 	})
 }
+
+// TestCanAsExternalTarget: acting on behalf of an external decides as the
+// external, held to its company and projects like Can.
+func TestCanAsExternalTarget(t *testing.T) {
+	b := dExtOrg()
+	b.Impersonations = []access.Impersonation{{ID: 1, Actor: access.Principal{Associate: dClerkA}, Target: access.Principal{Associate: dExt}}}
+	e, _ := dResolver(t, b)
+	ctx := context.Background()
+	as, err := e.Impersonate(ctx, dClerkA, dExt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		rec  access.Record
+		want bool
+	}{
+		{access.Record{Type: "contact", ID: 1, Owner: dP1, Company: 501, Published: true}, false},
+		{access.Record{Type: "contact", ID: 2, Owner: dP1, Company: 500, Published: true}, true},
+		{access.Record{Type: "invoice", ID: 3, Company: 501, Published: true}, false},
+	} {
+		d, err := e.CanAs(ctx, as, access.Read, c.rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed != c.want {
+			t.Errorf("CanAs read %+v: %s; want allowed %v", c.rec, d, c.want)
+		}
+	}
+}
