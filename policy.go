@@ -191,7 +191,7 @@ func (s *snapshot) holds(p *principalSet, id AssociateID, x subj) bool {
 	if p.everyone {
 		return true
 	}
-	if _, ok := slices.BinarySearch(p.assocs, id); ok && id != 0 {
+	if p.names(id) {
 		return true
 	}
 	if x.h == nil {
