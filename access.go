@@ -75,7 +75,8 @@ type Resolver interface {
 	Can(ctx context.Context, who AssociateID, act Action, rec Record) (Decision, error)
 	// Has reports whether the associate holds a functional right, through
 	// its role or one of its effective groups. System users hold every
-	// right; an associate that fails a gate holds none.
+	// right; an associate that fails a gate holds none, nor does an
+	// external associate, whatever its role lists.
 	Has(ctx context.Context, who AssociateID, right string) (bool, error)
 	// Stamp returns the ownership columns to write on a record assigned to
 	// the associate now. Unknown associate: an error wrapping ErrNotFound.
@@ -429,6 +430,13 @@ func (e *Engine) Members(ctx context.Context, g GroupID) ([]AssociateID, error) 
 //  6. restrictions (record visibility, unpublished records for external
 //     users, members-only categories) remove rights.
 //
+// An external subject is held to its own company and projects: its role
+// cells exist only for [Owner], [MyCompany] and [SameProject], and on a
+// record it does not own, of another company and of none of its projects,
+// only sharing rules and grants that name the associate itself apply —
+// what "everyone", roles and groups would add there is held back, with a
+// [RestrictExternalScope] cause.
+//
 // Can does not allocate, for allows and denies alike.
 func (e *Engine) Can(ctx context.Context, who AssociateID, act Action, rec Record) (d Decision, err error) {
 	s := e.snap.Load()
@@ -472,8 +480,16 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 		return
 	}
 	rights := s.roleRights(d, x, &f)
-	rights |= s.sharingRights(d, x, f.typ)
-	rights |= s.grantRights(d, x, f.typ)
+	// For an external subject roleRights sets only Owner, MyCompany and
+	// SameProject, so no relation means the record lies outside its own
+	// company and projects: the broad layers stop there.
+	outside := AssociateType(x.h.typ) == External && d.Relations == 0
+	shared, held := s.sharingRights(d, x, f.typ, outside)
+	granted, heldG := s.grantRights(d, x, f.typ, outside)
+	rights |= shared | granted
+	if held = (held | heldG) &^ rights; held != 0 {
+		d.add(cause{kind: CauseRestriction, restr: RestrictExternalScope, rights: held})
+	}
 	rights = s.restrict(d, x, &f, rights)
 	d.Rights = rights
 	d.Allowed = rights.Allows(d.Action)
@@ -617,19 +633,29 @@ func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
 }
 
 // sharingRights adds up the sharing rules that open the record to the
-// subject.
-func (s *snapshot) sharingRights(d *Decision, x subj, t int32) CRUD {
+// subject. When outside is set (an external subject, a record outside its
+// own company and projects) only rules whose To names the subject apply;
+// what the others would have added is returned as held.
+func (s *snapshot) sharingRights(d *Decision, x subj, t int32, outside bool) (rights, held CRUD) {
 	if int(t) >= len(s.rulesAt) {
 		t = 0
 	}
-	var rights CRUD
 	for _, r := range s.rulesAt[t] {
-		if s.holds(&r.to, d.Subject, x) && s.ownedBy(&r.from, &d.Record) {
-			rights |= r.rule.Rights
-			d.add(cause{kind: CauseSharing, id: int64(r.rule.ID), rights: r.rule.Rights})
+		if !s.holds(&r.to, d.Subject, x) || !s.ownedBy(&r.from, &d.Record) {
+			continue
 		}
+		c := cause{kind: CauseSharing, id: int64(r.rule.ID), rights: r.rule.Rights}
+		if outside {
+			if !r.to.names(d.Subject) {
+				held |= r.rule.Rights
+				continue
+			}
+			c.named = true
+		}
+		rights |= r.rule.Rights
+		d.add(c)
 	}
-	return rights
+	return rights, held
 }
 
 // ownedBy reports whether the record's owner, or its team, is in the set.
@@ -657,18 +683,29 @@ func (s *snapshot) ownedBy(from *principalSet, rec *Record) bool {
 
 // grantRights adds up the explicit grants on the record to the subject or
 // its groups and, where none covers the record, the default permissions of
-// the subject's groups.
-func (s *snapshot) grantRights(d *Decision, x subj, t int32) CRUD {
-	var rights CRUD
+// the subject's groups. When outside is set (an external subject, a record
+// outside its own company and projects) only grants to the subject itself
+// apply; what grants to groups and defaults would have added is returned
+// as held.
+func (s *snapshot) grantRights(d *Decision, x subj, t int32, outside bool) (rights, held CRUD) {
 	covered := false
 	apply := func(list []grantNode) {
 		for i := range list {
 			g := &list[i]
-			if g.applies(s, d.Subject, x) {
-				covered = true
-				rights |= g.rights
-				d.add(cause{kind: CauseGrant, id: int64(g.id), group: int64(g.group), rights: g.rights})
+			if !g.applies(s, d.Subject, x) {
+				continue
 			}
+			c := cause{kind: CauseGrant, id: int64(g.id), group: int64(g.group), rights: g.rights}
+			if outside {
+				if g.assoc == 0 {
+					held |= g.rights
+					continue
+				}
+				c.named = true
+			}
+			covered = true
+			rights |= g.rights
+			d.add(c)
 		}
 	}
 	if int(t) >= len(s.typeGrantsAt) {
@@ -679,7 +716,7 @@ func (s *snapshot) grantRights(d *Decision, x subj, t int32) CRUD {
 	}
 	apply(s.typeGrantsAt[t])
 	if covered {
-		return rights
+		return rights, held
 	}
 	for _, e := range s.defaultsAt[t] {
 		if e.mask != 0 {
@@ -689,10 +726,14 @@ func (s *snapshot) grantRights(d *Decision, x subj, t int32) CRUD {
 		} else if !s.memberHot(x.h, e.g) {
 			continue
 		}
+		if outside {
+			held |= e.rights
+			continue
+		}
 		rights |= e.rights
 		d.add(cause{kind: CauseDefault, group: int64(e.id), rights: e.rights})
 	}
-	return rights
+	return rights, held
 }
 
 // restrict removes rights the record's restrictions take away.
@@ -750,9 +791,12 @@ func (e *Engine) Has(ctx context.Context, who AssociateID, right string) (bool, 
 }
 
 // has reports whether the associate's role or one of its effective groups
-// grants the functional right.
+// grants the functional right. External associates hold none: a
+// functional right comes from a role or a group, the broad layers, and is
+// not tied to a record, so it cannot be held to the external's company
+// and projects.
 func (s *snapshot) has(x subj, right string) bool {
-	if x.h == nil {
+	if x.h == nil || AssociateType(x.h.typ) == External {
 		return false
 	}
 	if r := s.roleNodeOf(x.h); r != nil && slices.Contains(r.role.Functions, right) {

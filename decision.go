@@ -47,6 +47,11 @@ const (
 	RestrictUnpublished
 	// RestrictMembersOnly: the record's category is for its members only.
 	RestrictMembersOnly
+	// RestrictExternalScope: the subject is an external associate and the
+	// record is neither its own nor of its company or one of its projects.
+	// What reached it through "everyone", a role or a group is held back;
+	// only sharing rules and grants that name the associate itself apply.
+	RestrictExternalScope
 )
 
 // String describes the restriction.
@@ -100,6 +105,11 @@ type Cause struct {
 	Grant GrantID
 	// Restriction is set for CauseRestriction.
 	Restriction Restriction
+	// Named is set on a CauseSharing or CauseGrant that gave an external
+	// subject rights on a record outside its own company and projects:
+	// the rule or grant names the associate itself, the only way past
+	// that boundary (see [RestrictExternalScope]).
+	Named bool
 }
 
 // maxCauses bounds the causes a Decision keeps inline, so that Can does not
@@ -169,13 +179,14 @@ type cause struct {
 	rel    Relation
 	rights CRUD
 	restr  Restriction
+	named  bool
 	// id is the Role (CauseRole, CauseNoRole), Rule (CauseSharing) or
 	// Grant (CauseGrant); group is the Group.
 	id, group int64
 }
 
 func (p cause) unpack() Cause {
-	c := Cause{Kind: p.kind, Gate: p.gate, Relation: p.rel, Rights: p.rights, Restriction: p.restr, Group: GroupID(p.group)}
+	c := Cause{Kind: p.kind, Gate: p.gate, Relation: p.rel, Rights: p.rights, Restriction: p.restr, Named: p.named, Group: GroupID(p.group)}
 	switch p.kind {
 	case CauseRole, CauseNoRole:
 		c.Role = RoleID(p.id)
@@ -247,11 +258,17 @@ func (d *Decision) writeCause(b *strings.Builder, c Cause) {
 		}
 	case CauseSharing:
 		fmt.Fprintf(b, "sharing rule %s adds %s", d.ruleName(c.Rule), c.Rights)
+		if c.Named {
+			b.WriteString(namedSuffix)
+		}
 	case CauseGrant:
 		if c.Group != 0 {
 			fmt.Fprintf(b, "grant %d to group %s adds %s", c.Grant, d.groupName(c.Group), c.Rights)
 		} else {
 			fmt.Fprintf(b, "grant %d adds %s", c.Grant, c.Rights)
+		}
+		if c.Named {
+			b.WriteString(namedSuffix)
 		}
 	case CauseDefault:
 		fmt.Fprintf(b, "default permission of group %s adds %s", d.groupName(c.Group), c.Rights)
@@ -261,6 +278,10 @@ func (d *Decision) writeCause(b *strings.Builder, c Cause) {
 		fmt.Fprintf(b, "cause(%d)", c.Kind)
 	}
 }
+
+// namedSuffix follows a sharing rule or grant that reached an external
+// subject beyond its company and projects (Cause.Named).
+const namedSuffix = " to the external user by name, beyond its company and projects"
 
 func (d *Decision) assocName(id AssociateID) string {
 	if d.snap != nil {

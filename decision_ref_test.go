@@ -304,6 +304,13 @@ func (m *decModel) decide(who access.AssociateID, act access.Action, rec access.
 		}
 	}
 
+	// An external subject is held to its own company and projects: on a
+	// record it does not own, of another company and of none of its
+	// projects, only sharing rules and grants that name it apply.
+	outside := a.Type == access.External && !own &&
+		!(rec.Company != 0 && rec.Company == a.Company) &&
+		!(rec.Project != 0 && slices.Contains(a.Projects, rec.Project))
+
 	// Sharing rules.
 	for i := range m.rules {
 		sr := &m.rules[i]
@@ -311,6 +318,9 @@ func (m *decModel) decide(who access.AssociateID, act access.Action, rec access.
 			continue
 		}
 		if !m.inSet(&sr.To, who) {
+			continue
+		}
+		if outside && !slices.Contains(sr.To.Associates, who) {
 			continue
 		}
 		opened := sr.From.Everyone || (rec.Owner != 0 && m.inSet(&sr.From, rec.Owner))
@@ -331,13 +341,13 @@ func (m *decModel) decide(who access.AssociateID, act access.Action, rec access.
 	for _, g := range m.grants {
 		onRecord := g.RecordID != 0 && rec.ID != 0 && g.RecordID == rec.ID && g.EntityType == rec.Type
 		onType := g.RecordID == 0 && (g.EntityType == rec.Type || g.EntityType == "*")
-		toMe := (g.Associate != 0 && g.Associate == who) || (g.Group != 0 && mine[g.Group])
+		toMe := (g.Associate != 0 && g.Associate == who) || (!outside && g.Group != 0 && mine[g.Group])
 		if (onRecord || onType) && toMe {
 			covered = true
 			rights |= g.Rights
 		}
 	}
-	if !covered {
+	if !covered && !outside {
 		for gid := range mine {
 			defs := m.groups[gid].Defaults
 			c, ok := defs[rec.Type]
@@ -375,7 +385,8 @@ func (m *decModel) decide(who access.AssociateID, act access.Action, rec access.
 	return out
 }
 
-// has answers Has by the documented rule.
+// has answers Has by the documented rule: external associates hold no
+// functional rights.
 func (m *decModel) has(who access.AssociateID, right string, now time.Time) bool {
 	if out := m.decide(who, access.Read, access.Record{Type: "x"}, now); out.gate != access.GateNone {
 		return false
@@ -383,6 +394,9 @@ func (m *decModel) has(who access.AssociateID, right string, now time.Time) bool
 		return true
 	}
 	a := m.assocs[who]
+	if a.Type == access.External {
+		return false
+	}
 	if slices.Contains(m.roles[a.Role].Functions, right) {
 		return true
 	}

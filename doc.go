@@ -87,6 +87,30 @@
 // CRUD set, the relations that held and typed [Cause]s for allows and
 // denies alike; its zero value denies. Can does not allocate.
 //
+// # External associates
+//
+// An [External] associate's access is its own company and its projects,
+// and what the internal users publish there. Which layers reach it:
+//
+//   - its role, only through [Owner], [MyCompany] and [SameProject];
+//   - usergroups never: externals are members of no group, so group
+//     grants, group default permissions, group functional rights and
+//     impersonation rules naming a group do not reach them;
+//   - sharing rules whose To is everyone or lists its role, and grants to
+//     a group, only on records it owns or of its company or one of its
+//     projects; elsewhere they are held back, and the decision says so
+//     with a [RestrictExternalScope] cause;
+//   - a sharing rule whose To lists the associate itself, or a grant to
+//     the associate, anywhere: the only way past its company and projects,
+//     marked Cause.Named in the explanation;
+//   - functional rights never: [Engine.Has] reports none for an external,
+//     whatever its role lists, so it may manage a group's members only
+//     when the group lists it as an admin by name.
+//
+// The unpublished restriction then applies as for every record: an external
+// sees an unpublished record only when it owns it. [Engine.Filter],
+// [Engine.WhoCan] and [Engine.Permissions] follow the same rules.
+//
 // # Categories
 //
 // Customer Service [Category] membership comes individually (for

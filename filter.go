@@ -396,6 +396,23 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 		}
 	}
 
+	// An external subject is held to its own company and projects: what
+	// reaches it through everyone, a role or a group applies only to the
+	// records scope admits; rules and grants that name it apply anywhere.
+	reach := func(named bool, c *cond) *cond { return c }
+	if a.Type == External {
+		scope := or(own, in(colProject, slices.DeleteFunc(slices.Clone(a.Projects), func(p int64) bool { return p == 0 })))
+		if a.Company != 0 {
+			scope = or(scope, eq(colCompany, a.Company))
+		}
+		reach = func(named bool, c *cond) *cond {
+			if named {
+				return c
+			}
+			return and(scope, c)
+		}
+	}
+
 	// Sharing rules that open records to the subject.
 	var sharing []*cond
 	for _, list := range [2][]*ruleNode{s.rulesByType[typ], s.rulesByType[Wildcard]} {
@@ -403,12 +420,12 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 			if r.rule.Rights&bit == 0 || !s.holds(&r.to, a.ID, s.subjOf(n)) {
 				continue
 			}
-			if r.from.everyone {
-				sharing = append(sharing, condAlways)
-				continue
+			opened := condAlways
+			if !r.from.everyone {
+				o := fc.rules[r.rule.ID]
+				opened = or(in(colOwner, o.owners), in(colTeam, o.teams))
 			}
-			o := fc.rules[r.rule.ID]
-			sharing = append(sharing, or(in(colOwner, o.owners), in(colTeam, o.teams)))
+			sharing = append(sharing, reach(r.to.names(a.ID), opened))
 		}
 	}
 
@@ -420,21 +437,26 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 			if g.applies(s, a.ID, s.subjOf(n)) {
 				typeCovered = true
 				if g.rights&bit != 0 {
-					grants = append(grants, condAlways)
+					grants = append(grants, reach(g.assoc != 0, condAlways))
 				}
 			}
 		}
 	}
-	var covered, allowed []int64
+	var covered, allowed, allowedGroup []int64
 	for _, g := range s.recordGrants[typ] {
 		if g.applies(s, a.ID, s.subjOf(n)) {
 			covered = append(covered, g.record)
-			if g.rights&bit != 0 {
+			if g.rights&bit == 0 {
+				continue
+			}
+			if g.assoc != 0 || a.Type != External {
 				allowed = append(allowed, g.record)
+			} else {
+				allowedGroup = append(allowedGroup, g.record)
 			}
 		}
 	}
-	grants = append(grants, in(colID, allowed))
+	grants = append(grants, in(colID, allowed), reach(false, in(colID, allowedGroup)))
 	if !typeCovered {
 		var defaults CRUD
 		for _, gi := range s.defaults {
@@ -448,7 +470,7 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 			}
 		}
 		if defaults&bit != 0 {
-			grants = append(grants, not(in(colID, covered)))
+			grants = append(grants, reach(false, not(in(colID, covered))))
 		}
 	}
 

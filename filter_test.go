@@ -263,19 +263,22 @@ func TestWhoCan_matchesCan(t *testing.T) {
 					for _, r := range d.Relations.All() {
 						want |= tp.Relations[r]
 					}
+					// A confined (external) subject on a record outside its
+					// company and projects keeps only what names it.
+					outside := p.Confined && d.Relations == 0
 					covered := false
 					for _, g := range tp.Grants {
-						if g.RecordID == 0 || g.RecordID == rec.ID {
+						if (g.RecordID == 0 || g.RecordID == rec.ID) && (!outside || g.Associate == id) {
 							covered = true
 							want |= g.Rights
 						}
 					}
-					if !covered {
+					if !covered && !outside {
 						want |= tp.Default
 					}
 					for _, r := range tp.Sharing {
 						from := snap.compileSet(&r.From)
-						if snap.ownedBy(&from, &rec) {
+						if snap.ownedBy(&from, &rec) && (!outside || slices.Contains(r.To.Associates, id)) {
 							want |= r.Rights
 						}
 					}

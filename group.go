@@ -305,8 +305,11 @@ var ErrSmartGroup = errors.New("smart group membership comes from its rule")
 // remove them from it: true for the group's admins (not the admins of
 // groups it is included in, nor of its subgroups), for holders of the
 // user-admin functional right ([FuncUserAdmin]) and for system users. An
-// actor that fails a gate may not. A smart group is an error wrapping
-// [ErrSmartGroup]; an unknown group one wrapping [ErrNotFound].
+// actor that fails a gate may not. An external associate may only when
+// the group lists it among its admins by name: it holds no functional
+// rights, so a role that lists user-admin does not let it. A smart group
+// is an error wrapping [ErrSmartGroup]; an unknown group one wrapping
+// [ErrNotFound].
 func (e *Engine) CanManageMembers(ctx context.Context, actor AssociateID, g GroupID) (bool, error) {
 	s := e.snap.Load()
 	_, gn := s.group(g)

@@ -193,6 +193,7 @@ var restrictionNames = [...]string{
 	RestrictVisibleGroup:     "visible to its owner and group only",
 	RestrictUnpublished:      "not published, and external users see only published records",
 	RestrictMembersOnly:      "its category is for members only",
+	RestrictExternalScope:    "outside the external user's own company and projects",
 }
 
 // MarshalText writes the restriction's description as

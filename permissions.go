@@ -87,12 +87,17 @@ type Permissions struct {
 	Gate Gate
 	// System reports a system user, which may do everything.
 	System bool
-	Role   RoleRef
+	// Confined reports an external associate, held to its own company and
+	// projects: on a record it does not own, of another company and of
+	// none of its projects, only the Sharing rules whose To lists it and
+	// the Grants to it apply (see [RestrictExternalScope]).
+	Confined bool
+	Role     RoleRef
 	// Types lists, by entity type ("*" first, then in order), what the
 	// associate's role and the rules give it.
 	Types []TypePermissions
 	// Functions are the functional rights from the role and the groups,
-	// sorted.
+	// sorted; none for an external associate (see [Engine.Has]).
 	Functions []string
 	// Categories are the effective Customer Service categories.
 	Categories []CategoryMembership
@@ -134,6 +139,7 @@ func (e *Engine) Permissions(ctx context.Context, who AssociateID) (Permissions,
 		p.System = true
 		return p, nil
 	}
+	p.Confined = n.a.Type == External
 	rn := s.roles[n.a.Role]
 	types := map[string]bool{}
 	if rn != nil {
@@ -208,14 +214,14 @@ func (e *Engine) Permissions(ctx context.Context, who AssociateID) (Permissions,
 		p.Types = append(p.Types, tp)
 	}
 	funcs := map[string]bool{}
-	if rn != nil {
+	if rn != nil && !p.Confined {
 		for _, f := range rn.role.Functions {
 			funcs[f] = true
 		}
 	}
 	for f, gs := range s.funcGroups {
 		for _, g := range gs {
-			if s.memberOf(s.subjOf(n), g) {
+			if !p.Confined && s.memberOf(s.subjOf(n), g) {
 				funcs[f] = true
 			}
 		}

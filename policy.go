@@ -191,7 +191,7 @@ func (s *snapshot) holds(p *principalSet, id AssociateID, x subj) bool {
 	if p.everyone {
 		return true
 	}
-	if _, ok := slices.BinarySearch(p.assocs, id); ok && id != 0 {
+	if p.names(id) {
 		return true
 	}
 	if x.h == nil {
@@ -221,6 +221,13 @@ func (s *snapshot) holds(p *principalSet, id AssociateID, x subj) bool {
 		}
 	}
 	return false
+}
+
+// names reports whether the set lists the associate id itself, not
+// through everyone, a group or a role.
+func (p *principalSet) names(id AssociateID) bool {
+	_, ok := slices.BinarySearch(p.assocs, id)
+	return ok && id != 0
 }
 
 // holdsTeam reports whether a team group (by index) is in the set: it is
