@@ -302,7 +302,9 @@ func NewResolver(ctx context.Context, s Store, opts *Options) (*Engine, error) {
 		clock: o.clock, sem: make(chan struct{}, 1),
 	}
 	if e.clock == nil {
-		// time.Now carries a monotonic reading and time.Since uses it.
+		// time.Now carries a monotonic reading and time.Since uses it; so
+		// start must never go through Round, Truncate, UTC or In, which
+		// drop it.
 		start := time.Now()
 		e.clock = func() time.Duration { return time.Since(start) }
 	}

@@ -132,7 +132,7 @@ func TestResolverDeadlineWhileLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer observer.Close(ctx)
-	waitFor(t, "a background refresh waiting on the lock", func() bool {
+	waitFor(t, "background refresh waiting on the lock", func() bool {
 		var n int
 		err := observer.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
 			WHERE wait_event_type = 'Lock' AND datname = current_database() AND query LIKE '%access_revision%'`).Scan(&n)
@@ -164,7 +164,7 @@ func TestResolverDeadlineWhileLocked(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, "a background refresh reporting its timeout", func() bool {
+	waitFor(t, "background refresh reporting its timeout", func() bool {
 		st := r.Stats()
 		return st.Failures > 0 && errors.Is(st.LastError, context.DeadlineExceeded)
 	})
