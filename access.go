@@ -185,17 +185,6 @@ const (
 // failureLogEvery spaces the log lines of a run of refresh failures.
 const failureLogEvery = time.Minute
 
-// Infallible is an optional capability of a [Store] whose Changes cannot
-// fail, because it holds the model in the process (store/memory). Over such
-// a store a resolver does not bound staleness by default: a resolver that
-// is never refreshed has missed nothing. A wrapper that can fail (a proxy,
-// a fault injector) must not expose the method, as embedding would.
-type Infallible interface {
-	Store
-	// ChangesCannotFail does nothing; having it is the promise.
-	ChangesCannotFail()
-}
-
 // Engine is the [Resolver] that [NewResolver] returns: it compiles the
 // store's model into an immutable snapshot, keeps it current as the store
 // changes, and answers from it without locks. It is safe for concurrent use.
