@@ -520,3 +520,24 @@ func TestCan_boundedStaysAllocationFree(t *testing.T) {
 		t.Errorf("Can on a bounded resolver allocates %v times a call", n)
 	}
 }
+
+// TestNewResolver_deadline: the first load returns by ctx's deadline even
+// from a store that ignores ctx.
+func TestNewResolver_deadline(t *testing.T) {
+	bs := &blockingStore{Store: memory.New(), release: make(chan struct{})}
+	bs.blocked.Store(true)
+	defer close(bs.release)
+	const wait = 100 * time.Millisecond
+	err, ok := returnsBy(3*wait, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		_, err := access.NewResolver(ctx, storeOnly{bs}, nil)
+		return err
+	})
+	if !ok {
+		t.Fatalf("NewResolver with a %v deadline had not returned after %v", wait, 3*wait)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("NewResolver = %v, want DeadlineExceeded", err)
+	}
+}
