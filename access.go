@@ -114,21 +114,64 @@ type Resolver interface {
 // Options tune a resolver. A nil *Options, or a zero field, means the
 // default documented on the field.
 type Options struct {
-	// Now tells the time for validity windows. Default: time.Now.
+	// Now tells the time for validity windows (Associate.ValidFrom and
+	// ValidTo), and only for them. Default: time.Now. Staleness is
+	// measured on the monotonic clock whatever Now says, so that neither an
+	// injected Now nor a step of the wall clock can make an old snapshot
+	// look fresh.
 	Now func() time.Time
 	// PollInterval is how often the resolver asks the store for changes.
 	// It polls even a [Watcher], as a heartbeat that catches missed
-	// notifications and measures staleness. Default: one second; a
-	// negative value turns polling off.
+	// notifications and keeps staleness low. Default: one second; a
+	// negative value turns polling off, and then only notifications and
+	// the caller's Refresh and Sync calls keep the resolver fresh: a
+	// resolver with bounded staleness goes stale whenever the store is
+	// quiet for longer than MaxStaleness.
 	PollInterval time.Duration
-	// MaxStaleness, when positive, makes the resolver fail closed once it
-	// has not heard from the store for longer: every decision then denies
-	// with an error wrapping [ErrStale] until a refresh succeeds. Default:
-	// 0, never fail closed (keep answering from the last snapshot).
+	// MaxStaleness bounds how long the resolver answers without hearing
+	// from its store. Once the store last answered longer ago than that
+	// (failed refreshes do not count), every question that decides
+	// anything refuses with an error wrapping [ErrStale], and
+	// [Engine.Ready] reports it, until a refresh succeeds.
+	//
+	// Positive: that bound. Zero: the default, [DefaultMaxStaleness] for a
+	// store that can fail and no bound for an [Infallible] store
+	// (store/memory). Negative: no bound, an explicit opt-out — the
+	// resolver then answers from its last snapshot however old it grows
+	// (watch [Engine.Stats]).
 	MaxStaleness time.Duration
-	// Logger receives warnings, such as a failed refresh. Default: none.
+	// RefreshTimeout bounds each refresh the resolver makes on its own
+	// (polls and notifications), waiting for its turn included, so that a
+	// store stuck on a lock cannot hold refreshes up for ever. Default,
+	// and for zero or negative values: [DefaultRefreshTimeout]. Refresh
+	// and Sync use the caller's context instead.
+	RefreshTimeout time.Duration
+	// Logger receives refresh failures (level Error: the first of a run,
+	// then at most one a minute), the resolver turning stale (Error) and
+	// recovering (Info). Default: [slog.Default], so that a failing store
+	// is never silent; pass slog.New(slog.DiscardHandler) to silence it.
 	Logger *slog.Logger
+
+	// clock, when set (by tests), replaces the monotonic clock for
+	// staleness; the resolver then reads it on every question instead of
+	// relying on its watchdog timer, which runs on real time.
+	clock func() time.Duration
 }
+
+// Defaults for [Options].
+const (
+	// DefaultMaxStaleness is how long a resolver over a store that can
+	// fail answers without hearing from it: long enough to ride out a
+	// database restart or failover, short enough that a deactivated user
+	// does not keep access through a long outage.
+	DefaultMaxStaleness = time.Minute
+	// DefaultRefreshTimeout bounds a background refresh: a full load of a
+	// large model from a busy database fits in it.
+	DefaultRefreshTimeout = 30 * time.Second
+)
+
+// failureLogEvery spaces the log lines of a run of refresh failures.
+const failureLogEvery = time.Minute
 
 // Engine is the [Resolver] that [NewResolver] returns: it compiles the
 // store's model into an immutable snapshot, keeps it current as the store
@@ -137,30 +180,74 @@ type Engine struct {
 	store    Store
 	now      func() time.Time
 	log      *slog.Logger
-	maxStale time.Duration
+	maxStale time.Duration // 0: no bound
+	timeout  time.Duration // of background refreshes
 
 	snap atomic.Pointer[snapshot]
-	// lastOK is when the store last answered (UnixNano of Options.Now).
+	// freshness tells current how to vouch for the snapshot (freshOK,
+	// freshStale, freshAsk). Questions read it instead of the clock: on
+	// some machines a clock read costs as much as a whole decision.
+	freshness atomic.Uint32
+	// clock is the monotonic clock staleness is measured on, as time since
+	// the resolver started; lastOK is its reading when the store's last
+	// successful answer was asked for.
+	clock  func() time.Duration
 	lastOK atomic.Int64
 	// advanced is closed and replaced whenever a new snapshot is published,
 	// waking Sync callers.
 	advanced atomic.Pointer[chan struct{}]
 
-	// mu serialises refreshes, so one goroutine builds the next snapshot
-	// while readers keep using the published one.
-	mu sync.Mutex
+	// sem holds the one refresh under way, so one goroutine builds the next
+	// snapshot while readers keep using the published one. A channel rather
+	// than a mutex so that a caller waits its turn only as long as its
+	// context allows.
+	sem chan struct{}
 
+	// health guards what follows: the watchdog that marks the resolver
+	// stale on time, and the record of refreshes behind Stats.
+	health   sync.Mutex
+	watchdog *time.Timer // nil when staleness is unbounded or under a test clock
+	closed   bool
+	record   refreshRecord
+
+	// ctx ends when the resolver is closed, and with it background
+	// refreshes.
+	ctx       context.Context
+	cancel    context.CancelFunc
 	stopWatch func()
-	done      chan struct{}
 	closeOnce sync.Once
+}
+
+// Values of Engine.freshness.
+const (
+	// freshOK: answer without looking at the clock; the watchdog will say
+	// when the snapshot grows too old.
+	freshOK uint32 = iota
+	// freshStale: refuse; the watchdog found the snapshot too old, and no
+	// refresh has succeeded since.
+	freshStale
+	// freshAsk: read the clock on every question, because no watchdog runs
+	// (the resolver is closed, or a test drives the clock).
+	freshAsk
+)
+
+// refreshRecord is what Stats reports about refreshes.
+type refreshRecord struct {
+	failures    int
+	lastErr     error
+	lastErrAt   time.Time
+	lastLog     time.Duration // clock reading of the last failure logged
+	lastRefresh time.Duration
+	compile     time.Duration
 }
 
 var _ Resolver = (*Engine)(nil)
 
 // NewResolver loads the whole model from s, compiles it and returns a
 // resolver that follows s: through [Watcher] when s is one (writes made
-// through s in this process are visible to the very next call), by polling
-// otherwise. It fails if the first load fails. Call Close to stop following.
+// through s in this process are visible to the very next call), and by
+// polling. It fails if the first load fails, or ctx ends first. Call Close
+// to stop following.
 func NewResolver(ctx context.Context, s Store, opts *Options) (*Engine, error) {
 	if s == nil {
 		return nil, fmt.Errorf("access: NewResolver: %w: nil store", ErrInvalid)
@@ -175,24 +262,52 @@ func NewResolver(ctx context.Context, s Store, opts *Options) (*Engine, error) {
 	if o.PollInterval == 0 {
 		o.PollInterval = time.Second
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+	switch _, infallible := s.(Infallible); {
+	case o.MaxStaleness < 0, o.MaxStaleness == 0 && infallible:
+		o.MaxStaleness = 0
+	case o.MaxStaleness == 0:
+		o.MaxStaleness = DefaultMaxStaleness
 	}
-	d, err := s.Changes(ctx, 0)
+	if o.RefreshTimeout <= 0 {
+		o.RefreshTimeout = DefaultRefreshTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	e := &Engine{
+		store: s, now: o.Now, log: o.Logger, maxStale: o.MaxStaleness, timeout: o.RefreshTimeout,
+		clock: o.clock, sem: make(chan struct{}, 1),
+	}
+	if e.clock == nil {
+		// time.Now carries a monotonic reading and time.Since uses it; so
+		// start must never go through Round, Truncate, UTC or In, which
+		// drop it.
+		start := time.Now()
+		e.clock = func() time.Duration { return time.Since(start) }
+	}
+	start := e.clock()
+	d, err := firstLoad(ctx, s)
 	if err != nil {
 		return nil, fmt.Errorf("access: NewResolver: loading the model: %w", err)
 	}
-	e := &Engine{store: s, now: o.Now, log: o.Logger, maxStale: o.MaxStaleness, done: make(chan struct{})}
+	loaded := e.clock()
+	e.ctx, e.cancel = context.WithCancel(context.Background())
 	ch := make(chan struct{})
 	e.advanced.Store(&ch)
 	e.publish(build(d.To, &d.Batch))
-	e.lastOK.Store(e.now().UnixNano())
+	if e.maxStale > 0 && o.clock == nil {
+		// Created under the lock, so that a watchdog firing at once finds
+		// itself assigned.
+		e.health.Lock()
+		e.watchdog = time.AfterFunc(e.maxStale, e.watch)
+		e.health.Unlock()
+	}
+	now := e.clock()
+	e.succeeded(start, now-start, now-loaded, true)
 	if w, ok := s.(Watcher); ok {
 		e.stopWatch = w.Watch(func(rev Revision) {
 			if rev > e.Revision() {
-				if err := e.Refresh(context.Background()); err != nil {
-					e.log.Warn("access: refresh failed", "revision", rev, "err", err)
-				}
+				e.background()
 			}
 		})
 	}
@@ -200,6 +315,26 @@ func NewResolver(ctx context.Context, s Store, opts *Options) (*Engine, error) {
 		go e.poll(o.PollInterval)
 	}
 	return e, nil
+}
+
+// firstLoad reads the whole model, returning when ctx ends even if the
+// store does not notice.
+func firstLoad(ctx context.Context, s Store) (Delta, error) {
+	type result struct {
+		d   Delta
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		d, err := s.Changes(ctx, 0)
+		done <- result{d, err}
+	}()
+	select {
+	case r := <-done:
+		return r.d, r.err
+	case <-ctx.Done():
+		return Delta{}, ctx.Err()
+	}
 }
 
 // publish makes s the snapshot readers see and wakes Sync callers.
@@ -214,23 +349,41 @@ func (e *Engine) poll(every time.Duration) {
 	defer t.Stop()
 	for {
 		select {
-		case <-e.done:
+		case <-e.ctx.Done():
 			return
 		case <-t.C:
-			if err := e.Refresh(context.Background()); err != nil {
-				e.log.Warn("access: refresh failed", "err", err)
-			}
+			e.background()
 		}
 	}
 }
 
+// background refreshes on the resolver's own behalf, within
+// Options.RefreshTimeout. A failure is recorded and logged, not returned.
+func (e *Engine) background() {
+	ctx, cancel := context.WithTimeout(e.ctx, e.timeout)
+	defer cancel()
+	_ = e.refresh(ctx, true)
+}
+
 // Close stops following the store. The resolver keeps answering from its
-// last snapshot.
+// last snapshot, and, when its staleness is bounded, refuses with
+// [ErrStale] once that snapshot is older than the bound.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
-		close(e.done)
+		e.cancel()
 		if e.stopWatch != nil {
 			e.stopWatch()
+		}
+		e.health.Lock()
+		defer e.health.Unlock()
+		e.closed = true
+		if e.watchdog != nil {
+			// A stopped timer lets a dropped resolver's snapshot go now
+			// rather than when the timer would have fired.
+			e.watchdog.Stop()
+		}
+		if e.maxStale > 0 {
+			e.freshness.CompareAndSwap(freshOK, freshAsk)
 		}
 	})
 	return nil
@@ -238,53 +391,251 @@ func (e *Engine) Close() error {
 
 // Refresh brings the resolver up to the store's latest revision now. On
 // error the resolver keeps its current snapshot.
+//
+// Refresh returns by ctx's deadline even while another refresh is stuck in
+// the store: it waits for its turn, and for the store, only as long as ctx
+// allows. A store call that ignores ctx goes on in the background and
+// keeps the turn until it returns.
 func (e *Engine) Refresh(ctx context.Context) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	return e.refresh(ctx, false)
+}
+
+// refresh runs one refresh for ctx. A background refresh records every
+// failure; a caller's does not record its own context ending, which says
+// nothing about the store.
+func (e *Engine) refresh(ctx context.Context, background bool) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("access: refresh: %w", err)
+	}
+	select {
+	case e.sem <- struct{}{}:
+	case <-ctx.Done():
+		err := fmt.Errorf("access: refresh: waiting for the refresh under way: %w", ctx.Err())
+		if background && e.ctx.Err() == nil {
+			e.failed(err)
+		}
+		return err
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer func() { <-e.sem }()
+		done <- e.refreshHeld(ctx, background)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done:
+			return err
+		default:
+			return fmt.Errorf("access: refresh from revision %d: the store has not answered: %w", e.Revision(), ctx.Err())
+		}
+	}
+}
+
+// refreshHeld asks the store for what changed and publishes it; the caller
+// holds sem.
+func (e *Engine) refreshHeld(ctx context.Context, background bool) error {
 	cur := e.snap.Load()
+	start := e.clock()
 	d, err := e.store.Changes(ctx, cur.rev)
 	if err != nil {
-		return fmt.Errorf("access: refresh from revision %d: %w", cur.rev, err)
+		err = fmt.Errorf("access: refresh from revision %d: %w", cur.rev, err)
+		if (background && e.ctx.Err() == nil) || (!background && ctx.Err() == nil) {
+			e.failed(err)
+		}
+		return err
 	}
+	read := e.clock()
+	var next *snapshot
 	switch {
 	case d.Full:
-		e.publish(build(d.To, &d.Batch))
+		next = build(d.To, &d.Batch)
 	case d.To <= cur.rev:
 		// Nothing new.
 	case d.From != cur.rev:
-		return fmt.Errorf("access: refresh: store answered from revision %d, asked from %d", d.From, cur.rev)
+		err := fmt.Errorf("access: refresh: store answered from revision %d, asked from %d", d.From, cur.rev)
+		e.failed(err)
+		return err
 	default:
-		e.publish(cur.update(&d))
+		next = cur.update(&d)
 	}
-	e.lastOK.Store(e.now().UnixNano())
+	if next != nil {
+		e.publish(next)
+	}
+	now := e.clock()
+	e.succeeded(start, now-start, now-read, next != nil)
 	return nil
 }
 
-// ErrStale is returned (wrapped) by decisions when the resolver has not
-// heard from its store for longer than Options.MaxStaleness.
+// succeeded records a refresh whose store read began at start (a clock
+// reading) and took took in all, compile of it building the snapshot.
+func (e *Engine) succeeded(start, took, compile time.Duration, compiled bool) {
+	e.health.Lock()
+	if int64(start) > e.lastOK.Load() {
+		e.lastOK.Store(int64(start))
+	}
+	r := &e.record
+	r.lastRefresh = took
+	if compiled {
+		r.compile = compile
+	}
+	failures := r.failures
+	r.failures = 0
+	wasStale := false
+	if e.maxStale > 0 {
+		open := freshOK
+		if e.watchdog == nil || e.closed {
+			open = freshAsk
+		}
+		wasStale = e.freshness.Swap(open) == freshStale
+		if e.watchdog != nil && !e.closed {
+			e.watchdog.Reset(e.maxStale - (e.clock() - time.Duration(e.lastOK.Load())))
+		}
+	}
+	e.health.Unlock()
+	if failures > 0 {
+		e.log.Info("access: refresh recovered", "failures", failures, "was_stale", wasStale, "revision", e.Revision())
+	}
+}
+
+// failed records a failed refresh and logs the first of a run, then at most
+// one a failureLogEvery.
+func (e *Engine) failed(err error) {
+	now := e.clock()
+	e.health.Lock()
+	r := &e.record
+	r.failures++
+	r.lastErr, r.lastErrAt = err, time.Now()
+	n := r.failures
+	logIt := n == 1 || now-r.lastLog >= failureLogEvery
+	if logIt {
+		r.lastLog = now
+	}
+	e.health.Unlock()
+	if logIt {
+		e.log.Error("access: refresh failed", "err", err, "failures", n,
+			"staleness", e.Staleness(), "max_staleness", e.maxStale)
+	}
+}
+
+// watch is the watchdog: it fires when the snapshot may have grown too old,
+// and marks the resolver stale if it has, or sets itself again.
+func (e *Engine) watch() {
+	e.health.Lock()
+	if e.closed {
+		e.health.Unlock()
+		return
+	}
+	age := e.clock() - time.Duration(e.lastOK.Load())
+	if age <= e.maxStale {
+		e.watchdog.Reset(e.maxStale - age + 1)
+		e.health.Unlock()
+		return
+	}
+	newly := e.freshness.Swap(freshStale) != freshStale
+	lastErr := e.record.lastErr
+	e.health.Unlock()
+	if newly {
+		e.log.Error("access: resolver is stale: questions fail closed until a refresh succeeds",
+			"staleness", age, "max_staleness", e.maxStale, "last_err", lastErr)
+	}
+}
+
+// ErrStale is returned (wrapped) by every question that decides anything
+// when the resolver has not heard from its store for longer than
+// Options.MaxStaleness.
 var ErrStale = errors.New("resolver is stale")
 
-// Staleness reports how long ago the store last answered the resolver.
+// Staleness reports how long ago the store last answered the resolver, as
+// measured from when the resolver asked. Failed refreshes do not count as
+// answers.
 func (e *Engine) Staleness() time.Duration {
-	return e.now().Sub(time.Unix(0, e.lastOK.Load()))
+	return max(0, e.clock()-time.Duration(e.lastOK.Load()))
 }
 
-// fresh returns an ErrStale error when the resolver must fail closed.
-func (e *Engine) fresh() error {
-	if e.maxStale <= 0 {
+// current returns the snapshot to answer from, or an error wrapping
+// ErrStale when the resolver must fail closed. Every question that reads a
+// snapshot starts with it. It does not allocate unless it fails.
+func (e *Engine) current() (*snapshot, error) {
+	s := e.snap.Load()
+	if e.freshness.Load() != freshOK {
+		if err := e.refusal(); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// refusal is current's slow path.
+func (e *Engine) refusal() error {
+	age := e.Staleness()
+	if e.freshness.Load() == freshAsk && age <= e.maxStale {
 		return nil
 	}
-	if st := e.Staleness(); st > e.maxStale {
-		return fmt.Errorf("access: %w: last heard from the store %s ago (maximum %s)", ErrStale, st.Round(time.Millisecond), e.maxStale)
+	return fmt.Errorf("access: %w: last heard from the store %s ago (maximum %s)", ErrStale, age.Round(time.Millisecond), e.maxStale)
+}
+
+// Ready returns nil when the resolver answers questions, and otherwise the
+// error they fail with, which wraps [ErrStale]: what an HTTP readiness
+// probe should check. A resolver whose staleness is unbounded is always
+// ready; [Engine.Stats] tells how it is faring.
+func (e *Engine) Ready() error {
+	_, err := e.current()
+	return err
+}
+
+// Stats is a resolver's health at one moment, for metrics and health
+// checks. It holds no size of the snapshot: snapshots share parts with
+// their predecessors, so a size would cost a walk of the whole model.
+type Stats struct {
+	// Revision is the store revision the resolver answers at.
+	Revision Revision
+	// Staleness is how long ago the store last answered ([Engine.Staleness]).
+	Staleness time.Duration
+	// MaxStaleness is the bound in force; 0 when there is none.
+	MaxStaleness time.Duration
+	// Stale reports whether questions refuse with [ErrStale] now.
+	Stale bool
+	// Failures counts the refreshes that failed since the last one that
+	// succeeded.
+	Failures int
+	// LastError is the last refresh failure, kept after a recovery, and
+	// LastErrorAt when it happened (wall clock); nil and zero if none.
+	LastError   error
+	LastErrorAt time.Time
+	// LastRefresh is how long the last successful refresh took, the store
+	// read and the compile together.
+	LastRefresh time.Duration
+	// Compile is how long building the current snapshot took, from the
+	// whole model or incrementally.
+	Compile time.Duration
+}
+
+// Stats reports the resolver's revision, staleness and refresh history.
+func (e *Engine) Stats() Stats {
+	e.health.Lock()
+	r := e.record
+	e.health.Unlock()
+	return Stats{
+		Revision:     e.Revision(),
+		Staleness:    e.Staleness(),
+		MaxStaleness: e.maxStale,
+		Stale:        e.Ready() != nil,
+		Failures:     r.failures,
+		LastError:    r.lastErr,
+		LastErrorAt:  r.lastErrAt,
+		LastRefresh:  r.lastRefresh,
+		Compile:      r.compile,
 	}
-	return nil
 }
 
 // Sync waits until the resolver answers at revision rev or later, asking
 // the store as it waits. It gives read-your-writes across replicas: a
 // request that carries the revision its user's last write returned is
-// served consistently once Sync returns. It returns ctx's error if ctx
-// ends first.
+// served consistently once Sync returns. It returns by ctx's deadline, with
+// an error wrapping ctx's, even while a refresh is stuck in the store.
 func (e *Engine) Sync(ctx context.Context, rev Revision) error {
 	backoff := time.Millisecond
 	for {
@@ -292,11 +643,13 @@ func (e *Engine) Sync(ctx context.Context, rev Revision) error {
 			return nil
 		}
 		wake := *e.advanced.Load()
-		if err := e.Refresh(ctx); err != nil && ctx.Err() == nil {
-			e.log.Warn("access: refresh failed", "err", err)
-		}
+		// A failure is recorded and logged by refresh; Sync asks again.
+		_ = e.refresh(ctx, false)
 		if e.Revision() >= rev {
 			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("access: waiting for revision %d (at %d): %w", rev, e.Revision(), ctx.Err())
 		}
 		t := time.NewTimer(backoff)
 		select {
@@ -316,7 +669,10 @@ func (e *Engine) Revision() Revision { return e.snap.Load().rev }
 
 // EffectiveGroups implements [Resolver].
 func (e *Engine) EffectiveGroups(ctx context.Context, who AssociateID) ([]Membership, error) {
-	s := e.snap.Load()
+	s, err := e.current()
+	if err != nil {
+		return nil, err
+	}
 	_, n := s.assoc(who)
 	if n == nil {
 		return nil, fmt.Errorf("access: associate %d: %w", who, ErrNotFound)
@@ -386,10 +742,10 @@ func (s *snapshot) roleRef(id RoleID) RoleRef {
 
 // IsMember implements [Resolver]. It does not allocate unless it fails.
 func (e *Engine) IsMember(ctx context.Context, who AssociateID, g GroupID) (bool, error) {
-	if err := e.fresh(); err != nil {
+	s, err := e.current()
+	if err != nil {
 		return false, err
 	}
-	s := e.snap.Load()
 	x := s.subject(who)
 	if x.h == nil {
 		return false, fmt.Errorf("access: associate %d: %w", who, ErrNotFound)
@@ -403,7 +759,10 @@ func (e *Engine) IsMember(ctx context.Context, who AssociateID, g GroupID) (bool
 
 // Members implements [Resolver].
 func (e *Engine) Members(ctx context.Context, g GroupID) ([]AssociateID, error) {
-	s := e.snap.Load()
+	s, err := e.current()
+	if err != nil {
+		return nil, err
+	}
 	gi, gn := s.group(g)
 	if gn == nil {
 		return nil, fmt.Errorf("access: group %d: %w", g, ErrNotFound)
@@ -439,12 +798,12 @@ func (e *Engine) Members(ctx context.Context, g GroupID) ([]AssociateID, error) 
 //
 // Can does not allocate, for allows and denies alike.
 func (e *Engine) Can(ctx context.Context, who AssociateID, act Action, rec Record) (d Decision, err error) {
-	s := e.snap.Load()
+	s, err := e.current()
 	d.Action, d.Subject, d.Record, d.Revision, d.snap = act, who, rec, s.rev, s
-	if err := checkRequest(act, &rec); err != nil {
+	if err != nil {
 		return d, err
 	}
-	if err := e.fresh(); err != nil {
+	if err := checkRequest(act, &rec); err != nil {
 		return d, err
 	}
 	s.decide(&d, e.now)
@@ -776,13 +1135,13 @@ func (s *snapshot) restrict(d *Decision, x subj, f *recordFacts, rights CRUD) CR
 
 // Has implements [Resolver].
 func (e *Engine) Has(ctx context.Context, who AssociateID, right string) (bool, error) {
+	s, err := e.current()
+	if err != nil {
+		return false, err
+	}
 	if right == "" {
 		return false, fmt.Errorf("access: Has: %w: empty functional right", ErrInvalid)
 	}
-	if err := e.fresh(); err != nil {
-		return false, err
-	}
-	s := e.snap.Load()
 	x := s.subject(who)
 	if s.gateHot(x.i, x.h, e.now) != GateNone {
 		return false, nil
@@ -812,7 +1171,11 @@ func (s *snapshot) has(x subj, right string) bool {
 
 // Stamp implements [Resolver].
 func (e *Engine) Stamp(ctx context.Context, who AssociateID) (Stamp, error) {
-	_, n := e.snap.Load().assoc(who)
+	s, err := e.current()
+	if err != nil {
+		return Stamp{}, err
+	}
+	_, n := s.assoc(who)
 	if n == nil {
 		return Stamp{}, fmt.Errorf("access: Stamp: associate %d: %w", who, ErrNotFound)
 	}

@@ -120,7 +120,10 @@ func (m CategoryMembership) String() string {
 // each with its provenance. An associate without a service login has none.
 // Unknown associate: an error wrapping [ErrNotFound].
 func (e *Engine) Categories(ctx context.Context, who AssociateID) ([]CategoryMembership, error) {
-	s := e.snap.Load()
+	s, err := e.current()
+	if err != nil {
+		return nil, err
+	}
 	_, n := s.assoc(who)
 	if n == nil {
 		return nil, fmt.Errorf("access: Categories: associate %d: %w", who, ErrNotFound)
@@ -155,7 +158,10 @@ func (s *snapshot) categoryMembership(n *assocNode, c *catNode) (CategoryMembers
 // CategoryMembers returns the effective members of a category, in id
 // order. Unknown category: an error wrapping [ErrNotFound].
 func (e *Engine) CategoryMembers(ctx context.Context, c CategoryID) ([]AssociateID, error) {
-	s := e.snap.Load()
+	s, err := e.current()
+	if err != nil {
+		return nil, err
+	}
 	cn := s.categories[c]
 	if cn == nil {
 		return nil, fmt.Errorf("access: CategoryMembers: category %d: %w", c, ErrNotFound)
@@ -185,7 +191,10 @@ func (e *Engine) CategoryMembers(ctx context.Context, c CategoryID) ([]Associate
 // The copy comes from the resolver's current snapshot; call Refresh first
 // if other writers may have changed the associate since.
 func (e *Engine) RemoveCategory(ctx context.Context, who AssociateID, c CategoryID) (Associate, error) {
-	s := e.snap.Load()
+	s, err := e.current()
+	if err != nil {
+		return Associate{}, err
+	}
 	_, n := s.assoc(who)
 	cn := s.categories[c]
 	switch {

@@ -1140,8 +1140,9 @@ func TestCanStaleDenies(t *testing.T) {
 	tick := func(d time.Duration) { clock.Lock(); now = now.Add(d); clock.Unlock() }
 	s := &dStore{}
 	s.set(b)
-	e, err := access.NewResolver(ctx, s, &access.Options{PollInterval: -1, MaxStaleness: time.Minute,
-		Now: func() time.Time { clock.Lock(); defer clock.Unlock(); return now }})
+	e, err := access.NewResolver(ctx, s, access.WithClock(&access.Options{PollInterval: -1, MaxStaleness: time.Minute,
+		Logger: discard, Now: func() time.Time { clock.Lock(); defer clock.Unlock(); return now }},
+		func() time.Duration { clock.Lock(); defer clock.Unlock(); return now.Sub(dNow) }))
 	if err != nil {
 		t.Fatal(err)
 	}

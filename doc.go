@@ -149,9 +149,30 @@
 //     request that carries its user's last write revision is served
 //     consistently.
 //
+// # Staleness
+//
 // When the store goes away, a resolver keeps answering from its last
-// snapshot and reports [Engine.Staleness]; with Options.MaxStaleness set
-// it fails closed past that age ([ErrStale]).
+// snapshot, but not for ever. Its staleness ([Engine.Staleness]) is how
+// long ago the store last answered it, on the monotonic clock, so a step of
+// the wall clock cannot hide an outage; failed refreshes do not reset it.
+// Past Options.MaxStaleness — by default [DefaultMaxStaleness] for the SQL
+// stores and any other store that can fail, no bound for an [Infallible]
+// one such as store/memory — every question that decides anything refuses
+// with an error wrapping [ErrStale], and denies: [Engine.Can], CanAs,
+// Impersonate, IsMember, Members, EffectiveGroups, Has, Stamp, WhoCan,
+// Filter, Permissions, GroupPermissions, Categories, CategoryMembers,
+// RemoveCategory, CanManageMembers, CanJoin and Field. They all read the
+// snapshot through one gate, so a new question cannot forget it. Only the
+// reports (Revision, Staleness, [Engine.Stats], [Engine.Ready]) and the
+// lifecycle (Refresh, Sync, Close) answer regardless. The gate costs Can
+// nothing: a watchdog timer, not a clock read per question, marks the
+// resolver stale.
+//
+// Refresh failures are logged (Options.Logger, by default [slog.Default])
+// and counted in [Engine.Stats]; [Engine.Ready] is what a readiness probe
+// calls. Every call that takes a context returns by its deadline, even
+// while a refresh is stuck in the store, and the resolver's own refreshes
+// give up after Options.RefreshTimeout.
 //
 // # Concurrency
 //

@@ -301,13 +301,13 @@ func (c *cond) format(b *strings.Builder) {
 // Invalid action or type: an error wrapping [ErrInvalid]; a stale
 // resolver: [ErrStale].
 func (e *Engine) Filter(ctx context.Context, who AssociateID, act Action, typ string) (Filter, error) {
+	s, err := e.current()
+	if err != nil {
+		return Filter{}, err
+	}
 	if err := checkRequest(act, &Record{Type: typ}); err != nil {
 		return Filter{}, err
 	}
-	if err := e.fresh(); err != nil {
-		return Filter{}, err
-	}
-	s := e.snap.Load()
 	return Filter{Type: typ, Revision: s.rev, root: s.filter(who, act, typ, e.now)}, nil
 }
 

@@ -311,16 +311,16 @@ var ErrSmartGroup = errors.New("smart group membership comes from its rule")
 // is an error wrapping [ErrSmartGroup]; an unknown group one wrapping
 // [ErrNotFound].
 func (e *Engine) CanManageMembers(ctx context.Context, actor AssociateID, g GroupID) (bool, error) {
-	s := e.snap.Load()
+	s, err := e.current()
+	if err != nil {
+		return false, err
+	}
 	_, gn := s.group(g)
 	if gn == nil {
 		return false, fmt.Errorf("access: CanManageMembers: group %d: %w", g, ErrNotFound)
 	}
 	if gn.group.IsSmart() {
 		return false, fmt.Errorf("access: CanManageMembers: group %d: %w", g, ErrSmartGroup)
-	}
-	if err := e.fresh(); err != nil {
-		return false, err
 	}
 	_, n := s.assoc(actor)
 	if gate(n, e.now) != GateNone {
@@ -338,7 +338,10 @@ func (e *Engine) CanManageMembers(ctx context.Context, actor AssociateID, g Grou
 // wrapping [ErrSmartGroup]; an unknown group or associate one wrapping
 // [ErrNotFound].
 func (e *Engine) CanJoin(ctx context.Context, who AssociateID, g GroupID) (bool, error) {
-	s := e.snap.Load()
+	s, err := e.current()
+	if err != nil {
+		return false, err
+	}
 	_, gn := s.group(g)
 	if gn == nil {
 		return false, fmt.Errorf("access: CanJoin: group %d: %w", g, ErrNotFound)
@@ -371,7 +374,10 @@ type FieldValue struct {
 // (fewest nesting hops), ties broken by the lowest group id. Unknown
 // associate: an error wrapping [ErrNotFound].
 func (e *Engine) Field(ctx context.Context, who AssociateID, key string) (FieldValue, error) {
-	s := e.snap.Load()
+	s, err := e.current()
+	if err != nil {
+		return FieldValue{}, err
+	}
 	_, n := s.assoc(who)
 	if n == nil {
 		return FieldValue{}, fmt.Errorf("access: Field: associate %d: %w", who, ErrNotFound)

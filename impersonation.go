@@ -91,10 +91,11 @@ type Acting struct {
 // [ErrTargetGate], [ErrImpersonateSystem], [ErrTargetAbove] and
 // [ErrNoImpersonationRule].
 func (e *Engine) Impersonate(ctx context.Context, actor, target AssociateID) (Acting, error) {
-	if err := e.fresh(); err != nil {
+	s, err := e.current()
+	if err != nil {
 		return Acting{}, err
 	}
-	return e.snap.Load().impersonate(actor, target, e.now)
+	return s.impersonate(actor, target, e.now)
 }
 
 func (s *snapshot) impersonate(actor, target AssociateID, now func() time.Time) (Acting, error) {
@@ -150,12 +151,12 @@ func (s *snapshot) impersonate(actor, target AssociateID, now func() time.Time) 
 // (a rule was removed, someone was deactivated), CanAs denies and returns
 // the refusal.
 func (e *Engine) CanAs(ctx context.Context, as Acting, act Action, rec Record) (Decision, error) {
-	s := e.snap.Load()
+	s, err := e.current()
 	d := Decision{Action: act, Subject: as.Target, Actor: as.Actor, Record: rec, Revision: s.rev, snap: s}
-	if err := checkRequest(act, &rec); err != nil {
+	if err != nil {
 		return d, err
 	}
-	if err := e.fresh(); err != nil {
+	if err := checkRequest(act, &rec); err != nil {
 		return d, err
 	}
 	if _, err := s.impersonate(as.Actor, as.Target, e.now); err != nil {

@@ -29,13 +29,13 @@ type Allowed struct {
 // over the available cores. Invalid action or record: an error wrapping
 // [ErrInvalid].
 func (e *Engine) WhoCan(ctx context.Context, act Action, rec Record) ([]Allowed, error) {
+	s, err := e.current()
+	if err != nil {
+		return nil, err
+	}
 	if err := checkRequest(act, &rec); err != nil {
 		return nil, err
 	}
-	if err := e.fresh(); err != nil {
-		return nil, err
-	}
-	s := e.snap.Load()
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(s.assocs)/8192))
 	parts := make([][]Allowed, workers)
 	var wg sync.WaitGroup
@@ -126,7 +126,10 @@ type TypePermissions struct {
 // Permissions returns the associate's permissions matrix. Unknown
 // associate: an error wrapping [ErrNotFound].
 func (e *Engine) Permissions(ctx context.Context, who AssociateID) (Permissions, error) {
-	s := e.snap.Load()
+	s, err := e.current()
+	if err != nil {
+		return Permissions{}, err
+	}
 	_, n := s.assoc(who)
 	if n == nil {
 		return Permissions{}, fmt.Errorf("access: Permissions: associate %d: %w", who, ErrNotFound)
@@ -267,7 +270,10 @@ type GroupDefault struct {
 // GroupPermissions returns what membership of group g contributes. Unknown
 // group: an error wrapping [ErrNotFound].
 func (e *Engine) GroupPermissions(ctx context.Context, g GroupID) (GroupPermissions, error) {
-	s := e.snap.Load()
+	s, err := e.current()
+	if err != nil {
+		return GroupPermissions{}, err
+	}
 	gi, gn := s.group(g)
 	if gn == nil {
 		return GroupPermissions{}, fmt.Errorf("access: GroupPermissions: group %d: %w", g, ErrNotFound)

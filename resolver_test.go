@@ -31,14 +31,23 @@ func (f *flakyStore) Changes(ctx context.Context, since access.Revision) (access
 
 // manualClock is a time source the test moves by hand.
 type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu    sync.Mutex
+	t     time.Time
+	moved time.Duration
 }
 
 func (c *manualClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// Since is the clock's monotonic reading: how far it has been moved.
+func (c *manualClock) Since() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.moved
+}
 func (c *manualClock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
+	c.moved += d
 	c.mu.Unlock()
 }
 
@@ -61,9 +70,9 @@ func TestResolver_storeGoesAway(t *testing.T) {
 	}
 	fs := &flakyStore{Store: mem}
 	clock := &manualClock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
-	r, err := access.NewResolver(ctx, storeOnly{fs}, &access.Options{
-		Now: clock.Now, PollInterval: -1, MaxStaleness: time.Minute,
-	})
+	r, err := access.NewResolver(ctx, storeOnly{fs}, access.WithClock(&access.Options{
+		Now: clock.Now, PollInterval: -1, MaxStaleness: time.Minute, Logger: discard,
+	}, clock.Since))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -126,3 +126,15 @@ type Delta struct {
 	Full     bool
 	Batch
 }
+
+// Infallible is an optional capability of a [Store] whose Changes cannot
+// fail, because it holds the model in the process, and which tells its
+// watchers of every write (store/memory). A resolver over it cannot fall
+// behind for want of its store, so it does not bound staleness by default
+// (see Options.MaxStaleness). A wrapper that can fail (a proxy, a fault
+// injector) must not expose the method, as embedding a Store would.
+type Infallible interface {
+	Store
+	// ChangesCannotFail does nothing; having it is the promise.
+	ChangesCannotFail()
+}

@@ -752,3 +752,10 @@ func (l *changeLog) after(since access.Revision) ([][]access.Ref, bool) {
 	}
 	return l.entries[since-l.horizon:], true
 }
+
+var _ access.Infallible = (*Store)(nil)
+
+// ChangesCannotFail marks the Store as an [access.Infallible] one: its
+// Changes fails only when the caller's context ends, so a resolver over it
+// does not bound staleness by default.
+func (s *Store) ChangesCannotFail() {}

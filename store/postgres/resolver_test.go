@@ -2,10 +2,13 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/crmaccess/access"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestTwoResolvers runs two resolvers, each on its own Store and
@@ -73,5 +76,121 @@ func TestTwoResolvers(t *testing.T) {
 	}
 	if ok, err := rb.IsMember(ctx, 11, 20); err != nil || ok {
 		t.Fatalf("after Sync(%d), B says anna is in Team B: %v, %v", rev, ok, err)
+	}
+}
+
+// TestResolverDeadlineWhileLocked: with a background refresh stuck on a
+// lock that blocks the store's load, Refresh and Sync with a 500 ms
+// deadline return DeadlineExceeded by about that deadline, the background
+// refresh gives up after Options.RefreshTimeout and says so, and once the
+// lock goes the resolver catches up.
+func TestResolverDeadlineWhileLocked(t *testing.T) {
+	ctx := context.Background()
+	dsn := newSchema(t)
+	s := open(t, dsn, nil)
+	if _, err := s.Apply(ctx, access.Batch{
+		Groups: []access.Group{{ID: 10, Name: "Team A"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := access.NewResolver(ctx, s, &access.Options{
+		PollInterval: 20 * time.Millisecond, RefreshTimeout: time.Second, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+
+	// Another connection locks the revision counter, which every load
+	// reads first, until the test releases it.
+	locker, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close(ctx)
+	tx, err := locker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			if err := tx.Rollback(ctx); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer release()
+	if _, err := tx.Exec(ctx, "LOCK TABLE access_revision IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	// Watched from a third connection: within a transaction,
+	// pg_stat_activity does not change.
+	observer, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer observer.Close(ctx)
+	waitFor(t, "background refresh waiting on the lock", func() bool {
+		var n int
+		err := observer.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND datname = current_database() AND query LIKE '%access_revision%'`).Scan(&n)
+		return err == nil && n > 0
+	})
+
+	const deadline = 500 * time.Millisecond
+	for _, tc := range []struct {
+		name string
+		call func(context.Context) error
+	}{
+		{"Refresh", r.Refresh},
+		{"Sync", func(ctx context.Context) error { return r.Sync(ctx, r.Revision()+1) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(ctx, deadline)
+				defer cancel()
+				done <- tc.call(ctx)
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("%s with a %v deadline = %v, want DeadlineExceeded", tc.name, deadline, err)
+				}
+			case <-time.After(3 * deadline):
+				t.Fatalf("%s with a %v deadline had not returned after %v", tc.name, deadline, 3*deadline)
+			}
+		})
+	}
+	waitFor(t, "background refresh reporting its timeout", func() bool {
+		st := r.Stats()
+		return st.Failures > 0 && errors.Is(st.LastError, context.DeadlineExceeded)
+	})
+
+	release()
+	rev, err := s.Apply(ctx, access.Batch{Groups: []access.Group{{ID: 20, Name: "Team B"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := r.Sync(wait, rev); err != nil {
+		t.Fatalf("Sync after the lock went: %v", err)
+	}
+	if err := r.Ready(); err != nil {
+		t.Errorf("Ready after catching up: %v", err)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 10 s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
