@@ -168,7 +168,6 @@ func checkMalformedDenied(t *testing.T, e *Engine, typ AssociateType) {
 	}
 }
 
-
 // TestMalformedRights: a rights value with bits beyond C, R, U and D grants
 // nothing — not its defined bits either — in each layer that carries one,
 // whether it arrives in a full load or in a delta.
