@@ -826,9 +826,11 @@ func sqlKeyword(word string) bool {
 
 // sqlKeywords holds the words sqlKeyword looks for: SQLite's keywords
 // (sqlite.org/lang_keywords.html), plus TRUE and FALSE, which SQLite reads
-// as values when no column has the name; and PostgreSQL's keywords of
-// categories "reserved" and "reserved (can be function or type)" as of
-// version 17 (pg_get_keywords() catcode R and T).
+// as values when no column has the name (147 and 2); and PostgreSQL's
+// keywords of categories "reserved" and "reserved (can be function or
+// type)" (pg_get_keywords() catcode R and T) as of version 15, plus
+// SYSTEM_USER, reserved since 16. TestColumnsKeywordsOnPostgreSQL checks
+// the list against the server it runs on.
 var sqlKeywords = func() map[string]struct{} {
 	const sqlite = `ABORT ACTION ADD AFTER ALL ALTER ALWAYS ANALYZE AND AS ASC ATTACH
 AUTOINCREMENT BEFORE BEGIN BETWEEN BY CASCADE CASE CAST CHECK COLLATE COLUMN COMMIT
