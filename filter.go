@@ -630,6 +630,7 @@ func (c *Columns) name(col column) string {
 	return ""
 }
 
+// set is name's inverse: it maps col to name.
 func (c *Columns) set(col column, name string) {
 	switch col {
 	case colID:
