@@ -890,6 +890,12 @@ func gate(n *assocNode, now func() time.Time) Gate {
 // checkGate applies the gates to an associate of type typ; a is the
 // associate when it has a validity window, else nil.
 func checkGate(typ AssociateType, active bool, a *Associate, now func() time.Time) Gate {
+	// An undefined type comes first: nothing else about such an associate
+	// can be trusted, and every layer below reads the type (an unknown one
+	// would otherwise fall through to its role's owner rights).
+	if !typ.Valid() {
+		return GateMalformed
+	}
 	if !active {
 		return GateInactive
 	}

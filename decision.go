@@ -26,6 +26,10 @@ const (
 	GateResource
 	// GateAnonymous: anonymous associates are obsolete and get nothing.
 	GateAnonymous
+	// GateMalformed: the store handed over an associate the library cannot
+	// read (a type other than the five defined ones, from a custom store or
+	// a hand-edited database). Data that cannot be read grants nothing.
+	GateMalformed
 )
 
 // String describes the gate.
@@ -240,6 +244,12 @@ func (d *Decision) writeCause(b *strings.Builder, c Cause) {
 	switch c.Kind {
 	case CauseGate:
 		b.WriteString(c.Gate.String())
+		if c.Gate == GateMalformed && d.snap != nil {
+			// Name the value, so whoever reads the log can find the row.
+			if _, n := d.snap.assoc(d.Subject); n != nil {
+				fmt.Fprintf(b, " %d", int(n.a.Type))
+			}
+		}
 	case CauseSystem:
 		b.WriteString("system user")
 	case CauseNoRole:

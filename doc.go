@@ -30,6 +30,12 @@
 // user that passes the gates bypasses every rule. An inactive or deleted
 // associate still matters as the owner of its records.
 //
+// Stores need not validate what they hand over, so data no [Batch.Validate]
+// would accept fails closed when loaded: an associate of any other type
+// fails the gates ([GateMalformed], "unknown associate type 9") on every
+// path, and a rights value with bits beyond C, R, U and D grants nothing,
+// in a role's cell, a sharing rule, a grant or a group default.
+//
 // # Groups
 //
 // Only internal associates belong to usergroups: a primary group (stamped

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // column names a record column a [Filter] tests.
@@ -598,12 +599,33 @@ const (
 	SQLite
 )
 
-// Columns maps record columns to SQL column expressions, such as
-// "associate_id" or "c.group_id". An empty name means the table has no such
-// column: the filter then takes the column to be 0 (false for Published),
-// which is what Can sees for records that leave the field unset.
+// Columns maps record columns to SQL column names, such as "associate_id"
+// or "c.group_id". An empty name means the table has no such column: the
+// filter then takes the column to be 0 (false for Published), which is
+// what Can sees for records that leave the field unset.
+//
+// A name is an identifier and nothing else, so that no mapping can change
+// what a filter means: one to three parts separated by dots ("owner_id",
+// "c.owner_id", "public.contacts.owner_id"), each either unquoted —
+// ASCII letters, digits and underscores, not starting with a digit, and
+// not a keyword (see below) — or double-quoted, holding any text but NUL,
+// with a double quote written twice ("Owner", "owner ""id"""). A part may
+// be at most 63 bytes long, the longest name PostgreSQL keeps without
+// truncating it.
+//
+// An unquoted part may not be a keyword of SQLite, nor a reserved keyword
+// of PostgreSQL (including those that can be function or type names):
+// TRUE, NULL, CURRENT_USER, USER, DEFAULT, NOT… would be read as a value or
+// an operator rather than a column, and a mapping such as Owner: "TRUE"
+// would open every row. Quote such a name: Group: `"group"`.
 type Columns struct {
 	ID, Owner, Group, Team, Company, Project, Category, Published, Visibility string
+}
+
+// columnFields names the Columns field of each column, for errors.
+var columnFields = [...]string{
+	colID: "ID", colOwner: "Owner", colGroup: "Group", colTeam: "Team", colCompany: "Company",
+	colProject: "Project", colCategory: "Category", colPublished: "Published", colVisibility: "Visibility",
 }
 
 func (c *Columns) name(col column) string {
@@ -630,8 +652,33 @@ func (c *Columns) name(col column) string {
 	return ""
 }
 
-// ErrColumn marks a column mapping [Filter.SQL] cannot use.
-var ErrColumn = errors.New("bad column mapping")
+// set is name's inverse: it maps col to name.
+func (c *Columns) set(col column, name string) {
+	switch col {
+	case colID:
+		c.ID = name
+	case colOwner:
+		c.Owner = name
+	case colGroup:
+		c.Group = name
+	case colTeam:
+		c.Team = name
+	case colCompany:
+		c.Company = name
+	case colProject:
+		c.Project = name
+	case colCategory:
+		c.Category = name
+	case colPublished:
+		c.Published = name
+	case colVisibility:
+		c.Visibility = name
+	}
+}
+
+// ErrColumn marks a column mapping [Filter.SQL] cannot use. It wraps
+// [ErrInvalid].
+var ErrColumn = fmt.Errorf("%w: bad column mapping", ErrInvalid)
 
 // SQL renders the filter as a WHERE-clause fragment and its arguments, for
 // the dialect and the table's column mapping. The fragment's text depends
@@ -641,6 +688,10 @@ var ErrColumn = errors.New("bad column mapping")
 //
 // NULL in an ownership column is read as 0 (no owner, no group…), and NULL
 // in Published as false, so a row's NULLs never change the answer.
+//
+// A column name that is not an identifier (see [Columns]) is an error
+// wrapping [ErrColumn] and [ErrInvalid] that names the field and the value,
+// whether or not the filter uses that column.
 //
 // The fragment is fast when the table has B-tree indexes on the owner,
 // group and team columns (and category, company, project where they are
@@ -653,63 +704,186 @@ func (f *Filter) SQL(d Dialect, cols Columns, firstArg int) (string, []any, erro
 	if firstArg < 1 {
 		firstArg = 1
 	}
+	// The names are parsed and written out again in the dialect's quoting,
+	// so the SQL holds exactly the identifiers that were checked.
+	var quoted Columns
 	for col := colID; col <= colVisibility; col++ {
-		if name := cols.name(col); name != "" && !validIdent(name) {
-			return "", nil, fmt.Errorf("access: Filter.SQL: %w: %s column %q is not a plain (optionally qualified, optionally quoted) identifier", ErrColumn, col, name)
+		name := cols.name(col)
+		if name == "" {
+			continue
 		}
+		parts, err := parseColumn(name)
+		if err != nil {
+			return "", nil, fmt.Errorf("access: Filter.SQL: %w: Columns.%s %q: %v", ErrColumn, columnFields[col], name, err)
+		}
+		quoted.set(col, quoteColumn(d, parts))
 	}
 	root := f.root
 	if root == nil {
 		root = condNever
 	}
-	bound := root.bind(&cols)
-	if d == SQLite {
-		cols = sqliteQuoted(cols)
-	}
-	w := sqlWriter{d: d, cols: &cols, next: firstArg}
+	bound := root.bind(&quoted)
+	w := sqlWriter{d: d, cols: &quoted, next: firstArg}
 	w.write(bound)
 	return w.b.String(), w.args, nil
 }
 
-// sqliteQuoted rewrites double-quoted identifier parts with backticks:
-// SQLite reads a double-quoted name that matches no column as a string
-// literal, which would silently change what a filter tests, while a
-// backquoted name is always an identifier (and a missing one an error).
-func sqliteQuoted(c Columns) Columns {
-	q := func(name string) string {
-		parts := strings.Split(name, ".")
-		for i, p := range parts {
-			if len(p) >= 2 && p[0] == '"' && p[len(p)-1] == '"' {
-				parts[i] = "`" + p[1:len(p)-1] + "`"
-			}
-		}
-		return strings.Join(parts, ".")
-	}
-	return Columns{ID: q(c.ID), Owner: q(c.Owner), Group: q(c.Group), Team: q(c.Team), Company: q(c.Company),
-		Project: q(c.Project), Category: q(c.Category), Published: q(c.Published), Visibility: q(c.Visibility)}
+// maxIdentLen is the longest identifier PostgreSQL keeps as written
+// (NAMEDATALEN-1 bytes); it silently truncates longer ones.
+const maxIdentLen = 63
+
+// identPart is one dot-separated part of a column name, unescaped.
+type identPart struct {
+	name   string
+	quoted bool
 }
 
-// validIdent accepts identifiers like owner_id, c.owner_id and "Owner".
-func validIdent(s string) bool {
-	for _, part := range strings.Split(s, ".") {
-		if part == "" {
-			return false
+// parseColumn splits a column name into its parts, or says why it is not
+// an identifier (see [Columns] for the grammar).
+func parseColumn(s string) ([]identPart, error) {
+	var parts []identPart
+	for i := 0; ; {
+		if len(parts) == 3 {
+			return nil, errors.New("more than three dot-separated parts")
 		}
-		if len(part) >= 2 && part[0] == '"' && part[len(part)-1] == '"' {
-			if strings.ContainsAny(part[1:len(part)-1], "\"`") {
-				return false
+		var p identPart
+		if i < len(s) && s[i] == '"' {
+			var b strings.Builder
+			j := i + 1
+			for {
+				k := strings.IndexByte(s[j:], '"')
+				if k < 0 {
+					return nil, fmt.Errorf("unterminated quoted identifier at offset %d", i)
+				}
+				b.WriteString(s[j : j+k])
+				j += k + 1
+				if j < len(s) && s[j] == '"' { // a doubled quote stands for one
+					b.WriteByte('"')
+					j++
+					continue
+				}
+				break
 			}
-			continue
+			p = identPart{name: b.String(), quoted: true}
+			switch {
+			case p.name == "":
+				return nil, fmt.Errorf("empty quoted identifier at offset %d", i)
+			case strings.IndexByte(p.name, 0) >= 0:
+				return nil, fmt.Errorf("NUL in quoted identifier at offset %d", i)
+			case !utf8.ValidString(p.name):
+				return nil, fmt.Errorf("invalid UTF-8 in quoted identifier at offset %d", i)
+			}
+			i = j
+		} else {
+			j := i
+			for j < len(s) && (s[j] == '_' || 'a' <= s[j] && s[j] <= 'z' || 'A' <= s[j] && s[j] <= 'Z' || j > i && '0' <= s[j] && s[j] <= '9') {
+				j++
+			}
+			if j == i {
+				if i < len(s) {
+					return nil, fmt.Errorf("unexpected %q at offset %d: not an identifier", s[i], i)
+				}
+				return nil, fmt.Errorf("missing identifier at offset %d", i)
+			}
+			p = identPart{name: s[i:j]}
+			if sqlKeyword(p.name) {
+				return nil, fmt.Errorf("%s is an SQL keyword, not a column name; quote it to mean a column", strings.ToUpper(p.name))
+			}
+			i = j
 		}
-		for i, r := range part {
-			ok := r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || (i > 0 && r >= '0' && r <= '9')
-			if !ok {
-				return false
-			}
+		if len(p.name) > maxIdentLen {
+			return nil, fmt.Errorf("identifier longer than %d bytes", maxIdentLen)
+		}
+		parts = append(parts, p)
+		switch {
+		case i == len(s):
+			return parts, nil
+		case s[i] != '.':
+			return nil, fmt.Errorf("unexpected %q at offset %d: not an identifier", s[i], i)
+		}
+		i++
+	}
+}
+
+// quoteColumn writes a parsed column name for the dialect. Quoted parts
+// become "…" for PostgreSQL and `…` for SQLite: SQLite reads a
+// double-quoted name that matches no column as a string literal, which
+// would silently change what a filter tests, while a backquoted name is
+// always an identifier (and a missing one an error).
+func quoteColumn(d Dialect, parts []identPart) string {
+	var b strings.Builder
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		switch {
+		case !p.quoted:
+			b.WriteString(p.name)
+		case d == SQLite:
+			b.WriteString("`" + strings.ReplaceAll(p.name, "`", "``") + "`")
+		default:
+			b.WriteString(`"` + strings.ReplaceAll(p.name, `"`, `""`) + `"`)
 		}
 	}
-	return true
+	return b.String()
 }
+
+// sqlKeyword reports whether an unquoted word is a keyword of SQLite or a
+// reserved keyword of PostgreSQL (reserved, or reserved but allowed as a
+// function or type name), in any case.
+func sqlKeyword(word string) bool {
+	if len(word) < 2 || len(word) > len("CURRENT_TIMESTAMP") {
+		return false
+	}
+	var buf [len("CURRENT_TIMESTAMP")]byte
+	for i := 0; i < len(word); i++ {
+		c := word[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	_, ok := sqlKeywords[string(buf[:len(word)])]
+	return ok
+}
+
+// sqlKeywords holds the words sqlKeyword looks for: SQLite's keywords
+// (sqlite.org/lang_keywords.html), plus TRUE and FALSE, which SQLite reads
+// as values when no column has the name (147 and 2); and PostgreSQL's
+// keywords of categories "reserved" and "reserved (can be function or
+// type)" (pg_get_keywords() catcode R and T) as of version 15, plus
+// SYSTEM_USER, reserved since 16. TestColumnsKeywordsOnPostgreSQL checks
+// the list against the server it runs on.
+var sqlKeywords = func() map[string]struct{} {
+	const sqlite = `ABORT ACTION ADD AFTER ALL ALTER ALWAYS ANALYZE AND AS ASC ATTACH
+AUTOINCREMENT BEFORE BEGIN BETWEEN BY CASCADE CASE CAST CHECK COLLATE COLUMN COMMIT
+CONFLICT CONSTRAINT CREATE CROSS CURRENT CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP
+DATABASE DEFAULT DEFERRABLE DEFERRED DELETE DESC DETACH DISTINCT DO DROP EACH ELSE
+END ESCAPE EXCEPT EXCLUDE EXCLUSIVE EXISTS EXPLAIN FAIL FILTER FIRST FOLLOWING FOR
+FOREIGN FROM FULL GENERATED GLOB GROUP GROUPS HAVING IF IGNORE IMMEDIATE IN INDEX
+INDEXED INITIALLY INNER INSERT INSTEAD INTERSECT INTO IS ISNULL JOIN KEY LAST LEFT
+LIKE LIMIT MATCH MATERIALIZED NATURAL NO NOT NOTHING NOTNULL NULL NULLS OF OFFSET
+ON OR ORDER OTHERS OUTER OVER PARTITION PLAN PRAGMA PRECEDING PRIMARY QUERY RAISE
+RANGE RECURSIVE REFERENCES REGEXP REINDEX RELEASE RENAME REPLACE RESTRICT RETURNING
+RIGHT ROLLBACK ROW ROWS SAVEPOINT SELECT SET TABLE TEMP TEMPORARY THEN TIES TO
+TRANSACTION TRIGGER UNBOUNDED UNION UNIQUE UPDATE USING VACUUM VALUES VIEW VIRTUAL
+WHEN WHERE WINDOW WITH WITHOUT TRUE FALSE`
+	const postgres = `ALL ANALYSE ANALYZE AND ANY ARRAY AS ASC ASYMMETRIC AUTHORIZATION
+BINARY BOTH CASE CAST CHECK COLLATE COLLATION COLUMN CONCURRENTLY CONSTRAINT CREATE
+CROSS CURRENT_CATALOG CURRENT_DATE CURRENT_ROLE CURRENT_SCHEMA CURRENT_TIME
+CURRENT_TIMESTAMP CURRENT_USER DEFAULT DEFERRABLE DESC DISTINCT DO ELSE END EXCEPT
+FALSE FETCH FOR FOREIGN FREEZE FROM FULL GRANT GROUP HAVING ILIKE IN INITIALLY INNER
+INTERSECT INTO IS ISNULL JOIN LATERAL LEADING LEFT LIKE LIMIT LOCALTIME
+LOCALTIMESTAMP NATURAL NOT NOTNULL NULL OFFSET ON ONLY OR ORDER OUTER OVERLAPS
+PLACING PRIMARY REFERENCES RETURNING RIGHT SELECT SESSION_USER SIMILAR SOME
+SYMMETRIC SYSTEM_USER TABLE TABLESAMPLE THEN TO TRAILING TRUE UNION UNIQUE USER
+USING VARIADIC VERBOSE WHEN WHERE WINDOW WITH`
+	m := map[string]struct{}{}
+	for _, w := range strings.Fields(sqlite + " " + postgres) {
+		m[w] = struct{}{}
+	}
+	return m
+}()
 
 // bind folds away conditions on columns the table does not have, which
 // are 0 in every row.
@@ -743,6 +917,22 @@ type sqlWriter struct {
 	next int
 }
 
+// bool writes a boolean constant. SQLite reads TRUE and FALSE as the
+// names of columns when a table in the query has a column of that name
+// (quoted, it may), which would silently change the filter; 1 and 0 are
+// always numbers, and SQLite's booleans are those numbers.
+func (w *sqlWriter) bool(v bool) string {
+	switch {
+	case w.d == PostgreSQL && v:
+		return "TRUE"
+	case w.d == PostgreSQL:
+		return "FALSE"
+	case v:
+		return "1"
+	}
+	return "0"
+}
+
 func (w *sqlWriter) param(v any) {
 	w.args = append(w.args, v)
 	if w.d == PostgreSQL {
@@ -756,16 +946,16 @@ func (w *sqlWriter) param(v any) {
 func (w *sqlWriter) write(c *cond) {
 	switch c.op {
 	case condFalse:
-		w.b.WriteString("FALSE")
+		w.b.WriteString(w.bool(false))
 	case condTrue:
-		w.b.WriteString("TRUE")
+		w.b.WriteString(w.bool(true))
 	case condEq:
 		col := w.cols.name(c.col)
 		switch {
 		case c.col == colPublished && c.val == 1:
-			w.b.WriteString(col + " = TRUE")
+			w.b.WriteString(col + " = " + w.bool(true))
 		case c.col == colPublished:
-			w.b.WriteString("(" + col + " = FALSE OR " + col + " IS NULL)")
+			w.b.WriteString("(" + col + " = " + w.bool(false) + " OR " + col + " IS NULL)")
 		case c.val == 0:
 			w.b.WriteString("(" + col + " = 0 OR " + col + " IS NULL)")
 		default:
@@ -794,7 +984,7 @@ func (w *sqlWriter) write(c *cond) {
 		// IS NOT TRUE, not NOT: NOT NULL is NULL, which would drop the row.
 		w.b.WriteString("(")
 		w.write(c.kids[0])
-		w.b.WriteString(") IS NOT TRUE")
+		w.b.WriteString(") IS NOT " + w.bool(true))
 	case condAnd, condOr:
 		sep := " AND "
 		if c.op == condOr {

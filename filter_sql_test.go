@@ -790,7 +790,9 @@ func TestFilterSQL_columnInjection(t *testing.T) {
 		{"expression", func(c *Columns) { c.Team = "team_id OR 1=1" }},
 		{"parenthesis", func(c *Columns) { c.ID = "id)" }},
 		{"unbalanced quote", func(c *Columns) { c.Visibility = `"visibility` }},
-		{"quote inside quotes", func(c *Columns) { c.Category = `"a"" OR TRUE OR ""b"` }},
+		{"keyword", func(c *Columns) { c.Owner = "TRUE" }},
+		{"literal", func(c *Columns) { c.Category = "NULL" }},
+		{"number", func(c *Columns) { c.Published = "1" }},
 		{"empty part", func(c *Columns) { c.Owner = "c..owner_id" }},
 		{"trailing dot", func(c *Columns) { c.Owner = "owner_id." }},
 		{"leading digit", func(c *Columns) { c.Project = "1project" }},
@@ -813,7 +815,7 @@ func TestFilterSQL_columnInjection(t *testing.T) {
 		}
 	}
 	seller := filters["seller"]
-	good := []string{"owner_id", "c.owner_id", "public.records.owner_id", `"Owner"`, `c."owner id"`, "_x9"}
+	good := []string{"owner_id", "c.owner_id", "public.records.owner_id", `"Owner"`, `c."owner id"`, "_x9", `"a"" OR TRUE OR ""b"`, `"TRUE"`}
 	for _, name := range good {
 		cols := testColumnsAll
 		cols.Owner = name
@@ -822,8 +824,9 @@ func TestFilterSQL_columnInjection(t *testing.T) {
 		}
 	}
 
-	// A quoted identifier may hold any text but a quote: it is a name, so
-	// the database looks for a column of that name and runs nothing else.
+	// A quoted identifier may hold any text (a quote written twice): it is
+	// a name, so the database looks for a column of that name and runs
+	// nothing else.
 	db := openSQLite(t)
 	ctx := context.Background()
 	for _, stmt := range append(createTable(SQLite, allColumns), "CREATE TABLE x (y INTEGER)") {
@@ -906,15 +909,15 @@ func TestFilterSQL_alwaysNever(t *testing.T) {
 			wantPostgres: "(visibility IS NULL OR visibility = ANY($1))",
 			wantIDs:      []int64{1, 2, 3, 5}},
 		{name: "seller", who: 1, typ: "contact", wantIDs: []int64{1, 2, 3}},
-		{name: "seller, type without rights", who: 1, typ: "sale", never: true, wantSQLite: "FALSE", wantPostgres: "FALSE", wantIDs: []int64{}},
-		{name: "inactive system", who: 3, typ: "contact", never: true, wantSQLite: "FALSE", wantPostgres: "FALSE", wantIDs: []int64{}},
-		{name: "expired system", who: 9, typ: "contact", never: true, wantSQLite: "FALSE", wantPostgres: "FALSE", wantIDs: []int64{}},
-		{name: "inactive", who: 4, typ: "contact", never: true, wantSQLite: "FALSE", wantPostgres: "FALSE", wantIDs: []int64{}},
-		{name: "expired", who: 5, typ: "contact", never: true, wantSQLite: "FALSE", wantPostgres: "FALSE", wantIDs: []int64{}},
-		{name: "not yet valid", who: 6, typ: "contact", never: true, wantSQLite: "FALSE", wantPostgres: "FALSE", wantIDs: []int64{}},
-		{name: "resource", who: 7, typ: "contact", never: true, wantSQLite: "FALSE", wantPostgres: "FALSE", wantIDs: []int64{}},
-		{name: "anonymous", who: 8, typ: "contact", never: true, wantSQLite: "FALSE", wantPostgres: "FALSE", wantIDs: []int64{}},
-		{name: "unknown", who: 99, typ: "contact", never: true, wantSQLite: "FALSE", wantPostgres: "FALSE", wantIDs: []int64{}},
+		{name: "seller, type without rights", who: 1, typ: "sale", never: true, wantSQLite: "0", wantPostgres: "FALSE", wantIDs: []int64{}},
+		{name: "inactive system", who: 3, typ: "contact", never: true, wantSQLite: "0", wantPostgres: "FALSE", wantIDs: []int64{}},
+		{name: "expired system", who: 9, typ: "contact", never: true, wantSQLite: "0", wantPostgres: "FALSE", wantIDs: []int64{}},
+		{name: "inactive", who: 4, typ: "contact", never: true, wantSQLite: "0", wantPostgres: "FALSE", wantIDs: []int64{}},
+		{name: "expired", who: 5, typ: "contact", never: true, wantSQLite: "0", wantPostgres: "FALSE", wantIDs: []int64{}},
+		{name: "not yet valid", who: 6, typ: "contact", never: true, wantSQLite: "0", wantPostgres: "FALSE", wantIDs: []int64{}},
+		{name: "resource", who: 7, typ: "contact", never: true, wantSQLite: "0", wantPostgres: "FALSE", wantIDs: []int64{}},
+		{name: "anonymous", who: 8, typ: "contact", never: true, wantSQLite: "0", wantPostgres: "FALSE", wantIDs: []int64{}},
+		{name: "unknown", who: 99, typ: "contact", never: true, wantSQLite: "0", wantPostgres: "FALSE", wantIDs: []int64{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -166,6 +166,7 @@ var gateNames = [...]string{
 	GateExpired:     "expired",
 	GateResource:    "resources cannot sign in",
 	GateAnonymous:   "anonymous associates are obsolete",
+	GateMalformed:   "unknown associate type",
 }
 
 // MarshalText writes the gate's description as [Gate.String] does

@@ -150,6 +150,7 @@ func TestEnumText(t *testing.T) {
 				access.GateInactive: "inactive", access.GateNotYetValid: "not yet valid",
 				access.GateExpired: "expired", access.GateResource: "resources cannot sign in",
 				access.GateAnonymous: "anonymous associates are obsolete",
+				access.GateMalformed: "unknown associate type",
 			},
 			prefix: "gate", zeroName: true, parse: access.ParseGate, values: allUint8[access.Gate],
 		}.check(t, (*access.Gate).UnmarshalText)
@@ -161,6 +162,7 @@ func TestEnumText(t *testing.T) {
 				access.RestrictVisibleGroup:     "visible to its owner and group only",
 				access.RestrictUnpublished:      "not published, and external users see only published records",
 				access.RestrictMembersOnly:      "its category is for members only",
+				access.RestrictExternalScope:    "outside the external user's own company and projects",
 			},
 			prefix: "restriction", parse: access.ParseRestriction, values: allUint8[access.Restriction],
 		}.check(t, (*access.Restriction).UnmarshalText)

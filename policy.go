@@ -19,8 +19,10 @@ type grid [numRelations]CRUD
 func compileGrid(g Grid) *grid {
 	var out grid
 	for r, c := range g {
-		if r.Valid() {
-			out[r] = c & allCRUD
+		// failClosed has mended loaded data already; this keeps the
+		// grid right for any other caller.
+		if r.Valid() && c.Valid() {
+			out[r] = c
 		}
 	}
 	return &out

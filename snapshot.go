@@ -337,6 +337,7 @@ func contains(a []int32, x int32) bool {
 // build compiles a whole model. It takes ownership of b's values, as
 // Store.Changes hands them over; it does not copy them.
 func build(rev Revision, b *Batch) *snapshot {
+	failClosed(b)
 	s := &snapshot{rev: rev, roles: make(map[RoleID]*roleNode, len(b.Roles)), fcache: &filterCache{}}
 	for _, r := range b.Roles {
 		s.roles[r.ID] = &roleNode{role: r}
@@ -750,6 +751,7 @@ func (s *snapshot) effective(a *Associate, sc *scratch) ([]int32, []via) {
 // touched: those it writes, and the members of any group whose upward
 // closure, role links or smart rule changed.
 func (old *snapshot) update(d *Delta) *snapshot {
+	failClosed(&d.Batch)
 	s := old.updateMembership(d)
 	s.updatePolicy(d, len(d.Roles)+len(d.DeleteRoles)+len(d.Groups)+len(d.DeleteGroups) > 0)
 	return s
