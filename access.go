@@ -152,6 +152,9 @@ type Engine struct {
 	maxStale time.Duration
 
 	snap atomic.Pointer[snapshot]
+	// names remembers the names of entities across revisions, so that
+	// decisions can be explained without keeping their snapshots.
+	names history
 	// lastOK is when the store last answered (UnixNano of Options.Now).
 	lastOK atomic.Int64
 	// advanced is closed and replaced whenever a new snapshot is published,
@@ -216,6 +219,7 @@ func NewResolver(ctx context.Context, s Store, opts *Options) (*Engine, error) {
 
 // publish makes s the snapshot readers see and wakes Sync callers.
 func (e *Engine) publish(s *snapshot) {
+	e.names.advance(s)
 	e.snap.Store(s)
 	ch := make(chan struct{})
 	close(*e.advanced.Swap(&ch))
@@ -445,7 +449,7 @@ func (e *Engine) Members(ctx context.Context, g GroupID) ([]AssociateID, error) 
 // Can does not allocate, for allows and denies alike.
 func (e *Engine) Can(ctx context.Context, who AssociateID, act Action, rec Record) (d Decision, err error) {
 	s := e.snap.Load()
-	d.Action, d.Subject, d.Record, d.Revision, d.snap = act, who, rec, s.rev, s
+	d.Action, d.Subject, d.Record, d.Revision, d.names = act, who, rec, s.rev, s.names
 	if err := checkRequest(act, &rec); err != nil {
 		return d, err
 	}
@@ -490,6 +494,9 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 	rights = s.restrict(d, x, &f, rights)
 	d.Rights = rights
 	d.Allowed = rights.Allows(d.Action)
+	if !d.Allowed {
+		s.nearMiss(d, x, &f)
+	}
 }
 
 // recordFacts are what a decision looks up about a record alone.

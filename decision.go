@@ -2,6 +2,7 @@ package access
 
 import (
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -106,6 +107,13 @@ const (
 	CauseDefault
 	// CauseRestriction: Cause.Restriction removed Cause.Rights.
 	CauseRestriction
+	// CauseNearMiss comes last in a denying decision whose role cells
+	// missed the action only because a specific relation held: the
+	// fallback relation Cause.Relation (Other or Unowned) would have
+	// granted Cause.Rights, which include the action, but the relations
+	// that held (Decision.Relations) grant only Cause.Held. Such a role
+	// denies a colleague what a stranger gets; [Role.Lint] finds it.
+	CauseNearMiss
 )
 
 // Cause is one typed reason behind a [Decision].
@@ -130,6 +138,14 @@ type Cause struct {
 	Grant GrantID
 	// Restriction is set for CauseRestriction.
 	Restriction Restriction
+	// Held is, for CauseNearMiss, what the relations that held grant
+	// together.
+	Held CRUD
+
+	// RoleName, GroupName and RuleName name Role, Group and Rule as they
+	// were at the decision's revision, when [Decision.Causes] can tell;
+	// they are empty otherwise.
+	RoleName, GroupName, RuleName string
 }
 
 // maxCauses bounds the causes a Decision keeps inline, so that Can does not
@@ -140,8 +156,15 @@ const maxCauses = 10
 // with its reasons. The zero value denies.
 //
 // A Decision is a value: it is safe to copy, keep and read from any
-// goroutine. Its String method renders the reasons with names, as they
-// were at the revision the decision was made.
+// goroutine. It holds ids, not names: String, Causes, MarshalJSON render
+// the names as they were at the revision the decision was made, from the
+// resolver's record of names (see names.go). Keeping a Decision keeps that
+// record alive, and the resolver's latest snapshot, but not the snapshot
+// the decision was made on, so decisions may be queued for auditing across
+// any number of revisions. One part of an explanation is not kept per
+// revision: the chain of groups through which the subject is a member of a
+// team or group ("via A → B") is the one that holds at the resolver's
+// latest revision, and is left out when the subject is no longer a member.
 type Decision struct {
 	// Allowed reports whether the action is allowed.
 	Allowed bool
@@ -168,16 +191,35 @@ type Decision struct {
 	causes  [maxCauses]cause
 	nCauses uint8
 	dropped uint16
-	snap    *snapshot
+	// names is the resolver's history of names, for rendering; nil for a
+	// Decision made by hand.
+	names *history
 }
 
-// Causes returns the typed reasons, in the order the layers applied them.
+// Causes returns the typed reasons, in the order the layers applied them,
+// with the names of their roles, groups and rules.
 func (d *Decision) Causes() []Cause {
+	v, unlock := d.names.view(d.Revision)
+	defer unlock()
 	out := make([]Cause, d.nCauses)
 	for i, c := range d.causes[:d.nCauses] {
-		out[i] = c.unpack()
+		out[i] = v.named(c.unpack())
 	}
 	return out
+}
+
+// named fills in the cause's names.
+func (v names) named(c Cause) Cause {
+	if c.Role != 0 {
+		c.RoleName = v.role(c.Role).Name
+	}
+	if c.Group != 0 {
+		c.GroupName = v.group(c.Group).Name
+	}
+	if c.Rule != 0 {
+		c.RuleName = v.rule(c.Rule)
+	}
+	return c
 }
 
 func (d *Decision) add(c cause) {
@@ -199,15 +241,16 @@ type cause struct {
 	rel    Relation
 	rights CRUD
 	restr  Restriction
+	held   CRUD // CauseNearMiss: what the relations that held grant
 	// id is the Role (CauseRole, CauseNoRole), Rule (CauseSharing) or
 	// Grant (CauseGrant); group is the Group.
 	id, group int64
 }
 
 func (p cause) unpack() Cause {
-	c := Cause{Kind: p.kind, Gate: p.gate, Relation: p.rel, Rights: p.rights, Restriction: p.restr, Group: GroupID(p.group)}
+	c := Cause{Kind: p.kind, Gate: p.gate, Relation: p.rel, Rights: p.rights, Restriction: p.restr, Held: p.held, Group: GroupID(p.group)}
 	switch p.kind {
-	case CauseRole, CauseNoRole:
+	case CauseRole, CauseNoRole, CauseNearMiss:
 		c.Role = RoleID(p.id)
 	case CauseSharing:
 		c.Rule = RuleID(p.id)
@@ -220,15 +263,17 @@ func (p cause) unpack() Cause {
 // String renders the decision on one line, for example
 // "deny: anna (11) needs update on contact 42; role Sales (1) grants R for other group via Team A (10) → Sales (20)".
 func (d Decision) String() string {
+	v, unlock := d.names.view(d.Revision)
+	defer unlock()
 	var b strings.Builder
 	if d.Allowed {
 		b.WriteString("allow: ")
 	} else {
 		b.WriteString("deny: ")
 	}
-	b.WriteString(d.assocName(d.Subject))
+	b.WriteString(v.assocRef(d.Subject, d.Gate == GateUnknown))
 	if d.Actor != 0 {
-		fmt.Fprintf(&b, " (acting: %s)", d.assocName(d.Actor))
+		fmt.Fprintf(&b, " (acting: %s)", v.assocRef(d.Actor, false))
 	}
 	what := "a record"
 	if d.Record.Type != "" {
@@ -244,7 +289,7 @@ func (d Decision) String() string {
 	}
 	for _, c := range d.causes[:d.nCauses] {
 		b.WriteString("; ")
-		d.writeCause(&b, c.unpack())
+		d.writeCause(&b, v, c.unpack())
 	}
 	if d.dropped > 0 {
 		fmt.Fprintf(&b, "; and %d more", d.dropped)
@@ -255,7 +300,18 @@ func (d Decision) String() string {
 	return b.String()
 }
 
-func (d *Decision) writeCause(b *strings.Builder, c Cause) {
+// assocRef renders an associate as `Name (ID)`, or "associate ID" when its
+// name is unknown — always for a subject the store did not have.
+func (v names) assocRef(id AssociateID, unknown bool) string {
+	if !unknown {
+		if n := v.assoc(id); n != "" {
+			return refString(n, int64(id))
+		}
+	}
+	return "associate " + strconv.FormatInt(int64(id), 10)
+}
+
+func (d *Decision) writeCause(b *strings.Builder, v names, c Cause) {
 	switch c.Kind {
 	case CauseGate:
 		b.WriteString(c.Gate.String())
@@ -265,81 +321,80 @@ func (d *Decision) writeCause(b *strings.Builder, c Cause) {
 		if c.Role == 0 {
 			b.WriteString("holds no role")
 		} else {
-			fmt.Fprintf(b, "role %s has no rights on %s", d.roleName(c.Role), d.Record.Type)
+			fmt.Fprintf(b, "role %s has no rights on %s", v.role(c.Role), d.Record.Type)
 		}
 	case CauseRole:
-		fmt.Fprintf(b, "role %s grants %s for %s", d.roleName(c.Role), c.Rights, c.Relation)
-		if c.Group != 0 && (c.Relation == Team || c.Relation == OtherGroup) {
-			if path := d.memberPath(c.Group); path != "" {
-				b.WriteString(" via ")
-				b.WriteString(path)
-			}
+		fmt.Fprintf(b, "role %s grants %s for %s", v.role(c.Role), c.Rights, c.Relation)
+		if m, ok := d.path(v, c); ok && (len(m.Path) > 1 || (m.Reason != ViaPrimary && m.Reason != ViaSecondary)) {
+			b.WriteString(" via ")
+			b.WriteString(m.route())
 		}
 	case CauseSharing:
-		fmt.Fprintf(b, "sharing rule %s adds %s", d.ruleName(c.Rule), c.Rights)
+		fmt.Fprintf(b, "sharing rule %s adds %s", refString(v.rule(c.Rule), int64(c.Rule)), c.Rights)
 	case CauseGrant:
 		if c.Group != 0 {
-			fmt.Fprintf(b, "grant %d to group %s adds %s", c.Grant, d.groupName(c.Group), c.Rights)
+			fmt.Fprintf(b, "grant %d to group %s adds %s", c.Grant, v.group(c.Group), c.Rights)
 		} else {
 			fmt.Fprintf(b, "grant %d adds %s", c.Grant, c.Rights)
 		}
 	case CauseDefault:
-		fmt.Fprintf(b, "default permission of group %s adds %s", d.groupName(c.Group), c.Rights)
+		fmt.Fprintf(b, "default permission of group %s adds %s", v.group(c.Group), c.Rights)
 	case CauseRestriction:
 		fmt.Fprintf(b, "%s removes %s", c.Restriction, c.Rights)
+	case CauseNearMiss:
+		held, verb := d.Relations.String(), "holds and grants"
+		if bits.OnesCount16(uint16(d.Relations)) > 1 {
+			verb = "hold and grant"
+		}
+		fmt.Fprintf(b, "nearest miss: %s would grant %s, but %s %s %s", c.Relation, c.Rights, held, verb, c.Held)
 	default:
 		fmt.Fprintf(b, "cause(%d)", c.Kind)
 	}
 }
 
-func (d *Decision) assocName(id AssociateID) string {
-	if d.snap != nil {
-		if _, n := d.snap.assoc(id); n != nil {
-			return refString(n.a.Name, int64(id))
+// path explains, for a role cell of a group relation, how the subject is a
+// member of the record's team or group (see [Decision] for which
+// revision's memberships it shows).
+func (d *Decision) path(v names, c Cause) (Membership, bool) {
+	if c.Kind != CauseRole || c.Group == 0 || (c.Relation != Team && c.Relation != OtherGroup) {
+		return Membership{}, false
+	}
+	return v.membership(d.Subject, c.Group)
+}
+
+// nearMiss adds a CauseNearMiss to a denying decision when the subject's
+// role would have granted the action through the fallback relation (Other,
+// or Unowned) had no specific relation held, and no restriction would have
+// taken it away again. It reads only what the role layer already read.
+func (s *snapshot) nearMiss(d *Decision, x subj, f *recordFacts) {
+	if AssociateType(x.h.typ) != Internal || d.Relations == 0 {
+		return
+	}
+	fb := Unowned
+	if d.Record.Owner != 0 || d.Record.Team != 0 {
+		fb = Other
+	}
+	role := s.roleNodeOf(x.h)
+	if d.Relations.Has(fb) || role == nil {
+		return
+	}
+	g := role.rightsAt(f.typ)
+	bit := d.Action.right()
+	if g == nil || g[fb]&bit == 0 {
+		return
+	}
+	var held CRUD
+	for r := Owner; r < numRelations; r++ {
+		if d.Relations.Has(r) {
+			held |= g[r]
 		}
 	}
-	return "associate " + strconv.FormatInt(int64(id), 10)
-}
-
-func (d *Decision) roleName(id RoleID) string {
-	if d.snap != nil {
-		return d.snap.roleRef(id).String()
+	if held&bit != 0 {
+		return // the role granted it; a restriction took it away
 	}
-	return strconv.FormatInt(int64(id), 10)
-}
-
-func (d *Decision) groupName(id GroupID) string {
-	if d.snap != nil {
-		if gi, n := d.snap.group(id); n != nil {
-			return d.snap.groupRef(gi).String()
-		}
+	probe := Decision{Subject: d.Subject, Record: d.Record}
+	if s.restrict(&probe, x, f, bit) == 0 {
+		return
 	}
-	return strconv.FormatInt(int64(id), 10)
-}
-
-func (d *Decision) ruleName(id RuleID) string {
-	if d.snap != nil {
-		if r := d.snap.rules[id]; r != nil && r.rule.Name != "" {
-			return refString(r.rule.Name, int64(id))
-		}
-	}
-	return strconv.FormatInt(int64(id), 10)
-}
-
-// memberPath renders how the subject is a member of group id, or "" when
-// the membership is direct (nothing to add) or unknown.
-func (d *Decision) memberPath(id GroupID) string {
-	if d.snap == nil {
-		return ""
-	}
-	_, n := d.snap.assoc(d.Subject)
-	gi, g := d.snap.group(id)
-	if n == nil || g == nil || !d.snap.memberOf(d.snap.subjOf(n), gi) {
-		return ""
-	}
-	m := d.snap.explain(n, gi)
-	if len(m.Path) < 2 && (m.Reason == ViaPrimary || m.Reason == ViaSecondary) {
-		return ""
-	}
-	return m.route()
+	d.add(cause{kind: CauseNearMiss, rel: fb, rights: g[fb], held: held, id: int64(s.roleIDOf(x))})
 }

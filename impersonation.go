@@ -151,7 +151,7 @@ func (s *snapshot) impersonate(actor, target AssociateID, now func() time.Time) 
 // the refusal.
 func (e *Engine) CanAs(ctx context.Context, as Acting, act Action, rec Record) (Decision, error) {
 	s := e.snap.Load()
-	d := Decision{Action: act, Subject: as.Target, Actor: as.Actor, Record: rec, Revision: s.rev, snap: s}
+	d := Decision{Action: act, Subject: as.Target, Actor: as.Actor, Record: rec, Revision: s.rev, names: s.names}
 	if err := checkRequest(act, &rec); err != nil {
 		return d, err
 	}
