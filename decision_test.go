@@ -1246,8 +1246,19 @@ func dGoldenOrg() access.Batch {
 		b.Grants = append(b.Grants, access.Grant{ID: access.GrantID(11 + i), Associate: dP1, EntityType: "memo", Rights: access.R})
 	}
 	b.Impersonations = []access.Impersonation{{ID: 1, Actor: access.Principal{Associate: dClerkA}, Target: access.Principal{Associate: dP2}}}
+	// A role whose primary group cell grants less than its other cell.
+	b.Roles = append(b.Roles, access.Role{ID: dFrontRole, Name: "Front desk", Rights: map[string]access.Grid{
+		"*": {access.Owner: dFull, access.PrimaryGroup: access.LevelNone, access.Other: dR}}})
+	b.Associates = append(b.Associates, access.Associate{ID: dFront, Name: "frontdesk", PrimaryGroup: dHome, Role: dFrontRole, Active: true})
 	return b
 }
+
+// The golden organisation's front desk: a role whose primary group cell
+// grants less than its other cell, and its one holder.
+const (
+	dFrontRole access.RoleID      = 11
+	dFront     access.AssociateID = 126
+)
 
 // TestDecisionGolden pins Decision.String for decisions from every layer.
 // Run with -update to rewrite testdata/decisions.golden, then check each
@@ -1298,6 +1309,9 @@ func TestDecisionGolden(t *testing.T) {
 		{"restriction: members only", can(dClerkA, access.Read, rec{Type: "contact", ID: 15, Owner: dP1, Category: dCatSupport})},
 		{"restriction: unknown category", can(dP1, access.Read, rec{Type: "contact", ID: 15, Owner: dP1, Category: dCatMissing})},
 		{"more causes than a decision keeps", can(dP1, access.Read, rec{Type: "memo", ID: 1, Owner: dP1, Team: dKeyAccts, Group: dTeamA, Category: dCatBilling})},
+		{"nearest miss: other", can(dFront, access.Read, rec{Type: "contact", ID: 20, Owner: dCEOA, Group: dHome})},
+		{"nearest miss: unowned", can(dOsloA, access.Create, rec{Type: "contact", ID: 21, Group: dOslo})},
+		{"no nearest miss when a restriction would take it", can(dFront, access.Read, rec{Type: "contact", ID: 22, Owner: dCEOA, Group: dHome, Visibility: access.VisibleAssociate})},
 		{"acting on behalf of another", acting},
 		{"invalid request", can(dP1, 0, rec{Type: "contact", ID: 18, Owner: dP1})},
 		{"zero decision", access.Decision{}},
@@ -1345,6 +1359,7 @@ func TestCanAllocs(t *testing.T) {
 		{"deny at a gate", dGone, access.Read, access.Record{Type: "contact", ID: 1}, false},
 		{"overflowing causes", dP1, access.Read, access.Record{Type: "memo", ID: 1, Owner: dP1, Team: dKeyAccts, Group: dTeamA, Category: dCatBilling}, true},
 		{"system user", dSys, access.Delete, access.Record{Type: "contact", ID: 1}, true},
+		{"deny with a nearest miss", dFront, access.Read, access.Record{Type: "contact", ID: 20, Owner: dCEOA, Group: dHome}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var d access.Decision
