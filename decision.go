@@ -1,7 +1,9 @@
 package access
 
 import (
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -265,6 +267,10 @@ func (p cause) unpack() Cause {
 func (d Decision) String() string {
 	v, unlock := d.names.view(d.Revision)
 	defer unlock()
+	return d.render(v)
+}
+
+func (d *Decision) render(v names) string {
 	var b strings.Builder
 	if d.Allowed {
 		b.WriteString("allow: ")
@@ -397,4 +403,239 @@ func (s *snapshot) nearMiss(d *Decision, x subj, f *recordFacts) {
 		return
 	}
 	d.add(cause{kind: CauseNearMiss, rel: fb, rights: g[fb], held: held, id: int64(s.roleIDOf(x))})
+}
+
+// MarshalJSON renders the decision as a JSON object, for audit logs and
+// "why" endpoints. Names are as at the decision's revision (see
+// [Decision]). The shape is stable; fields marked optional are left out
+// when empty:
+//
+//	allowed    bool
+//	action     "read", "create", "update" or "delete"
+//	subject    {"id", "name"}; name optional (unknown when the store had
+//	           no such associate)
+//	actor      {"id", "name"}, optional: who really acted (impersonation)
+//	record     {"type", "id", "owner", "group", "team", "company",
+//	           "project", "category", "published", "visibility"}; all but
+//	           type and id optional, visibility "group" or "associate"
+//	rights     the final rights as CRUD letters, "-" for none
+//	relations  the ownership relations that held, by name ("owner",
+//	           "primary group"…), [] for none
+//	gate       optional: the gate that stopped the subject — "unknown",
+//	           "inactive", "not-yet-valid", "expired", "resource" or
+//	           "anonymous"
+//	revision   the store revision the decision was made at
+//	causes     the reasons in the order the layers applied them (see below)
+//	dropped    optional: how many further causes were not kept
+//	text       the whole explanation on one line, as String renders it
+//
+// Each cause is an object with kind ("gate", "system", "no-role", "role",
+// "sharing", "grant", "default", "restriction" or "near-miss") and text
+// (the cause as String renders it), and, where the kind has them: gate;
+// role {"id", "name"}; relation; group {"id", "name"}; path {"reason",
+// "role", "subordinate", "groups"}, how the subject is a member of group
+// (see [Membership]: the groups from the one it entered to group; for the
+// reasons "role" and "role or subordinate" the role the first group lists
+// and, when the subject's own role is below it, that role); rule {"id",
+// "name"}; grant (id); restriction
+// ("visible-associate", "visible-group", "unpublished" or
+// "members-only"); rights, what the cause granted, removed or — for
+// near-miss — would have granted; held, for near-miss, what the relations
+// that held grant.
+func (d Decision) MarshalJSON() ([]byte, error) {
+	v, unlock := d.names.view(d.Revision)
+	defer unlock()
+	out := decisionJSON{
+		Allowed:   d.Allowed,
+		Action:    d.Action.String(),
+		Subject:   refJSON{ID: int64(d.Subject)},
+		Record:    recordJSON{Type: d.Record.Type, ID: d.Record.ID, Owner: int64(d.Record.Owner), Group: int64(d.Record.Group), Team: int64(d.Record.Team), Company: d.Record.Company, Project: d.Record.Project, Category: int64(d.Record.Category), Published: d.Record.Published},
+		Rights:    d.Rights.String(),
+		Relations: []string{},
+		Revision:  d.Revision,
+		Causes:    make([]causeJSON, 0, d.nCauses),
+		Dropped:   int(d.dropped),
+		Text:      d.render(v),
+	}
+	if d.Gate != GateUnknown {
+		out.Subject.Name = v.assoc(d.Subject)
+	}
+	if d.Actor != 0 {
+		out.Actor = &refJSON{ID: int64(d.Actor), Name: v.assoc(d.Actor)}
+	}
+	if d.Record.Visibility != VisibleAll {
+		out.Record.Visibility = d.Record.Visibility.String()
+	}
+	for r := Owner; r < numRelations; r++ {
+		if d.Relations.Has(r) {
+			out.Relations = append(out.Relations, r.String())
+		}
+	}
+	if d.Gate != GateNone {
+		out.Gate = gateToken(d.Gate)
+	}
+	for _, p := range d.causes[:d.nCauses] {
+		out.Causes = append(out.Causes, d.causeJSON(v, p.unpack()))
+	}
+	return json.Marshal(out)
+}
+
+// decisionJSON is the JSON form of a Decision (see Decision.MarshalJSON).
+type decisionJSON struct {
+	Allowed   bool        `json:"allowed"`
+	Action    string      `json:"action"`
+	Subject   refJSON     `json:"subject"`
+	Actor     *refJSON    `json:"actor,omitempty"`
+	Record    recordJSON  `json:"record"`
+	Rights    string      `json:"rights"`
+	Relations []string    `json:"relations"`
+	Gate      string      `json:"gate,omitempty"`
+	Revision  Revision    `json:"revision"`
+	Causes    []causeJSON `json:"causes"`
+	Dropped   int         `json:"dropped,omitempty"`
+	Text      string      `json:"text"`
+}
+
+type refJSON struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+type recordJSON struct {
+	Type       string `json:"type"`
+	ID         int64  `json:"id"`
+	Owner      int64  `json:"owner,omitempty"`
+	Group      int64  `json:"group,omitempty"`
+	Team       int64  `json:"team,omitempty"`
+	Company    int64  `json:"company,omitempty"`
+	Project    int64  `json:"project,omitempty"`
+	Category   int64  `json:"category,omitempty"`
+	Published  bool   `json:"published,omitempty"`
+	Visibility string `json:"visibility,omitempty"`
+}
+
+type causeJSON struct {
+	Kind        string    `json:"kind"`
+	Gate        string    `json:"gate,omitempty"`
+	Role        *refJSON  `json:"role,omitempty"`
+	Relation    string    `json:"relation,omitempty"`
+	Group       *refJSON  `json:"group,omitempty"`
+	Path        *pathJSON `json:"path,omitempty"`
+	Rule        *refJSON  `json:"rule,omitempty"`
+	Grant       int64     `json:"grant,omitempty"`
+	Restriction string    `json:"restriction,omitempty"`
+	Rights      string    `json:"rights,omitempty"`
+	Held        string    `json:"held,omitempty"`
+	Text        string    `json:"text"`
+}
+
+type pathJSON struct {
+	Reason      string    `json:"reason"`
+	Role        *refJSON  `json:"role,omitempty"`
+	Subordinate *refJSON  `json:"subordinate,omitempty"`
+	Groups      []refJSON `json:"groups"`
+}
+
+func (d *Decision) causeJSON(v names, c Cause) causeJSON {
+	var b strings.Builder
+	d.writeCause(&b, v, c)
+	out := causeJSON{Kind: causeKindToken(c.Kind), Text: b.String()}
+	c = v.named(c)
+	switch c.Kind {
+	case CauseGate:
+		out.Gate = gateToken(c.Gate)
+		return out
+	case CauseSystem:
+		return out
+	case CauseNoRole:
+		if c.Role != 0 {
+			out.Role = &refJSON{int64(c.Role), c.RoleName}
+		}
+		return out
+	case CauseRole, CauseNearMiss:
+		out.Role = &refJSON{int64(c.Role), c.RoleName}
+		out.Relation = c.Relation.String()
+	case CauseSharing:
+		out.Rule = &refJSON{int64(c.Rule), c.RuleName}
+	case CauseGrant:
+		out.Grant = int64(c.Grant)
+	case CauseRestriction:
+		out.Restriction = restrictionToken(c.Restriction)
+	}
+	if c.Group != 0 {
+		out.Group = &refJSON{int64(c.Group), c.GroupName}
+	}
+	if m, ok := d.path(v, c); ok {
+		p := &pathJSON{Reason: m.Reason.String(), Groups: make([]refJSON, len(m.Path))}
+		for i, g := range m.Path {
+			p.Groups[i] = refJSON{int64(g.ID), g.Name}
+		}
+		if m.Role.ID != 0 {
+			p.Role = &refJSON{int64(m.Role.ID), m.Role.Name}
+		}
+		if m.Subordinate.ID != 0 {
+			p.Subordinate = &refJSON{int64(m.Subordinate.ID), m.Subordinate.Name}
+		}
+		out.Path = p
+	}
+	out.Rights = c.Rights.String()
+	if c.Kind == CauseNearMiss {
+		out.Held = c.Held.String()
+	}
+	return out
+}
+
+// The JSON tokens of the enums an explanation carries, which must not
+// change once published. (The String methods of Gate and Restriction
+// describe them in prose instead.)
+var (
+	gateTokens        = [...]string{GateUnknown: "unknown", GateInactive: "inactive", GateNotYetValid: "not-yet-valid", GateExpired: "expired", GateResource: "resource", GateAnonymous: "anonymous"}
+	causeKindTokens   = [...]string{CauseGate: "gate", CauseSystem: "system", CauseNoRole: "no-role", CauseRole: "role", CauseSharing: "sharing", CauseGrant: "grant", CauseDefault: "default", CauseRestriction: "restriction", CauseNearMiss: "near-miss"}
+	restrictionTokens = [...]string{RestrictVisibleAssociate: "visible-associate", RestrictVisibleGroup: "visible-group", RestrictUnpublished: "unpublished", RestrictMembersOnly: "members-only"}
+)
+
+func gateToken(g Gate) string {
+	if int(g) < len(gateTokens) && gateTokens[g] != "" {
+		return gateTokens[g]
+	}
+	return "gate(" + strconv.Itoa(int(g)) + ")"
+}
+
+func causeKindToken(k CauseKind) string {
+	if int(k) < len(causeKindTokens) && causeKindTokens[k] != "" {
+		return causeKindTokens[k]
+	}
+	return "cause(" + strconv.Itoa(int(k)) + ")"
+}
+
+func restrictionToken(r Restriction) string {
+	if int(r) < len(restrictionTokens) && restrictionTokens[r] != "" {
+		return restrictionTokens[r]
+	}
+	return "restriction(" + strconv.Itoa(int(r)) + ")"
+}
+
+// LogValue makes a Decision log as a group of its key fields under
+// log/slog: allowed, action, subject, actor (when acting), record type and
+// id, rights, gate (when one stopped the subject) and revision. It looks
+// up no names, so logging a decision costs little; log
+// [Decision.String] or the JSON form for the reasons.
+func (d Decision) LogValue() slog.Value {
+	attrs := make([]slog.Attr, 0, 9)
+	attrs = append(attrs,
+		slog.Bool("allowed", d.Allowed),
+		slog.String("action", d.Action.String()),
+		slog.Int64("subject", int64(d.Subject)))
+	if d.Actor != 0 {
+		attrs = append(attrs, slog.Int64("actor", int64(d.Actor)))
+	}
+	attrs = append(attrs,
+		slog.String("type", d.Record.Type),
+		slog.Int64("record", d.Record.ID),
+		slog.String("rights", d.Rights.String()))
+	if d.Gate != GateNone {
+		attrs = append(attrs, slog.String("gate", gateToken(d.Gate)))
+	}
+	attrs = append(attrs, slog.Uint64("revision", uint64(d.Revision)))
+	return slog.GroupValue(attrs...)
 }

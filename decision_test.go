@@ -1264,6 +1264,22 @@ const (
 // Run with -update to rewrite testdata/decisions.golden, then check each
 // line against the rules before committing it.
 func TestDecisionGolden(t *testing.T) {
+	var b strings.Builder
+	for _, c := range dGoldenDecisions(t) {
+		fmt.Fprintf(&b, "=== %s\n%s\n", c.name, c.d)
+	}
+	dGolden(t, "decisions.golden", b.String())
+}
+
+// dNamedDecision is one decision of the golden files.
+type dNamedDecision struct {
+	name string
+	d    access.Decision
+}
+
+// dGoldenDecisions makes a decision from every layer, on dGoldenOrg.
+func dGoldenDecisions(t *testing.T) []dNamedDecision {
+	t.Helper()
 	ctx := context.Background()
 	e, _ := dResolver(t, dGoldenOrg())
 	type rec = access.Record
@@ -1279,10 +1295,7 @@ func TestDecisionGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name string
-		d    access.Decision
-	}{
+	return []dNamedDecision{
 		{"allow as owner", can(dP1, access.Update, rec{Type: "contact", ID: 1, Owner: dP1})},
 		{"allow as team member through a nested group", can(dP1, access.Delete, rec{Type: "contact", ID: 2, Team: dSalesGrp})},
 		{"allow as team member through the role", can(dP3, access.Delete, rec{Type: "appointment", ID: 3, Team: dKeyAccts})},
@@ -1316,12 +1329,12 @@ func TestDecisionGolden(t *testing.T) {
 		{"invalid request", can(dP1, 0, rec{Type: "contact", ID: 18, Owner: dP1})},
 		{"zero decision", access.Decision{}},
 	}
-	var b strings.Builder
-	for _, c := range cases {
-		fmt.Fprintf(&b, "=== %s\n%s\n", c.name, c.d)
-	}
-	got := b.String()
-	path := filepath.Join("testdata", "decisions.golden")
+}
+
+// dGolden compares got with testdata/name, which -update rewrites.
+func dGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
@@ -1335,7 +1348,7 @@ func TestDecisionGolden(t *testing.T) {
 		t.Fatalf("%v (run with -update to create it)", err)
 	}
 	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("Decision.String (-want +got):\n%s", diff)
+		t.Errorf("%s (-want +got):\n%s", name, diff)
 	}
 }
 

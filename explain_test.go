@@ -2,6 +2,8 @@ package access_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -83,4 +85,18 @@ func TestCanNearestMiss(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDecisionJSONGolden pins the JSON form of the golden decisions. Run
+// with -update to rewrite testdata/decisions.json.golden, then check it.
+func TestDecisionJSONGolden(t *testing.T) {
+	var b strings.Builder
+	for _, c := range dGoldenDecisions(t) {
+		out, err := json.MarshalIndent(c.d, "", "  ")
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		fmt.Fprintf(&b, "=== %s\n%s\n", c.name, out)
+	}
+	dGolden(t, "decisions.json.golden", b.String())
 }
