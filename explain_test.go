@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"pgregory.net/rapid"
 
 	"github.com/crmaccess/access"
 )
@@ -99,4 +100,166 @@ func TestDecisionJSONGolden(t *testing.T) {
 		fmt.Fprintf(&b, "=== %s\n%s\n", c.name, out)
 	}
 	dGolden(t, "decisions.json.golden", b.String())
+}
+
+// TestPropNearestMissMatchesReference: on random organisations, a decision
+// names a nearest miss exactly when it denies an internal subject for whom
+// a specific relation held, and the reference — asked again as if only the
+// fallback relation had held — allows; the cause names the fallback, its
+// cell and what the relations that held grant.
+func TestPropNearestMissMatchesReference(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		o := dDrawOrg(t)
+		e, _ := dResolver(t, o.b)
+		m := newDecModel(&o.b)
+		fb := newDecModel(&o.b)
+		fb.fallbackOnly = true
+		ctx := context.Background()
+		for range rapid.IntRange(1, 10).Draw(t, "questions") {
+			who, r := dDrawQuestion(t, o)
+			for act := access.Read; act <= access.Delete; act++ {
+				d, err := e.Can(ctx, who, act, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ref := m.decide(who, act, r, dNow)
+				fallback := access.Unowned
+				if r.Owner != 0 || r.Team != 0 {
+					fallback = access.Other
+				}
+				a := m.assocs[who]
+				want := !ref.allowed && ref.gate == access.GateNone && !ref.system && a.Type == access.Internal &&
+					!ref.rels.Has(fallback) && fb.decide(who, act, r, dNow).allowed
+				var got []access.Cause
+				for _, c := range d.Causes() {
+					if c.Kind == access.CauseNearMiss {
+						got = append(got, c)
+					}
+				}
+				if (len(got) > 0) != want {
+					t.Fatalf("Can(%d, %s, %+v): nearest miss %v, want %v\n%s", who, act, r, got, want, d)
+				}
+				if !want {
+					continue
+				}
+				grid := m.roles[a.Role].Rights[r.Type]
+				if grid == nil {
+					grid = m.roles[a.Role].Rights["*"]
+				}
+				var held access.CRUD
+				for _, rel := range ref.rels.All() {
+					held |= grid[rel]
+				}
+				wantCause := access.Cause{Kind: access.CauseNearMiss, Relation: fallback, Rights: grid[fallback], Held: held,
+					Role: a.Role, RoleName: m.roles[a.Role].Name}
+				if diff := cmp.Diff([]access.Cause{wantCause}, got); diff != "" {
+					t.Fatalf("Can(%d, %s, %+v): nearest miss (-want +got):\n%s%s", who, act, r, diff, d)
+				}
+			}
+		}
+	})
+}
+
+// TestPropDecisionJSON: on random organisations, every decision's JSON
+// form reads back with the decision's answer, rights, relations, gate and
+// causes, each cause with its kind, rights and names.
+func TestPropDecisionJSON(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		o := dDrawOrg(t)
+		e, _ := dResolver(t, o.b)
+		ctx := context.Background()
+		type ref struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		}
+		type cause struct {
+			Kind   string `json:"kind"`
+			Role   *ref   `json:"role"`
+			Group  *ref   `json:"group"`
+			Rule   *ref   `json:"rule"`
+			Rights string `json:"rights"`
+			Text   string `json:"text"`
+		}
+		type decision struct {
+			Allowed   bool     `json:"allowed"`
+			Action    string   `json:"action"`
+			Subject   ref      `json:"subject"`
+			Rights    string   `json:"rights"`
+			Relations []string `json:"relations"`
+			Gate      string   `json:"gate"`
+			Revision  uint64   `json:"revision"`
+			Causes    []cause  `json:"causes"`
+			Text      string   `json:"text"`
+		}
+		kinds := map[access.CauseKind]string{access.CauseGate: "gate", access.CauseSystem: "system", access.CauseNoRole: "no-role",
+			access.CauseRole: "role", access.CauseSharing: "sharing", access.CauseGrant: "grant", access.CauseDefault: "default",
+			access.CauseRestriction: "restriction", access.CauseNearMiss: "near-miss"}
+		for range rapid.IntRange(1, 5).Draw(t, "questions") {
+			who, r := dDrawQuestion(t, o)
+			act := access.Action(rapid.IntRange(int(access.Read), int(access.Delete)).Draw(t, "action"))
+			d, err := e.Can(ctx, who, act, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := json.Marshal(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got decision
+			if err := json.Unmarshal(raw, &got); err != nil {
+				t.Fatalf("%s: %v", raw, err)
+			}
+			want := decision{Allowed: d.Allowed, Action: act.String(), Subject: ref{ID: int64(who)}, Rights: d.Rights.String(),
+				Relations: []string{}, Revision: uint64(d.Revision), Text: d.String()}
+			if a, ok := dAssocsByID(o)[who]; ok {
+				want.Subject.Name = a.Name
+			}
+			for _, rel := range d.Relations.All() {
+				want.Relations = append(want.Relations, rel.String())
+			}
+			if d.Gate != access.GateNone {
+				want.Gate = map[access.Gate]string{access.GateUnknown: "unknown", access.GateInactive: "inactive",
+					access.GateNotYetValid: "not-yet-valid", access.GateExpired: "expired", access.GateResource: "resource",
+					access.GateAnonymous: "anonymous"}[d.Gate]
+			}
+			for _, c := range d.Causes() {
+				wc := cause{Kind: kinds[c.Kind]}
+				if c.Role != 0 {
+					wc.Role = &ref{int64(c.Role), c.RoleName}
+				}
+				if c.Group != 0 {
+					wc.Group = &ref{int64(c.Group), c.GroupName}
+				}
+				if c.Rule != 0 {
+					wc.Rule = &ref{int64(c.Rule), c.RuleName}
+				}
+				switch c.Kind {
+				case access.CauseRole, access.CauseSharing, access.CauseGrant, access.CauseDefault, access.CauseRestriction, access.CauseNearMiss:
+					wc.Rights = c.Rights.String()
+				}
+				want.Causes = append(want.Causes, wc)
+			}
+			// The causes' texts are the segments of the whole text.
+			for i := range got.Causes {
+				if !strings.Contains(got.Text, "; "+got.Causes[i].Text) {
+					t.Fatalf("cause text %q is not part of %q", got.Causes[i].Text, got.Text)
+				}
+				if i < len(want.Causes) {
+					want.Causes[i].Text = got.Causes[i].Text
+				}
+			}
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Fatalf("JSON of %s (-want +got):\n%s\n%s", d, diff, raw)
+			}
+		}
+	})
+}
+
+// dAssocsByID indexes an organisation's associates by id.
+func dAssocsByID(o *dOrg) map[access.AssociateID]access.Associate {
+	out := map[access.AssociateID]access.Associate{}
+	for _, a := range o.b.Associates {
+		out[a.ID] = a
+	}
+	return out
 }
