@@ -1,9 +1,11 @@
 package access_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -262,4 +264,47 @@ func dAssocsByID(o *dOrg) map[access.AssociateID]access.Associate {
 		out[a.ID] = a
 	}
 	return out
+}
+
+// TestDecisionLogValue: a Decision logs under log/slog as a group of its
+// key fields.
+func TestDecisionLogValue(t *testing.T) {
+	e, _ := dResolver(t, dGoldenOrg())
+	ctx := context.Background()
+	as, err := e.Impersonate(ctx, dClerkA, dP2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acting, err := e.CanAs(ctx, as, access.Read, access.Record{Type: "contact", ID: 16, Team: dTeamA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gated, _ := e.Can(ctx, dExpired, access.Read, access.Record{Type: "contact", ID: 1})
+	for _, c := range []struct {
+		name string
+		d    access.Decision
+		want string
+	}{
+		{"acting", acting, `{"level":"INFO","msg":"decided","decision":{"allowed":true,"action":"read","subject":102,"actor":105,"type":"contact","record":16,"rights":"CRUD","revision":1}}`},
+		{"gate", gated, `{"level":"INFO","msg":"decided","decision":{"allowed":false,"action":"read","subject":114,"type":"contact","record":1,"rights":"-","gate":"expired","revision":1}}`},
+		{"pointer", access.Decision{}, `{"level":"INFO","msg":"decided","decision":{"allowed":false,"action":"action(0)","subject":0,"type":"","record":0,"rights":"-","revision":0}}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var b bytes.Buffer
+			log := slog.New(slog.NewJSONHandler(&b, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+				if a.Key == slog.TimeKey {
+					return slog.Attr{}
+				}
+				return a
+			}}))
+			var v any = c.d
+			if c.name == "pointer" {
+				v = &c.d
+			}
+			log.Info("decided", "decision", v)
+			if diff := cmp.Diff(c.want, strings.TrimSpace(b.String())); diff != "" {
+				t.Errorf("log line (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
