@@ -87,6 +87,14 @@
 // CRUD set, the relations that held and typed [Cause]s for allows and
 // denies alike; its zero value denies. Can does not allocate.
 //
+// A Decision renders its reasons with names (String, [Decision.MarshalJSON]
+// for JSON, [Decision.LogValue] for log/slog) as they were at its revision,
+// without keeping that revision's snapshot alive, so decisions can be
+// queued for auditing. A deny whose role would have granted the action to a
+// stranger — its Other or Unowned cell — but not through the specific
+// relation that held (see [Role.Lint]) names that nearest miss
+// ([CauseNearMiss]).
+//
 // # Categories
 //
 // Customer Service [Category] membership comes individually (for
