@@ -193,3 +193,60 @@ func TestNameHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainWhileRefreshing renders kept decisions while the resolver
+// publishes renames; run under -race it checks the history's locking.
+func TestExplainWhileRefreshing(t *testing.T) {
+	ctx := context.Background()
+	st := &histStore{}
+	st.put(Batch{Roles: []Role{{ID: 1, Name: "r", Rights: map[string]Grid{"*": {Team: R}}}},
+		Groups: []Group{{ID: 1, Name: "g"}, {ID: 2, Name: "top", Groups: []GroupID{1}}},
+		Associates: []Associate{{ID: 1, Name: "a", Type: Internal, PrimaryGroup: 1, Role: 1, Active: true}}})
+	e, err := NewResolver(ctx, st, &Options{PollInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(done)
+		for i := range 200 {
+			st.put(Batch{Groups: []Group{{ID: 2, Name: fmt.Sprintf("top %d", i), Groups: []GroupID{1}}}})
+			if err := e.Refresh(ctx); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				d, err := e.Can(ctx, 1, Read, Record{Type: "contact", ID: 1, Team: 2})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				want := fmt.Sprintf("allow: a (1) may read contact 1; role r (1) grants R for team via g (1) → %s (2)", d.Causes()[0].GroupName)
+				if got := d.String(); got != want {
+					t.Errorf("got %s\nwant %s", got, want)
+					return
+				}
+				if _, err := d.MarshalJSON(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
