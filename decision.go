@@ -160,7 +160,7 @@ const maxCauses = 10
 // A Decision is a value: it is safe to copy, keep and read from any
 // goroutine. It holds ids, not names: String, Causes, MarshalJSON render
 // the names as they were at the revision the decision was made, from the
-// resolver's record of names (see names.go). Keeping a Decision keeps that
+// resolver's record of names. Keeping a Decision keeps that
 // record alive, and the resolver's latest snapshot, but not the snapshot
 // the decision was made on, so decisions may be queued for auditing across
 // any number of revisions. One part of an explanation is not kept per
