@@ -200,7 +200,7 @@ func TestExplainWhileRefreshing(t *testing.T) {
 	ctx := context.Background()
 	st := &histStore{}
 	st.put(Batch{Roles: []Role{{ID: 1, Name: "r", Rights: map[string]Grid{"*": {Team: R}}}},
-		Groups: []Group{{ID: 1, Name: "g"}, {ID: 2, Name: "top", Groups: []GroupID{1}}},
+		Groups:     []Group{{ID: 1, Name: "g"}, {ID: 2, Name: "top", Groups: []GroupID{1}}},
 		Associates: []Associate{{ID: 1, Name: "a", Type: Internal, PrimaryGroup: 1, Role: 1, Active: true}}})
 	e, err := NewResolver(ctx, st, &Options{PollInterval: -1})
 	if err != nil {
