@@ -193,6 +193,9 @@ type Engine struct {
 	// successful answer was asked for.
 	clock  func() time.Duration
 	lastOK atomic.Int64
+	// names remembers the names of entities across revisions, so that
+	// decisions can be explained without keeping their snapshots.
+	names history
 	// advanced is closed and replaced whenever a new snapshot is published,
 	// waking Sync callers.
 	advanced atomic.Pointer[chan struct{}]
@@ -339,6 +342,7 @@ func firstLoad(ctx context.Context, s Store) (Delta, error) {
 
 // publish makes s the snapshot readers see and wakes Sync callers.
 func (e *Engine) publish(s *snapshot) {
+	e.names.advance(s)
 	e.snap.Store(s)
 	ch := make(chan struct{})
 	close(*e.advanced.Swap(&ch))
@@ -799,7 +803,7 @@ func (e *Engine) Members(ctx context.Context, g GroupID) ([]AssociateID, error) 
 // Can does not allocate, for allows and denies alike.
 func (e *Engine) Can(ctx context.Context, who AssociateID, act Action, rec Record) (d Decision, err error) {
 	s, err := e.current()
-	d.Action, d.Subject, d.Record, d.Revision, d.snap = act, who, rec, s.rev, s
+	d.Action, d.Subject, d.Record, d.Revision, d.names = act, who, rec, s.rev, s.names
 	if err != nil {
 		return d, err
 	}
@@ -830,7 +834,15 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 	x := s.subject(d.Subject)
 	if g := s.gateHot(x.i, x.h, now); g != GateNone {
 		d.Gate = g
-		d.add(cause{kind: CauseGate, gate: g})
+		c := cause{kind: CauseGate, gate: g}
+		if g == GateMalformed {
+			// Keep the undefined type, so the explanation can name the
+			// value whoever reads the log must look for.
+			if _, n := s.assoc(d.Subject); n != nil {
+				c.id = int64(n.a.Type)
+			}
+		}
+		d.add(c)
 		return
 	}
 	if AssociateType(x.h.typ) == System {
@@ -852,6 +864,9 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 	rights = s.restrict(d, x, &f, rights)
 	d.Rights = rights
 	d.Allowed = rights.Allows(d.Action)
+	if !d.Allowed {
+		s.nearMiss(d, x, &f)
+	}
 }
 
 // recordFacts are what a decision looks up about a record alone.

@@ -1,7 +1,10 @@
 package access
 
 import (
+	"encoding/json"
 	"fmt"
+	"log/slog"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -85,6 +88,13 @@ const (
 	CauseDefault
 	// CauseRestriction: Cause.Restriction removed Cause.Rights.
 	CauseRestriction
+	// CauseNearMiss comes last in a denying decision whose role cells
+	// missed the action only because a specific relation held: the
+	// fallback relation Cause.Relation (Other or Unowned) would have
+	// granted Cause.Rights, which include the action, but the relations
+	// that held (Decision.Relations) grant only Cause.Held. Such a role
+	// denies a colleague what a stranger gets; [Role.Lint] finds it.
+	CauseNearMiss
 )
 
 // Cause is one typed reason behind a [Decision].
@@ -92,6 +102,9 @@ type Cause struct {
 	Kind CauseKind
 	// Gate is set for CauseGate.
 	Gate Gate
+	// Type is, for CauseGate with [GateMalformed], the associate's
+	// undefined type as the store holds it.
+	Type AssociateType
 	// Relation is set for CauseRole.
 	Relation Relation
 	// Rights is what the cause granted, or for a restriction what it
@@ -114,6 +127,14 @@ type Cause struct {
 	// the rule or grant names the associate itself, the only way past
 	// that boundary (see [RestrictExternalScope]).
 	Named bool
+	// Held is, for CauseNearMiss, what the relations that held grant
+	// together.
+	Held CRUD
+
+	// RoleName, GroupName and RuleName name Role, Group and Rule as they
+	// were at the decision's revision, when [Decision.Causes] can tell;
+	// they are empty otherwise.
+	RoleName, GroupName, RuleName string
 }
 
 // maxCauses bounds the causes a Decision keeps inline, so that Can does not
@@ -124,8 +145,15 @@ const maxCauses = 10
 // with its reasons. The zero value denies.
 //
 // A Decision is a value: it is safe to copy, keep and read from any
-// goroutine. Its String method renders the reasons with names, as they
-// were at the revision the decision was made.
+// goroutine. It holds ids, not names: String, Causes, MarshalJSON render
+// the names as they were at the revision the decision was made, from the
+// resolver's record of names. Keeping a Decision keeps that
+// record alive, and the resolver's latest snapshot, but not the snapshot
+// the decision was made on, so decisions may be queued for auditing across
+// any number of revisions. One part of an explanation is not kept per
+// revision: the chain of groups through which the subject is a member of a
+// team or group ("via A → B") is the one that holds at the resolver's
+// latest revision, and is left out when the subject is no longer a member.
 type Decision struct {
 	// Allowed reports whether the action is allowed.
 	Allowed bool
@@ -152,16 +180,35 @@ type Decision struct {
 	causes  [maxCauses]cause
 	nCauses uint8
 	dropped uint16
-	snap    *snapshot
+	// names is the resolver's history of names, for rendering; nil for a
+	// Decision made by hand.
+	names *history
 }
 
-// Causes returns the typed reasons, in the order the layers applied them.
+// Causes returns the typed reasons, in the order the layers applied them,
+// with the names of their roles, groups and rules.
 func (d *Decision) Causes() []Cause {
+	v, unlock := d.names.view(d.Revision)
+	defer unlock()
 	out := make([]Cause, d.nCauses)
 	for i, c := range d.causes[:d.nCauses] {
-		out[i] = c.unpack()
+		out[i] = v.named(c.unpack())
 	}
 	return out
+}
+
+// named fills in the cause's names.
+func (v names) named(c Cause) Cause {
+	if c.Role != 0 {
+		c.RoleName = v.role(c.Role).Name
+	}
+	if c.Group != 0 {
+		c.GroupName = v.group(c.Group).Name
+	}
+	if c.Rule != 0 {
+		c.RuleName = v.rule(c.Rule)
+	}
+	return c
 }
 
 func (d *Decision) add(c cause) {
@@ -184,15 +231,18 @@ type cause struct {
 	rights CRUD
 	restr  Restriction
 	named  bool
+	held   CRUD // CauseNearMiss: what the relations that held grant
 	// id is the Role (CauseRole, CauseNoRole), Rule (CauseSharing) or
 	// Grant (CauseGrant); group is the Group.
 	id, group int64
 }
 
 func (p cause) unpack() Cause {
-	c := Cause{Kind: p.kind, Gate: p.gate, Relation: p.rel, Rights: p.rights, Restriction: p.restr, Named: p.named, Group: GroupID(p.group)}
+	c := Cause{Kind: p.kind, Gate: p.gate, Relation: p.rel, Rights: p.rights, Restriction: p.restr, Named: p.named, Held: p.held, Group: GroupID(p.group)}
 	switch p.kind {
-	case CauseRole, CauseNoRole:
+	case CauseGate:
+		c.Type = AssociateType(p.id)
+	case CauseRole, CauseNoRole, CauseNearMiss:
 		c.Role = RoleID(p.id)
 	case CauseSharing:
 		c.Rule = RuleID(p.id)
@@ -205,15 +255,21 @@ func (p cause) unpack() Cause {
 // String renders the decision on one line, for example
 // "deny: anna (11) needs update on contact 42; role Sales (1) grants R for other group via Team A (10) → Sales (20)".
 func (d Decision) String() string {
+	v, unlock := d.names.view(d.Revision)
+	defer unlock()
+	return d.render(v)
+}
+
+func (d *Decision) render(v names) string {
 	var b strings.Builder
 	if d.Allowed {
 		b.WriteString("allow: ")
 	} else {
 		b.WriteString("deny: ")
 	}
-	b.WriteString(d.assocName(d.Subject))
+	b.WriteString(v.assocRef(d.Subject, d.Gate == GateUnknown))
 	if d.Actor != 0 {
-		fmt.Fprintf(&b, " (acting: %s)", d.assocName(d.Actor))
+		fmt.Fprintf(&b, " (acting: %s)", v.assocRef(d.Actor, false))
 	}
 	what := "a record"
 	if d.Record.Type != "" {
@@ -229,7 +285,7 @@ func (d Decision) String() string {
 	}
 	for _, c := range d.causes[:d.nCauses] {
 		b.WriteString("; ")
-		d.writeCause(&b, c.unpack())
+		d.writeCause(&b, v, c.unpack())
 	}
 	if d.dropped > 0 {
 		fmt.Fprintf(&b, "; and %d more", d.dropped)
@@ -240,15 +296,24 @@ func (d Decision) String() string {
 	return b.String()
 }
 
-func (d *Decision) writeCause(b *strings.Builder, c Cause) {
+// assocRef renders an associate as `Name (ID)`, or "associate ID" when its
+// name is unknown — always for a subject the store did not have.
+func (v names) assocRef(id AssociateID, unknown bool) string {
+	if !unknown {
+		if n := v.assoc(id); n != "" {
+			return refString(n, int64(id))
+		}
+	}
+	return "associate " + strconv.FormatInt(int64(id), 10)
+}
+
+func (d *Decision) writeCause(b *strings.Builder, v names, c Cause) {
 	switch c.Kind {
 	case CauseGate:
 		b.WriteString(c.Gate.String())
-		if c.Gate == GateMalformed && d.snap != nil {
+		if c.Gate == GateMalformed {
 			// Name the value, so whoever reads the log can find the row.
-			if _, n := d.snap.assoc(d.Subject); n != nil {
-				fmt.Fprintf(b, " %d", int(n.a.Type))
-			}
+			fmt.Fprintf(b, " %d", int(c.Type))
 		}
 	case CauseSystem:
 		b.WriteString("system user")
@@ -256,24 +321,22 @@ func (d *Decision) writeCause(b *strings.Builder, c Cause) {
 		if c.Role == 0 {
 			b.WriteString("holds no role")
 		} else {
-			fmt.Fprintf(b, "role %s has no rights on %s", d.roleName(c.Role), d.Record.Type)
+			fmt.Fprintf(b, "role %s has no rights on %s", v.role(c.Role), d.Record.Type)
 		}
 	case CauseRole:
-		fmt.Fprintf(b, "role %s grants %s for %s", d.roleName(c.Role), c.Rights, c.Relation)
-		if c.Group != 0 && (c.Relation == Team || c.Relation == OtherGroup) {
-			if path := d.memberPath(c.Group); path != "" {
-				b.WriteString(" via ")
-				b.WriteString(path)
-			}
+		fmt.Fprintf(b, "role %s grants %s for %s", v.role(c.Role), c.Rights, c.Relation)
+		if m, ok := d.path(v, c); ok && (len(m.Path) > 1 || (m.Reason != ViaPrimary && m.Reason != ViaSecondary)) {
+			b.WriteString(" via ")
+			b.WriteString(m.route())
 		}
 	case CauseSharing:
-		fmt.Fprintf(b, "sharing rule %s adds %s", d.ruleName(c.Rule), c.Rights)
+		fmt.Fprintf(b, "sharing rule %s adds %s", refString(v.rule(c.Rule), int64(c.Rule)), c.Rights)
 		if c.Named {
 			b.WriteString(namedSuffix)
 		}
 	case CauseGrant:
 		if c.Group != 0 {
-			fmt.Fprintf(b, "grant %d to group %s adds %s", c.Grant, d.groupName(c.Group), c.Rights)
+			fmt.Fprintf(b, "grant %d to group %s adds %s", c.Grant, v.group(c.Group), c.Rights)
 		} else {
 			fmt.Fprintf(b, "grant %d adds %s", c.Grant, c.Rights)
 		}
@@ -281,9 +344,15 @@ func (d *Decision) writeCause(b *strings.Builder, c Cause) {
 			b.WriteString(namedSuffix)
 		}
 	case CauseDefault:
-		fmt.Fprintf(b, "default permission of group %s adds %s", d.groupName(c.Group), c.Rights)
+		fmt.Fprintf(b, "default permission of group %s adds %s", v.group(c.Group), c.Rights)
 	case CauseRestriction:
 		fmt.Fprintf(b, "%s removes %s", c.Restriction, c.Rights)
+	case CauseNearMiss:
+		held, verb := d.Relations.String(), "holds and grants"
+		if bits.OnesCount16(uint16(d.Relations)) > 1 {
+			verb = "hold and grant"
+		}
+		fmt.Fprintf(b, "nearest miss: %s would grant %s, but %s %s %s", c.Relation, c.Rights, held, verb, c.Held)
 	default:
 		fmt.Fprintf(b, "cause(%d)", c.Kind)
 	}
@@ -293,54 +362,284 @@ func (d *Decision) writeCause(b *strings.Builder, c Cause) {
 // subject beyond its company and projects (Cause.Named).
 const namedSuffix = " to the external user by name, beyond its company and projects"
 
-func (d *Decision) assocName(id AssociateID) string {
-	if d.snap != nil {
-		if _, n := d.snap.assoc(id); n != nil {
-			return refString(n.a.Name, int64(id))
+// path explains, for a role cell of a group relation, how the subject is a
+// member of the record's team or group (see [Decision] for which
+// revision's memberships it shows).
+func (d *Decision) path(v names, c Cause) (Membership, bool) {
+	if c.Kind != CauseRole || c.Group == 0 || (c.Relation != Team && c.Relation != OtherGroup) {
+		return Membership{}, false
+	}
+	return v.membership(d.Subject, c.Group)
+}
+
+// nearMiss adds a CauseNearMiss to a denying decision when the subject's
+// role would have granted the action through the fallback relation (Other,
+// or Unowned) had no specific relation held, and no restriction would have
+// taken it away again. It reads only what the role layer already read.
+func (s *snapshot) nearMiss(d *Decision, x subj, f *recordFacts) {
+	if AssociateType(x.h.typ) != Internal || d.Relations == 0 {
+		return
+	}
+	fb := Unowned
+	if d.Record.Owner != 0 || d.Record.Team != 0 {
+		fb = Other
+	}
+	role := s.roleNodeOf(x.h)
+	if d.Relations.Has(fb) || role == nil {
+		return
+	}
+	g := role.rightsAt(f.typ)
+	bit := d.Action.right()
+	if g == nil || g[fb]&bit == 0 {
+		return
+	}
+	var held CRUD
+	for r := Owner; r < numRelations; r++ {
+		if d.Relations.Has(r) {
+			held |= g[r]
 		}
 	}
-	return "associate " + strconv.FormatInt(int64(id), 10)
-}
-
-func (d *Decision) roleName(id RoleID) string {
-	if d.snap != nil {
-		return d.snap.roleRef(id).String()
+	if held&bit != 0 {
+		return // the role granted it; a restriction took it away
 	}
-	return strconv.FormatInt(int64(id), 10)
+	probe := Decision{Subject: d.Subject, Record: d.Record}
+	if s.restrict(&probe, x, f, bit) == 0 {
+		return
+	}
+	d.add(cause{kind: CauseNearMiss, rel: fb, rights: g[fb], held: held, id: int64(s.roleIDOf(x))})
 }
 
-func (d *Decision) groupName(id GroupID) string {
-	if d.snap != nil {
-		if gi, n := d.snap.group(id); n != nil {
-			return d.snap.groupRef(gi).String()
+// MarshalJSON renders the decision as a JSON object, for audit logs and
+// "why" endpoints. Names are as at the decision's revision (see
+// [Decision]). The shape is stable; fields marked optional are left out
+// when empty:
+//
+//	allowed    bool
+//	action     "read", "create", "update" or "delete"
+//	subject    {"id", "name"}; name optional (unknown when the store had
+//	           no such associate)
+//	actor      {"id", "name"}, optional: who really acted (impersonation)
+//	record     {"type", "id", "owner", "group", "team", "company",
+//	           "project", "category", "published", "visibility"}; all but
+//	           type and id optional, visibility "group" or "associate"
+//	rights     the final rights as CRUD letters, "-" for none
+//	relations  the ownership relations that held, by name ("owner",
+//	           "primary group"…), [] for none
+//	gate       optional: the gate that stopped the subject — "unknown",
+//	           "inactive", "not-yet-valid", "expired", "resource" or
+//	           "anonymous"
+//	revision   the store revision the decision was made at
+//	causes     the reasons in the order the layers applied them (see below)
+//	dropped    optional: how many further causes were not kept
+//	text       the whole explanation on one line, as String renders it
+//
+// Each cause is an object with kind ("gate", "system", "no-role", "role",
+// "sharing", "grant", "default", "restriction" or "near-miss") and text
+// (the cause as String renders it), and, where the kind has them: gate;
+// role {"id", "name"}; relation; group {"id", "name"}; path {"reason",
+// "role", "subordinate", "groups"}, how the subject is a member of group
+// (see [Membership]: the groups from the one it entered to group; for the
+// reasons "role" and "role or subordinate" the role the first group lists
+// and, when the subject's own role is below it, that role); rule {"id",
+// "name"}; grant (id); restriction
+// ("visible-associate", "visible-group", "unpublished" or
+// "members-only"); rights, what the cause granted, removed or — for
+// near-miss — would have granted; held, for near-miss, what the relations
+// that held grant.
+func (d Decision) MarshalJSON() ([]byte, error) {
+	v, unlock := d.names.view(d.Revision)
+	defer unlock()
+	out := decisionJSON{
+		Allowed:   d.Allowed,
+		Action:    d.Action.String(),
+		Subject:   refJSON{ID: int64(d.Subject)},
+		Record:    recordJSON{Type: d.Record.Type, ID: d.Record.ID, Owner: int64(d.Record.Owner), Group: int64(d.Record.Group), Team: int64(d.Record.Team), Company: d.Record.Company, Project: d.Record.Project, Category: int64(d.Record.Category), Published: d.Record.Published},
+		Rights:    d.Rights.String(),
+		Relations: []string{},
+		Revision:  d.Revision,
+		Causes:    make([]causeJSON, 0, d.nCauses),
+		Dropped:   int(d.dropped),
+		Text:      d.render(v),
+	}
+	if d.Gate != GateUnknown {
+		out.Subject.Name = v.assoc(d.Subject)
+	}
+	if d.Actor != 0 {
+		out.Actor = &refJSON{ID: int64(d.Actor), Name: v.assoc(d.Actor)}
+	}
+	if d.Record.Visibility != VisibleAll {
+		out.Record.Visibility = d.Record.Visibility.String()
+	}
+	for r := Owner; r < numRelations; r++ {
+		if d.Relations.Has(r) {
+			out.Relations = append(out.Relations, r.String())
 		}
 	}
-	return strconv.FormatInt(int64(id), 10)
+	if d.Gate != GateNone {
+		out.Gate = gateToken(d.Gate)
+	}
+	for _, p := range d.causes[:d.nCauses] {
+		out.Causes = append(out.Causes, d.causeJSON(v, p.unpack()))
+	}
+	return json.Marshal(out)
 }
 
-func (d *Decision) ruleName(id RuleID) string {
-	if d.snap != nil {
-		if r := d.snap.rules[id]; r != nil && r.rule.Name != "" {
-			return refString(r.rule.Name, int64(id))
+// decisionJSON is the JSON form of a Decision (see Decision.MarshalJSON).
+type decisionJSON struct {
+	Allowed   bool        `json:"allowed"`
+	Action    string      `json:"action"`
+	Subject   refJSON     `json:"subject"`
+	Actor     *refJSON    `json:"actor,omitempty"`
+	Record    recordJSON  `json:"record"`
+	Rights    string      `json:"rights"`
+	Relations []string    `json:"relations"`
+	Gate      string      `json:"gate,omitempty"`
+	Revision  Revision    `json:"revision"`
+	Causes    []causeJSON `json:"causes"`
+	Dropped   int         `json:"dropped,omitempty"`
+	Text      string      `json:"text"`
+}
+
+type refJSON struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+type recordJSON struct {
+	Type       string `json:"type"`
+	ID         int64  `json:"id"`
+	Owner      int64  `json:"owner,omitempty"`
+	Group      int64  `json:"group,omitempty"`
+	Team       int64  `json:"team,omitempty"`
+	Company    int64  `json:"company,omitempty"`
+	Project    int64  `json:"project,omitempty"`
+	Category   int64  `json:"category,omitempty"`
+	Published  bool   `json:"published,omitempty"`
+	Visibility string `json:"visibility,omitempty"`
+}
+
+type causeJSON struct {
+	Kind        string    `json:"kind"`
+	Gate        string    `json:"gate,omitempty"`
+	Role        *refJSON  `json:"role,omitempty"`
+	Relation    string    `json:"relation,omitempty"`
+	Group       *refJSON  `json:"group,omitempty"`
+	Path        *pathJSON `json:"path,omitempty"`
+	Rule        *refJSON  `json:"rule,omitempty"`
+	Grant       int64     `json:"grant,omitempty"`
+	Restriction string    `json:"restriction,omitempty"`
+	Rights      string    `json:"rights,omitempty"`
+	Held        string    `json:"held,omitempty"`
+	Text        string    `json:"text"`
+}
+
+type pathJSON struct {
+	Reason      string    `json:"reason"`
+	Role        *refJSON  `json:"role,omitempty"`
+	Subordinate *refJSON  `json:"subordinate,omitempty"`
+	Groups      []refJSON `json:"groups"`
+}
+
+func (d *Decision) causeJSON(v names, c Cause) causeJSON {
+	var b strings.Builder
+	d.writeCause(&b, v, c)
+	out := causeJSON{Kind: causeKindToken(c.Kind), Text: b.String()}
+	c = v.named(c)
+	switch c.Kind {
+	case CauseGate:
+		out.Gate = gateToken(c.Gate)
+		return out
+	case CauseSystem:
+		return out
+	case CauseNoRole:
+		if c.Role != 0 {
+			out.Role = &refJSON{int64(c.Role), c.RoleName}
 		}
+		return out
+	case CauseRole, CauseNearMiss:
+		out.Role = &refJSON{int64(c.Role), c.RoleName}
+		out.Relation = c.Relation.String()
+	case CauseSharing:
+		out.Rule = &refJSON{int64(c.Rule), c.RuleName}
+	case CauseGrant:
+		out.Grant = int64(c.Grant)
+	case CauseRestriction:
+		out.Restriction = restrictionToken(c.Restriction)
 	}
-	return strconv.FormatInt(int64(id), 10)
+	if c.Group != 0 {
+		out.Group = &refJSON{int64(c.Group), c.GroupName}
+	}
+	if m, ok := d.path(v, c); ok {
+		p := &pathJSON{Reason: m.Reason.String(), Groups: make([]refJSON, len(m.Path))}
+		for i, g := range m.Path {
+			p.Groups[i] = refJSON{int64(g.ID), g.Name}
+		}
+		if m.Role.ID != 0 {
+			p.Role = &refJSON{int64(m.Role.ID), m.Role.Name}
+		}
+		if m.Subordinate.ID != 0 {
+			p.Subordinate = &refJSON{int64(m.Subordinate.ID), m.Subordinate.Name}
+		}
+		out.Path = p
+	}
+	out.Rights = c.Rights.String()
+	if c.Kind == CauseNearMiss {
+		out.Held = c.Held.String()
+	}
+	return out
 }
 
-// memberPath renders how the subject is a member of group id, or "" when
-// the membership is direct (nothing to add) or unknown.
-func (d *Decision) memberPath(id GroupID) string {
-	if d.snap == nil {
-		return ""
+// The JSON tokens of the enums an explanation carries, which must not
+// change once published. (The String methods of Gate and Restriction
+// describe them in prose instead.)
+var (
+	gateTokens        = [...]string{GateUnknown: "unknown", GateInactive: "inactive", GateNotYetValid: "not-yet-valid", GateExpired: "expired", GateResource: "resource", GateAnonymous: "anonymous"}
+	causeKindTokens   = [...]string{CauseGate: "gate", CauseSystem: "system", CauseNoRole: "no-role", CauseRole: "role", CauseSharing: "sharing", CauseGrant: "grant", CauseDefault: "default", CauseRestriction: "restriction", CauseNearMiss: "near-miss"}
+	restrictionTokens = [...]string{RestrictVisibleAssociate: "visible-associate", RestrictVisibleGroup: "visible-group", RestrictUnpublished: "unpublished", RestrictMembersOnly: "members-only"}
+)
+
+func gateToken(g Gate) string {
+	if int(g) < len(gateTokens) && gateTokens[g] != "" {
+		return gateTokens[g]
 	}
-	_, n := d.snap.assoc(d.Subject)
-	gi, g := d.snap.group(id)
-	if n == nil || g == nil || !d.snap.memberOf(d.snap.subjOf(n), gi) {
-		return ""
+	return "gate(" + strconv.Itoa(int(g)) + ")"
+}
+
+func causeKindToken(k CauseKind) string {
+	if int(k) < len(causeKindTokens) && causeKindTokens[k] != "" {
+		return causeKindTokens[k]
 	}
-	m := d.snap.explain(n, gi)
-	if len(m.Path) < 2 && (m.Reason == ViaPrimary || m.Reason == ViaSecondary) {
-		return ""
+	return "cause(" + strconv.Itoa(int(k)) + ")"
+}
+
+func restrictionToken(r Restriction) string {
+	if int(r) < len(restrictionTokens) && restrictionTokens[r] != "" {
+		return restrictionTokens[r]
 	}
-	return m.route()
+	return "restriction(" + strconv.Itoa(int(r)) + ")"
+}
+
+// LogValue makes a Decision log as a group of its key fields under
+// log/slog: allowed, action, subject, actor (when acting), record type and
+// id, rights, gate (when one stopped the subject) and revision. It looks
+// up no names, so logging a decision costs little; log
+// [Decision.String] or the JSON form for the reasons.
+func (d Decision) LogValue() slog.Value {
+	attrs := make([]slog.Attr, 0, 9)
+	attrs = append(attrs,
+		slog.Bool("allowed", d.Allowed),
+		slog.String("action", d.Action.String()),
+		slog.Int64("subject", int64(d.Subject)))
+	if d.Actor != 0 {
+		attrs = append(attrs, slog.Int64("actor", int64(d.Actor)))
+	}
+	attrs = append(attrs,
+		slog.String("type", d.Record.Type),
+		slog.Int64("record", d.Record.ID),
+		slog.String("rights", d.Rights.String()))
+	if d.Gate != GateNone {
+		attrs = append(attrs, slog.String("gate", gateToken(d.Gate)))
+	}
+	attrs = append(attrs, slog.Uint64("revision", uint64(d.Revision)))
+	return slog.GroupValue(attrs...)
 }

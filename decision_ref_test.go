@@ -19,6 +19,11 @@ type decModel struct {
 	rules  []access.SharingRule
 	grants []access.Grant
 	cats   map[access.CategoryID]access.Category
+
+	// fallbackOnly makes an internal subject hold only the fallback
+	// relation (Other or Unowned), whatever specific relations hold: the
+	// decision a nearest miss describes.
+	fallbackOnly bool
 }
 
 func newDecModel(b *access.Batch) *decModel {
@@ -273,7 +278,8 @@ func (m *decModel) decide(who access.AssociateID, act access.Action, rec access.
 		if c, ok := m.cats[rec.Category]; ok && rec.Category != 0 && m.inCategory(&a, &c) {
 			rels = append(rels, access.CategoryMember)
 		}
-		if len(rels) == 0 {
+		if len(rels) == 0 || m.fallbackOnly {
+			rels = rels[:0]
 			if rec.Owner != 0 || rec.Team != 0 {
 				rels = append(rels, access.Other)
 			} else {

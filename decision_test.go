@@ -1247,13 +1247,40 @@ func dGoldenOrg() access.Batch {
 		b.Grants = append(b.Grants, access.Grant{ID: access.GrantID(11 + i), Associate: dP1, EntityType: "memo", Rights: access.R})
 	}
 	b.Impersonations = []access.Impersonation{{ID: 1, Actor: access.Principal{Associate: dClerkA}, Target: access.Principal{Associate: dP2}}}
+	// A role whose primary group cell grants less than its other cell.
+	b.Roles = append(b.Roles, access.Role{ID: dFrontRole, Name: "Front desk", Rights: map[string]access.Grid{
+		"*": {access.Owner: dFull, access.PrimaryGroup: access.LevelNone, access.Other: dR}}})
+	b.Associates = append(b.Associates, access.Associate{ID: dFront, Name: "frontdesk", PrimaryGroup: dHome, Role: dFrontRole, Active: true})
 	return b
 }
+
+// The golden organisation's front desk: a role whose primary group cell
+// grants less than its other cell, and its one holder.
+const (
+	dFrontRole access.RoleID      = 11
+	dFront     access.AssociateID = 126
+)
 
 // TestDecisionGolden pins Decision.String for decisions from every layer.
 // Run with -update to rewrite testdata/decisions.golden, then check each
 // line against the rules before committing it.
 func TestDecisionGolden(t *testing.T) {
+	var b strings.Builder
+	for _, c := range dGoldenDecisions(t) {
+		fmt.Fprintf(&b, "=== %s\n%s\n", c.name, c.d)
+	}
+	dGolden(t, "decisions.golden", b.String())
+}
+
+// dNamedDecision is one decision of the golden files.
+type dNamedDecision struct {
+	name string
+	d    access.Decision
+}
+
+// dGoldenDecisions makes a decision from every layer, on dGoldenOrg.
+func dGoldenDecisions(t *testing.T) []dNamedDecision {
+	t.Helper()
 	ctx := context.Background()
 	e, _ := dResolver(t, dGoldenOrg())
 	type rec = access.Record
@@ -1269,10 +1296,7 @@ func TestDecisionGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name string
-		d    access.Decision
-	}{
+	return []dNamedDecision{
 		{"allow as owner", can(dP1, access.Update, rec{Type: "contact", ID: 1, Owner: dP1})},
 		{"allow as team member through a nested group", can(dP1, access.Delete, rec{Type: "contact", ID: 2, Team: dSalesGrp})},
 		{"allow as team member through the role", can(dP3, access.Delete, rec{Type: "appointment", ID: 3, Team: dKeyAccts})},
@@ -1299,16 +1323,19 @@ func TestDecisionGolden(t *testing.T) {
 		{"restriction: members only", can(dClerkA, access.Read, rec{Type: "contact", ID: 15, Owner: dP1, Category: dCatSupport})},
 		{"restriction: unknown category", can(dP1, access.Read, rec{Type: "contact", ID: 15, Owner: dP1, Category: dCatMissing})},
 		{"more causes than a decision keeps", can(dP1, access.Read, rec{Type: "memo", ID: 1, Owner: dP1, Team: dKeyAccts, Group: dTeamA, Category: dCatBilling})},
+		{"nearest miss: other", can(dFront, access.Read, rec{Type: "contact", ID: 20, Owner: dCEOA, Group: dHome})},
+		{"nearest miss: unowned", can(dOsloA, access.Create, rec{Type: "contact", ID: 21, Group: dOslo})},
+		{"no nearest miss when a restriction would take it", can(dFront, access.Read, rec{Type: "contact", ID: 22, Owner: dCEOA, Group: dHome, Visibility: access.VisibleAssociate})},
 		{"acting on behalf of another", acting},
 		{"invalid request", can(dP1, 0, rec{Type: "contact", ID: 18, Owner: dP1})},
 		{"zero decision", access.Decision{}},
 	}
-	var b strings.Builder
-	for _, c := range cases {
-		fmt.Fprintf(&b, "=== %s\n%s\n", c.name, c.d)
-	}
-	got := b.String()
-	path := filepath.Join("testdata", "decisions.golden")
+}
+
+// dGolden compares got with testdata/name, which -update rewrites.
+func dGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
@@ -1322,7 +1349,7 @@ func TestDecisionGolden(t *testing.T) {
 		t.Fatalf("%v (run with -update to create it)", err)
 	}
 	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("Decision.String (-want +got):\n%s", diff)
+		t.Errorf("%s (-want +got):\n%s", name, diff)
 	}
 }
 
@@ -1346,6 +1373,7 @@ func TestCanAllocs(t *testing.T) {
 		{"deny at a gate", dGone, access.Read, access.Record{Type: "contact", ID: 1}, false},
 		{"overflowing causes", dP1, access.Read, access.Record{Type: "memo", ID: 1, Owner: dP1, Team: dKeyAccts, Group: dTeamA, Category: dCatBilling}, true},
 		{"system user", dSys, access.Delete, access.Record{Type: "contact", ID: 1}, true},
+		{"deny with a nearest miss", dFront, access.Read, access.Record{Type: "contact", ID: 20, Owner: dCEOA, Group: dHome}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var d access.Decision

@@ -117,6 +117,14 @@
 // sees an unpublished record only when it owns it. [Engine.Filter],
 // [Engine.WhoCan] and [Engine.Permissions] follow the same rules.
 //
+// A Decision renders its reasons with names (String, [Decision.MarshalJSON]
+// for JSON, [Decision.LogValue] for log/slog) as they were at its revision,
+// without keeping that revision's snapshot alive, so decisions can be
+// queued for auditing. A deny whose role would have granted the action to a
+// stranger — its Other or Unowned cell — but not through the specific
+// relation that held (see [Role.Lint]) names that nearest miss
+// ([CauseNearMiss]).
+//
 // # Categories
 //
 // Customer Service [Category] membership comes individually (for

@@ -152,7 +152,7 @@ func (s *snapshot) impersonate(actor, target AssociateID, now func() time.Time) 
 // the refusal.
 func (e *Engine) CanAs(ctx context.Context, as Acting, act Action, rec Record) (Decision, error) {
 	s, err := e.current()
-	d := Decision{Action: act, Subject: as.Target, Actor: as.Actor, Record: rec, Revision: s.rev, snap: s}
+	d := Decision{Action: act, Subject: as.Target, Actor: as.Actor, Record: rec, Revision: s.rev, names: s.names}
 	if err != nil {
 		return d, err
 	}

@@ -122,7 +122,7 @@ func checkMalformedDenied(t *testing.T, e *Engine, typ AssociateType) {
 			if d.Allowed || d.Gate != GateMalformed || d.Rights != 0 {
 				t.Errorf("Can(%s, %+v) = allowed %v, gate %v, rights %s; want a deny at GateMalformed", act, rec, d.Allowed, d.Gate, d.Rights)
 			}
-			if diff := cmp.Diff([]Cause{{Kind: CauseGate, Gate: GateMalformed}}, d.Causes()); diff != "" {
+			if diff := cmp.Diff([]Cause{{Kind: CauseGate, Gate: GateMalformed, Type: typ}}, d.Causes()); diff != "" {
 				t.Errorf("Causes (-want +got):\n%s", diff)
 			}
 			if want := "unknown associate type " + strconv.Itoa(int(typ)); !strings.Contains(d.String(), want) {

@@ -49,7 +49,7 @@ func (e *Engine) WhoCan(ctx context.Context, act Action, rec Record) ([]Allowed,
 				if n == nil || ctx.Err() != nil {
 					continue
 				}
-				d := Decision{Action: act, Subject: n.a.ID, Record: rec, snap: s}
+				d := Decision{Action: act, Subject: n.a.ID, Record: rec}
 				s.decide(&d, e.now)
 				if d.Allowed {
 					parts[w] = append(parts[w], Allowed{Associate: n.a.ID, Rights: d.Rights, Relations: d.Relations, Because: d.granting()})
@@ -70,7 +70,7 @@ func (e *Engine) WhoCan(ctx context.Context, act Action, rec Record) ([]Allowed,
 func (d *Decision) granting() Cause {
 	bit := d.Action.right()
 	for _, p := range d.causes[:d.nCauses] {
-		if c := p.unpack(); c.Kind == CauseSystem || (c.Kind != CauseRestriction && c.Rights&bit != 0) {
+		if c := p.unpack(); c.Kind == CauseSystem || (c.Kind != CauseRestriction && c.Kind != CauseNearMiss && c.Rights&bit != 0) {
 			return c
 		}
 	}

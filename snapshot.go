@@ -66,6 +66,10 @@ type snapshot struct {
 	pbit   []int32
 	npbits int
 
+	// names is the history of names of the resolver that published the
+	// snapshot (see names.go), which its decisions keep instead of it.
+	names *history
+
 	// fcache holds per-snapshot data that only filters need, computed on
 	// first use.
 	fcache *filterCache

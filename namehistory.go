@@ -1,0 +1,257 @@
+package access
+
+import (
+	"slices"
+	"sync"
+)
+
+// A Decision is explained lazily: Can records ids, and names are looked up
+// only when the decision is rendered. Looking them up in the snapshot the
+// decision was made on would keep that whole snapshot alive (megabytes at
+// a hundred thousand associates) for as long as the Decision is kept, so
+// an audit queue spanning many revisions would grow without bound.
+//
+// Instead every snapshot of a resolver points at the resolver's one
+// history, and so does every Decision made on it. The history holds the
+// latest snapshot and, for every associate, role, group and sharing rule
+// whose name has changed (or that was created or deleted) since the
+// resolver started, the name it had before each change. The name an entity
+// had at revision r is then the one the first change after r replaced, or,
+// when it has not changed since r, its name in the latest snapshot. The
+// history only grows with renames, creations and deletions — never with
+// revisions alone — and a Decision keeps alive nothing but the history and
+// the one latest snapshot its resolver holds anyway.
+
+// nameKind says which id space a history entry belongs to.
+type nameKind uint8
+
+const (
+	nameAssoc nameKind = iota
+	nameRole
+	nameGroup
+	nameRule
+)
+
+type nameKey struct {
+	kind nameKind
+	id   int64
+}
+
+// nameChange is one change of an entity's name: the name it had before
+// revision rev.
+type nameChange struct {
+	rev  Revision // the first revision with the new name
+	name string   // the name before rev
+	had  bool     // whether the entity existed before rev
+}
+
+// history is a resolver's memory of names, shared by all its snapshots and
+// decisions. It is safe for concurrent use: the resolver's one writer
+// advances it, decisions read it.
+type history struct {
+	mu sync.RWMutex
+	// cur is the latest published snapshot.
+	cur *snapshot
+	// undo lists, per entity, its changes in revision order.
+	undo map[nameKey][]nameChange
+}
+
+// advance makes s the latest snapshot, recording every name that differs
+// from the previous latest one. It must be called before s is published.
+func (h *history) advance(s *snapshot) {
+	s.names = h
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if old := h.cur; old != nil {
+		h.diff(old, s)
+	}
+	h.cur = s
+}
+
+// diff records the names that differ between old and s, at s's revision.
+// Nodes shared by both snapshots are skipped by pointer, so an update that
+// touches a few entities costs a pass over pointers, not a lookup each.
+func (h *history) diff(old, s *snapshot) {
+	note := func(kind nameKind, id int64, before string, had bool, after string, has bool) {
+		if had == has && before == after {
+			return
+		}
+		if h.undo == nil {
+			h.undo = map[nameKey][]nameChange{}
+		}
+		k := nameKey{kind, id}
+		h.undo[k] = append(h.undo[k], nameChange{rev: s.rev, name: before, had: had})
+	}
+	if len(old.assocs) != len(s.assocs) || len(s.assocs) == 0 || &old.assocs[0] != &s.assocs[0] {
+		for i, n := range old.assocs {
+			if n == nil || (i < len(s.assocs) && s.assocs[i] == n) {
+				continue
+			}
+			_, nn := s.assoc(n.a.ID)
+			after := ""
+			if nn != nil {
+				after = nn.a.Name
+			}
+			note(nameAssoc, int64(n.a.ID), n.a.Name, true, after, nn != nil)
+		}
+		for i, n := range s.assocs {
+			if n == nil || (i < len(old.assocs) && old.assocs[i] == n) {
+				continue
+			}
+			if _, on := old.assoc(n.a.ID); on == nil {
+				note(nameAssoc, int64(n.a.ID), "", false, n.a.Name, true)
+			}
+		}
+	}
+	if len(old.groups) != len(s.groups) || len(s.groups) == 0 || &old.groups[0] != &s.groups[0] {
+		for _, n := range old.groups {
+			if n == nil {
+				continue
+			}
+			_, nn := s.group(n.group.ID)
+			after := ""
+			if nn != nil {
+				after = nn.group.Name
+			}
+			note(nameGroup, int64(n.group.ID), n.group.Name, true, after, nn != nil)
+		}
+		for _, n := range s.groups {
+			if n == nil {
+				continue
+			}
+			if _, on := old.group(n.group.ID); on == nil {
+				note(nameGroup, int64(n.group.ID), "", false, n.group.Name, true)
+			}
+		}
+	}
+	for id, n := range old.roles {
+		nn := s.roles[id]
+		after := ""
+		if nn != nil {
+			after = nn.role.Name
+		}
+		note(nameRole, int64(id), n.role.Name, true, after, nn != nil)
+	}
+	for id, n := range s.roles {
+		if old.roles[id] == nil {
+			note(nameRole, int64(id), "", false, n.role.Name, true)
+		}
+	}
+	for id, n := range old.rules {
+		nn := s.rules[id]
+		after := ""
+		if nn != nil {
+			after = nn.rule.Name
+		}
+		note(nameRule, int64(id), n.rule.Name, true, after, nn != nil)
+	}
+	for id, n := range s.rules {
+		if old.rules[id] == nil {
+			note(nameRule, int64(id), "", false, n.rule.Name, true)
+		}
+	}
+}
+
+// names is a read view of a history at one revision, valid while the
+// history's read lock is held. A nil history gives no names.
+type names struct {
+	h   *history
+	rev Revision
+}
+
+// view read-locks the history and returns a view at revision rev, and the
+// function that unlocks it.
+func (h *history) view(rev Revision) (names, func()) {
+	if h == nil {
+		return names{}, func() {}
+	}
+	h.mu.RLock()
+	return names{h, rev}, h.mu.RUnlock
+}
+
+// name returns the name of entity (kind, id) at the view's revision, and
+// whether it existed then.
+func (v names) name(kind nameKind, id int64) (string, bool) {
+	if v.h == nil || v.h.cur == nil {
+		return "", false
+	}
+	if ch := v.h.undo[nameKey{kind, id}]; len(ch) > 0 {
+		i, _ := slices.BinarySearchFunc(ch, v.rev, func(c nameChange, r Revision) int {
+			if c.rev <= r {
+				return -1
+			}
+			return 1
+		})
+		if i < len(ch) {
+			return ch[i].name, ch[i].had
+		}
+	}
+	s := v.h.cur
+	switch kind {
+	case nameAssoc:
+		if _, n := s.assoc(AssociateID(id)); n != nil {
+			return n.a.Name, true
+		}
+	case nameRole:
+		if n := s.roles[RoleID(id)]; n != nil {
+			return n.role.Name, true
+		}
+	case nameGroup:
+		if _, n := s.group(GroupID(id)); n != nil {
+			return n.group.Name, true
+		}
+	case nameRule:
+		if n := s.rules[RuleID(id)]; n != nil {
+			return n.rule.Name, true
+		}
+	}
+	return "", false
+}
+
+func (v names) assoc(id AssociateID) string {
+	n, _ := v.name(nameAssoc, int64(id))
+	return n
+}
+
+func (v names) role(id RoleID) RoleRef {
+	n, _ := v.name(nameRole, int64(id))
+	return RoleRef{ID: id, Name: n}
+}
+
+func (v names) group(id GroupID) GroupRef {
+	n, _ := v.name(nameGroup, int64(id))
+	return GroupRef{ID: id, Name: n}
+}
+
+func (v names) rule(id RuleID) string {
+	n, _ := v.name(nameRule, int64(id))
+	return n
+}
+
+// membership explains how subject is a member of group g in the latest
+// snapshot, with the names as at the view's revision; ok is false when it
+// is not a member there. Memberships are not kept per revision (that would
+// be the whole snapshot again), so an old decision shows its subject's
+// membership as it is now.
+func (v names) membership(subject AssociateID, g GroupID) (m Membership, ok bool) {
+	if v.h == nil || v.h.cur == nil {
+		return Membership{}, false
+	}
+	s := v.h.cur
+	_, n := s.assoc(subject)
+	gi, gn := s.group(g)
+	if n == nil || gn == nil || !s.memberOf(s.subjOf(n), gi) {
+		return Membership{}, false
+	}
+	m = s.explain(n, gi)
+	for i := range m.Path {
+		m.Path[i] = v.group(m.Path[i].ID)
+	}
+	if m.Role.ID != 0 {
+		m.Role = v.role(m.Role.ID)
+	}
+	if m.Subordinate.ID != 0 {
+		m.Subordinate = v.role(m.Subordinate.ID)
+	}
+	return m, true
+}
