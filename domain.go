@@ -99,6 +99,14 @@ func lenProblem(n int) string {
 	return ""
 }
 
+// ValidName reports whether name may be a login name: non-empty, and
+// inside the domain of names. Stores answer a lookup of any other name
+// with [ErrNotFound] without asking their database, which might refuse
+// the name or, worse, match it to another (invalid UTF-8 read as U+FFFD).
+func ValidName(name string) bool {
+	return name != "" && textProblem(name, MaxNameLen) == ""
+}
+
 // checkText returns an ErrInvalid error naming what (its owner and field)
 // when s is outside the domain of strings at most max bytes long.
 func checkText(what func() string, field, s string, max int) error {

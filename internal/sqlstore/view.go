@@ -3,8 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/crmaccess/access"
 )
@@ -99,7 +97,7 @@ func (v *View) Category(ctx context.Context, id access.CategoryID) (access.Categ
 // AssociateByName returns the associate whose name folds to the same
 // string as name, or an error wrapping [access.ErrNotFound].
 func (v *View) AssociateByName(ctx context.Context, name string) (access.Associate, error) {
-	if !inNameDomain(name) {
+	if !access.ValidName(name) {
 		// No associate can hold such a name, and the driver might refuse
 		// it (PostgreSQL and NUL) or alter it (invalid UTF-8 in JSON).
 		return access.Associate{}, fmt.Errorf("%s: associate named %q: %w", v.d.Name, name, access.ErrNotFound)
@@ -263,10 +261,4 @@ func (v *View) closure(ctx context.Context, query string, seeds []int64) ([]int6
 		return nil, fmt.Errorf("prefetching: %w", err)
 	}
 	return ids, nil
-}
-
-// inNameDomain reports whether name is a login name [access.Batch.Check]
-// accepts: one that a store may hold.
-func inNameDomain(name string) bool {
-	return name != "" && len(name) <= access.MaxNameLen && utf8.ValidString(name) && strings.IndexByte(name, 0) < 0
 }
