@@ -128,6 +128,9 @@ func (a Associate) clone() Associate {
 	a.Projects = slices.Clone(a.Projects)
 	a.Attributes = maps.Clone(a.Attributes)
 	a.Categories = slices.Clone(a.Categories)
+	// Every store hands times back in UTC (SQL stores cannot keep a
+	// location), so the memory store does too.
+	a.ValidFrom, a.ValidTo = a.ValidFrom.UTC(), a.ValidTo.UTC()
 	return a
 }
 
@@ -138,6 +141,22 @@ func (a *Associate) check() error {
 	}
 	if a.Name == "" {
 		return fmt.Errorf("%w: associate %d: name is required", ErrInvalid, a.ID)
+	}
+	what := noun("associate", int64(a.ID))
+	if err := checkText(what, "name", a.Name, MaxNameLen); err != nil {
+		return err
+	}
+	if err := checkLens(what, "groups", len(a.Groups), "projects", len(a.Projects), "categories", len(a.Categories)); err != nil {
+		return err
+	}
+	if err := checkKeys(what, "attribute", a.Attributes, func(v string) string { return v }); err != nil {
+		return err
+	}
+	if err := checkTime(what, "valid from", a.ValidFrom); err != nil {
+		return err
+	}
+	if err := checkTime(what, "valid to", a.ValidTo); err != nil {
+		return err
 	}
 	if !a.Type.Valid() {
 		return fmt.Errorf("%w: associate %d: unknown associate type %d", ErrInvalid, a.ID, int(a.Type))

@@ -88,6 +88,9 @@ func cloneAll[T any](in []T, clone func(T) T) []T {
 //     referred to; the message names the dependants;
 //   - whatever error v returns other than [ErrNotFound].
 func (b *Batch) Validate(ctx context.Context, v View) error {
+	if err := b.Check(); err != nil {
+		return err
+	}
 	o, err := newOverlay(b, v)
 	if err != nil {
 		return err
@@ -181,10 +184,9 @@ func newOverlay(b *Batch, v View) (*overlay, error) {
 		put:        make(map[Ref]bool),
 		deleted:    make(map[Ref]bool),
 	}
-	add := func(r Ref, check func() error) error {
-		if err := check(); err != nil {
-			return prefix(err)
-		}
+	// Check has vetted every value on its own; add only looks for an id
+	// named twice.
+	add := func(r Ref) error {
 		if o.put[r] {
 			return fmt.Errorf("access: %w: %s is named twice in one batch", ErrInvalid, r)
 		}
@@ -193,14 +195,14 @@ func newOverlay(b *Batch, v View) (*overlay, error) {
 	}
 	for i := range b.Roles {
 		r := &b.Roles[i]
-		if err := add(Ref{KindRole, int64(r.ID)}, r.check); err != nil {
+		if err := add(Ref{KindRole, int64(r.ID)}); err != nil {
 			return nil, err
 		}
 		o.roles[r.ID] = r
 	}
 	for i := range b.Groups {
 		g := &b.Groups[i]
-		if err := add(Ref{KindGroup, int64(g.ID)}, g.check); err != nil {
+		if err := add(Ref{KindGroup, int64(g.ID)}); err != nil {
 			return nil, err
 		}
 		o.groups[g.ID] = g
@@ -208,7 +210,7 @@ func newOverlay(b *Batch, v View) (*overlay, error) {
 	names := make(map[string]AssociateID, len(b.Associates))
 	for i := range b.Associates {
 		a := &b.Associates[i]
-		if err := add(Ref{KindAssociate, int64(a.ID)}, a.check); err != nil {
+		if err := add(Ref{KindAssociate, int64(a.ID)}); err != nil {
 			return nil, err
 		}
 		o.associates[a.ID] = a
@@ -220,26 +222,26 @@ func newOverlay(b *Batch, v View) (*overlay, error) {
 	}
 	for i := range b.SharingRules {
 		r := &b.SharingRules[i]
-		if err := add(Ref{KindSharingRule, int64(r.ID)}, r.check); err != nil {
+		if err := add(Ref{KindSharingRule, int64(r.ID)}); err != nil {
 			return nil, err
 		}
 	}
 	for i := range b.Grants {
 		g := &b.Grants[i]
-		if err := add(Ref{KindGrant, int64(g.ID)}, g.check); err != nil {
+		if err := add(Ref{KindGrant, int64(g.ID)}); err != nil {
 			return nil, err
 		}
 	}
 	for i := range b.Categories {
 		c := &b.Categories[i]
-		if err := add(Ref{KindCategory, int64(c.ID)}, c.check); err != nil {
+		if err := add(Ref{KindCategory, int64(c.ID)}); err != nil {
 			return nil, err
 		}
 		o.categories[c.ID] = c
 	}
 	for i := range b.Impersonations {
 		m := &b.Impersonations[i]
-		if err := add(Ref{KindImpersonation, int64(m.ID)}, m.check); err != nil {
+		if err := add(Ref{KindImpersonation, int64(m.ID)}); err != nil {
 			return nil, err
 		}
 	}

@@ -53,6 +53,13 @@ func (c *Category) check() error {
 	case c.Parent == c.ID:
 		return &CycleError{Kind: KindCategory, Path: []int64{int64(c.ID), int64(c.ID)}}
 	}
+	what := noun("category", int64(c.ID))
+	if err := checkText(what, "name", c.Name, MaxNameLen); err != nil {
+		return err
+	}
+	if err := checkLens(what, "groups", len(c.Groups), "roles", len(c.Roles)); err != nil {
+		return err
+	}
 	for _, g := range c.Groups {
 		if g <= 0 {
 			return fmt.Errorf("%w: category %d: group id %d must be positive", ErrInvalid, c.ID, g)

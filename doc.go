@@ -152,7 +152,12 @@
 // since ([Store.Changes]); a [Watcher] tells it when a revision is
 // committed. Writes are atomic [Batch]es, validated by [Batch.Validate]
 // inside the store's transaction, so every store enforces the same rules
-// with the same errors. Choose:
+// with the same errors. The values every store keeps exactly are defined
+// once, by [Batch.Check] (which Validate runs first): positive ids, times
+// in the years [MinYear]–[MaxYear] UTC to the microsecond, valid UTF-8
+// without NUL bytes, names up to [MaxNameLen] bytes, keys up to
+// [MaxKeyLen], values up to [MaxValueLen], lists up to [MaxListLen]
+// entries. Stores return times in UTC. Choose:
 //
 //   - store/memory for one process, tests and embedded use: writes through
 //     it are visible to the very next resolver call;

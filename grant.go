@@ -40,5 +40,5 @@ func (g *Grant) check() error {
 	case !g.Rights.Valid():
 		return fmt.Errorf("%w: grant %d: invalid rights %s", ErrInvalid, g.ID, g.Rights)
 	}
-	return nil
+	return checkText(noun("grant", int64(g.ID)), "entity type", g.EntityType, MaxKeyLen)
 }

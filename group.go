@@ -84,6 +84,26 @@ func (g *Group) check() error {
 	if g.Name == "" {
 		return fmt.Errorf("%w: group %d: name is required", ErrInvalid, g.ID)
 	}
+	what := noun("group", int64(g.ID))
+	if err := checkText(what, "name", g.Name, MaxNameLen); err != nil {
+		return err
+	}
+	if err := checkText(what, "smart rule", g.Smart, MaxValueLen); err != nil {
+		return err
+	}
+	if err := checkLens(what, "member groups", len(g.Groups), "roles", len(g.Roles),
+		"roles and subordinates", len(g.RolesAndSubordinates), "admins", len(g.Admins)); err != nil {
+		return err
+	}
+	if err := checkTexts(what, "functional right", g.Functions, MaxKeyLen); err != nil {
+		return err
+	}
+	if err := checkKeys(what, "default permission", g.Defaults, nil); err != nil {
+		return err
+	}
+	if err := checkKeys(what, "field", g.Fields, func(v string) string { return v }); err != nil {
+		return err
+	}
 	for _, c := range g.Groups {
 		if c == g.ID {
 			return &CycleError{Kind: KindGroup, Path: []int64{int64(g.ID), int64(g.ID)}}

@@ -61,6 +61,16 @@ func (r *Role) check() error {
 	if r.Name == "" {
 		return fmt.Errorf("%w: role %d: name is required", ErrInvalid, r.ID)
 	}
+	what := noun("role", int64(r.ID))
+	if err := checkText(what, "name", r.Name, MaxNameLen); err != nil {
+		return err
+	}
+	if err := checkKeys(what, "rights", r.Rights, nil); err != nil {
+		return err
+	}
+	if err := checkTexts(what, "functional right", r.Functions, MaxKeyLen); err != nil {
+		return err
+	}
 	if r.Parent < 0 {
 		return fmt.Errorf("%w: role %d: parent id %d must not be negative", ErrInvalid, r.ID, r.Parent)
 	}

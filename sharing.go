@@ -36,6 +36,10 @@ func (p Principals) clone() Principals {
 }
 
 func (p *Principals) check(what string) error {
+	if err := checkLens(func() string { return what }, "associates", len(p.Associates), "groups", len(p.Groups),
+		"roles", len(p.Roles), "roles and subordinates", len(p.RolesAndSubordinates)); err != nil {
+		return err
+	}
 	for _, id := range p.Associates {
 		if id <= 0 {
 			return fmt.Errorf("%w: %s: associate id %d must be positive", ErrInvalid, what, id)
@@ -97,6 +101,13 @@ func (r *SharingRule) check() error {
 		return fmt.Errorf("%w: sharing rule %d: the from set is empty", ErrInvalid, r.ID)
 	case r.To.IsEmpty():
 		return fmt.Errorf("%w: sharing rule %d: the to set is empty", ErrInvalid, r.ID)
+	}
+	what := noun("sharing rule", int64(r.ID))
+	if err := checkText(what, "name", r.Name, MaxNameLen); err != nil {
+		return err
+	}
+	if err := checkText(what, "entity type", r.EntityType, MaxKeyLen); err != nil {
+		return err
 	}
 	if err := r.From.check(fmt.Sprintf("sharing rule %d from", r.ID)); err != nil {
 		return err

@@ -468,6 +468,17 @@ var associateKind = &kindSpec{
 					if a.ValidTo, err = to(); err != nil {
 						return l.bad(row(), "valid_to: %v", err)
 					}
+					// A time outside the domain did not come through
+					// Validate; refuse it here rather than hand on what
+					// no store could write back.
+					for _, t := range [...]struct {
+						col string
+						t   time.Time
+					}{{"valid_from", a.ValidFrom}, {"valid_to", a.ValidTo}} {
+						if y := t.t.UTC().Year(); !t.t.IsZero() && (y < access.MinYear || y > access.MaxYear) {
+							return l.bad(row(), "%s: %s is outside the years %d to %d", t.col, t.t.UTC().Format(time.RFC3339Nano), access.MinYear, access.MaxYear)
+						}
+					}
 					if a.Attributes, err = decodeMap(attrs); err != nil {
 						return l.bad(row(), "attributes: %v", err)
 					}

@@ -97,6 +97,11 @@ func (v *View) Category(ctx context.Context, id access.CategoryID) (access.Categ
 // AssociateByName returns the associate whose name folds to the same
 // string as name, or an error wrapping [access.ErrNotFound].
 func (v *View) AssociateByName(ctx context.Context, name string) (access.Associate, error) {
+	if !access.ValidName(name) {
+		// No associate can hold such a name, and the driver might refuse
+		// it (PostgreSQL and NUL) or alter it (invalid UTF-8 in JSON).
+		return access.Associate{}, fmt.Errorf("%s: associate named %q: %w", v.d.Name, name, access.ErrNotFound)
+	}
 	f := access.FoldName(name)
 	if err := v.fetchNames(ctx, []string{f}); err != nil {
 		return access.Associate{}, fmt.Errorf("%s: %w", v.d.Name, err)

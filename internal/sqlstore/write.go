@@ -42,6 +42,12 @@ func Bump(ctx context.Context, c Conn) (access.Revision, error) {
 // Validation errors are returned as they are; others are wrapped with the
 // dialect's name.
 func Apply(ctx context.Context, d *Dialect, c Conn, b *access.Batch, must access.Ref, rev access.Revision, now time.Time) error {
+	// Check before any of b reaches the database: a driver refuses some
+	// values outside the domain with an error of its own (PostgreSQL and
+	// a NUL byte), and alters others (invalid UTF-8 in a JSON parameter).
+	if err := b.Check(); err != nil {
+		return err
+	}
 	v := NewView(d, c)
 	if must.Kind != 0 && must.ID > 0 {
 		if err := v.fetch(ctx, Selection{must.Kind: {must.ID}}); err != nil {

@@ -634,7 +634,10 @@ func (v txView) Category(_ context.Context, id access.CategoryID) (access.Catego
 }
 
 func (v txView) AssociateByName(_ context.Context, name string) (access.Associate, error) {
-	if id, ok := v.s.byName[access.FoldName(name)]; ok {
+	// A name outside the domain names nobody, even one whose folded form
+	// (invalid UTF-8 read as U+FFFD) matches a held name: the SQL stores
+	// answer so too.
+	if id, ok := v.s.byName[access.FoldName(name)]; ok && access.ValidName(name) {
 		return v.s.associates.rows[id], nil
 	}
 	return access.Associate{}, fmt.Errorf("memory: associate named %q: %w", name, access.ErrNotFound)

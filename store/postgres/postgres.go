@@ -359,7 +359,7 @@ var dialect = &sqlstore.Dialect{
 			case ts.InfinityModifier != pgtype.Finite:
 				return time.Time{}, fmt.Errorf("%s is not a time", ts.InfinityModifier)
 			}
-			return ts.Time, nil
+			return ts.Time.UTC(), nil
 		}
 	},
 	HasTable: "SELECT to_regclass($1) IS NOT NULL",

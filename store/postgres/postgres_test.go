@@ -109,6 +109,10 @@ var engine = sqltest.Engine{
 	BadRows: []sqltest.BadRow{
 		{Name: "infinite time", SQL: `UPDATE access_associate SET valid_to = 'infinity' WHERE id = 100`,
 			Want: "table access_associate row 100: valid_to: infinity is not a time"},
+		{Name: "year 200000", SQL: `UPDATE access_associate SET valid_to = '200000-01-01 00:00:00+00' WHERE id = 100`,
+			Want: "table access_associate row 100: valid_to: 200000-01-01T00:00:00Z is outside the years 1 to 9999"},
+		{Name: "year 0", SQL: `UPDATE access_associate SET valid_from = '0001-06-01 00:00:00+00 BC' WHERE id = 100`,
+			Want: "table access_associate row 100: valid_from: 0000-06-01T00:00:00Z is outside the years 1 to 9999"},
 	},
 }
 

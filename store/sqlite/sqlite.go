@@ -6,7 +6,8 @@
 // explicit [Store.Migrate]; every other operation fails with an error
 // wrapping [ErrNotMigrated] until then, and with one wrapping
 // [ErrSchemaTooNew] against a database migrated by newer code. Times are
-// stored as UTC text to the nanosecond, booleans as 0 and 1, string maps as
+// stored as UTC text (to the microsecond, all [access.Batch.Check] lets
+// in), booleans as 0 and 1, string maps as
 // JSON text; foreign keys are on for every connection.
 //
 // Writes run in BEGIN IMMEDIATE transactions, which SQLite serialises:

@@ -54,6 +54,12 @@ var engine = sqltest.Engine{
 	BadRows: []sqltest.BadRow{
 		{Name: "time", SQL: `UPDATE access_associate SET valid_to = 'soon' WHERE id = 100`,
 			Want: `table access_associate row 100: valid_to: "soon" is not a time`},
+		// What the code wrote before years were bounded: a load must name
+		// the row rather than stop every resolver without saying where.
+		{Name: "year 10000", SQL: `UPDATE access_associate SET valid_to = '10000-01-01T00:00:00.000000000Z' WHERE id = 100`,
+			Want: `table access_associate row 100: valid_to: "10000-01-01T00:00:00.000000000Z" is not a time`},
+		{Name: "year 0", SQL: `UPDATE access_associate SET valid_from = '0000-06-01T00:00:00Z' WHERE id = 100`,
+			Want: `table access_associate row 100: valid_from: 0000-06-01T00:00:00Z is outside the years 1 to 9999`},
 		{Name: "type affinity", SQL: `UPDATE access_associate SET company = 'ACME' WHERE id = 102`,
 			Want: "table access_associate row number 3 in key order: "},
 		{Name: "orphan", SQL: `PRAGMA foreign_keys = OFF; INSERT INTO access_associate_project VALUES (999, 0, 1)`,

@@ -45,6 +45,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("View", func(t *testing.T) { testView(t, newStore) })
 	t.Run("Rejected", func(t *testing.T) { testRejected(t, newStore) })
 	t.Run("Accepted", func(t *testing.T) { testAccepted(t, newStore) })
+	t.Run("Extremes", func(t *testing.T) { testExtremes(t, newStore) })
+	t.Run("OutsideLookups", func(t *testing.T) { testOutsideLookups(t, newStore) })
 	t.Run("Revisions", func(t *testing.T) { testRevisions(t, newStore) })
 	t.Run("Changes", func(t *testing.T) { testChanges(t, newStore) })
 	t.Run("Watch", func(t *testing.T) { testWatch(t, newStore) })

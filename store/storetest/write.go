@@ -325,7 +325,7 @@ func rejectCases() []rejectCase {
 		access.Group{ID: 12, Name: "twelve", Groups: []access.GroupID{7}},
 		access.Group{ID: 9, Name: "nine", Groups: []access.GroupID{12}})
 
-	return []rejectCase{
+	return append([]rejectCase{
 		// Ids.
 		{name: "associate id zero", batch: putA(newA(func(a *access.Associate) { a.ID = 0 })), want: access.ErrInvalid},
 		{name: "associate id negative", batch: putA(newA(func(a *access.Associate) { a.ID = -5 })), want: access.ErrInvalid},
@@ -447,7 +447,7 @@ func rejectCases() []rejectCase {
 			Groups:     []access.Group{{ID: 50, Name: "new group"}},
 			Associates: []access.Associate{internal(200, "carl", 50, 5), internal(201, "dora", 999, 5)},
 		}, want: access.ErrInvalid, mention: []string{"999"}},
-	}
+	}, domainRejectCases()...)
 }
 
 // testRejected checks every refused write: its error, and that it changed
@@ -468,6 +468,11 @@ func testRejected(t *testing.T, newStore func(*testing.T) Store) {
 				t.Fatalf("Apply succeeded at revision %d, want an error wrapping %q", got, tc.want)
 			}
 			checkErr(t, err, tc.want, tc.mention...)
+			// What Check refuses, every store refuses with Check's own
+			// error: the same message everywhere, and no driver's.
+			if cerr := tc.batch.Check(); cerr != nil && err.Error() != cerr.Error() {
+				t.Errorf("error = %q, want Check's %q", err, cerr)
+			}
 			if tc.cycle != nil {
 				var ce *access.CycleError
 				if !errors.As(err, &ce) {
