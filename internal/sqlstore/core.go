@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -255,6 +256,11 @@ func (c *Core) Apply(ctx context.Context, b *access.Batch, must access.Ref) (acc
 		return c.ApplyIn(ctx, conn, b, must)
 	})
 	if err != nil {
+		// A driver may drop its connection when ctx ends and then fail
+		// the statement under way with a bare network error; say why.
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) && !errors.Is(err, access.ErrCommitUnknown) {
+			err = fmt.Errorf("%w (%w)", err, cerr)
+		}
 		return 0, err
 	}
 	c.watchers.Notify(rev)
