@@ -33,6 +33,13 @@
 // [Store.ApplyTx] does the same inside the caller's own transaction, so an
 // application can write a user and its own rows atomically.
 //
+// A write reported as failed has not taken effect. The caller's context
+// cannot cut COMMIT short: it is checked just before, and COMMIT runs to
+// its answer. Only when the connection is lost while the server commits
+// is the outcome unknown; Apply then returns an error wrapping
+// [access.ErrCommitUnknown], and [Store.Committed] asks the server, by the
+// write's transaction id, whether it committed.
+//
 // # Reads
 //
 // [Store.Changes] reads in a REPEATABLE READ snapshot: the whole model in a
@@ -310,7 +317,7 @@ func (s *Store) snapshot(ctx context.Context) (sqlstore.Conn, func(), error) {
 
 // commitTimeout bounds the wait for the answer to COMMIT, which does not
 // end with the caller's context (see inTx). A commit that takes longer is
-// reported as unknown.
+// reported as unknown; Store.Apply's documentation names the figure.
 const commitTimeout = 30 * time.Second
 
 // inTx runs fn in a new READ COMMITTED transaction and commits it if fn
@@ -355,12 +362,14 @@ func (s *Store) inTx(ctx context.Context, op string, fn func(c sqlstore.Conn) (a
 }
 
 // commitRefused reports whether err, from COMMIT, says for certain that
-// the transaction did not commit: COMMIT was never sent, or the server
-// answered it with an ERROR (a deferred constraint, a serialization
-// failure) or by rolling back. A FATAL or PANIC is not certain: the
-// server may report one while dying after the commit.
+// the transaction did not commit: the server answered COMMIT with an
+// ERROR (a deferred constraint, a serialization failure) or by rolling
+// back. A FATAL or PANIC is not certain: the server may report one while
+// dying after the commit. Nor is pgconn.SafeToRetry: when reading the
+// answer fails, pgx closes the connection and reports "conn closed",
+// which it calls safe to retry although COMMIT was sent.
 func commitRefused(err error) bool {
-	if errors.Is(err, pgx.ErrTxCommitRollback) || pgconn.SafeToRetry(err) {
+	if errors.Is(err, pgx.ErrTxCommitRollback) {
 		return true
 	}
 	var pgErr *pgconn.PgError
