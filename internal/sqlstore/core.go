@@ -27,7 +27,10 @@ type Config struct {
 	// state. end rolls it back.
 	Snapshot func(ctx context.Context) (c Conn, end func(), err error)
 	// Write runs fn in a new write transaction and commits it if fn
-	// succeeds. op names the operation ("apply", "trim") for errors.
+	// succeeds. op names the operation ("apply", "trim") for errors. An
+	// error must mean that the transaction did not commit, unless it wraps
+	// [access.ErrCommitUnknown]: ctx may end the work before COMMIT, never
+	// COMMIT itself.
 	Write func(ctx context.Context, op string, fn func(c Conn) (access.Revision, error)) (access.Revision, error)
 	// Lock, if set, takes the store's write lock in c's transaction until
 	// the transaction ends. Without it the engine serialises writers

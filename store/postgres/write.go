@@ -108,5 +108,6 @@ func (s *Store) DeleteAssociate(ctx context.Context, id access.AssociateID) erro
 // from a revision before the trimmed entries returns a full delta.
 //
 // Errors: [ErrNotMigrated], [ErrSchemaTooNew], [ErrClosed]; ctx.Err() and
-// database errors, wrapped.
+// database errors, wrapped; [access.ErrCommitUnknown] if the connection is
+// lost during COMMIT (a trim may simply be repeated).
 func (s *Store) Trim(ctx context.Context) error { return s.core.Trim(ctx) }
