@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -350,3 +351,45 @@ func TestCommitRefused(t *testing.T) {
 type retrySafe struct{ error }
 
 func (retrySafe) SafeToRetry() bool { return true }
+
+// TestCommitRefusedByServer makes the server refuse a COMMIT (a trigger
+// adds a row whose deferred foreign key fails at commit): Apply must
+// report a plain failure, not an unknown outcome, and nothing may change.
+func TestCommitRefusedByServer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := newSchema(t)
+	s := open(t, dsn, nil)
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, `
+CREATE FUNCTION bad_member() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO access_group_member (group_id, pos, member_id) VALUES (NEW.id, 99, 424242);
+	RETURN NEW;
+END $$;
+CREATE TRIGGER bad_member AFTER INSERT ON access_group FOR EACH ROW WHEN (NEW.id = 2) EXECUTE FUNCTION bad_member();
+`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(ctx, access.Batch{Groups: []access.Group{{ID: 1, Name: "fine"}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Apply(ctx, access.Batch{Groups: []access.Group{{ID: 2, Name: "refused"}}})
+	var pgErr *pgconn.PgError
+	if errors.Is(err, access.ErrCommitUnknown) || !errors.As(err, &pgErr) || pgErr.Code != "23503" || !strings.Contains(err.Error(), "commit") {
+		t.Fatalf("Apply = %v; want a refused commit (foreign key violation 23503), not an unknown outcome", err)
+	}
+	if got, err := s.Revision(ctx); err != nil || got != 1 {
+		t.Errorf("Revision = %d, %v; want 1", got, err)
+	}
+	if _, err := s.Group(ctx, 2); !errors.Is(err, access.ErrNotFound) {
+		t.Errorf("Group(2) = %v, want ErrNotFound", err)
+	}
+	if got, err := s.Apply(ctx, access.Batch{Groups: []access.Group{{ID: 3, Name: "after"}}}); err != nil || got != 2 {
+		t.Errorf("Apply after the refusal = %d, %v; want revision 2", got, err)
+	}
+}

@@ -264,14 +264,20 @@ func (s *Store) write(ctx context.Context, fn func(c sqlstore.Conn) (access.Revi
 			c.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}
+	// end rolls back a transaction that may or may not be open: a
+	// SAVEPOINT begins one if none is, so that the ROLLBACK ends one either
+	// way rather than fail and cost the connection (and with it an
+	// in-memory database).
+	end := func() {
+		c.ExecContext(context.WithoutCancel(ctx), "SAVEPOINT access_end")
+		rollback()
+	}
 	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		if ctx.Err() != nil {
 			// The BEGIN may have run all the same (see above), and the
 			// connection must not go back to the pool inside a
-			// transaction. A SAVEPOINT begins one if none is open, so
-			// that the ROLLBACK ends one either way.
-			c.ExecContext(context.WithoutCancel(ctx), "SAVEPOINT access_begin")
-			rollback()
+			// transaction.
+			end()
 		}
 		return 0, fmt.Errorf("sqlite: begin: %w", err)
 	}
@@ -285,7 +291,9 @@ func (s *Store) write(ctx context.Context, fn func(c sqlstore.Conn) (access.Revi
 		return 0, fmt.Errorf("sqlite: before commit: %w", err)
 	}
 	if _, err := c.ExecContext(context.WithoutCancel(ctx), "COMMIT"); err != nil {
-		rollback()
+		// SQLITE_BUSY leaves the transaction open; other errors roll it
+		// back.
+		end()
 		return 0, fmt.Errorf("sqlite: commit: %w", err)
 	}
 	return rev, nil
