@@ -168,6 +168,11 @@
 //     request that carries its user's last write revision is served
 //     consistently.
 //
+// A write reported as failed has not taken effect: a store does not let
+// the caller's deadline cut its COMMIT short. Only a PostgreSQL connection
+// lost while the server commits leaves the outcome unknown; the error then
+// wraps [ErrCommitUnknown], and its [CommitError] lets the store find out.
+//
 // # Staleness
 //
 // When the store goes away, a resolver keeps answering from its last

@@ -17,7 +17,42 @@ var (
 	// ErrInUse marks a delete of something others still depend on. The
 	// message names the dependants.
 	ErrInUse = errors.New("in use")
+	// ErrCommitUnknown marks a write whose outcome cannot be known: the
+	// store asked the database to commit and then lost the connection (or
+	// gave up waiting) before hearing the answer, so the write may or may
+	// not have taken effect. The error is a [*CommitError], which says
+	// which revision the write has if it committed and lets the store that
+	// returned it find out (store/postgres: Store.Committed). Any other
+	// error from a write means the write did not take effect.
+	ErrCommitUnknown = errors.New("commit outcome unknown")
 )
+
+// CommitError reports a write whose commit outcome is unknown. It matches
+// [ErrCommitUnknown] with errors.Is, and unwraps to what made the outcome
+// unknown (a lost connection, a timeout): test for ErrCommitUnknown before
+// treating such a cause as a failed write.
+type CommitError struct {
+	// Revision is the revision the write has if it committed.
+	Revision Revision
+	// Txn identifies the write's database transaction to the store that
+	// returned the error (in PostgreSQL, its transaction id), so that the
+	// store can tell later whether it committed.
+	Txn uint64
+	// Err is what made the outcome unknown.
+	Err error
+}
+
+// Error renders the error as "commit of revision 7 (transaction 812):
+// outcome unknown: unexpected EOF".
+func (e *CommitError) Error() string {
+	return fmt.Sprintf("commit of revision %d (transaction %d): outcome unknown: %v", e.Revision, e.Txn, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *CommitError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrCommitUnknown) true.
+func (e *CommitError) Is(target error) bool { return target == ErrCommitUnknown }
 
 // Revision numbers the states of a store. Every committed write produces a
 // higher revision; revision 0 is the empty model before any write.
@@ -83,7 +118,9 @@ type Watcher interface {
 type Writer interface {
 	// Apply validates b against the store's current model (see
 	// [Batch.Validate]) and commits all of it or none of it, returning the
-	// new revision.
+	// new revision. A returned error means none of it took effect, except
+	// one wrapping [ErrCommitUnknown], which a store returns only when it
+	// cannot know the outcome.
 	Apply(ctx context.Context, b Batch) (Revision, error)
 }
 

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -26,7 +27,10 @@ type Config struct {
 	// state. end rolls it back.
 	Snapshot func(ctx context.Context) (c Conn, end func(), err error)
 	// Write runs fn in a new write transaction and commits it if fn
-	// succeeds. op names the operation ("apply", "trim") for errors.
+	// succeeds. op names the operation ("apply", "trim") for errors. An
+	// error must mean that the transaction did not commit, unless it wraps
+	// [access.ErrCommitUnknown]: ctx may end the work before COMMIT, never
+	// COMMIT itself.
 	Write func(ctx context.Context, op string, fn func(c Conn) (access.Revision, error)) (access.Revision, error)
 	// Lock, if set, takes the store's write lock in c's transaction until
 	// the transaction ends. Without it the engine serialises writers
@@ -255,6 +259,11 @@ func (c *Core) Apply(ctx context.Context, b *access.Batch, must access.Ref) (acc
 		return c.ApplyIn(ctx, conn, b, must)
 	})
 	if err != nil {
+		// A driver may drop its connection when ctx ends and then fail
+		// the statement under way with a bare network error; say why.
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) && !errors.Is(err, access.ErrCommitUnknown) {
+			err = fmt.Errorf("%w (%w)", err, cerr)
+		}
 		return 0, err
 	}
 	c.watchers.Notify(rev)

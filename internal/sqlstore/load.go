@@ -70,6 +70,11 @@ func loadTable(ctx context.Context, c Conn, l *loader, q string, args []any) err
 	for rows.Next() {
 		l.n++
 		if err := rows.Scan(dest...); err != nil {
+			// A scan fails with the context's error when the deadline
+			// ends the query; that says nothing about the row.
+			if cerr := ctx.Err(); cerr != nil {
+				return fmt.Errorf("reading table %s: %w", l.t.name, cerr)
+			}
 			return &RowError{Table: l.t.name, Row: fmt.Sprintf("number %d in key order", l.n), Msg: err.Error()}
 		}
 		if err := add(); err != nil {

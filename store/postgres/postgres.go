@@ -33,6 +33,13 @@
 // [Store.ApplyTx] does the same inside the caller's own transaction, so an
 // application can write a user and its own rows atomically.
 //
+// A write reported as failed has not taken effect. The caller's context
+// cannot cut COMMIT short: it is checked just before, and COMMIT runs to
+// its answer. Only when the connection is lost while the server commits
+// is the outcome unknown; Apply then returns an error wrapping
+// [access.ErrCommitUnknown], and [Store.Committed] asks the server, by the
+// write's transaction id, whether it committed.
+//
 // # Reads
 //
 // [Store.Changes] reads in a REPEATABLE READ snapshot: the whole model in a
@@ -308,8 +315,24 @@ func (s *Store) snapshot(ctx context.Context) (sqlstore.Conn, func(), error) {
 	return txConn{tx}, func() { tx.Rollback(context.WithoutCancel(ctx)) }, nil
 }
 
+// commitTimeout bounds the wait for the answer to COMMIT, which does not
+// end with the caller's context (see inTx). A commit that takes longer is
+// reported as unknown; Store.Apply's documentation names the figure.
+const commitTimeout = 30 * time.Second
+
 // inTx runs fn in a new READ COMMITTED transaction and commits it if fn
 // succeeds.
+//
+// The caller's context may end at any moment, but it must not end the
+// COMMIT: pgx would drop the connection while the server carries on and
+// commits, and a write reported as failed would take effect. So ctx is
+// checked once more just before COMMIT, and COMMIT runs detached from it
+// (bounded by commitTimeout), which may make inTx return a COMMIT's round
+// trip after the deadline. An error from inTx then means the write did not
+// take effect, except when the connection is lost (or the timeout passes)
+// while COMMIT is under way: that error is an *access.CommitError, and
+// [Store.Committed] tells from the transaction id read just before COMMIT
+// whether the write landed.
 func (s *Store) inTx(ctx context.Context, op string, fn func(c sqlstore.Conn) (access.Revision, error)) (access.Revision, error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
@@ -320,10 +343,88 @@ func (s *Store) inTx(ctx context.Context, op string, fn func(c sqlstore.Conn) (a
 	if err != nil {
 		return 0, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("postgres: %s: commit: %w", op, err)
+	var xid uint64
+	if err := tx.QueryRow(ctx, "SELECT pg_current_xact_id()::text::bigint").Scan(&xid); err != nil {
+		return 0, fmt.Errorf("postgres: %s: reading the transaction id: %w", op, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("postgres: %s: before commit: %w", op, err)
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	if err := tx.Commit(cctx); err != nil {
+		if commitRefused(err) {
+			return 0, fmt.Errorf("postgres: %s: commit: %w", op, err)
+		}
+		return 0, fmt.Errorf("postgres: %s: %w", op, &access.CommitError{Revision: rev, Txn: xid, Err: err})
 	}
 	return rev, nil
+}
+
+// commitRefused reports whether err, from COMMIT, says for certain that
+// the transaction did not commit: the server answered COMMIT with an
+// ERROR (a deferred constraint, a serialization failure) or by rolling
+// back. A FATAL or PANIC is not certain: the server may report one while
+// dying after the commit. Nor is pgconn.SafeToRetry: when reading the
+// answer fails, pgx closes the connection and reports "conn closed",
+// which it calls safe to retry although COMMIT was sent.
+func commitRefused(err error) bool {
+	if errors.Is(err, pgx.ErrTxCommitRollback) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	severity := pgErr.SeverityUnlocalized
+	if severity == "" {
+		severity = pgErr.Severity
+	}
+	return severity == "ERROR"
+}
+
+// Committed reports whether the write that e describes committed, for an
+// error wrapping [access.ErrCommitUnknown] returned by this Store or by
+// another on the same database, in this process or another. It asks the
+// server for the status of the write's transaction, e.Txn, waiting while
+// the server still finishes it (a server that lost its client in the
+// middle of COMMIT completes it first). If it reports true, e.Revision is
+// the write's revision.
+//
+// The server answers for recent transactions only: ask within hours, not
+// months, of the error (until the server's transaction status log has
+// been truncated past e.Txn).
+//
+// Errors: one wrapping [access.ErrInvalid] for a zero e.Txn; [ErrClosed];
+// ctx.Err() and database errors, wrapped, including the server's
+// answer that it can no longer tell.
+func (s *Store) Committed(ctx context.Context, e *access.CommitError) (bool, error) {
+	if err := s.core.Closed(); err != nil {
+		return false, err
+	}
+	if e == nil || e.Txn == 0 {
+		return false, fmt.Errorf("postgres: committed: no transaction id: %w", access.ErrInvalid)
+	}
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		var status *string
+		if err := s.pool.QueryRow(ctx, "SELECT pg_xact_status($1::text::xid8)", strconv.FormatUint(e.Txn, 10)).Scan(&status); err != nil {
+			return false, fmt.Errorf("postgres: committed: transaction %d: %w", e.Txn, err)
+		}
+		switch {
+		case status == nil:
+			return false, fmt.Errorf("postgres: committed: transaction %d is too old for the server to tell", e.Txn)
+		case *status == "committed":
+			return true, nil
+		case *status == "aborted":
+			return false, nil
+		}
+		// "in progress"
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("postgres: committed: transaction %d still in progress: %w", e.Txn, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
 }
 
 // lock takes the store's write lock, a transaction-scoped advisory lock,

@@ -16,10 +16,20 @@ import (
 // has been called with this revision or a later one; watchers of other
 // Stores hear of it through NOTIFY.
 //
+// An error means the batch did not take effect, with one exception: an
+// error wrapping [access.ErrCommitUnknown] says the connection was lost (or
+// no answer came within 30 seconds) while the server was committing, so
+// the batch may have taken effect. Its [*access.CommitError] holds the
+// revision the batch has if it did, and [Store.Committed] tells whether it
+// did. Apply checks ctx once more just before COMMIT and does not let ctx
+// cut COMMIT short, so that a deadline never leaves the outcome unknown;
+// it may therefore return a COMMIT's round trip after the deadline.
+//
 // Errors: those of [access.Batch.Validate] (wrapping [access.ErrInvalid],
 // [access.ErrCycle], [access.ErrNameTaken] or [access.ErrInUse]), returned
 // as they are; [ErrNotMigrated], [ErrSchemaTooNew], [ErrBadRow] and
-// [ErrClosed]; ctx.Err() and database errors, wrapped.
+// [ErrClosed]; [access.ErrCommitUnknown]; ctx.Err() and database errors,
+// wrapped.
 func (s *Store) Apply(ctx context.Context, b access.Batch) (access.Revision, error) {
 	return s.core.Apply(ctx, &b, access.Ref{})
 }
@@ -38,7 +48,14 @@ func (s *Store) Apply(ctx context.Context, b access.Batch) (access.Revision, err
 // commit, ApplyTx fails with a serialization error rather than validate
 // against stale data.
 //
-// Errors: as for Apply. After an error the caller must roll tx back.
+// The caller commits tx, so the caller owns the case where the connection
+// is lost during COMMIT. To be able to find out afterwards, read the
+// transaction id in tx before committing (SELECT
+// pg_current_xact_id()::text::bigint) and pass it with the revision to
+// [Store.Committed] as an [access.CommitError].
+//
+// Errors: as for Apply, but never [access.ErrCommitUnknown]. After an
+// error the caller must roll tx back.
 func (s *Store) ApplyTx(ctx context.Context, tx pgx.Tx, b access.Batch) (access.Revision, error) {
 	return s.core.ApplyTx(ctx, txConn{tx}, &b)
 }
@@ -91,5 +108,6 @@ func (s *Store) DeleteAssociate(ctx context.Context, id access.AssociateID) erro
 // from a revision before the trimmed entries returns a full delta.
 //
 // Errors: [ErrNotMigrated], [ErrSchemaTooNew], [ErrClosed]; ctx.Err() and
-// database errors, wrapped.
+// database errors, wrapped; [access.ErrCommitUnknown] if the connection is
+// lost during COMMIT (a trim may simply be repeated).
 func (s *Store) Trim(ctx context.Context) error { return s.core.Trim(ctx) }

@@ -241,6 +241,14 @@ func (s *Store) snapshot(ctx context.Context) (sqlstore.Conn, func(), error) {
 // commits if fn succeeds. It drives BEGIN IMMEDIATE, COMMIT and ROLLBACK
 // itself because a COMMIT that fails (a deferred foreign key) leaves the
 // transaction open, and only the connection's holder can roll it back.
+//
+// ctx must not reach COMMIT: the driver reports ctx.Err() for any
+// statement during which ctx ends, even one that completed, so a COMMIT
+// that landed would be reported as failed. ctx is checked just before
+// COMMIT instead, and COMMIT runs without it. SQLite commits locally (the
+// write lock is held since BEGIN IMMEDIATE; in WAL mode COMMIT waits for
+// nobody), so it takes little time, and an error from it means the
+// transaction did not commit: the outcome is never unknown.
 func (s *Store) write(ctx context.Context, fn func(c sqlstore.Conn) (access.Revision, error)) (access.Revision, error) {
 	if err := s.core.Closed(); err != nil {
 		return 0, err
@@ -250,9 +258,6 @@ func (s *Store) write(ctx context.Context, fn func(c sqlstore.Conn) (access.Revi
 		return 0, fmt.Errorf("sqlite: %w", err)
 	}
 	defer c.Close()
-	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return 0, fmt.Errorf("sqlite: begin: %w", err)
-	}
 	rollback := func() {
 		if _, err := c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
 			// A connection whose transaction could not be ended must not
@@ -260,13 +265,36 @@ func (s *Store) write(ctx context.Context, fn func(c sqlstore.Conn) (access.Revi
 			c.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}
+	// end rolls back a transaction that may or may not be open: a
+	// SAVEPOINT begins one if none is, so that the ROLLBACK ends one either
+	// way rather than fail and cost the connection (and with it an
+	// in-memory database).
+	end := func() {
+		c.ExecContext(context.WithoutCancel(ctx), "SAVEPOINT access_end")
+		rollback()
+	}
+	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		if ctx.Err() != nil {
+			// The BEGIN may have run all the same (see above), and the
+			// connection must not go back to the pool inside a
+			// transaction.
+			end()
+		}
+		return 0, fmt.Errorf("sqlite: begin: %w", err)
+	}
 	rev, err := fn(conn{c})
 	if err != nil {
 		rollback()
 		return 0, err
 	}
-	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+	if err := ctx.Err(); err != nil {
 		rollback()
+		return 0, fmt.Errorf("sqlite: before commit: %w", err)
+	}
+	if _, err := c.ExecContext(context.WithoutCancel(ctx), "COMMIT"); err != nil {
+		// SQLITE_BUSY leaves the transaction open; other errors roll it
+		// back.
+		end()
 		return 0, fmt.Errorf("sqlite: commit: %w", err)
 	}
 	return rev, nil

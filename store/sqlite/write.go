@@ -16,6 +16,12 @@ import (
 // this Store has been called with this revision or a later one; other
 // Stores on the same file learn of it when they next poll.
 //
+// An error means the batch did not take effect: Apply never returns
+// [access.ErrCommitUnknown]. SQLite commits locally and says whether it
+// did; Apply checks ctx just before COMMIT and does not let ctx interrupt
+// COMMIT, so it may return a COMMIT's duration (writing the batch's pages)
+// after the deadline.
+//
 // Errors: those of [access.Batch.Validate] (wrapping [access.ErrInvalid],
 // [access.ErrCycle], [access.ErrNameTaken] or [access.ErrInUse]), returned
 // as they are; [ErrNotMigrated], [ErrSchemaTooNew], [ErrBadRow] and
@@ -34,6 +40,11 @@ func (s *Store) Apply(ctx context.Context, b access.Batch) (access.Revision, err
 // Because the Store cannot see the commit, call [Store.Notify] afterwards
 // for its watchers to hear of it at once; otherwise they learn of it at
 // the next poll.
+//
+// The caller commits tx. SQLite commits locally, and the driver's
+// transactions (those begun on DB) report a COMMIT that ran as a success
+// even if their context ends during it, so a Commit error means the batch
+// did not take effect.
 //
 // Errors: as for Apply. After an error the caller must roll tx back.
 func (s *Store) ApplyTx(ctx context.Context, tx *sql.Tx, b access.Batch) (access.Revision, error) {

@@ -117,6 +117,7 @@ func Run(t *testing.T, e Engine) {
 		{"Trim", testTrim},
 		{"TrimByAge", testTrimByAge},
 		{"Closed", testClosed},
+		{"ApplyDeadline", testApplyDeadline},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
