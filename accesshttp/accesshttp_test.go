@@ -57,17 +57,29 @@ func (f *fakeDecider) CanAs(ctx context.Context, as access.Acting, act access.Ac
 	return d, f.canAsErr
 }
 
-var errBadPath = errors.New("no record id in the path")
+var (
+	errBadPath   = fmt.Errorf("no record id in the path: %w", accesshttp.ErrBadRequest)
+	errNoContact = fmt.Errorf("no contact with that id: %w", accesshttp.ErrNotFound)
+)
+
+// contactRow is the application's row that the extractor loads and hands
+// to the handler.
+type contactRow struct{ ID int64 }
 
 // extract reads the subject from header X-User, the record from the path
 // /contact/ID and the action from the method; X-On-Behalf-Of names the
-// impersonated associate. X-Extract-Fail makes it fail.
+// impersonated associate. X-Extract-Fail makes it fail. It hands the
+// handler a *contactRow.
 func extract(r *http.Request) (accesshttp.Request, error) {
 	switch r.Header.Get("X-Extract-Fail") {
 	case "auth":
 		return accesshttp.Request{}, fmt.Errorf("token expired: %w", accesshttp.ErrUnauthenticated)
 	case "bad":
 		return accesshttp.Request{}, errBadPath
+	case "missing":
+		return accesshttp.Request{}, errNoContact
+	case "db":
+		return accesshttp.Request{}, errStore
 	}
 	var req accesshttp.Request
 	fmt.Sscan(r.Header.Get("X-User"), &req.Subject)
@@ -80,6 +92,7 @@ func extract(r *http.Request) (accesshttp.Request, error) {
 	if r.Method == http.MethodPut {
 		req.Action = access.Update
 	}
+	req.Row = &contactRow{ID: req.Record.ID}
 	return req, nil
 }
 
@@ -88,6 +101,8 @@ type seen struct {
 	called   bool
 	decision access.Decision
 	ok       bool
+	subject  access.AssociateID
+	row      *contactRow
 }
 
 // hookCall is one call of the OnDecision hook.
@@ -106,6 +121,8 @@ func serve(t *testing.T, d accesshttp.Decider, req *http.Request) (*httptest.Res
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.called = true
 		s.decision, s.ok = accesshttp.DecisionFrom(r.Context())
+		s.subject, _ = accesshttp.SubjectFrom(r.Context())
+		s.row, _ = accesshttp.Row[*contactRow](r.Context())
 		io.WriteString(w, "the record")
 	})
 	hook := func(r *http.Request, d access.Decision, err error) {
@@ -174,6 +191,25 @@ func TestMiddleware(t *testing.T) {
 		req:     newRequest("GET", "/contact/x", "X-User", "11"),
 		status:  400, body: "bad request\n",
 		hookErr: errBadPath,
+	}, {
+		name:    "record not found",
+		decider: &fakeDecider{can: allow},
+		req:     newRequest("GET", "/contact/42", "X-User", "11", "X-Extract-Fail", "missing"),
+		status:  404, body: "not found\n",
+		hookErr: errNoContact,
+	}, {
+		name:    "extractor's database fails",
+		decider: &fakeDecider{can: allow},
+		req:     newRequest("GET", "/contact/42", "X-User", "11", "X-Extract-Fail", "db"),
+		status:  500, body: "internal server error\n",
+		hookErr: errStore,
+	}, {
+		name:    "stale resolver",
+		decider: &fakeDecider{can: allow, canErr: fmt.Errorf("access: %w: last heard 9s ago", access.ErrStale)},
+		req:     newRequest("GET", "/contact/42", "X-User", "11"),
+		status:  503, body: "service unavailable\n",
+		calls:   []string{"Can(11, read, contact 42)"},
+		hookErr: access.ErrStale, hookAllow: true, subject: 11,
 	}, {
 		name:    "resolver error denies",
 		decider: &fakeDecider{can: allow, canErr: errStore},
@@ -271,6 +307,12 @@ func TestMiddleware(t *testing.T) {
 			}
 			if !s.decision.Allowed || s.decision.Subject != tt.subject || s.decision.Actor != tt.actor || s.decision.Record.ID != 42 {
 				t.Errorf("DecisionFrom = %+v, want the allowing decision for %d (actor %d) on contact 42", s.decision, tt.subject, tt.actor)
+			}
+			if s.subject != tt.subject {
+				t.Errorf("SubjectFrom = %d, want %d", s.subject, tt.subject)
+			}
+			if s.row == nil || s.row.ID != 42 {
+				t.Errorf("Row[*contactRow] = %+v, want the extractor's row for contact 42", s.row)
 			}
 		})
 	}

@@ -45,7 +45,7 @@ func Example() {
 		}
 		id, err := strconv.ParseInt(strings.TrimPrefix(req.URL.Path, "/contact/"), 10, 64)
 		if err != nil {
-			return accesshttp.Request{}, err
+			return accesshttp.Request{}, fmt.Errorf("contact id: %w: %w", accesshttp.ErrBadRequest, err)
 		}
 		act := access.Read
 		if req.Method == http.MethodDelete {
@@ -82,6 +82,6 @@ func Example() {
 	//   audit: deny: bo (12) needs delete on contact 42; role Sales (1) grants - for other; has -
 	//   403 "forbidden\n"
 	// GET as ""
-	//   audit: error: no user: accesshttp: unauthenticated
+	//   audit: error: accesshttp: extractor: no user: accesshttp: unauthenticated
 	//   401 "unauthorized\n"
 }
