@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -358,8 +359,13 @@ func TestDecisionFromOutsideMiddleware(t *testing.T) {
 
 func TestMiddlewarePanicsOnNil(t *testing.T) {
 	for name, f := range map[string]func(){
-		"nil decider":   func() { accesshttp.Middleware(nil, extract) },
-		"nil extractor": func() { accesshttp.Middleware(&fakeDecider{}, nil) },
+		"nil decider":       func() { accesshttp.Middleware(nil, extract) },
+		"nil extractor":     func() { accesshttp.Middleware(&fakeDecider{}, nil) },
+		"nil authenticator": func() { accesshttp.Authenticate(nil) },
+		"nil filterer":      func() { accesshttp.ListFilter(nil, access.Read, "contact") },
+		"nil right checker": func() { accesshttp.Require(nil, "export") },
+		"empty right":       func() { accesshttp.Require(&fakeResolver{}, "") },
+		"nil syncer":        func() { accesshttp.Sync(nil, time.Second) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
@@ -459,5 +465,123 @@ func TestMiddlewareEngine(t *testing.T) {
 	}
 	if !strings.Contains(audit[4], "(acting: anna (11))") {
 		t.Errorf("audit[4] = %q, want the actor named", audit[4])
+	}
+}
+
+// TestMiddlewareOnError sends every refusal of Middleware through an
+// application's responder: it gets the status and an error that says why
+// (never nil), the challenge header is already set for a 401, and the
+// wrapped handler does not run.
+func TestMiddlewareOnError(t *testing.T) {
+	refusal := fmt.Errorf("access: associate 11 acting as 30: %w", access.ErrNoImpersonationRule)
+	tests := []struct {
+		name    string
+		decider *fakeDecider
+		req     *http.Request
+		status  int
+		errs    []error // what the responder's error wraps
+	}{
+		{"bad request", &fakeDecider{can: access.Decision{Allowed: true}},
+			newRequest("GET", "/contact/x", "X-User", "11"), 400, []error{accesshttp.ErrBadRequest, errBadPath}},
+		{"unauthenticated", &fakeDecider{can: access.Decision{Allowed: true}},
+			newRequest("GET", "/contact/42"), 401, []error{accesshttp.ErrUnauthenticated}},
+		{"deny", &fakeDecider{},
+			newRequest("GET", "/contact/42", "X-User", "11"), 403, []error{accesshttp.ErrForbidden}},
+		{"impersonation refused", &fakeDecider{impErr: refusal},
+			newRequest("GET", "/contact/42", "X-User", "11", "X-On-Behalf-Of", "30"), 403, []error{accesshttp.ErrForbidden, access.ErrImpersonation}},
+		{"not found", &fakeDecider{can: access.Decision{Allowed: true}},
+			newRequest("GET", "/contact/42", "X-User", "11", "X-Extract-Fail", "missing"), 404, []error{accesshttp.ErrNotFound}},
+		{"extractor's database", &fakeDecider{can: access.Decision{Allowed: true}},
+			newRequest("GET", "/contact/42", "X-User", "11", "X-Extract-Fail", "db"), 500, []error{errStore}},
+		{"resolver fails", &fakeDecider{canErr: errStore},
+			newRequest("GET", "/contact/42", "X-User", "11"), 500, []error{errStore}},
+		{"resolver stale", &fakeDecider{canErr: access.ErrStale},
+			newRequest("GET", "/contact/42", "X-User", "11"), 503, []error{access.ErrStale}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls int
+			responder := func(w http.ResponseWriter, r *http.Request, status int, err error) {
+				calls++
+				if status != tt.status {
+					t.Errorf("responder got status %d, want %d", status, tt.status)
+				}
+				for _, want := range tt.errs {
+					if !errors.Is(err, want) {
+						t.Errorf("responder got error %v, want one wrapping %v", err, want)
+					}
+				}
+				if got, want := w.Header().Get("WWW-Authenticate") != "", status == 401; got != want {
+					t.Errorf("WWW-Authenticate set: %v, want %v", got, want)
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(status)
+				fmt.Fprintf(w, `{"code":%d}`, status)
+			}
+			called := false
+			h := accesshttp.Middleware(tt.decider, extract, accesshttp.OnError(responder), accesshttp.Challenge("Bearer"))(
+				http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { called = true }))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, tt.req)
+			if calls != 1 {
+				t.Errorf("responder called %d times, want once", calls)
+			}
+			if called {
+				t.Error("the wrapped handler ran on an error path")
+			}
+			if want := fmt.Sprintf(`{"code":%d}`, tt.status); w.Code != tt.status || w.Body.String() != want {
+				t.Errorf("answer %d %q, want %d %q", w.Code, w.Body.String(), tt.status, want)
+			}
+		})
+	}
+}
+
+// TestOnDecisionExtractorFailure: when the extractor fails, the hook's
+// error says that it did, and what failed, and the decision is zero rather
+// than a question about associate 0.
+func TestOnDecisionExtractorFailure(t *testing.T) {
+	for _, fail := range []string{"auth", "bad", "missing", "db"} {
+		t.Run(fail, func(t *testing.T) {
+			var got error
+			var dec access.Decision
+			h := accesshttp.Middleware(&fakeDecider{}, extract, accesshttp.OnDecision(func(r *http.Request, d access.Decision, err error) {
+				dec, got = d, err
+			}))(http.NotFoundHandler())
+			h.ServeHTTP(httptest.NewRecorder(), newRequest("GET", "/contact/42", "X-User", "11", "X-Extract-Fail", fail))
+			if got == nil || !strings.HasPrefix(got.Error(), "accesshttp: extractor: ") {
+				t.Errorf("hook error %v, want one that names the extractor as what failed", got)
+			}
+			if dec.Subject != 0 || dec.Allowed || dec.Record.Type != "" {
+				t.Errorf("hook decision %+v, want a zero decision", dec)
+			}
+		})
+	}
+	t.Run("no subject", func(t *testing.T) {
+		var got error
+		h := accesshttp.Middleware(&fakeDecider{}, extract, accesshttp.OnDecision(func(r *http.Request, d access.Decision, err error) {
+			got = err
+		}))(http.NotFoundHandler())
+		h.ServeHTTP(httptest.NewRecorder(), newRequest("GET", "/contact/42"))
+		if got == nil || !strings.Contains(got.Error(), "extractor named no subject") {
+			t.Errorf("hook error %v, want one saying the extractor named no subject", got)
+		}
+	})
+}
+
+// TestRowMismatch: Row reports false for a type the extractor did not
+// store, and outside the middleware.
+func TestRowMismatch(t *testing.T) {
+	var gotOK, wrongOK bool
+	h := accesshttp.Middleware(&fakeDecider{can: access.Decision{Allowed: true}}, extract)(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, gotOK = accesshttp.Row[*contactRow](r.Context())
+			_, wrongOK = accesshttp.Row[contactRow](r.Context())
+		}))
+	h.ServeHTTP(httptest.NewRecorder(), newRequest("GET", "/contact/42", "X-User", "11"))
+	if !gotOK || wrongOK {
+		t.Errorf("Row[*contactRow] ok %v, Row[contactRow] ok %v; want true, false", gotOK, wrongOK)
+	}
+	if _, ok := accesshttp.Row[*contactRow](context.Background()); ok {
+		t.Error("Row outside the middleware reported a row")
 	}
 }
