@@ -17,8 +17,8 @@
 //   - 401 Unauthorized when it wraps [ErrUnauthenticated], or the
 //     extractor names no subject (see [Challenge] for the header HTTP
 //     wants with it);
-//   - 403 Forbidden when the decision denies or the impersonation is
-//     refused;
+//   - 403 Forbidden when the decision denies, the impersonation is
+//     refused, or the extractor's error wraps [ErrForbidden];
 //   - 404 Not Found when the extractor's error wraps [ErrNotFound];
 //   - 500 Internal Server Error for any other extractor error (its
 //     database failed) and when the [Decider] fails: an error is a deny,
@@ -92,8 +92,10 @@ type Request struct {
 // Extractor reads a [Request] from an HTTP request. Its error says how the
 // middleware answers: wrap [ErrUnauthenticated] when the caller is not
 // signed in (401), [ErrBadRequest] when the request cannot be understood
-// (400), [ErrNotFound] when the record it names does not exist (404); any
-// other error, such as a failed database query, is a 500. The error's text
+// (400), [ErrNotFound] when the record it names does not exist (404),
+// [ErrForbidden] when it can refuse without asking (403, such as a record
+// of another tenant); any other error, such as a failed database query, is
+// a 500. The error's text
 // never reaches the client unless an [OnError] responder sends it.
 type Extractor func(*http.Request) (Request, error)
 
@@ -111,10 +113,11 @@ var (
 	ErrNotFound = errors.New("accesshttp: not found")
 	// ErrBadRequest says that the request cannot be understood: 400.
 	ErrBadRequest = errors.New("accesshttp: bad request")
-	// ErrForbidden is what the middleware hands an [OnError] responder
-	// with a 403: the decision denied, the impersonation was refused (the
-	// error then wraps [access.ErrImpersonation] too), or a functional
-	// right is missing.
+	// ErrForbidden says that the request is refused: 403. The middleware
+	// hands an [OnError] responder an error wrapping it with every 403:
+	// the decision denied, the impersonation was refused (the error then
+	// wraps [access.ErrImpersonation] too), or a functional right is
+	// missing.
 	ErrForbidden = errors.New("accesshttp: forbidden")
 )
 
@@ -280,6 +283,8 @@ func requestStatus(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ErrBadRequest):
 		return http.StatusBadRequest
+	case errors.Is(err, ErrForbidden):
+		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError
 }

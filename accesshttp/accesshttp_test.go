@@ -59,8 +59,9 @@ func (f *fakeDecider) CanAs(ctx context.Context, as access.Acting, act access.Ac
 }
 
 var (
-	errBadPath   = fmt.Errorf("no record id in the path: %w", accesshttp.ErrBadRequest)
-	errNoContact = fmt.Errorf("no contact with that id: %w", accesshttp.ErrNotFound)
+	errBadPath     = fmt.Errorf("no record id in the path: %w", accesshttp.ErrBadRequest)
+	errNoContact   = fmt.Errorf("no contact with that id: %w", accesshttp.ErrNotFound)
+	errOtherTenant = fmt.Errorf("contact of another tenant: %w", accesshttp.ErrForbidden)
 )
 
 // contactRow is the application's row that the extractor loads and hands
@@ -81,6 +82,8 @@ func extract(r *http.Request) (accesshttp.Request, error) {
 		return accesshttp.Request{}, errNoContact
 	case "db":
 		return accesshttp.Request{}, errStore
+	case "tenant":
+		return accesshttp.Request{}, errOtherTenant
 	}
 	var req accesshttp.Request
 	fmt.Sscan(r.Header.Get("X-User"), &req.Subject)
@@ -489,6 +492,8 @@ func TestMiddlewareOnError(t *testing.T) {
 			newRequest("GET", "/contact/42", "X-User", "11"), 403, []error{accesshttp.ErrForbidden}},
 		{"impersonation refused", &fakeDecider{impErr: refusal},
 			newRequest("GET", "/contact/42", "X-User", "11", "X-On-Behalf-Of", "30"), 403, []error{accesshttp.ErrForbidden, access.ErrImpersonation}},
+		{"extractor refuses", &fakeDecider{can: access.Decision{Allowed: true}},
+			newRequest("GET", "/contact/42", "X-User", "11", "X-Extract-Fail", "tenant"), 403, []error{accesshttp.ErrForbidden, errOtherTenant}},
 		{"not found", &fakeDecider{can: access.Decision{Allowed: true}},
 			newRequest("GET", "/contact/42", "X-User", "11", "X-Extract-Fail", "missing"), 404, []error{accesshttp.ErrNotFound}},
 		{"extractor's database", &fakeDecider{can: access.Decision{Allowed: true}},
@@ -540,7 +545,7 @@ func TestMiddlewareOnError(t *testing.T) {
 // error says that it did, and what failed, and the decision is zero rather
 // than a question about associate 0.
 func TestOnDecisionExtractorFailure(t *testing.T) {
-	for _, fail := range []string{"auth", "bad", "missing", "db"} {
+	for _, fail := range []string{"auth", "bad", "missing", "tenant", "db"} {
 		t.Run(fail, func(t *testing.T) {
 			var got error
 			var dec access.Decision
