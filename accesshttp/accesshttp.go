@@ -221,7 +221,7 @@ func Middleware(d Decider, extract Extractor, opts ...Option) func(http.Handler)
 			if status != http.StatusOK {
 				if err == nil {
 					err = ErrForbidden
-				} else if status == http.StatusForbidden {
+				} else if status == http.StatusForbidden && !errors.Is(err, ErrForbidden) {
 					err = fmt.Errorf("%w: %w", ErrForbidden, err)
 				}
 				c.fail(w, r, status, err)
