@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -57,17 +58,32 @@ func (f *fakeDecider) CanAs(ctx context.Context, as access.Acting, act access.Ac
 	return d, f.canAsErr
 }
 
-var errBadPath = errors.New("no record id in the path")
+var (
+	errBadPath     = fmt.Errorf("no record id in the path: %w", accesshttp.ErrBadRequest)
+	errNoContact   = fmt.Errorf("no contact with that id: %w", accesshttp.ErrNotFound)
+	errOtherTenant = fmt.Errorf("contact of another tenant: %w", accesshttp.ErrForbidden)
+)
+
+// contactRow is the application's row that the extractor loads and hands
+// to the handler.
+type contactRow struct{ ID int64 }
 
 // extract reads the subject from header X-User, the record from the path
 // /contact/ID and the action from the method; X-On-Behalf-Of names the
-// impersonated associate. X-Extract-Fail makes it fail.
+// impersonated associate. X-Extract-Fail makes it fail. It hands the
+// handler a *contactRow.
 func extract(r *http.Request) (accesshttp.Request, error) {
 	switch r.Header.Get("X-Extract-Fail") {
 	case "auth":
 		return accesshttp.Request{}, fmt.Errorf("token expired: %w", accesshttp.ErrUnauthenticated)
 	case "bad":
 		return accesshttp.Request{}, errBadPath
+	case "missing":
+		return accesshttp.Request{}, errNoContact
+	case "db":
+		return accesshttp.Request{}, errStore
+	case "tenant":
+		return accesshttp.Request{}, errOtherTenant
 	}
 	var req accesshttp.Request
 	fmt.Sscan(r.Header.Get("X-User"), &req.Subject)
@@ -80,6 +96,7 @@ func extract(r *http.Request) (accesshttp.Request, error) {
 	if r.Method == http.MethodPut {
 		req.Action = access.Update
 	}
+	req.Row = &contactRow{ID: req.Record.ID}
 	return req, nil
 }
 
@@ -88,6 +105,8 @@ type seen struct {
 	called   bool
 	decision access.Decision
 	ok       bool
+	subject  access.AssociateID
+	row      *contactRow
 }
 
 // hookCall is one call of the OnDecision hook.
@@ -106,6 +125,8 @@ func serve(t *testing.T, d accesshttp.Decider, req *http.Request) (*httptest.Res
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.called = true
 		s.decision, s.ok = accesshttp.DecisionFrom(r.Context())
+		s.subject, _ = accesshttp.SubjectFrom(r.Context())
+		s.row, _ = accesshttp.Row[*contactRow](r.Context())
 		io.WriteString(w, "the record")
 	})
 	hook := func(r *http.Request, d access.Decision, err error) {
@@ -174,6 +195,25 @@ func TestMiddleware(t *testing.T) {
 		req:     newRequest("GET", "/contact/x", "X-User", "11"),
 		status:  400, body: "bad request\n",
 		hookErr: errBadPath,
+	}, {
+		name:    "record not found",
+		decider: &fakeDecider{can: allow},
+		req:     newRequest("GET", "/contact/42", "X-User", "11", "X-Extract-Fail", "missing"),
+		status:  404, body: "not found\n",
+		hookErr: errNoContact,
+	}, {
+		name:    "extractor's database fails",
+		decider: &fakeDecider{can: allow},
+		req:     newRequest("GET", "/contact/42", "X-User", "11", "X-Extract-Fail", "db"),
+		status:  500, body: "internal server error\n",
+		hookErr: errStore,
+	}, {
+		name:    "stale resolver",
+		decider: &fakeDecider{can: allow, canErr: fmt.Errorf("access: %w: last heard 9s ago", access.ErrStale)},
+		req:     newRequest("GET", "/contact/42", "X-User", "11"),
+		status:  503, body: "service unavailable\n",
+		calls:   []string{"Can(11, read, contact 42)"},
+		hookErr: access.ErrStale, hookAllow: true, subject: 11,
 	}, {
 		name:    "resolver error denies",
 		decider: &fakeDecider{can: allow, canErr: errStore},
@@ -272,6 +312,12 @@ func TestMiddleware(t *testing.T) {
 			if !s.decision.Allowed || s.decision.Subject != tt.subject || s.decision.Actor != tt.actor || s.decision.Record.ID != 42 {
 				t.Errorf("DecisionFrom = %+v, want the allowing decision for %d (actor %d) on contact 42", s.decision, tt.subject, tt.actor)
 			}
+			if s.subject != tt.subject {
+				t.Errorf("SubjectFrom = %d, want %d", s.subject, tt.subject)
+			}
+			if s.row == nil || s.row.ID != 42 {
+				t.Errorf("Row[*contactRow] = %+v, want the extractor's row for contact 42", s.row)
+			}
 		})
 	}
 }
@@ -316,8 +362,13 @@ func TestDecisionFromOutsideMiddleware(t *testing.T) {
 
 func TestMiddlewarePanicsOnNil(t *testing.T) {
 	for name, f := range map[string]func(){
-		"nil decider":   func() { accesshttp.Middleware(nil, extract) },
-		"nil extractor": func() { accesshttp.Middleware(&fakeDecider{}, nil) },
+		"nil decider":       func() { accesshttp.Middleware(nil, extract) },
+		"nil extractor":     func() { accesshttp.Middleware(&fakeDecider{}, nil) },
+		"nil authenticator": func() { accesshttp.Authenticate(nil) },
+		"nil filterer":      func() { accesshttp.ListFilter(nil, access.Read, "contact") },
+		"nil right checker": func() { accesshttp.Require(nil, "export") },
+		"empty right":       func() { accesshttp.Require(&fakeResolver{}, "") },
+		"nil syncer":        func() { accesshttp.Sync(nil, time.Second) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
@@ -417,5 +468,125 @@ func TestMiddlewareEngine(t *testing.T) {
 	}
 	if !strings.Contains(audit[4], "(acting: anna (11))") {
 		t.Errorf("audit[4] = %q, want the actor named", audit[4])
+	}
+}
+
+// TestMiddlewareOnError sends every refusal of Middleware through an
+// application's responder: it gets the status and an error that says why
+// (never nil), the challenge header is already set for a 401, and the
+// wrapped handler does not run.
+func TestMiddlewareOnError(t *testing.T) {
+	refusal := fmt.Errorf("access: associate 11 acting as 30: %w", access.ErrNoImpersonationRule)
+	tests := []struct {
+		name    string
+		decider *fakeDecider
+		req     *http.Request
+		status  int
+		errs    []error // what the responder's error wraps
+	}{
+		{"bad request", &fakeDecider{can: access.Decision{Allowed: true}},
+			newRequest("GET", "/contact/x", "X-User", "11"), 400, []error{accesshttp.ErrBadRequest, errBadPath}},
+		{"unauthenticated", &fakeDecider{can: access.Decision{Allowed: true}},
+			newRequest("GET", "/contact/42"), 401, []error{accesshttp.ErrUnauthenticated}},
+		{"deny", &fakeDecider{},
+			newRequest("GET", "/contact/42", "X-User", "11"), 403, []error{accesshttp.ErrForbidden}},
+		{"impersonation refused", &fakeDecider{impErr: refusal},
+			newRequest("GET", "/contact/42", "X-User", "11", "X-On-Behalf-Of", "30"), 403, []error{accesshttp.ErrForbidden, access.ErrImpersonation}},
+		{"extractor refuses", &fakeDecider{can: access.Decision{Allowed: true}},
+			newRequest("GET", "/contact/42", "X-User", "11", "X-Extract-Fail", "tenant"), 403, []error{accesshttp.ErrForbidden, errOtherTenant}},
+		{"not found", &fakeDecider{can: access.Decision{Allowed: true}},
+			newRequest("GET", "/contact/42", "X-User", "11", "X-Extract-Fail", "missing"), 404, []error{accesshttp.ErrNotFound}},
+		{"extractor's database", &fakeDecider{can: access.Decision{Allowed: true}},
+			newRequest("GET", "/contact/42", "X-User", "11", "X-Extract-Fail", "db"), 500, []error{errStore}},
+		{"resolver fails", &fakeDecider{canErr: errStore},
+			newRequest("GET", "/contact/42", "X-User", "11"), 500, []error{errStore}},
+		{"resolver stale", &fakeDecider{canErr: access.ErrStale},
+			newRequest("GET", "/contact/42", "X-User", "11"), 503, []error{access.ErrStale}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls int
+			responder := func(w http.ResponseWriter, r *http.Request, status int, err error) {
+				calls++
+				if status != tt.status {
+					t.Errorf("responder got status %d, want %d", status, tt.status)
+				}
+				for _, want := range tt.errs {
+					if !errors.Is(err, want) {
+						t.Errorf("responder got error %v, want one wrapping %v", err, want)
+					}
+				}
+				if got, want := w.Header().Get("WWW-Authenticate") != "", status == 401; got != want {
+					t.Errorf("WWW-Authenticate set: %v, want %v", got, want)
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(status)
+				fmt.Fprintf(w, `{"code":%d}`, status)
+			}
+			called := false
+			h := accesshttp.Middleware(tt.decider, extract, accesshttp.OnError(responder), accesshttp.Challenge("Bearer"))(
+				http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { called = true }))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, tt.req)
+			if calls != 1 {
+				t.Errorf("responder called %d times, want once", calls)
+			}
+			if called {
+				t.Error("the wrapped handler ran on an error path")
+			}
+			if want := fmt.Sprintf(`{"code":%d}`, tt.status); w.Code != tt.status || w.Body.String() != want {
+				t.Errorf("answer %d %q, want %d %q", w.Code, w.Body.String(), tt.status, want)
+			}
+		})
+	}
+}
+
+// TestOnDecisionExtractorFailure: when the extractor fails, the hook's
+// error says that it did, and what failed, and the decision is zero rather
+// than a question about associate 0.
+func TestOnDecisionExtractorFailure(t *testing.T) {
+	for _, fail := range []string{"auth", "bad", "missing", "tenant", "db"} {
+		t.Run(fail, func(t *testing.T) {
+			var got error
+			var dec access.Decision
+			h := accesshttp.Middleware(&fakeDecider{}, extract, accesshttp.OnDecision(func(r *http.Request, d access.Decision, err error) {
+				dec, got = d, err
+			}))(http.NotFoundHandler())
+			h.ServeHTTP(httptest.NewRecorder(), newRequest("GET", "/contact/42", "X-User", "11", "X-Extract-Fail", fail))
+			if got == nil || !strings.HasPrefix(got.Error(), "accesshttp: extractor: ") {
+				t.Errorf("hook error %v, want one that names the extractor as what failed", got)
+			}
+			if dec.Subject != 0 || dec.Allowed || dec.Record.Type != "" {
+				t.Errorf("hook decision %+v, want a zero decision", dec)
+			}
+		})
+	}
+	t.Run("no subject", func(t *testing.T) {
+		var got error
+		h := accesshttp.Middleware(&fakeDecider{}, extract, accesshttp.OnDecision(func(r *http.Request, d access.Decision, err error) {
+			got = err
+		}))(http.NotFoundHandler())
+		h.ServeHTTP(httptest.NewRecorder(), newRequest("GET", "/contact/42"))
+		if got == nil || !strings.Contains(got.Error(), "extractor named no subject") {
+			t.Errorf("hook error %v, want one saying the extractor named no subject", got)
+		}
+	})
+}
+
+// TestRowMismatch: Row reports false for a type the extractor did not
+// store, and outside the middleware.
+func TestRowMismatch(t *testing.T) {
+	var gotOK, wrongOK bool
+	h := accesshttp.Middleware(&fakeDecider{can: access.Decision{Allowed: true}}, extract)(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, gotOK = accesshttp.Row[*contactRow](r.Context())
+			_, wrongOK = accesshttp.Row[contactRow](r.Context())
+		}))
+	h.ServeHTTP(httptest.NewRecorder(), newRequest("GET", "/contact/42", "X-User", "11"))
+	if !gotOK || wrongOK {
+		t.Errorf("Row[*contactRow] ok %v, Row[contactRow] ok %v; want true, false", gotOK, wrongOK)
+	}
+	if _, ok := accesshttp.Row[*contactRow](context.Background()); ok {
+		t.Error("Row outside the middleware reported a row")
 	}
 }

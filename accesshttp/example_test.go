@@ -2,12 +2,15 @@ package accesshttp_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crmaccess/access"
 	"github.com/crmaccess/access/accesshttp"
@@ -45,7 +48,7 @@ func Example() {
 		}
 		id, err := strconv.ParseInt(strings.TrimPrefix(req.URL.Path, "/contact/"), 10, 64)
 		if err != nil {
-			return accesshttp.Request{}, err
+			return accesshttp.Request{}, fmt.Errorf("contact id: %w: %w", accesshttp.ErrBadRequest, err)
 		}
 		act := access.Read
 		if req.Method == http.MethodDelete {
@@ -82,6 +85,244 @@ func Example() {
 	//   audit: deny: bo (12) needs delete on contact 42; role Sales (1) grants - for other; has -
 	//   403 "forbidden\n"
 	// GET as ""
-	//   audit: error: no user: accesshttp: unauthenticated
+	//   audit: error: accesshttp: extractor: no user: accesshttp: unauthenticated
 	//   401 "unauthorized\n"
+}
+
+// crm is the model of the examples below: anna and bo sell in two teams;
+// anna's role may export.
+func crm(ctx context.Context) *memory.Store {
+	s := memory.New()
+	_, err := s.Apply(ctx, access.Batch{
+		Roles: []access.Role{
+			{ID: 1, Name: "Manager", Functions: []string{"export"}, Rights: map[string]access.Grid{
+				"*": {access.Owner: access.LevelFull, access.PrimaryGroup: access.LevelRead}}},
+			{ID: 2, Name: "Seller", Rights: map[string]access.Grid{
+				"*": {access.Owner: access.LevelFull, access.PrimaryGroup: access.LevelRead}}},
+		},
+		Groups: []access.Group{{ID: 10, Name: "Team A"}, {ID: 20, Name: "Team B"}},
+		Associates: []access.Associate{
+			{ID: 11, Name: "anna", PrimaryGroup: 10, Role: 1, Active: true},
+			{ID: 12, Name: "bo", PrimaryGroup: 20, Role: 2, Active: true},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return s
+}
+
+// signedIn stands in for the application's session lookup.
+func signedIn(req *http.Request) (access.AssociateID, error) {
+	if req.Header.Get("X-User") == "" {
+		return 0, fmt.Errorf("no session: %w", accesshttp.ErrUnauthenticated)
+	}
+	who, err := strconv.ParseInt(req.Header.Get("X-User"), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("X-User: %w: %w", accesshttp.ErrBadRequest, err)
+	}
+	return access.AssociateID(who), nil
+}
+
+// get sends h a GET as user and prints the answer.
+func get(h http.Handler, path, user string) {
+	req := httptest.NewRequest("GET", path, nil)
+	if user != "" {
+		req.Header.Set("X-User", user)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	fmt.Printf("GET %s as %q: %d %s\n", path, user, w.Code, strings.TrimSpace(w.Body.String()))
+}
+
+// A list route: Authenticate finds the subject, ListFilter builds the
+// filter of the contacts it may read. A real handler renders the filter
+// into its query with [access.Filter.SQL]; this one matches a slice.
+func ExampleListFilter() {
+	ctx := context.Background()
+	r, err := access.NewResolver(ctx, crm(ctx), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	contacts := []access.Record{
+		{Type: "contact", ID: 1, Owner: 11, Group: 10},
+		{Type: "contact", ID: 2, Owner: 12, Group: 20},
+		{Type: "contact", ID: 3, Owner: 0, Group: 10},
+	}
+
+	list := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		who, _ := accesshttp.SubjectFrom(req.Context())
+		f, _ := accesshttp.FilterFrom(req.Context())
+		fmt.Fprintf(w, "associate %d sees contacts", who)
+		for _, c := range contacts {
+			if f.Match(c) {
+				fmt.Fprintf(w, " %d", c.ID)
+			}
+		}
+	})
+	h := accesshttp.Authenticate(signedIn)(accesshttp.ListFilter(r, access.Read, "contact")(list))
+
+	get(h, "/contacts", "11")
+	get(h, "/contacts", "12")
+	get(h, "/contacts", "")
+	// Output:
+	// GET /contacts as "11": 200 associate 11 sees contacts 1 3
+	// GET /contacts as "12": 200 associate 12 sees contacts 2
+	// GET /contacts as "": 401 unauthorized
+}
+
+// A functional-right guard: only associates whose role or groups grant
+// "export" reach the export handler.
+func ExampleRequire() {
+	ctx := context.Background()
+	r, err := access.NewResolver(ctx, crm(ctx), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+
+	export := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		fmt.Fprint(w, "contacts.csv")
+	})
+	h := accesshttp.Authenticate(signedIn)(accesshttp.Require(r, "export")(export))
+
+	get(h, "/contacts/export", "11")
+	get(h, "/contacts/export", "12")
+	// Output:
+	// GET /contacts/export as "11": 200 contacts.csv
+	// GET /contacts/export as "12": 403 forbidden
+}
+
+// replicaStore is the store as another process sees it: no notifications
+// of this process's writes, only what it asks for.
+type replicaStore struct{ access.Store }
+
+// Read-your-writes across replicas: replica A answers a write with the
+// revision it returned; the client sends it back, and Sync holds its next
+// request on replica B until B has caught up.
+func ExampleSync() {
+	ctx := context.Background()
+	s := crm(ctx)
+	a, err := access.NewResolver(ctx, s, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+	// Replica B does not poll, so that it stays behind until asked.
+	b, err := access.NewResolver(ctx, replicaStore{s}, &access.Options{PollInterval: -1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer b.Close()
+
+	// On replica A: move bo into Team A, and say at which revision.
+	write := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		rev, err := s.Apply(req.Context(), access.Batch{Associates: []access.Associate{
+			{ID: 12, Name: "bo", PrimaryGroup: 10, Role: 2, Active: true},
+		}})
+		if err != nil {
+			http.Error(w, "write failed", http.StatusInternalServerError)
+			return
+		}
+		accesshttp.SetRevision(w, rev)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	// On replica B: is bo in Team A?
+	read := accesshttp.Sync(b, 5*time.Second)(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		in, _ := b.IsMember(req.Context(), 12, 10)
+		fmt.Fprintf(w, "bo in Team A: %v", in)
+	}))
+
+	w := httptest.NewRecorder()
+	write.ServeHTTP(w, httptest.NewRequest("PUT", "/associates/12", nil))
+	rev := w.Header().Get(accesshttp.RevisionHeader)
+	fmt.Println("write answered", w.Code, "at revision", rev)
+
+	for _, header := range []string{"", rev, "latest"} {
+		req := httptest.NewRequest("GET", "/associates/12", nil)
+		if header != "" {
+			req.Header.Set(accesshttp.RevisionHeader, header)
+		}
+		w := httptest.NewRecorder()
+		read.ServeHTTP(w, req)
+		fmt.Printf("read with %s %q: %d %s\n", accesshttp.RevisionHeader, header, w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// write answered 204 at revision 2
+	// read with Access-Revision "": 200 bo in Team A: false
+	// read with Access-Revision "2": 200 bo in Team A: true
+	// read with Access-Revision "latest": 400 bad request
+}
+
+// contact is the application's row.
+type contact struct {
+	ID    int64
+	Name  string
+	Owner access.AssociateID
+	Group access.GroupID
+}
+
+// An application with its own error shape, here JSON, answers every
+// refusal itself; the extractor answers 404 for a missing row and hands
+// the row it loaded to the handler.
+func ExampleOnError() {
+	ctx := context.Background()
+	r, err := access.NewResolver(ctx, crm(ctx), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	rows := map[int64]*contact{42: {ID: 42, Name: "Acme", Owner: 11, Group: 10}}
+
+	extract := func(req *http.Request) (accesshttp.Request, error) {
+		who, err := signedIn(req)
+		if err != nil {
+			return accesshttp.Request{}, err
+		}
+		id, err := strconv.ParseInt(req.PathValue("id"), 10, 64)
+		if err != nil {
+			return accesshttp.Request{}, fmt.Errorf("contact id: %w: %w", accesshttp.ErrBadRequest, err)
+		}
+		row, ok := rows[id] // a real extractor queries its database here
+		if !ok {
+			return accesshttp.Request{}, fmt.Errorf("contact %d: %w", id, accesshttp.ErrNotFound)
+		}
+		rec := access.Record{Type: "contact", ID: row.ID, Owner: row.Owner, Group: row.Group}
+		return accesshttp.Request{Subject: who, Action: access.Read, Record: rec, Row: row}, nil
+	}
+	respond := accesshttp.OnError(func(w http.ResponseWriter, req *http.Request, status int, err error) {
+		code := "internal"
+		switch {
+		case errors.Is(err, accesshttp.ErrUnauthenticated):
+			code = "sign_in"
+		case errors.Is(err, accesshttp.ErrBadRequest):
+			code = "bad_request"
+		case errors.Is(err, accesshttp.ErrNotFound):
+			code = "no_such_contact"
+		case errors.Is(err, accesshttp.ErrForbidden):
+			code = "forbidden"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(map[string]string{"error": code})
+	})
+	show := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		c, _ := accesshttp.Row[*contact](req.Context())
+		json.NewEncoder(w).Encode(c)
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /contacts/{id}", accesshttp.Middleware(r, extract, respond)(show))
+
+	get(mux, "/contacts/42", "11")
+	get(mux, "/contacts/42", "12")
+	get(mux, "/contacts/7", "11")
+	get(mux, "/contacts/x", "11")
+	get(mux, "/contacts/42", "")
+	// Output:
+	// GET /contacts/42 as "11": 200 {"ID":42,"Name":"Acme","Owner":11,"Group":10}
+	// GET /contacts/42 as "12": 403 {"error":"forbidden"}
+	// GET /contacts/7 as "11": 404 {"error":"no_such_contact"}
+	// GET /contacts/x as "11": 400 {"error":"bad_request"}
+	// GET /contacts/42 as "": 401 {"error":"sign_in"}
 }

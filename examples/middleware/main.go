@@ -1,12 +1,12 @@
 // Middleware runs a tiny HTTP service on the loopback interface that
-// guards GET, PUT and DELETE /contacts/{id} with accesshttp, sends itself a
-// few requests — allowed, denied, on behalf of someone else, refused — and
-// prints what the client saw and what the server decided.
+// guards GET, PUT and DELETE /contacts/{id}, the list GET /contacts and
+// GET /export with accesshttp, sends itself a few requests — allowed,
+// denied, on behalf of someone else, refused, missing, listed — and prints
+// what the client saw and what the server decided.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -25,30 +25,52 @@ const (
 	cy   access.AssociateID = 13 // a seller in another team
 )
 
-// contacts is the application's own table: the ownership columns of each
-// contact, as stamped when it was assigned.
-var contacts = map[int64]access.Record{
-	1: {Type: "contact", ID: 1, Owner: anna, Group: 10},
-	2: {Type: "contact", ID: 2, Owner: cy, Group: 20},
+// contact is a row of the application's own table, with the ownership
+// columns stamped when it was assigned.
+type contact struct {
+	ID    int64
+	Name  string
+	Owner access.AssociateID
+	Group access.GroupID
 }
 
-// extract maps a request to a question for the resolver. The subject comes
-// from X-User, standing in for the application's session; X-On-Behalf-Of
-// names the associate the subject acts for.
-func extract(r *http.Request) (accesshttp.Request, error) {
+// contacts stands in for the application's database.
+var contacts = map[int64]*contact{
+	1: {ID: 1, Name: "Acme", Owner: anna, Group: 10},
+	2: {ID: 2, Name: "Globex", Owner: cy, Group: 20},
+}
+
+func (c *contact) record() access.Record {
+	return access.Record{Type: "contact", ID: c.ID, Owner: c.Owner, Group: c.Group}
+}
+
+// signedIn says who is asking. X-User stands in for the application's
+// session.
+func signedIn(r *http.Request) (access.AssociateID, error) {
 	user, err := strconv.ParseInt(r.Header.Get("X-User"), 10, 64)
 	if err != nil {
-		return accesshttp.Request{}, fmt.Errorf("X-User: %w", accesshttp.ErrUnauthenticated)
+		return 0, fmt.Errorf("X-User: %w", accesshttp.ErrUnauthenticated)
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return access.AssociateID(user), nil
+}
+
+// extract maps a request about one contact to a question for the resolver,
+// and hands the row it loaded to the handler. X-On-Behalf-Of names the
+// associate the subject acts for.
+func extract(r *http.Request) (accesshttp.Request, error) {
+	who, err := signedIn(r)
 	if err != nil {
 		return accesshttp.Request{}, err
 	}
-	rec, ok := contacts[id]
-	if !ok {
-		return accesshttp.Request{}, errors.New("no such contact")
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return accesshttp.Request{}, fmt.Errorf("contact id: %w: %w", accesshttp.ErrBadRequest, err)
 	}
-	req := accesshttp.Request{Subject: access.AssociateID(user), Record: rec}
+	row, ok := contacts[id]
+	if !ok {
+		return accesshttp.Request{}, fmt.Errorf("contact %d: %w", id, accesshttp.ErrNotFound)
+	}
+	req := accesshttp.Request{Subject: who, Record: row.record(), Row: row}
 	switch r.Method {
 	case http.MethodGet:
 		req.Action = access.Read
@@ -60,7 +82,7 @@ func extract(r *http.Request) (accesshttp.Request, error) {
 	if v := r.Header.Get("X-On-Behalf-Of"); v != "" {
 		target, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return accesshttp.Request{}, err
+			return accesshttp.Request{}, fmt.Errorf("X-On-Behalf-Of: %w: %w", accesshttp.ErrBadRequest, err)
 		}
 		req.OnBehalfOf = access.AssociateID(target)
 	}
@@ -72,7 +94,7 @@ func main() {
 	store := memory.New()
 	_, err := store.Apply(ctx, access.Batch{
 		Roles: []access.Role{
-			{ID: 1, Name: "Sales manager", Rights: map[string]access.Grid{access.Wildcard: {
+			{ID: 1, Name: "Sales manager", Functions: []string{"export"}, Rights: map[string]access.Grid{access.Wildcard: {
 				access.Owner: access.LevelFull, access.PrimaryGroup: access.LevelFull, access.Other: access.LevelRead}}},
 			{ID: 2, Name: "Assistant", Parent: 1, Rights: map[string]access.Grid{access.Wildcard: {
 				access.Owner: access.LevelFull, access.PrimaryGroup: access.LevelRead}}},
@@ -105,8 +127,25 @@ func main() {
 	}))
 	mux.Handle("/contacts/{id}", guard(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		d, _ := accesshttp.DecisionFrom(req.Context())
-		fmt.Fprintf(w, "%s contact %d done (rights %s)", d.Action, d.Record.ID, d.Rights)
+		c, _ := accesshttp.Row[*contact](req.Context())
+		fmt.Fprintf(w, "%s contact %d %s done (rights %s)", d.Action, c.ID, c.Name, d.Rights)
 	})))
+
+	// Routes about no one record: a list, filtered to what the subject
+	// may read, and an export that needs a functional right.
+	authn := accesshttp.Authenticate(signedIn)
+	mux.Handle("GET /contacts", authn(accesshttp.ListFilter(r, access.Read, "contact")(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		f, _ := accesshttp.FilterFrom(req.Context())
+		fmt.Fprint(w, "contacts:")
+		for id := int64(1); id <= int64(len(contacts)); id++ {
+			if c := contacts[id]; f.Match(c.record()) {
+				fmt.Fprint(w, " ", c.Name)
+			}
+		}
+	}))))
+	mux.Handle("GET /export", authn(accesshttp.Require(r, "export")(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		fmt.Fprint(w, "contacts.csv")
+	}))))
 
 	// Loopback only, on a port the system picks.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -128,6 +167,11 @@ func main() {
 		{"bo reads cy's contact", "GET", "/contacts/2", "12", ""},
 		{"nobody signed in", "GET", "/contacts/1", "", ""},
 		{"a malformed id", "GET", "/contacts/first", "11", ""},
+		{"a contact that does not exist", "GET", "/contacts/9", "11", ""},
+		{"bo lists the contacts", "GET", "/contacts", "12", ""},
+		{"cy lists the contacts", "GET", "/contacts", "13", ""},
+		{"anna exports", "GET", "/export", "11", ""},
+		{"bo exports", "GET", "/export", "12", ""},
 	} {
 		fmt.Println(c.what + ":")
 		req, err := http.NewRequest(c.method, base+c.path, nil)
