@@ -425,25 +425,23 @@ func (s *snapshot) nearMiss(d *Decision, x subj, f *recordFacts) {
 //	rights     the final rights as CRUD letters, "-" for none
 //	relations  the ownership relations that held, by name ("owner",
 //	           "primary group"…), [] for none
-//	gate       optional: the gate that stopped the subject — "unknown",
-//	           "inactive", "not-yet-valid", "expired", "resource" or
-//	           "anonymous"
+//	gate       optional: the gate that stopped the subject, by its
+//	           [Gate.MarshalText] name ("inactive", "not yet valid"…)
 //	revision   the store revision the decision was made at
 //	causes     the reasons in the order the layers applied them (see below)
 //	dropped    optional: how many further causes were not kept
 //	text       the whole explanation on one line, as String renders it
 //
-// Each cause is an object with kind ("gate", "system", "no-role", "role",
-// "sharing", "grant", "default", "restriction" or "near-miss") and text
+// Each cause is an object with kind (its [CauseKind.MarshalText] name:
+// "gate", "role", "sharing rule", "nearest miss"…) and text
 // (the cause as String renders it), and, where the kind has them: gate;
 // role {"id", "name"}; relation; group {"id", "name"}; path {"reason",
 // "role", "subordinate", "groups"}, how the subject is a member of group
 // (see [Membership]: the groups from the one it entered to group; for the
 // reasons "role" and "role or subordinate" the role the first group lists
 // and, when the subject's own role is below it, that role); rule {"id",
-// "name"}; grant (id); restriction
-// ("visible-associate", "visible-group", "unpublished" or
-// "members-only"); rights, what the cause granted, removed or — for
+// "name"}; grant (id); restriction (its [Restriction.MarshalText] name);
+// rights, what the cause granted, removed or — for
 // near-miss — would have granted; held, for near-miss, what the relations
 // that held grant.
 func (d Decision) MarshalJSON() ([]byte, error) {
@@ -476,7 +474,7 @@ func (d Decision) MarshalJSON() ([]byte, error) {
 		}
 	}
 	if d.Gate != GateNone {
-		out.Gate = gateToken(d.Gate)
+		out.Gate = d.Gate.String()
 	}
 	for _, p := range d.causes[:d.nCauses] {
 		out.Causes = append(out.Causes, d.causeJSON(v, p.unpack()))
@@ -543,11 +541,11 @@ type pathJSON struct {
 func (d *Decision) causeJSON(v names, c Cause) causeJSON {
 	var b strings.Builder
 	d.writeCause(&b, v, c)
-	out := causeJSON{Kind: causeKindToken(c.Kind), Text: b.String()}
+	out := causeJSON{Kind: c.Kind.String(), Text: b.String()}
 	c = v.named(c)
 	switch c.Kind {
 	case CauseGate:
-		out.Gate = gateToken(c.Gate)
+		out.Gate = c.Gate.String()
 		return out
 	case CauseSystem:
 		return out
@@ -564,7 +562,7 @@ func (d *Decision) causeJSON(v names, c Cause) causeJSON {
 	case CauseGrant:
 		out.Grant = int64(c.Grant)
 	case CauseRestriction:
-		out.Restriction = restrictionToken(c.Restriction)
+		out.Restriction = c.Restriction.String()
 	}
 	if c.Group != 0 {
 		out.Group = &refJSON{int64(c.Group), c.GroupName}
@@ -589,36 +587,6 @@ func (d *Decision) causeJSON(v names, c Cause) causeJSON {
 	return out
 }
 
-// The JSON tokens of the enums an explanation carries, which must not
-// change once published. (The String methods of Gate and Restriction
-// describe them in prose instead.)
-var (
-	gateTokens        = [...]string{GateUnknown: "unknown", GateInactive: "inactive", GateNotYetValid: "not-yet-valid", GateExpired: "expired", GateResource: "resource", GateAnonymous: "anonymous"}
-	causeKindTokens   = [...]string{CauseGate: "gate", CauseSystem: "system", CauseNoRole: "no-role", CauseRole: "role", CauseSharing: "sharing", CauseGrant: "grant", CauseDefault: "default", CauseRestriction: "restriction", CauseNearMiss: "near-miss"}
-	restrictionTokens = [...]string{RestrictVisibleAssociate: "visible-associate", RestrictVisibleGroup: "visible-group", RestrictUnpublished: "unpublished", RestrictMembersOnly: "members-only"}
-)
-
-func gateToken(g Gate) string {
-	if int(g) < len(gateTokens) && gateTokens[g] != "" {
-		return gateTokens[g]
-	}
-	return "gate(" + strconv.Itoa(int(g)) + ")"
-}
-
-func causeKindToken(k CauseKind) string {
-	if int(k) < len(causeKindTokens) && causeKindTokens[k] != "" {
-		return causeKindTokens[k]
-	}
-	return "cause(" + strconv.Itoa(int(k)) + ")"
-}
-
-func restrictionToken(r Restriction) string {
-	if int(r) < len(restrictionTokens) && restrictionTokens[r] != "" {
-		return restrictionTokens[r]
-	}
-	return "restriction(" + strconv.Itoa(int(r)) + ")"
-}
-
 // LogValue makes a Decision log as a group of its key fields under
 // log/slog: allowed, action, subject, actor (when acting), record type and
 // id, rights, gate (when one stopped the subject) and revision. It looks
@@ -638,7 +606,7 @@ func (d Decision) LogValue() slog.Value {
 		slog.Int64("record", d.Record.ID),
 		slog.String("rights", d.Rights.String()))
 	if d.Gate != GateNone {
-		attrs = append(attrs, slog.String("gate", gateToken(d.Gate)))
+		attrs = append(attrs, slog.String("gate", d.Gate.String()))
 	}
 	attrs = append(attrs, slog.Uint64("revision", uint64(d.Revision)))
 	return slog.GroupValue(attrs...)

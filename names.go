@@ -129,6 +129,7 @@ var causeKindNames = [...]string{
 	CauseGrant:       "grant",
 	CauseDefault:     "default permission",
 	CauseRestriction: "restriction",
+	CauseNearMiss:    "nearest miss",
 }
 
 // String names the layer ("gate", "role", "sharing rule"…), or

@@ -139,6 +139,7 @@ func TestEnumText(t *testing.T) {
 				access.CauseGate: "gate", access.CauseSystem: "system", access.CauseNoRole: "no role",
 				access.CauseRole: "role", access.CauseSharing: "sharing rule", access.CauseGrant: "grant",
 				access.CauseDefault: "default permission", access.CauseRestriction: "restriction",
+				access.CauseNearMiss: "nearest miss",
 			},
 			prefix: "cause", parse: access.ParseCauseKind, values: allUint8[access.CauseKind],
 		}.check(t, (*access.CauseKind).UnmarshalText)
