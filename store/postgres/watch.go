@@ -118,7 +118,10 @@ func (s *Store) listenOnce(ctx context.Context, report func(error)) (bool, error
 		case ctx.Err() != nil:
 			return true, ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded):
-			pctx, cancel := context.WithTimeout(ctx, s.opts.ListenPing)
+			// The ping gets its own, longer deadline: a short ListenPing
+			// says how often to check an idle connection, not how fast a
+			// busy server must answer.
+			pctx, cancel := context.WithTimeout(ctx, max(s.opts.ListenPing, pingTimeout))
 			err := conn.Ping(pctx)
 			cancel()
 			if err != nil {
@@ -129,3 +132,7 @@ func (s *Store) listenOnce(ctx context.Context, report func(error)) (bool, error
 		}
 	}
 }
+
+// pingTimeout is the least time the listen connection's ping may take
+// before the connection is given up and made anew.
+const pingTimeout = 5 * time.Second
