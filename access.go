@@ -189,8 +189,8 @@ type Engine struct {
 	store    Store
 	now      func() time.Time
 	log      *slog.Logger
-	maxStale time.Duration // 0: no bound
-	timeout  time.Duration // of background refreshes
+	maxStale time.Duration                     // 0: no bound
+	timeout  time.Duration                     // of background refreshes
 	audit    func(context.Context, AuditEvent) // nil: no hook
 
 	snap atomic.Pointer[snapshot]
