@@ -189,9 +189,10 @@ type Engine struct {
 	store    Store
 	now      func() time.Time
 	log      *slog.Logger
-	maxStale time.Duration                     // 0: no bound
-	timeout  time.Duration                     // of background refreshes
-	audit    func(context.Context, AuditEvent) // nil: no hook
+	maxStale time.Duration // 0: no bound
+	timeout  time.Duration // of background refreshes
+
+	audit func(context.Context, AuditEvent) // Options.Audit; nil: no hook
 
 	snap atomic.Pointer[snapshot]
 	// freshness tells current how to vouch for the snapshot (freshOK,
