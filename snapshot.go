@@ -69,6 +69,9 @@ type snapshot struct {
 	// fcache holds per-snapshot data that only filters need, computed on
 	// first use.
 	fcache *filterCache
+
+	// names finds associates and groups by name (see nameIndex).
+	names *nameIndex
 }
 
 // roleNode is a role with its place in the role tree.
@@ -417,6 +420,7 @@ func build(rev Revision, b *Batch) *snapshot {
 	}
 	s.loadPolicy(b)
 	s.buildHot()
+	s.buildNames()
 	return s
 }
 
@@ -753,6 +757,7 @@ func (s *snapshot) effective(a *Associate, sc *scratch) ([]int32, []via) {
 func (old *snapshot) update(d *Delta) *snapshot {
 	failClosed(&d.Batch)
 	s := old.updateMembership(d)
+	s.updateNames(old, d)
 	s.updatePolicy(d, len(d.Roles)+len(d.DeleteRoles)+len(d.Groups)+len(d.DeleteGroups) > 0)
 	return s
 }
