@@ -160,6 +160,14 @@ type Options struct {
 	// its own) and safe for concurrent use. The event is passed by value;
 	// neither an unset nor a set hook makes Can allocate.
 	Audit func(context.Context, AuditEvent)
+	// EntityTypes, when not empty, lists every record type the
+	// application has, so that a question about any other type — a typo
+	// such as "contacts" — fails with an error wrapping [ErrInvalid] (and
+	// a deny) instead of quietly denying: [Engine.Can], [Engine.CanAs],
+	// [Engine.Filter] and [Engine.WhoCan] check it. Each must be a
+	// concrete type: neither empty nor [Wildcard]. Default: any type is
+	// accepted, and one no role or rule names is simply denied.
+	EntityTypes []string
 
 	// clock, when set (by tests), replaces the monotonic clock for
 	// staleness; the resolver then reads it on every question instead of
@@ -193,6 +201,7 @@ type Engine struct {
 	timeout  time.Duration // of background refreshes
 
 	audit func(context.Context, AuditEvent) // Options.Audit; nil: no hook
+	types map[string]struct{}               // Options.EntityTypes; nil: any
 
 	snap atomic.Pointer[snapshot]
 	// freshness tells current how to vouch for the snapshot (freshOK,
@@ -285,9 +294,13 @@ func NewResolver(ctx context.Context, s Store, opts *Options) (*Engine, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	types, err := entityTypes(o.EntityTypes)
+	if err != nil {
+		return nil, err
+	}
 	e := &Engine{
 		store: s, now: o.Now, log: o.Logger, maxStale: o.MaxStaleness, timeout: o.RefreshTimeout,
-		clock: o.clock, sem: make(chan struct{}, 1), audit: o.Audit,
+		clock: o.clock, sem: make(chan struct{}, 1), audit: o.Audit, types: types,
 	}
 	if e.clock == nil {
 		// time.Now carries a monotonic reading and time.Since uses it; so
@@ -812,7 +825,7 @@ func (e *Engine) Can(ctx context.Context, who AssociateID, act Action, rec Recor
 	s, err := e.current()
 	d.Action, d.Subject, d.Record, d.Revision, d.snap = act, who, rec, s.rev, s
 	if err == nil {
-		err = checkRequest(act, &rec)
+		err = e.checkRequest(act, &rec)
 	}
 	if err == nil {
 		s.decide(&d, e.now)

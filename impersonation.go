@@ -158,7 +158,7 @@ func (e *Engine) CanAs(ctx context.Context, as Acting, act Action, rec Record) (
 	s, err := e.current()
 	d := Decision{Action: act, Subject: as.Target, Actor: as.Actor, Record: rec, Revision: s.rev, snap: s}
 	if err == nil {
-		err = checkRequest(act, &rec)
+		err = e.checkRequest(act, &rec)
 	}
 	var now Acting
 	if err == nil {
