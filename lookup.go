@@ -5,35 +5,128 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"unicode/utf8"
 )
 
 // nameIndex finds associates by login name and groups by name in a
 // snapshot. It is built with the snapshot and shared, unchanged, by every
 // later snapshot until a write adds, renames or deletes a named entity;
-// then the maps are copied and patched (copy on write), so a write that
-// does not touch names costs nothing here. The id slices are never
-// changed in place.
+// then it is copied and patched (copy on write), so that a write that does
+// not touch names costs nothing here.
 type nameIndex struct {
-	// assocs maps a folded login name (FoldName) to the associates bearing
-	// it, sorted: one, unless the loaded data break the store's uniqueness
-	// rule.
-	assocs map[string][]AssociateID
-	// groups maps an exact group name to the groups bearing it, sorted.
-	groups map[string][]GroupID
+	// assocs is keyed by loginKey; groups by the exact group name.
+	assocs nameMap[AssociateID]
+	groups nameMap[GroupID]
+}
+
+// nameMap maps names to the entities bearing them. Most names are borne by
+// one entity, kept in one, which spares a slice per name; the others are
+// in many. A name is in one of the two maps, never both. Slices in many
+// are sorted and never changed in place, since snapshots share them.
+type nameMap[ID ~int64] struct {
+	one  map[string]ID
+	many map[string][]ID
+}
+
+func newNameMap[ID ~int64](n int) nameMap[ID] {
+	return nameMap[ID]{one: make(map[string]ID, n)}
+}
+
+func (m nameMap[ID]) clone() nameMap[ID] {
+	return nameMap[ID]{one: maps.Clone(m.one), many: maps.Clone(m.many)}
+}
+
+// get returns the one entity named k, or all of them when several are.
+func (m *nameMap[ID]) get(k string) (one ID, many []ID) {
+	if ids, ok := m.many[k]; ok {
+		return 0, ids
+	}
+	return m.one[k], nil
+}
+
+func (m *nameMap[ID]) add(k string, id ID) {
+	if ids, ok := m.many[k]; ok {
+		if i, found := slices.BinarySearch(ids, id); !found {
+			m.many[k] = slices.Insert(slices.Clip(ids), i, id)
+		}
+		return
+	}
+	x, ok := m.one[k]
+	switch {
+	case !ok:
+		m.one[k] = id
+	case x != id:
+		delete(m.one, k)
+		if m.many == nil {
+			m.many = map[string][]ID{}
+		}
+		m.many[k] = []ID{min(x, id), max(x, id)}
+	}
+}
+
+func (m *nameMap[ID]) remove(k string, id ID) {
+	if ids, ok := m.many[k]; ok {
+		i, found := slices.BinarySearch(ids, id)
+		switch {
+		case !found:
+		case len(ids) == 2:
+			delete(m.many, k)
+			m.one[k] = ids[1-i]
+		default:
+			m.many[k] = slices.Concat(ids[:i], ids[i+1:])
+		}
+		return
+	}
+	if x, ok := m.one[k]; ok && x == id {
+		delete(m.one, k)
+	}
+}
+
+// loginKey returns a key under which two login names are equal exactly when
+// their folded forms are (see FoldName): the name itself for the common
+// lower-case ASCII login, so that neither building the index nor a lookup
+// allocates for it. FoldName maps ASCII letters to upper case and leaves no
+// lower-case ASCII letter, so lowering the ASCII letters of its result
+// keeps names apart that it keeps apart, and gives an ASCII name its
+// lower-case form.
+func loginKey(name string) string {
+	lower := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= utf8.RuneSelf {
+			return asciiLower(FoldName(name))
+		}
+		if 'A' <= c && c <= 'Z' {
+			lower = false
+		}
+	}
+	if lower {
+		return name
+	}
+	return asciiLower(name)
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // buildNames indexes the names of every associate and group of s.
 func (s *snapshot) buildNames() {
-	x := &nameIndex{assocs: make(map[string][]AssociateID, len(s.assocs)), groups: make(map[string][]GroupID, len(s.groups))}
+	x := &nameIndex{assocs: newNameMap[AssociateID](len(s.assocs)), groups: newNameMap[GroupID](len(s.groups))}
 	for _, n := range s.assocs {
 		if n != nil {
-			k := FoldName(n.a.Name)
-			x.assocs[k] = insertID(x.assocs[k], n.a.ID)
+			x.assocs.add(loginKey(n.a.Name), n.a.ID)
 		}
 	}
 	for _, n := range s.groups {
 		if n != nil {
-			x.groups[n.group.Name] = insertID(x.groups[n.group.Name], n.group.ID)
+			x.groups.add(n.group.Name, n.group.ID)
 		}
 	}
 	s.names = x
@@ -80,67 +173,41 @@ func (s *snapshot) updateNames(old *snapshot, d *Delta) {
 	if !touched {
 		return
 	}
-	x := &nameIndex{assocs: maps.Clone(old.names.assocs), groups: maps.Clone(old.names.groups)}
+	x := &nameIndex{assocs: old.names.assocs.clone(), groups: old.names.groups.clone()}
 	// Every old name of a put or deleted entity goes first, then the new
 	// names: a batch may swap two names. A delete wins over a put of the
 	// same id, as in updateMembership.
 	for _, a := range d.Associates {
 		if name, ok := assocName(a.ID); ok {
-			removeName(x.assocs, FoldName(name), a.ID)
+			x.assocs.remove(loginKey(name), a.ID)
 		}
 	}
 	for _, id := range d.DeleteAssociates {
 		if name, ok := assocName(id); ok {
-			removeName(x.assocs, FoldName(name), id)
+			x.assocs.remove(loginKey(name), id)
 		}
 	}
 	for _, a := range d.Associates {
 		if !slices.Contains(d.DeleteAssociates, a.ID) {
-			k := FoldName(a.Name)
-			x.assocs[k] = insertID(slices.Clip(x.assocs[k]), a.ID)
+			x.assocs.add(loginKey(a.Name), a.ID)
 		}
 	}
 	for _, g := range d.Groups {
 		if name, ok := groupName(g.ID); ok {
-			removeName(x.groups, name, g.ID)
+			x.groups.remove(name, g.ID)
 		}
 	}
 	for _, id := range d.DeleteGroups {
 		if name, ok := groupName(id); ok {
-			removeName(x.groups, name, id)
+			x.groups.remove(name, id)
 		}
 	}
 	for _, g := range d.Groups {
 		if !slices.Contains(d.DeleteGroups, g.ID) {
-			x.groups[g.Name] = insertID(slices.Clip(x.groups[g.Name]), g.ID)
+			x.groups.add(g.Name, g.ID)
 		}
 	}
 	s.names = x
-}
-
-// insertID adds id to the sorted ids. Callers pass a clipped slice when it
-// may be shared, so that the insertion copies it.
-func insertID[ID ~int64](ids []ID, id ID) []ID {
-	i, found := slices.BinarySearch(ids, id)
-	if found {
-		return ids
-	}
-	return slices.Insert(ids, i, id)
-}
-
-// removeName removes id from the ids under name, without touching the
-// shared slice.
-func removeName[ID ~int64](m map[string][]ID, name string, id ID) {
-	ids := m[name]
-	i, found := slices.BinarySearch(ids, id)
-	if !found {
-		return
-	}
-	if len(ids) == 1 {
-		delete(m, name)
-		return
-	}
-	m[name] = slices.Concat(ids[:i], ids[i+1:])
 }
 
 // AssociateByName finds the associate whose login name is name, compared
@@ -156,16 +223,15 @@ func (e *Engine) AssociateByName(ctx context.Context, name string) (Associate, e
 	if err != nil {
 		return Associate{}, err
 	}
-	ids := s.names.assocs[FoldName(name)]
-	switch len(ids) {
-	case 0:
-		return Associate{}, fmt.Errorf("access: associate named %q: %w", name, ErrNotFound)
-	case 1:
-		_, n := s.assoc(ids[0])
-		return n.a.clone(), nil
-	default:
-		return Associate{}, fmt.Errorf("access: associate named %q: %w: the name is shared by associates %v", name, ErrInvalid, ids)
+	id, many := s.names.assocs.get(loginKey(name))
+	if many != nil {
+		return Associate{}, fmt.Errorf("access: associate named %q: %w: the name is shared by associates %v", name, ErrInvalid, many)
 	}
+	_, n := s.assoc(id)
+	if id == 0 || n == nil {
+		return Associate{}, fmt.Errorf("access: associate named %q: %w", name, ErrNotFound)
+	}
+	return n.a.clone(), nil
 }
 
 // GroupsByName lists, sorted, the groups named exactly name (case and all:
@@ -177,9 +243,12 @@ func (e *Engine) GroupsByName(ctx context.Context, name string) ([]GroupID, erro
 	if err != nil {
 		return nil, err
 	}
-	ids := s.names.groups[name]
-	if len(ids) == 0 {
+	id, many := s.names.groups.get(name)
+	if many != nil {
+		return slices.Clone(many), nil
+	}
+	if _, n := s.group(id); id == 0 || n == nil {
 		return nil, fmt.Errorf("access: group named %q: %w", name, ErrNotFound)
 	}
-	return slices.Clone(ids), nil
+	return []GroupID{id}, nil
 }

@@ -16,7 +16,7 @@ import (
 // lookupNames are the names random models draw from: some fold to the
 // same login ("anna", "ANNA"; "sam", "ſam"), some differ only in case,
 // which matters for groups.
-var lookupNames = []string{"anna", "ANNA", "bob", "Bob", "sam", "ſam", "Team A", "team a", "zoe"}
+var lookupNames = []string{"anna", "ANNA", "bob", "Bob", "sam", "ſam", "kim", "\u212aim", "Team A", "team a", "zoe"}
 
 // TestAssociateByName and GroupsByName answer from the snapshot.
 func TestLookupByName(t *testing.T) {
