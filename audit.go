@@ -28,8 +28,10 @@ func (k AuditKind) String() string { return enumName(auditKindNames[:], k, "audi
 
 // AuditEvent is what [Options.Audit] receives: one decision or one
 // impersonation, granted or refused. It is passed by value, so that a
-// resolver with a hook set does not allocate to report to it either; its
-// Decision holds no memory the hook must not keep.
+// resolver with a hook set does not allocate to report to it either. The
+// hook may keep it, but like the Decision it carries, a kept event keeps
+// the snapshot it was decided on alive (for Decision.String): a hook that
+// queues events for later should queue the fields it needs.
 type AuditEvent struct {
 	// Kind is what happened.
 	Kind AuditKind
