@@ -151,6 +151,23 @@ type Options struct {
 	// recovering (Info). Default: [slog.Default], so that a failing store
 	// is never silent; pass slog.New(slog.DiscardHandler) to silence it.
 	Logger *slog.Logger
+	// Audit, when set, receives every decision [Engine.Can] and
+	// [Engine.CanAs] make and every impersonation [Engine.Impersonate]
+	// grants or refuses, exactly once each, failures included (a question
+	// that fails reports a denying decision with its error). It is called
+	// synchronously on the request path, before the question returns: it
+	// must be fast (hand slow work such as a database write to a queue of
+	// its own) and safe for concurrent use. The event is passed by value;
+	// neither an unset nor a set hook makes Can allocate.
+	Audit func(context.Context, AuditEvent)
+	// EntityTypes, when not empty, lists every record type the
+	// application has, so that a question about any other type — a typo
+	// such as "contacts" — fails with an error wrapping [ErrInvalid] (and
+	// a deny) instead of quietly denying: [Engine.Can], [Engine.CanAs],
+	// [Engine.Filter] and [Engine.WhoCan] check it. Each must be a
+	// concrete type: neither empty nor [Wildcard]. Default: any type is
+	// accepted, and one no role or rule names is simply denied.
+	EntityTypes []string
 
 	// clock, when set (by tests), replaces the monotonic clock for
 	// staleness; the resolver then reads it on every question instead of
@@ -182,6 +199,9 @@ type Engine struct {
 	log      *slog.Logger
 	maxStale time.Duration // 0: no bound
 	timeout  time.Duration // of background refreshes
+
+	audit func(context.Context, AuditEvent) // Options.Audit; nil: no hook
+	types map[string]struct{}               // Options.EntityTypes; nil: any
 
 	snap atomic.Pointer[snapshot]
 	// freshness tells current how to vouch for the snapshot (freshOK,
@@ -277,9 +297,13 @@ func NewResolver(ctx context.Context, s Store, opts *Options) (*Engine, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	types, err := entityTypes(o.EntityTypes)
+	if err != nil {
+		return nil, err
+	}
 	e := &Engine{
 		store: s, now: o.Now, log: o.Logger, maxStale: o.MaxStaleness, timeout: o.RefreshTimeout,
-		clock: o.clock, sem: make(chan struct{}, 1),
+		clock: o.clock, sem: make(chan struct{}, 1), audit: o.Audit, types: types,
 	}
 	if e.clock == nil {
 		// time.Now carries a monotonic reading and time.Since uses it; so
@@ -804,14 +828,16 @@ func (e *Engine) Members(ctx context.Context, g GroupID) ([]AssociateID, error) 
 func (e *Engine) Can(ctx context.Context, who AssociateID, act Action, rec Record) (d Decision, err error) {
 	s, err := e.current()
 	d.Action, d.Subject, d.Record, d.Revision, d.names = act, who, rec, s.rev, s.names
-	if err != nil {
-		return d, err
+	if err == nil {
+		err = e.checkRequest(act, &rec)
 	}
-	if err := checkRequest(act, &rec); err != nil {
-		return d, err
+	if err == nil {
+		s.decide(&d, e.now)
 	}
-	s.decide(&d, e.now)
-	return d, nil
+	if e.audit != nil {
+		e.auditDecision(ctx, s, &d, 0, err)
+	}
+	return d, err
 }
 
 func checkRequest(act Action, rec *Record) error {

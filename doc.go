@@ -198,6 +198,16 @@
 // while a refresh is stuck in the store, and the resolver's own refreshes
 // give up after Options.RefreshTimeout.
 //
+// # Auditing and lookups
+//
+// [Options.Audit] receives every decision [Engine.Can] and [Engine.CanAs]
+// make and every impersonation, granted or refused, synchronously and
+// without allocating. [Options.EntityTypes] makes a question about a type
+// the application does not have (a typo) an error instead of a deny.
+// [Engine.AssociateByName] and [Engine.GroupsByName] answer from the
+// snapshot, so authenticating a request needs no store round trip;
+// [Engine.MembersSeq] and [Engine.WhoCanSeq] stream the large answers.
+//
 // # Concurrency
 //
 // [Engine] is safe for concurrent use. It publishes each compiled snapshot

@@ -306,7 +306,7 @@ func (e *Engine) Filter(ctx context.Context, who AssociateID, act Action, typ st
 	if err != nil {
 		return Filter{}, err
 	}
-	if err := checkRequest(act, &Record{Type: typ}); err != nil {
+	if err := e.checkRequest(act, &Record{Type: typ}); err != nil {
 		return Filter{}, err
 	}
 	return Filter{Type: typ, Revision: s.rev, root: s.filter(who, act, typ, e.now)}, nil

@@ -92,10 +92,14 @@ type Acting struct {
 // [ErrNoImpersonationRule].
 func (e *Engine) Impersonate(ctx context.Context, actor, target AssociateID) (Acting, error) {
 	s, err := e.current()
-	if err != nil {
-		return Acting{}, err
+	var as Acting
+	if err == nil {
+		as, err = s.impersonate(actor, target, e.now)
 	}
-	return s.impersonate(actor, target, e.now)
+	if e.audit != nil {
+		e.auditImpersonation(ctx, s, actor, target, as.Rule, err)
+	}
+	return as, err
 }
 
 func (s *snapshot) impersonate(actor, target AssociateID, now func() time.Time) (Acting, error) {
@@ -153,15 +157,18 @@ func (s *snapshot) impersonate(actor, target AssociateID, now func() time.Time) 
 func (e *Engine) CanAs(ctx context.Context, as Acting, act Action, rec Record) (Decision, error) {
 	s, err := e.current()
 	d := Decision{Action: act, Subject: as.Target, Actor: as.Actor, Record: rec, Revision: s.rev, names: s.names}
-	if err != nil {
-		return d, err
+	if err == nil {
+		err = e.checkRequest(act, &rec)
 	}
-	if err := checkRequest(act, &rec); err != nil {
-		return d, err
+	var now Acting
+	if err == nil {
+		now, err = s.impersonate(as.Actor, as.Target, e.now)
 	}
-	if _, err := s.impersonate(as.Actor, as.Target, e.now); err != nil {
-		return d, err
+	if err == nil {
+		s.decide(&d, e.now)
 	}
-	s.decide(&d, e.now)
-	return d, nil
+	if e.audit != nil {
+		e.auditDecision(ctx, s, &d, now.Rule, err)
+	}
+	return d, err
 }

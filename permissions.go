@@ -33,7 +33,7 @@ func (e *Engine) WhoCan(ctx context.Context, act Action, rec Record) ([]Allowed,
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRequest(act, &rec); err != nil {
+	if err := e.checkRequest(act, &rec); err != nil {
 		return nil, err
 	}
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(s.assocs)/8192))

@@ -73,6 +73,9 @@ type snapshot struct {
 	// fcache holds per-snapshot data that only filters need, computed on
 	// first use.
 	fcache *filterCache
+
+	// byName finds associates and groups by name (see nameIndex).
+	byName *nameIndex
 }
 
 // roleNode is a role with its place in the role tree.
@@ -421,6 +424,7 @@ func build(rev Revision, b *Batch) *snapshot {
 	}
 	s.loadPolicy(b)
 	s.buildHot()
+	s.buildNames()
 	return s
 }
 
@@ -757,6 +761,7 @@ func (s *snapshot) effective(a *Associate, sc *scratch) ([]int32, []via) {
 func (old *snapshot) update(d *Delta) *snapshot {
 	failClosed(&d.Batch)
 	s := old.updateMembership(d)
+	s.updateNames(old, d)
 	s.updatePolicy(d, len(d.Roles)+len(d.DeleteRoles)+len(d.Groups)+len(d.DeleteGroups) > 0)
 	return s
 }
