@@ -573,8 +573,7 @@ func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
 			}
 		}
 		// A deleted owner has no role left, so no superior either.
-		if or := f.ownerRole; or != nil && rec.Owner != who && role != nil && !role.leaf &&
-			slices.Contains(or.above, role.role.ID) {
+		if or := f.ownerRole; or != nil && rec.Owner != who && role != nil && !role.leaf && role.isAbove(or) {
 			rels = rels.With(Subordinate)
 		}
 		if rec.Category != 0 {
