@@ -57,7 +57,8 @@ func groupChain(n int) access.Batch {
 		}
 		b.Groups = append(b.Groups, g)
 	}
-	b.Associates = []access.Associate{{ID: 1, Name: "a1", Type: access.Internal, Active: true, PrimaryGroup: 1}}
+	b.Roles = []access.Role{{ID: 1, Name: "user"}}
+	b.Associates = []access.Associate{{ID: 1, Name: "a1", Type: access.Internal, Active: true, Role: 1, PrimaryGroup: 1}}
 	return b
 }
 
@@ -73,15 +74,13 @@ type deltaStore struct {
 func (s *deltaStore) Changes(_ context.Context, since access.Revision) (access.Delta, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch since {
-	case s.rev:
+	switch {
+	case since == 0 && s.rev == 1:
+		return access.Delta{To: 1, Full: true, Batch: s.full.Clone()}, nil
+	case since == s.rev:
 		return access.Delta{From: since, To: since}, nil
-	case s.rev - 1:
+	case since == s.rev-1:
 		return access.Delta{From: since, To: s.rev, Batch: s.last.Clone()}, nil
-	case 0:
-		if s.rev == 1 {
-			return access.Delta{To: 1, Full: true, Batch: s.full}, nil
-		}
 	}
 	return access.Delta{}, fmt.Errorf("deltaStore: revision %d is gone", since)
 }

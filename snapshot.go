@@ -358,8 +358,14 @@ func build(rev Revision, b *Batch) *snapshot {
 	}
 	s.compileGroups()
 
-	as := slices.Clone(b.Associates)
-	slices.SortFunc(as, func(x, y Associate) int { return cmp.Compare(x.ID, y.ID) })
+	// Stores list associates in id order; only others pay for a sorted
+	// copy, which for a million associates is 200 MB.
+	as := b.Associates
+	byID := func(x, y Associate) int { return cmp.Compare(x.ID, y.ID) }
+	if !slices.IsSortedFunc(as, byID) {
+		as = slices.Clone(as)
+		slices.SortFunc(as, byID)
+	}
 	s.assocs = make([]*assocNode, 0, len(as))
 	// The nodes come from one slab rather than one allocation each.
 	slab := make([]assocNode, len(as))
@@ -393,6 +399,7 @@ func build(rev Revision, b *Batch) *snapshot {
 	// spares the garbage of growing ten thousand lists by append. Each is
 	// capped at its length, so a later append cannot spill into the next.
 	sc := newScratch(len(s.groups))
+	sc.slab = true
 	count := make([]int, len(s.groups))
 	total := 0
 	for _, n := range s.assocs {
@@ -521,6 +528,44 @@ type scratch struct {
 	// bits has a bit set for each touched group, so that they can be
 	// listed in order without sorting; it is all zero between calls.
 	bits []uint64
+	// slab, set for a full build, cuts the lists effective returns from
+	// large shared arrays (groups, vias) rather than allocating two per
+	// associate: a million associates otherwise cost two million
+	// allocations. An update leaves it unset, so that the lists it makes
+	// do not keep a large array alive.
+	slab   bool
+	groups []int32
+	vias   []via
+}
+
+// slabLen is the size of the arrays a slab cuts lists from.
+const slabLen = 1 << 14
+
+// take returns a list of n group indexes, capped at n so that an append
+// cannot spill into a neighbour's.
+func (sc *scratch) take(n int) []int32 {
+	if !sc.slab || n > slabLen/4 {
+		return make([]int32, n)
+	}
+	if len(sc.groups) < n {
+		sc.groups = make([]int32, slabLen)
+	}
+	out := sc.groups[:n:n]
+	sc.groups = sc.groups[n:]
+	return out
+}
+
+// takeVias is take for explanations.
+func (sc *scratch) takeVias(n int) []via {
+	if !sc.slab || n > slabLen/4 {
+		return make([]via, n)
+	}
+	if len(sc.vias) < n {
+		sc.vias = make([]via, slabLen)
+	}
+	out := sc.vias[:n:n]
+	sc.vias = sc.vias[n:]
+	return out
 }
 
 func newScratch(n int) *scratch {
@@ -536,7 +581,7 @@ func newScratch(n int) *scratch {
 // associate in a hundred groups out of ten thousand is several times
 // cheaper.
 func (sc *scratch) sorted() []int32 {
-	out := make([]int32, 0, len(sc.touched))
+	out := sc.take(len(sc.touched))[:0]
 	lo, hi := sc.touched[0], sc.touched[0]
 	for _, g := range sc.touched {
 		lo, hi = min(lo, g), max(hi, g)
@@ -560,7 +605,9 @@ func (sc *scratch) sorted() []int32 {
 
 func (sc *scratch) grow(n int) {
 	if len(sc.stamp) < n {
+		slab := sc.slab
 		*sc = *newScratch(n + n/4)
+		sc.slab = slab
 	}
 }
 
@@ -619,7 +666,7 @@ func (s *snapshot) effective(a *Associate, sc *scratch) ([]int32, []via) {
 		return nil, nil
 	}
 	groups := sc.sorted()
-	vias := make([]via, len(groups))
+	vias := sc.takeVias(len(groups))
 	for i, g := range groups {
 		if sc.dist[g] == 0 {
 			vias[i] = mkVia(-1, sc.reason[g])
