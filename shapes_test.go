@@ -121,43 +121,41 @@ func TestDeepShapesMatchReference(t *testing.T) {
 			if err := b.Validate(context.Background(), dEmptyView{}); err != nil {
 				t.Fatalf("the organisation is not valid: %v", err)
 			}
-			s := newRawStore(b)
+			s := &deltaStore{full: b.Clone(), rev: 1}
 			w := &warnings{}
 			e := newResolver(t, s, w)
 			check := func(step string) {
 				t.Helper()
-				cur := s.snapshot()
-				checkResolver(t, e, cur)
-				all := cur.batch()
-				all.SharingRules = b.SharingRules
-				checkDeepDecisions(t, e, &all)
+				checkResolver(t, e, refFromBatch(&b))
+				checkDeepDecisions(t, e, &b)
 				w.check(t)
 				if t.Failed() {
 					t.Fatalf("after %s", step)
 				}
 			}
+			write := func(r access.Role) {
+				t.Helper()
+				b.Roles[r.ID-1] = r
+				s.push(access.Batch{Roles: []access.Role{r}})
+				if err := e.Refresh(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
 			check("the load")
 
-			r := rand.New(rand.NewPCG(seed, 10))
 			// New rights for a role in the middle of the tree.
-			mid := b.Roles[depth/2]
+			mid := cloneRole(b.Roles[depth/2])
 			mid.Rights = map[string]access.Grid{"contact": {access.Owner: access.LevelFull, access.Subordinate: access.LevelUpdate}}
-			b.Roles[depth/2] = mid
-			s.write(access.Batch{Roles: []access.Role{mid}})
-			if err := e.Refresh(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			write(mid)
 			check("a rights write")
 
 			// Move a role near the top under one near the bottom that is
 			// not below it: its whole subtree moves.
-			moved := b.Roles[r.IntN(depth/10)]
-			to := notBelowRole(s.snapshot(), moved.ID)
+			r := rand.New(rand.NewPCG(seed, 10))
+			moved := cloneRole(b.Roles[r.IntN(depth/10)])
+			to := notBelowRole(refFromBatch(&b), moved.ID)
 			moved.Parent = to
-			s.write(access.Batch{Roles: []access.Role{moved}})
-			if err := e.Refresh(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			write(moved)
 			check(fmt.Sprintf("moving role %d under role %d", moved.ID, to))
 		})
 	}
