@@ -442,8 +442,9 @@ func newGroupNode(g Group) *groupNode {
 
 // compileGroups recomputes everything derived from roles and groups: each
 // group's upward closure, the list of smart groups, and (compileRoles) the
-// role tree numbering and each role's base groups. It replaces s.roles' nodes and s.groups'
-// nodes with fresh ones, so the caller must own both containers.
+// role tree's numbering and each role's base groups. It replaces s.roles'
+// nodes and s.groups' nodes with fresh ones, so the caller must own both
+// containers.
 func (s *snapshot) compileGroups() {
 	s.groupDense = nil
 	maxID := GroupID(0)
