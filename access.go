@@ -695,7 +695,9 @@ func (e *Engine) Sync(ctx context.Context, rev Revision) error {
 // Revision reports the store revision the resolver answers at now.
 func (e *Engine) Revision() Revision { return e.snap.Load().rev }
 
-// EffectiveGroups implements [Resolver].
+// EffectiveGroups implements [Resolver]. The memberships' paths share
+// storage (see [Membership.Path]): the call costs time and memory linear in
+// the memberships for a chain of groups however deep.
 func (e *Engine) EffectiveGroups(ctx context.Context, who AssociateID) ([]Membership, error) {
 	s, err := e.current()
 	if err != nil {
@@ -705,12 +707,131 @@ func (e *Engine) EffectiveGroups(ctx context.Context, who AssociateID) ([]Member
 	if n == nil {
 		return nil, fmt.Errorf("access: associate %d: %w", who, ErrNotFound)
 	}
-	out := make([]Membership, len(n.groups))
-	for i, g := range n.groups {
-		out[i] = s.explain(n, g)
-	}
+	out := s.explainAll(n)
 	slices.SortFunc(out, func(a, b Membership) int { return cmp.Compare(a.Group, b.Group) })
 	return out, nil
+}
+
+// explainAll explains every membership of the associate at once. The
+// memberships' shortest paths form a tree (each path is its predecessor's
+// plus one group), so they share storage: each path is a prefix of one
+// backing array, cut to its length and capacity, and the child with the
+// longest path below it extends its parent's array in place while any
+// other copies its parent's path into a new one. A chain of groups 10,000
+// deep thus costs one array of 10,000 entries rather than 50 million; in
+// general the cost is the memberships plus, at each branching, the depth
+// of the branch point for every branch but the longest.
+func (s *snapshot) explainAll(n *assocNode) []Membership {
+	m := len(n.groups)
+	// pred[i] is the membership one step closer to the associate, or -1
+	// for one it enters directly (or, in an inconsistent node, a step
+	// that leads nowhere or round in a circle).
+	pred := make([]int32, m)
+	for i := range pred {
+		pred[i] = -1
+		if v := n.via[i]; v.reason() == ViaGroup {
+			if j, ok := slices.BinarySearch(n.groups, v.from()); ok {
+				pred[i] = int32(j)
+			}
+		}
+	}
+	// depth[i] is the path's length less one, found by walking up to a
+	// known depth. A circle of steps makes its groups roots.
+	depth := make([]int32, m)
+	for i := range depth {
+		depth[i] = -1
+	}
+	var walk []int32
+	for i := range m {
+		walk = walk[:0]
+		x := int32(i)
+		for x >= 0 && depth[x] == -1 {
+			depth[x] = -2 // on this walk
+			walk = append(walk, x)
+			x = pred[x]
+		}
+		if x >= 0 && depth[x] == -2 {
+			for k := len(walk) - 1; k >= 0; k-- {
+				pred[walk[k]] = -1
+				if walk[k] == x {
+					break
+				}
+			}
+		}
+		d := int32(-1)
+		if x >= 0 && depth[x] >= 0 {
+			d = depth[x]
+		}
+		for k := len(walk) - 1; k >= 0; k-- {
+			if w := walk[k]; pred[w] < 0 {
+				d = 0
+				depth[w] = 0
+			} else {
+				d++
+				depth[w] = d
+			}
+		}
+	}
+	// Memberships by depth, shallowest first (counting sort).
+	maxDepth := int32(0)
+	for _, d := range depth {
+		maxDepth = max(maxDepth, d)
+	}
+	start := make([]int32, maxDepth+2)
+	for _, d := range depth {
+		start[d+1]++
+	}
+	for d := range maxDepth + 1 {
+		start[d+1] += start[d]
+	}
+	byDepth := make([]int32, m)
+	for i, d := range depth {
+		byDepth[start[d]] = int32(i)
+		start[d]++
+	}
+	// height[i] is the longest path below i; heavy[p] the child that
+	// extends p's array in place.
+	height := make([]int32, m)
+	heavy := make([]int32, m)
+	for i := range heavy {
+		heavy[i] = -1
+	}
+	for k := m - 1; k >= 0; k-- {
+		i := byDepth[k]
+		if p := pred[i]; p >= 0 && (heavy[p] < 0 || height[i]+1 > height[p]) {
+			height[p], heavy[p] = height[i]+1, i
+		}
+	}
+	out := make([]Membership, m)
+	buf := make([][]GroupRef, m) // each membership's whole backing array
+	root := make([]int32, m)     // the membership its path starts at
+	type roles struct{ role, sub RoleRef }
+	byRoot := map[int32]roles{} // the entry's roles, per first group
+	for _, i := range byDepth {
+		d, p := depth[i], pred[i]
+		if p >= 0 && heavy[p] == i {
+			buf[i] = buf[p]
+		} else {
+			buf[i] = make([]GroupRef, d+1+height[i])
+			if p >= 0 {
+				copy(buf[i], buf[p][:d])
+			}
+		}
+		buf[i][d] = s.groupRef(n.groups[i])
+		root[i] = i
+		if p >= 0 {
+			root[i] = root[p]
+		}
+		why := n.via[root[i]].reason()
+		r, ok := byRoot[root[i]]
+		if !ok {
+			r.role, r.sub = s.entryRoles(n, n.groups[root[i]], why)
+			byRoot[root[i]] = r
+		}
+		out[i] = Membership{Group: s.groups[n.groups[i]].group.ID, Reason: why, Role: r.role, Subordinate: r.sub,
+			Path: buf[i][: d+1 : d+1]}
+	}
+	return out
 }
 
 // explain rebuilds the shortest path to group g from the associate's
@@ -732,15 +853,23 @@ func (s *snapshot) explain(n *assocNode, g int32) Membership {
 	}
 	slices.Reverse(path)
 	m := Membership{Group: s.groups[g].group.ID, Reason: why.reason(), Path: path}
-	switch m.Reason {
+	m.Role, m.Subordinate = s.entryRoles(n, s.groupIdx[path[0].ID], m.Reason)
+	return m
+}
+
+// entryRoles returns, for a membership the associate enters group index
+// first of by reason why, the role that explains it and, when the group
+// lists a role above the associate's, the associate's own role.
+func (s *snapshot) entryRoles(n *assocNode, first int32, why Reason) (role, sub RoleRef) {
+	switch why {
 	case ViaRole:
-		m.Role = s.roleRef(n.a.Role)
+		role = s.roleRef(n.a.Role)
 	case ViaRoleTree:
 		// The nearest role at or above the associate's that the group lists.
-		first := s.groups[s.groupIdx[path[0].ID]]
+		g := s.groups[first]
 		for r, hops := n.a.Role, 0; r != 0 && hops <= len(s.roles); hops++ {
-			if slices.Contains(first.group.RolesAndSubordinates, r) {
-				m.Role = s.roleRef(r)
+			if slices.Contains(g.group.RolesAndSubordinates, r) {
+				role = s.roleRef(r)
 				break
 			}
 			rn := s.roles[r]
@@ -749,11 +878,11 @@ func (s *snapshot) explain(n *assocNode, g int32) Membership {
 			}
 			r = rn.role.Parent
 		}
-		if m.Role.ID != n.a.Role {
-			m.Subordinate = s.roleRef(n.a.Role)
+		if role.ID != n.a.Role {
+			sub = s.roleRef(n.a.Role)
 		}
 	}
-	return m
+	return role, sub
 }
 
 func (s *snapshot) groupRef(g int32) GroupRef {
@@ -982,8 +1111,7 @@ func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
 			}
 		}
 		// A deleted owner has no role left, so no superior either.
-		if or := f.ownerRole; or != nil && rec.Owner != who && role != nil && !role.leaf &&
-			slices.Contains(or.above, role.role.ID) {
+		if or := f.ownerRole; or != nil && rec.Owner != who && role != nil && !role.leaf && role.isAbove(or) {
 			rels = rels.With(Subordinate)
 		}
 		if rec.Category != 0 {

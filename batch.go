@@ -172,6 +172,12 @@ type overlay struct {
 	categories map[CategoryID]*Category
 	put        map[Ref]bool // every entity the batch puts
 	deleted    map[Ref]bool
+
+	// What cycle detection has learnt, shared by the checks of all the
+	// batch's roles and groups (see roleOnCycle and groupCycles).
+	roleColour map[RoleID]uint8
+	groupComp  map[GroupID]int32
+	groupKids  map[GroupID][]GroupID
 }
 
 func newOverlay(b *Batch, v View) (*overlay, error) {
@@ -360,33 +366,79 @@ func (o *overlay) checkRole(ctx context.Context, r *Role) error {
 	if r.Parent == 0 {
 		return nil
 	}
-	// Walk up from the parent; meeting r again is a cycle. The walk stops
-	// at a role seen before, so a cycle already in the view (which
-	// validation never lets in) cannot loop forever.
+	p, err := o.role(ctx, r.Parent)
+	if err != nil {
+		return err
+	}
+	if p == nil {
+		return fmt.Errorf("access: role %d: %w: parent role %d does not exist", r.ID, ErrInvalid, r.Parent)
+	}
+	cyclic, err := o.roleOnCycle(ctx, r.ID)
+	if err != nil || !cyclic {
+		return err
+	}
+	// Name the cycle: r and its ancestors back to r.
 	path := []int64{int64(r.ID)}
-	seen := map[RoleID]bool{r.ID: true}
-	for id := r.Parent; id != 0; {
-		p, err := o.role(ctx, id)
-		if err != nil {
-			return err
-		}
-		if p == nil {
-			if id == r.Parent {
-				return fmt.Errorf("access: role %d: %w: parent role %d does not exist", r.ID, ErrInvalid, id)
-			}
-			return nil // a broken chain above is not this write's doing
-		}
+	for id := r.Parent; ; {
 		path = append(path, int64(id))
 		if id == r.ID {
 			return &CycleError{Kind: KindRole, Path: path}
 		}
-		if seen[id] {
-			return nil
+		p, err := o.role(ctx, id)
+		if err != nil || p == nil {
+			return err // cannot happen on a cycle found a moment ago
 		}
-		seen[id] = true
 		id = p.Parent
 	}
-	return nil
+}
+
+// Colours of the walks up the role tree (see roleOnCycle).
+const (
+	roleUnseen uint8 = iota
+	roleOnPath
+	roleAcyclic
+	roleCyclic
+)
+
+// roleOnCycle reports whether role id lies on a parent cycle once the
+// batch is applied. Walks up from the batch's roles share what they learn:
+// each stops at a role an earlier walk has settled, so validating a chain
+// of n roles looks up each role once rather than n²/2 times.
+func (o *overlay) roleOnCycle(ctx context.Context, id RoleID) (bool, error) {
+	if o.roleColour == nil {
+		o.roleColour = map[RoleID]uint8{}
+	}
+	var path []RoleID
+	for x := id; x != 0; {
+		switch o.roleColour[x] {
+		case roleOnPath:
+			// The walk met itself: x and the roles after it form a cycle.
+			for i := len(path) - 1; i >= 0; i-- {
+				o.roleColour[path[i]] = roleCyclic
+				if path[i] == x {
+					break
+				}
+			}
+		case roleUnseen:
+			o.roleColour[x] = roleOnPath
+			path = append(path, x)
+			p, err := o.role(ctx, x)
+			if err != nil {
+				return false, err
+			}
+			if p != nil {
+				x = p.Parent
+				continue
+			}
+		}
+		break
+	}
+	for _, x := range path {
+		if o.roleColour[x] == roleOnPath {
+			o.roleColour[x] = roleAcyclic
+		}
+	}
+	return o.roleColour[id] == roleCyclic, nil
 }
 
 func (o *overlay) checkCategory(ctx context.Context, c *Category) error {
@@ -461,38 +513,132 @@ func (o *overlay) checkGroup(ctx context.Context, g *Group) error {
 }
 
 // groupCycle looks for a path of Groups edges from g back to g and returns
-// it as g, c1, …, g (each lists the next), or nil.
+// it as g, c1, …, g (each lists the next), or nil. The first call finds
+// every group on a cycle at once (groupCycles); a group on one is then
+// traced within its cycle alone.
 func (o *overlay) groupCycle(ctx context.Context, g *Group) ([]int64, error) {
-	seen := map[GroupID]bool{}
-	var path []int64
-	var visit func(id GroupID) (bool, error)
-	visit = func(id GroupID) (bool, error) {
-		cg, err := o.group(ctx, id)
-		if err != nil || cg == nil {
-			return false, err
+	if o.groupComp == nil {
+		if err := o.groupCycles(ctx); err != nil {
+			return nil, err
 		}
-		path = append(path, int64(id))
-		for _, c := range cg.Groups {
-			if c == g.ID {
-				path = append(path, int64(c))
-				return true, nil
-			}
-			if seen[c] {
+	}
+	comp, ok := o.groupComp[g.ID]
+	if !ok {
+		return nil, nil
+	}
+	// Depth first from g through the groups of its component, children
+	// in the order they are listed, without recursion: the first path
+	// back to g.
+	type frame struct {
+		kids []GroupID
+		next int
+	}
+	seen := map[GroupID]bool{}
+	path := []int64{int64(g.ID)}
+	stack := []frame{{kids: o.groupKids[g.ID]}}
+	for len(stack) > 0 {
+		f := &stack[len(stack)-1]
+		if f.next == len(f.kids) {
+			stack = stack[:len(stack)-1]
+			path = path[:len(path)-1]
+			continue
+		}
+		c := f.kids[f.next]
+		f.next++
+		if c == g.ID {
+			return append(path, int64(c)), nil
+		}
+		if cc, ok := o.groupComp[c]; !ok || cc != comp || seen[c] {
+			continue // no way back to g from there, or tried already
+		}
+		seen[c] = true
+		path = append(path, int64(c))
+		stack = append(stack, frame{kids: o.groupKids[c]})
+	}
+	return nil, nil
+}
+
+// groupCycles finds the strongly connected components of the Groups
+// edges among the groups the batch's groups reach, once the batch is
+// applied, in one pass of Tarjan's algorithm without recursion: linear in
+// the groups and edges it visits, and no depth of nesting can overflow the
+// stack. It records in o.groupComp the component of every group that lies
+// on a cycle (a component of more than one group), and in o.groupKids the
+// groups each visited group lists.
+func (o *overlay) groupCycles(ctx context.Context) error {
+	o.groupComp = map[GroupID]int32{}
+	o.groupKids = map[GroupID][]GroupID{}
+	index := map[GroupID]int32{} // -1 for a group that will not exist
+	low := map[GroupID]int32{}
+	onStack := map[GroupID]bool{}
+	var stack []GroupID
+	type frame struct {
+		id   GroupID
+		next int
+	}
+	var calls []frame
+	comps := int32(0)
+	visit := func(id GroupID) error {
+		g, err := o.group(ctx, id)
+		if err != nil {
+			return err
+		}
+		if g == nil {
+			index[id] = -1
+			return nil
+		}
+		index[id], low[id] = int32(len(index)), int32(len(index))
+		o.groupKids[id] = g.Groups
+		stack = append(stack, id)
+		onStack[id] = true
+		calls = append(calls, frame{id: id})
+		return nil
+	}
+	for i := range o.b.Groups {
+		if _, ok := index[o.b.Groups[i].ID]; ok {
+			continue
+		}
+		if err := visit(o.b.Groups[i].ID); err != nil {
+			return err
+		}
+		for len(calls) > 0 {
+			f := &calls[len(calls)-1]
+			if kids := o.groupKids[f.id]; f.next < len(kids) {
+				c := kids[f.next]
+				f.next++
+				if ci, ok := index[c]; !ok {
+					if err := visit(c); err != nil {
+						return err
+					}
+				} else if ci >= 0 && onStack[c] {
+					low[f.id] = min(low[f.id], ci)
+				}
 				continue
 			}
-			seen[c] = true
-			if ok, err := visit(c); ok || err != nil {
-				return ok, err
+			id := f.id
+			calls = calls[:len(calls)-1]
+			if len(calls) > 0 {
+				p := calls[len(calls)-1].id
+				low[p] = min(low[p], low[id])
 			}
+			if low[id] != index[id] {
+				continue
+			}
+			k := len(stack) - 1
+			for stack[k] != id {
+				k--
+			}
+			for _, m := range stack[k:] {
+				onStack[m] = false
+				if len(stack)-k > 1 {
+					o.groupComp[m] = comps
+				}
+			}
+			comps++
+			stack = stack[:k]
 		}
-		path = path[:len(path)-1]
-		return false, nil
 	}
-	ok, err := visit(g.ID)
-	if !ok || err != nil {
-		return nil, err
-	}
-	return path, nil
+	return nil
 }
 
 func (o *overlay) checkAssociate(ctx context.Context, a *Associate) error {

@@ -226,4 +226,14 @@
 // millisecond. Decisions read a dense 32-byte header per associate, which
 // on Linux the resolver asks to be backed by transparent huge pages. The
 // README has the full table and the design.
+//
+// Deep and wide shapes stay near-linear: the role tree is compiled into a
+// depth-first numbering, so "is this role below that one" is two
+// comparisons at any depth, and a role write that keeps the tree's shape
+// (new rights, name or functional rights) recompiles only the written
+// roles; one that adds, deletes or moves a role renumbers the tree in one
+// linear pass. [Batch.Validate] finds group cycles in one pass over the
+// batch's groups, and no compile or check recurses, so no depth can
+// overflow the stack. [Engine.EffectiveGroups] shares path storage between
+// memberships (see [Membership.Path]).
 package access

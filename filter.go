@@ -348,7 +348,7 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 					preds[PrimaryGroup] = condNever
 				}
 				preds[OtherGroup] = in(colGroup, slices.DeleteFunc(slices.Clone(groups), func(g int64) bool { return g == int64(a.PrimaryGroup) }))
-				preds[Subordinate] = in(colOwner, fc.subordinates[a.Role])
+				preds[Subordinate] = in(colOwner, fc.subordinatesOf(s, a.Role))
 				preds[CategoryMember] = in(colCategory, s.categoriesOf(n))
 			} else if a.Type == External {
 				if a.Company != 0 {
@@ -526,13 +526,45 @@ func (s *snapshot) categoriesOf(n *assocNode) []int64 {
 }
 
 // filterCache holds what filters need that depends on every associate:
-// per role, the ids of the associates whose role is strictly below it; per
-// sharing rule, the owners and teams its From set holds. It is computed on
-// first use, once per snapshot.
+// the associates by their role's position in the role tree, from which the
+// ids of the associates whose role is strictly below a role are cut (see
+// subordinatesOf); per sharing rule, the owners and teams its From set
+// holds. It is computed on first use, once per snapshot.
 type filterCache struct {
-	once         sync.Once
+	once sync.Once
+	// byPos lists the ids of the associates holding a role, grouped by
+	// the role's position (see roletree.go); those at position p are
+	// byPos[start[p]:start[p+1]].
+	byPos []int64
+	start []int32
+	rules map[RuleID]ruleOwners
+
+	mu sync.Mutex
+	// subordinates caches subordinatesOf per role: only the roles filters
+	// are built for, as every role's list would be quadratic in a deep
+	// tree.
 	subordinates map[RoleID][]int64
-	rules        map[RuleID]ruleOwners
+}
+
+// subordinatesOf returns, sorted, the ids of the associates whose role is
+// strictly below role r. The caller must not change the list.
+func (fc *filterCache) subordinatesOf(s *snapshot, r RoleID) []int64 {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if ids, ok := fc.subordinates[r]; ok {
+		return ids
+	}
+	var ids []int64
+	if n := s.roles[r]; n != nil && n.lo < n.end {
+		ids = slices.Clone(fc.byPos[fc.start[n.lo]:fc.start[n.end]])
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+	}
+	if fc.subordinates == nil {
+		fc.subordinates = map[RoleID][]int64{}
+	}
+	fc.subordinates[r] = ids
+	return ids
 }
 
 type ruleOwners struct {
@@ -543,15 +575,25 @@ type ruleOwners struct {
 func (s *snapshot) filterCache() *filterCache {
 	fc := s.fcache
 	fc.once.Do(func() {
-		fc.subordinates = map[RoleID][]int64{}
+		// Count the holders per position, then place them.
+		fc.start = make([]int32, len(s.roleByPre)+1)
 		for _, n := range s.assocs {
-			if n == nil || n.a.Role == 0 {
-				continue
+			if n != nil && n.a.Role != 0 {
+				if rn := s.roles[n.a.Role]; rn != nil {
+					fc.start[rn.pre+1]++
+				}
 			}
-			// Every role strictly above the associate's.
-			if rn := s.roles[n.a.Role]; rn != nil {
-				for _, r := range rn.above {
-					fc.subordinates[r] = append(fc.subordinates[r], int64(n.a.ID))
+		}
+		for p := range s.roleByPre {
+			fc.start[p+1] += fc.start[p]
+		}
+		fc.byPos = make([]int64, fc.start[len(s.roleByPre)])
+		next := slices.Clone(fc.start)
+		for _, n := range s.assocs {
+			if n != nil && n.a.Role != 0 {
+				if rn := s.roles[n.a.Role]; rn != nil {
+					fc.byPos[next[rn.pre]] = int64(n.a.ID)
+					next[rn.pre]++
 				}
 			}
 		}
@@ -575,11 +617,6 @@ func (s *snapshot) filterCache() *filterCache {
 				}
 			}
 			fc.rules[id] = o
-		}
-		// Sorted once here, so that building each filter need not.
-		for r, ids := range fc.subordinates {
-			slices.Sort(ids)
-			fc.subordinates[r] = slices.Compact(ids)
 		}
 	})
 	return fc

@@ -244,6 +244,13 @@ type Membership struct {
 	// Path is the chain of groups from the one the associate entered
 	// directly to Group, each included in the next; the shortest such chain.
 	// It has length 1 for a direct membership.
+	//
+	// The memberships one call of [Resolver.EffectiveGroups] returns share
+	// their paths' storage: a path that continues another is a longer
+	// prefix of the same array, so that a chain of n nested groups costs n
+	// entries, not n²/2. Each path's capacity is its length, so appending
+	// to it copies; but writing to an element of one may change another's.
+	// Treat paths as read-only, or copy one before changing it.
 	Path []GroupRef
 }
 

@@ -168,16 +168,29 @@ func (s *snapshot) compileSet(p *Principals) principalSet {
 	// The role slots the set holds, as a bitmap: each listed role, and
 	// each role at or below a role listed with its subordinates.
 	out.slots = make([]uint64, (len(s.roleAt)+63)/64)
-	for slot, n := range s.roleAt {
-		if n == nil {
-			continue
+	set := func(slot int32) { out.slots[slot/64] |= 1 << (slot % 64) }
+	for _, ids := range [2][]RoleID{out.roles, out.rs} {
+		for _, id := range ids {
+			if slot, ok := s.roleSlot[id]; ok && s.roleAt[slot] != nil {
+				set(slot)
+			}
 		}
-		in := slices.Contains(out.roles, n.role.ID) || slices.Contains(out.rs, n.role.ID)
-		for _, a := range n.above {
-			in = in || slices.Contains(out.rs, a)
+	}
+	// The roles below those listed with subordinates are runs of the
+	// tree's order: mark where each run starts and ends, then sweep once.
+	if len(out.rs) > 0 {
+		cover := make([]int32, len(s.roleByPre)+1)
+		for _, id := range out.rs {
+			if n := s.roles[id]; n != nil && n.lo < n.end {
+				cover[n.lo]++
+				cover[n.end]--
+			}
 		}
-		if in {
-			out.slots[slot/64] |= 1 << (slot % 64)
+		depth := int32(0)
+		for p, slot := range s.roleByPre {
+			if depth += cover[p]; depth > 0 {
+				set(slot)
+			}
 		}
 	}
 	// Masked with the current policy bits; compilePerType masks the

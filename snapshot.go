@@ -53,6 +53,9 @@ type snapshot struct {
 	roleSlot map[RoleID]int32
 	roleAt   []*roleNode
 	roleIDs  []RoleID
+	// roleByPre is the slot of the role at each position of the role
+	// tree's depth-first order, so that the roles below one are a run of it.
+	roleByPre []int32
 
 	// types interns the entity types that roles and the policy name, with
 	// indexes stable for the resolver's life (see typeOf).
@@ -81,9 +84,10 @@ type snapshot struct {
 // roleNode is a role with its place in the role tree.
 type roleNode struct {
 	role Role
-	// above lists the roles above this one, nearest first (on a parent
-	// cycle in unvalidated data: every role of the cycle, itself included).
-	above []RoleID
+	// pre is the role's position in a depth-first order of the role tree;
+	// the roles below it are those at positions lo to end-1 (see
+	// roletree.go).
+	pre, lo, end int32
 	// base lists the groups that the role alone makes its holders members
 	// of, sorted by group index.
 	base []baseEdge
@@ -362,8 +366,14 @@ func build(rev Revision, b *Batch) *snapshot {
 	}
 	s.compileGroups()
 
-	as := slices.Clone(b.Associates)
-	slices.SortFunc(as, func(x, y Associate) int { return cmp.Compare(x.ID, y.ID) })
+	// Stores list associates in id order; only others pay for a sorted
+	// copy, which for a million associates is 200 MB.
+	as := b.Associates
+	byID := func(x, y Associate) int { return cmp.Compare(x.ID, y.ID) }
+	if !slices.IsSortedFunc(as, byID) {
+		as = slices.Clone(as)
+		slices.SortFunc(as, byID)
+	}
 	s.assocs = make([]*assocNode, 0, len(as))
 	// The nodes come from one slab rather than one allocation each.
 	slab := make([]assocNode, len(as))
@@ -397,6 +407,7 @@ func build(rev Revision, b *Batch) *snapshot {
 	// spares the garbage of growing ten thousand lists by append. Each is
 	// capped at its length, so a later append cannot spill into the next.
 	sc := newScratch(len(s.groups))
+	sc.slab = true
 	count := make([]int, len(s.groups))
 	total := 0
 	for _, n := range s.assocs {
@@ -438,10 +449,11 @@ func newGroupNode(g Group) *groupNode {
 	return n
 }
 
-// compileGroups recomputes everything derived from roles and groups: the
-// role tree numbering, each role's base groups, each group's upward closure
-// and the list of smart groups. It replaces s.roles' nodes and s.groups'
-// nodes with fresh ones, so the caller must own both containers.
+// compileGroups recomputes everything derived from roles and groups: each
+// group's upward closure, the list of smart groups, and (compileRoles) the
+// role tree's numbering and each role's base groups. It replaces s.roles'
+// nodes and s.groups' nodes with fresh ones, so the caller must own both
+// containers.
 func (s *snapshot) compileGroups() {
 	s.groupDense = nil
 	maxID := GroupID(0)
@@ -510,125 +522,7 @@ func (s *snapshot) compileGroups() {
 		s.groups[g] = &nn
 	}
 
-	// Which groups list each role.
-	listedBy := map[RoleID][]baseEdge{}
-	for g, n := range s.groups {
-		if n == nil || n.group.IsSmart() {
-			continue
-		}
-		for _, r := range n.group.Roles {
-			listedBy[r] = append(listedBy[r], baseEdge{g: int32(g), reason: ViaRole})
-		}
-		for _, r := range n.group.RolesAndSubordinates {
-			listedBy[r] = append(listedBy[r], baseEdge{g: int32(g), reason: ViaRoleTree})
-		}
-	}
-	// Each role's ancestors, by following Parent until a role repeats. On
-	// a parent cycle (only possible in data written around the validator)
-	// every role of the cycle is above every other and above itself: the
-	// least fixpoint, as for group nesting cycles.
-	fresh := make(map[RoleID]*roleNode, len(s.roles))
-	for id, old := range s.roles {
-		n := &roleNode{role: old.role, grids: map[string]*grid{}}
-		for t, g := range n.role.Rights {
-			if t == Wildcard {
-				n.wild = compileGrid(g)
-			} else {
-				n.grids[t] = compileGrid(g)
-			}
-		}
-		for p := n.role.Parent; p != 0 && !slices.Contains(n.above, p); {
-			pn := s.roles[p]
-			if pn == nil {
-				break
-			}
-			n.above = append(n.above, p)
-			p = pn.role.Parent
-		}
-		// The role's base groups: groups listing it in Roles, and groups
-		// listing it or any role above it in RolesAndSubordinates.
-		n.base = append(n.base, listedBy[id]...)
-		for _, a := range n.above {
-			for _, e := range listedBy[a] {
-				if e.reason == ViaRoleTree && a != id {
-					n.base = append(n.base, e)
-				}
-			}
-		}
-		slices.SortFunc(n.base, func(a, b baseEdge) int {
-			return cmp.Or(cmp.Compare(a.g, b.g), cmp.Compare(a.reason, b.reason))
-		})
-		n.base = slices.CompactFunc(n.base, func(a, b baseEdge) bool { return a.g == b.g })
-		for _, e := range n.base {
-			for _, u := range s.groups[e.g].up {
-				n.closure = append(n.closure, u.g)
-			}
-		}
-		slices.Sort(n.closure)
-		n.closure = slices.Clip(slices.Compact(n.closure))
-		fresh[id] = n
-	}
-	for _, n := range fresh {
-		n.leaf = true
-	}
-	for _, n := range fresh {
-		for _, a := range n.above {
-			if an := fresh[a]; an != nil {
-				an.leaf = false
-			}
-		}
-	}
-	// Bitmaps of the larger closures, within a memory budget: a test is
-	// then one load instead of a search through a hundred groups.
-	budget := roleBitsBudget
-	for _, id := range slices.Sorted(maps.Keys(fresh)) {
-		n, words := fresh[id], (len(s.groups)+63)/64
-		if len(n.closure) < roleBitsMin || words*8 > budget {
-			continue
-		}
-		budget -= words * 8
-		n.bits = make([]uint64, words)
-		for _, g := range n.closure {
-			n.bits[g>>6] |= 1 << (g & 63)
-		}
-	}
-	for _, n := range fresh {
-		for t := range n.grids {
-			s.intern(t)
-		}
-	}
-	for _, n := range fresh {
-		for t, g := range n.grids {
-			i := s.typeOf(t)
-			if int(i) >= len(n.gridAt) {
-				n.gridAt = slices.Grow(n.gridAt, int(i)+1-len(n.gridAt))[:i+1]
-			}
-			n.gridAt[i] = g
-		}
-	}
-	s.roles = fresh
-	// Role slots are stable: a role keeps its slot across updates, and a
-	// deleted one leaves its slot empty.
-	s.roleSlot = maps.Clone(s.roleSlot)
-	if s.roleSlot == nil {
-		s.roleSlot = map[RoleID]int32{}
-	}
-	for _, id := range slices.Sorted(maps.Keys(fresh)) {
-		if _, ok := s.roleSlot[id]; !ok {
-			s.roleSlot[id] = int32(len(s.roleSlot))
-		}
-	}
-	s.roleAt = make([]*roleNode, len(s.roleSlot))
-	s.roleIDs = make([]RoleID, len(s.roleSlot))
-	for id, slot := range s.roleSlot {
-		s.roleAt[slot], s.roleIDs[slot] = fresh[id], id
-	}
-}
-
-// below reports whether role b is strictly below role a.
-func (s *snapshot) below(b, a RoleID) bool {
-	nb := s.roles[b]
-	return nb != nil && slices.Contains(nb.above, a)
+	s.compileRoles()
 }
 
 // scratch is reusable working memory for computing one associate's
@@ -644,6 +538,44 @@ type scratch struct {
 	// bits has a bit set for each touched group, so that they can be
 	// listed in order without sorting; it is all zero between calls.
 	bits []uint64
+	// slab, set for a full build, cuts the lists effective returns from
+	// large shared arrays (groups, vias) rather than allocating two per
+	// associate: a million associates otherwise cost two million
+	// allocations. An update leaves it unset, so that the lists it makes
+	// do not keep a large array alive.
+	slab   bool
+	groups []int32
+	vias   []via
+}
+
+// slabLen is the size of the arrays a slab cuts lists from.
+const slabLen = 1 << 14
+
+// take returns a list of n group indexes, capped at n so that an append
+// cannot spill into a neighbour's.
+func (sc *scratch) take(n int) []int32 {
+	if !sc.slab || n > slabLen/4 {
+		return make([]int32, n)
+	}
+	if len(sc.groups) < n {
+		sc.groups = make([]int32, slabLen)
+	}
+	out := sc.groups[:n:n]
+	sc.groups = sc.groups[n:]
+	return out
+}
+
+// takeVias is take for explanations.
+func (sc *scratch) takeVias(n int) []via {
+	if !sc.slab || n > slabLen/4 {
+		return make([]via, n)
+	}
+	if len(sc.vias) < n {
+		sc.vias = make([]via, slabLen)
+	}
+	out := sc.vias[:n:n]
+	sc.vias = sc.vias[n:]
+	return out
 }
 
 func newScratch(n int) *scratch {
@@ -659,7 +591,7 @@ func newScratch(n int) *scratch {
 // associate in a hundred groups out of ten thousand is several times
 // cheaper.
 func (sc *scratch) sorted() []int32 {
-	out := make([]int32, 0, len(sc.touched))
+	out := sc.take(len(sc.touched))[:0]
 	lo, hi := sc.touched[0], sc.touched[0]
 	for _, g := range sc.touched {
 		lo, hi = min(lo, g), max(hi, g)
@@ -683,7 +615,9 @@ func (sc *scratch) sorted() []int32 {
 
 func (sc *scratch) grow(n int) {
 	if len(sc.stamp) < n {
+		slab := sc.slab
 		*sc = *newScratch(n + n/4)
+		sc.slab = slab
 	}
 }
 
@@ -742,7 +676,7 @@ func (s *snapshot) effective(a *Associate, sc *scratch) ([]int32, []via) {
 		return nil, nil
 	}
 	groups := sc.sorted()
-	vias := make([]via, len(groups))
+	vias := sc.takeVias(len(groups))
 	for i, g := range groups {
 		if sc.dist[g] == 0 {
 			vias[i] = mkVia(-1, sc.reason[g])
@@ -762,7 +696,10 @@ func (old *snapshot) update(d *Delta) *snapshot {
 	failClosed(&d.Batch)
 	s := old.updateMembership(d)
 	s.updateNames(old, d)
-	s.updatePolicy(d, len(d.Roles)+len(d.DeleteRoles)+len(d.Groups)+len(d.DeleteGroups) > 0)
+	// The policy holds group indexes and role slots, and its per-type
+	// arrays cover the interned types: a role write that keeps the tree's
+	// shape and names no new entity type leaves it as it is.
+	s.updatePolicy(d, len(d.Groups)+len(d.DeleteGroups) > 0 || old.reshapes(d) || len(s.types) != len(old.types))
 	return s
 }
 
@@ -772,7 +709,11 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 	s.fcache = &filterCache{}
 	var affected []int32
 	membersOwned := false
-	if len(d.Roles)+len(d.DeleteRoles)+len(d.Groups)+len(d.DeleteGroups) > 0 {
+	groupsChanged := len(d.Groups)+len(d.DeleteGroups) > 0
+	if !groupsChanged && len(d.Roles) > 0 && !old.reshapes(d) {
+		// New rights, names or functional rights: no membership moves.
+		s.patchRoles(d.Roles)
+	} else if groupsChanged || len(d.Roles)+len(d.DeleteRoles) > 0 {
 		s.roles = maps.Clone(old.roles)
 		for _, r := range d.Roles {
 			s.roles[r.ID] = &roleNode{role: r}
@@ -780,11 +721,13 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 		for _, id := range d.DeleteRoles {
 			delete(s.roles, id)
 		}
-		s.groupIdx = maps.Clone(old.groupIdx)
-		s.groups = slices.Clone(old.groups)
 		// Groups whose smartness or rule changed: their links and rule
 		// matches must be looked at afresh.
 		smartChanged := map[int32]smartChange{}
+		if groupsChanged {
+			s.groupIdx = maps.Clone(old.groupIdx)
+			s.groups = slices.Clone(old.groups)
+		}
 		for _, g := range d.Groups {
 			i, ok := s.groupIdx[g.ID]
 			if !ok {
@@ -804,14 +747,22 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 				s.groups[i] = nil
 			}
 		}
-		s.compileGroups()
-		s.members = slices.Clone(old.members)
-		membersOwned = true
-		for len(s.members) < len(s.groups) {
-			s.members = append(s.members, nil)
+		if !groupsChanged {
+			// Only the role tree changed shape: the groups' closures stand.
+			s.compileRoles()
+		} else {
+			s.compileGroups()
+			s.members = slices.Clone(old.members)
+			membersOwned = true
+			for len(s.members) < len(s.groups) {
+				s.members = append(s.members, nil)
+			}
 		}
 
 		for g, n := range s.groups {
+			if !groupsChanged {
+				break
+			}
 			var oldUp, newUp []upEdge
 			if g < len(old.groups) && old.groups[g] != nil {
 				oldUp = old.groups[g].up
