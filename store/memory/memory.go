@@ -205,7 +205,11 @@ func (s *Store) apply(ctx context.Context, b access.Batch, must access.Ref) (acc
 		return 0, err
 	}
 	if b.Empty() {
-		return s.Revision(), nil
+		cur := s.Revision()
+		if err := expect(&b, cur); err != nil {
+			return 0, err
+		}
+		return cur, nil
 	}
 	// The store keeps these values, and the caller may reuse b.
 	b = b.Clone()
@@ -223,6 +227,9 @@ func (s *Store) apply(ctx context.Context, b access.Batch, must access.Ref) (acc
 func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref) (access.Revision, error) {
 	if must.Kind != 0 && must.ID > 0 && !s.has(must) {
 		return 0, fmt.Errorf("memory: %s: %w", must, access.ErrNotFound)
+	}
+	if err := s.prepare(ctx, b); err != nil {
+		return 0, err
 	}
 	if err := b.Validate(ctx, txView{s}); err != nil {
 		return 0, err
