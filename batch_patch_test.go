@@ -17,7 +17,7 @@ func TestPatchResolverFollows(t *testing.T) {
 	ctx := context.Background()
 	s := memory.New()
 	if _, err := s.Apply(ctx, access.Batch{
-		Roles: []access.Role{{ID: 1, Name: "clerk", Rights: map[string]access.Grid{"sale": {access.Owner: access.LevelFull}}}},
+		Roles:  []access.Role{{ID: 1, Name: "clerk", Rights: map[string]access.Grid{"sale": {access.Owner: access.LevelFull}}}},
 		Groups: []access.Group{{ID: 10, Name: "all"}, {ID: 20, Name: "sales"}, {ID: 30, Name: "north"}},
 		Associates: []access.Associate{
 			{ID: 100, Name: "anna", Type: access.Internal, PrimaryGroup: 10, Role: 1, Active: true},

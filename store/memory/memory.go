@@ -140,8 +140,11 @@ func (s *Store) Revision() access.Revision { return access.Revision(s.rev.Load()
 // revision or a later one.
 //
 // Errors: those of [access.Batch.Validate], wrapping [access.ErrInvalid],
-// [access.ErrCycle], [access.ErrNameTaken] or [access.ErrInUse]; and
-// ctx.Err() when ctx is done before the write starts.
+// [access.ErrCycle], [access.ErrNameTaken] or [access.ErrInUse];
+// [access.ErrExists] for a CreateOnly put of a held id,
+// [access.ErrConflict] when ExpectRevision is not the store's revision,
+// [access.ErrNotFound] for a patch of a missing entity;
+// and ctx.Err() when ctx is done before the write starts.
 func (s *Store) Apply(ctx context.Context, b access.Batch) (access.Revision, error) {
 	return s.apply(ctx, b, access.Ref{})
 }
