@@ -34,6 +34,22 @@ type Batch struct {
 	DeleteGrants         []GrantID
 	DeleteCategories     []CategoryID
 	DeleteImpersonations []ImpersonationID
+
+	// Patches change stored entities in place, against their values at
+	// commit (see [Patch] and [Batch.Patched]): concurrent patches of one
+	// entity all land. A patched entity may not also be put or deleted in
+	// the batch.
+	Patches []Patch
+	// CreateOnly makes every put an insert: a put of an id the store holds
+	// fails the batch with an error wrapping [ErrExists]. Patched entities
+	// are not puts in this sense.
+	CreateOnly bool
+	// ExpectRevision, when not 0, makes the batch apply only to a store at
+	// exactly this revision; otherwise it fails with an error wrapping
+	// [ErrConflict] and writes nothing. An application that read the model
+	// at revision r and decided from it sets r here, so that another
+	// write in between is noticed rather than overwritten.
+	ExpectRevision Revision
 }
 
 // Empty reports whether the batch writes nothing.
@@ -42,7 +58,7 @@ func (b *Batch) Empty() bool {
 		len(b.Grants)+len(b.Categories)+len(b.Impersonations)+
 		len(b.DeleteRoles)+len(b.DeleteGroups)+len(b.DeleteAssociates)+
 		len(b.DeleteSharingRules)+len(b.DeleteGrants)+len(b.DeleteCategories)+
-		len(b.DeleteImpersonations) == 0
+		len(b.DeleteImpersonations)+len(b.Patches) == 0
 }
 
 // Clone returns a deep copy of the batch.
@@ -57,6 +73,9 @@ func (b *Batch) Clone() Batch {
 		DeleteGrants:         slices.Clone(b.DeleteGrants),
 		DeleteCategories:     slices.Clone(b.DeleteCategories),
 		DeleteImpersonations: slices.Clone(b.DeleteImpersonations),
+		Patches:              slices.Clone(b.Patches),
+		CreateOnly:           b.CreateOnly,
+		ExpectRevision:       b.ExpectRevision,
 	}
 	c.Roles = cloneAll(b.Roles, Role.clone)
 	c.Groups = cloneAll(b.Groups, Group.clone)
@@ -87,9 +106,20 @@ func cloneAll[T any](in []T, clone func(T) T) []T {
 //   - [ErrInUse]: a deleted role, group, associate or category is still
 //     referred to; the message names the dependants;
 //   - whatever error v returns other than [ErrNotFound].
+//
+// A batch with Patches is validated as [Batch.Patched] makes it, so its
+// errors come first. CreateOnly and ExpectRevision are the store's to
+// check: v cannot tell.
 func (b *Batch) Validate(ctx context.Context, v View) error {
 	if err := b.Check(); err != nil {
 		return err
+	}
+	if len(b.Patches) > 0 {
+		p, err := b.Patched(ctx, v)
+		if err != nil {
+			return err
+		}
+		return p.Validate(ctx, v)
 	}
 	o, err := newOverlay(b, v)
 	if err != nil {

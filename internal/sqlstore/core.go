@@ -253,7 +253,7 @@ func (c *Core) Apply(ctx context.Context, b *access.Batch, must access.Ref) (acc
 		return 0, err
 	}
 	if b.Empty() {
-		return Revision(ctx, c.d, c.cfg.DB)
+		return c.emptyRevision(ctx, c.cfg.DB, b)
 	}
 	rev, err := c.cfg.Write(ctx, "apply", func(conn Conn) (access.Revision, error) {
 		return c.ApplyIn(ctx, conn, b, must)
@@ -277,7 +277,7 @@ func (c *Core) ApplyTx(ctx context.Context, conn Conn, b *access.Batch) (access.
 		return 0, err
 	}
 	if b.Empty() {
-		return Revision(ctx, c.d, conn)
+		return c.emptyRevision(ctx, conn, b)
 	}
 	return c.ApplyIn(ctx, conn, b, access.Ref{})
 }

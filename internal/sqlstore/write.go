@@ -57,6 +57,10 @@ func Apply(ctx context.Context, d *Dialect, c Conn, b *access.Batch, must access
 			return fmt.Errorf("%s: %s: %w", d.Name, must, access.ErrNotFound)
 		}
 	}
+	b, err := prepare(ctx, d, v, b, rev-1)
+	if err != nil {
+		return err
+	}
 	if err := v.Prefetch(ctx, b); err != nil {
 		return err
 	}

@@ -140,8 +140,11 @@ func (s *Store) Revision() access.Revision { return access.Revision(s.rev.Load()
 // revision or a later one.
 //
 // Errors: those of [access.Batch.Validate], wrapping [access.ErrInvalid],
-// [access.ErrCycle], [access.ErrNameTaken] or [access.ErrInUse]; and
-// ctx.Err() when ctx is done before the write starts.
+// [access.ErrCycle], [access.ErrNameTaken] or [access.ErrInUse];
+// [access.ErrExists] for a CreateOnly put of a held id,
+// [access.ErrConflict] when ExpectRevision is not the store's revision,
+// [access.ErrNotFound] for a patch of a missing entity;
+// and ctx.Err() when ctx is done before the write starts.
 func (s *Store) Apply(ctx context.Context, b access.Batch) (access.Revision, error) {
 	return s.apply(ctx, b, access.Ref{})
 }
@@ -205,7 +208,11 @@ func (s *Store) apply(ctx context.Context, b access.Batch, must access.Ref) (acc
 		return 0, err
 	}
 	if b.Empty() {
-		return s.Revision(), nil
+		cur := s.Revision()
+		if err := expect(&b, cur); err != nil {
+			return 0, err
+		}
+		return cur, nil
 	}
 	// The store keeps these values, and the caller may reuse b.
 	b = b.Clone()
@@ -223,6 +230,9 @@ func (s *Store) apply(ctx context.Context, b access.Batch, must access.Ref) (acc
 func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref) (access.Revision, error) {
 	if must.Kind != 0 && must.ID > 0 && !s.has(must) {
 		return 0, fmt.Errorf("memory: %s: %w", must, access.ErrNotFound)
+	}
+	if err := s.prepare(ctx, b); err != nil {
+		return 0, err
 	}
 	if err := b.Validate(ctx, txView{s}); err != nil {
 		return 0, err

@@ -24,7 +24,11 @@ import (
 //
 // Errors: those of [access.Batch.Validate] (wrapping [access.ErrInvalid],
 // [access.ErrCycle], [access.ErrNameTaken] or [access.ErrInUse]), returned
-// as they are; [ErrNotMigrated], [ErrSchemaTooNew], [ErrBadRow] and
+// as they are;
+// [access.ErrExists] for a CreateOnly put of a held id,
+// [access.ErrConflict] when ExpectRevision is not the store's revision,
+// [access.ErrNotFound] for a patch of a missing entity;
+// [ErrNotMigrated], [ErrSchemaTooNew], [ErrBadRow] and
 // [ErrClosed]; ctx.Err() and database errors (SQLITE_BUSY after
 // [Options.BusyTimeout]), wrapped.
 func (s *Store) Apply(ctx context.Context, b access.Batch) (access.Revision, error) {

@@ -52,6 +52,11 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Watch", func(t *testing.T) { testWatch(t, newStore) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore) })
 	t.Run("NameRace", func(t *testing.T) { testNameRace(t, newStore) })
+	t.Run("CreateOnly", func(t *testing.T) { testCreateOnly(t, newStore) })
+	t.Run("ExpectRevision", func(t *testing.T) { testExpectRevision(t, newStore) })
+	t.Run("Patches", func(t *testing.T) { testPatches(t, newStore) })
+	t.Run("ConcurrentPatches", func(t *testing.T) { testConcurrentPatches(t, newStore) })
+	t.Run("PatchProperty", func(t *testing.T) { testPatchProperty(t, newStore) })
 }
 
 // t0 is a time with no sub-second part, which every database keeps.

@@ -1,0 +1,91 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+
+	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/sqlstore"
+)
+
+// ApplyTxSQL is [Store.ApplyTx] for an application that reaches
+// PostgreSQL through database/sql: tx must belong to a *sql.DB that uses
+// pgx's database/sql driver (github.com/jackc/pgx/v5/stdlib, registered
+// as "pgx", or stdlib.OpenDB), which passes the store's array parameters
+// through to pgx. Another driver fails with a database error. Everything
+// else is as for ApplyTx: the caller commits or rolls back tx, the write
+// lock is held until tx ends, and after an error tx must be rolled back.
+//
+// Errors: as for [Store.Apply].
+func (s *Store) ApplyTxSQL(ctx context.Context, tx *sql.Tx, b access.Batch) (access.Revision, error) {
+	return s.core.ApplyTx(ctx, sqlConn{tx}, &b)
+}
+
+// sqlConn adapts a database/sql transaction over pgx's driver to
+// sqlstore.Conn.
+type sqlConn struct{ tx *sql.Tx }
+
+var _ sqlstore.Conn = sqlConn{}
+
+func (c sqlConn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	rows, err := c.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+func (c sqlConn) Exec(ctx context.Context, q string, args ...any) error {
+	_, err := c.tx.ExecContext(ctx, q, args...)
+	return err
+}
+
+// maxParams is PostgreSQL's limit on the parameters of one statement.
+const maxParams = 65535
+
+// Insert writes rows with multi-row INSERTs: database/sql has no COPY.
+func (c sqlConn) Insert(ctx context.Context, table string, cols []string, rows [][]any) error {
+	per := max(1, maxParams/len(cols))
+	for len(rows) > 0 {
+		n := min(len(rows), per)
+		q := make([]byte, 0, 64+n*len(cols)*5)
+		q = append(q, "INSERT INTO "...)
+		q = append(q, table...)
+		q = append(q, " ("...)
+		for i, col := range cols {
+			if i > 0 {
+				q = append(q, ", "...)
+			}
+			q = append(q, col...)
+		}
+		q = append(q, ") VALUES "...)
+		args := make([]any, 0, n*len(cols))
+		for i, r := range rows[:n] {
+			if i > 0 {
+				q = append(q, ", "...)
+			}
+			q = append(q, '(')
+			for j, v := range r {
+				if j > 0 {
+					q = append(q, ", "...)
+				}
+				args = append(args, v)
+				q = append(q, '$')
+				q = strconv.AppendInt(q, int64(len(args)), 10)
+			}
+			q = append(q, ')')
+		}
+		if _, err := c.tx.ExecContext(ctx, string(q), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// sqlRows drops the error of Close, which Err reports after the rows are
+// read.
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { r.Rows.Close() }
