@@ -142,7 +142,7 @@ const (
 	nodeGap  = 24
 	margin   = 16
 	charW    = 7 // average width of a character at 12px sans-serif
-	maxChars = 40
+	maxChars = 48
 )
 
 // placed is a node's box in the SVG.
@@ -306,7 +306,7 @@ func (g *Graph) WriteSVG(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="group and role graph" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	bw.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker>` +
-		`<marker id="arrow-hl" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#c62828"/></marker></defs>` + "\n")
+		`<marker id="arrow-hl" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="4" markerHeight="4" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#c62828"/></marker></defs>` + "\n")
 	fmt.Fprintf(bw, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", width, height)
 	for _, e := range g.Edges {
 		f, okf := index[e.From]
