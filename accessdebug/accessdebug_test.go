@@ -74,7 +74,7 @@ type fixture struct {
 	h     http.Handler
 }
 
-func newFixture(t *testing.T, b access.Batch, withStore bool) *fixture {
+func newFixture(t testing.TB, b access.Batch, withStore bool) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	mem := memory.New()
@@ -147,7 +147,8 @@ var pagePaths = []struct {
 	{"group", "/debug/access/group?id=20", []string{
 		`<span id="name">Sales</span>`, `href="associate?id=104">Person 4 (104)`, `href="group?id=11">Team B (11)`,
 		"Includes groups</th><td>Team A (10), Team B (11)", "backend-login</td><td>Sales (20)",
-		"<th scope=\"col\">primary group</th>", "<th scope=\"row\">*</th><td>Sales (1)</td><td>1</td>", "document</td><td>R from Sales (20)"}},
+		"<th scope=\"col\">primary group</th>", "<th scope=\"row\">*</th><td>Sales (1)</td><td>1</td>", "document</td><td>R from Sales (20)",
+		`class="node group hl" data-node="g20"`, `data-from="g10" data-to="g20"`, `data-from="a104" data-to="g11"`}},
 	{"group nested", "/debug/access/group?id=10", []string{`<ul id="up"><li><a href="group?id=20">Sales (20)`, "It includes no group."}},
 	{"group smart", "/debug/access/group?id=40", []string{"Smart rule</th><td>attr.city == &#34;Berlin&#34;", "Person 4 (104)"}},
 	{"explain form", "/debug/access/explain", []string{`<label for="who">`, "What-if"}},
@@ -441,4 +442,29 @@ func TestModelFollowsResolver(t *testing.T) {
 	if _, body := get(t, f.h, "/d/find?q=renamed"); !strings.Contains(body, "Renamed (101)") {
 		t.Errorf("find does not see the rename after the resolver did:\n%s", body)
 	}
+}
+
+// FuzzQuery sends any query string to every page: none may fail with a
+// server error, and nothing of the query may come back unescaped.
+func FuzzQuery(f *testing.F) {
+	for _, s := range []string{"", "id=101", "q=person", "who=Person+2&action=update&type=contact&owner=101&group=10",
+		"q=%ZZ", "q=%3Cscript%3E", "id=101&via=20", "associate=101", "q=a&q=b", "who=%00"} {
+		f.Add(s)
+	}
+	fx := newFixture(f, quickstart(), true)
+	pages := []string{"", "find", "associate", "group", "explain", "graph.svg", "graph.dot", "graph.mmd"}
+	f.Fuzz(func(t *testing.T, raw string) {
+		for _, page := range pages {
+			req := httptest.NewRequest(http.MethodGet, "http://debug.test/d/"+page, nil)
+			req.URL.RawQuery = raw
+			rec := httptest.NewRecorder()
+			fx.h.ServeHTTP(rec, req)
+			if rec.Code >= 500 {
+				t.Fatalf("GET %s?%s: status %d:\n%s", page, raw, rec.Code, rec.Body)
+			}
+			if !strings.HasPrefix(page, "graph") && strings.Contains(rec.Body.String(), "<script") {
+				t.Fatalf("GET %s?%s shows <script unescaped", page, raw)
+			}
+		}
+	})
 }

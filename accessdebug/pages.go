@@ -457,7 +457,12 @@ type groupPage struct {
 	Grants     []string
 	Sharing    []string
 	Categories []string
+	Graph      template.HTML
+	GraphNote  string
 }
+
+// maxGraphNodes bounds the group graph before its associates are left out.
+const maxGraphNodes = 60
 
 func (h *handler) group(w http.ResponseWriter, r *http.Request, q params) error {
 	if err := q.only("group", "id"); err != nil {
@@ -493,6 +498,9 @@ func (h *handler) group(w http.ResponseWriter, r *http.Request, q params) error 
 			p.Definition = groupDefinition(m, def)
 		}
 		p.Down = nestedBelow(m, g)
+		if p.Graph, p.GraphNote, err = groupGraph(m, g); err != nil {
+			return err
+		}
 	}
 
 	// The matrix: each distinct role among the members, with its rights
@@ -563,6 +571,26 @@ func notWild(typ string) int {
 		return 0
 	}
 	return 1
+}
+
+// groupGraph draws the model around group g: what includes it, what it
+// includes, and the roles and associates that lead into it, with g itself
+// highlighted.
+func groupGraph(m *model, g access.GroupID) (template.HTML, string, error) {
+	gr := graph.Model(&m.batch, nodeLink).Around(graph.GroupNode(g))
+	note := "The groups and roles around this group, and the associates listed in them directly (members by a smart rule are not drawn)."
+	if len(gr.Nodes) > maxGraphNodes {
+		gr = gr.Without(graph.Associate)
+		note = "The groups and roles around this group; its associates are too many to draw."
+	}
+	gr.Highlight([]string{graph.GroupNode(g)})
+	var b bytes.Buffer
+	if err := gr.WriteSVG(&b); err != nil {
+		return "", "", err
+	}
+	// Safe for the same reason as the associate's graph: package graph
+	// escapes every name.
+	return template.HTML(b.String()), note, nil
 }
 
 func groupDefinition(m *model, g *access.Group) []fact {

@@ -147,6 +147,27 @@ func (g *Graph) Highlight(path []string) bool {
 	return ok
 }
 
+// Without returns g without the nodes of kind k and the edges that touch
+// them, to keep a large picture readable (a group's roles and groups
+// without its thousands of members).
+func (g *Graph) Without(k Kind) *Graph {
+	out := &Graph{}
+	gone := map[string]bool{}
+	for _, n := range g.Nodes {
+		if n.Kind == k {
+			gone[n.ID] = true
+			continue
+		}
+		out.Nodes = append(out.Nodes, n)
+	}
+	for _, e := range g.Edges {
+		if !gone[e.From] && !gone[e.To] {
+			out.Edges = append(out.Edges, e)
+		}
+	}
+	return out
+}
+
 // ClearHighlight removes every highlight mark.
 func (g *Graph) ClearHighlight() {
 	for i := range g.Nodes {
@@ -288,7 +309,9 @@ func MembershipPath(who access.AssociateID, m access.Membership) []string {
 // each associate to its primary and secondary groups and its role, from
 // each group to the groups that list it, from each role to its parent and
 // to the groups that list it. link, when not nil, gives each node's link.
-// Nodes come roles first, then groups, then associates, each by id.
+// Nodes come roles first, then groups, then associates, each by id. A smart
+// group's members come from its rule, which a model alone cannot evaluate,
+// so no edge leads into a smart group; [Memberships] draws them.
 func Model(b *access.Batch, link func(Node) string) *Graph {
 	g := &Graph{}
 	add := func(n Node) {

@@ -229,6 +229,10 @@ func TestModelAround(t *testing.T) {
 			t.Errorf("model SVG lacks edge %s; has %v", e, f.edges)
 		}
 	}
+	noPeople := around.Without(graph.Associate)
+	if len(noPeople.Nodes) != 2 || len(noPeople.Edges) != 1 {
+		t.Errorf("Around(g10) without associates: %v", noPeople)
+	}
 	if len(graph.Model(&b, nil).Around("nope").Nodes) != 0 {
 		t.Error("Around of an unknown node is not empty")
 	}
@@ -303,4 +307,27 @@ func TestKindString(t *testing.T) {
 			t.Errorf("Kind(%d).String() = %q, want %q", k, got, want)
 		}
 	}
+}
+
+// FuzzSVG checks that whatever the names, the SVG is well-formed and the
+// DOT and Mermaid keep one statement a line.
+func FuzzSVG(f *testing.F) {
+	for _, s := range []string{"Team A", `<script>"x"</script>`, "a\nb", "\xff\xfe", "]]>", "#quot;", "\u202e"} {
+		f.Add(s, s+"!")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		g := &graph.Graph{}
+		g.AddNode(graph.Node{ID: a, Kind: graph.Associate, Label: a, Link: b})
+		g.AddNode(graph.Node{ID: b, Kind: graph.Group, Label: b, Highlight: true})
+		g.AddEdge(graph.Edge{From: a, To: b, Label: a + b, Highlight: true})
+		readSVG(t, write(t, g, (*graph.Graph).WriteSVG))
+		want := 4 + len(g.Nodes) + len(g.Edges)
+		if got := strings.Count(string(write(t, g, (*graph.Graph).WriteDOT)), "\n"); got != want {
+			t.Errorf("DOT has %d lines, want %d", got, want)
+		}
+		mm := string(write(t, g, (*graph.Graph).WriteMermaid))
+		if strings.ContainsAny(strings.ReplaceAll(mm, "-->", ""), "<>") {
+			t.Errorf("Mermaid with a raw angle bracket:\n%s", mm)
+		}
+	})
 }

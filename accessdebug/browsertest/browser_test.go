@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"image"
+	"image/color"
 	"image/png"
 	"log/slog"
 	"net"
@@ -280,6 +281,9 @@ func TestPagesInBrowser(t *testing.T) {
 	if got := text(t, ctx, "#matrix"); !strings.Contains(got, "Sales (1)") || !strings.Contains(got, "CRUD") {
 		t.Errorf("Sales' permissions matrix lacks the Sales role's row: %q", got)
 	}
+	if nodes, _ := highlighted(t, ctx); !slices.Equal(nodes, []string{"g20"}) {
+		t.Errorf("the group graph highlights %v, want the group itself", nodes)
+	}
 	screenshot(t, ctx, "group", false)
 	run(t, ctx, "back to Person 2 from Sales",
 		chromedp.Click(chromedp.CSS(`#members a[href="associate?id=102"]`)),
@@ -353,5 +357,27 @@ func TestPagesInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#problems`)))
 	if got := text(t, ctx, "#problems"); !strings.Contains(got, "no associate is named") || !strings.Contains(got, "not one of read") {
 		t.Errorf("the bad form's problems: %q", got)
+	}
+}
+
+// TestPaintSeesBlank checks the blank-page check itself: a white page and a
+// page of one colour fail it, a page with a few shapes passes.
+func TestPaintSeesBlank(t *testing.T) {
+	white := image.NewRGBA(image.Rect(0, 0, 100, 100))
+	for i := range white.Pix {
+		white.Pix[i] = 0xff
+	}
+	if colours, ink := paint(white); colours != 1 || ink != 0 {
+		t.Errorf("white page: %d colours, %d inked pixels; want 1 and 0", colours, ink)
+	}
+	drawn := image.NewRGBA(white.Rect)
+	copy(drawn.Pix, white.Pix)
+	for i := range 20 {
+		for x := range 50 {
+			drawn.Set(x, i*4, color.RGBA{uint8(i * 10), 0x40, 0x80, 0xff})
+		}
+	}
+	if colours, ink := paint(drawn); colours < 8 || ink != 20*50 {
+		t.Errorf("drawn page: %d colours, %d inked pixels; want ≥ 8 and 1000", colours, ink)
 	}
 }
