@@ -22,7 +22,7 @@
 //	    groups: [Oslo sales]        # member groups (their members are members)
 //	    roles: [Receptionist]       # holders of these roles are members
 //	    roles and subordinates: [Management]
-//	    smart: 'attribute("office") = "Oslo"'   # instead of the three above
+//	    smart: attr.city == "Oslo"  # instead of the three above
 //	    functions: [backend-login]
 //	    defaults: {"*": R}          # default permission per entity type
 //	    admins: [anna]
@@ -87,17 +87,22 @@
 //
 // The tests section holds assertions, each one of:
 //
-//	- check: anna can update contact{owner: bo, group: Oslo}
-//	  explain: role Sales      # optional: a substring of the decision's explanation
-//	- check: bo cannot delete contact{owner: anna}
-//	- check: anna has export-selection     # a functional right
-//	- check: bo lacks user-admin
-//	- groups: anna                          # effective groups, exactly these,
-//	  paths:                                # each with its path of groups
-//	    Oslo: [Oslo]
-//	    Norway: [Oslo, Norway]
-//	- who can: delete contact{owner: anna}  # exactly these associates
-//	  expect: [anna, admin]
+//	tests:
+//	  - check: 'anna can update contact{owner: bo, group: Oslo}'
+//	    explain: role Sales      # optional: a substring of the explanation
+//	  - check: 'bo cannot delete contact{owner: anna}'
+//	  - check: anna has export-selection     # a functional right
+//	  - check: bo lacks user-admin
+//	  - groups: anna                         # effective groups, exactly these,
+//	    paths:                               # each with its path of groups
+//	      Oslo: [Oslo]
+//	      Norway: [Oslo, Norway]
+//	  - who can: 'delete contact{owner: anna}'  # exactly these associates
+//	    expect: [anna, admin]
+//
+// A line with a record in it holds ": ", so YAML wants it quoted. In a
+// check, WHO runs up to the first of the words can, cannot, has and lacks;
+// quote a name that contains one of them.
 //
 // Each may have a name. See [ParseRecord] for the record syntax and
 // [ParseWho] for how an associate is named.

@@ -167,37 +167,68 @@ func (f *File) parseJSON(data []byte) error {
 		off := d.InputOffset()
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
+		msg := strings.TrimPrefix(err.Error(), "json: ")
 		switch {
 		case errors.As(err, &se):
-			off = se.Offset
+			off = se.Offset - 1 // Offset counts the bad byte
 		case errors.As(err, &te):
-			off = te.Offset
+			// te.Offset is where the bad value ends: report its start.
+			off = valueStart(data, te.Offset)
 		case errors.Is(err, io.EOF):
-			err = errors.New("empty document")
+			msg = "empty document"
+		case strings.HasPrefix(msg, "unknown field "):
+			// The error carries no offset; the key is the last one of
+			// that name before where the decoder stopped.
+			key := strings.TrimPrefix(msg, "unknown field ")
+			if i := bytes.LastIndex(data[:min(int(off), len(data))], []byte(key)); i >= 0 {
+				off = int64(i)
+			}
 		}
-		return &Error{File: f.name, Pos: offsetPos(data, off), Err: fmt.Errorf("%w: %s", access.ErrInvalid, strings.TrimPrefix(err.Error(), "json: "))}
+		return &Error{File: f.name, Pos: offsetPos(data, off), Err: fmt.Errorf("%w: %s", access.ErrInvalid, msg)}
 	}
+	off := skipSpace(data, d.InputOffset())
 	if _, err := d.Token(); err != io.EOF {
-		return &Error{File: f.name, Pos: offsetPos(data, d.InputOffset()), Err: fmt.Errorf("%w: data after the document", access.ErrInvalid)}
+		return &Error{File: f.name, Pos: offsetPos(data, off), Err: fmt.Errorf("%w: data after the document", access.ErrInvalid)}
 	}
-	f.pos = map[string]Pos{}
-	d = json.NewDecoder(bytes.NewReader(data))
+	offs := map[string]int64{}
 	// The document decoded, so the walk cannot meet bad syntax.
-	_ = walkJSON(d, data, "", f.pos)
+	_ = walkJSON(json.NewDecoder(bytes.NewReader(data)), data, "", offs)
+	f.pos = make(map[string]Pos, len(offs))
+	for p, off := range offs {
+		f.pos[p] = offsetPos(data, off)
+	}
 	return nil
 }
 
-// walkJSON records where every value starts, reading d's tokens.
-func walkJSON(d *json.Decoder, data []byte, path string, out map[string]Pos) error {
-	off := int(d.InputOffset())
-	for off < len(data) && strings.IndexByte(" \t\r\n,:", data[off]) >= 0 {
+func skipSpace(data []byte, off int64) int64 {
+	for off < int64(len(data)) && strings.IndexByte(" \t\r\n,:", data[off]) >= 0 {
 		off++
 	}
+	return off
+}
+
+// valueStart returns where the JSON value that ends at end starts: the
+// last value start before it.
+func valueStart(data []byte, end int64) int64 {
+	offs := map[string]int64{}
+	_ = walkJSON(json.NewDecoder(bytes.NewReader(data)), data, "", offs)
+	best := int64(0)
+	for _, o := range offs {
+		if o < end && o > best {
+			best = o
+		}
+	}
+	return best
+}
+
+// walkJSON records where every value starts, reading d's tokens.
+func walkJSON(d *json.Decoder, data []byte, path string, out map[string]int64) error {
+	off := skipSpace(data, d.InputOffset())
 	tok, err := d.Token()
 	if err != nil {
 		return err
 	}
-	out[path] = offsetPos(data, int64(off))
+	out[path] = off
 	switch tok {
 	case json.Delim('{'):
 		for d.More() {
