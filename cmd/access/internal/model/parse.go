@@ -79,7 +79,14 @@ func Parse(name string, data []byte) (*File, error) {
 	return f, nil
 }
 
-func (f *File) parseYAML(data []byte) error {
+func (f *File) parseYAML(data []byte) (err error) {
+	// go-yaml v1.19.2 panics on some malformed input (a nil dereference
+	// in decodeSlice, found by FuzzParse); a bad file must be an error.
+	defer func() {
+		if p := recover(); p != nil {
+			err = &Error{File: f.name, Err: fmt.Errorf("%w: the YAML library could not read the file: %v", access.ErrInvalid, p)}
+		}
+	}()
 	ast, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return f.yamlError(err)
