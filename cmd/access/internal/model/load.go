@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -38,6 +39,9 @@ func (t *table) add(id int64, name string) {
 
 // find resolves r. An id is taken as it is; a name must be unique.
 func (t *table) find(r Ref) (int64, error) {
+	if r.bad != "" {
+		return 0, errors.New(r.bad)
+	}
 	if r.Name == "" {
 		if r.ID <= 0 {
 			return 0, fmt.Errorf("%s id %d must be positive", t.kind, r.ID)

@@ -115,6 +115,7 @@ import (
 	"strconv"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
 )
 
 // File is a model file as written: names where the author used names,
@@ -258,6 +259,11 @@ type Test struct {
 type Ref struct {
 	Name string
 	ID   int64
+
+	// bad is why a JSON value could not be a reference. UnmarshalJSON
+	// keeps it for [File.Batch] to report with the value's position,
+	// which encoding/json does not give the errors of custom unmarshalers.
+	bad string
 }
 
 // Named returns a reference by name.
@@ -274,14 +280,39 @@ func (r Ref) String() string {
 	return strconv.FormatInt(r.ID, 10)
 }
 
-// UnmarshalYAML reads an integer as an id and a string as a name.
-func (r *Ref) UnmarshalYAML(decode func(any) error) error {
-	var v any
-	if err := decode(&v); err != nil {
-		return err
+// UnmarshalYAML reads an integer as an id and a string as a name. Its
+// errors carry the node's position, which go-yaml does not add to the
+// errors of custom unmarshalers.
+func (r *Ref) UnmarshalYAML(node ast.Node) error {
+	var err error
+	switch n := node.(type) {
+	case *ast.IntegerNode:
+		err = r.set(n.Value, n.GetToken().Value)
+	case *ast.StringNode:
+		err = r.set(n.Value, n.GetToken().Value)
+	case *ast.LiteralNode: // a block scalar: | or >
+		err = r.set(n.Value.Value, n.String())
+	default:
+		err = r.set(nil, node.String())
 	}
-	return r.set(v)
+	if err != nil {
+		var p Pos
+		if tk := node.GetToken(); tk != nil && tk.Position != nil {
+			p = Pos{tk.Position.Line, tk.Position.Column}
+		}
+		return &refError{pos: p, err: err}
+	}
+	return nil
 }
+
+// refError is a bad reference found while decoding YAML, with its place.
+type refError struct {
+	pos Pos
+	err error
+}
+
+func (e *refError) Error() string { return e.err.Error() }
+func (e *refError) Unwrap() error { return e.err }
 
 // UnmarshalJSON reads a number as an id and a string as a name.
 func (r *Ref) UnmarshalJSON(data []byte) error {
@@ -294,18 +325,23 @@ func (r *Ref) UnmarshalJSON(data []byte) error {
 	if n, ok := v.(json.Number); ok {
 		id, err := strconv.ParseInt(string(n), 10, 64)
 		if err != nil {
-			return fmt.Errorf("reference %s: ids are integers", n)
+			v = nil // not an integer
+		} else {
+			v = id
 		}
-		v = id
 	}
-	return r.set(v)
+	if err := r.set(v, string(data)); err != nil {
+		*r = Ref{bad: err.Error()}
+	}
+	return nil
 }
 
-func (r *Ref) set(v any) error {
+// set takes a decoded name or id; text is how it was written.
+func (r *Ref) set(v any, text string) error {
 	switch v := v.(type) {
 	case string:
 		if v == "" {
-			return fmt.Errorf("empty name")
+			return fmt.Errorf("a reference by name needs a name, not an empty string")
 		}
 		*r = Ref{Name: v}
 	case int64:
@@ -315,10 +351,8 @@ func (r *Ref) set(v any) error {
 			return fmt.Errorf("id %d is too large", v)
 		}
 		*r = Ref{ID: int64(v)}
-	case int:
-		*r = Ref{ID: int64(v)}
 	default:
-		return fmt.Errorf("a reference is a name or an id, not %T", v)
+		return fmt.Errorf("a reference is a name (a string) or an id (a positive integer), not %s", text)
 	}
 	if r.Name == "" && r.ID <= 0 {
 		return fmt.Errorf("id %d must be positive", r.ID)
@@ -342,4 +376,4 @@ func (r Ref) MarshalJSON() ([]byte, error) {
 	return []byte(strconv.FormatInt(r.ID, 10)), nil
 }
 
-var _ yaml.InterfaceUnmarshaler = (*Ref)(nil)
+var _ yaml.NodeUnmarshaler = (*Ref)(nil)

@@ -112,6 +112,10 @@ func docBody(file *ast.File) ast.Node {
 // yamlError turns a go-yaml error into an *Error with its position and
 // the message without the source excerpt go-yaml adds.
 func (f *File) yamlError(err error) error {
+	var re *refError
+	if errors.As(err, &re) {
+		return &Error{File: f.name, Pos: re.pos, Err: fmt.Errorf("%w: %v", access.ErrInvalid, re.err)}
+	}
 	var ye yaml.Error
 	if errors.As(err, &ye) {
 		var p Pos
@@ -197,12 +201,12 @@ func (f *File) parseJSON(data []byte) error {
 	if _, err := d.Token(); err != io.EOF {
 		return &Error{File: f.name, Pos: offsetPos(data, off), Err: fmt.Errorf("%w: data after the document", access.ErrInvalid)}
 	}
-	offs := map[string]int64{}
+	spans := map[string][2]int64{}
 	// The document decoded, so the walk cannot meet bad syntax.
-	_ = walkJSON(json.NewDecoder(bytes.NewReader(data)), data, "", offs)
-	f.pos = make(map[string]Pos, len(offs))
-	for p, off := range offs {
-		f.pos[p] = offsetPos(data, off)
+	_ = walkJSON(json.NewDecoder(bytes.NewReader(data)), data, "", spans)
+	f.pos = make(map[string]Pos, len(spans))
+	for p, sp := range spans {
+		f.pos[p] = offsetPos(data, sp[0])
 	}
 	return nil
 }
@@ -214,28 +218,28 @@ func skipSpace(data []byte, off int64) int64 {
 	return off
 }
 
-// valueStart returns where the JSON value that ends at end starts: the
-// last value start before it.
+// valueStart returns where the JSON value that ends at end starts: of
+// the values that end there (a list and its last item, say), the
+// outermost one.
 func valueStart(data []byte, end int64) int64 {
-	offs := map[string]int64{}
-	_ = walkJSON(json.NewDecoder(bytes.NewReader(data)), data, "", offs)
-	best := int64(0)
-	for _, o := range offs {
-		if o < end && o > best {
-			best = o
+	spans := map[string][2]int64{}
+	_ = walkJSON(json.NewDecoder(bytes.NewReader(data)), data, "", spans)
+	best := [2]int64{-1, -1}
+	for _, sp := range spans {
+		if sp[1] <= end && (sp[1] > best[1] || sp[1] == best[1] && sp[0] < best[0]) {
+			best = sp
 		}
 	}
-	return best
+	return max(best[0], 0)
 }
 
-// walkJSON records where every value starts, reading d's tokens.
-func walkJSON(d *json.Decoder, data []byte, path string, out map[string]int64) error {
-	off := skipSpace(data, d.InputOffset())
+// walkJSON records where every value starts and ends, reading d's tokens.
+func walkJSON(d *json.Decoder, data []byte, path string, out map[string][2]int64) error {
+	start := skipSpace(data, d.InputOffset())
 	tok, err := d.Token()
 	if err != nil {
 		return err
 	}
-	out[path] = off
 	switch tok {
 	case json.Delim('{'):
 		for d.More() {
@@ -257,6 +261,7 @@ func walkJSON(d *json.Decoder, data []byte, path string, out map[string]int64) e
 		}
 		_, err = d.Token()
 	}
+	out[path] = [2]int64{start, d.InputOffset()}
 	return err
 }
 
