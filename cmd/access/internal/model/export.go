@@ -7,10 +7,16 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/crmaccess/access"
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/printer"
+	"github.com/goccy/go-yaml/token"
 )
 
 // Export reads the whole model of s (Changes since revision 0) and returns
@@ -32,9 +38,9 @@ func FromBatch(b *access.Batch) *File {
 	for _, r := range sorted(b.Roles, func(r access.Role) access.RoleID { return r.ID }) {
 		v := Role{ID: int64(r.ID), Name: r.Name, Parent: ref(x.roles, int64(r.Parent)), Functions: slices.Clone(r.Functions)}
 		if r.Rights != nil {
-			v.Rights = make(map[string]map[string]string, len(r.Rights))
+			v.Rights = make(map[string]Grid, len(r.Rights))
 			for typ, g := range r.Rights {
-				cells := make(map[string]string, len(g))
+				cells := make(Grid, len(g))
 				for rel, c := range g {
 					cells[rel.String()] = c.String()
 				}
@@ -180,9 +186,58 @@ func Marshal(f *File, asJSON bool) ([]byte, error) {
 		}
 		return append(out, '\n'), nil
 	}
-	out, err := yaml.MarshalWithOptions(f, yaml.Indent(2), yaml.IndentSequence(true))
+	node, err := yaml.ValueToNode(f, yaml.Indent(2), yaml.IndentSequence(true))
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	return out, nil
+	ast.Walk(quoter{}, node)
+	var p printer.Printer
+	return append(p.PrintNode(node), '\n'), nil
+}
+
+// quoter double-quotes every string that might not read back as itself
+// when written plain. go-yaml v1.19.2 writes ".inf" and "\t" plain (they
+// read back as infinity and as nothing), strings with line breaks as
+// block scalars (which cannot stand in a [flow, list]), and "[it's" in
+// single quotes without doubling the quote. Quoting all but the dullest
+// strings sidesteps every such case.
+type quoter struct{}
+
+func (q quoter) Visit(n ast.Node) ast.Visitor {
+	s, ok := n.(*ast.StringNode)
+	if !ok || s.Token.Type == token.DoubleQuoteType || s.Token.Type == token.SingleQuoteType {
+		return q
+	}
+	// The encoder keeps the text it writes in Value: already quoted with
+	// strconv.Quote when it saw the need.
+	if _, err := strconv.Unquote(s.Value); err == nil && strings.HasPrefix(s.Value, `"`) {
+		return q
+	}
+	if !plainSafe(s.Value) {
+		s.Token = token.DoubleQuote(s.Value, strconv.Quote(s.Value), s.Token.Position)
+	}
+	return q
+}
+
+// plainSafe reports whether s can be written as a plain scalar anywhere,
+// in block or flow context: letters, digits, spaces inside, and a few
+// punctuation marks, starting with a letter, and not a word YAML reads as
+// a boolean or null.
+func plainSafe(s string) bool {
+	if s == "" || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case unicode.IsLetter(c) || c == '_':
+		case i > 0 && (unicode.IsDigit(c) || strings.ContainsRune(" ./()+-*", c)):
+		default:
+			return false
+		}
+	}
+	switch strings.ToLower(s) {
+	case "true", "false", "yes", "no", "on", "off", "y", "n", "null":
+		return false
+	}
+	return true
 }

@@ -110,10 +110,15 @@ package model
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 
+	"github.com/crmaccess/access"
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 )
@@ -140,11 +145,11 @@ type File struct {
 // relation names ([access.Relation.String]) to rights letters
 // ([access.ParseCRUD]).
 type Role struct {
-	ID        int64                        `yaml:"id,omitempty" json:"id,omitempty"`
-	Name      string                       `yaml:"name" json:"name"`
-	Parent    *Ref                         `yaml:"parent,omitempty" json:"parent,omitempty"`
-	Rights    map[string]map[string]string `yaml:"rights,omitempty" json:"rights,omitempty"`
-	Functions []string                     `yaml:"functions,omitempty" json:"functions,omitempty"`
+	ID        int64           `yaml:"id,omitempty" json:"id,omitempty"`
+	Name      string          `yaml:"name" json:"name"`
+	Parent    *Ref            `yaml:"parent,omitempty" json:"parent,omitempty"`
+	Rights    map[string]Grid `yaml:"rights,omitempty" json:"rights,omitempty"`
+	Functions []string        `yaml:"functions,omitempty" json:"functions,omitempty"`
 }
 
 // Group is an [access.Group]. Groups are its member groups; Defaults maps
@@ -152,13 +157,13 @@ type Role struct {
 type Group struct {
 	ID                   int64             `yaml:"id,omitempty" json:"id,omitempty"`
 	Name                 string            `yaml:"name" json:"name"`
-	Groups               []Ref             `yaml:"groups,omitempty" json:"groups,omitempty"`
-	Roles                []Ref             `yaml:"roles,omitempty" json:"roles,omitempty"`
-	RolesAndSubordinates []Ref             `yaml:"roles and subordinates,omitempty" json:"roles and subordinates,omitempty"`
+	Groups               []Ref             `yaml:"groups,omitempty,flow" json:"groups,omitempty"`
+	Roles                []Ref             `yaml:"roles,omitempty,flow" json:"roles,omitempty"`
+	RolesAndSubordinates []Ref             `yaml:"roles and subordinates,omitempty,flow" json:"roles and subordinates,omitempty"`
 	Smart                string            `yaml:"smart,omitempty" json:"smart,omitempty"`
 	Functions            []string          `yaml:"functions,omitempty" json:"functions,omitempty"`
 	Defaults             map[string]string `yaml:"defaults,omitempty" json:"defaults,omitempty"`
-	Admins               []Ref             `yaml:"admins,omitempty" json:"admins,omitempty"`
+	Admins               []Ref             `yaml:"admins,omitempty,flow" json:"admins,omitempty"`
 	SelfService          bool              `yaml:"self service,omitempty" json:"self service,omitempty"`
 	Fields               map[string]string `yaml:"fields,omitempty" json:"fields,omitempty"`
 }
@@ -171,25 +176,90 @@ type Associate struct {
 	Name         string            `yaml:"name" json:"name"`
 	Type         string            `yaml:"type,omitempty" json:"type,omitempty"`
 	PrimaryGroup *Ref              `yaml:"primary group,omitempty" json:"primary group,omitempty"`
-	Groups       []Ref             `yaml:"groups,omitempty" json:"groups,omitempty"`
+	Groups       []Ref             `yaml:"groups,omitempty,flow" json:"groups,omitempty"`
 	Role         *Ref              `yaml:"role,omitempty" json:"role,omitempty"`
 	Active       *bool             `yaml:"active,omitempty" json:"active,omitempty"`
 	ValidFrom    string            `yaml:"valid from,omitempty" json:"valid from,omitempty"`
 	ValidTo      string            `yaml:"valid to,omitempty" json:"valid to,omitempty"`
 	Company      int64             `yaml:"company,omitempty" json:"company,omitempty"`
-	Projects     []int64           `yaml:"projects,omitempty" json:"projects,omitempty"`
+	Projects     []int64           `yaml:"projects,omitempty,flow" json:"projects,omitempty"`
 	Attributes   map[string]string `yaml:"attributes,omitempty" json:"attributes,omitempty"`
 	ServiceLogin int64             `yaml:"service login,omitempty" json:"service login,omitempty"`
-	Categories   []Ref             `yaml:"categories,omitempty" json:"categories,omitempty"`
+	Categories   []Ref             `yaml:"categories,omitempty,flow" json:"categories,omitempty"`
+}
+
+// Grid is one row of a role's rights: relation name → rights letters. It
+// is written on one line, relations in the library's order (owner first),
+// so that a rights change is a one-line diff in review.
+type Grid map[string]string
+
+// cells returns the grid's relations in the library's order, unknown
+// names last in name order.
+func (g Grid) cells() []string {
+	return slices.SortedFunc(maps.Keys(g), func(a, b string) int {
+		ra, ea := access.ParseRelation(a)
+		rb, eb := access.ParseRelation(b)
+		switch {
+		case ea == nil && eb == nil:
+			return cmp.Compare(ra, rb)
+		case ea == nil:
+			return -1
+		case eb == nil:
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+}
+
+// MarshalYAML writes the grid in flow style: {owner: CRUD, other: R}.
+func (g Grid) MarshalYAML() ([]byte, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, rel := range g.cells() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		k, err := yaml.Marshal(rel)
+		if err != nil {
+			return nil, err
+		}
+		v, err := yaml.Marshal(g[rel])
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(strings.TrimSuffix(string(k), "\n"))
+		b.WriteString(": ")
+		b.WriteString(strings.TrimSuffix(string(v), "\n"))
+	}
+	b.WriteByte('}')
+	return []byte(b.String()), nil
+}
+
+// MarshalJSON writes the relations in the library's order.
+func (g Grid) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, rel := range g.cells() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(rel)
+		v, _ := json.Marshal(g[rel])
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
 // Principals is an [access.Principals].
 type Principals struct {
 	Everyone             bool  `yaml:"everyone,omitempty" json:"everyone,omitempty"`
-	Associates           []Ref `yaml:"associates,omitempty" json:"associates,omitempty"`
-	Groups               []Ref `yaml:"groups,omitempty" json:"groups,omitempty"`
-	Roles                []Ref `yaml:"roles,omitempty" json:"roles,omitempty"`
-	RolesAndSubordinates []Ref `yaml:"roles and subordinates,omitempty" json:"roles and subordinates,omitempty"`
+	Associates           []Ref `yaml:"associates,omitempty,flow" json:"associates,omitempty"`
+	Groups               []Ref `yaml:"groups,omitempty,flow" json:"groups,omitempty"`
+	Roles                []Ref `yaml:"roles,omitempty,flow" json:"roles,omitempty"`
+	RolesAndSubordinates []Ref `yaml:"roles and subordinates,omitempty,flow" json:"roles and subordinates,omitempty"`
 }
 
 // SharingRule is an [access.SharingRule]; Type is its entity type.
@@ -219,8 +289,8 @@ type Category struct {
 	Name        string `yaml:"name" json:"name"`
 	Parent      *Ref   `yaml:"parent,omitempty" json:"parent,omitempty"`
 	MembersOnly bool   `yaml:"members only,omitempty" json:"members only,omitempty"`
-	Groups      []Ref  `yaml:"groups,omitempty" json:"groups,omitempty"`
-	Roles       []Ref  `yaml:"roles,omitempty" json:"roles,omitempty"`
+	Groups      []Ref  `yaml:"groups,omitempty,flow" json:"groups,omitempty"`
+	Roles       []Ref  `yaml:"roles,omitempty,flow" json:"roles,omitempty"`
 }
 
 // Principal is an [access.Principal]: one associate or one group.
@@ -252,7 +322,7 @@ type Test struct {
 	// WhoCan is "ACTION RECORD"; the associates allowed must be exactly
 	// those Expect names.
 	WhoCan string   `yaml:"who can,omitempty" json:"who can,omitempty"`
-	Expect []string `yaml:"expect,omitempty" json:"expect,omitempty"`
+	Expect []string `yaml:"expect,omitempty,flow" json:"expect,omitempty"`
 }
 
 // Ref refers to an entity by name or by id; exactly one is set.
@@ -360,7 +430,8 @@ func (r *Ref) set(v any, text string) error {
 	return nil
 }
 
-// MarshalYAML writes the name or the id.
+// MarshalYAML writes the name or the id; [Marshal] quotes the name when
+// it must.
 func (r Ref) MarshalYAML() (any, error) {
 	if r.Name != "" {
 		return r.Name, nil

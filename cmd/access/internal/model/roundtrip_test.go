@@ -19,7 +19,9 @@ import (
 // Names that YAML or JSON could misread if written carelessly, and
 // duplicates, so that export must fall back to ids.
 var namePool = []string{"Sales", "Sales", "sales", "42", "true", "null", "- dash", "a: b", "#hash",
-	"[x]", "{y}", `quote "q"`, "Ærlig", " padded ", "*", "~", "0x1F", "1e3", "yes", "multi\nline"}
+	"[x]", "{y}", `quote "q"`, "Ærlig", " padded ", "*", "~", "0x1F", "1e3", "yes", "multi\nline",
+	"tab\there", "a, b", "'", "&anchor", "*alias", "!tag", "%pct", "@at", "`tick", "? q", "| pipe", "> gt", "-", "--- doc",
+	"...", "\u2028", "trailing\n", "3.0", ".inf", "0o17", "+1", "2026-01-01", "=", "<<"}
 
 var typePool = []string{"*", "contact", "sale", "project"}
 
