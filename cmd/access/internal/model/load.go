@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -454,7 +455,55 @@ func Load(ctx context.Context, w access.Writer, f *File) (access.Revision, *Inde
 	}
 	rev, err := w.Apply(ctx, b)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%s: %w", f.name, err)
+		return 0, nil, &Error{File: f.name, Pos: f.blame(&b, err), Err: err}
 	}
 	return rev, x, nil
+}
+
+// mentioned finds the first entity a library error names, as in
+// "access: associate 12: …" or "role 1 forms a cycle".
+var mentioned = regexp.MustCompile(`\b(role|group|associate|sharing rule|grant|category|impersonation) (\d+)\b`)
+
+// blame returns where in the file the entity is that the store's error
+// is about, or the zero Pos.
+func (f *File) blame(b *access.Batch, err error) Pos {
+	var kind string
+	var id int64
+	var ce *access.CycleError
+	if errors.As(err, &ce) && len(ce.Path) > 0 {
+		kind, id = ce.Kind.String(), ce.Path[0]
+	} else if m := mentioned.FindStringSubmatch(err.Error()); m != nil {
+		kind = m[1]
+		id, _ = strconv.ParseInt(m[2], 10, 64)
+	}
+	var ids []int64
+	var section string
+	switch kind {
+	case "role":
+		section, ids = "roles", idsOf(b.Roles, func(v access.Role) int64 { return int64(v.ID) })
+	case "group":
+		section, ids = "groups", idsOf(b.Groups, func(v access.Group) int64 { return int64(v.ID) })
+	case "associate":
+		section, ids = "associates", idsOf(b.Associates, func(v access.Associate) int64 { return int64(v.ID) })
+	case "sharing rule":
+		section, ids = "sharing rules", idsOf(b.SharingRules, func(v access.SharingRule) int64 { return int64(v.ID) })
+	case "grant":
+		section, ids = "grants", idsOf(b.Grants, func(v access.Grant) int64 { return int64(v.ID) })
+	case "category":
+		section, ids = "categories", idsOf(b.Categories, func(v access.Category) int64 { return int64(v.ID) })
+	case "impersonation":
+		section, ids = "impersonations", idsOf(b.Impersonations, func(v access.Impersonation) int64 { return int64(v.ID) })
+	}
+	if i := slices.Index(ids, id); i >= 0 {
+		return f.position(fmt.Sprintf("%s[%d]", section, i))
+	}
+	return Pos{}
+}
+
+func idsOf[T any](in []T, id func(T) int64) []int64 {
+	out := make([]int64, len(in))
+	for i, v := range in {
+		out[i] = id(v)
+	}
+	return out
 }

@@ -132,7 +132,18 @@ func walkYAML(n ast.Node, path string, out map[string]Pos) {
 	if n == nil {
 		return
 	}
-	if tk := n.GetToken(); tk != nil && tk.Position != nil {
+	// A mapping's own token is its first ':'; a reader looks for its
+	// first key.
+	first := n
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		if len(m.Values) > 0 {
+			first = m.Values[0].Key
+		}
+	case *ast.MappingValueNode:
+		first = m.Key
+	}
+	if tk := first.GetToken(); tk != nil && tk.Position != nil {
 		if _, ok := out[path]; !ok {
 			out[path] = Pos{tk.Position.Line, tk.Position.Column}
 		}

@@ -1,11 +1,14 @@
 package model
 
 import (
+	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/store/memory"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -39,7 +42,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad type", "m.yaml", "associates:\n  - name: a\n    type: robot\n",
 			`m.yaml:3:5: invalid: unknown associate type "robot" (internal, resource, external, anonymous, system)`},
 		{"grant to both", "m.yaml", "groups: [{name: G}]\nassociates: [{name: a}]\ngrants:\n  - {associate: a, group: G, type: x, rights: R}\n",
-			`m.yaml:4:5: invalid: a grant goes to exactly one associate or one group`},
+			`m.yaml:4:6: invalid: a grant goes to exactly one associate or one group`},
 		{"json unknown key", "m.json", "{\"roles\": [\n  {\"name\": \"A\", \"rigths\": {}}\n]}",
 			`m.json:2:17: invalid: unknown field "rigths"`},
 		{"json syntax", "m.json", "{\"roles\": [\n  {\"name\": \"A\",}\n]}",
@@ -225,6 +228,64 @@ func TestParseCheck(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("check (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDocExample: the format example in the package documentation uses
+// only keys the format has, and right types.
+func TestDocExample(t *testing.T) {
+	src, err := os.ReadFile("model.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(src)
+	start := strings.Index(doc, "//\troles:\n")
+	end := strings.Index(doc, "// # References and ids")
+	if start < 0 || end < start {
+		t.Fatal("the format example is not where the test looks for it")
+	}
+	var yamlText strings.Builder
+	for _, line := range strings.Split(doc[start:end], "\n") {
+		if rest, ok := strings.CutPrefix(line, "//\t"); ok {
+			yamlText.WriteString(rest + "\n")
+		}
+	}
+	if _, err := Parse("doc.yaml", []byte(yamlText.String())); err != nil {
+		t.Errorf("the documented example does not parse: %v\n%s", err, yamlText.String())
+	}
+}
+
+// TestLoadErrors: what the store refuses is reported at the entity the
+// store's error names, and still matches the library's sentinels.
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+		is              error
+	}{
+		{"role cycle", "roles:\n  - name: A\n    parent: B\n  - name: B\n    parent: A\n",
+			"m.yaml:2:5: access: role 1 forms a cycle 1→2→1", access.ErrCycle},
+		{"no primary group", "roles: [{name: A}]\ngroups: [{name: G}]\nassociates:\n  - name: anna\n    role: A\n",
+			"m.yaml:4:5: access: invalid: associate 1: internal associates need a primary group", access.ErrInvalid},
+		{"same login", "roles: [{name: A}]\ngroups: [{name: G}]\nassociates:\n  - {name: anna, primary group: G, role: A}\n  - {name: ANNA, primary group: G, role: A, id: 7}\n",
+			`m.yaml:5:6: access: associate 7: name taken: "ANNA" is also the name of associate 8 in the same batch`, access.ErrNameTaken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := Parse("m.yaml", []byte(tt.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = Load(context.Background(), memory.New(), f)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !errors.Is(err, tt.is) {
+				t.Errorf("error %v does not wrap %v", err, tt.is)
+			}
+			if diff := cmp.Diff(tt.want, err.Error()); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
 			}
 		})
 	}
