@@ -75,6 +75,8 @@ func TestFiles(t *testing.T) {
 		{"usage-explain", []string{"explain", quickstart, "Person 1"}},
 		{"test-not-a-model", []string{"test", "model.db"}},
 		{"explain-unknown-who", []string{"explain", quickstart, "Person 9", "read", "contact"}},
+		{"explain-unknown-id", []string{"explain", quickstart, "999", "read", "contact"}},
+		{"who-can-unknown-owner", []string{"who-can", quickstart, "read", "contact{owner: 999}"}},
 		{"explain-bad-record", []string{"explain", quickstart, "Person 1", "read", "contact{boss: x}"}},
 	}
 	for _, tt := range tests {

@@ -67,7 +67,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "access: %v\n", err)
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "access: ") { // the library's errors have it
+			msg = "access: " + msg
+		}
+		fmt.Fprintln(stderr, msg)
 		if errors.Is(err, errUsage) {
 			fmt.Fprint(stderr, usage)
 		}

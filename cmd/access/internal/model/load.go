@@ -117,22 +117,35 @@ func (x *Index) GroupName(id access.GroupID) string {
 	return strconv.FormatInt(int64(id), 10)
 }
 
-// Associate resolves a reference to an associate.
+// Associate resolves a reference to an associate of the indexed model.
+// Unlike a reference inside a model file, an id must be one the model has.
 func (x *Index) Associate(r Ref) (access.AssociateID, error) {
-	id, err := x.assocs.find(r)
+	id, err := x.assocs.known(r)
 	return access.AssociateID(id), err
 }
 
-// Group resolves a reference to a group.
+// Group resolves a reference to a group of the indexed model.
 func (x *Index) Group(r Ref) (access.GroupID, error) {
-	id, err := x.groups.find(r)
+	id, err := x.groups.known(r)
 	return access.GroupID(id), err
 }
 
-// Category resolves a reference to a category.
+// Category resolves a reference to a category of the indexed model.
 func (x *Index) Category(r Ref) (access.CategoryID, error) {
-	id, err := x.categories.find(r)
+	id, err := x.categories.known(r)
 	return access.CategoryID(id), err
+}
+
+// known is find for a question about the model: the id must exist.
+func (t *table) known(r Ref) (int64, error) {
+	id, err := t.find(r)
+	if err != nil {
+		return 0, err
+	}
+	if _, ok := t.names[id]; !ok {
+		return 0, fmt.Errorf("no %s has id %d", t.kind, id)
+	}
+	return id, nil
 }
 
 // assignIDs gives every entity without an id the next free one of its
