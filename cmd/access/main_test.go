@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/cmd/access/internal/model"
+	"github.com/crmaccess/access/store/postgres"
+	"github.com/crmaccess/access/store/sqlite"
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files with the command's current output")
+
+// quickstart is the commented example model, which CI tests with
+// `access test`.
+const quickstart = "../../examples/model/model.yaml"
+
+// runCmd runs the command in the process and returns what it wrote to
+// stdout and stderr, and its exit code, as one text.
+func runCmd(args ...string) string {
+	var out, errs bytes.Buffer
+	code := run(args, &out, &errs)
+	var b strings.Builder
+	b.WriteString(out.String())
+	if errs.Len() > 0 {
+		b.WriteString("-- stderr --\n")
+		b.WriteString(errs.String())
+	}
+	fmt.Fprintf(&b, "-- exit %d --\n", code)
+	return b.String()
+}
+
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("output of %s (-want +got):\n%s", name, diff)
+	}
+}
+
+// TestFiles runs the subcommands that take model files.
+func TestFiles(t *testing.T) {
+	tests := []struct {
+		golden string
+		args   []string
+	}{
+		{"test-quickstart", []string{"test", quickstart}},
+		{"test-failing", []string{"test", quickstart, "testdata/failing.yaml"}},
+		{"test-broken", []string{"test", "testdata/broken.yaml"}},
+		{"test-badrights", []string{"test", "testdata/badrights.json"}},
+		{"usage", nil},
+		{"usage-unknown", []string{"frobnicate"}},
+		{"usage-explain", []string{"explain", quickstart, "Person 1"}},
+		{"test-not-a-model", []string{"test", "model.db"}},
+		{"explain-unknown-who", []string{"explain", quickstart, "Person 9", "read", "contact"}},
+		{"explain-unknown-id", []string{"explain", quickstart, "999", "read", "contact"}},
+		{"who-can-unknown-owner", []string{"who-can", quickstart, "read", "contact{owner: 999}"}},
+		{"explain-bad-record", []string{"explain", quickstart, "Person 1", "read", "contact{boss: x}"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			checkGolden(t, tt.golden, runCmd(tt.args...))
+		})
+	}
+}
+
+// sourceCommands run against every kind of source and must print the
+// same thing for each: the golden files do not depend on the source.
+var sourceCommands = []struct {
+	golden string
+	args   []string // "SRC" stands for the source
+}{
+	{"explain-allow", []string{"explain", "SRC", "Person 1", "update", "contact{id: 7, owner: 102, group: Team A}"}},
+	{"explain-deny", []string{"explain", "SRC", "Person 3", "delete", `contact{owner: "Person 1", group: Team A}`}},
+	{"explain-odd-role", []string{"explain", "SRC", "Person 4", "delete", "contact{owner: Person 1, group: Team A}"}},
+	{"explain-sharing", []string{"explain", "SRC", "101", "update", "sale{owner: Person 3, group: 11}"}},
+	{"who-can", []string{"who-can", "SRC", "read", "sale{owner: Person 3, group: Team B}"}},
+	{"groups", []string{"groups", "SRC", "Person 1"}},
+	{"groups-by-id", []string{"groups", "SRC", "104"}},
+	{"lint", []string{"lint", "SRC"}},
+}
+
+func runSources(t *testing.T, src string) {
+	for _, tt := range sourceCommands {
+		t.Run(tt.golden, func(t *testing.T) {
+			args := make([]string, len(tt.args))
+			for i, a := range tt.args {
+				args[i] = strings.ReplaceAll(a, "SRC", src)
+			}
+			checkGolden(t, tt.golden, runCmd(args...))
+		})
+	}
+}
+
+func TestModelFileSource(t *testing.T) {
+	runSources(t, quickstart)
+}
+
+// TestJSONModelFile: the quickstart model exported as JSON answers the
+// same.
+func TestJSONModelFile(t *testing.T) {
+	f, err := model.ReadFile(quickstart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := f.Batch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := model.Marshal(model.FromBatch(&b), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "model.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		t.Skip("golden files come from the YAML source")
+	}
+	runSources(t, path)
+}
+
+// loadQuickstart puts the quickstart model into a migrated store.
+func loadQuickstart(t *testing.T, s interface {
+	Migrate(context.Context) error
+	access.Writer
+}) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f, err := model.ReadFile(quickstart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := model.Load(ctx, s, f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSQLiteSource(t *testing.T) {
+	if *update {
+		t.Skip("golden files come from the model file source")
+	}
+	path := filepath.Join(t.TempDir(), "model.db")
+	s, err := sqlite.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadQuickstart(t, s)
+	s.Close()
+	runSources(t, path)
+	t.Run("missing file", func(t *testing.T) {
+		got := runCmd("lint", filepath.Join(t.TempDir(), "nothing.db"))
+		if !strings.Contains(got, "no such file") || !strings.HasSuffix(got, "-- exit 2 --\n") {
+			t.Errorf("lint of a missing SQLite file: %s", got)
+		}
+	})
+}
+
+func TestPostgresSource(t *testing.T) {
+	if *update {
+		t.Skip("golden files come from the model file source")
+	}
+	dsn := os.Getenv("ACCESS_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("ACCESS_TEST_POSTGRES_DSN is not set")
+	}
+	ctx := context.Background()
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "access_cli_" + hex.EncodeToString(b[:])
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	s, err := postgres.Open(ctx, u.String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadQuickstart(t, s)
+	s.Close()
+	runSources(t, u.String())
+}
