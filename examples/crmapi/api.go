@@ -251,7 +251,9 @@ func (s *service) whoCan(w http.ResponseWriter, r *http.Request) {
 	// glue: WhoCan answers ids and an unnamed Cause, and Allowed has no
 	// JSON form; the names come from the application's own list.
 	type allowedJSON struct {
-		Name, Rights, Because string
+		Name    string `json:"name"`
+		Rights  string `json:"rights"`
+		Because string `json:"because"`
 	}
 	out := make([]allowedJSON, 0, len(allowed))
 	for _, a := range allowed {
@@ -345,7 +347,9 @@ func writeError(w http.ResponseWriter, _ *http.Request, status int, _ error) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
 }
 
 // logDenial is the server's side of the tour: why a request was refused.
