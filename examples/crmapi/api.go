@@ -59,13 +59,13 @@ type service struct {
 // request carrying the revision of its user's last write is decided at
 // that revision or later on whichever replica it reaches.
 func (s *service) handler() http.Handler {
-	opts := []accesshttp.Option{accesshttp.OnError(writeError), accesshttp.Challenge(`X-User realm="crm"`)}
+	opts := []accesshttp.Option{accesshttp.OnError(writeError), accesshttp.OnDecision(logDenial), accesshttp.Challenge(`X-User realm="crm"`)}
 	authn := accesshttp.Authenticate(s.signedIn, opts...)
 	admin := func(h http.HandlerFunc) http.Handler {
 		return authn(accesshttp.Require(s.eng, access.FuncAdmin, opts...)(h))
 	}
-	contacts := accesshttp.Middleware(s.eng, s.contactRequest, append(opts, accesshttp.OnDecision(logDenial))...)
-	tickets := accesshttp.Middleware(s.eng, s.ticketRequest, append(opts, accesshttp.OnDecision(logDenial))...)
+	contacts := accesshttp.Middleware(s.eng, s.extractor(func(r *http.Request, id int64) (guarded, error) { return s.loadContact(r, id) }), opts...)
+	tickets := accesshttp.Middleware(s.eng, s.extractor(func(r *http.Request, id int64) (guarded, error) { return s.loadTicket(r, id) }), opts...)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /contacts", authn(accesshttp.ListFilter(s.eng, access.Read, "contact", opts...)(http.HandlerFunc(s.listContacts))))
@@ -92,58 +92,57 @@ func (s *service) signedIn(r *http.Request) (access.AssociateID, error) {
 	return a.ID, err
 }
 
-func (s *service) contactRequest(r *http.Request) (accesshttp.Request, error) {
-	who, err := s.signedIn(r)
-	if err != nil {
-		return accesshttp.Request{}, err
+// extractor makes the extractor of the routes about one row of a table:
+// the row is loaded once, for the decision and then for the handler.
+func (s *service) extractor(load func(*http.Request, int64) (guarded, error)) accesshttp.Extractor {
+	return func(r *http.Request) (accesshttp.Request, error) {
+		who, err := s.signedIn(r)
+		if err != nil {
+			return accesshttp.Request{}, err
+		}
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			return accesshttp.Request{}, fmt.Errorf("id: %w: %w", accesshttp.ErrBadRequest, err)
+		}
+		row, err := load(r, id)
+		if err != nil {
+			return accesshttp.Request{}, err
+		}
+		// glue: the action an HTTP method means on a record's route.
+		act := access.Read
+		if r.Method == http.MethodPut {
+			act = access.Update
+		}
+
+		return accesshttp.Request{Subject: who, Action: act, Record: row.record(), Row: row}, nil
 	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		return accesshttp.Request{}, err
-	}
-	c, err := s.loadContact(r, id)
-	if err != nil {
-		return accesshttp.Request{}, err
-	}
-	act := access.Read
-	if r.Method == http.MethodPut {
-		act = access.Update
-	}
-	return accesshttp.Request{Subject: who, Action: act, Record: c.record(), Row: c}, nil
 }
 
-func (s *service) ticketRequest(r *http.Request) (accesshttp.Request, error) {
-	who, err := s.signedIn(r)
-	if err != nil {
-		return accesshttp.Request{}, err
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		return accesshttp.Request{}, err
-	}
-	t := new(ticket)
-	err = s.db.QueryRowContext(r.Context(), `SELECT id, contact_id, title, owner_id, group_id, category_id FROM ticket WHERE id = $1`, id).
-		Scan(&t.ID, &t.Contact, &t.Title, &t.Owner, &t.Group, &t.Category)
-	if errors.Is(err, sql.ErrNoRows) {
-		return accesshttp.Request{}, fmt.Errorf("ticket %d: %w", id, accesshttp.ErrNotFound)
-	}
-	if err != nil {
-		return accesshttp.Request{}, fmt.Errorf("loading ticket %d: %w", id, err)
-	}
-	return accesshttp.Request{Subject: who, Action: access.Read, Record: t.record(), Row: t}, nil
-}
+// guarded is a row of a table the resolver guards.
+type guarded interface{ record() access.Record }
 
 func (s *service) loadContact(r *http.Request, id int64) (*contact, error) {
 	c := new(contact)
-	err := s.db.QueryRowContext(r.Context(), `SELECT id, name, owner_id, group_id, team_id, company_id, published FROM contact WHERE id = $1`, id).
-		Scan(&c.ID, &c.Name, &c.Owner, &c.Group, &c.Team, &c.Company, &c.Published)
+	return c, missing(s.db.QueryRowContext(r.Context(), `SELECT id, name, owner_id, group_id, team_id, company_id, published FROM contact WHERE id = $1`, id).
+		Scan(&c.ID, &c.Name, &c.Owner, &c.Group, &c.Team, &c.Company, &c.Published), "contact", id)
+}
+
+func (s *service) loadTicket(r *http.Request, id int64) (*ticket, error) {
+	t := new(ticket)
+	return t, missing(s.db.QueryRowContext(r.Context(), `SELECT id, contact_id, title, owner_id, group_id, category_id FROM ticket WHERE id = $1`, id).
+		Scan(&t.ID, &t.Contact, &t.Title, &t.Owner, &t.Group, &t.Category), "ticket", id)
+}
+
+// missing turns a row that is not there into the middleware's 404; any
+// other database error stays a 500.
+func missing(err error, table string, id int64) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("contact %d: %w", id, accesshttp.ErrNotFound)
+		return fmt.Errorf("%s %d: %w", table, id, accesshttp.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("loading contact %d: %w", id, err)
+		return fmt.Errorf("loading %s %d: %w", table, id, err)
 	}
-	return c, nil
+	return nil
 }
 
 func (s *service) showContact(w http.ResponseWriter, r *http.Request) {
@@ -263,6 +262,7 @@ func (s *service) whoCan(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, allowedJSON{Name: s.names[a.Associate], Rights: a.Rights.String(), Because: because})
 	}
+
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -308,6 +308,8 @@ func (s *service) join(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, err)
 		return
 	}
+	// glue: the expected revision read from a request, and a write's
+	// error mapped to its status (409 for a conflict).
 	seen, err := strconv.ParseUint(r.Header.Get("If-Match"), 10, 64)
 	if err != nil {
 		writeError(w, r, http.StatusPreconditionRequired, err)
@@ -317,24 +319,17 @@ func (s *service) join(w http.ResponseWriter, r *http.Request) {
 		Patches:        []access.Patch{access.JoinGroup(user.ID, groups[0])},
 		ExpectRevision: access.Revision(seen),
 	})
-	switch {
-	case errors.Is(err, access.ErrConflict):
+	if errors.Is(err, access.ErrConflict) {
 		writeError(w, r, http.StatusConflict, err)
 		return
-	case err != nil:
+	}
+
+	if err != nil {
 		writeError(w, r, http.StatusInternalServerError, err)
 		return
 	}
 	accesshttp.SetRevision(w, rev)
 	writeJSON(w, http.StatusOK, map[string]any{"joined": r.PathValue("group"), "user": user.Name})
-}
-
-func pathID(r *http.Request, name string) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w: %w", name, accesshttp.ErrBadRequest, err)
-	}
-	return id, nil
 }
 
 // writeError is the application's error shape, for the middleware's

@@ -36,7 +36,7 @@ import (
 	"github.com/crmaccess/access/store/sqlite"
 )
 
-// accessStore is what a replica needs of the store it writes the access
+// glue: accessStore is what a replica needs of the store it writes the access
 // model through; store/postgres and store/sqlite both have it.
 type accessStore interface {
 	access.Store
@@ -200,6 +200,7 @@ func run(ctx context.Context, open replica, dialect access.Dialect) error {
 	for _, a := range organisation.Associates {
 		names[a.ID] = a.Name
 	}
+
 	servers := map[string]string{}
 	for _, rep := range []struct {
 		name  string
