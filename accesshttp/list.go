@@ -44,16 +44,16 @@ func ByName(f AssociateFinder, login func(*http.Request) (string, error)) Authen
 			return 0, err
 		}
 		if name == "" {
-			return 0, fmt.Errorf("accesshttp: no login name: %w", ErrUnauthenticated)
+			return 0, fmt.Errorf("%w: no login name", ErrUnauthenticated)
 		}
 		a, err := f.AssociateByName(r.Context(), name)
 		switch {
 		case errors.Is(err, access.ErrNotFound):
-			return 0, fmt.Errorf("accesshttp: login %q: %w: %w", name, ErrUnauthenticated, err)
+			return 0, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 		case err != nil:
 			return 0, err
 		case !a.Active:
-			return 0, fmt.Errorf("accesshttp: login %q: associate %d is inactive: %w", name, a.ID, ErrUnauthenticated)
+			return 0, fmt.Errorf("%w: associate %q (%d) is inactive", ErrUnauthenticated, a.Name, a.ID)
 		}
 		return a.ID, nil
 	}
