@@ -179,9 +179,9 @@ func Challenge(value string) Option {
 // an audit log. It receives the decision and the error, if any, that
 // decided the request:
 //   - allowed or denied: the resolver's decision and a nil error;
-//   - extractor failure: a zero Decision, since nothing was decided, and
-//     an error that says so ("accesshttp: extractor: …"), wrapping the
-//     extractor's;
+//   - extractor or authenticator failure: a zero Decision, since nothing
+//     was decided, and an error that says so ("accesshttp: extractor: …",
+//     "accesshttp: authenticator: …"), wrapping theirs;
 //   - impersonation refused: a denying Decision naming the actor, the
 //     target, the action and the record, and the refusal (wrapping
 //     [access.ErrImpersonation]);
