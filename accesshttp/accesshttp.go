@@ -13,18 +13,25 @@
 // [Middleware] does the rest. It calls the next handler when the decision
 // allows, with the decision in the request's context (see [DecisionFrom]),
 // and otherwise answers itself:
-//   - 400 Bad Request when the extractor's error wraps [ErrBadRequest];
+//   - 400 Bad Request when the extractor's error wraps [ErrBadRequest], or
+//     it leaves the action to a method that names none (see [ActionFor]);
 //   - 401 Unauthorized when it wraps [ErrUnauthenticated], or the
 //     extractor names no subject (see [Challenge] for the header HTTP
 //     wants with it);
 //   - 403 Forbidden when the decision denies, the impersonation is
 //     refused, or the extractor's error wraps [ErrForbidden];
 //   - 404 Not Found when the extractor's error wraps [ErrNotFound];
+//   - 409 Conflict when it wraps [access.ErrConflict] or [access.ErrExists];
 //   - 500 Internal Server Error for any other extractor error (its
 //     database failed) and when the [Decider] fails: an error is a deny,
 //     never an allow;
 //   - 503 Service Unavailable when the resolver is stale (its error wraps
 //     [access.ErrStale]).
+//
+// [StatusOf] is that mapping, for handlers to answer their own failures
+// alike. With [AuthenticateWith] the middleware authenticates first, and
+// the extractor only says which record the route means; a zero
+// [Request.Action] is the one the method names ([ActionFor]).
 //
 // # Routes about no one record
 //
@@ -73,9 +80,13 @@ var _ Decider = access.Resolver(nil)
 // Request is what an HTTP request asks of the resolver.
 type Request struct {
 	// Subject is the authenticated associate making the request. Zero
-	// means nobody is signed in, and the middleware answers 401.
+	// means nobody is signed in, and the middleware answers 401 — unless
+	// it has an authenticator ([AuthenticateWith]), which then names the
+	// subject.
 	Subject access.AssociateID
 	// Action and Record are what the subject wants to do, and to what.
+	// Zero Action means the one the request's method names (see
+	// [ActionFor]); a method that names none is a 400.
 	Action access.Action
 	Record access.Record
 	// OnBehalfOf, when not zero, is the associate the subject acts for:
@@ -126,6 +137,7 @@ var (
 type Option func(*config)
 
 type config struct {
+	authn      Authenticator
 	onDecision func(*http.Request, access.Decision, error)
 	onError    func(http.ResponseWriter, *http.Request, int, error)
 	challenge  string
@@ -137,6 +149,21 @@ func newConfig(opts []Option) *config {
 		o(c)
 	}
 	return c
+}
+
+// AuthenticateWith makes [Middleware] ask authn who is signing in, before
+// it calls the extractor, so that the extractor need only say which record
+// the route means: it leaves [Request.Subject] zero and the middleware
+// fills in the authenticated associate (the extractor finds it with
+// [SubjectFrom] if it needs it). An unauthenticated caller is answered 401
+// before the extractor runs, so it neither loads a row nor learns whether
+// the record exists. The authenticator's errors answer as under
+// [Authenticate], and [OnDecision] sees them ("accesshttp: authenticator:
+// …"). An extractor that names a subject other than the authenticated one
+// is a mistake in the program: 500. The other middleware of this package
+// ignore this option.
+func AuthenticateWith(authn Authenticator) Option {
+	return func(c *config) { c.authn = authn }
 }
 
 // Challenge sets the WWW-Authenticate header the middleware sends with its
@@ -152,9 +179,9 @@ func Challenge(value string) Option {
 // an audit log. It receives the decision and the error, if any, that
 // decided the request:
 //   - allowed or denied: the resolver's decision and a nil error;
-//   - extractor failure: a zero Decision, since nothing was decided, and
-//     an error that says so ("accesshttp: extractor: …"), wrapping the
-//     extractor's;
+//   - extractor or authenticator failure: a zero Decision, since nothing
+//     was decided, and an error that says so ("accesshttp: extractor: …",
+//     "accesshttp: authenticator: …"), wrapping theirs;
 //   - impersonation refused: a denying Decision naming the actor, the
 //     target, the action and the record, and the refusal (wrapping
 //     [access.ErrImpersonation]);
@@ -214,7 +241,7 @@ func Middleware(d Decider, extract Extractor, opts ...Option) func(http.Handler)
 	c := newConfig(opts)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			req, dec, status, err := decide(r, d, extract)
+			req, dec, status, err := decide(r, d, extract, c.authn)
 			if c.onDecision != nil {
 				c.onDecision(r, dec, err)
 			}
@@ -240,13 +267,36 @@ func Middleware(d Decider, extract Extractor, opts ...Option) func(http.Handler)
 // decide works out the decision for r and the status to answer with:
 // http.StatusOK when the next handler should run. A plain deny has a nil
 // error.
-func decide(r *http.Request, d Decider, extract Extractor) (Request, access.Decision, int, error) {
+func decide(r *http.Request, d Decider, extract Extractor, authn Authenticator) (Request, access.Decision, int, error) {
+	var who access.AssociateID
+	if authn != nil {
+		var err error
+		if who, err = authn(r); err != nil {
+			return Request{}, access.Decision{}, StatusOf(err), fmt.Errorf("accesshttp: authenticator: %w", err)
+		}
+		if who == 0 {
+			return Request{}, access.Decision{}, http.StatusUnauthorized, fmt.Errorf("accesshttp: authenticator named no subject: %w", ErrUnauthenticated)
+		}
+		r = r.WithContext(context.WithValue(r.Context(), subjectKey{}, who))
+	}
 	req, err := extract(r)
 	if err != nil {
-		return req, access.Decision{}, requestStatus(err), fmt.Errorf("accesshttp: extractor: %w", err)
+		return req, access.Decision{}, StatusOf(err), fmt.Errorf("accesshttp: extractor: %w", err)
 	}
-	if req.Subject == 0 {
+	switch {
+	case authn != nil && req.Subject == 0:
+		req.Subject = who
+	case authn != nil && req.Subject != who:
+		return req, access.Decision{}, http.StatusInternalServerError, fmt.Errorf("accesshttp: extractor named associate %d, the authenticator %d", req.Subject, who)
+	case req.Subject == 0:
 		return req, access.Decision{}, http.StatusUnauthorized, fmt.Errorf("accesshttp: extractor named no subject: %w", ErrUnauthenticated)
+	}
+	if req.Action == 0 {
+		act, ok := ActionFor(r.Method)
+		if !ok {
+			return req, access.Decision{}, http.StatusBadRequest, fmt.Errorf("accesshttp: method %s names no action on a record: %w", r.Method, ErrBadRequest)
+		}
+		req.Action = act
 	}
 	ctx := r.Context()
 	var dec access.Decision
@@ -272,21 +322,6 @@ func decide(r *http.Request, d Decider, extract Extractor) (Request, access.Deci
 		return req, dec, http.StatusForbidden, nil
 	}
 	return req, dec, http.StatusOK, nil
-}
-
-// requestStatus maps an error from an Extractor or Authenticator.
-func requestStatus(err error) int {
-	switch {
-	case errors.Is(err, ErrUnauthenticated):
-		return http.StatusUnauthorized
-	case errors.Is(err, ErrNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, ErrBadRequest):
-		return http.StatusBadRequest
-	case errors.Is(err, ErrForbidden):
-		return http.StatusForbidden
-	}
-	return http.StatusInternalServerError
 }
 
 // resolverStatus maps a resolver's error: a stale resolver is a passing

@@ -326,3 +326,154 @@ func ExampleOnError() {
 	// GET /contacts/x as "11": 400 {"error":"bad_request"}
 	// GET /contacts/42 as "": 401 {"error":"sign_in"}
 }
+
+func ExampleActionFor() {
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+		act, ok := accesshttp.ActionFor(m)
+		fmt.Println(m, act, ok)
+	}
+	// Output:
+	// GET read true
+	// HEAD read true
+	// POST create true
+	// PUT update true
+	// PATCH update true
+	// DELETE delete true
+	// OPTIONS action(0) false
+}
+
+// An admin screen drawn at revision 41 sends it back with its write; the
+// store has moved on to 42, so the write is refused with 409, and the
+// screen reloads rather than overwrite the other admin's change.
+func ExampleExpectedRevision() {
+	apply := func(b access.Batch) (access.Revision, error) {
+		const current = 42 // the store's revision
+		if b.ExpectRevision != 0 && b.ExpectRevision != current {
+			return 0, fmt.Errorf("store at revision %d, batch expects %d: %w", current, b.ExpectRevision, access.ErrConflict)
+		}
+		return current + 1, nil
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen, ok, err := accesshttp.ExpectedRevision(r)
+		if err != nil {
+			http.Error(w, err.Error(), accesshttp.StatusOf(err))
+			return
+		}
+		if !ok {
+			http.Error(w, "send If-Match", http.StatusPreconditionRequired)
+			return
+		}
+		rev, err := apply(access.Batch{ExpectRevision: seen})
+		if err != nil {
+			http.Error(w, err.Error(), accesshttp.StatusOf(err))
+			return
+		}
+		accesshttp.SetRevision(w, rev)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	for _, ifMatch := range []string{`"42"`, "41", "", `W/"42"`} {
+		req := httptest.NewRequest("POST", "/admin/groups/10/members", nil)
+		if ifMatch != "" {
+			req.Header.Set("If-Match", ifMatch)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		fmt.Printf("If-Match %s: %d %s%s\n", ifMatch, w.Code, w.Header().Get(accesshttp.RevisionHeader), strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// If-Match "42": 204 43
+	// If-Match 41: 409 store at revision 42, batch expects 41: conflict
+	// If-Match : 428 send If-Match
+	// If-Match W/"42": 400 accesshttp: If-Match "W/\"42\"" is not a revision: accesshttp: bad request
+}
+
+func ExampleStatusOf() {
+	for _, err := range []error{
+		nil,
+		fmt.Errorf("contact 7: %w", accesshttp.ErrNotFound),
+		fmt.Errorf("group 10 changed: %w", access.ErrConflict),
+		fmt.Errorf("role 3: %w", access.ErrExists),
+		fmt.Errorf("resolver: %w", access.ErrStale),
+		errors.New("connection reset"),
+	} {
+		fmt.Println(accesshttp.StatusOf(err), err)
+	}
+	// Output:
+	// 200 <nil>
+	// 404 contact 7: accesshttp: not found
+	// 409 group 10 changed: conflict
+	// 409 role 3: already exists
+	// 503 resolver: resolver is stale
+	// 500 connection reset
+}
+
+// The application's session says who signed in by login name; the
+// resolver finds the associate in its snapshot, and a name it does not
+// know signs nobody in.
+func ExampleByName() {
+	ctx := context.Background()
+	r, err := access.NewResolver(ctx, crm(ctx), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	// A real login function reads a verified session, not a header.
+	session := func(req *http.Request) (string, error) { return req.Header.Get("X-Session-User"), nil }
+	h := accesshttp.Authenticate(accesshttp.ByName(r, session))(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		who, _ := accesshttp.SubjectFrom(req.Context())
+		fmt.Fprintf(w, "hello, associate %d", who)
+	}))
+	for _, name := range []string{"Anna", "mallory", ""} {
+		req := httptest.NewRequest("GET", "/contacts", nil)
+		req.Header.Set("X-Session-User", name)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		fmt.Printf("%q: %d %s\n", name, w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// "Anna": 200 hello, associate 11
+	// "mallory": 401 unauthorized
+	// "": 401 unauthorized
+}
+
+// With an authenticator, the middleware signs the caller in and takes
+// the action from the method: the extractor only says which record the
+// route means. Nobody signed in is a 401 before the record is looked up.
+func ExampleAuthenticateWith() {
+	ctx := context.Background()
+	r, err := access.NewResolver(ctx, crm(ctx), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	contact := func(req *http.Request) (accesshttp.Request, error) {
+		id, err := strconv.ParseInt(strings.TrimPrefix(req.URL.Path, "/contact/"), 10, 64)
+		if err != nil {
+			return accesshttp.Request{}, fmt.Errorf("contact id: %w: %w", accesshttp.ErrBadRequest, err)
+		}
+		fmt.Println("  loading contact", id)
+		return accesshttp.Request{Record: access.Record{Type: "contact", ID: id, Owner: 11, Group: 10}}, nil
+	}
+	mw := accesshttp.Middleware(r, contact, accesshttp.AuthenticateWith(signedIn))
+	h := mw(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		d, _ := accesshttp.DecisionFrom(req.Context())
+		fmt.Fprintf(w, "%s contact %d", d.Action, d.Record.ID)
+	}))
+	for _, c := range []struct{ method, user string }{{"DELETE", "11"}, {"PUT", "12"}, {"GET", ""}} {
+		req := httptest.NewRequest(c.method, "/contact/42", nil)
+		req.Header.Set("X-User", c.user)
+		w := httptest.NewRecorder()
+		fmt.Printf("%s as %q:\n", c.method, c.user)
+		h.ServeHTTP(w, req)
+		fmt.Printf("  %d %s\n", w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// DELETE as "11":
+	//   loading contact 42
+	//   200 delete contact 42
+	// PUT as "12":
+	//   loading contact 42
+	//   403 forbidden
+	// GET as "":
+	//   401 unauthorized
+}

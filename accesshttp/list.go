@@ -11,10 +11,53 @@ import (
 
 // Authenticator says who is asking, for routes about no one record. It
 // returns the signed-in associate, or an error that chooses the answer as
-// an [Extractor]'s does: wrap [ErrUnauthenticated] for 401 (a zero
-// associate is a 401 too), [ErrBadRequest] for 400; anything else is a
-// 500.
+// an [Extractor]'s does (see [StatusOf]): wrap [ErrUnauthenticated] for
+// 401 (a zero associate is a 401 too), [ErrBadRequest] for 400; an
+// unrecognised error is a 500. [ByName] makes one from a login name.
 type Authenticator func(*http.Request) (access.AssociateID, error)
+
+// AssociateFinder is what [ByName] needs to look a login name up:
+// [*access.Engine] answers from its snapshot, with no store round trip;
+// an [access.Store] satisfies it too.
+type AssociateFinder interface {
+	AssociateByName(ctx context.Context, name string) (access.Associate, error)
+}
+
+var _ AssociateFinder = (*access.Engine)(nil)
+
+// ByName returns an [Authenticator] for an application whose sessions
+// carry a login name: login reads the name from the request (from the
+// application's verified session or token, never from a header the
+// client could set freely), and f finds the associate. An empty name, a
+// name no associate has ([access.ErrNotFound]) and an inactive associate
+// are a 401 ([ErrUnauthenticated]), so that a deleted or deactivated user
+// is signed out rather than answered 500; any other error, from login or
+// f, stays what it is (a stale resolver is a 503, see [StatusOf]). It
+// panics if f or login is nil.
+func ByName(f AssociateFinder, login func(*http.Request) (string, error)) Authenticator {
+	if f == nil || login == nil {
+		panic("accesshttp: ByName needs an AssociateFinder and a login function")
+	}
+	return func(r *http.Request) (access.AssociateID, error) {
+		name, err := login(r)
+		if err != nil {
+			return 0, err
+		}
+		if name == "" {
+			return 0, fmt.Errorf("%w: no login name", ErrUnauthenticated)
+		}
+		a, err := f.AssociateByName(r.Context(), name)
+		switch {
+		case errors.Is(err, access.ErrNotFound):
+			return 0, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+		case err != nil:
+			return 0, err
+		case !a.Active:
+			return 0, fmt.Errorf("%w: associate %q (%d) is inactive", ErrUnauthenticated, a.Name, a.ID)
+		}
+		return a.ID, nil
+	}
+}
 
 // Authenticate returns a wrapper that only authenticates: it calls the
 // next handler with the subject in the request's context (see
@@ -34,7 +77,7 @@ func Authenticate(authn Authenticator, opts ...Option) func(http.Handler) http.H
 			who, err := authn(r)
 			switch {
 			case err != nil:
-				c.fail(w, r, requestStatus(err), fmt.Errorf("accesshttp: authenticator: %w", err))
+				c.fail(w, r, StatusOf(err), fmt.Errorf("accesshttp: authenticator: %w", err))
 				return
 			case who == 0:
 				c.fail(w, r, http.StatusUnauthorized, fmt.Errorf("accesshttp: authenticator named no subject: %w", ErrUnauthenticated))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crmaccess/access"
@@ -87,4 +88,45 @@ func parseRevision(vals []string) (access.Revision, error) {
 		return 0, fmt.Errorf("accesshttp: %s header %q is not a revision: %w", RevisionHeader, vals[0], ErrBadRequest)
 	}
 	return access.Revision(n), nil
+}
+
+// ExpectedRevision reads the revision a write expects the store to be at,
+// for optimistic concurrency ([access.Batch.ExpectRevision]): the client
+// read the model at that revision, decided from it, and wants its write
+// refused if another came first. It comes in the request's If-Match
+// header, as the revision in decimal, optionally quoted as a strong ETag:
+// `If-Match: 42` or `If-Match: "42"` — what [RevisionHeader] carried
+// back from a read or a write. ok is false when the header is absent, or
+// is `*` (any revision will do). A header given more than once, a list, a
+// weak ETag (`W/"42"`, which If-Match never matches), revision 0 (which
+// a batch reads as no expectation at all) or anything else that is not a
+// revision is an error wrapping [ErrBadRequest].
+//
+// A write that then fails with an error wrapping [access.ErrConflict]
+// answers 409 through [StatusOf]; a route that requires the header answers
+// 428 Precondition Required when ok is false.
+func ExpectedRevision(r *http.Request) (rev access.Revision, ok bool, err error) {
+	vals := r.Header.Values("If-Match")
+	switch {
+	case len(vals) == 0:
+		return 0, false, nil
+	case len(vals) > 1:
+		return 0, false, fmt.Errorf("accesshttp: If-Match header given %d times: %w", len(vals), ErrBadRequest)
+	}
+	v := strings.TrimSpace(vals[0])
+	if v == "*" {
+		return 0, false, nil
+	}
+	digits := v
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		digits = v[1 : len(v)-1]
+	}
+	n, perr := strconv.ParseUint(digits, 10, 64)
+	if perr != nil {
+		return 0, false, fmt.Errorf("accesshttp: If-Match %q is not a revision: %w", v, ErrBadRequest)
+	}
+	if n == 0 {
+		return 0, false, fmt.Errorf("accesshttp: If-Match %q: revision 0 expects nothing: %w", v, ErrBadRequest)
+	}
+	return access.Revision(n), true, nil
 }

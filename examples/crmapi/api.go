@@ -59,8 +59,12 @@ type service struct {
 // request carrying the revision of its user's last write is decided at
 // that revision or later on whichever replica it reaches.
 func (s *service) handler() http.Handler {
-	opts := []accesshttp.Option{accesshttp.OnError(writeError), accesshttp.OnDecision(logDenial), accesshttp.Challenge(`X-User realm="crm"`)}
-	authn := accesshttp.Authenticate(s.signedIn, opts...)
+	// Sign-in by login name from the resolver's snapshot: no database
+	// round trip per request. X-User stands in for a real session.
+	signedIn := accesshttp.ByName(s.eng, func(r *http.Request) (string, error) { return r.Header.Get("X-User"), nil })
+	opts := []accesshttp.Option{accesshttp.AuthenticateWith(signedIn), accesshttp.OnError(writeError),
+		accesshttp.OnDecision(logDenial), accesshttp.Challenge(`X-User realm="crm"`)}
+	authn := accesshttp.Authenticate(signedIn, opts...)
 	admin := func(h http.HandlerFunc) http.Handler {
 		return authn(accesshttp.Require(s.eng, access.FuncAdmin, opts...)(h))
 	}
@@ -78,28 +82,12 @@ func (s *service) handler() http.Handler {
 	return accesshttp.Sync(s.eng, 2*time.Second, opts...)(mux)
 }
 
-// signedIn authenticates by login name from the resolver's snapshot: no
-// database round trip per request. X-User stands in for a real session.
-func (s *service) signedIn(r *http.Request) (access.AssociateID, error) {
-	name := r.Header.Get("X-User")
-	if name == "" {
-		return 0, accesshttp.ErrUnauthenticated
-	}
-	a, err := s.eng.AssociateByName(r.Context(), name)
-	if errors.Is(err, access.ErrNotFound) {
-		return 0, fmt.Errorf("X-User %q: %w", name, accesshttp.ErrUnauthenticated)
-	}
-	return a.ID, err
-}
-
 // extractor makes the extractor of the routes about one row of a table:
-// the row is loaded once, for the decision and then for the handler.
+// the row is loaded once, for the decision and then for the handler. The
+// middleware has already signed the caller in, and takes the action from
+// the method.
 func (s *service) extractor(load func(*http.Request, int64) (guarded, error)) accesshttp.Extractor {
 	return func(r *http.Request) (accesshttp.Request, error) {
-		who, err := s.signedIn(r)
-		if err != nil {
-			return accesshttp.Request{}, err
-		}
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 		if err != nil {
 			return accesshttp.Request{}, fmt.Errorf("id: %w: %w", accesshttp.ErrBadRequest, err)
@@ -108,13 +96,7 @@ func (s *service) extractor(load func(*http.Request, int64) (guarded, error)) ac
 		if err != nil {
 			return accesshttp.Request{}, err
 		}
-		// glue: the action an HTTP method means on a record's route.
-		act := access.Read
-		if r.Method == http.MethodPut {
-			act = access.Update
-		}
-
-		return accesshttp.Request{Subject: who, Action: act, Record: row.record(), Row: row}, nil
+		return accesshttp.Request{Record: row.record(), Row: row}, nil
 	}
 }
 
@@ -308,24 +290,21 @@ func (s *service) join(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, err)
 		return
 	}
-	// glue: the expected revision read from a request, and a write's
-	// error mapped to its status (409 for a conflict).
-	seen, err := strconv.ParseUint(r.Header.Get("If-Match"), 10, 64)
+	seen, ok, err := accesshttp.ExpectedRevision(r)
 	if err != nil {
-		writeError(w, r, http.StatusPreconditionRequired, err)
+		writeError(w, r, accesshttp.StatusOf(err), err)
+		return
+	}
+	if !ok {
+		writeError(w, r, http.StatusPreconditionRequired, nil)
 		return
 	}
 	rev, err := s.model.Apply(r.Context(), access.Batch{
 		Patches:        []access.Patch{access.JoinGroup(user.ID, groups[0])},
-		ExpectRevision: access.Revision(seen),
+		ExpectRevision: seen,
 	})
-	if errors.Is(err, access.ErrConflict) {
-		writeError(w, r, http.StatusConflict, err)
-		return
-	}
-
 	if err != nil {
-		writeError(w, r, http.StatusInternalServerError, err)
+		writeError(w, r, accesshttp.StatusOf(err), err) // 409 when another write came first
 		return
 	}
 	accesshttp.SetRevision(w, rev)

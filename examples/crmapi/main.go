@@ -242,6 +242,7 @@ func run(ctx context.Context, open replica, dialect access.Dialect) error {
 		{what: "anna asks why cy may not rename contact 1", replica: "A", method: "GET", path: "/admin/why?who=cy&contact=1&action=update", user: "anna"},
 		{what: "anna asks who may update contact 1", replica: "A", method: "GET", path: "/admin/who-can?contact=1&action=update", user: "anna"},
 		{what: "anna adds cy to Oslo, from the revision she read", replica: "A", method: "POST", path: "/admin/groups/Oslo/members", user: "anna", body: `{"user":"cy"}`, ifMatch: "seen"},
+		{what: "an admin write that says nothing of the revision it read", replica: "A", method: "POST", path: "/admin/groups/Oslo/members", user: "anna", body: `{"user":"bo"}`},
 		{what: "an admin screen drawn before that write adds bo", replica: "A", method: "POST", path: "/admin/groups/Oslo/members", user: "anna", body: `{"user":"bo"}`, ifMatch: "stale"},
 		{what: "cy renames contact 1 on replica B, carrying the revision", replica: "B", method: "PUT", path: "/contacts/1", user: "cy", body: `{"name":"Acme Inc"}`, carry: true},
 		{what: "anna asks why again, on replica B", replica: "B", method: "GET", path: "/admin/why?who=cy&contact=1&action=update", user: "anna", carry: true},
