@@ -784,6 +784,47 @@ func (e *Engine) Can(ctx context.Context, who AssociateID, act Action, rec Recor
 	return d, err
 }
 
+// Impersonate reports whether actor may act on behalf of target and, if
+// so, returns the Acting to decide with. The refusals wrap
+// [ErrImpersonation]: [ErrImpersonateSelf], [ErrImpersonatorGate],
+// [ErrTargetGate], [ErrImpersonateSystem], [ErrTargetAbove] and
+// [ErrNoImpersonationRule].
+func (e *Engine) Impersonate(ctx context.Context, actor, target AssociateID) (Acting, error) {
+	s, err := e.current()
+	var as Acting
+	if err == nil {
+		as, err = s.impersonate(actor, target, e.now)
+	}
+	if e.audit != nil {
+		e.auditImpersonation(ctx, s, actor, target, as.Rule, err)
+	}
+	return as, err
+}
+
+// CanAs decides as [Engine.Can] does for the impersonated target, and only
+// for the target: the actor's own rights play no part. The Decision's
+// Actor records the real actor. If the impersonation is no longer allowed
+// (a rule was removed, someone was deactivated), CanAs denies and returns
+// the refusal.
+func (e *Engine) CanAs(ctx context.Context, as Acting, act Action, rec Record) (Decision, error) {
+	s, err := e.current()
+	d := Decision{Action: act, Subject: as.Target, Actor: as.Actor, Record: rec, Revision: s.rev, names: s.names}
+	if err == nil {
+		err = e.checkRequest(act, &rec)
+	}
+	var now Acting
+	if err == nil {
+		now, err = s.impersonate(as.Actor, as.Target, e.now)
+	}
+	if err == nil {
+		s.decide(&d, e.now)
+	}
+	if e.audit != nil {
+		e.auditDecision(ctx, s, &d, now.Rule, err)
+	}
+	return d, err
+}
+
 // checkRequest is checkRequest, then, when the application registered
 // its entity types, a check that the record's type is one of them. It does
 // not allocate unless it fails.

@@ -1,6 +1,7 @@
 package access
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -402,4 +403,57 @@ func (s *snapshot) has(x subj, right string) bool {
 		}
 	}
 	return false
+}
+
+// impersonate checks, before CanAs decides as the target, that actor may
+// act as target now: both pass the gates, the target is no system user,
+// and a rule matches — the lowest-id rule naming the target wins over any
+// rule matching through a group, and a group rule never lets an actor
+// reach a role above its own. It runs on every CanAs, so a revoked rule
+// takes effect at once.
+func (s *snapshot) impersonate(actor, target AssociateID, now func() time.Time) (Acting, error) {
+	if actor == target {
+		return Acting{}, fmt.Errorf("access: associate %d: %w", actor, ErrImpersonateSelf)
+	}
+	_, an := s.assoc(actor)
+	_, tn := s.assoc(target)
+	if g := gate(an, now); g != GateNone {
+		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w (%s)", actor, target, ErrImpersonatorGate, g)
+	}
+	if g := gate(tn, now); g != GateNone {
+		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w (%s)", actor, target, ErrTargetGate, g)
+	}
+	if tn.a.Type == System {
+		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w", actor, target, ErrImpersonateSystem)
+	}
+	// The lowest-id rule that names the target explicitly wins; otherwise
+	// the lowest-id rule that matches through a group.
+	var byName, byGroup *impNode
+	for _, m := range s.imps {
+		a, t := m.imp.Actor, m.imp.Target
+		actorOK := (a.Associate != 0 && a.Associate == actor) || (m.actor >= 0 && s.memberOf(s.subjOf(an), m.actor))
+		if !actorOK {
+			continue
+		}
+		switch {
+		case t.Associate != 0 && t.Associate == target:
+			if byName == nil || m.imp.ID < byName.imp.ID {
+				byName = m
+			}
+		case m.target >= 0 && s.memberOf(s.subjOf(tn), m.target):
+			if byGroup == nil || m.imp.ID < byGroup.imp.ID {
+				byGroup = m
+			}
+		}
+	}
+	if byName != nil {
+		return Acting{Actor: actor, Target: target, Rule: byName.imp.ID}, nil
+	}
+	if byGroup == nil {
+		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w", actor, target, ErrNoImpersonationRule)
+	}
+	if ar, tr := an.a.Role, tn.a.Role; ar != 0 && tr != 0 && s.below(ar, tr) {
+		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w (rule %d names a group)", actor, target, ErrTargetAbove, byGroup.imp.ID)
+	}
+	return Acting{Actor: actor, Target: target, Rule: byGroup.imp.ID}, nil
 }
