@@ -20,13 +20,19 @@ func (e *Engine) Categories(ctx context.Context, who AssociateID) ([]CategoryMem
 	if n == nil {
 		return nil, fmt.Errorf("access: Categories: associate %d: %w", who, ErrNotFound)
 	}
+	return s.effectiveCategories(n), nil
+}
+
+// effectiveCategories returns the associate's effective categories, ordered by
+// id, each with its provenance; nil when it has none.
+func (s *snapshot) effectiveCategories(n *assocNode) []CategoryMembership {
 	var out []CategoryMembership
 	for _, id := range slices.Sorted(maps.Keys(s.categories)) {
 		if m, ok := s.categoryMembership(n, s.categories[id]); ok {
 			out = append(out, m)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // categoryMembership explains the associate's membership of category c
