@@ -244,7 +244,7 @@ type Membership struct {
 	// directly to Group, each included in the next; the shortest such chain.
 	// It has length 1 for a direct membership.
 	//
-	// The memberships one call of [Resolver.EffectiveGroups] returns share
+	// The memberships one call of [Engine.EffectiveGroups] returns share
 	// their paths' storage: a path that continues another is a longer
 	// prefix of the same array, so that a chain of n nested groups costs n
 	// entries, not n²/2. Each path's capacity is its length, so appending
