@@ -23,9 +23,8 @@
 // only asks questions, so tests can pass another one. Methods are linked
 // as Engine's, where each is documented in full.
 //
-// What a store's author
-// needs (the Store contract, View, Writer, Watcher, Delta, Ref, Kind,
-// Batch.Validate) comes last, under "Writing a store".
+// What a store's author needs (the Store contract, View, Writer, Watcher,
+// Delta, Ref, Kind, Batch.Validate) comes last, under "Writing a store".
 //
 // # Associates
 //
