@@ -372,6 +372,8 @@ func (e *Engine) publish(s *snapshot) {
 	close(*e.advanced.Swap(&ch))
 }
 
+// poll refreshes in the background every interval until the resolver is
+// closed: a heartbeat even for a Watcher, which may miss a notification.
 func (e *Engine) poll(every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()

@@ -71,6 +71,7 @@ type recordFacts struct {
 	ownerRole   *roleNode // the owner's role, or nil
 }
 
+// facts looks up what the decision needs about the record alone.
 func (s *snapshot) facts(rec *Record) recordFacts {
 	f := recordFacts{typ: s.typeOf(rec.Type), group: -1, team: -1}
 	if rec.Owner != 0 {

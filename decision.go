@@ -386,6 +386,9 @@ type pathJSON struct {
 	Groups      []refJSON `json:"groups"`
 }
 
+// causeJSON is one cause as MarshalJSON writes it: its text, as String
+// renders it, and the structured fields (ids with names, the path through
+// groups) a log pipeline can query.
 func (d *Decision) causeJSON(v names, c Cause) causeJSON {
 	var b strings.Builder
 	d.writeCause(&b, v, c)

@@ -19,6 +19,46 @@ import (
 // of the branch point for every branch but the longest.
 func (s *snapshot) explainAll(n *assocNode) []Membership {
 	m := len(n.groups)
+	pred := pathSteps(n)
+	depth := pathDepths(pred)
+	byDepth := shallowFirst(depth)
+	height, heavy := heavyChildren(pred, byDepth)
+	out := make([]Membership, m)
+	buf := make([][]GroupRef, m) // each membership's whole backing array
+	root := make([]int32, m)     // the membership its path starts at
+	type roles struct{ role, sub RoleRef }
+	byRoot := map[int32]roles{} // the entry's roles, per first group
+	for _, i := range byDepth {
+		d, p := depth[i], pred[i]
+		if p >= 0 && heavy[p] == i {
+			buf[i] = buf[p]
+		} else {
+			buf[i] = make([]GroupRef, d+1+height[i])
+			if p >= 0 {
+				copy(buf[i], buf[p][:d])
+			}
+		}
+		buf[i][d] = s.groupRef(n.groups[i])
+		root[i] = i
+		if p >= 0 {
+			root[i] = root[p]
+		}
+		why := n.via[root[i]].reason()
+		r, ok := byRoot[root[i]]
+		if !ok {
+			r.role, r.sub = s.entryRoles(n, n.groups[root[i]], why)
+			byRoot[root[i]] = r
+		}
+		out[i] = Membership{Group: s.groups[n.groups[i]].group.ID, Reason: why, Role: r.role, Subordinate: r.sub,
+			Path: buf[i][: d+1 : d+1]}
+	}
+	return out
+}
+
+// pathSteps returns, for each of the associate's memberships, the one a
+// step closer to the associate along its shortest path.
+func pathSteps(n *assocNode) []int32 {
+	m := len(n.groups)
 	// pred[i] is the membership one step closer to the associate, or -1
 	// for one it enters directly (or, in an inconsistent node, a step
 	// that leads nowhere or round in a circle).
@@ -31,6 +71,13 @@ func (s *snapshot) explainAll(n *assocNode) []Membership {
 			}
 		}
 	}
+	return pred
+}
+
+// pathDepths returns each path's length less one, and breaks any circle
+// of steps (an inconsistent node) by making its groups roots in pred.
+func pathDepths(pred []int32) []int32 {
+	m := len(pred)
 	// depth[i] is the path's length less one, found by walking up to a
 	// known depth. A circle of steps makes its groups roots.
 	depth := make([]int32, m)
@@ -68,6 +115,13 @@ func (s *snapshot) explainAll(n *assocNode) []Membership {
 			}
 		}
 	}
+	return depth
+}
+
+// shallowFirst returns the memberships ordered by depth, shallowest first
+// (a counting sort), so each comes after its predecessor.
+func shallowFirst(depth []int32) []int32 {
+	m := len(depth)
 	// Memberships by depth, shallowest first (counting sort).
 	maxDepth := int32(0)
 	for _, d := range depth {
@@ -85,10 +139,18 @@ func (s *snapshot) explainAll(n *assocNode) []Membership {
 		byDepth[start[d]] = int32(i)
 		start[d]++
 	}
+	return byDepth
+}
+
+// heavyChildren returns, per membership, the longest path below it
+// (height) and the child that extends its array in place (heavy; -1 for
+// none).
+func heavyChildren(pred, byDepth []int32) (height, heavy []int32) {
+	m := len(pred)
 	// height[i] is the longest path below i; heavy[p] the child that
 	// extends p's array in place.
-	height := make([]int32, m)
-	heavy := make([]int32, m)
+	height = make([]int32, m)
+	heavy = make([]int32, m)
 	for i := range heavy {
 		heavy[i] = -1
 	}
@@ -98,36 +160,7 @@ func (s *snapshot) explainAll(n *assocNode) []Membership {
 			height[p], heavy[p] = height[i]+1, i
 		}
 	}
-	out := make([]Membership, m)
-	buf := make([][]GroupRef, m) // each membership's whole backing array
-	root := make([]int32, m)     // the membership its path starts at
-	type roles struct{ role, sub RoleRef }
-	byRoot := map[int32]roles{} // the entry's roles, per first group
-	for _, i := range byDepth {
-		d, p := depth[i], pred[i]
-		if p >= 0 && heavy[p] == i {
-			buf[i] = buf[p]
-		} else {
-			buf[i] = make([]GroupRef, d+1+height[i])
-			if p >= 0 {
-				copy(buf[i], buf[p][:d])
-			}
-		}
-		buf[i][d] = s.groupRef(n.groups[i])
-		root[i] = i
-		if p >= 0 {
-			root[i] = root[p]
-		}
-		why := n.via[root[i]].reason()
-		r, ok := byRoot[root[i]]
-		if !ok {
-			r.role, r.sub = s.entryRoles(n, n.groups[root[i]], why)
-			byRoot[root[i]] = r
-		}
-		out[i] = Membership{Group: s.groups[n.groups[i]].group.ID, Reason: why, Role: r.role, Subordinate: r.sub,
-			Path: buf[i][: d+1 : d+1]}
-	}
-	return out
+	return height, heavy
 }
 
 // explain rebuilds the shortest path to group g from the associate's
@@ -181,11 +214,13 @@ func (s *snapshot) entryRoles(n *assocNode, first int32, why Reason) (role, sub 
 	return role, sub
 }
 
+// groupRef names the group at index g, for a membership path.
 func (s *snapshot) groupRef(g int32) GroupRef {
 	n := s.groups[g]
 	return GroupRef{ID: n.group.ID, Name: n.group.Name}
 }
 
+// roleRef names role id; a role the snapshot no longer holds keeps its id.
 func (s *snapshot) roleRef(id RoleID) RoleRef {
 	if n := s.roles[id]; n != nil {
 		return RoleRef{ID: id, Name: n.role.Name}
@@ -193,6 +228,9 @@ func (s *snapshot) roleRef(id RoleID) RoleRef {
 	return RoleRef{ID: id}
 }
 
+// render writes the decision as one line of text, "allow: …" or
+// "deny: …" and its causes, naming entities from v so that a decision
+// explained after a later revision still names what it saw.
 func (d *Decision) render(v names) string {
 	var b strings.Builder
 	if d.Allowed {
@@ -240,6 +278,8 @@ func (v names) assocRef(id AssociateID, unknown bool) string {
 	return "associate " + strconv.FormatInt(int64(id), 10)
 }
 
+// writeCause writes one cause as text, one case per CauseKind; the JSON
+// form (causeJSON) reuses it, so the two never disagree.
 func (d *Decision) writeCause(b *strings.Builder, v names, c Cause) {
 	switch c.Kind {
 	case CauseGate:
