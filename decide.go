@@ -99,7 +99,10 @@ func gate(n *assocNode, now func() time.Time) Gate {
 }
 
 // checkGate applies the gates to an associate of type typ; a is the
-// associate when it has a validity window, else nil.
+// associate when it has a validity window, else nil. It is the gates' one
+// rule: gate (from an associate's node) and gateHot (from its decision
+// header, in hot.go) only gather its inputs, so Can and the other
+// questions cannot disagree about who passes.
 func checkGate(typ AssociateType, active bool, a *Associate, now func() time.Time) Gate {
 	// An undefined type comes first: nothing else about such an associate
 	// can be trusted, and every layer below reads the type (an unknown one
