@@ -11,8 +11,9 @@ import (
 // a function of its own below:
 //
 //  1. gate (gate, checkGate): who gets nothing at all;
-//  2. role rights (roleRights): the ownership relations that hold, and the
-//     role's cells for them; system users stop before it with everything;
+//  2. role rights (relations, roleRights): the ownership relations that
+//     hold, and the role's cells for them; system users stop before it
+//     with everything;
 //  3. sharing (sharingRights, ownedBy): rules that open records;
 //  4. grants (grantRights): explicit grants, else group defaults;
 //  5. restrictions (restrict): what the record's visibility, publication
@@ -131,11 +132,48 @@ func checkGate(typ AssociateType, active bool, a *Associate, now func() time.Tim
 	return GateNone
 }
 
-// roleRights works out which ownership relations hold and returns the union
-// of the role's cells for them.
+// roleRights works out which ownership relations hold (relations) and
+// returns the union of the role's cells for them.
 func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
+	rec := &d.Record
+	role := s.roleNodeOf(x.h)
+	rels := s.relations(d, x, f, role)
+	d.Relations = rels
+
+	var g *grid
+	if role != nil {
+		g = role.rightsAt(f.typ)
+	}
+	roleID := s.roleIDOf(x)
+	if g == nil {
+		d.add(cause{kind: CauseNoRole, id: int64(roleID)})
+		return 0
+	}
+	var rights CRUD
+	for r := Owner; r < numRelations; r++ {
+		if !rels.Has(r) {
+			continue
+		}
+		c := cause{kind: CauseRole, rel: r, rights: g[r], id: int64(roleID)}
+		switch r {
+		case Team:
+			c.group = int64(rec.Team)
+		case PrimaryGroup, OtherGroup:
+			c.group = int64(rec.Group)
+		}
+		rights |= g[r]
+		d.add(c)
+	}
+	return rights
+}
+
+// relations returns the ownership relations between the subject, whose
+// role is role (nil: none), and the record: for an internal subject the
+// record's owner, team, group, a subordinate's ownership and the
+// category, falling back to Other or Unowned when none holds; for an
+// external subject only Owner, MyCompany and SameProject.
+func (s *snapshot) relations(d *Decision, x subj, f *recordFacts, role *roleNode) Relations {
 	rec, who, h := &d.Record, d.Subject, x.h
-	role := s.roleNodeOf(h)
 	var rels Relations
 	if rec.Owner != 0 && rec.Owner == who {
 		rels = rels.With(Owner)
@@ -181,33 +219,7 @@ func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
 			rels = rels.With(SameProject)
 		}
 	}
-	d.Relations = rels
-
-	var g *grid
-	if role != nil {
-		g = role.rightsAt(f.typ)
-	}
-	roleID := s.roleIDOf(x)
-	if g == nil {
-		d.add(cause{kind: CauseNoRole, id: int64(roleID)})
-		return 0
-	}
-	var rights CRUD
-	for r := Owner; r < numRelations; r++ {
-		if !rels.Has(r) {
-			continue
-		}
-		c := cause{kind: CauseRole, rel: r, rights: g[r], id: int64(roleID)}
-		switch r {
-		case Team:
-			c.group = int64(rec.Team)
-		case PrimaryGroup, OtherGroup:
-			c.group = int64(rec.Group)
-		}
-		rights |= g[r]
-		d.add(c)
-	}
-	return rights
+	return rels
 }
 
 // sharingRights adds up the sharing rules that open the record to the
