@@ -372,6 +372,8 @@ func (e *Engine) publish(s *snapshot) {
 	close(*e.advanced.Swap(&ch))
 }
 
+// poll refreshes in the background every interval until the resolver is
+// closed: a heartbeat even for a Watcher, which may miss a notification.
 func (e *Engine) poll(every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -712,191 +714,6 @@ func (e *Engine) EffectiveGroups(ctx context.Context, who AssociateID) ([]Member
 	return out, nil
 }
 
-// explainAll explains every membership of the associate at once. The
-// memberships' shortest paths form a tree (each path is its predecessor's
-// plus one group), so they share storage: each path is a prefix of one
-// backing array, cut to its length and capacity, and the child with the
-// longest path below it extends its parent's array in place while any
-// other copies its parent's path into a new one. A chain of groups 10,000
-// deep thus costs one array of 10,000 entries rather than 50 million; in
-// general the cost is the memberships plus, at each branching, the depth
-// of the branch point for every branch but the longest.
-func (s *snapshot) explainAll(n *assocNode) []Membership {
-	m := len(n.groups)
-	// pred[i] is the membership one step closer to the associate, or -1
-	// for one it enters directly (or, in an inconsistent node, a step
-	// that leads nowhere or round in a circle).
-	pred := make([]int32, m)
-	for i := range pred {
-		pred[i] = -1
-		if v := n.via[i]; v.reason() == ViaGroup {
-			if j, ok := slices.BinarySearch(n.groups, v.from()); ok {
-				pred[i] = int32(j)
-			}
-		}
-	}
-	// depth[i] is the path's length less one, found by walking up to a
-	// known depth. A circle of steps makes its groups roots.
-	depth := make([]int32, m)
-	for i := range depth {
-		depth[i] = -1
-	}
-	var walk []int32
-	for i := range m {
-		walk = walk[:0]
-		x := int32(i)
-		for x >= 0 && depth[x] == -1 {
-			depth[x] = -2 // on this walk
-			walk = append(walk, x)
-			x = pred[x]
-		}
-		if x >= 0 && depth[x] == -2 {
-			for k := len(walk) - 1; k >= 0; k-- {
-				pred[walk[k]] = -1
-				if walk[k] == x {
-					break
-				}
-			}
-		}
-		d := int32(-1)
-		if x >= 0 && depth[x] >= 0 {
-			d = depth[x]
-		}
-		for k := len(walk) - 1; k >= 0; k-- {
-			if w := walk[k]; pred[w] < 0 {
-				d = 0
-				depth[w] = 0
-			} else {
-				d++
-				depth[w] = d
-			}
-		}
-	}
-	// Memberships by depth, shallowest first (counting sort).
-	maxDepth := int32(0)
-	for _, d := range depth {
-		maxDepth = max(maxDepth, d)
-	}
-	start := make([]int32, maxDepth+2)
-	for _, d := range depth {
-		start[d+1]++
-	}
-	for d := range maxDepth + 1 {
-		start[d+1] += start[d]
-	}
-	byDepth := make([]int32, m)
-	for i, d := range depth {
-		byDepth[start[d]] = int32(i)
-		start[d]++
-	}
-	// height[i] is the longest path below i; heavy[p] the child that
-	// extends p's array in place.
-	height := make([]int32, m)
-	heavy := make([]int32, m)
-	for i := range heavy {
-		heavy[i] = -1
-	}
-	for k := m - 1; k >= 0; k-- {
-		i := byDepth[k]
-		if p := pred[i]; p >= 0 && (heavy[p] < 0 || height[i]+1 > height[p]) {
-			height[p], heavy[p] = height[i]+1, i
-		}
-	}
-	out := make([]Membership, m)
-	buf := make([][]GroupRef, m) // each membership's whole backing array
-	root := make([]int32, m)     // the membership its path starts at
-	type roles struct{ role, sub RoleRef }
-	byRoot := map[int32]roles{} // the entry's roles, per first group
-	for _, i := range byDepth {
-		d, p := depth[i], pred[i]
-		if p >= 0 && heavy[p] == i {
-			buf[i] = buf[p]
-		} else {
-			buf[i] = make([]GroupRef, d+1+height[i])
-			if p >= 0 {
-				copy(buf[i], buf[p][:d])
-			}
-		}
-		buf[i][d] = s.groupRef(n.groups[i])
-		root[i] = i
-		if p >= 0 {
-			root[i] = root[p]
-		}
-		why := n.via[root[i]].reason()
-		r, ok := byRoot[root[i]]
-		if !ok {
-			r.role, r.sub = s.entryRoles(n, n.groups[root[i]], why)
-			byRoot[root[i]] = r
-		}
-		out[i] = Membership{Group: s.groups[n.groups[i]].group.ID, Reason: why, Role: r.role, Subordinate: r.sub,
-			Path: buf[i][: d+1 : d+1]}
-	}
-	return out
-}
-
-// explain rebuilds the shortest path to group g from the associate's
-// precomputed steps.
-func (s *snapshot) explain(n *assocNode, g int32) Membership {
-	var path []GroupRef
-	var why via
-	for x := g; ; {
-		i, ok := slices.BinarySearch(n.groups, x)
-		if !ok || len(path) > len(n.groups) {
-			break // cannot happen in a consistent node; never loop
-		}
-		path = append(path, s.groupRef(x))
-		why = n.via[i]
-		if why.reason() != ViaGroup {
-			break
-		}
-		x = why.from()
-	}
-	slices.Reverse(path)
-	m := Membership{Group: s.groups[g].group.ID, Reason: why.reason(), Path: path}
-	m.Role, m.Subordinate = s.entryRoles(n, s.groupIdx[path[0].ID], m.Reason)
-	return m
-}
-
-// entryRoles returns, for a membership the associate enters group index
-// first of by reason why, the role that explains it and, when the group
-// lists a role above the associate's, the associate's own role.
-func (s *snapshot) entryRoles(n *assocNode, first int32, why Reason) (role, sub RoleRef) {
-	switch why {
-	case ViaRole:
-		role = s.roleRef(n.a.Role)
-	case ViaRoleTree:
-		// The nearest role at or above the associate's that the group lists.
-		g := s.groups[first]
-		for r, hops := n.a.Role, 0; r != 0 && hops <= len(s.roles); hops++ {
-			if slices.Contains(g.group.RolesAndSubordinates, r) {
-				role = s.roleRef(r)
-				break
-			}
-			rn := s.roles[r]
-			if rn == nil {
-				break
-			}
-			r = rn.role.Parent
-		}
-		if role.ID != n.a.Role {
-			sub = s.roleRef(n.a.Role)
-		}
-	}
-	return role, sub
-}
-
-func (s *snapshot) groupRef(g int32) GroupRef {
-	n := s.groups[g]
-	return GroupRef{ID: n.group.ID, Name: n.group.Name}
-}
-
-func (s *snapshot) roleRef(id RoleID) RoleRef {
-	if n := s.roles[id]; n != nil {
-		return RoleRef{ID: id, Name: n.role.Name}
-	}
-	return RoleRef{ID: id}
-}
-
 // IsMember implements [Resolver]. It does not allocate unless it fails.
 func (e *Engine) IsMember(ctx context.Context, who AssociateID, g GroupID) (bool, error) {
 	s, err := e.current()
@@ -969,6 +786,65 @@ func (e *Engine) Can(ctx context.Context, who AssociateID, act Action, rec Recor
 	return d, err
 }
 
+// Impersonate reports whether actor may act on behalf of target and, if
+// so, returns the Acting to decide with. The refusals wrap
+// [ErrImpersonation]: [ErrImpersonateSelf], [ErrImpersonatorGate],
+// [ErrTargetGate], [ErrImpersonateSystem], [ErrTargetAbove] and
+// [ErrNoImpersonationRule].
+func (e *Engine) Impersonate(ctx context.Context, actor, target AssociateID) (Acting, error) {
+	s, err := e.current()
+	var as Acting
+	if err == nil {
+		as, err = s.impersonate(actor, target, e.now)
+	}
+	if e.audit != nil {
+		e.auditImpersonation(ctx, s, actor, target, as.Rule, err)
+	}
+	return as, err
+}
+
+// CanAs decides as [Engine.Can] does for the impersonated target, and only
+// for the target: the actor's own rights play no part. The Decision's
+// Actor records the real actor. If the impersonation is no longer allowed
+// (a rule was removed, someone was deactivated), CanAs denies and returns
+// the refusal.
+func (e *Engine) CanAs(ctx context.Context, as Acting, act Action, rec Record) (Decision, error) {
+	s, err := e.current()
+	d := Decision{Action: act, Subject: as.Target, Actor: as.Actor, Record: rec, Revision: s.rev, names: s.names}
+	if err == nil {
+		err = e.checkRequest(act, &rec)
+	}
+	var now Acting
+	if err == nil {
+		now, err = s.impersonate(as.Actor, as.Target, e.now)
+	}
+	if err == nil {
+		s.decide(&d, e.now)
+	}
+	if e.audit != nil {
+		e.auditDecision(ctx, s, &d, now.Rule, err)
+	}
+	return d, err
+}
+
+// checkRequest is checkRequest, then, when the application registered
+// its entity types, a check that the record's type is one of them. It does
+// not allocate unless it fails.
+func (e *Engine) checkRequest(act Action, rec *Record) error {
+	if err := checkRequest(act, rec); err != nil {
+		return err
+	}
+	if e.types != nil {
+		if _, ok := e.types[rec.Type]; !ok {
+			return fmt.Errorf("access: %w: record type %q is not one of Options.EntityTypes", ErrInvalid, rec.Type)
+		}
+	}
+	return nil
+}
+
+// checkRequest rejects a request no store could answer: an unknown action,
+// a record without a concrete type or with an unknown visibility. It does
+// not allocate unless it fails.
 func checkRequest(act Action, rec *Record) error {
 	switch {
 	case !act.Valid():
@@ -979,333 +855,6 @@ func checkRequest(act Action, rec *Record) error {
 		return fmt.Errorf("access: %w: unknown record visibility %d", ErrInvalid, rec.Visibility)
 	}
 	return nil
-}
-
-// decide fills in the decision for d.Subject, d.Action and d.Record.
-func (s *snapshot) decide(d *Decision, now func() time.Time) {
-	// The record's lookups come first: they do not depend on the subject,
-	// so their cache misses overlap the subject's instead of following it.
-	f := s.facts(&d.Record)
-	x := s.subject(d.Subject)
-	if g := s.gateHot(x.i, x.h, now); g != GateNone {
-		d.Gate = g
-		c := cause{kind: CauseGate, gate: g}
-		if g == GateMalformed {
-			// Keep the undefined type, so the explanation can name the
-			// value whoever reads the log must look for.
-			if _, n := s.assoc(d.Subject); n != nil {
-				c.id = int64(n.a.Type)
-			}
-		}
-		d.add(c)
-		return
-	}
-	if AssociateType(x.h.typ) == System {
-		d.Rights, d.Allowed = LevelFull, true
-		d.add(cause{kind: CauseSystem})
-		return
-	}
-	rights := s.roleRights(d, x, &f)
-	// For an external subject roleRights sets only Owner, MyCompany and
-	// SameProject, so no relation means the record lies outside its own
-	// company and projects: the broad layers stop there.
-	outside := AssociateType(x.h.typ) == External && d.Relations == 0
-	shared, held := s.sharingRights(d, x, f.typ, outside)
-	granted, heldG := s.grantRights(d, x, f.typ, outside)
-	rights |= shared | granted
-	if held = (held | heldG) &^ rights; held != 0 {
-		d.add(cause{kind: CauseRestriction, restr: RestrictExternalScope, rights: held})
-	}
-	rights = s.restrict(d, x, &f, rights)
-	d.Rights = rights
-	d.Allowed = rights.Allows(d.Action)
-	if !d.Allowed {
-		s.nearMiss(d, x, &f)
-	}
-}
-
-// recordFacts are what a decision looks up about a record alone.
-type recordFacts struct {
-	typ         int32     // interned type
-	group, team int32     // group indexes, or -1
-	ownerRole   *roleNode // the owner's role, or nil
-}
-
-func (s *snapshot) facts(rec *Record) recordFacts {
-	f := recordFacts{typ: s.typeOf(rec.Type), group: -1, team: -1}
-	if rec.Owner != 0 {
-		f.ownerRole = s.roleOfAssoc(rec.Owner)
-	}
-	if rec.Group != 0 {
-		f.group = s.groupIndex(rec.Group)
-	}
-	if rec.Team != 0 {
-		f.team = s.groupIndex(rec.Team)
-	}
-	return f
-}
-
-// gate returns the first gate the associate fails, or GateNone.
-func gate(n *assocNode, now func() time.Time) Gate {
-	if n == nil {
-		return GateUnknown
-	}
-	var a *Associate
-	if n.window {
-		a = &n.a
-	}
-	return checkGate(n.typ, n.active, a, now)
-}
-
-// checkGate applies the gates to an associate of type typ; a is the
-// associate when it has a validity window, else nil.
-func checkGate(typ AssociateType, active bool, a *Associate, now func() time.Time) Gate {
-	// An undefined type comes first: nothing else about such an associate
-	// can be trusted, and every layer below reads the type (an unknown one
-	// would otherwise fall through to its role's owner rights).
-	if !typ.Valid() {
-		return GateMalformed
-	}
-	if !active {
-		return GateInactive
-	}
-	if a != nil {
-		t := now()
-		if !a.ValidFrom.IsZero() && t.Before(a.ValidFrom) {
-			return GateNotYetValid
-		}
-		if !a.ValidTo.IsZero() && !t.Before(a.ValidTo) {
-			return GateExpired
-		}
-	}
-	switch typ {
-	case Resource:
-		return GateResource
-	case Anonymous:
-		return GateAnonymous
-	}
-	return GateNone
-}
-
-// roleRights works out which ownership relations hold and returns the union
-// of the role's cells for them.
-func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
-	rec, who, h := &d.Record, d.Subject, x.h
-	role := s.roleNodeOf(h)
-	var rels Relations
-	if rec.Owner != 0 && rec.Owner == who {
-		rels = rels.With(Owner)
-	}
-	switch AssociateType(h.typ) {
-	case Internal:
-		if f.team >= 0 && s.memberHot(h, f.team) {
-			rels = rels.With(Team)
-		}
-		if rec.Group != 0 {
-			switch gi := f.group; {
-			case gi >= 0 && gi == h.primary,
-				gi < 0 && h.flags&hotOddPrimary != 0 && s.assocs[x.i].primary == rec.Group:
-				rels = rels.With(PrimaryGroup)
-			case gi >= 0 && s.memberHot(h, gi):
-				rels = rels.With(OtherGroup)
-			}
-		}
-		// A deleted owner has no role left, so no superior either.
-		if or := f.ownerRole; or != nil && rec.Owner != who && role != nil && !role.leaf && role.isAbove(or) {
-			rels = rels.With(Subordinate)
-		}
-		if rec.Category != 0 {
-			if c := s.categories[rec.Category]; c != nil {
-				if direct, g, byRole := s.inCategory(x, c); direct || g >= 0 || byRole {
-					rels = rels.With(CategoryMember)
-				}
-			}
-		}
-		if rels == 0 {
-			if rec.Owner != 0 || rec.Team != 0 {
-				rels = rels.With(Other)
-			} else {
-				rels = rels.With(Unowned)
-			}
-		}
-	case External:
-		a := &s.assocs[x.i].a
-		if rec.Company != 0 && rec.Company == a.Company {
-			rels = rels.With(MyCompany)
-		}
-		if rec.Project != 0 && slices.Contains(a.Projects, rec.Project) {
-			rels = rels.With(SameProject)
-		}
-	}
-	d.Relations = rels
-
-	var g *grid
-	if role != nil {
-		g = role.rightsAt(f.typ)
-	}
-	roleID := s.roleIDOf(x)
-	if g == nil {
-		d.add(cause{kind: CauseNoRole, id: int64(roleID)})
-		return 0
-	}
-	var rights CRUD
-	for r := Owner; r < numRelations; r++ {
-		if !rels.Has(r) {
-			continue
-		}
-		c := cause{kind: CauseRole, rel: r, rights: g[r], id: int64(roleID)}
-		switch r {
-		case Team:
-			c.group = int64(rec.Team)
-		case PrimaryGroup, OtherGroup:
-			c.group = int64(rec.Group)
-		}
-		rights |= g[r]
-		d.add(c)
-	}
-	return rights
-}
-
-// sharingRights adds up the sharing rules that open the record to the
-// subject. When outside is set (an external subject, a record outside its
-// own company and projects) only rules whose To names the subject apply;
-// what the others would have added is returned as held.
-func (s *snapshot) sharingRights(d *Decision, x subj, t int32, outside bool) (rights, held CRUD) {
-	if int(t) >= len(s.rulesAt) {
-		t = 0
-	}
-	for _, r := range s.rulesAt[t] {
-		if !s.holds(&r.to, d.Subject, x) || !s.ownedBy(&r.from, &d.Record) {
-			continue
-		}
-		c := cause{kind: CauseSharing, id: int64(r.rule.ID), rights: r.rule.Rights}
-		if outside {
-			if !r.to.names(d.Subject) {
-				held |= r.rule.Rights
-				continue
-			}
-			c.named = true
-		}
-		rights |= r.rule.Rights
-		d.add(c)
-	}
-	return rights, held
-}
-
-// ownedBy reports whether the record's owner, or its team, is in the set.
-func (s *snapshot) ownedBy(from *principalSet, rec *Record) bool {
-	if from.everyone {
-		return true
-	}
-	if rec.Owner != 0 {
-		// Only groups and roles need the owner's header, a cache miss.
-		owner := subj{i: -1}
-		if len(from.groups)+len(from.roles)+len(from.rs) > 0 {
-			owner = s.subject(rec.Owner)
-		}
-		if s.holds(from, rec.Owner, owner) {
-			return true
-		}
-	}
-	if rec.Team != 0 {
-		if gi := s.groupIndex(rec.Team); gi >= 0 && s.holdsTeam(from, gi) {
-			return true
-		}
-	}
-	return false
-}
-
-// grantRights adds up the explicit grants on the record to the subject or
-// its groups and, where none covers the record, the default permissions of
-// the subject's groups. When outside is set (an external subject, a record
-// outside its own company and projects) only grants to the subject itself
-// apply; what grants to groups and defaults would have added is returned
-// as held.
-func (s *snapshot) grantRights(d *Decision, x subj, t int32, outside bool) (rights, held CRUD) {
-	covered := false
-	apply := func(list []grantNode) {
-		for i := range list {
-			g := &list[i]
-			if !g.applies(s, d.Subject, x) {
-				continue
-			}
-			c := cause{kind: CauseGrant, id: int64(g.id), group: int64(g.group), rights: g.rights}
-			if outside {
-				if g.assoc == 0 {
-					held |= g.rights
-					continue
-				}
-				c.named = true
-			}
-			covered = true
-			rights |= g.rights
-			d.add(c)
-		}
-	}
-	if int(t) >= len(s.typeGrantsAt) {
-		t = 0
-	}
-	if id := d.Record.ID; id != 0 && s.recBloomAt[t].mayHave(id) {
-		apply(s.recGrantsAt[t][id])
-	}
-	apply(s.typeGrantsAt[t])
-	if covered {
-		return rights, held
-	}
-	for _, e := range s.defaultsAt[t] {
-		if e.mask != 0 {
-			if !hasBits(x.h, e.mask) {
-				continue
-			}
-		} else if !s.memberHot(x.h, e.g) {
-			continue
-		}
-		if outside {
-			held |= e.rights
-			continue
-		}
-		rights |= e.rights
-		d.add(cause{kind: CauseDefault, group: int64(e.id), rights: e.rights})
-	}
-	return rights, held
-}
-
-// restrict removes rights the record's restrictions take away.
-func (s *snapshot) restrict(d *Decision, x subj, f *recordFacts, rights CRUD) CRUD {
-	rec := &d.Record
-	cut := func(r Restriction) {
-		if rights != 0 {
-			d.add(cause{kind: CauseRestriction, restr: r, rights: rights})
-		}
-		rights = 0
-	}
-	own := rec.Owner != 0 && rec.Owner == d.Subject
-	switch rec.Visibility {
-	case VisibleAssociate:
-		if !own {
-			cut(RestrictVisibleAssociate)
-		}
-	case VisibleGroup:
-		if !own && (f.group < 0 || !s.memberHot(x.h, f.group)) {
-			cut(RestrictVisibleGroup)
-		}
-	}
-	if AssociateType(x.h.typ) == External && !rec.Published && !own {
-		cut(RestrictUnpublished)
-	}
-	if rec.Category != 0 {
-		// A category the store does not hold is treated as members-only
-		// with no members: fail closed.
-		c := s.categories[rec.Category]
-		if c == nil {
-			cut(RestrictMembersOnly)
-		} else if c.cat.MembersOnly {
-			if direct, g, role := s.inCategory(x, c); !direct && g < 0 && !role {
-				cut(RestrictMembersOnly)
-			}
-		}
-	}
-	return rights
 }
 
 // Has implements [Resolver].
@@ -1322,26 +871,6 @@ func (e *Engine) Has(ctx context.Context, who AssociateID, right string) (bool, 
 		return false, nil
 	}
 	return AssociateType(x.h.typ) == System || s.has(x, right), nil
-}
-
-// has reports whether the associate's role or one of its effective groups
-// grants the functional right. External associates hold none: a
-// functional right comes from a role or a group, the broad layers, and is
-// not tied to a record, so it cannot be held to the external's company
-// and projects.
-func (s *snapshot) has(x subj, right string) bool {
-	if x.h == nil || AssociateType(x.h.typ) == External {
-		return false
-	}
-	if r := s.roleNodeOf(x.h); r != nil && slices.Contains(r.role.Functions, right) {
-		return true
-	}
-	for _, g := range s.funcGroups[right] {
-		if s.memberHot(x.h, g) {
-			return true
-		}
-	}
-	return false
 }
 
 // Stamp implements [Resolver].

@@ -74,7 +74,7 @@ type Associate struct {
 	// Type is the kind of associate.
 	Type AssociateType
 	// PrimaryGroup is the usergroup stamped on records the associate is
-	// assigned (see [Resolver.Stamp]). Required for internal associates, zero
+	// assigned (see [Engine.Stamp]). Required for internal associates, zero
 	// for all others.
 	PrimaryGroup GroupID
 	// Groups are the secondary usergroups (SuperOffice usergrouplink). Links

@@ -2,10 +2,7 @@ package access
 
 import (
 	"encoding/json"
-	"fmt"
 	"log/slog"
-	"math/bits"
-	"strconv"
 	"strings"
 )
 
@@ -260,155 +257,6 @@ func (d Decision) String() string {
 	return d.render(v)
 }
 
-func (d *Decision) render(v names) string {
-	var b strings.Builder
-	if d.Allowed {
-		b.WriteString("allow: ")
-	} else {
-		b.WriteString("deny: ")
-	}
-	b.WriteString(v.assocRef(d.Subject, d.Gate == GateUnknown))
-	if d.Actor != 0 {
-		fmt.Fprintf(&b, " (acting: %s)", v.assocRef(d.Actor, false))
-	}
-	what := "a record"
-	if d.Record.Type != "" {
-		what = d.Record.Type + " " + strconv.FormatInt(d.Record.ID, 10)
-	}
-	if d.Allowed {
-		fmt.Fprintf(&b, " may %s %s", d.Action, what)
-	} else {
-		fmt.Fprintf(&b, " needs %s on %s", d.Action, what)
-	}
-	if d.nCauses == 0 && d.Gate == GateNone {
-		b.WriteString("; nothing grants it")
-	}
-	for _, c := range d.causes[:d.nCauses] {
-		b.WriteString("; ")
-		d.writeCause(&b, v, c.unpack())
-	}
-	if d.dropped > 0 {
-		fmt.Fprintf(&b, "; and %d more", d.dropped)
-	}
-	if !d.Allowed && d.Gate == GateNone && d.nCauses > 0 {
-		fmt.Fprintf(&b, "; has %s", d.Rights)
-	}
-	return b.String()
-}
-
-// assocRef renders an associate as `Name (ID)`, or "associate ID" when its
-// name is unknown — always for a subject the store did not have.
-func (v names) assocRef(id AssociateID, unknown bool) string {
-	if !unknown {
-		if n := v.assoc(id); n != "" {
-			return refString(n, int64(id))
-		}
-	}
-	return "associate " + strconv.FormatInt(int64(id), 10)
-}
-
-func (d *Decision) writeCause(b *strings.Builder, v names, c Cause) {
-	switch c.Kind {
-	case CauseGate:
-		b.WriteString(c.Gate.String())
-		if c.Gate == GateMalformed {
-			// Name the value, so whoever reads the log can find the row.
-			fmt.Fprintf(b, " %d", int(c.Type))
-		}
-	case CauseSystem:
-		b.WriteString("system user")
-	case CauseNoRole:
-		if c.Role == 0 {
-			b.WriteString("holds no role")
-		} else {
-			fmt.Fprintf(b, "role %s has no rights on %s", v.role(c.Role), d.Record.Type)
-		}
-	case CauseRole:
-		fmt.Fprintf(b, "role %s grants %s for %s", v.role(c.Role), c.Rights, c.Relation)
-		if m, ok := d.path(v, c); ok && (len(m.Path) > 1 || (m.Reason != ViaPrimary && m.Reason != ViaSecondary)) {
-			b.WriteString(" via ")
-			b.WriteString(m.route())
-		}
-	case CauseSharing:
-		fmt.Fprintf(b, "sharing rule %s adds %s", refString(v.rule(c.Rule), int64(c.Rule)), c.Rights)
-		if c.Named {
-			b.WriteString(namedSuffix)
-		}
-	case CauseGrant:
-		if c.Group != 0 {
-			fmt.Fprintf(b, "grant %d to group %s adds %s", c.Grant, v.group(c.Group), c.Rights)
-		} else {
-			fmt.Fprintf(b, "grant %d adds %s", c.Grant, c.Rights)
-		}
-		if c.Named {
-			b.WriteString(namedSuffix)
-		}
-	case CauseDefault:
-		fmt.Fprintf(b, "default permission of group %s adds %s", v.group(c.Group), c.Rights)
-	case CauseRestriction:
-		fmt.Fprintf(b, "%s removes %s", c.Restriction, c.Rights)
-	case CauseNearMiss:
-		held, verb := d.Relations.String(), "holds and grants"
-		if bits.OnesCount16(uint16(d.Relations)) > 1 {
-			verb = "hold and grant"
-		}
-		fmt.Fprintf(b, "nearest miss: %s would grant %s, but %s %s %s", c.Relation, c.Rights, held, verb, c.Held)
-	default:
-		fmt.Fprintf(b, "cause(%d)", c.Kind)
-	}
-}
-
-// namedSuffix follows a sharing rule or grant that reached an external
-// subject beyond its company and projects (Cause.Named).
-const namedSuffix = " to the external user by name, beyond its company and projects"
-
-// path explains, for a role cell of a group relation, how the subject is a
-// member of the record's team or group (see [Decision] for which
-// revision's memberships it shows).
-func (d *Decision) path(v names, c Cause) (Membership, bool) {
-	if c.Kind != CauseRole || c.Group == 0 || (c.Relation != Team && c.Relation != OtherGroup) {
-		return Membership{}, false
-	}
-	return v.membership(d.Subject, c.Group)
-}
-
-// nearMiss adds a CauseNearMiss to a denying decision when the subject's
-// role would have granted the action through the fallback relation (Other,
-// or Unowned) had no specific relation held, and no restriction would have
-// taken it away again. It reads only what the role layer already read.
-func (s *snapshot) nearMiss(d *Decision, x subj, f *recordFacts) {
-	if AssociateType(x.h.typ) != Internal || d.Relations == 0 {
-		return
-	}
-	fb := Unowned
-	if d.Record.Owner != 0 || d.Record.Team != 0 {
-		fb = Other
-	}
-	role := s.roleNodeOf(x.h)
-	if d.Relations.Has(fb) || role == nil {
-		return
-	}
-	g := role.rightsAt(f.typ)
-	bit := d.Action.right()
-	if g == nil || g[fb]&bit == 0 {
-		return
-	}
-	var held CRUD
-	for r := Owner; r < numRelations; r++ {
-		if d.Relations.Has(r) {
-			held |= g[r]
-		}
-	}
-	if held&bit != 0 {
-		return // the role granted it; a restriction took it away
-	}
-	probe := Decision{Subject: d.Subject, Record: d.Record}
-	if s.restrict(&probe, x, f, bit) == 0 {
-		return
-	}
-	d.add(cause{kind: CauseNearMiss, rel: fb, rights: g[fb], held: held, id: int64(s.roleIDOf(x))})
-}
-
 // MarshalJSON renders the decision as a JSON object, for audit logs and
 // "why" endpoints. Names are as at the decision's revision (see
 // [Decision]). The shape is stable; fields marked optional are left out
@@ -538,6 +386,9 @@ type pathJSON struct {
 	Groups      []refJSON `json:"groups"`
 }
 
+// causeJSON is one cause as MarshalJSON writes it: its text, as String
+// renders it, and the structured fields (ids with names, the path through
+// groups) a log pipeline can query.
 func (d *Decision) causeJSON(v names, c Cause) causeJSON {
 	var b strings.Builder
 	d.writeCause(&b, v, c)

@@ -16,6 +16,16 @@
 // Every answer comes from an immutable snapshot of one store revision, needs
 // no I/O and no locks, and explains itself. Any error means deny.
 //
+// These docs call what NewResolver returns the resolver. Its type is
+// *[Engine], which implements the [Resolver] interface: hold an *Engine
+// where you build it (it also has the lifecycle and health methods:
+// Refresh, Sync, Close, Ready, Stats), and accept a [Resolver] where code
+// only asks questions, so tests can pass another one. Methods are linked
+// as Engine's, where each is documented in full.
+//
+// What a store's author needs (the Store contract, View, Writer, Watcher,
+// Delta, Ref, Kind, Batch.Validate) comes last, under "Writing a store".
+//
 // # Associates
 //
 // An [Associate] is a user of one of five types, with SuperOffice's numeric
@@ -148,16 +158,13 @@
 //
 // # Stores
 //
-// A [Store] hands the resolver the model at a revision and what changed
-// since ([Store.Changes]); a [Watcher] tells it when a revision is
-// committed. Writes are atomic [Batch]es, validated by [Batch.Validate]
-// inside the store's transaction, so every store enforces the same rules
-// with the same errors. The values every store keeps exactly are defined
-// once, by [Batch.Check] (which Validate runs first): positive ids, times
-// in the years [MinYear]–[MaxYear] UTC to the microsecond, valid UTF-8
-// without NUL bytes, names up to [MaxNameLen] bytes, keys up to
-// [MaxKeyLen], values up to [MaxValueLen], lists up to [MaxListLen]
-// entries. Stores return times in UTC. Choose:
+// A [Store] holds the model; the resolver follows it. Writes are atomic
+// [Batch]es, and every store enforces the same rules with the same
+// errors: ids are positive, times lie in the years [MinYear]–[MaxYear]
+// UTC to the microsecond, text is valid UTF-8 without NUL bytes, names
+// are up to [MaxNameLen] bytes, keys up to [MaxKeyLen], values up to
+// [MaxValueLen], lists up to [MaxListLen] entries. Stores return times in
+// UTC. Choose:
 //
 //   - store/memory for one process, tests and embedded use: writes through
 //     it are visible to the very next resolver call;
@@ -171,7 +178,7 @@
 // A write reported as failed has not taken effect: a store does not let
 // the caller's deadline cut its COMMIT short. Only a PostgreSQL connection
 // lost while the server commits leaves the outcome unknown; the error then
-// wraps [ErrCommitUnknown], and its [CommitError] lets the store find out.
+// wraps [ErrCommitUnknown] (see "Writing a store" for what to do then).
 //
 // # Staleness
 //
@@ -236,4 +243,33 @@
 // batch's groups, and no compile or check recurses, so no depth can
 // overflow the stack. [Engine.EffectiveGroups] shares path storage between
 // memberships (see [Membership.Path]).
+//
+// # Writing a store
+//
+// Users pick a store; this section is for whoever writes one, as
+// database/sql/driver is for a driver's author. A store implements:
+//
+//   - [Store]: Changes hands the resolver the whole model at a revision
+//     (a [Delta] with Full set) or what changed since the revision it has,
+//     under a [Revision] that every committed [Batch] bumps;
+//   - [Watcher], optionally: Watch tells the resolver a revision was
+//     committed, so a write is visible to the next question rather than
+//     the next poll;
+//   - [Infallible], optionally: the promise that Changes cannot fail,
+//     which lifts the default staleness bound;
+//   - [Writer]: Apply commits a [Batch] atomically and returns its
+//     revision (adapters add convenience methods on top of it).
+//
+// Inside its write transaction a store calls [Batch.Validate] with a
+// [View] of the model it holds, so that every store enforces the same
+// rules with the same errors; Validate runs [Batch.Check] first, which
+// defines the values every store must keep exactly (the limits listed
+// under "Stores"). A [Ref] names one entity by [Kind] and id: the View's
+// Dependants answers with Refs, so Validate can refuse a delete that would
+// leave a reference dangling. A
+// PostgreSQL store that loses its connection while the server commits
+// returns an error wrapping [ErrCommitUnknown] whose [CommitError] carries
+// what the store needs to find out whether the batch took effect.
+//
+// store/storetest runs the conformance suite every store must pass.
 package access

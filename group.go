@@ -1,7 +1,6 @@
 package access
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -245,7 +244,7 @@ type Membership struct {
 	// directly to Group, each included in the next; the shortest such chain.
 	// It has length 1 for a direct membership.
 	//
-	// The memberships one call of [Resolver.EffectiveGroups] returns share
+	// The memberships one call of [Engine.EffectiveGroups] returns share
 	// their paths' storage: a path that continues another is a longer
 	// prefix of the same array, so that a chain of n nested groups costs n
 	// entries, not n²/2. Each path's capacity is its length, so appending
@@ -327,121 +326,3 @@ func (m Membership) route() string {
 // ErrSmartGroup is returned (wrapped) when asked to manage the membership
 // of a smart group by hand: its members come from its rule alone.
 var ErrSmartGroup = errors.New("smart group membership comes from its rule")
-
-// CanManageMembers reports whether actor may add associates to group g or
-// remove them from it: true for the group's admins (not the admins of
-// groups it is included in, nor of its subgroups), for holders of the
-// user-admin functional right ([FuncUserAdmin]) and for system users. An
-// actor that fails a gate may not. An external associate may only when
-// the group lists it among its admins by name: it holds no functional
-// rights, so a role that lists user-admin does not let it. A smart group
-// is an error wrapping [ErrSmartGroup]; an unknown group one wrapping
-// [ErrNotFound].
-func (e *Engine) CanManageMembers(ctx context.Context, actor AssociateID, g GroupID) (bool, error) {
-	s, err := e.current()
-	if err != nil {
-		return false, err
-	}
-	_, gn := s.group(g)
-	if gn == nil {
-		return false, fmt.Errorf("access: CanManageMembers: group %d: %w", g, ErrNotFound)
-	}
-	if gn.group.IsSmart() {
-		return false, fmt.Errorf("access: CanManageMembers: group %d: %w", g, ErrSmartGroup)
-	}
-	_, n := s.assoc(actor)
-	if gate(n, e.now) != GateNone {
-		return false, nil
-	}
-	if n.a.Type == System || slices.Contains(gn.group.Admins, actor) {
-		return true, nil
-	}
-	return s.has(s.subjOf(n), FuncUserAdmin), nil
-}
-
-// CanJoin reports whether the associate may add itself to group g, or
-// remove itself from it: g must be a self-service group and the associate
-// an internal one that passes the gates. A smart group is an error
-// wrapping [ErrSmartGroup]; an unknown group or associate one wrapping
-// [ErrNotFound].
-func (e *Engine) CanJoin(ctx context.Context, who AssociateID, g GroupID) (bool, error) {
-	s, err := e.current()
-	if err != nil {
-		return false, err
-	}
-	_, gn := s.group(g)
-	if gn == nil {
-		return false, fmt.Errorf("access: CanJoin: group %d: %w", g, ErrNotFound)
-	}
-	if gn.group.IsSmart() {
-		return false, fmt.Errorf("access: CanJoin: group %d: %w", g, ErrSmartGroup)
-	}
-	_, n := s.assoc(who)
-	if n == nil {
-		return false, fmt.Errorf("access: CanJoin: associate %d: %w", who, ErrNotFound)
-	}
-	return gn.group.SelfService && n.a.Type == Internal && gate(n, e.now) == GateNone, nil
-}
-
-// FieldValue is the value of a custom field for an associate and where it
-// came from.
-type FieldValue struct {
-	// Value is the field's value; "" when Found is false.
-	Value string
-	// Found reports whether the associate or one of its groups has the field.
-	Found bool
-	// Group is the group the value came from, or the zero GroupRef when
-	// it is the associate's own value.
-	Group GroupRef
-}
-
-// Field returns the associate's value for a custom field: its own
-// (Attributes) when it has one, otherwise its groups' (Group.Fields): the
-// primary group first, then the other effective groups nearest first
-// (fewest nesting hops), ties broken by the lowest group id. Unknown
-// associate: an error wrapping [ErrNotFound].
-func (e *Engine) Field(ctx context.Context, who AssociateID, key string) (FieldValue, error) {
-	s, err := e.current()
-	if err != nil {
-		return FieldValue{}, err
-	}
-	_, n := s.assoc(who)
-	if n == nil {
-		return FieldValue{}, fmt.Errorf("access: Field: associate %d: %w", who, ErrNotFound)
-	}
-	if v, ok := n.a.Attributes[key]; ok {
-		return FieldValue{Value: v, Found: true}, nil
-	}
-	best, bestHops := int32(-1), 0
-	for i, g := range n.groups {
-		if _, ok := s.groups[g].group.Fields[key]; !ok {
-			continue
-		}
-		hops := s.hops(n, i)
-		if s.groups[g].group.ID == n.a.PrimaryGroup {
-			hops = -1 // the primary group comes first
-		}
-		if best < 0 || hops < bestHops || (hops == bestHops && s.groups[g].group.ID < s.groups[best].group.ID) {
-			best, bestHops = g, hops
-		}
-	}
-	if best < 0 {
-		return FieldValue{}, nil
-	}
-	gn := s.groups[best]
-	return FieldValue{Value: gn.group.Fields[key], Found: true, Group: GroupRef{gn.group.ID, gn.group.Name}}, nil
-}
-
-// hops counts the nesting edges on the shortest path to n.groups[i].
-func (s *snapshot) hops(n *assocNode, i int) int {
-	h := 0
-	for n.via[i].reason() == ViaGroup && h <= len(n.groups) {
-		j, ok := slices.BinarySearch(n.groups, n.via[i].from())
-		if !ok {
-			break
-		}
-		i = j
-		h++
-	}
-	return h
-}

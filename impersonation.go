@@ -1,10 +1,8 @@
 package access
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // ImpersonationID identifies an impersonation rule.
@@ -83,92 +81,4 @@ var (
 type Acting struct {
 	Actor, Target AssociateID
 	Rule          ImpersonationID
-}
-
-// Impersonate reports whether actor may act on behalf of target and, if
-// so, returns the Acting to decide with. The refusals wrap
-// [ErrImpersonation]: [ErrImpersonateSelf], [ErrImpersonatorGate],
-// [ErrTargetGate], [ErrImpersonateSystem], [ErrTargetAbove] and
-// [ErrNoImpersonationRule].
-func (e *Engine) Impersonate(ctx context.Context, actor, target AssociateID) (Acting, error) {
-	s, err := e.current()
-	var as Acting
-	if err == nil {
-		as, err = s.impersonate(actor, target, e.now)
-	}
-	if e.audit != nil {
-		e.auditImpersonation(ctx, s, actor, target, as.Rule, err)
-	}
-	return as, err
-}
-
-func (s *snapshot) impersonate(actor, target AssociateID, now func() time.Time) (Acting, error) {
-	if actor == target {
-		return Acting{}, fmt.Errorf("access: associate %d: %w", actor, ErrImpersonateSelf)
-	}
-	_, an := s.assoc(actor)
-	_, tn := s.assoc(target)
-	if g := gate(an, now); g != GateNone {
-		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w (%s)", actor, target, ErrImpersonatorGate, g)
-	}
-	if g := gate(tn, now); g != GateNone {
-		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w (%s)", actor, target, ErrTargetGate, g)
-	}
-	if tn.a.Type == System {
-		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w", actor, target, ErrImpersonateSystem)
-	}
-	// The lowest-id rule that names the target explicitly wins; otherwise
-	// the lowest-id rule that matches through a group.
-	var byName, byGroup *impNode
-	for _, m := range s.imps {
-		a, t := m.imp.Actor, m.imp.Target
-		actorOK := (a.Associate != 0 && a.Associate == actor) || (m.actor >= 0 && s.memberOf(s.subjOf(an), m.actor))
-		if !actorOK {
-			continue
-		}
-		switch {
-		case t.Associate != 0 && t.Associate == target:
-			if byName == nil || m.imp.ID < byName.imp.ID {
-				byName = m
-			}
-		case m.target >= 0 && s.memberOf(s.subjOf(tn), m.target):
-			if byGroup == nil || m.imp.ID < byGroup.imp.ID {
-				byGroup = m
-			}
-		}
-	}
-	if byName != nil {
-		return Acting{Actor: actor, Target: target, Rule: byName.imp.ID}, nil
-	}
-	if byGroup == nil {
-		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w", actor, target, ErrNoImpersonationRule)
-	}
-	if ar, tr := an.a.Role, tn.a.Role; ar != 0 && tr != 0 && s.below(ar, tr) {
-		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w (rule %d names a group)", actor, target, ErrTargetAbove, byGroup.imp.ID)
-	}
-	return Acting{Actor: actor, Target: target, Rule: byGroup.imp.ID}, nil
-}
-
-// CanAs decides as [Engine.Can] does for the impersonated target, and only
-// for the target: the actor's own rights play no part. The Decision's
-// Actor records the real actor. If the impersonation is no longer allowed
-// (a rule was removed, someone was deactivated), CanAs denies and returns
-// the refusal.
-func (e *Engine) CanAs(ctx context.Context, as Acting, act Action, rec Record) (Decision, error) {
-	s, err := e.current()
-	d := Decision{Action: act, Subject: as.Target, Actor: as.Actor, Record: rec, Revision: s.rev, names: s.names}
-	if err == nil {
-		err = e.checkRequest(act, &rec)
-	}
-	var now Acting
-	if err == nil {
-		now, err = s.impersonate(as.Actor, as.Target, e.now)
-	}
-	if err == nil {
-		s.decide(&d, e.now)
-	}
-	if e.audit != nil {
-		e.auditDecision(ctx, s, &d, now.Rule, err)
-	}
-	return d, err
 }

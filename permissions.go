@@ -125,6 +125,12 @@ type TypePermissions struct {
 
 // Permissions returns the associate's permissions matrix. Unknown
 // associate: an error wrapping [ErrNotFound].
+//
+// It reads the layers [Engine.Can] applies, in the same order, but for
+// every record type at once: the gates first (an associate that fails one,
+// or a system user, gets no matrix), then what reaches the associate
+// (permissionSources), laid out per type (typePermissions), and last the
+// functional rights and categories.
 func (e *Engine) Permissions(ctx context.Context, who AssociateID) (Permissions, error) {
 	s, err := e.current()
 	if err != nil {
@@ -144,21 +150,41 @@ func (e *Engine) Permissions(ctx context.Context, who AssociateID) (Permissions,
 	}
 	p.Confined = n.a.Type == External
 	rn := s.roles[n.a.Role]
-	types := map[string]bool{}
+	src := s.permissionSources(who, n, rn)
+	for _, t := range src.typeOrder() {
+		p.Types = append(p.Types, src.typePermissions(rn, t))
+	}
+	p.Functions = s.functions(n, rn, p.Confined)
+	p.Categories = s.effectiveCategories(n)
+	return p, nil
+}
+
+// permissionSources is what reaches one associate, before it is laid out
+// per record type: the sharing rules, grants and group defaults that apply
+// to it, and every type its role or those name.
+type permissionSources struct {
+	types         map[string]bool
+	rules         []SharingRule
+	grants        []Grant
+	defaultGroups []map[string]CRUD // the Defaults of each group it is in
+}
+
+// permissionSources collects the sharing rules (by id), grants (by id) and
+// group defaults that apply to the associate, whose role is rn (nil: none).
+func (s *snapshot) permissionSources(who AssociateID, n *assocNode, rn *roleNode) permissionSources {
+	src := permissionSources{types: map[string]bool{}}
 	if rn != nil {
 		for t := range rn.role.Rights {
-			types[t] = true
+			src.types[t] = true
 		}
 	}
-	var rules []SharingRule
 	for _, id := range slices.Sorted(maps.Keys(s.rules)) {
 		r := s.rules[id]
 		if s.holds(&r.to, who, s.subjOf(n)) {
-			rules = append(rules, r.rule.clone())
-			types[r.rule.EntityType] = true
+			src.rules = append(src.rules, r.rule.clone())
+			src.types[r.rule.EntityType] = true
 		}
 	}
-	var grants []Grant
 	for _, id := range slices.Sorted(maps.Keys(s.grants)) {
 		g := s.grants[id]
 		gn := grantNode{assoc: g.Associate, gidx: -1}
@@ -166,76 +192,86 @@ func (e *Engine) Permissions(ctx context.Context, who AssociateID) (Permissions,
 			gn.gidx = gi
 		}
 		if gn.applies(s, who, s.subjOf(n)) {
-			grants = append(grants, g)
-			types[g.EntityType] = true
+			src.grants = append(src.grants, g)
+			src.types[g.EntityType] = true
 		}
 	}
-	var defaultGroups []map[string]CRUD
 	for _, gi := range s.defaults {
 		if s.memberOf(s.subjOf(n), gi) {
 			defs := s.groups[gi].group.Defaults
-			defaultGroups = append(defaultGroups, defs)
+			src.defaultGroups = append(src.defaultGroups, defs)
 			for t := range defs {
-				types[t] = true
+				src.types[t] = true
 			}
 		}
 	}
-	order := slices.Sorted(maps.Keys(types))
+	return src
+}
+
+// typeOrder returns the record types the matrix has a row for: Wildcard
+// first, then the others in order.
+func (src *permissionSources) typeOrder() []string {
+	order := slices.Sorted(maps.Keys(src.types))
 	if i := slices.Index(order, Wildcard); i > 0 {
 		order = slices.Insert(slices.Delete(order, i, i+1), 0, Wildcard)
 	}
-	for _, t := range order {
-		tp := TypePermissions{EntityType: t}
-		if rn != nil {
-			if g := rn.rights(t); g != nil {
-				tp.Relations = Grid{}
-				for r := Owner; r < numRelations; r++ {
-					if g[r] != 0 {
-						tp.Relations[r] = g[r]
-					}
+	return order
+}
+
+// typePermissions is the matrix's row for record type t: the role's cells
+// (rn nil: none), the rules and grants for t or Wildcard, and the groups'
+// defaults.
+func (src *permissionSources) typePermissions(rn *roleNode, t string) TypePermissions {
+	tp := TypePermissions{EntityType: t}
+	if rn != nil {
+		if g := rn.rights(t); g != nil {
+			tp.Relations = Grid{}
+			for r := Owner; r < numRelations; r++ {
+				if g[r] != 0 {
+					tp.Relations[r] = g[r]
 				}
 			}
 		}
-		for _, r := range rules {
-			if r.EntityType == t || r.EntityType == Wildcard {
-				tp.Sharing = append(tp.Sharing, r)
-			}
-		}
-		for _, g := range grants {
-			if g.EntityType == t || g.EntityType == Wildcard {
-				tp.Grants = append(tp.Grants, g)
-			}
-		}
-		// Each group falls back to its own "*" default, as Can does.
-		for _, defs := range defaultGroups {
-			if c, ok := defs[t]; ok {
-				tp.Default |= c
-			} else {
-				tp.Default |= defs[Wildcard]
-			}
-		}
-		p.Types = append(p.Types, tp)
 	}
+	for _, r := range src.rules {
+		if r.EntityType == t || r.EntityType == Wildcard {
+			tp.Sharing = append(tp.Sharing, r)
+		}
+	}
+	for _, g := range src.grants {
+		if g.EntityType == t || g.EntityType == Wildcard {
+			tp.Grants = append(tp.Grants, g)
+		}
+	}
+	// Each group falls back to its own "*" default, as Can does.
+	for _, defs := range src.defaultGroups {
+		if c, ok := defs[t]; ok {
+			tp.Default |= c
+		} else {
+			tp.Default |= defs[Wildcard]
+		}
+	}
+	return tp
+}
+
+// functions returns the functional rights the associate holds through its
+// role rn (nil: none) and its groups, sorted; none when confined (an
+// external associate), as [Engine.Has] answers.
+func (s *snapshot) functions(n *assocNode, rn *roleNode, confined bool) []string {
 	funcs := map[string]bool{}
-	if rn != nil && !p.Confined {
+	if rn != nil && !confined {
 		for _, f := range rn.role.Functions {
 			funcs[f] = true
 		}
 	}
 	for f, gs := range s.funcGroups {
 		for _, g := range gs {
-			if !p.Confined && s.memberOf(s.subjOf(n), g) {
+			if !confined && s.memberOf(s.subjOf(n), g) {
 				funcs[f] = true
 			}
 		}
 	}
-	p.Functions = slices.Sorted(maps.Keys(funcs))
-	for _, id := range slices.Sorted(maps.Keys(s.categories)) {
-		if m, ok := s.categoryMembership(n, s.categories[id]); ok {
-			p.Categories = append(p.Categories, m)
-		}
-	}
-	return p, nil
+	return slices.Sorted(maps.Keys(funcs))
 }
 
 // GroupPermissions is what being an effective member of a group

@@ -17,18 +17,3 @@ func entityTypes(list []string) (map[string]struct{}, error) {
 	}
 	return set, nil
 }
-
-// checkRequest is checkRequest, then, when the application registered
-// its entity types, a check that the record's type is one of them. It does
-// not allocate unless it fails.
-func (e *Engine) checkRequest(act Action, rec *Record) error {
-	if err := checkRequest(act, rec); err != nil {
-		return err
-	}
-	if e.types != nil {
-		if _, ok := e.types[rec.Type]; !ok {
-			return fmt.Errorf("access: %w: record type %q is not one of Options.EntityTypes", ErrInvalid, rec.Type)
-		}
-	}
-	return nil
-}

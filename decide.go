@@ -1,0 +1,475 @@
+package access
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// This file is how a snapshot decides one request ([Engine.Can] and
+// [Engine.CanAs] hand off to decide). The layers apply in this order, each
+// a function of its own below:
+//
+//  1. gate (gate, checkGate): who gets nothing at all;
+//  2. role rights (relations, roleRights): the ownership relations that
+//     hold, and the role's cells for them; system users stop before it
+//     with everything;
+//  3. sharing (sharingRights, ownedBy): rules that open records;
+//  4. grants (grantRights): explicit grants, else group defaults;
+//  5. restrictions (restrict): what the record's visibility, publication
+//     and category take away.
+//
+// A denied decision then looks for the nearest miss (nearMiss). Functional
+// rights (has) ride on the same role and group facts and end the file.
+
+// decide fills in the decision for d.Subject, d.Action and d.Record.
+func (s *snapshot) decide(d *Decision, now func() time.Time) {
+	// The record's lookups come first: they do not depend on the subject,
+	// so their cache misses overlap the subject's instead of following it.
+	f := s.facts(&d.Record)
+	x := s.subject(d.Subject)
+	if g := s.gateHot(x.i, x.h, now); g != GateNone {
+		d.Gate = g
+		c := cause{kind: CauseGate, gate: g}
+		if g == GateMalformed {
+			// Keep the undefined type, so the explanation can name the
+			// value whoever reads the log must look for.
+			if _, n := s.assoc(d.Subject); n != nil {
+				c.id = int64(n.a.Type)
+			}
+		}
+		d.add(c)
+		return
+	}
+	if AssociateType(x.h.typ) == System {
+		d.Rights, d.Allowed = LevelFull, true
+		d.add(cause{kind: CauseSystem})
+		return
+	}
+	rights := s.roleRights(d, x, &f)
+	// For an external subject roleRights sets only Owner, MyCompany and
+	// SameProject, so no relation means the record lies outside its own
+	// company and projects: the broad layers stop there.
+	outside := AssociateType(x.h.typ) == External && d.Relations == 0
+	shared, held := s.sharingRights(d, x, f.typ, outside)
+	granted, heldG := s.grantRights(d, x, f.typ, outside)
+	rights |= shared | granted
+	if held = (held | heldG) &^ rights; held != 0 {
+		d.add(cause{kind: CauseRestriction, restr: RestrictExternalScope, rights: held})
+	}
+	rights = s.restrict(d, x, &f, rights)
+	d.Rights = rights
+	d.Allowed = rights.Allows(d.Action)
+	if !d.Allowed {
+		s.nearMiss(d, x, &f)
+	}
+}
+
+// recordFacts are what a decision looks up about a record alone.
+type recordFacts struct {
+	typ         int32     // interned type
+	group, team int32     // group indexes, or -1
+	ownerRole   *roleNode // the owner's role, or nil
+}
+
+// facts looks up what the decision needs about the record alone.
+func (s *snapshot) facts(rec *Record) recordFacts {
+	f := recordFacts{typ: s.typeOf(rec.Type), group: -1, team: -1}
+	if rec.Owner != 0 {
+		f.ownerRole = s.roleOfAssoc(rec.Owner)
+	}
+	if rec.Group != 0 {
+		f.group = s.groupIndex(rec.Group)
+	}
+	if rec.Team != 0 {
+		f.team = s.groupIndex(rec.Team)
+	}
+	return f
+}
+
+// gate returns the first gate the associate fails, or GateNone.
+func gate(n *assocNode, now func() time.Time) Gate {
+	if n == nil {
+		return GateUnknown
+	}
+	var a *Associate
+	if n.window {
+		a = &n.a
+	}
+	return checkGate(n.typ, n.active, a, now)
+}
+
+// checkGate applies the gates to an associate of type typ; a is the
+// associate when it has a validity window, else nil. It is the gates' one
+// rule: gate (from an associate's node) and gateHot (from its decision
+// header, in hot.go) only gather its inputs, so Can and the other
+// questions cannot disagree about who passes.
+func checkGate(typ AssociateType, active bool, a *Associate, now func() time.Time) Gate {
+	// An undefined type comes first: nothing else about such an associate
+	// can be trusted, and every layer below reads the type (an unknown one
+	// would otherwise fall through to its role's owner rights).
+	if !typ.Valid() {
+		return GateMalformed
+	}
+	if !active {
+		return GateInactive
+	}
+	if a != nil {
+		t := now()
+		if !a.ValidFrom.IsZero() && t.Before(a.ValidFrom) {
+			return GateNotYetValid
+		}
+		if !a.ValidTo.IsZero() && !t.Before(a.ValidTo) {
+			return GateExpired
+		}
+	}
+	switch typ {
+	case Resource:
+		return GateResource
+	case Anonymous:
+		return GateAnonymous
+	}
+	return GateNone
+}
+
+// roleRights works out which ownership relations hold (relations) and
+// returns the union of the role's cells for them.
+func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
+	rec := &d.Record
+	role := s.roleNodeOf(x.h)
+	rels := s.relations(d, x, f, role)
+	d.Relations = rels
+
+	var g *grid
+	if role != nil {
+		g = role.rightsAt(f.typ)
+	}
+	roleID := s.roleIDOf(x)
+	if g == nil {
+		d.add(cause{kind: CauseNoRole, id: int64(roleID)})
+		return 0
+	}
+	var rights CRUD
+	for r := Owner; r < numRelations; r++ {
+		if !rels.Has(r) {
+			continue
+		}
+		c := cause{kind: CauseRole, rel: r, rights: g[r], id: int64(roleID)}
+		switch r {
+		case Team:
+			c.group = int64(rec.Team)
+		case PrimaryGroup, OtherGroup:
+			c.group = int64(rec.Group)
+		}
+		rights |= g[r]
+		d.add(c)
+	}
+	return rights
+}
+
+// relations returns the ownership relations between the subject, whose
+// role is role (nil: none), and the record: for an internal subject the
+// record's owner, team, group, a subordinate's ownership and the
+// category, falling back to Other or Unowned when none holds; for an
+// external subject only Owner, MyCompany and SameProject.
+func (s *snapshot) relations(d *Decision, x subj, f *recordFacts, role *roleNode) Relations {
+	rec, who, h := &d.Record, d.Subject, x.h
+	var rels Relations
+	if rec.Owner != 0 && rec.Owner == who {
+		rels = rels.With(Owner)
+	}
+	switch AssociateType(h.typ) {
+	case Internal:
+		if f.team >= 0 && s.memberHot(h, f.team) {
+			rels = rels.With(Team)
+		}
+		if rec.Group != 0 {
+			switch gi := f.group; {
+			case gi >= 0 && gi == h.primary,
+				gi < 0 && h.flags&hotOddPrimary != 0 && s.assocs[x.i].primary == rec.Group:
+				rels = rels.With(PrimaryGroup)
+			case gi >= 0 && s.memberHot(h, gi):
+				rels = rels.With(OtherGroup)
+			}
+		}
+		// A deleted owner has no role left, so no superior either.
+		if or := f.ownerRole; or != nil && rec.Owner != who && role != nil && !role.leaf && role.isAbove(or) {
+			rels = rels.With(Subordinate)
+		}
+		if rec.Category != 0 {
+			if c := s.categories[rec.Category]; c != nil {
+				if direct, g, byRole := s.inCategory(x, c); direct || g >= 0 || byRole {
+					rels = rels.With(CategoryMember)
+				}
+			}
+		}
+		if rels == 0 {
+			if rec.Owner != 0 || rec.Team != 0 {
+				rels = rels.With(Other)
+			} else {
+				rels = rels.With(Unowned)
+			}
+		}
+	case External:
+		a := &s.assocs[x.i].a
+		if rec.Company != 0 && rec.Company == a.Company {
+			rels = rels.With(MyCompany)
+		}
+		if rec.Project != 0 && slices.Contains(a.Projects, rec.Project) {
+			rels = rels.With(SameProject)
+		}
+	}
+	return rels
+}
+
+// sharingRights adds up the sharing rules that open the record to the
+// subject. When outside is set (an external subject, a record outside its
+// own company and projects) only rules whose To names the subject apply;
+// what the others would have added is returned as held.
+func (s *snapshot) sharingRights(d *Decision, x subj, t int32, outside bool) (rights, held CRUD) {
+	if int(t) >= len(s.rulesAt) {
+		t = 0
+	}
+	for _, r := range s.rulesAt[t] {
+		if !s.holds(&r.to, d.Subject, x) || !s.ownedBy(&r.from, &d.Record) {
+			continue
+		}
+		c := cause{kind: CauseSharing, id: int64(r.rule.ID), rights: r.rule.Rights}
+		if outside {
+			if !r.to.names(d.Subject) {
+				held |= r.rule.Rights
+				continue
+			}
+			c.named = true
+		}
+		rights |= r.rule.Rights
+		d.add(c)
+	}
+	return rights, held
+}
+
+// ownedBy reports whether the record's owner, or its team, is in the set.
+func (s *snapshot) ownedBy(from *principalSet, rec *Record) bool {
+	if from.everyone {
+		return true
+	}
+	if rec.Owner != 0 {
+		// Only groups and roles need the owner's header, a cache miss.
+		owner := subj{i: -1}
+		if len(from.groups)+len(from.roles)+len(from.rs) > 0 {
+			owner = s.subject(rec.Owner)
+		}
+		if s.holds(from, rec.Owner, owner) {
+			return true
+		}
+	}
+	if rec.Team != 0 {
+		if gi := s.groupIndex(rec.Team); gi >= 0 && s.holdsTeam(from, gi) {
+			return true
+		}
+	}
+	return false
+}
+
+// grantRights adds up the explicit grants on the record to the subject or
+// its groups and, where none covers the record, the default permissions of
+// the subject's groups. When outside is set (an external subject, a record
+// outside its own company and projects) only grants to the subject itself
+// apply; what grants to groups and defaults would have added is returned
+// as held.
+func (s *snapshot) grantRights(d *Decision, x subj, t int32, outside bool) (rights, held CRUD) {
+	covered := false
+	apply := func(list []grantNode) {
+		for i := range list {
+			g := &list[i]
+			if !g.applies(s, d.Subject, x) {
+				continue
+			}
+			c := cause{kind: CauseGrant, id: int64(g.id), group: int64(g.group), rights: g.rights}
+			if outside {
+				if g.assoc == 0 {
+					held |= g.rights
+					continue
+				}
+				c.named = true
+			}
+			covered = true
+			rights |= g.rights
+			d.add(c)
+		}
+	}
+	if int(t) >= len(s.typeGrantsAt) {
+		t = 0
+	}
+	if id := d.Record.ID; id != 0 && s.recBloomAt[t].mayHave(id) {
+		apply(s.recGrantsAt[t][id])
+	}
+	apply(s.typeGrantsAt[t])
+	if covered {
+		return rights, held
+	}
+	for _, e := range s.defaultsAt[t] {
+		if e.mask != 0 {
+			if !hasBits(x.h, e.mask) {
+				continue
+			}
+		} else if !s.memberHot(x.h, e.g) {
+			continue
+		}
+		if outside {
+			held |= e.rights
+			continue
+		}
+		rights |= e.rights
+		d.add(cause{kind: CauseDefault, group: int64(e.id), rights: e.rights})
+	}
+	return rights, held
+}
+
+// restrict removes rights the record's restrictions take away.
+func (s *snapshot) restrict(d *Decision, x subj, f *recordFacts, rights CRUD) CRUD {
+	rec := &d.Record
+	cut := func(r Restriction) {
+		if rights != 0 {
+			d.add(cause{kind: CauseRestriction, restr: r, rights: rights})
+		}
+		rights = 0
+	}
+	own := rec.Owner != 0 && rec.Owner == d.Subject
+	switch rec.Visibility {
+	case VisibleAssociate:
+		if !own {
+			cut(RestrictVisibleAssociate)
+		}
+	case VisibleGroup:
+		if !own && (f.group < 0 || !s.memberHot(x.h, f.group)) {
+			cut(RestrictVisibleGroup)
+		}
+	}
+	if AssociateType(x.h.typ) == External && !rec.Published && !own {
+		cut(RestrictUnpublished)
+	}
+	if rec.Category != 0 {
+		// A category the store does not hold is treated as members-only
+		// with no members: fail closed.
+		c := s.categories[rec.Category]
+		if c == nil {
+			cut(RestrictMembersOnly)
+		} else if c.cat.MembersOnly {
+			if direct, g, role := s.inCategory(x, c); !direct && g < 0 && !role {
+				cut(RestrictMembersOnly)
+			}
+		}
+	}
+	return rights
+}
+
+// nearMiss adds a CauseNearMiss to a denying decision when the subject's
+// role would have granted the action through the fallback relation (Other,
+// or Unowned) had no specific relation held, and no restriction would have
+// taken it away again. It reads only what the role layer already read.
+func (s *snapshot) nearMiss(d *Decision, x subj, f *recordFacts) {
+	if AssociateType(x.h.typ) != Internal || d.Relations == 0 {
+		return
+	}
+	fb := Unowned
+	if d.Record.Owner != 0 || d.Record.Team != 0 {
+		fb = Other
+	}
+	role := s.roleNodeOf(x.h)
+	if d.Relations.Has(fb) || role == nil {
+		return
+	}
+	g := role.rightsAt(f.typ)
+	bit := d.Action.right()
+	if g == nil || g[fb]&bit == 0 {
+		return
+	}
+	var held CRUD
+	for r := Owner; r < numRelations; r++ {
+		if d.Relations.Has(r) {
+			held |= g[r]
+		}
+	}
+	if held&bit != 0 {
+		return // the role granted it; a restriction took it away
+	}
+	probe := Decision{Subject: d.Subject, Record: d.Record}
+	if s.restrict(&probe, x, f, bit) == 0 {
+		return
+	}
+	d.add(cause{kind: CauseNearMiss, rel: fb, rights: g[fb], held: held, id: int64(s.roleIDOf(x))})
+}
+
+// has reports whether the associate's role or one of its effective groups
+// grants the functional right. External associates hold none: a
+// functional right comes from a role or a group, the broad layers, and is
+// not tied to a record, so it cannot be held to the external's company
+// and projects.
+func (s *snapshot) has(x subj, right string) bool {
+	if x.h == nil || AssociateType(x.h.typ) == External {
+		return false
+	}
+	if r := s.roleNodeOf(x.h); r != nil && slices.Contains(r.role.Functions, right) {
+		return true
+	}
+	for _, g := range s.funcGroups[right] {
+		if s.memberHot(x.h, g) {
+			return true
+		}
+	}
+	return false
+}
+
+// impersonate checks, before CanAs decides as the target, that actor may
+// act as target now: both pass the gates, the target is no system user,
+// and a rule matches — the lowest-id rule naming the target wins over any
+// rule matching through a group, and a group rule never lets an actor
+// reach a role above its own. It runs on every CanAs, so a revoked rule
+// takes effect at once.
+func (s *snapshot) impersonate(actor, target AssociateID, now func() time.Time) (Acting, error) {
+	if actor == target {
+		return Acting{}, fmt.Errorf("access: associate %d: %w", actor, ErrImpersonateSelf)
+	}
+	_, an := s.assoc(actor)
+	_, tn := s.assoc(target)
+	if g := gate(an, now); g != GateNone {
+		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w (%s)", actor, target, ErrImpersonatorGate, g)
+	}
+	if g := gate(tn, now); g != GateNone {
+		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w (%s)", actor, target, ErrTargetGate, g)
+	}
+	if tn.a.Type == System {
+		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w", actor, target, ErrImpersonateSystem)
+	}
+	// The lowest-id rule that names the target explicitly wins; otherwise
+	// the lowest-id rule that matches through a group.
+	var byName, byGroup *impNode
+	for _, m := range s.imps {
+		a, t := m.imp.Actor, m.imp.Target
+		actorOK := (a.Associate != 0 && a.Associate == actor) || (m.actor >= 0 && s.memberOf(s.subjOf(an), m.actor))
+		if !actorOK {
+			continue
+		}
+		switch {
+		case t.Associate != 0 && t.Associate == target:
+			if byName == nil || m.imp.ID < byName.imp.ID {
+				byName = m
+			}
+		case m.target >= 0 && s.memberOf(s.subjOf(tn), m.target):
+			if byGroup == nil || m.imp.ID < byGroup.imp.ID {
+				byGroup = m
+			}
+		}
+	}
+	if byName != nil {
+		return Acting{Actor: actor, Target: target, Rule: byName.imp.ID}, nil
+	}
+	if byGroup == nil {
+		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w", actor, target, ErrNoImpersonationRule)
+	}
+	if ar, tr := an.a.Role, tn.a.Role; ar != 0 && tr != 0 && s.below(ar, tr) {
+		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w (rule %d names a group)", actor, target, ErrTargetAbove, byGroup.imp.ID)
+	}
+	return Acting{Actor: actor, Target: target, Rule: byGroup.imp.ID}, nil
+}

@@ -1,0 +1,70 @@
+package access
+
+import (
+	"context"
+	"fmt"
+	"slices"
+)
+
+// FieldValue is the value of a custom field for an associate and where it
+// came from.
+type FieldValue struct {
+	// Value is the field's value; "" when Found is false.
+	Value string
+	// Found reports whether the associate or one of its groups has the field.
+	Found bool
+	// Group is the group the value came from, or the zero GroupRef when
+	// it is the associate's own value.
+	Group GroupRef
+}
+
+// Field returns the associate's value for a custom field: its own
+// (Attributes) when it has one, otherwise its groups' (Group.Fields): the
+// primary group first, then the other effective groups nearest first
+// (fewest nesting hops), ties broken by the lowest group id. Unknown
+// associate: an error wrapping [ErrNotFound].
+func (e *Engine) Field(ctx context.Context, who AssociateID, key string) (FieldValue, error) {
+	s, err := e.current()
+	if err != nil {
+		return FieldValue{}, err
+	}
+	_, n := s.assoc(who)
+	if n == nil {
+		return FieldValue{}, fmt.Errorf("access: Field: associate %d: %w", who, ErrNotFound)
+	}
+	if v, ok := n.a.Attributes[key]; ok {
+		return FieldValue{Value: v, Found: true}, nil
+	}
+	best, bestHops := int32(-1), 0
+	for i, g := range n.groups {
+		if _, ok := s.groups[g].group.Fields[key]; !ok {
+			continue
+		}
+		hops := s.hops(n, i)
+		if s.groups[g].group.ID == n.a.PrimaryGroup {
+			hops = -1 // the primary group comes first
+		}
+		if best < 0 || hops < bestHops || (hops == bestHops && s.groups[g].group.ID < s.groups[best].group.ID) {
+			best, bestHops = g, hops
+		}
+	}
+	if best < 0 {
+		return FieldValue{}, nil
+	}
+	gn := s.groups[best]
+	return FieldValue{Value: gn.group.Fields[key], Found: true, Group: GroupRef{gn.group.ID, gn.group.Name}}, nil
+}
+
+// hops counts the nesting edges on the shortest path to n.groups[i].
+func (s *snapshot) hops(n *assocNode, i int) int {
+	h := 0
+	for n.via[i].reason() == ViaGroup && h <= len(n.groups) {
+		j, ok := slices.BinarySearch(n.groups, n.via[i].from())
+		if !ok {
+			break
+		}
+		i = j
+		h++
+	}
+	return h
+}
