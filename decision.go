@@ -296,16 +296,15 @@ func (d Decision) MarshalJSON() ([]byte, error) {
 	v, unlock := d.names.view(d.Revision)
 	defer unlock()
 	out := decisionJSON{
-		Allowed:   d.Allowed,
-		Action:    d.Action.String(),
-		Subject:   refJSON{ID: int64(d.Subject)},
-		Record:    recordJSON{Type: d.Record.Type, ID: d.Record.ID, Owner: int64(d.Record.Owner), Group: int64(d.Record.Group), Team: int64(d.Record.Team), Company: d.Record.Company, Project: d.Record.Project, Category: int64(d.Record.Category), Published: d.Record.Published},
-		Rights:    d.Rights.String(),
-		Relations: []string{},
-		Revision:  d.Revision,
-		Causes:    make([]causeJSON, 0, d.nCauses),
-		Dropped:   int(d.dropped),
-		Text:      d.render(v),
+		Allowed:  d.Allowed,
+		Action:   d.Action.String(),
+		Subject:  refJSON{ID: int64(d.Subject)},
+		Record:   recordJSON{Type: d.Record.Type, ID: d.Record.ID, Owner: int64(d.Record.Owner), Group: int64(d.Record.Group), Team: int64(d.Record.Team), Company: d.Record.Company, Project: d.Record.Project, Category: int64(d.Record.Category), Published: d.Record.Published},
+		Rights:   d.Rights.String(),
+		Revision: d.Revision,
+		Causes:   make([]causeJSON, 0, d.nCauses),
+		Dropped:  int(d.dropped),
+		Text:     d.render(v),
 	}
 	if d.Gate != GateUnknown {
 		out.Subject.Name = v.assoc(d.Subject)
@@ -316,11 +315,7 @@ func (d Decision) MarshalJSON() ([]byte, error) {
 	if d.Record.Visibility != VisibleAll {
 		out.Record.Visibility = d.Record.Visibility.String()
 	}
-	for r := Owner; r < numRelations; r++ {
-		if d.Relations.Has(r) {
-			out.Relations = append(out.Relations, r.String())
-		}
-	}
+	out.Relations = relationList(d.Relations)
 	if d.Gate != GateNone {
 		out.Gate = d.Gate.String()
 	}
@@ -392,8 +387,40 @@ type pathJSON struct {
 func (d *Decision) causeJSON(v names, c Cause) causeJSON {
 	var b strings.Builder
 	d.writeCause(&b, v, c)
-	out := causeJSON{Kind: c.Kind.String(), Text: b.String()}
 	c = v.named(c)
+	out := causeFields(c)
+	out.Text = b.String()
+	if m, ok := d.path(v, c); ok {
+		p := &pathJSON{Reason: m.Reason.String(), Groups: make([]refJSON, len(m.Path))}
+		for i, g := range m.Path {
+			p.Groups[i] = refJSON{int64(g.ID), g.Name}
+		}
+		if m.Role.ID != 0 {
+			p.Role = &refJSON{int64(m.Role.ID), m.Role.Name}
+		}
+		if m.Subordinate.ID != 0 {
+			p.Subordinate = &refJSON{int64(m.Subordinate.ID), m.Subordinate.Name}
+		}
+		out.Path = p
+	}
+	return out
+}
+
+// relationList lists the relations of rs by name, in relation order; [] for
+// none, so JSON shows an empty list rather than null.
+func relationList(rs Relations) []string {
+	out := []string{}
+	for r := Owner; r < numRelations; r++ {
+		if rs.Has(r) {
+			out = append(out, r.String())
+		}
+	}
+	return out
+}
+
+// causeFields is a named cause's JSON form, but for its text and path.
+func causeFields(c Cause) causeJSON {
+	out := causeJSON{Kind: c.Kind.String()}
 	switch c.Kind {
 	case CauseGate:
 		out.Gate = c.Gate.String()
@@ -417,19 +444,6 @@ func (d *Decision) causeJSON(v names, c Cause) causeJSON {
 	}
 	if c.Group != 0 {
 		out.Group = &refJSON{int64(c.Group), c.GroupName}
-	}
-	if m, ok := d.path(v, c); ok {
-		p := &pathJSON{Reason: m.Reason.String(), Groups: make([]refJSON, len(m.Path))}
-		for i, g := range m.Path {
-			p.Groups[i] = refJSON{int64(g.ID), g.Name}
-		}
-		if m.Role.ID != 0 {
-			p.Role = &refJSON{int64(m.Role.ID), m.Role.Name}
-		}
-		if m.Subordinate.ID != 0 {
-			p.Subordinate = &refJSON{int64(m.Subordinate.ID), m.Subordinate.Name}
-		}
-		out.Path = p
 	}
 	out.Rights = c.Rights.String()
 	if c.Kind == CauseNearMiss {

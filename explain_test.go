@@ -307,3 +307,62 @@ func TestDecisionLogValue(t *testing.T) {
 		})
 	}
 }
+
+// TestAllowedJSON: a WhoCan answer marshals to the documented object, with
+// the associate's and the cause's names, and enums that read back.
+func TestAllowedJSON(t *testing.T) {
+	ctx := context.Background()
+	e, _ := dResolver(t, dGoldenOrg())
+	who, err := e.WhoCan(ctx, access.Delete, access.Record{Type: "contact", ID: 2, Team: dSalesGrp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(who) == 0 {
+		t.Fatal("nobody may delete the contact")
+	}
+	type ref struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+	}
+	type allowed struct {
+		Associate ref      `json:"associate"`
+		Rights    string   `json:"rights"`
+		Relations []string `json:"relations"`
+		Because   struct {
+			Kind     string `json:"kind"`
+			Role     *ref   `json:"role"`
+			Relation string `json:"relation"`
+			Group    *ref   `json:"group"`
+			Rights   string `json:"rights"`
+			Text     string `json:"text"`
+		} `json:"because"`
+	}
+	for _, w := range who {
+		raw, err := json.Marshal(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got allowed
+		if err := json.Unmarshal(raw, &got); err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		if got.Associate != (ref{int64(w.Associate), w.Name}) || w.Name == "" {
+			t.Errorf("%s: associate %+v, want %d %q", raw, got.Associate, w.Associate, w.Name)
+		}
+		if r, err := access.ParseCRUD(got.Rights); err != nil || r != w.Rights {
+			t.Errorf("%s: rights %q read back as %v, %v", raw, got.Rights, r, err)
+		}
+		if k, err := access.ParseCauseKind(got.Because.Kind); err != nil || k != w.Because.Kind {
+			t.Errorf("%s: cause kind %q read back as %v, %v", raw, got.Because.Kind, k, err)
+		}
+		if got.Because.Text != w.Text || w.Text == "" {
+			t.Errorf("%s: text %q, want %q", raw, got.Because.Text, w.Text)
+		}
+		if w.Because.Kind == access.CauseRole && (got.Because.Role == nil || got.Because.Role.Name != w.Because.RoleName || w.Because.RoleName == "") {
+			t.Errorf("%s: role %+v, want %q", raw, got.Because.Role, w.Because.RoleName)
+		}
+		if len(got.Relations) != len(w.Relations.All()) {
+			t.Errorf("%s: relations %v, want %v", raw, got.Relations, w.Relations)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,17 +222,32 @@ func TestWhoCan_matchesCan(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := map[AssociateID]bool{}
+				got := map[AssociateID]Allowed{}
 				for _, w := range who {
-					got[w.Associate] = true
+					got[w.Associate] = w
 					if w.Because.Kind == 0 {
 						t.Fatalf("WhoCan gave associate %d no cause", w.Associate)
 					}
 				}
 				for id := AssociateID(1); id <= AssociateID(len(b.Associates)); id++ {
 					d, _ := e.Can(ctx, id, act, rec)
-					if d.Allowed != got[id] {
-						t.Fatalf("associate %d %s %+v: WhoCan %v, Can %v (%s)", id, act, rec, got[id], d.Allowed, d)
+					w, listed := got[id]
+					if d.Allowed != listed {
+						t.Fatalf("associate %d %s %+v: WhoCan %v, Can %v (%s)", id, act, rec, listed, d.Allowed, d)
+					}
+					if !listed {
+						continue
+					}
+					// The answer carries what Can says, with the same names
+					// and words.
+					if w.Name != b.Associates[id-1].Name || w.Rights != d.Rights || w.Relations != d.Relations {
+						t.Fatalf("associate %d: WhoCan %+v, Can %s", id, w, d)
+					}
+					if !slices.Contains(d.Causes(), w.Because) {
+						t.Fatalf("associate %d: WhoCan's cause %+v is not among Can's %+v", id, w.Because, d.Causes())
+					}
+					if !strings.Contains(d.String()+";", "; "+w.Text+";") {
+						t.Fatalf("associate %d: WhoCan's text %q is not part of %q", id, w.Text, d)
 					}
 				}
 			}

@@ -3,10 +3,12 @@ package access
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -14,13 +16,20 @@ import (
 // lets it.
 type Allowed struct {
 	Associate AssociateID
+	// Name is the associate's name.
+	Name string
 	// Rights is the associate's final rights on the record.
 	Rights CRUD
 	// Relations are the ownership relations that held.
 	Relations Relations
 	// Because is the first cause that granted the action: a role cell, a
-	// sharing rule, a grant, a default permission, or the system bypass.
+	// sharing rule, a grant, a default permission, or the system bypass,
+	// with its role, group and rule names filled in (as [Decision.Causes]
+	// fills them).
 	Because Cause
+	// Text renders Because as a decision's explanation does ("role Sales
+	// (1) grants CRU for owner").
+	Text string
 }
 
 // WhoCan returns every associate allowed to perform the action on the
@@ -63,7 +72,42 @@ func (e *Engine) WhoCan(ctx context.Context, act Action, rec Record) ([]Allowed,
 	}
 	out := slices.Concat(parts...)
 	slices.SortFunc(out, func(a, b Allowed) int { return cmp.Compare(a.Associate, b.Associate) })
+	s.nameAllowed(act, rec, out)
 	return out, nil
+}
+
+// nameAllowed fills in the names and texts of a WhoCan answer, once the
+// deciding is done, so that the parallel loop above stays free of the name
+// history's lock.
+func (s *snapshot) nameAllowed(act Action, rec Record, out []Allowed) {
+	v, done := s.names.view(s.rev)
+	defer done()
+	var b strings.Builder
+	for i := range out {
+		a := &out[i]
+		a.Name = v.assoc(a.Associate)
+		d := Decision{Action: act, Subject: a.Associate, Record: rec, Relations: a.Relations, Revision: s.rev}
+		b.Reset()
+		d.writeCause(&b, v, a.Because)
+		a.Text = b.String()
+		a.Because = v.named(a.Because)
+	}
+}
+
+// MarshalJSON renders the answer as a JSON object: associate {"id",
+// "name"}, rights (CRUD letters), relations (by name) and because, the
+// granting cause in the shape [Decision.MarshalJSON] gives causes (without
+// a path).
+func (a Allowed) MarshalJSON() ([]byte, error) {
+	because := causeFields(a.Because)
+	because.Text = a.Text
+	out := struct {
+		Associate refJSON   `json:"associate"`
+		Rights    string    `json:"rights"`
+		Relations []string  `json:"relations"`
+		Because   causeJSON `json:"because"`
+	}{refJSON{int64(a.Associate), a.Name}, a.Rights.String(), relationList(a.Relations), because}
+	return json.Marshal(out)
 }
 
 // granting returns the first cause that grants the decision's action.

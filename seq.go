@@ -61,7 +61,12 @@ func (e *Engine) WhoCanSeq(ctx context.Context, act Action, rec Record) (iter.Se
 			n := s.assocs[i]
 			d := Decision{Action: act, Subject: n.a.ID, Record: rec, Revision: s.rev, names: s.names}
 			s.decide(&d, e.now)
-			if d.Allowed && !yield(Allowed{Associate: n.a.ID, Rights: d.Rights, Relations: d.Relations, Because: d.granting()}, nil) {
+			if !d.Allowed {
+				continue
+			}
+			a := []Allowed{{Associate: n.a.ID, Rights: d.Rights, Relations: d.Relations, Because: d.granting()}}
+			s.nameAllowed(act, rec, a)
+			if !yield(a[0], nil) {
 				return
 			}
 		}

@@ -52,7 +52,6 @@ type service struct {
 	model   accessStore
 	db      *sql.DB
 	dialect access.Dialect
-	names   map[access.AssociateID]string
 }
 
 // handler wires the routes. Sync sits in front of everything, so that a
@@ -229,23 +228,7 @@ func (s *service) whoCan(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	// glue: WhoCan answers ids and an unnamed Cause, and Allowed has no
-	// JSON form; the names come from the application's own list.
-	type allowedJSON struct {
-		Name    string `json:"name"`
-		Rights  string `json:"rights"`
-		Because string `json:"because"`
-	}
-	out := make([]allowedJSON, 0, len(allowed))
-	for _, a := range allowed {
-		because := a.Because.Kind.String()
-		if a.Because.Kind == access.CauseRole {
-			because += " (" + a.Because.Relation.String() + ")"
-		}
-		out = append(out, allowedJSON{Name: s.names[a.Associate], Rights: a.Rights.String(), Because: because})
-	}
-
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, allowed)
 }
 
 // question reads the contact and action an admin endpoint asks about.

@@ -194,13 +194,6 @@ func run(ctx context.Context, open replica, dialect access.Dialect) error {
 	}
 	defer storeB.Close()
 
-	// glue: the application's list of login names by id, for WhoCan's
-	// answer (the snapshot has them, but there is no lookup by id).
-	names := map[access.AssociateID]string{}
-	for _, a := range organisation.Associates {
-		names[a.ID] = a.Name
-	}
-
 	servers := map[string]string{}
 	for _, rep := range []struct {
 		name  string
@@ -212,7 +205,7 @@ func run(ctx context.Context, open replica, dialect access.Dialect) error {
 			return err
 		}
 		defer eng.Close()
-		srv := httptest.NewServer((&service{eng: eng, model: rep.store, db: rep.db, dialect: dialect, names: names}).handler())
+		srv := httptest.NewServer((&service{eng: eng, model: rep.store, db: rep.db, dialect: dialect}).handler())
 		defer srv.Close()
 		servers[rep.name] = srv.URL
 	}
