@@ -1,0 +1,248 @@
+package access
+
+import (
+	"maps"
+	"slices"
+)
+
+// update returns the snapshot that results from applying the delta d to s.
+// It recompiles roles and groups when any changed (they are few), and
+// recomputes the memberships only of the associates the delta can have
+// touched: those it writes, and the members of any group whose upward
+// closure, role links or smart rule changed.
+func (old *snapshot) update(d *Delta) *snapshot {
+	failClosed(&d.Batch)
+	s := old.updateMembership(d)
+	s.updateNames(old, d)
+	// The policy holds group indexes and role slots, and its per-type
+	// arrays cover the interned types: a role write that keeps the tree's
+	// shape and names no new entity type leaves it as it is.
+	s.updatePolicy(d, len(d.Groups)+len(d.DeleteGroups) > 0 || old.reshapes(d) || len(s.types) != len(old.types))
+	return s
+}
+
+func (old *snapshot) updateMembership(d *Delta) *snapshot {
+	s := *old
+	s.rev = d.To
+	s.fcache = &filterCache{}
+	var affected []int32
+	membersOwned := false
+	groupsChanged := len(d.Groups)+len(d.DeleteGroups) > 0
+	if !groupsChanged && len(d.Roles) > 0 && !old.reshapes(d) {
+		// New rights, names or functional rights: no membership moves.
+		s.patchRoles(d.Roles)
+	} else if groupsChanged || len(d.Roles)+len(d.DeleteRoles) > 0 {
+		s.roles = maps.Clone(old.roles)
+		for _, r := range d.Roles {
+			s.roles[r.ID] = &roleNode{role: r}
+		}
+		for _, id := range d.DeleteRoles {
+			delete(s.roles, id)
+		}
+		// Groups whose smartness or rule changed: their links and rule
+		// matches must be looked at afresh.
+		smartChanged := map[int32]smartChange{}
+		if groupsChanged {
+			s.groupIdx = maps.Clone(old.groupIdx)
+			s.groups = slices.Clone(old.groups)
+		}
+		for _, g := range d.Groups {
+			i, ok := s.groupIdx[g.ID]
+			if !ok {
+				i = int32(len(s.groups))
+				s.groupIdx[g.ID] = i
+				s.groups = append(s.groups, nil)
+			}
+			prev, n := s.groups[i], newGroupNode(g)
+			if prev == nil || prev.group.Smart != g.Smart {
+				smartChanged[i] = smartChange{id: g.ID, node: n}
+			}
+			s.groups[i] = n
+		}
+		for _, id := range d.DeleteGroups {
+			if i, n := s.group(id); n != nil {
+				smartChanged[i] = smartChange{id: id}
+				s.groups[i] = nil
+			}
+		}
+		if !groupsChanged {
+			// Only the role tree changed shape: the groups' closures stand.
+			s.compileRoles()
+		} else {
+			s.compileGroups()
+			s.members = slices.Clone(old.members)
+			membersOwned = true
+			for len(s.members) < len(s.groups) {
+				s.members = append(s.members, nil)
+			}
+		}
+
+		for g, n := range s.groups {
+			if !groupsChanged {
+				break
+			}
+			var oldUp, newUp []upEdge
+			if g < len(old.groups) && old.groups[g] != nil {
+				oldUp = old.groups[g].up
+			}
+			if n != nil {
+				newUp = n.up
+			}
+			if !slices.Equal(oldUp, newUp) && g < len(old.members) {
+				affected = append(affected, old.members[g]...)
+			}
+		}
+		changedRoles := map[RoleID]bool{}
+		for id, n := range s.roles {
+			if on := old.roles[id]; on == nil || !slices.Equal(on.base, n.base) {
+				changedRoles[id] = true
+			}
+		}
+		for id := range old.roles {
+			if s.roles[id] == nil {
+				changedRoles[id] = true
+			}
+		}
+		for g := range smartChanged {
+			if int(g) < len(old.members) {
+				affected = append(affected, old.members[g]...)
+			}
+		}
+		if len(changedRoles)+len(smartChanged) > 0 {
+			for i, n := range s.assocs {
+				if n != nil && n.a.Type == Internal && s.touchedBy(&n.a, changedRoles, smartChanged) {
+					affected = append(affected, int32(i))
+				}
+			}
+		}
+	}
+
+	if len(d.Associates)+len(d.DeleteAssociates)+len(affected) > 0 {
+		s.assocs = slices.Clone(old.assocs)
+	}
+	for _, a := range d.Associates {
+		i, ok := s.assocIdx.get(a.ID)
+		switch {
+		case ok:
+		case a.ID >= 0 && int64(a.ID) < s.identN:
+			i = int32(a.ID) // its reserved slot
+			s.assocIdx = s.assocIdx.with(a.ID, i)
+		default:
+			i = int32(len(s.assocs))
+			s.assocIdx = s.assocIdx.with(a.ID, i)
+			s.assocs = append(s.assocs, nil)
+		}
+		s.assocs[i] = newAssocNode(a)
+		s.assocs[i].idx = i
+		affected = append(affected, i)
+	}
+	for _, id := range d.DeleteAssociates {
+		if i, n := s.assoc(id); n != nil {
+			s.assocs[i] = nil
+			affected = append(affected, i)
+		}
+	}
+	if len(affected) == 0 {
+		return &s
+	}
+
+	slices.Sort(affected)
+	affected = slices.Compact(affected)
+	adds, removes := map[int32][]int32{}, map[int32][]int32{}
+	sc := newScratch(len(s.groups))
+	for _, i := range affected {
+		var before, after []int32
+		if int(i) < len(old.assocs) && old.assocs[i] != nil {
+			before = old.assocs[i].groups
+		}
+		if n := s.assocs[i]; n != nil {
+			nn := newAssocNode(n.a)
+			nn.idx = i
+			nn.groups, nn.via = s.effective(&nn.a, sc)
+			nn.pm = s.maskOf(nn.groups)
+			s.assocs[i] = nn
+			after = nn.groups
+		}
+		// Both are sorted: walk them together.
+		x, y := 0, 0
+		for x < len(before) || y < len(after) {
+			switch {
+			case y == len(after) || (x < len(before) && before[x] < after[y]):
+				removes[before[x]] = append(removes[before[x]], i)
+				x++
+			case x == len(before) || after[y] < before[x]:
+				adds[after[y]] = append(adds[after[y]], i)
+				y++
+			default:
+				x++
+				y++
+			}
+		}
+	}
+	w := s.hotWriter()
+	for _, i := range affected {
+		w.set(i)
+	}
+	w.done()
+	if len(adds)+len(removes) > 0 && !membersOwned {
+		s.members = slices.Clone(old.members)
+	}
+	for g := range s.members {
+		add, rm := adds[int32(g)], removes[int32(g)]
+		if len(add)+len(rm) == 0 {
+			continue
+		}
+		s.members[g] = mergeMembers(s.members[g], add, rm)
+	}
+	return &s
+}
+
+// smartChange records a group whose smartness or rule changed (node is nil
+// when the group was deleted).
+type smartChange struct {
+	id   GroupID
+	node *groupNode
+}
+
+// touchedBy reports whether the associate's memberships may change because
+// its role's groups changed or a group it could reach by link or rule
+// changed its smartness or rule.
+func (s *snapshot) touchedBy(a *Associate, roles map[RoleID]bool, smart map[int32]smartChange) bool {
+	if roles[a.Role] {
+		return true
+	}
+	for _, c := range smart {
+		if c.node != nil && c.node.rule.Match(a) {
+			return true
+		}
+		if a.PrimaryGroup == c.id || slices.Contains(a.Groups, c.id) {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeMembers returns the sorted list cur without rm and with add; all
+// three are sorted, and the result is a new slice.
+func mergeMembers(cur, add, rm []int32) []int32 {
+	out := make([]int32, 0, len(cur)+len(add)-len(rm))
+	r := 0
+	a := 0
+	for _, m := range cur {
+		for a < len(add) && add[a] < m {
+			out = append(out, add[a])
+			a++
+		}
+		for r < len(rm) && rm[r] < m {
+			r++
+		}
+		if r < len(rm) && rm[r] == m {
+			continue
+		}
+		if a < len(add) && add[a] == m {
+			a++
+		}
+		out = append(out, m)
+	}
+	return append(out, add[a:]...)
+}
