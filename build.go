@@ -10,7 +10,7 @@ import (
 // Store.Changes hands them over; it does not copy them.
 func build(rev Revision, b *Batch) *snapshot {
 	failClosed(b)
-	s := &snapshot{rev: rev, roles: make(map[RoleID]*roleNode, len(b.Roles)), fcache: &filterCache{}}
+	s := &snapshot{rev: rev, roles: make(map[RoleID]*roleNode, len(b.Roles)), fcache: &filterCache{}, cow: &cow{all: true}}
 	for _, r := range b.Roles {
 		s.roles[r.ID] = &roleNode{role: r}
 	}
@@ -97,6 +97,7 @@ func build(rev Revision, b *Batch) *snapshot {
 	s.loadPolicy(b)
 	s.buildHot()
 	s.buildNames()
+	s.cow = nil
 	return s
 }
 
@@ -116,6 +117,7 @@ func newGroupNode(g Group) *groupNode {
 // nodes and s.groups' nodes with fresh ones, so the caller must own both
 // containers.
 func (s *snapshot) compileGroups() {
+	s.ownGroups()
 	s.groupDense = nil
 	maxID := GroupID(0)
 	for id := range s.groupIdx {

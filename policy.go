@@ -66,10 +66,9 @@ func (s *snapshot) typeOf(typ string) int32 {
 
 // intern gives each of the names an index if it has none. Indexes are
 // stable for the life of a resolver, so arrays built by an older
-// compilation stay valid; s.types is copied before it grows, as an older
-// snapshot may share it.
+// compilation stay valid; s.types is copied before it grows (ownTypes), as
+// an older snapshot may share it.
 func (s *snapshot) intern(names ...string) {
-	owned := false
 	for _, name := range names {
 		if name == Wildcard {
 			continue
@@ -77,14 +76,7 @@ func (s *snapshot) intern(names ...string) {
 		if _, ok := s.types[name]; ok {
 			continue
 		}
-		if !owned {
-			s.types = maps.Clone(s.types)
-			if s.types == nil {
-				s.types = map[string]int32{}
-			}
-			s.typeNames = slices.Clip(s.typeNames)
-			owned = true
-		}
+		s.ownTypes()
 		s.types[name] = int32(len(s.types) + 1)
 		s.typeNames = append(s.typeNames, name)
 	}
@@ -526,10 +518,10 @@ func (s *snapshot) compilePerType() {
 // associate's pm (up to policyBits of them, in a fixed order: defaults,
 // whole-type grants, sharing rules, categories, single-record grants,
 // functional rights, impersonation),
-// and refreshes every associate's bits when the assignment changed. owned
-// says whether s's associate nodes are s's own (a fresh build) or shared
-// with an older snapshot, in which case they are copied before changing.
-func (s *snapshot) assignPolicyBits(owned bool) {
+// and refreshes every associate's bits when the assignment changed. Nodes
+// an older snapshot shares are copied first (ownNodes), and then the
+// headers are rebuilt too.
+func (s *snapshot) assignPolicyBits() {
 	pbit := make([]int32, len(s.groups))
 	for i := range pbit {
 		pbit[i] = -1
@@ -581,21 +573,14 @@ func (s *snapshot) assignPolicyBits(owned bool) {
 		return
 	}
 	s.pbit, s.npbits = pbit, n
-	if !owned {
-		s.assocs = slices.Clone(s.assocs)
-	}
-	for i, a := range s.assocs {
-		if a == nil {
-			continue
+	copied := s.ownNodes()
+	for _, a := range s.assocs {
+		if a != nil {
+			a.pm = s.maskOf(a.groups)
 		}
-		if !owned {
-			c := *a
-			a = &c
-			s.assocs[i] = a
-		}
-		a.pm = s.maskOf(a.groups)
 	}
-	if !owned {
+	if copied {
+		// The headers, shared with the older snapshot, carry the old bits.
 		s.buildHot()
 	}
 }
@@ -621,7 +606,7 @@ func samePolicyBits(a, b []int32) bool {
 // loadPolicy fills the policy's source maps from a whole model.
 func (s *snapshot) loadPolicy(b *Batch) {
 	s.patchPolicy(b)
-	s.assignPolicyBits(true)
+	s.assignPolicyBits()
 	s.compilePerType()
 }
 
@@ -635,7 +620,7 @@ func (s *snapshot) updatePolicy(d *Delta, groupsChanged bool) {
 		return
 	}
 	s.patchPolicy(&d.Batch)
-	s.assignPolicyBits(false)
+	s.assignPolicyBits()
 	s.compilePerType()
 }
 

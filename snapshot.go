@@ -74,6 +74,11 @@ type snapshot struct {
 
 	// byName finds associates and groups by name (see nameIndex).
 	byName *nameIndex
+
+	// cow records, while build or update constructs the snapshot, which
+	// of the arrays it shares with its predecessor it has copied (see
+	// cow); nil once the snapshot is published.
+	cow *cow
 }
 
 // roleNode is a role with its place in the role tree.

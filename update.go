@@ -18,6 +18,7 @@ func (old *snapshot) update(d *Delta) *snapshot {
 	// arrays cover the interned types: a role write that keeps the tree's
 	// shape and names no new entity type leaves it as it is.
 	s.updatePolicy(d, len(d.Groups)+len(d.DeleteGroups) > 0 || old.reshapes(d) || len(s.types) != len(old.types))
+	s.cow = nil
 	return s
 }
 
@@ -25,8 +26,8 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 	s := *old
 	s.rev = d.To
 	s.fcache = &filterCache{}
+	s.cow = &cow{}
 	var affected []int32
-	membersOwned := false
 	groupsChanged := len(d.Groups)+len(d.DeleteGroups) > 0
 	if !groupsChanged && len(d.Roles) > 0 && !old.reshapes(d) {
 		// New rights, names or functional rights: no membership moves.
@@ -43,8 +44,7 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 		// matches must be looked at afresh.
 		smartChanged := map[int32]smartChange{}
 		if groupsChanged {
-			s.groupIdx = maps.Clone(old.groupIdx)
-			s.groups = slices.Clone(old.groups)
+			s.ownGroups()
 		}
 		for _, g := range d.Groups {
 			i, ok := s.groupIdx[g.ID]
@@ -70,8 +70,7 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 			s.compileRoles()
 		} else {
 			s.compileGroups()
-			s.members = slices.Clone(old.members)
-			membersOwned = true
+			s.ownMembers()
 			for len(s.members) < len(s.groups) {
 				s.members = append(s.members, nil)
 			}
@@ -118,7 +117,7 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 	}
 
 	if len(d.Associates)+len(d.DeleteAssociates)+len(affected) > 0 {
-		s.assocs = slices.Clone(old.assocs)
+		s.ownAssocs()
 	}
 	for _, a := range d.Associates {
 		i, ok := s.assocIdx.get(a.ID)
@@ -184,8 +183,8 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 		w.set(i)
 	}
 	w.done()
-	if len(adds)+len(removes) > 0 && !membersOwned {
-		s.members = slices.Clone(old.members)
+	if len(adds)+len(removes) > 0 {
+		s.ownMembers()
 	}
 	for g := range s.members {
 		add, rm := adds[int32(g)], removes[int32(g)]
