@@ -6,11 +6,40 @@ import (
 	"slices"
 )
 
+// This file is the full half of the snapshot pipeline (update.go is the
+// incremental one): build compiles a whole model, in this order, each step
+// reading what the ones before it made:
+//
+//  1. buildGroups and compileGroups: groups indexed, their upward
+//     closures, and (compileRoles, roletree.go) the role tree;
+//  2. buildAssocs: associate nodes and the id index;
+//  3. buildMembers: each associate's effective groups (effective, below)
+//     and each group's member list;
+//  4. loadPolicy (policy.go): sharing rules, grants, defaults, categories
+//     and impersonation, and the policy bits;
+//  5. buildHot (hot.go) and buildNames (lookup.go): the decision headers
+//     and the name index.
+
 // build compiles a whole model. It takes ownership of b's values, as
 // Store.Changes hands them over; it does not copy them.
 func build(rev Revision, b *Batch) *snapshot {
 	failClosed(b)
-	s := &snapshot{rev: rev, roles: make(map[RoleID]*roleNode, len(b.Roles)), fcache: &filterCache{}, cow: &cow{all: true}}
+	s := &snapshot{rev: rev, fcache: &filterCache{}, cow: &cow{all: true}}
+	s.buildGroups(b)
+	s.compileGroups()
+	s.buildAssocs(b)
+	s.buildMembers()
+	s.loadPolicy(b)
+	s.buildHot()
+	s.buildNames()
+	s.cow = nil
+	return s
+}
+
+// buildGroups makes the uncompiled role nodes and indexes the groups in id
+// order.
+func (s *snapshot) buildGroups(b *Batch) {
+	s.roles = make(map[RoleID]*roleNode, len(b.Roles))
 	for _, r := range b.Roles {
 		s.roles[r.ID] = &roleNode{role: r}
 	}
@@ -25,8 +54,11 @@ func build(rev Revision, b *Batch) *snapshot {
 		s.groupIdx[g.ID] = int32(len(s.groups))
 		s.groups = append(s.groups, newGroupNode(g))
 	}
-	s.compileGroups()
+}
 
+// buildAssocs makes the associate nodes, without memberships, and the id
+// index.
+func (s *snapshot) buildAssocs(b *Batch) {
 	// Stores list associates in id order; only others pay for a sorted
 	// copy, which for a million associates is 200 MB.
 	as := b.Associates
@@ -64,6 +96,11 @@ func build(rev Revision, b *Batch) *snapshot {
 		ids, idx = append(ids, a.ID), append(idx, n.idx)
 	}
 	s.assocIdx = newIDIndex(ids, idx)
+}
+
+// buildMembers computes every associate's effective groups and, from
+// them, every group's member list.
+func (s *snapshot) buildMembers() {
 	// Members lists are cut from one array sized by a first count, which
 	// spares the garbage of growing ten thousand lists by append. Each is
 	// capped at its length, so a later append cannot spill into the next.
@@ -94,11 +131,6 @@ func build(rev Revision, b *Batch) *snapshot {
 			s.members[g] = append(s.members[g], int32(i))
 		}
 	}
-	s.loadPolicy(b)
-	s.buildHot()
-	s.buildNames()
-	s.cow = nil
-	return s
 }
 
 func newGroupNode(g Group) *groupNode {
@@ -114,10 +146,18 @@ func newGroupNode(g Group) *groupNode {
 // compileGroups recomputes everything derived from roles and groups: each
 // group's upward closure, the list of smart groups, and (compileRoles) the
 // role tree's numbering and each role's base groups. It replaces s.roles'
-// nodes and s.groups' nodes with fresh ones, so the caller must own both
-// containers.
+// nodes and s.groups' nodes with fresh ones, copying s.groups first when
+// an older snapshot shares it (ownGroups); the caller must own s.roles.
 func (s *snapshot) compileGroups() {
 	s.ownGroups()
+	s.indexGroupsDense()
+	s.closeGroupsUpward(s.includers())
+	s.compileRoles()
+}
+
+// indexGroupsDense builds s.groupDense, the dense form of s.groupIdx, when
+// the group ids are small enough for one.
+func (s *snapshot) indexGroupsDense() {
 	s.groupDense = nil
 	maxID := GroupID(0)
 	for id := range s.groupIdx {
@@ -131,9 +171,13 @@ func (s *snapshot) compileGroups() {
 			}
 		}
 	}
-	// Who includes whom: incl[c] lists the groups that list c. Smart groups
-	// take members from their rule alone, so their Groups do not count.
-	incl := make([][]int32, len(s.groups))
+}
+
+// includers returns who includes whom: incl[c] lists the groups that list
+// group c. Smart groups take members from their rule alone, so their
+// Groups do not count; it lists them in s.smart instead.
+func (s *snapshot) includers() (incl [][]int32) {
+	incl = make([][]int32, len(s.groups))
 	s.smart = s.smart[:0:0]
 	for p, n := range s.groups {
 		if n == nil {
@@ -149,10 +193,15 @@ func (s *snapshot) compileGroups() {
 			}
 		}
 	}
-	// Upward closure by breadth-first search from each group. A cycle (only
-	// possible in data written around the validator) simply ends the search,
-	// which yields the least fixpoint: every group on it has the same
-	// members.
+	return incl
+}
+
+// closeGroupsUpward gives every group a fresh node with its upward
+// closure, by breadth-first search over incl from each group. A cycle
+// (only possible in data written around the validator) simply ends the
+// search, which yields the least fixpoint: every group on it has the same
+// members.
+func (s *snapshot) closeGroupsUpward(incl [][]int32) {
 	dist := make([]int32, len(s.groups))
 	pred := make([]int32, len(s.groups))
 	for i := range dist {
@@ -184,8 +233,6 @@ func (s *snapshot) compileGroups() {
 		nn.up = up
 		s.groups[g] = &nn
 	}
-
-	s.compileRoles()
 }
 
 // scratch is reusable working memory for computing one associate's
