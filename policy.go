@@ -443,6 +443,35 @@ func (s *snapshot) compilePolicy() {
 // bits are assigned: the arrays carry each group's bit.
 func (s *snapshot) compilePerType() {
 	p := &s.policy
+	s.maskPolicyGroups()
+	s.internPolicyTypes()
+	p.rulesAt = perType(s, p.rulesByType, func(own []*ruleNode, _ bool, wild []*ruleNode, _ bool) []*ruleNode {
+		return slices.Concat(own, wild)
+	})
+	p.typeGrantsAt = perType(s, p.grantsByType, func(own []grantNode, _ bool, wild []grantNode, _ bool) []grantNode {
+		return slices.Concat(own, wild)
+	})
+	p.recGrantsAt = make([]map[int64][]grantNode, len(s.types)+1)
+	for k, list := range p.grantsByRecord {
+		if t := s.typeOf(k.typ); t > 0 {
+			if p.recGrantsAt[t] == nil {
+				p.recGrantsAt[t] = map[int64][]grantNode{}
+			}
+			p.recGrantsAt[t][k.id] = list
+		}
+	}
+	p.recBloomAt = make([]idBloom, len(p.recGrantsAt))
+	for t, m := range p.recGrantsAt {
+		p.recBloomAt[t] = newIDBloom(slices.Collect(maps.Keys(m)))
+	}
+	s.compileDefaultsAt()
+}
+
+// maskPolicyGroups stores the current policy bits in the policy's grants,
+// rules and categories, which compilePolicy made before the bits were
+// assigned.
+func (s *snapshot) maskPolicyGroups() {
+	p := &s.policy
 	mask := func(list []grantNode) {
 		for i := range list {
 			list[i].mask = s.groupMask(list[i].gidx)
@@ -463,6 +492,12 @@ func (s *snapshot) compilePerType() {
 	for _, c := range p.categories {
 		c.mask, c.rest = s.maskOf2(c.groups)
 	}
+}
+
+// internPolicyTypes interns every entity type the policy names, so that
+// the per-type arrays have a slot for each.
+func (s *snapshot) internPolicyTypes() {
+	p := &s.policy
 	for t := range p.rulesByType {
 		s.intern(t)
 	}
@@ -477,25 +512,12 @@ func (s *snapshot) compilePerType() {
 			s.intern(t)
 		}
 	}
-	p.rulesAt = perType(s, p.rulesByType, func(own []*ruleNode, _ bool, wild []*ruleNode, _ bool) []*ruleNode {
-		return slices.Concat(own, wild)
-	})
-	p.typeGrantsAt = perType(s, p.grantsByType, func(own []grantNode, _ bool, wild []grantNode, _ bool) []grantNode {
-		return slices.Concat(own, wild)
-	})
-	p.recGrantsAt = make([]map[int64][]grantNode, len(s.types)+1)
-	for k, list := range p.grantsByRecord {
-		if t := s.typeOf(k.typ); t > 0 {
-			if p.recGrantsAt[t] == nil {
-				p.recGrantsAt[t] = map[int64][]grantNode{}
-			}
-			p.recGrantsAt[t][k.id] = list
-		}
-	}
-	p.recBloomAt = make([]idBloom, len(p.recGrantsAt))
-	for t, m := range p.recGrantsAt {
-		p.recBloomAt[t] = newIDBloom(slices.Collect(maps.Keys(m)))
-	}
+}
+
+// compileDefaultsAt builds policy.defaultsAt: per interned type, the
+// groups with a default permission for it (or for "*").
+func (s *snapshot) compileDefaultsAt() {
+	p := &s.policy
 	p.defaultsAt = make([][]defaultEntry, len(s.types)+1)
 	for _, gi := range p.defaults {
 		g := &s.groups[gi].group
@@ -515,18 +537,39 @@ func (s *snapshot) compilePerType() {
 }
 
 // assignPolicyBits gives the groups the policy names a bit each in every
-// associate's pm (up to policyBits of them, in a fixed order: defaults,
-// whole-type grants, sharing rules, categories, single-record grants,
-// functional rights, impersonation),
-// and refreshes every associate's bits when the assignment changed. Nodes
-// an older snapshot shares are copied first (ownNodes), and then the
-// headers are rebuilt too.
+// associate's pm (see policyBitOrder) and refreshes every associate's
+// bits when the assignment changed. Nodes an older snapshot shares are
+// copied first (ownNodes), and then the headers are rebuilt too.
 func (s *snapshot) assignPolicyBits() {
-	pbit := make([]int32, len(s.groups))
+	pbit, n := s.policyBitOrder()
+	if samePolicyBits(pbit, s.pbit) {
+		s.pbit = pbit // same assignment, maybe for more groups
+		return
+	}
+	s.pbit, s.npbits = pbit, n
+	copied := s.ownNodes()
+	for _, a := range s.assocs {
+		if a != nil {
+			a.pm = s.maskOf(a.groups)
+		}
+	}
+	if copied {
+		// The headers, shared with the older snapshot, carry the old bits.
+		s.buildHot()
+	}
+}
+
+// policyBitOrder returns, per group index, the bit the policy's groups get
+// (-1 for none) and how many got one: up to policyBits of them, in a fixed
+// order — defaults, whole-type grants, sharing rules, categories,
+// single-record grants, functional rights, impersonation — so that the
+// groups tested most often are the likeliest to have one, and an
+// unchanged policy gets the same assignment.
+func (s *snapshot) policyBitOrder() (pbit []int32, n int) {
+	pbit = make([]int32, len(s.groups))
 	for i := range pbit {
 		pbit[i] = -1
 	}
-	n := 0
 	add := func(g int32) {
 		if g >= 0 && int(g) < len(pbit) && pbit[g] < 0 && n < policyBits {
 			pbit[g] = int32(n)
@@ -568,21 +611,7 @@ func (s *snapshot) assignPolicyBits() {
 		add(p.imps[id].actor)
 		add(p.imps[id].target)
 	}
-	if samePolicyBits(pbit, s.pbit) {
-		s.pbit = pbit // same assignment, maybe for more groups
-		return
-	}
-	s.pbit, s.npbits = pbit, n
-	copied := s.ownNodes()
-	for _, a := range s.assocs {
-		if a != nil {
-			a.pm = s.maskOf(a.groups)
-		}
-	}
-	if copied {
-		// The headers, shared with the older snapshot, carry the old bits.
-		s.buildHot()
-	}
+	return pbit, n
 }
 
 // samePolicyBits reports whether two assignments give every group the
