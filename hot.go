@@ -29,17 +29,32 @@ import (
 // bitmap and the filter without reading its personal groups at all.
 
 // hotAssoc is an associate's decision header, 32 bytes.
+// Every field is one a decision reads on its common path, so that one
+// cache line answers the gate, the role and most membership tests.
 type hotAssoc struct {
-	// pm has a bit per policy group, as assocNode.pm.
+	// pm (policyMask) has a bit per policy group, as assocNode.pm: grants,
+	// defaults, sharing rules and categories test it with one AND.
 	pm [policyBits / 64]uint64
-	// bloom has bit hotBit(g) set for every personal group g.
-	bloom   uint64
-	role    int32 // slot in snapshot.roleAt, or -1
-	primary int32 // primary group index, or -1
-	typ     uint8 // AssociateType
-	flags   uint8 // hotPresent, hotActive, …
-	nPers   uint16
-	pers    int32 // personal groups in snapshot.pers[pers:pers+nPers]
+	// bloom has bit hotBit(g) set for every personal group g, so that most
+	// groups the associate is not in are ruled out without reading pers.
+	bloom uint64
+	// role is the associate's role slot in snapshot.roleAt, or -1: the
+	// role's rights and closure are one index away.
+	role int32
+	// primary is the primary group's index, or -1: the PrimaryGroup
+	// relation compares it with a record's group.
+	primary int32
+	// typ is the AssociateType (0xff for one no decision knows), for the
+	// gate and the internal-only rules.
+	typ uint8
+	// flags holds hotPresent, hotActive, …: the gate's inputs and the
+	// rare cases that send a decision to the node.
+	flags uint8
+	// nPers (personalCount) and pers (personalStart) locate the
+	// associate's personal groups, snapshot.pers[pers:pers+nPers], or
+	// with hotManyPersonal pers is the associate's index.
+	nPers uint16
+	pers  int32
 }
 
 // hotBit is a group's bit in hotAssoc.bloom.

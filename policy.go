@@ -132,18 +132,37 @@ func (s *snapshot) maskSet(p *principalSet) { p.mask, p.rest = s.maskOf2(p.group
 func hasBits(h *hotAssoc, mask uint64) bool { return h.pm[0]&mask != 0 }
 
 // principalSet is a compiled [Principals].
+//
+// Each field answers one way of belonging to the set; holds tries the
+// cheap ones first.
 type principalSet struct {
+	// everyone is Principals.Everyone: the set holds every associate.
 	everyone bool
-	assocs   []AssociateID // sorted
-	groups   []int32       // sorted group indexes; unknown groups dropped
-	roles    []RoleID
-	rs       []RoleID
-	slots    []uint64 // role slots held through roles and rs (see compileSet)
-	// mask has the policy bits of groups; rest are the groups without one.
+	// assocs lists the associates named individually, sorted for a binary
+	// search.
+	assocs []AssociateID
+	// groups lists the named groups that exist, as sorted group indexes;
+	// holdsTeam searches it, and mask and rest split it for holds.
+	groups []int32
+	// roles (heldRoles) lists the roles named alone, and rs
+	// (rolesWithSubordinates) those named with their subordinates, as the
+	// source gave them: holds compares ids with them for a role the
+	// snapshot does not hold.
+	roles []RoleID
+	rs    []RoleID
+	// slots (roleSlots) is a bitmap over role slots of every role held
+	// through roles and rs, the subordinates included (see compileSet), so
+	// that a decision tests the subject's role with one load.
+	slots []uint64
+	// mask has the policy bits of groups, tested against a header's pm in
+	// one AND; rest (groupsWithoutBit) are the groups without a bit, tested
+	// one by one.
 	mask uint64
 	rest []int32
 }
 
+// compileSet compiles a Principals against the snapshot's groups, role
+// slots and current policy bits.
 func (s *snapshot) compileSet(p *Principals) principalSet {
 	out := principalSet{
 		everyone: p.Everyone,

@@ -2,74 +2,128 @@ package access
 
 import "maps"
 
-// A snapshot is the compiled, immutable form of one store revision. Readers
-// share it freely; an update builds a new snapshot that shares every part
-// the change did not touch (copy on write) and is published atomically.
+// A snapshot is the compiled form of one store revision. Readers share it
+// freely; an update builds a new snapshot that shares every part the
+// change did not touch (copy on write, recorded in cow while it is built)
+// and is published atomically.
+//
+// A published snapshot is immutable, with three named exceptions, each
+// safe for concurrent use:
+//
+//   - fcache, the filter cache, filled on first use by Filter (filter.go);
+//   - pers, the personal-group array: successive snapshots append to the
+//     one array in place, beyond this snapshot's length, coordinated by
+//     persArena (hot.go), so a snapshot reads only below its own length;
+//   - names, the resolver's name history, which every snapshot of the
+//     resolver shares and its writer advances (namehistory.go).
+//
+// The build pipeline is build.go (full compile), update.go (incremental),
+// roletree.go (the role tree), policy.go (rules, grants, defaults,
+// categories, impersonation) and hot.go (the decision headers); cow.go
+// records what an update has copied.
 //
 // Groups and associates have dense int32 indexes so that membership sets
 // are small sorted slices. Indexes are stable across incremental updates: a
 // deleted entity leaves a nil slot, and the same id put again gets its old
 // slot back. A full rebuild renumbers everything.
 type snapshot struct {
+	// rev is the store revision the snapshot compiles; the freshness rule
+	// compares it with the store's.
 	rev Revision
 
+	// roles holds the compiled role nodes by id, for questions that start
+	// from a RoleID (grids, the tree, base groups); decisions reach roles
+	// through roleAt instead.
 	roles map[RoleID]*roleNode
 
-	groupIdx map[GroupID]int32 // includes deleted groups, whose node is nil
+	// groupIdx gives every group id seen its index, deleted groups
+	// included (their node is nil), so that a group put again gets its
+	// old index back.
+	groupIdx map[GroupID]int32
 	// groupDense is groupIdx as a slice indexed by id (index+1, 0 when
-	// deleted or
-	// absent) when ids are small enough; lookups use it first.
+	// deleted or absent) when ids are small enough; lookups use it first,
+	// as one load beats a map probe.
 	groupDense []int32
-	groups     []*groupNode
-	smart      []int32   // indexes of live smart groups
-	members    [][]int32 // per group index: effective members, sorted associate indexes
+	// groups holds each group's node by index: the group and its upward
+	// closure, which explanations and updates walk.
+	groups []*groupNode
+	// smart lists the indexes of live smart groups, which every associate
+	// is matched against when its memberships are computed.
+	smart []int32
+	// members holds, per group index, the group's effective members as
+	// sorted associate indexes: what WhoCan, filters and listings read.
+	members [][]int32
 
+	// assocIdx maps associate ids to indexes when they are not the same
+	// (see identN).
 	assocIdx idIndex
-	assocs   []*assocNode
-	// identN is set when every id below it has the index equal to the id
-	// (its slot is reserved, nil while the id is absent); 0 otherwise.
+	// assocs holds each associate's node by index (nil when deleted or a
+	// reserved slot): its memberships with their explanations.
+	assocs []*assocNode
+	// identN (identityLimit) is set when every id below it has the index
+	// equal to the id (its slot is reserved, nil while the id is absent),
+	// so that a decision finds the subject's header without the id index;
+	// 0 otherwise.
 	identN int64
 	// hot holds, per associate index, what a decision reads about the
 	// associate (see hotAssoc), in chunks shared copy-on-write between
-	// snapshots; pers holds the headers' personal groups.
-	hot  []*hotChunk
+	// snapshots: a decision reads one 32-byte header, not a node.
+	hot []*hotChunk
+	// pers (personalGroups) holds the headers' personal groups, the
+	// groups an associate has beyond its role's closure, each header
+	// pointing at its run. Mutable: see the type's comment.
 	pers []int32
 	// persDead counts the entries of pers that no header refers to any
 	// more; pers is compacted when they outnumber the live ones.
-	persDead  int
+	persDead int
+	// persArena coordinates in-place appends to the array behind pers
+	// between the snapshots that share it (see hotWriter).
 	persArena *persArena
 	// assocRole is each associate's role slot by index (-1 when it has none
 	// or is deleted), kept apart from the headers so that a decision learns
 	// the record owner's role from a small array.
 	assocRole []int32
 
-	// roleSlot gives every role id seen a stable slot; roleAt is the
-	// current node per slot (nil once deleted).
+	// roleSlot gives every role id seen a stable slot, so that headers and
+	// principal sets can name a role by a small integer across updates.
 	roleSlot map[RoleID]int32
-	roleAt   []*roleNode
-	roleIDs  []RoleID
+	// roleAt is the current node per slot (nil once deleted): how a
+	// decision reaches the subject's role from its header.
+	roleAt []*roleNode
+	// roleIDs is the role id per slot, for explanations and for comparing
+	// with ids named in the policy.
+	roleIDs []RoleID
 	// roleByPre is the slot of the role at each position of the role
 	// tree's depth-first order, so that the roles below one are a run of it.
 	roleByPre []int32
 
 	// types interns the entity types that roles and the policy name, with
-	// indexes stable for the resolver's life (see typeOf).
-	types     map[string]int32
-	typeNames []string // typeNames[i] has index i+1
+	// indexes stable for the resolver's life (see typeOf), so that
+	// everything per type is an array lookup after one hash.
+	types map[string]int32
+	// typeNames lists the interned types, typeNames[i] having index i+1;
+	// typeOf compares against it when there are few.
+	typeNames []string
 
+	// policy is the compiled sharing rules, grants, defaults, categories
+	// and impersonation rules (policy.go).
 	policy
 
-	// pbit gives, per group index, the group's bit in assocNode.pm, or -1;
-	// npbits counts the groups that have one.
-	pbit   []int32
+	// pbit (policyBit) gives, per group index, the group's bit in
+	// assocNode.pm and hotAssoc.pm, or -1: the few groups the policy
+	// names get a bit, so that testing them is one AND.
+	pbit []int32
+	// npbits (policyBitCount) counts the groups that have a bit; 0 lets
+	// maskOf skip its walk.
 	npbits int
 
 	// names is the history of names of the resolver that published the
 	// snapshot (see names.go), which its decisions keep instead of it.
+	// Shared and mutable: see the type's comment.
 	names *history
 
-	// fcache holds per-snapshot data that only filters need, computed on
-	// first use.
+	// fcache (filterCache) holds per-snapshot data that only filters need,
+	// computed on first use. Mutable: see the type's comment.
 	fcache *filterCache
 
 	// byName finds associates and groups by name (see nameIndex).
@@ -143,19 +197,27 @@ type assocNode struct {
 	// groups are the indexes of the effective groups, sorted; via[i]
 	// explains groups[i].
 	groups []int32
-	// pm has bit b set when the associate is a member of the policy group
-	// with bit b (see snapshot.pbit): the few groups that grants, defaults,
-	// sharing rules and categories name, tested on every decision.
-	pm      [policyBits / 64]uint64
+	// pm (policyMask) has bit b set when the associate is a member of the
+	// policy group with bit b (see snapshot.pbit): the few groups that
+	// grants, defaults, sharing rules and categories name, tested on every
+	// decision. The header carries a copy.
+	pm [policyBits / 64]uint64
+	// role, primary, typ, active and window copy the fields of a that
+	// the header is computed from, beside the membership lists.
 	role    RoleID
 	primary GroupID
 	typ     AssociateType
 	active  bool
 	window  bool // has a validity window
 
+	// via explains groups, one step per group (see via).
 	via []via
-	a   Associate
-	idx int32 // the associate's index
+	// a is the associate as the store sent it, for explanations, smart
+	// rules and validity windows.
+	a Associate
+	// idx is the associate's index, so that a node found by id leads
+	// back to its header.
+	idx int32
 }
 
 // newAssocNode makes the node of an associate, without memberships.
