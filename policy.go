@@ -144,8 +144,8 @@ type principalSet struct {
 	// groups lists the named groups that exist, as sorted group indexes;
 	// holdsTeam searches it, and mask and rest split it for holds.
 	groups []int32
-	// roles (heldRoles) lists the roles named alone, and rs
-	// (rolesWithSubordinates) those named with their subordinates, as the
+	// roles lists the roles named alone, and rs (rolesWithSubordinates)
+	// those named with their subordinates, as the
 	// source gave them: holds compares ids with them for a role the
 	// snapshot does not hold.
 	roles []RoleID
