@@ -122,7 +122,7 @@ type snapshot struct {
 	// Shared and mutable: see the type's comment.
 	names *history
 
-	// fcache (filterCache) holds per-snapshot data that only filters need,
+	// fcache (filterMemo) holds per-snapshot data that only filters need,
 	// computed on first use. Mutable: see the type's comment.
 	fcache *filterCache
 
