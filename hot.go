@@ -50,11 +50,11 @@ type hotAssoc struct {
 	// flags holds hotPresent, hotActive, …: the gate's inputs and the
 	// rare cases that send a decision to the node.
 	flags uint8
-	// nPers (personalCount) and pers (personalStart) locate the
-	// associate's personal groups, snapshot.pers[pers:pers+nPers], or
-	// with hotManyPersonal pers is the associate's index.
+	// nPers (personalCount) counts the associate's personal groups.
 	nPers uint16
-	pers  int32
+	// pers (personalStart) is where they start in snapshot.pers; with
+	// hotManyPersonal, the associate's index, whose node lists them.
+	pers int32
 }
 
 // hotBit is a group's bit in hotAssoc.bloom.

@@ -150,7 +150,7 @@ type principalSet struct {
 	// snapshot does not hold.
 	roles []RoleID
 	rs    []RoleID
-	// slots (roleSlots) is a bitmap over role slots of every role held
+	// slots (roleSlots) is a bitmap, by role slot, of every role held
 	// through roles and rs, the subordinates included (see compileSet), so
 	// that a decision tests the subject's role with one load.
 	slots []uint64
