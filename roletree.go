@@ -36,40 +36,7 @@ func (s *snapshot) below(b, a RoleID) bool {
 // role's position and range (see isAbove) and the roles by position.
 func numberRoles(par []int32) (pre, lo, end, order []int32) {
 	n := len(par)
-	// Find the cycles: walk up from each role until a role already
-	// walked; meeting one on the current walk closes a cycle. Every role
-	// is walked once.
-	const (
-		unseen = iota
-		onPath
-		done
-	)
-	state := make([]uint8, n)
-	rep := make([]int32, n) // the cycle's representative, or -1
-	for k := range rep {
-		rep[k] = -1
-	}
-	var path []int32
-	for k := range n {
-		path = path[:0]
-		x := int32(k)
-		for x >= 0 && state[x] == unseen {
-			state[x] = onPath
-			path = append(path, x)
-			x = par[x]
-		}
-		if x >= 0 && state[x] == onPath {
-			for i := len(path) - 1; ; i-- {
-				rep[path[i]] = x
-				if path[i] == x {
-					break
-				}
-			}
-		}
-		for _, y := range path {
-			state[y] = done
-		}
-	}
+	rep := roleCycles(par)
 	// unit is the node of the forest a role belongs to: itself, or its
 	// cycle's representative. Children of units, as one array (kids) cut
 	// by offsets (off); a cycle's members likewise.
@@ -149,6 +116,45 @@ func numberRoles(par []int32) (pre, lo, end, order []int32) {
 		}
 	}
 	return pre, lo, end, order
+}
+
+// roleCycles returns, per role of the forest par (as numberRoles takes
+// it), the representative of the parent cycle it is on, or -1. It walks up
+// from each role until a role already walked; meeting one on the current
+// walk closes a cycle. Every role is walked once.
+func roleCycles(par []int32) (rep []int32) {
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := make([]uint8, len(par))
+	rep = make([]int32, len(par))
+	for k := range rep {
+		rep[k] = -1
+	}
+	var path []int32
+	for k := range par {
+		path = path[:0]
+		x := int32(k)
+		for x >= 0 && state[x] == unseen {
+			state[x] = onPath
+			path = append(path, x)
+			x = par[x]
+		}
+		if x >= 0 && state[x] == onPath {
+			for i := len(path) - 1; ; i-- {
+				rep[path[i]] = x
+				if path[i] == x {
+					break
+				}
+			}
+		}
+		for _, y := range path {
+			state[y] = done
+		}
+	}
+	return rep
 }
 
 // compileRoles recompiles every role node from the roles in s.roles and
