@@ -29,17 +29,32 @@ import (
 // bitmap and the filter without reading its personal groups at all.
 
 // hotAssoc is an associate's decision header, 32 bytes.
+// Every field is one a decision reads on its common path, so that one
+// cache line answers the gate, the role and most membership tests.
 type hotAssoc struct {
-	// pm has a bit per policy group, as assocNode.pm.
+	// pm (policyMask) has a bit per policy group, as assocNode.pm: grants,
+	// defaults, sharing rules and categories test it with one AND.
 	pm [policyBits / 64]uint64
-	// bloom has bit hotBit(g) set for every personal group g.
-	bloom   uint64
-	role    int32 // slot in snapshot.roleAt, or -1
-	primary int32 // primary group index, or -1
-	typ     uint8 // AssociateType
-	flags   uint8 // hotPresent, hotActive, …
-	nPers   uint16
-	pers    int32 // personal groups in snapshot.pers[pers:pers+nPers]
+	// bloom has bit hotBit(g) set for every personal group g, so that most
+	// groups the associate is not in are ruled out without reading pers.
+	bloom uint64
+	// role is the associate's role slot in snapshot.roleAt, or -1: the
+	// role's rights and closure are one index away.
+	role int32
+	// primary is the primary group's index, or -1: the PrimaryGroup
+	// relation compares it with a record's group.
+	primary int32
+	// typ is the AssociateType (0xff for one no decision knows), for the
+	// gate and the internal-only rules.
+	typ uint8
+	// flags holds hotPresent, hotActive, …: the gate's inputs and the
+	// rare cases that send a decision to the node.
+	flags uint8
+	// nPers (personalCount) counts the associate's personal groups.
+	nPers uint16
+	// pers (personalStart) is where they start in snapshot.pers; with
+	// hotManyPersonal, the associate's index, whose node lists them.
+	pers int32
 }
 
 // hotBit is a group's bit in hotAssoc.bloom.
@@ -240,6 +255,8 @@ func (s *snapshot) buildHot() {
 	for c := range s.hot {
 		s.hot[c] = (*hotChunk)(all[c*hotLen : (c+1)*hotLen])
 	}
+	s.cow.claim(cowHot)
+	s.cow.claim(cowChunks)
 	s.pers, s.persDead = nil, 0
 	s.persArena = &persArena{}
 	s.assocRole = make([]int32, len(s.assocs))
@@ -257,15 +274,13 @@ func (s *snapshot) buildHot() {
 // overflow array and role slots are still shared with an older one.
 type hotWriter struct {
 	s     *snapshot
-	owned map[int32]bool // chunks copied already
-	arena *persArena     // the arena claimed for appending in place, or nil
-	base  *int32         // the array behind s.pers when the writer began
+	arena *persArena // the arena claimed for appending in place, or nil
+	base  *int32     // the array behind s.pers when the writer began
 }
 
 func (s *snapshot) hotWriter() *hotWriter {
-	s.hot = slices.Clone(s.hot)
-	s.assocRole = slices.Clone(s.assocRole)
-	w := &hotWriter{s: s, owned: map[int32]bool{}}
+	s.ownHot()
+	w := &hotWriter{s: s}
 	if a := s.persArena; a != nil && a.top.CompareAndSwap(int64(len(s.pers)), -1) {
 		// This snapshot derives from the newest user of the array, so it
 		// may append in place: older snapshots read only below their own
@@ -285,27 +300,17 @@ func (s *snapshot) hotWriter() *hotWriter {
 // one appends to it rather than copying it.
 type persArena struct{ top atomic.Int64 }
 
-// own copies chunk c unless this writer has already: older snapshots
-// share the chunks.
-func (w *hotWriter) own(c int32) {
-	if !w.owned[c] {
-		cp := *w.s.hot[c]
-		w.s.hot[c] = &cp
-		w.owned[c] = true
-	}
-}
-
 // set recomputes the header of associate index i from the snapshot's node.
 func (w *hotWriter) set(i int32) {
 	s := w.s
 	for int(i) >= len(s.hot)*hotLen {
 		s.hot = append(s.hot, new(hotChunk))
-		w.owned[int32(len(s.hot)-1)] = true
+		s.cow.claimChunk(int32(len(s.hot) - 1)) // new: nobody else has it
 	}
 	for int(i) >= len(s.assocRole) {
 		s.assocRole = append(s.assocRole, -1)
 	}
-	w.own(i >> hotShift)
+	s.ownChunk(i >> hotShift)
 	h := s.hotAt(i)
 	s.persDead += int(h.nPers)
 	*h = s.makeHot(s.assocs[i])
@@ -336,7 +341,7 @@ func (w *hotWriter) compact() {
 	}
 	live := make([]int32, 0, len(s.pers)-s.persDead)
 	for i := range s.assocs {
-		w.own(int32(i) >> hotShift)
+		s.ownChunk(int32(i) >> hotShift)
 		h := s.hotAt(int32(i))
 		if h.nPers == 0 {
 			continue

@@ -66,10 +66,9 @@ func (s *snapshot) typeOf(typ string) int32 {
 
 // intern gives each of the names an index if it has none. Indexes are
 // stable for the life of a resolver, so arrays built by an older
-// compilation stay valid; s.types is copied before it grows, as an older
-// snapshot may share it.
+// compilation stay valid; s.types is copied before it grows (ownTypes), as
+// an older snapshot may share it.
 func (s *snapshot) intern(names ...string) {
-	owned := false
 	for _, name := range names {
 		if name == Wildcard {
 			continue
@@ -77,14 +76,7 @@ func (s *snapshot) intern(names ...string) {
 		if _, ok := s.types[name]; ok {
 			continue
 		}
-		if !owned {
-			s.types = maps.Clone(s.types)
-			if s.types == nil {
-				s.types = map[string]int32{}
-			}
-			s.typeNames = slices.Clip(s.typeNames)
-			owned = true
-		}
+		s.ownTypes()
 		s.types[name] = int32(len(s.types) + 1)
 		s.typeNames = append(s.typeNames, name)
 	}
@@ -140,18 +132,37 @@ func (s *snapshot) maskSet(p *principalSet) { p.mask, p.rest = s.maskOf2(p.group
 func hasBits(h *hotAssoc, mask uint64) bool { return h.pm[0]&mask != 0 }
 
 // principalSet is a compiled [Principals].
+//
+// Each field answers one way of belonging to the set; holds tries the
+// cheap ones first.
 type principalSet struct {
+	// everyone is Principals.Everyone: the set holds every associate.
 	everyone bool
-	assocs   []AssociateID // sorted
-	groups   []int32       // sorted group indexes; unknown groups dropped
-	roles    []RoleID
-	rs       []RoleID
-	slots    []uint64 // role slots held through roles and rs (see compileSet)
-	// mask has the policy bits of groups; rest are the groups without one.
+	// assocs lists the associates named individually, sorted for a binary
+	// search.
+	assocs []AssociateID
+	// groups lists the named groups that exist, as sorted group indexes;
+	// holdsTeam searches it, and mask and rest split it for holds.
+	groups []int32
+	// roles lists the roles named alone, and rs (rolesWithSubordinates)
+	// those named with their subordinates, as the
+	// source gave them: holds compares ids with them for a role the
+	// snapshot does not hold.
+	roles []RoleID
+	rs    []RoleID
+	// slots (roleSlots) is a bitmap, by role slot, of every role held
+	// through roles and rs, the subordinates included (see compileSet), so
+	// that a decision tests the subject's role with one load.
+	slots []uint64
+	// mask has the policy bits of groups, tested against a header's pm in
+	// one AND; rest (groupsWithoutBit) are the groups without a bit, tested
+	// one by one.
 	mask uint64
 	rest []int32
 }
 
+// compileSet compiles a Principals against the snapshot's groups, role
+// slots and current policy bits.
 func (s *snapshot) compileSet(p *Principals) principalSet {
 	out := principalSet{
 		everyone: p.Everyone,
@@ -451,6 +462,35 @@ func (s *snapshot) compilePolicy() {
 // bits are assigned: the arrays carry each group's bit.
 func (s *snapshot) compilePerType() {
 	p := &s.policy
+	s.maskPolicyGroups()
+	s.internPolicyTypes()
+	p.rulesAt = perType(s, p.rulesByType, func(own []*ruleNode, _ bool, wild []*ruleNode, _ bool) []*ruleNode {
+		return slices.Concat(own, wild)
+	})
+	p.typeGrantsAt = perType(s, p.grantsByType, func(own []grantNode, _ bool, wild []grantNode, _ bool) []grantNode {
+		return slices.Concat(own, wild)
+	})
+	p.recGrantsAt = make([]map[int64][]grantNode, len(s.types)+1)
+	for k, list := range p.grantsByRecord {
+		if t := s.typeOf(k.typ); t > 0 {
+			if p.recGrantsAt[t] == nil {
+				p.recGrantsAt[t] = map[int64][]grantNode{}
+			}
+			p.recGrantsAt[t][k.id] = list
+		}
+	}
+	p.recBloomAt = make([]idBloom, len(p.recGrantsAt))
+	for t, m := range p.recGrantsAt {
+		p.recBloomAt[t] = newIDBloom(slices.Collect(maps.Keys(m)))
+	}
+	s.compileDefaultsAt()
+}
+
+// maskPolicyGroups stores the current policy bits in the policy's grants,
+// rules and categories, which compilePolicy made before the bits were
+// assigned.
+func (s *snapshot) maskPolicyGroups() {
+	p := &s.policy
 	mask := func(list []grantNode) {
 		for i := range list {
 			list[i].mask = s.groupMask(list[i].gidx)
@@ -471,6 +511,12 @@ func (s *snapshot) compilePerType() {
 	for _, c := range p.categories {
 		c.mask, c.rest = s.maskOf2(c.groups)
 	}
+}
+
+// internPolicyTypes interns every entity type the policy names, so that
+// the per-type arrays have a slot for each.
+func (s *snapshot) internPolicyTypes() {
+	p := &s.policy
 	for t := range p.rulesByType {
 		s.intern(t)
 	}
@@ -485,25 +531,12 @@ func (s *snapshot) compilePerType() {
 			s.intern(t)
 		}
 	}
-	p.rulesAt = perType(s, p.rulesByType, func(own []*ruleNode, _ bool, wild []*ruleNode, _ bool) []*ruleNode {
-		return slices.Concat(own, wild)
-	})
-	p.typeGrantsAt = perType(s, p.grantsByType, func(own []grantNode, _ bool, wild []grantNode, _ bool) []grantNode {
-		return slices.Concat(own, wild)
-	})
-	p.recGrantsAt = make([]map[int64][]grantNode, len(s.types)+1)
-	for k, list := range p.grantsByRecord {
-		if t := s.typeOf(k.typ); t > 0 {
-			if p.recGrantsAt[t] == nil {
-				p.recGrantsAt[t] = map[int64][]grantNode{}
-			}
-			p.recGrantsAt[t][k.id] = list
-		}
-	}
-	p.recBloomAt = make([]idBloom, len(p.recGrantsAt))
-	for t, m := range p.recGrantsAt {
-		p.recBloomAt[t] = newIDBloom(slices.Collect(maps.Keys(m)))
-	}
+}
+
+// compileDefaultsAt builds policy.defaultsAt: per interned type, the
+// groups with a default permission for it (or for "*").
+func (s *snapshot) compileDefaultsAt() {
+	p := &s.policy
 	p.defaultsAt = make([][]defaultEntry, len(s.types)+1)
 	for _, gi := range p.defaults {
 		g := &s.groups[gi].group
@@ -523,18 +556,39 @@ func (s *snapshot) compilePerType() {
 }
 
 // assignPolicyBits gives the groups the policy names a bit each in every
-// associate's pm (up to policyBits of them, in a fixed order: defaults,
-// whole-type grants, sharing rules, categories, single-record grants,
-// functional rights, impersonation),
-// and refreshes every associate's bits when the assignment changed. owned
-// says whether s's associate nodes are s's own (a fresh build) or shared
-// with an older snapshot, in which case they are copied before changing.
-func (s *snapshot) assignPolicyBits(owned bool) {
-	pbit := make([]int32, len(s.groups))
+// associate's pm (see policyBitOrder) and refreshes every associate's
+// bits when the assignment changed. Nodes an older snapshot shares are
+// copied first (ownNodes), and then the headers are rebuilt too.
+func (s *snapshot) assignPolicyBits() {
+	pbit, n := s.policyBitOrder()
+	if samePolicyBits(pbit, s.pbit) {
+		s.pbit = pbit // same assignment, maybe for more groups
+		return
+	}
+	s.pbit, s.npbits = pbit, n
+	copied := s.ownNodes()
+	for _, a := range s.assocs {
+		if a != nil {
+			a.pm = s.maskOf(a.groups)
+		}
+	}
+	if copied {
+		// The headers, shared with the older snapshot, carry the old bits.
+		s.buildHot()
+	}
+}
+
+// policyBitOrder returns, per group index, the bit the policy's groups get
+// (-1 for none) and how many got one: up to policyBits of them, in a fixed
+// order — defaults, whole-type grants, sharing rules, categories,
+// single-record grants, functional rights, impersonation — so that the
+// groups tested most often are the likeliest to have one, and an
+// unchanged policy gets the same assignment.
+func (s *snapshot) policyBitOrder() (pbit []int32, n int) {
+	pbit = make([]int32, len(s.groups))
 	for i := range pbit {
 		pbit[i] = -1
 	}
-	n := 0
 	add := func(g int32) {
 		if g >= 0 && int(g) < len(pbit) && pbit[g] < 0 && n < policyBits {
 			pbit[g] = int32(n)
@@ -576,28 +630,7 @@ func (s *snapshot) assignPolicyBits(owned bool) {
 		add(p.imps[id].actor)
 		add(p.imps[id].target)
 	}
-	if samePolicyBits(pbit, s.pbit) {
-		s.pbit = pbit // same assignment, maybe for more groups
-		return
-	}
-	s.pbit, s.npbits = pbit, n
-	if !owned {
-		s.assocs = slices.Clone(s.assocs)
-	}
-	for i, a := range s.assocs {
-		if a == nil {
-			continue
-		}
-		if !owned {
-			c := *a
-			a = &c
-			s.assocs[i] = a
-		}
-		a.pm = s.maskOf(a.groups)
-	}
-	if !owned {
-		s.buildHot()
-	}
+	return pbit, n
 }
 
 // samePolicyBits reports whether two assignments give every group the
@@ -621,7 +654,7 @@ func samePolicyBits(a, b []int32) bool {
 // loadPolicy fills the policy's source maps from a whole model.
 func (s *snapshot) loadPolicy(b *Batch) {
 	s.patchPolicy(b)
-	s.assignPolicyBits(true)
+	s.assignPolicyBits()
 	s.compilePerType()
 }
 
@@ -635,7 +668,7 @@ func (s *snapshot) updatePolicy(d *Delta, groupsChanged bool) {
 		return
 	}
 	s.patchPolicy(&d.Batch)
-	s.assignPolicyBits(false)
+	s.assignPolicyBits()
 	s.compilePerType()
 }
 

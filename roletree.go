@@ -36,40 +36,7 @@ func (s *snapshot) below(b, a RoleID) bool {
 // role's position and range (see isAbove) and the roles by position.
 func numberRoles(par []int32) (pre, lo, end, order []int32) {
 	n := len(par)
-	// Find the cycles: walk up from each role until a role already
-	// walked; meeting one on the current walk closes a cycle. Every role
-	// is walked once.
-	const (
-		unseen = iota
-		onPath
-		done
-	)
-	state := make([]uint8, n)
-	rep := make([]int32, n) // the cycle's representative, or -1
-	for k := range rep {
-		rep[k] = -1
-	}
-	var path []int32
-	for k := range n {
-		path = path[:0]
-		x := int32(k)
-		for x >= 0 && state[x] == unseen {
-			state[x] = onPath
-			path = append(path, x)
-			x = par[x]
-		}
-		if x >= 0 && state[x] == onPath {
-			for i := len(path) - 1; ; i-- {
-				rep[path[i]] = x
-				if path[i] == x {
-					break
-				}
-			}
-		}
-		for _, y := range path {
-			state[y] = done
-		}
-	}
+	rep := roleCycles(par)
 	// unit is the node of the forest a role belongs to: itself, or its
 	// cycle's representative. Children of units, as one array (kids) cut
 	// by offsets (off); a cycle's members likewise.
@@ -151,6 +118,45 @@ func numberRoles(par []int32) (pre, lo, end, order []int32) {
 	return pre, lo, end, order
 }
 
+// roleCycles returns, per role of the forest par (as numberRoles takes
+// it), the representative of the parent cycle it is on, or -1. It walks up
+// from each role until a role already walked; meeting one on the current
+// walk closes a cycle. Every role is walked once.
+func roleCycles(par []int32) (rep []int32) {
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := make([]uint8, len(par))
+	rep = make([]int32, len(par))
+	for k := range rep {
+		rep[k] = -1
+	}
+	var path []int32
+	for k := range par {
+		path = path[:0]
+		x := int32(k)
+		for x >= 0 && state[x] == unseen {
+			state[x] = onPath
+			path = append(path, x)
+			x = par[x]
+		}
+		if x >= 0 && state[x] == onPath {
+			for i := len(path) - 1; ; i-- {
+				rep[path[i]] = x
+				if path[i] == x {
+					break
+				}
+			}
+		}
+		for _, y := range path {
+			state[y] = done
+		}
+	}
+	return rep
+}
+
 // compileRoles recompiles every role node from the roles in s.roles and
 // the compiled groups: the tree's numbering, each role's base groups and
 // closure, and (for nodes not compiled before) its grids. It replaces
@@ -173,20 +179,7 @@ func (s *snapshot) compileRoles() {
 		}
 	}
 	pre, lo, end, order := numberRoles(par)
-
-	// Which groups list each role.
-	listedBy := map[RoleID][]baseEdge{}
-	for g, n := range s.groups {
-		if n == nil || n.group.IsSmart() {
-			continue
-		}
-		for _, r := range n.group.Roles {
-			listedBy[r] = append(listedBy[r], baseEdge{g: int32(g), reason: ViaRole})
-		}
-		for _, r := range n.group.RolesAndSubordinates {
-			listedBy[r] = append(listedBy[r], baseEdge{g: int32(g), reason: ViaRoleTree})
-		}
-	}
+	listedBy := s.rolesListedBy()
 	tree := func(id RoleID) []baseEdge {
 		var out []baseEdge
 		for _, e := range listedBy[id] {
@@ -195,21 +188,6 @@ func (s *snapshot) compileRoles() {
 			}
 		}
 		return out
-	}
-	// merge returns the union of two edge lists sorted by group, keeping
-	// the lowest reason per group; a list merged with nothing is shared.
-	merge := func(a, b []baseEdge) []baseEdge {
-		switch {
-		case len(b) == 0:
-			return a
-		case len(a) == 0 && increasing(b):
-			return slices.Clip(b)
-		}
-		out := slices.Concat(a, b)
-		slices.SortFunc(out, func(x, y baseEdge) int {
-			return cmp.Or(cmp.Compare(x.g, y.g), cmp.Compare(x.reason, y.reason))
-		})
-		return slices.Clip(slices.CompactFunc(out, func(x, y baseEdge) bool { return x.g == y.g }))
 	}
 
 	// In order, so that a role's parent comes before it: inherited[k]
@@ -228,31 +206,18 @@ func (s *snapshot) compileRoles() {
 			if pre[k] == lo[k] {
 				var all []baseEdge
 				for q := lo[k]; q < int32(len(order)) && lo[order[q]] == lo[k] && lo[order[q]] <= pre[order[q]]; q++ {
-					all = merge(all, tree(ids[order[q]]))
+					all = mergeBase(all, tree(ids[order[q]]))
 				}
 				inherited[k] = all
 			} else {
 				inherited[k] = inherited[order[lo[k]]]
 			}
 		case p >= 0:
-			inherited[k] = merge(inherited[p], tree(ids[p]))
+			inherited[k] = mergeBase(inherited[p], tree(ids[p]))
 		}
 		n := &roleNode{role: old.role, pre: pre[k], lo: lo[k], end: end[k], leaf: lo[k] >= end[k]}
-		n.base = merge(inherited[k], listedBy[id])
-		if len(n.base) > 0 {
-			c, ok := closures[&n.base[0]]
-			if !ok {
-				for _, e := range n.base {
-					for _, u := range s.groups[e.g].up {
-						c = append(c, u.g)
-					}
-				}
-				slices.Sort(c)
-				c = slices.Clip(slices.Compact(c))
-				closures[&n.base[0]] = c
-			}
-			n.closure = c
-		}
+		n.base = mergeBase(inherited[k], listedBy[id])
+		n.closure = s.baseClosure(n.base, closures)
 		if old.grids != nil {
 			n.grids, n.wild, n.gridAt = old.grids, old.wild, old.gridAt
 		} else {
@@ -260,9 +225,70 @@ func (s *snapshot) compileRoles() {
 		}
 		fresh[id] = n
 	}
-	// Bitmaps of the larger closures, within a memory budget: a test is
-	// then one load instead of a search through a hundred groups. Roles
-	// that share a closure share its bitmap.
+	s.roleBitmaps(ids, fresh)
+	s.roles = fresh
+	s.assignRoleSlots(ids, order)
+}
+
+// rolesListedBy returns, per role, the groups that list it (ViaRole) or
+// list it with its subordinates (ViaRoleTree), by group index.
+func (s *snapshot) rolesListedBy() map[RoleID][]baseEdge {
+	listedBy := map[RoleID][]baseEdge{}
+	for g, n := range s.groups {
+		if n == nil || n.group.IsSmart() {
+			continue
+		}
+		for _, r := range n.group.Roles {
+			listedBy[r] = append(listedBy[r], baseEdge{g: int32(g), reason: ViaRole})
+		}
+		for _, r := range n.group.RolesAndSubordinates {
+			listedBy[r] = append(listedBy[r], baseEdge{g: int32(g), reason: ViaRoleTree})
+		}
+	}
+	return listedBy
+}
+
+// mergeBase returns the union of two edge lists sorted by group, keeping
+// the lowest reason per group; a list merged with nothing is shared.
+func mergeBase(a, b []baseEdge) []baseEdge {
+	switch {
+	case len(b) == 0:
+		return a
+	case len(a) == 0 && increasing(b):
+		return slices.Clip(b)
+	}
+	out := slices.Concat(a, b)
+	slices.SortFunc(out, func(x, y baseEdge) int {
+		return cmp.Or(cmp.Compare(x.g, y.g), cmp.Compare(x.reason, y.reason))
+	})
+	return slices.Clip(slices.CompactFunc(out, func(x, y baseEdge) bool { return x.g == y.g }))
+}
+
+// baseClosure returns the upward closure of a role's base groups, sorted:
+// the groups the role alone gives its holders. Roles that share a base
+// list (by its first edge, in closures) share one closure.
+func (s *snapshot) baseClosure(base []baseEdge, closures map[*baseEdge][]int32) []int32 {
+	if len(base) == 0 {
+		return nil
+	}
+	c, ok := closures[&base[0]]
+	if !ok {
+		for _, e := range base {
+			for _, u := range s.groups[e.g].up {
+				c = append(c, u.g)
+			}
+		}
+		slices.Sort(c)
+		c = slices.Clip(slices.Compact(c))
+		closures[&base[0]] = c
+	}
+	return c
+}
+
+// roleBitmaps gives the larger closures bitmaps, within a memory budget: a
+// test is then one load instead of a search through a hundred groups.
+// Roles that share a closure share its bitmap.
+func (s *snapshot) roleBitmaps(ids []RoleID, fresh map[RoleID]*roleNode) {
 	budget := roleBitsBudget
 	bits := map[*int32][]uint64{}
 	for _, id := range ids {
@@ -284,9 +310,13 @@ func (s *snapshot) compileRoles() {
 		}
 		bits[&n.closure[0]] = n.bits
 	}
-	s.roles = fresh
-	// Role slots are stable: a role keeps its slot across updates, and a
-	// deleted one leaves its slot empty.
+}
+
+// assignRoleSlots rebuilds the role slots (roleSlot, roleAt, roleIDs) and
+// roleByPre from s.roles, given the roles' ids in sorted order and their
+// depth-first order (indexes into ids). Role slots are stable: a role
+// keeps its slot across updates, and a deleted one leaves its slot empty.
+func (s *snapshot) assignRoleSlots(ids []RoleID, order []int32) {
 	s.roleSlot = maps.Clone(s.roleSlot)
 	if s.roleSlot == nil {
 		s.roleSlot = map[RoleID]int32{}
@@ -299,7 +329,7 @@ func (s *snapshot) compileRoles() {
 	s.roleAt = make([]*roleNode, len(s.roleSlot))
 	s.roleIDs = make([]RoleID, len(s.roleSlot))
 	for id, slot := range s.roleSlot {
-		s.roleAt[slot], s.roleIDs[slot] = fresh[id], id
+		s.roleAt[slot], s.roleIDs[slot] = s.roles[id], id
 	}
 	s.roleByPre = make([]int32, len(order))
 	for p, k := range order {

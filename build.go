@@ -1,0 +1,398 @@
+package access
+
+import (
+	"cmp"
+	"math/bits"
+	"slices"
+)
+
+// This file is the full half of the snapshot pipeline (update.go is the
+// incremental one): build compiles a whole model, in this order, each step
+// reading what the ones before it made:
+//
+//  1. buildGroups and compileGroups: groups indexed, their upward
+//     closures, and (compileRoles, roletree.go) the role tree;
+//  2. buildAssocs: associate nodes and the id index;
+//  3. buildMembers: each associate's effective groups (effective, below)
+//     and each group's member list;
+//  4. loadPolicy (policy.go): sharing rules, grants, defaults, categories
+//     and impersonation, and the policy bits;
+//  5. buildHot (hot.go) and buildNames (lookup.go): the decision headers
+//     and the name index.
+
+// build compiles a whole model. It takes ownership of b's values, as
+// Store.Changes hands them over; it does not copy them.
+func build(rev Revision, b *Batch) *snapshot {
+	failClosed(b)
+	s := &snapshot{rev: rev, fcache: &filterCache{}, cow: &cow{all: true}}
+	s.buildGroups(b)
+	s.compileGroups()
+	s.buildAssocs(b)
+	s.buildMembers()
+	s.loadPolicy(b)
+	s.buildHot()
+	s.buildNames()
+	s.cow = nil
+	return s
+}
+
+// buildGroups makes the uncompiled role nodes and indexes the groups in id
+// order.
+func (s *snapshot) buildGroups(b *Batch) {
+	s.roles = make(map[RoleID]*roleNode, len(b.Roles))
+	for _, r := range b.Roles {
+		s.roles[r.ID] = &roleNode{role: r}
+	}
+	gs := slices.Clone(b.Groups)
+	slices.SortFunc(gs, func(x, y Group) int { return cmp.Compare(x.ID, y.ID) })
+	s.groupIdx = make(map[GroupID]int32, len(gs))
+	s.groups = make([]*groupNode, 0, len(gs))
+	for _, g := range gs {
+		if _, dup := s.groupIdx[g.ID]; dup {
+			continue // a store never sends one id twice; keep the first
+		}
+		s.groupIdx[g.ID] = int32(len(s.groups))
+		s.groups = append(s.groups, newGroupNode(g))
+	}
+}
+
+// buildAssocs makes the associate nodes, without memberships, and the id
+// index.
+func (s *snapshot) buildAssocs(b *Batch) {
+	// Stores list associates in id order; only others pay for a sorted
+	// copy, which for a million associates is 200 MB.
+	as := b.Associates
+	byID := func(x, y Associate) int { return cmp.Compare(x.ID, y.ID) }
+	if !slices.IsSortedFunc(as, byID) {
+		as = slices.Clone(as)
+		slices.SortFunc(as, byID)
+	}
+	s.assocs = make([]*assocNode, 0, len(as))
+	// The nodes come from one slab rather than one allocation each.
+	slab := make([]assocNode, len(as))
+	ids := make([]AssociateID, 0, len(as))
+	idx := make([]int32, 0, len(as))
+	// When ids are small and dense, as database serials are, an
+	// associate's index is its id, and ids a little past the largest get
+	// their slots reserved: a decision then finds the subject's header
+	// without reading the id index first.
+	if len(as) > 0 && as[0].ID >= 0 && as[len(as)-1].ID < AssociateID(len(as)+len(as)/4+1024) {
+		s.identN = int64(as[len(as)-1].ID) + 1 + int64(len(as)/8+1024)
+		s.assocs = make([]*assocNode, s.identN)
+	}
+	for k, a := range as {
+		if k > 0 && as[k-1].ID == a.ID {
+			continue // a store never sends one id twice; keep the first
+		}
+		n := &slab[len(ids)]
+		*n = *newAssocNode(a)
+		if s.identN > 0 {
+			n.idx = int32(a.ID)
+			s.assocs[a.ID] = n
+		} else {
+			n.idx = int32(len(s.assocs))
+			s.assocs = append(s.assocs, n)
+		}
+		ids, idx = append(ids, a.ID), append(idx, n.idx)
+	}
+	s.assocIdx = newIDIndex(ids, idx)
+}
+
+// buildMembers computes every associate's effective groups and, from
+// them, every group's member list.
+func (s *snapshot) buildMembers() {
+	// Members lists are cut from one array sized by a first count, which
+	// spares the garbage of growing ten thousand lists by append. Each is
+	// capped at its length, so a later append cannot spill into the next.
+	sc := newScratch(len(s.groups))
+	sc.slab = true
+	count := make([]int, len(s.groups))
+	total := 0
+	for _, n := range s.assocs {
+		if n == nil {
+			continue
+		}
+		n.groups, n.via = s.effective(&n.a, sc)
+		for _, g := range n.groups {
+			count[g]++
+		}
+		total += len(n.groups)
+	}
+	all := make([]int32, total)
+	s.members = make([][]int32, len(s.groups))
+	for g, c := range count {
+		s.members[g], all = all[:0:c], all[c:]
+	}
+	for i, n := range s.assocs {
+		if n == nil {
+			continue
+		}
+		for _, g := range n.groups {
+			s.members[g] = append(s.members[g], int32(i))
+		}
+	}
+}
+
+func newGroupNode(g Group) *groupNode {
+	n := &groupNode{group: g}
+	if g.Smart != "" {
+		// A rule that does not parse (written around the validator) matches
+		// nobody: fail closed.
+		n.rule, _ = ParseSmartRule(g.Smart)
+	}
+	return n
+}
+
+// compileGroups recomputes everything derived from roles and groups: each
+// group's upward closure, the list of smart groups, and (compileRoles) the
+// role tree's numbering and each role's base groups. It replaces s.roles'
+// nodes and s.groups' nodes with fresh ones, copying s.groups first when
+// an older snapshot shares it (ownGroups); the caller must own s.roles.
+func (s *snapshot) compileGroups() {
+	s.ownGroups()
+	s.indexGroupsDense()
+	s.closeGroupsUpward(s.includers())
+	s.compileRoles()
+}
+
+// indexGroupsDense builds s.groupDense, the dense form of s.groupIdx, when
+// the group ids are small enough for one.
+func (s *snapshot) indexGroupsDense() {
+	s.groupDense = nil
+	maxID := GroupID(0)
+	for id := range s.groupIdx {
+		maxID = max(maxID, id)
+	}
+	if maxID < GroupID(4*len(s.groupIdx)+1024) {
+		s.groupDense = make([]int32, maxID+1)
+		for id, i := range s.groupIdx {
+			if id >= 0 && s.groups[i] != nil {
+				s.groupDense[id] = i + 1
+			}
+		}
+	}
+}
+
+// includers returns who includes whom: incl[c] lists the groups that list
+// group c. Smart groups take members from their rule alone, so their
+// Groups do not count; it lists them in s.smart instead.
+func (s *snapshot) includers() (incl [][]int32) {
+	incl = make([][]int32, len(s.groups))
+	s.smart = s.smart[:0:0]
+	for p, n := range s.groups {
+		if n == nil {
+			continue
+		}
+		if n.group.IsSmart() {
+			s.smart = append(s.smart, int32(p))
+			continue
+		}
+		for _, c := range n.group.Groups {
+			if ci, ok := s.groupIdx[c]; ok && s.groups[ci] != nil && !slices.Contains(incl[ci], int32(p)) {
+				incl[ci] = append(incl[ci], int32(p))
+			}
+		}
+	}
+	return incl
+}
+
+// closeGroupsUpward gives every group a fresh node with its upward
+// closure, by breadth-first search over incl from each group. A cycle
+// (only possible in data written around the validator) simply ends the
+// search, which yields the least fixpoint: every group on it has the same
+// members.
+func (s *snapshot) closeGroupsUpward(incl [][]int32) {
+	dist := make([]int32, len(s.groups))
+	pred := make([]int32, len(s.groups))
+	for i := range dist {
+		dist[i] = -1
+	}
+	var queue []int32
+	for g, n := range s.groups {
+		if n == nil {
+			continue
+		}
+		queue = append(queue[:0], int32(g))
+		dist[g], pred[g] = 0, -1
+		for h := 0; h < len(queue); h++ {
+			x := queue[h]
+			for _, p := range incl[x] {
+				if dist[p] < 0 {
+					dist[p], pred[p] = dist[x]+1, x
+					queue = append(queue, p)
+				}
+			}
+		}
+		up := make([]upEdge, len(queue))
+		for i, x := range queue {
+			up[i] = upEdge{g: x, pred: pred[x], dist: dist[x]}
+			dist[x] = -1
+		}
+		slices.SortFunc(up, func(a, b upEdge) int { return cmp.Compare(a.g, b.g) })
+		nn := *n
+		nn.up = up
+		s.groups[g] = &nn
+	}
+}
+
+// scratch is reusable working memory for computing one associate's
+// memberships: per group, the best (distance, reason) seen, stamped with a
+// generation counter so it never needs clearing.
+type scratch struct {
+	gen     uint32
+	stamp   []uint32
+	dist    []int32
+	reason  []Reason // base reason of the best path
+	from    []int32
+	touched []int32
+	// bits has a bit set for each touched group, so that they can be
+	// listed in order without sorting; it is all zero between calls.
+	bits []uint64
+	// slab, set for a full build, cuts the lists effective returns from
+	// large shared arrays (groups, vias) rather than allocating two per
+	// associate: a million associates otherwise cost two million
+	// allocations. An update leaves it unset, so that the lists it makes
+	// do not keep a large array alive.
+	slab   bool
+	groups []int32
+	vias   []via
+}
+
+// slabLen is the size of the arrays a slab cuts lists from.
+const slabLen = 1 << 14
+
+// take returns a list of n group indexes, capped at n so that an append
+// cannot spill into a neighbour's.
+func (sc *scratch) take(n int) []int32 {
+	if !sc.slab || n > slabLen/4 {
+		return make([]int32, n)
+	}
+	if len(sc.groups) < n {
+		sc.groups = make([]int32, slabLen)
+	}
+	out := sc.groups[:n:n]
+	sc.groups = sc.groups[n:]
+	return out
+}
+
+// takeVias is take for explanations.
+func (sc *scratch) takeVias(n int) []via {
+	if !sc.slab || n > slabLen/4 {
+		return make([]via, n)
+	}
+	if len(sc.vias) < n {
+		sc.vias = make([]via, slabLen)
+	}
+	out := sc.vias[:n:n]
+	sc.vias = sc.vias[n:]
+	return out
+}
+
+func newScratch(n int) *scratch {
+	return &scratch{
+		stamp: make([]uint32, n), dist: make([]int32, n),
+		reason: make([]Reason, n), from: make([]int32, n),
+		bits: make([]uint64, (n+63)/64),
+	}
+}
+
+// sorted returns the touched groups in index order and clears bits. A
+// sparse set is sorted; a dense one is read off the bitmap, which for an
+// associate in a hundred groups out of ten thousand is several times
+// cheaper.
+func (sc *scratch) sorted() []int32 {
+	out := sc.take(len(sc.touched))[:0]
+	lo, hi := sc.touched[0], sc.touched[0]
+	for _, g := range sc.touched {
+		lo, hi = min(lo, g), max(hi, g)
+	}
+	if words := int(hi>>6 - lo>>6 + 1); words > 8*len(sc.touched) {
+		for _, g := range sc.touched {
+			sc.bits[g>>6] = 0
+		}
+		out = append(out, sc.touched...)
+		slices.Sort(out)
+		return out
+	}
+	for w := lo >> 6; w <= hi>>6; w++ {
+		for b := sc.bits[w]; b != 0; b &= b - 1 {
+			out = append(out, w<<6|int32(bits.TrailingZeros64(b)))
+		}
+		sc.bits[w] = 0
+	}
+	return out
+}
+
+func (sc *scratch) grow(n int) {
+	if len(sc.stamp) < n {
+		slab := sc.slab
+		*sc = *newScratch(n + n/4)
+		sc.slab = slab
+	}
+}
+
+// effective computes the associate's effective groups and their
+// explanations from the compiled groups and roles.
+func (s *snapshot) effective(a *Associate, sc *scratch) ([]int32, []via) {
+	if a.Type != Internal {
+		return nil, nil
+	}
+	sc.grow(len(s.groups))
+	sc.gen++
+	if sc.gen == 0 { // wrapped: clear the stamps once
+		clear(sc.stamp)
+		sc.gen = 1
+	}
+	sc.touched = sc.touched[:0]
+	reach := func(b int32, why Reason) {
+		n := s.groups[b]
+		if n == nil {
+			return
+		}
+		for _, e := range n.up {
+			g := e.g
+			if sc.stamp[g] == sc.gen {
+				if e.dist > sc.dist[g] || (e.dist == sc.dist[g] && why >= sc.reason[g]) {
+					continue
+				}
+			} else {
+				sc.stamp[g] = sc.gen
+				sc.touched = append(sc.touched, g)
+				sc.bits[g>>6] |= 1 << (g & 63)
+			}
+			sc.dist[g], sc.reason[g], sc.from[g] = e.dist, why, e.pred
+		}
+	}
+	direct := func(id GroupID, why Reason) {
+		if g, n := s.group(id); n != nil && !n.group.IsSmart() {
+			reach(g, why)
+		}
+	}
+	direct(a.PrimaryGroup, ViaPrimary)
+	for _, id := range a.Groups {
+		direct(id, ViaSecondary)
+	}
+	if r := s.roles[a.Role]; r != nil {
+		for _, e := range r.base {
+			reach(e.g, e.reason)
+		}
+	}
+	for _, g := range s.smart {
+		if s.groups[g].rule.Match(a) {
+			reach(g, ViaSmart)
+		}
+	}
+	if len(sc.touched) == 0 {
+		return nil, nil
+	}
+	groups := sc.sorted()
+	vias := sc.takeVias(len(groups))
+	for i, g := range groups {
+		if sc.dist[g] == 0 {
+			vias[i] = mkVia(-1, sc.reason[g])
+		} else {
+			vias[i] = mkVia(sc.from[g], ViaGroup)
+		}
+	}
+	return groups, vias
+}

@@ -1,0 +1,144 @@
+package access
+
+import (
+	"maps"
+	"slices"
+)
+
+// cow is the one record of what a snapshot under construction has copied
+// of the snapshot it derives from. An update starts as a shallow copy of
+// the published snapshot, so every array and map in it is shared with
+// readers that may still be deciding against the old one; before the
+// update writes into one it copies it, once, and notes it here, so that
+// later steps of the same update (memberships, headers, policy bits,
+// interned types) write into the copy instead of copying again. A full
+// build owns everything from the start.
+//
+// The record lives in snapshot.cow only while the snapshot is built:
+// build and update clear it before the snapshot is published, so a
+// published snapshot records nothing and shares nothing writable. A nil
+// record owns nothing, so every own… helper copies: correct, if slow, for
+// code (tests) that edits a snapshot outside build and update.
+//
+// The personal-group array (snapshot.pers) is the exception: successive
+// snapshots append to one array in place, coordinated by its persArena,
+// rather than copying it (see hotWriter).
+type cow struct {
+	// all is set for a full build: every array is the snapshot's own.
+	all bool
+	// copied has a bit per shared array (cowMembers, …) copied already.
+	copied cowPart
+	// chunks are the header chunks (indexes into snapshot.hot) copied
+	// already, or appended by this update; see also cowChunks.
+	chunks map[int32]bool
+}
+
+// cowPart names an array or map of a snapshot that an update copies
+// before writing to it.
+type cowPart uint8
+
+const (
+	cowMembers cowPart = 1 << iota // snapshot.members
+	cowAssocs                      // snapshot.assocs, the slice of node pointers
+	cowNodes                       // every node snapshot.assocs points at, edited in place
+	cowGroups                      // snapshot.groupIdx and snapshot.groups
+	cowTypes                       // snapshot.types and snapshot.typeNames
+	cowHot                         // snapshot.hot, the slice of chunk pointers, and snapshot.assocRole
+	cowChunks                      // every header chunk (buildHot made them all afresh)
+)
+
+// owns reports whether part p is the snapshot's own, to write in place.
+func (c *cow) owns(p cowPart) bool { return c != nil && (c.all || c.copied&p != 0) }
+
+// claim records that part p is the snapshot's own from now on, and
+// reports whether the caller must copy it first (it was shared).
+func (c *cow) claim(p cowPart) bool {
+	if c.owns(p) {
+		return false
+	}
+	if c != nil {
+		c.copied |= p
+	}
+	return true
+}
+
+// claimChunk is claim for header chunk i.
+func (c *cow) claimChunk(i int32) bool {
+	if c.owns(cowChunks) || (c != nil && c.chunks[i]) {
+		return false
+	}
+	if c != nil {
+		if c.chunks == nil {
+			c.chunks = map[int32]bool{}
+		}
+		c.chunks[i] = true
+	}
+	return true
+}
+
+// ownMembers makes s.members the snapshot's own.
+func (s *snapshot) ownMembers() {
+	if s.cow.claim(cowMembers) {
+		s.members = slices.Clone(s.members)
+	}
+}
+
+// ownAssocs makes the slice s.assocs the snapshot's own; the nodes it
+// points at stay shared (see ownNodes).
+func (s *snapshot) ownAssocs() {
+	if s.cow.claim(cowAssocs) {
+		s.assocs = slices.Clone(s.assocs)
+	}
+}
+
+// ownNodes makes every associate node the snapshot's own, copying each,
+// and reports whether it copied them (they were shared).
+func (s *snapshot) ownNodes() bool {
+	if !s.cow.claim(cowNodes) {
+		return false
+	}
+	s.ownAssocs()
+	for i, a := range s.assocs {
+		if a != nil {
+			c := *a
+			s.assocs[i] = &c
+		}
+	}
+	return true
+}
+
+// ownGroups makes s.groupIdx and s.groups the snapshot's own.
+func (s *snapshot) ownGroups() {
+	if s.cow.claim(cowGroups) {
+		s.groupIdx = maps.Clone(s.groupIdx)
+		s.groups = slices.Clone(s.groups)
+	}
+}
+
+// ownTypes makes s.types and s.typeNames the snapshot's own, ready to grow.
+func (s *snapshot) ownTypes() {
+	if s.cow.claim(cowTypes) {
+		s.types = maps.Clone(s.types)
+		s.typeNames = slices.Clip(s.typeNames)
+	}
+	if s.types == nil { // a build's first type
+		s.types = map[string]int32{}
+	}
+}
+
+// ownHot makes the chunk-pointer slice s.hot and s.assocRole the
+// snapshot's own; the chunks stay shared (see ownChunk).
+func (s *snapshot) ownHot() {
+	if s.cow.claim(cowHot) {
+		s.hot = slices.Clone(s.hot)
+		s.assocRole = slices.Clone(s.assocRole)
+	}
+}
+
+// ownChunk makes header chunk c the snapshot's own; s.hot must be (ownHot).
+func (s *snapshot) ownChunk(c int32) {
+	if s.cow.claimChunk(c) {
+		cp := *s.hot[c]
+		s.hot[c] = &cp
+	}
+}

@@ -1,0 +1,341 @@
+package access
+
+import (
+	"maps"
+	"slices"
+)
+
+// This file is the incremental half of the snapshot pipeline (build.go is
+// the full one): update derives the next snapshot from the published one
+// and a Delta, sharing every part the delta does not touch and copying the
+// rest once, as recorded in the snapshot's cow. Its steps, in order:
+//
+//  1. applyRoleAndGroupWrites: role and group puts and deletes, the role
+//     tree and group closures recompiled, and the associates whose
+//     memberships this can change;
+//  2. applyAssociateWrites: associate puts and deletes;
+//  3. recomputeMemberships: the affected associates' nodes afresh, and the
+//     difference to their old groups;
+//  4. rewriteHeaders and applyMemberChanges: the decision headers and the
+//     groups' member lists follow;
+//  5. updateNames and updatePolicy: the name index and the compiled policy.
+
+// update returns the snapshot that results from applying the delta d to s.
+// It recompiles roles and groups when any changed (they are few), and
+// recomputes the memberships only of the associates the delta can have
+// touched: those it writes, and the members of any group whose upward
+// closure, role links or smart rule changed.
+func (old *snapshot) update(d *Delta) *snapshot {
+	failClosed(&d.Batch)
+	s := old.updateMembership(d)
+	s.updateNames(old, d)
+	// The policy holds group indexes and role slots, and its per-type
+	// arrays cover the interned types: a role write that keeps the tree's
+	// shape and names no new entity type leaves it as it is.
+	s.updatePolicy(d, len(d.Groups)+len(d.DeleteGroups) > 0 || old.reshapes(d) || len(s.types) != len(old.types))
+	s.cow = nil
+	return s
+}
+
+// updateMembership returns a shallow copy of old with the delta's role,
+// group and associate writes applied and every membership they can change
+// recomputed: associate nodes, decision headers and the groups' member
+// lists. Only the associates the writes can reach are recomputed (see
+// applyRoleAndGroupWrites), so a write to one associate costs that
+// associate, not the model. It leaves names and policy to update.
+func (old *snapshot) updateMembership(d *Delta) *snapshot {
+	s := *old
+	s.rev = d.To
+	s.fcache = &filterCache{}
+	s.cow = &cow{}
+	affected := s.applyRoleAndGroupWrites(old, d)
+	affected = append(affected, s.applyAssociateWrites(d)...)
+	if len(affected) == 0 {
+		return &s
+	}
+	slices.Sort(affected)
+	affected = slices.Compact(affected)
+	adds, removes := s.recomputeMemberships(old, affected)
+	s.rewriteHeaders(affected)
+	s.applyMemberChanges(adds, removes)
+	return &s
+}
+
+// applyRoleAndGroupWrites applies the delta's role and group writes,
+// recompiles what derives from them, and returns the indexes (possibly
+// repeated) of the associates whose memberships may have changed: the
+// members of every group whose upward closure or smart rule changed, and
+// the holders of every role whose base groups changed, or who may match a
+// changed rule.
+func (s *snapshot) applyRoleAndGroupWrites(old *snapshot, d *Delta) (affected []int32) {
+	groupsChanged := len(d.Groups)+len(d.DeleteGroups) > 0
+	switch {
+	case !groupsChanged && len(d.Roles) > 0 && !old.reshapes(d):
+		// New rights, names or functional rights: no membership moves.
+		s.patchRoles(d.Roles)
+		return nil
+	case !groupsChanged && len(d.Roles)+len(d.DeleteRoles) == 0:
+		return nil
+	}
+	s.applyRoleWrites(d)
+	var smartChanged map[int32]smartChange
+	if !groupsChanged {
+		// Only the role tree changed shape: the groups' closures stand.
+		s.compileRoles()
+	} else {
+		smartChanged = s.applyGroupWrites(d)
+		s.compileGroups()
+		s.ownMembers()
+		for len(s.members) < len(s.groups) {
+			s.members = append(s.members, nil)
+		}
+		affected = s.membersOfMovedGroups(old)
+	}
+	for g := range smartChanged {
+		if int(g) < len(old.members) {
+			affected = append(affected, old.members[g]...)
+		}
+	}
+	changedRoles := s.changedRoles(old)
+	if len(changedRoles)+len(smartChanged) > 0 {
+		for i, n := range s.assocs {
+			if n != nil && n.a.Type == Internal && s.touchedBy(&n.a, changedRoles, smartChanged) {
+				affected = append(affected, int32(i))
+			}
+		}
+	}
+	return affected
+}
+
+// applyRoleWrites replaces s.roles with a copy carrying the delta's role
+// puts and deletes, as uncompiled nodes (compileRoles compiles them).
+func (s *snapshot) applyRoleWrites(d *Delta) {
+	s.roles = maps.Clone(s.roles)
+	for _, r := range d.Roles {
+		s.roles[r.ID] = &roleNode{role: r}
+	}
+	for _, id := range d.DeleteRoles {
+		delete(s.roles, id)
+	}
+}
+
+// applyGroupWrites stores the delta's group puts and deletes as
+// uncompiled nodes (compileGroups compiles them); a new id gets the next
+// index, a deleted group leaves a nil slot. It returns the groups whose
+// smartness or rule changed: their links and rule matches must be looked
+// at afresh.
+func (s *snapshot) applyGroupWrites(d *Delta) map[int32]smartChange {
+	s.ownGroups()
+	smartChanged := map[int32]smartChange{}
+	for _, g := range d.Groups {
+		i, ok := s.groupIdx[g.ID]
+		if !ok {
+			i = int32(len(s.groups))
+			s.groupIdx[g.ID] = i
+			s.groups = append(s.groups, nil)
+		}
+		prev, n := s.groups[i], newGroupNode(g)
+		if prev == nil || prev.group.Smart != g.Smart {
+			smartChanged[i] = smartChange{id: g.ID, node: n}
+		}
+		s.groups[i] = n
+	}
+	for _, id := range d.DeleteGroups {
+		if i, n := s.group(id); n != nil {
+			smartChanged[i] = smartChange{id: id}
+			s.groups[i] = nil
+		}
+	}
+	return smartChanged
+}
+
+// membersOfMovedGroups returns the old members of every group whose
+// upward closure differs between old and s: each may have gained or lost
+// the groups above it.
+func (s *snapshot) membersOfMovedGroups(old *snapshot) (affected []int32) {
+	for g, n := range s.groups {
+		var oldUp, newUp []upEdge
+		if g < len(old.groups) && old.groups[g] != nil {
+			oldUp = old.groups[g].up
+		}
+		if n != nil {
+			newUp = n.up
+		}
+		if !slices.Equal(oldUp, newUp) && g < len(old.members) {
+			affected = append(affected, old.members[g]...)
+		}
+	}
+	return affected
+}
+
+// changedRoles returns the roles whose base groups differ between old and
+// s, deleted and new roles included: their holders' memberships may move.
+func (s *snapshot) changedRoles(old *snapshot) map[RoleID]bool {
+	changed := map[RoleID]bool{}
+	for id, n := range s.roles {
+		if on := old.roles[id]; on == nil || !slices.Equal(on.base, n.base) {
+			changed[id] = true
+		}
+	}
+	for id := range old.roles {
+		if s.roles[id] == nil {
+			changed[id] = true
+		}
+	}
+	return changed
+}
+
+// applyAssociateWrites stores the delta's associate puts and deletes as
+// nodes without memberships and returns their indexes. A known id keeps
+// its index; a new one takes its reserved slot when ids are indexes (see
+// snapshot.identN), else the next index.
+func (s *snapshot) applyAssociateWrites(d *Delta) (affected []int32) {
+	if len(d.Associates)+len(d.DeleteAssociates) == 0 {
+		return nil
+	}
+	s.ownAssocs()
+	for _, a := range d.Associates {
+		i, ok := s.assocIdx.get(a.ID)
+		switch {
+		case ok:
+		case a.ID >= 0 && int64(a.ID) < s.identN:
+			i = int32(a.ID) // its reserved slot
+			s.assocIdx = s.assocIdx.with(a.ID, i)
+		default:
+			i = int32(len(s.assocs))
+			s.assocIdx = s.assocIdx.with(a.ID, i)
+			s.assocs = append(s.assocs, nil)
+		}
+		s.assocs[i] = newAssocNode(a)
+		s.assocs[i].idx = i
+		affected = append(affected, i)
+	}
+	for _, id := range d.DeleteAssociates {
+		if i, n := s.assoc(id); n != nil {
+			s.assocs[i] = nil
+			affected = append(affected, i)
+		}
+	}
+	return affected
+}
+
+// recomputeMemberships gives each affected associate (sorted, no repeats)
+// a fresh node with its effective groups and policy bits, and returns, per
+// group index, the associates that joined it (adds) and left it (removes)
+// compared with old, each list sorted.
+func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32) (adds, removes map[int32][]int32) {
+	s.ownAssocs()
+	adds, removes = map[int32][]int32{}, map[int32][]int32{}
+	sc := newScratch(len(s.groups))
+	for _, i := range affected {
+		var before, after []int32
+		if int(i) < len(old.assocs) && old.assocs[i] != nil {
+			before = old.assocs[i].groups
+		}
+		if n := s.assocs[i]; n != nil {
+			nn := newAssocNode(n.a)
+			nn.idx = i
+			nn.groups, nn.via = s.effective(&nn.a, sc)
+			nn.pm = s.maskOf(nn.groups)
+			s.assocs[i] = nn
+			after = nn.groups
+		}
+		diffGroups(i, before, after, adds, removes)
+	}
+	return adds, removes
+}
+
+// diffGroups records associate i under each group in after but not
+// before (adds) and in before but not after (removes); both are sorted.
+func diffGroups(i int32, before, after []int32, adds, removes map[int32][]int32) {
+	x, y := 0, 0
+	for x < len(before) || y < len(after) {
+		switch {
+		case y == len(after) || (x < len(before) && before[x] < after[y]):
+			removes[before[x]] = append(removes[before[x]], i)
+			x++
+		case x == len(before) || after[y] < before[x]:
+			adds[after[y]] = append(adds[after[y]], i)
+			y++
+		default:
+			x++
+			y++
+		}
+	}
+}
+
+// rewriteHeaders recomputes the decision headers of the affected
+// associates from their nodes.
+func (s *snapshot) rewriteHeaders(affected []int32) {
+	w := s.hotWriter()
+	for _, i := range affected {
+		w.set(i)
+	}
+	w.done()
+}
+
+// applyMemberChanges merges the joins and leaves recomputeMemberships
+// found into the groups' member lists, copying each list it changes.
+func (s *snapshot) applyMemberChanges(adds, removes map[int32][]int32) {
+	if len(adds)+len(removes) == 0 {
+		return
+	}
+	s.ownMembers()
+	for g := range s.members {
+		add, rm := adds[int32(g)], removes[int32(g)]
+		if len(add)+len(rm) == 0 {
+			continue
+		}
+		s.members[g] = mergeMembers(s.members[g], add, rm)
+	}
+}
+
+// smartChange records a group whose smartness or rule changed (node is nil
+// when the group was deleted).
+type smartChange struct {
+	id   GroupID
+	node *groupNode
+}
+
+// touchedBy reports whether the associate's memberships may change because
+// its role's groups changed or a group it could reach by link or rule
+// changed its smartness or rule.
+func (s *snapshot) touchedBy(a *Associate, roles map[RoleID]bool, smart map[int32]smartChange) bool {
+	if roles[a.Role] {
+		return true
+	}
+	for _, c := range smart {
+		if c.node != nil && c.node.rule.Match(a) {
+			return true
+		}
+		if a.PrimaryGroup == c.id || slices.Contains(a.Groups, c.id) {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeMembers returns the sorted list cur without rm and with add; all
+// three are sorted, and the result is a new slice.
+func mergeMembers(cur, add, rm []int32) []int32 {
+	out := make([]int32, 0, len(cur)+len(add)-len(rm))
+	r := 0
+	a := 0
+	for _, m := range cur {
+		for a < len(add) && add[a] < m {
+			out = append(out, add[a])
+			a++
+		}
+		for r < len(rm) && rm[r] < m {
+			r++
+		}
+		if r < len(rm) && rm[r] == m {
+			continue
+		}
+		if a < len(add) && add[a] == m {
+			a++
+		}
+		out = append(out, m)
+	}
+	return append(out, add[a:]...)
+}
