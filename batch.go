@@ -743,8 +743,8 @@ func (o *overlay) dependants(ctx context.Context, ref Ref) ([]Ref, error) {
 		seen[d] = true
 		out = append(out, d)
 	}
-	o.eachPut(func(d Ref, refs func(Ref) bool) {
-		if !seen[d] && d != ref && refs(ref) {
+	o.eachPut(func(d Ref, e any) {
+		if !seen[d] && d != ref && refersTo(e, ref) {
 			seen[d] = true
 			out = append(out, d)
 		}
@@ -753,92 +753,35 @@ func (o *overlay) dependants(ctx context.Context, ref Ref) ([]Ref, error) {
 	return out, nil
 }
 
-// eachPut calls fn for every entity the batch puts, with a function that
-// reports whether that entity refers to a given ref.
-func (o *overlay) eachPut(fn func(d Ref, refs func(Ref) bool)) {
+// eachPut calls fn for every entity the batch puts, with a pointer to its
+// value, which [References] reads.
+func (o *overlay) eachPut(fn func(d Ref, e any)) {
 	b := o.b
-	for _, r := range b.Roles {
-		fn(Ref{KindRole, int64(r.ID)}, func(to Ref) bool {
-			return to == Ref{KindRole, int64(r.Parent)}
-		})
+	for i := range b.Roles {
+		fn(Ref{KindRole, int64(b.Roles[i].ID)}, &b.Roles[i])
 	}
-	for _, g := range b.Groups {
-		fn(Ref{KindGroup, int64(g.ID)}, func(to Ref) bool {
-			switch to.Kind {
-			case KindGroup:
-				return slices.Contains(g.Groups, GroupID(to.ID))
-			case KindRole:
-				return slices.Contains(g.Roles, RoleID(to.ID)) || slices.Contains(g.RolesAndSubordinates, RoleID(to.ID))
-			case KindAssociate:
-				return slices.Contains(g.Admins, AssociateID(to.ID))
-			}
-			return false
-		})
+	for i := range b.Groups {
+		fn(Ref{KindGroup, int64(b.Groups[i].ID)}, &b.Groups[i])
 	}
-	for _, a := range b.Associates {
-		fn(Ref{KindAssociate, int64(a.ID)}, func(to Ref) bool {
-			switch to.Kind {
-			case KindGroup:
-				return int64(a.PrimaryGroup) == to.ID || slices.Contains(a.Groups, GroupID(to.ID))
-			case KindRole:
-				return int64(a.Role) == to.ID
-			case KindCategory:
-				return slices.Contains(a.Categories, CategoryID(to.ID))
-			}
-			return false
-		})
+	for i := range b.Associates {
+		fn(Ref{KindAssociate, int64(b.Associates[i].ID)}, &b.Associates[i])
 	}
-	for _, r := range b.SharingRules {
-		fn(Ref{KindSharingRule, int64(r.ID)}, func(to Ref) bool {
-			return r.From.names(to) || r.To.names(to)
-		})
+	for i := range b.SharingRules {
+		fn(Ref{KindSharingRule, int64(b.SharingRules[i].ID)}, &b.SharingRules[i])
 	}
-	for _, g := range b.Grants {
-		fn(Ref{KindGrant, int64(g.ID)}, func(to Ref) bool {
-			return Principal{g.Associate, g.Group}.names(to)
-		})
+	for i := range b.Grants {
+		fn(Ref{KindGrant, int64(b.Grants[i].ID)}, &b.Grants[i])
 	}
-	for _, c := range b.Categories {
-		fn(Ref{KindCategory, int64(c.ID)}, func(to Ref) bool {
-			switch to.Kind {
-			case KindCategory:
-				return int64(c.Parent) == to.ID
-			case KindGroup:
-				return slices.Contains(c.Groups, GroupID(to.ID))
-			case KindRole:
-				return slices.Contains(c.Roles, RoleID(to.ID))
-			}
-			return false
-		})
+	for i := range b.Categories {
+		fn(Ref{KindCategory, int64(b.Categories[i].ID)}, &b.Categories[i])
 	}
-	for _, m := range b.Impersonations {
-		fn(Ref{KindImpersonation, int64(m.ID)}, func(to Ref) bool {
-			return m.Actor.names(to) || m.Target.names(to)
-		})
+	for i := range b.Impersonations {
+		fn(Ref{KindImpersonation, int64(b.Impersonations[i].ID)}, &b.Impersonations[i])
 	}
 }
 
 func compareRefs(a, b Ref) int {
 	return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.ID, b.ID))
-}
-
-// names reports whether the set lists the entity ref.
-func (p *Principals) names(ref Ref) bool {
-	switch ref.Kind {
-	case KindAssociate:
-		return slices.Contains(p.Associates, AssociateID(ref.ID))
-	case KindGroup:
-		return slices.Contains(p.Groups, GroupID(ref.ID))
-	case KindRole:
-		return slices.Contains(p.Roles, RoleID(ref.ID)) || slices.Contains(p.RolesAndSubordinates, RoleID(ref.ID))
-	}
-	return false
-}
-
-// names reports whether the principal is the entity ref.
-func (p Principal) names(ref Ref) bool {
-	return (ref.Kind == KindAssociate && p.Associate != 0 && int64(p.Associate) == ref.ID) ||
-		(ref.Kind == KindGroup && p.Group != 0 && int64(p.Group) == ref.ID)
 }
 
 func (o *overlay) checkDelete(ctx context.Context, ref Ref) error {

@@ -75,20 +75,10 @@ type View interface {
 	// [FoldName]) to the same string as name.
 	AssociateByName(ctx context.Context, name string) (Associate, error)
 	Category(ctx context.Context, id CategoryID) (Category, error)
-	// Dependants lists the entities that refer to ref. Order does not
-	// matter. For
-	//   - a role: its child roles, the groups that list it (Roles or
-	//     RolesAndSubordinates), the associates that hold it, the sharing
-	//     rules that name it and the categories that list it;
-	//   - a group: the groups that list it, the associates that name it as
-	//     primary or secondary group, the sharing rules that name it, the
-	//     grants to it, the categories that list it and the impersonation
-	//     rules that name it;
-	//   - an associate: the groups that list it as an admin, the sharing
-	//     rules that name it, the grants to it and the impersonation rules
-	//     that name it;
-	//   - a category: its child categories and the associates that list it.
-	// Other kinds have no dependants.
+	// Dependants lists the entities that refer to ref: those whose value
+	// [References] yields ref for. Order does not matter. refs.go holds
+	// the one table of which field of which kind refers to which kind;
+	// sharing rules, grants and impersonation rules have no dependants.
 	Dependants(ctx context.Context, ref Ref) ([]Ref, error)
 }
 
