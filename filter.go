@@ -313,6 +313,14 @@ func (e *Engine) Filter(ctx context.Context, who AssociateID, act Action, typ st
 // validVisibility admits the visibilities Can accepts; Can rejects others.
 var validVisibility = in(colVisibility, []int64{int64(VisibleAll), int64(VisibleGroup), int64(VisibleAssociate)})
 
+// filter compiles the question "may who perform act on records of type
+// typ?" into a condition on a record's columns. It is decide's layers in
+// the same order — gate, role rights, sharing, grants, restrictions — each
+// answered for every record at once rather than for one record's facts:
+// filterRoleRights mirrors roleRights, filterSharing sharingRights,
+// filterGrants grantRights and filterRestrict restrict. A change to one
+// encoding of the rules needs the same change in the other;
+// the reference and property tests compare the two.
 func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() time.Time) *cond {
 	_, n := s.assoc(who)
 	if gate(n, now) != GateNone {
@@ -321,102 +329,149 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 	if n.a.Type == System {
 		return validVisibility
 	}
-	a := &n.a
-	bit := act.right()
+	q := s.newFilterSubject(n, act, typ)
 	fc := s.filterCache()
+	granted := or(s.filterRoleRights(q, fc), s.filterSharing(q, fc), s.filterGrants(q))
+	return and(granted, s.filterRestrict(q), validVisibility)
+}
 
-	// The subject's effective groups, as ids.
-	groups := make([]int64, 0, len(n.groups))
+// filterSubject is what every layer of a filter needs to know about the
+// subject and the question.
+type filterSubject struct {
+	n   *assocNode
+	a   *Associate
+	bit CRUD   // the right the action needs
+	typ string // the entity type asked about
+	// groups are the subject's effective groups, as ids.
+	groups []int64
+	// own holds for the subject's own records.
+	own *cond
+	// scope, for an external subject, holds for the records its own
+	// company and projects admit; nil for any other subject.
+	scope *cond
+}
+
+func (s *snapshot) newFilterSubject(n *assocNode, act Action, typ string) *filterSubject {
+	a := &n.a
+	q := &filterSubject{n: n, a: a, bit: act.right(), typ: typ, own: eq(colOwner, int64(a.ID))}
+	q.groups = make([]int64, 0, len(n.groups))
 	for _, g := range n.groups {
-		groups = append(groups, int64(s.groups[g].group.ID))
+		q.groups = append(q.groups, int64(s.groups[g].group.ID))
 	}
-	own := eq(colOwner, int64(a.ID))
-
-	// Role rights by relation: the union of the cells of the relations
-	// that hold, or the fallback's cell when no specific relation holds.
-	var role *cond = condNever
-	if rn := s.roles[a.Role]; rn != nil {
-		if g := rn.rights(typ); g != nil {
-			preds := map[Relation]*cond{Owner: own}
-			if a.Type == Internal {
-				preds[Team] = in(colTeam, groups)
-				if a.PrimaryGroup != 0 {
-					preds[PrimaryGroup] = eq(colGroup, int64(a.PrimaryGroup))
-				} else {
-					preds[PrimaryGroup] = condNever
-				}
-				preds[OtherGroup] = in(colGroup, slices.DeleteFunc(slices.Clone(groups), func(g int64) bool { return g == int64(a.PrimaryGroup) }))
-				preds[Subordinate] = in(colOwner, fc.subordinatesOf(s, a.Role))
-				preds[CategoryMember] = in(colCategory, s.categoriesOf(n))
-			} else if a.Type == External {
-				if a.Company != 0 {
-					preds[MyCompany] = eq(colCompany, a.Company)
-				} else {
-					preds[MyCompany] = condNever
-				}
-				preds[SameProject] = in(colProject, slices.DeleteFunc(slices.Clone(a.Projects), func(p int64) bool { return p == 0 }))
-			}
-			var granted, withheld []*cond
-			for r := Owner; r < numRelations; r++ {
-				p, ok := preds[r]
-				if !ok {
-					continue
-				}
-				if g[r]&bit != 0 {
-					granted = append(granted, p)
-				} else {
-					withheld = append(withheld, p)
-				}
-			}
-			if a.Type == Internal {
-				// The fallbacks apply when no specific relation holds. Where
-				// a granting one holds they add nothing, so "none holds"
-				// need only rule out the withheld ones: G ∨ (¬(G ∨ W) ∧ x)
-				// is G ∨ (¬W ∧ x). That keeps the granted relations' id
-				// lists out of the fragment a second time.
-				none := not(or(withheld...))
-				owned := or(not(eq(colOwner, 0)), not(eq(colTeam, 0)))
-				if g[Other]&bit != 0 {
-					if none.op == condTrue {
-						// Every relation that can hold grants the action, so
-						// every owned record is in, and the relations that
-						// imply ownership (owner, team, subordinate) add
-						// nothing — which keeps a manager's thousands of
-						// subordinates out of the fragment.
-						granted = slices.DeleteFunc(granted, impliesOwned)
-					}
-					granted = append(granted, and(none, owned))
-				}
-				if g[Unowned]&bit != 0 {
-					granted = append(granted, and(none, eq(colOwner, 0), eq(colTeam, 0)))
-				}
-			}
-			role = or(granted...)
-		}
-	}
-
 	// An external subject is held to its own company and projects: what
 	// reaches it through everyone, a role or a group applies only to the
 	// records scope admits; rules and grants that name it apply anywhere.
-	reach := func(named bool, c *cond) *cond { return c }
 	if a.Type == External {
-		scope := or(own, in(colProject, slices.DeleteFunc(slices.Clone(a.Projects), func(p int64) bool { return p == 0 })))
+		q.scope = or(q.own, in(colProject, nonZero(a.Projects)))
 		if a.Company != 0 {
-			scope = or(scope, eq(colCompany, a.Company))
-		}
-		reach = func(named bool, c *cond) *cond {
-			if named {
-				return c
-			}
-			return and(scope, c)
+			q.scope = or(q.scope, eq(colCompany, a.Company))
 		}
 	}
+	return q
+}
 
-	// Sharing rules that open records to the subject.
+// reach limits c, a condition under which a rule or grant opens records,
+// to the subject's scope unless the rule or grant names the subject
+// itself.
+func (q *filterSubject) reach(named bool, c *cond) *cond {
+	if q.scope == nil || named {
+		return c
+	}
+	return and(q.scope, c)
+}
+
+// nonZero returns the ids of set but 0, in a new slice.
+func nonZero(set []int64) []int64 {
+	return slices.DeleteFunc(slices.Clone(set), func(p int64) bool { return p == 0 })
+}
+
+// filterRoleRights is roleRights as a condition: the union of the cells
+// of the relations that hold, or the fallback's cell (Other, Unowned)
+// when no specific relation holds.
+func (s *snapshot) filterRoleRights(q *filterSubject, fc *filterCache) *cond {
+	a, bit := q.a, q.bit
+	rn := s.roles[a.Role]
+	if rn == nil {
+		return condNever
+	}
+	g := rn.rights(q.typ)
+	if g == nil {
+		return condNever
+	}
+	preds := s.filterRelations(q, fc)
+	var granted, withheld []*cond
+	for r := Owner; r < numRelations; r++ {
+		p, ok := preds[r]
+		if !ok {
+			continue
+		}
+		if g[r]&bit != 0 {
+			granted = append(granted, p)
+		} else {
+			withheld = append(withheld, p)
+		}
+	}
+	if a.Type == Internal {
+		// The fallbacks apply when no specific relation holds. Where
+		// a granting one holds they add nothing, so "none holds"
+		// need only rule out the withheld ones: G ∨ (¬(G ∨ W) ∧ x)
+		// is G ∨ (¬W ∧ x). That keeps the granted relations' id
+		// lists out of the fragment a second time.
+		none := not(or(withheld...))
+		owned := or(not(eq(colOwner, 0)), not(eq(colTeam, 0)))
+		if g[Other]&bit != 0 {
+			if none.op == condTrue {
+				// Every relation that can hold grants the action, so
+				// every owned record is in, and the relations that
+				// imply ownership (owner, team, subordinate) add
+				// nothing — which keeps a manager's thousands of
+				// subordinates out of the fragment.
+				granted = slices.DeleteFunc(granted, impliesOwned)
+			}
+			granted = append(granted, and(none, owned))
+		}
+		if g[Unowned]&bit != 0 {
+			granted = append(granted, and(none, eq(colOwner, 0), eq(colTeam, 0)))
+		}
+	}
+	return or(granted...)
+}
+
+// filterRelations returns, for each specific relation the subject's type
+// can have to a record, the condition under which it holds.
+func (s *snapshot) filterRelations(q *filterSubject, fc *filterCache) map[Relation]*cond {
+	a := q.a
+	preds := map[Relation]*cond{Owner: q.own}
+	switch a.Type {
+	case Internal:
+		preds[Team] = in(colTeam, q.groups)
+		if a.PrimaryGroup != 0 {
+			preds[PrimaryGroup] = eq(colGroup, int64(a.PrimaryGroup))
+		} else {
+			preds[PrimaryGroup] = condNever
+		}
+		preds[OtherGroup] = in(colGroup, slices.DeleteFunc(slices.Clone(q.groups), func(g int64) bool { return g == int64(a.PrimaryGroup) }))
+		preds[Subordinate] = in(colOwner, fc.subordinatesOf(s, a.Role))
+		preds[CategoryMember] = in(colCategory, s.categoriesOf(q.n))
+	case External:
+		if a.Company != 0 {
+			preds[MyCompany] = eq(colCompany, a.Company)
+		} else {
+			preds[MyCompany] = condNever
+		}
+		preds[SameProject] = in(colProject, nonZero(a.Projects))
+	}
+	return preds
+}
+
+// filterSharing is sharingRights as a condition: the records the sharing
+// rules that reach the subject open to it.
+func (s *snapshot) filterSharing(q *filterSubject, fc *filterCache) *cond {
+	a := q.a
 	var sharing []*cond
-	for _, list := range [2][]*ruleNode{s.rulesByType[typ], s.rulesByType[Wildcard]} {
+	for _, list := range [2][]*ruleNode{s.rulesByType[q.typ], s.rulesByType[Wildcard]} {
 		for _, r := range list {
-			if r.rule.Rights&bit == 0 || !s.holds(&r.to, a.ID, s.subjOf(n)) {
+			if r.rule.Rights&q.bit == 0 || !s.holds(&r.to, a.ID, s.subjOf(q.n)) {
 				continue
 			}
 			opened := condAlways
@@ -424,26 +479,32 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 				o := fc.rules[r.rule.ID]
 				opened = or(in(colOwner, o.owners), in(colTeam, o.teams))
 			}
-			sharing = append(sharing, reach(r.to.names(a.ID), opened))
+			sharing = append(sharing, q.reach(r.to.names(a.ID), opened))
 		}
 	}
+	return or(sharing...)
+}
 
-	// Explicit grants, and group defaults where no grant covers the record.
+// filterGrants is grantRights as a condition: explicit grants by type and
+// by record, and the subject's group defaults where no grant covers the
+// record.
+func (s *snapshot) filterGrants(q *filterSubject) *cond {
+	a, bit, x := q.a, q.bit, s.subjOf(q.n)
 	var grants []*cond
 	typeCovered := false
-	for _, t := range [2]string{typ, Wildcard} {
+	for _, t := range [2]string{q.typ, Wildcard} {
 		for _, g := range s.grantsByType[t] {
-			if g.applies(s, a.ID, s.subjOf(n)) {
+			if g.applies(s, a.ID, x) {
 				typeCovered = true
 				if g.rights&bit != 0 {
-					grants = append(grants, reach(g.assoc != 0, condAlways))
+					grants = append(grants, q.reach(g.assoc != 0, condAlways))
 				}
 			}
 		}
 	}
 	var covered, allowed, allowedGroup []int64
-	for _, g := range s.recordGrants[typ] {
-		if g.applies(s, a.ID, s.subjOf(n)) {
+	for _, g := range s.recordGrants[q.typ] {
+		if g.applies(s, a.ID, x) {
 			covered = append(covered, g.record)
 			if g.rights&bit == 0 {
 				continue
@@ -455,13 +516,13 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 			}
 		}
 	}
-	grants = append(grants, in(colID, allowed), reach(false, in(colID, allowedGroup)))
+	grants = append(grants, in(colID, allowed), q.reach(false, in(colID, allowedGroup)))
 	if !typeCovered {
 		var defaults CRUD
 		for _, gi := range s.defaults {
-			if s.memberOf(s.subjOf(n), gi) {
+			if s.memberOf(x, gi) {
 				defs := s.groups[gi].group.Defaults
-				c, ok := defs[typ]
+				c, ok := defs[q.typ]
 				if !ok {
 					c = defs[Wildcard]
 				}
@@ -469,15 +530,19 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 			}
 		}
 		if defaults&bit != 0 {
-			grants = append(grants, reach(false, not(in(colID, covered))))
+			grants = append(grants, q.reach(false, not(in(colID, covered))))
 		}
 	}
+	return or(grants...)
+}
 
-	granted := or(role, or(sharing...), or(grants...))
-
-	// Restrictions.
+// filterRestrict is restrict as a condition: the records the subject may
+// see at all — by visibility, publication (for external subjects) and
+// members-only categories.
+func (s *snapshot) filterRestrict(q *filterSubject) *cond {
+	a, own := q.a, q.own
 	visible := and(
-		or(not(eq(colVisibility, int64(VisibleGroup))), own, in(colGroup, groups)),
+		or(not(eq(colVisibility, int64(VisibleGroup))), own, in(colGroup, q.groups)),
 		or(not(eq(colVisibility, int64(VisibleAssociate))), own),
 	)
 	published := condAlways
@@ -488,12 +553,12 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 	for id, c := range s.categories {
 		if !c.cat.MembersOnly {
 			okCats = append(okCats, int64(id))
-		} else if direct, g, role := s.inCategory(s.subjOf(n), c); direct || g >= 0 || role {
+		} else if direct, g, role := s.inCategory(s.subjOf(q.n), c); direct || g >= 0 || role {
 			okCats = append(okCats, int64(id))
 		}
 	}
 	category := or(eq(colCategory, 0), in(colCategory, okCats))
-	return and(granted, visible, published, category, validVisibility)
+	return and(visible, published, category)
 }
 
 // impliesOwned reports whether c holds only for records that have an owner
