@@ -125,6 +125,17 @@ func (b *Batch) Validate(ctx context.Context, v View) error {
 	if err != nil {
 		return err
 	}
+	if err := o.checkPuts(ctx); err != nil {
+		return err
+	}
+	return o.checkDeletes(ctx)
+}
+
+// checkPuts checks each value the batch puts against the model as the
+// batch leaves it, kind by kind in the batch's order, and returns the
+// first error.
+func (o *overlay) checkPuts(ctx context.Context) error {
+	b := o.b
 	for i := range b.Roles {
 		if err := o.checkRole(ctx, &b.Roles[i]); err != nil {
 			return err
@@ -141,12 +152,7 @@ func (b *Batch) Validate(ctx context.Context, v View) error {
 		}
 	}
 	for i := range b.SharingRules {
-		r := &b.SharingRules[i]
-		what := fmt.Sprintf("sharing rule %d", r.ID)
-		if err := o.checkPrincipals(ctx, what+" from", &r.From); err != nil {
-			return err
-		}
-		if err := o.checkPrincipals(ctx, what+" to", &r.To); err != nil {
+		if err := o.checkSharingRule(ctx, &b.SharingRules[i]); err != nil {
 			return err
 		}
 	}
@@ -162,24 +168,45 @@ func (b *Batch) Validate(ctx context.Context, v View) error {
 		}
 	}
 	for i := range b.Impersonations {
-		m := &b.Impersonations[i]
-		what := fmt.Sprintf("impersonation %d", m.ID)
-		if err := o.checkPrincipal(ctx, what+" actor", m.Actor); err != nil {
+		if err := o.checkImpersonation(ctx, &b.Impersonations[i]); err != nil {
 			return err
-		}
-		if err := o.checkPrincipal(ctx, what+" target", m.Target); err != nil {
-			return err
-		}
-		if m.Target.Associate != 0 {
-			t, err := o.associate(ctx, m.Target.Associate)
-			if err != nil {
-				return err
-			}
-			if t.Type == System {
-				return fmt.Errorf("access: %s: %w: system user %d cannot be impersonated", what, ErrInvalid, t.ID)
-			}
 		}
 	}
+	return nil
+}
+
+func (o *overlay) checkSharingRule(ctx context.Context, r *SharingRule) error {
+	what := fmt.Sprintf("sharing rule %d", r.ID)
+	if err := o.checkPrincipals(ctx, what+" from", &r.From); err != nil {
+		return err
+	}
+	return o.checkPrincipals(ctx, what+" to", &r.To)
+}
+
+func (o *overlay) checkImpersonation(ctx context.Context, m *Impersonation) error {
+	what := fmt.Sprintf("impersonation %d", m.ID)
+	if err := o.checkPrincipal(ctx, what+" actor", m.Actor); err != nil {
+		return err
+	}
+	if err := o.checkPrincipal(ctx, what+" target", m.Target); err != nil {
+		return err
+	}
+	if m.Target.Associate != 0 {
+		t, err := o.associate(ctx, m.Target.Associate)
+		if err != nil {
+			return err
+		}
+		if t.Type == System {
+			return fmt.Errorf("access: %s: %w: system user %d cannot be impersonated", what, ErrInvalid, t.ID)
+		}
+	}
+	return nil
+}
+
+// checkDeletes checks, in kind and id order, that nothing the batch
+// leaves in place still refers to an entity it deletes. Sharing rules,
+// grants and impersonation rules have no dependants.
+func (o *overlay) checkDeletes(ctx context.Context) error {
 	for _, ref := range slices.SortedFunc(maps.Keys(o.deleted), compareRefs) {
 		switch ref.Kind {
 		case KindRole, KindGroup, KindAssociate, KindCategory:
@@ -220,78 +247,48 @@ func newOverlay(b *Batch, v View) (*overlay, error) {
 		put:        make(map[Ref]bool),
 		deleted:    make(map[Ref]bool),
 	}
-	// Check has vetted every value on its own; add only looks for an id
-	// named twice.
-	add := func(r Ref) error {
+	if err := o.addPuts(); err != nil {
+		return nil, err
+	}
+	if err := o.addDeletes(); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// addPuts indexes the values the batch puts. Check has vetted every value
+// on its own; addPuts looks only for an id named twice and for two
+// associates with the same login name.
+func (o *overlay) addPuts() error {
+	names := make(map[string]AssociateID, len(o.b.Associates))
+	return o.eachPut(func(r Ref, e any) error {
 		if o.put[r] {
 			return fmt.Errorf("access: %w: %s is named twice in one batch", ErrInvalid, r)
 		}
 		o.put[r] = true
+		switch e := e.(type) {
+		case *Role:
+			o.roles[e.ID] = e
+		case *Group:
+			o.groups[e.ID] = e
+		case *Associate:
+			o.associates[e.ID] = e
+			f := FoldName(e.Name)
+			if other, ok := names[f]; ok {
+				return fmt.Errorf("access: associate %d: %w: %q is also the name of associate %d in the same batch", e.ID, ErrNameTaken, e.Name, other)
+			}
+			names[f] = e.ID
+		case *Category:
+			o.categories[e.ID] = e
+		}
 		return nil
-	}
-	for i := range b.Roles {
-		r := &b.Roles[i]
-		if err := add(Ref{KindRole, int64(r.ID)}); err != nil {
-			return nil, err
-		}
-		o.roles[r.ID] = r
-	}
-	for i := range b.Groups {
-		g := &b.Groups[i]
-		if err := add(Ref{KindGroup, int64(g.ID)}); err != nil {
-			return nil, err
-		}
-		o.groups[g.ID] = g
-	}
-	names := make(map[string]AssociateID, len(b.Associates))
-	for i := range b.Associates {
-		a := &b.Associates[i]
-		if err := add(Ref{KindAssociate, int64(a.ID)}); err != nil {
-			return nil, err
-		}
-		o.associates[a.ID] = a
-		f := FoldName(a.Name)
-		if other, ok := names[f]; ok {
-			return nil, fmt.Errorf("access: associate %d: %w: %q is also the name of associate %d in the same batch", a.ID, ErrNameTaken, a.Name, other)
-		}
-		names[f] = a.ID
-	}
-	for i := range b.SharingRules {
-		r := &b.SharingRules[i]
-		if err := add(Ref{KindSharingRule, int64(r.ID)}); err != nil {
-			return nil, err
-		}
-	}
-	for i := range b.Grants {
-		g := &b.Grants[i]
-		if err := add(Ref{KindGrant, int64(g.ID)}); err != nil {
-			return nil, err
-		}
-	}
-	for i := range b.Categories {
-		c := &b.Categories[i]
-		if err := add(Ref{KindCategory, int64(c.ID)}); err != nil {
-			return nil, err
-		}
-		o.categories[c.ID] = c
-	}
-	for i := range b.Impersonations {
-		m := &b.Impersonations[i]
-		if err := add(Ref{KindImpersonation, int64(m.ID)}); err != nil {
-			return nil, err
-		}
-	}
-	del := func(kind Kind, id int64) error {
-		r := Ref{kind, id}
-		if o.put[r] || o.deleted[r] {
-			return fmt.Errorf("access: %w: %s is named twice in one batch", ErrInvalid, r)
-		}
-		if id <= 0 {
-			return fmt.Errorf("access: %w: cannot delete %s: ids are positive", ErrInvalid, r)
-		}
-		o.deleted[r] = true
-		return nil
-	}
+	})
+}
+
+// addDeletes records the ids the batch deletes, rejecting one it also
+// puts or deletes twice, and ids that cannot exist.
+func (o *overlay) addDeletes() error {
+	b := o.b
 	for _, d := range [...]struct {
 		kind Kind
 		ids  []int64
@@ -305,12 +302,17 @@ func newOverlay(b *Batch, v View) (*overlay, error) {
 		{KindImpersonation, ids(b.DeleteImpersonations)},
 	} {
 		for _, id := range d.ids {
-			if err := del(d.kind, id); err != nil {
-				return nil, err
+			r := Ref{d.kind, id}
+			if o.put[r] || o.deleted[r] {
+				return fmt.Errorf("access: %w: %s is named twice in one batch", ErrInvalid, r)
 			}
+			if id <= 0 {
+				return fmt.Errorf("access: %w: cannot delete %s: ids are positive", ErrInvalid, r)
+			}
+			o.deleted[r] = true
 		}
 	}
-	return o, nil
+	return nil
 }
 
 func ids[T ~int64](in []T) []int64 {
@@ -743,41 +745,58 @@ func (o *overlay) dependants(ctx context.Context, ref Ref) ([]Ref, error) {
 		seen[d] = true
 		out = append(out, d)
 	}
-	o.eachPut(func(d Ref, e any) {
+	o.eachPut(func(d Ref, e any) error {
 		if !seen[d] && d != ref && refersTo(e, ref) {
 			seen[d] = true
 			out = append(out, d)
 		}
+		return nil
 	})
 	slices.SortFunc(out, compareRefs)
 	return out, nil
 }
 
-// eachPut calls fn for every entity the batch puts, with a pointer to its
-// value, which [References] reads.
-func (o *overlay) eachPut(fn func(d Ref, e any)) {
+// eachPut calls fn for every entity the batch puts, in the batch's
+// order, with a pointer to its value (which [References] reads), and
+// returns the first error fn returns.
+func (o *overlay) eachPut(fn func(d Ref, e any) error) error {
 	b := o.b
 	for i := range b.Roles {
-		fn(Ref{KindRole, int64(b.Roles[i].ID)}, &b.Roles[i])
+		if err := fn(Ref{KindRole, int64(b.Roles[i].ID)}, &b.Roles[i]); err != nil {
+			return err
+		}
 	}
 	for i := range b.Groups {
-		fn(Ref{KindGroup, int64(b.Groups[i].ID)}, &b.Groups[i])
+		if err := fn(Ref{KindGroup, int64(b.Groups[i].ID)}, &b.Groups[i]); err != nil {
+			return err
+		}
 	}
 	for i := range b.Associates {
-		fn(Ref{KindAssociate, int64(b.Associates[i].ID)}, &b.Associates[i])
+		if err := fn(Ref{KindAssociate, int64(b.Associates[i].ID)}, &b.Associates[i]); err != nil {
+			return err
+		}
 	}
 	for i := range b.SharingRules {
-		fn(Ref{KindSharingRule, int64(b.SharingRules[i].ID)}, &b.SharingRules[i])
+		if err := fn(Ref{KindSharingRule, int64(b.SharingRules[i].ID)}, &b.SharingRules[i]); err != nil {
+			return err
+		}
 	}
 	for i := range b.Grants {
-		fn(Ref{KindGrant, int64(b.Grants[i].ID)}, &b.Grants[i])
+		if err := fn(Ref{KindGrant, int64(b.Grants[i].ID)}, &b.Grants[i]); err != nil {
+			return err
+		}
 	}
 	for i := range b.Categories {
-		fn(Ref{KindCategory, int64(b.Categories[i].ID)}, &b.Categories[i])
+		if err := fn(Ref{KindCategory, int64(b.Categories[i].ID)}, &b.Categories[i]); err != nil {
+			return err
+		}
 	}
 	for i := range b.Impersonations {
-		fn(Ref{KindImpersonation, int64(b.Impersonations[i].ID)}, &b.Impersonations[i])
+		if err := fn(Ref{KindImpersonation, int64(b.Impersonations[i].ID)}, &b.Impersonations[i]); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 func compareRefs(a, b Ref) int {
