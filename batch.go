@@ -175,6 +175,7 @@ func (o *overlay) checkPuts(ctx context.Context) error {
 	return nil
 }
 
+// checkSharingRule checks that the principals of both sides exist.
 func (o *overlay) checkSharingRule(ctx context.Context, r *SharingRule) error {
 	what := fmt.Sprintf("sharing rule %d", r.ID)
 	if err := o.checkPrincipals(ctx, what+" from", &r.From); err != nil {
@@ -183,6 +184,8 @@ func (o *overlay) checkSharingRule(ctx context.Context, r *SharingRule) error {
 	return o.checkPrincipals(ctx, what+" to", &r.To)
 }
 
+// checkImpersonation checks that actor and target exist and that the
+// target is not a system user.
 func (o *overlay) checkImpersonation(ctx context.Context, m *Impersonation) error {
 	what := fmt.Sprintf("impersonation %d", m.ID)
 	if err := o.checkPrincipal(ctx, what+" actor", m.Actor); err != nil {
@@ -507,6 +510,9 @@ func (o *overlay) checkCategory(ctx context.Context, c *Category) error {
 	return nil
 }
 
+// checkGroup checks a group the batch puts: the groups, roles and admins
+// it names exist, its nesting forms no cycle, and a smart group is nobody's
+// primary group.
 func (o *overlay) checkGroup(ctx context.Context, g *Group) error {
 	what := fmt.Sprintf("group %d", g.ID)
 	if err := exists(ctx, what, "member group", g.Groups, o.group); err != nil {
@@ -673,6 +679,9 @@ func (o *overlay) groupCycles(ctx context.Context) error {
 	return nil
 }
 
+// checkAssociate checks an associate the batch puts: its login name is
+// free once the batch is applied, and the groups, role and categories it
+// names exist, its primary group not a smart one.
 func (o *overlay) checkAssociate(ctx context.Context, a *Associate) error {
 	what := fmt.Sprintf("associate %d", a.ID)
 	other, err := o.v.AssociateByName(ctx, a.Name)

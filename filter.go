@@ -238,6 +238,7 @@ func (f *Filter) String() string {
 	return b.String()
 }
 
+// format writes c as Filter.String renders it, cutting long id lists.
 func (c *cond) format(b *strings.Builder) {
 	switch c.op {
 	case condFalse:
@@ -635,6 +636,9 @@ type ruleOwners struct {
 	teams  []int64 // groups that are in From or included in a From group
 }
 
+// filterCache returns the snapshot's filterCache, building its per-role
+// and per-rule lists on first use: only resolvers that build filters pay
+// for them.
 func (s *snapshot) filterCache() *filterCache {
 	fc := s.fcache
 	fc.once.Do(func() {

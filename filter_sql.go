@@ -371,6 +371,9 @@ func (w *sqlWriter) param(v any) {
 	w.b.WriteString("?")
 }
 
+// write renders c. Column tests treat NULL as the 0 Can sees for an unset
+// field, and negation is IS NOT TRUE, so that a NULL never drops a row the
+// filter admits.
 func (w *sqlWriter) write(c *cond) {
 	switch c.op {
 	case condFalse:

@@ -168,6 +168,7 @@ type smartNode struct {
 	kids  []smartNode // operands of and, or (two or more) and not (one)
 }
 
+// match reports whether associate a satisfies the expression n.
 func (n *smartNode) match(a *Associate) bool {
 	switch n.op {
 	case smartAnd:
@@ -684,6 +685,7 @@ func (p *smartParser) parseChain(op smartOp, keyword string, operand func() (sma
 	return smartNode{op: op, kids: kids}, nil
 }
 
+// parseUnary reads a "not", a parenthesised expression or a comparison.
 func (p *smartParser) parseUnary() (smartNode, error) {
 	open := p.off
 	switch {
