@@ -196,9 +196,10 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error)
 	return newStore(ctx, pool, false, opts)
 }
 
-// newStore is Open and New: it fills in the options' defaults, migrates
-// the schema and starts listening for other processes' commits. own says
-// whether Close closes the pool.
+// newStore is Open and New: it fills in the options' defaults, derives
+// the notification channel and lock keys from the current schema, and
+// checks the schema's version, leaving an unmigrated or too new schema for
+// the store's methods to report. own says whether Close closes the pool.
 func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, opts *Options) (*Store, error) {
 	if errMigrations != nil {
 		return nil, fmt.Errorf("postgres: embedded migrations: %w", errMigrations)
