@@ -332,8 +332,8 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 	}
 	q := s.newFilterSubject(n, act, typ)
 	fc := s.filterCache()
-	granted := or(s.filterRoleRights(q, fc), s.filterSharing(q, fc), s.filterGrants(q))
-	return and(granted, s.filterRestrict(q), validVisibility)
+	granted := or(s.filterRoleRights(&q, fc), s.filterSharing(&q, fc), s.filterGrants(&q))
+	return s.filterRestrict(&q, granted)
 }
 
 // filterSubject is what every layer of a filter needs to know about the
@@ -352,9 +352,9 @@ type filterSubject struct {
 	scope *cond
 }
 
-func (s *snapshot) newFilterSubject(n *assocNode, act Action, typ string) *filterSubject {
+func (s *snapshot) newFilterSubject(n *assocNode, act Action, typ string) filterSubject {
 	a := &n.a
-	q := &filterSubject{n: n, a: a, bit: act.right(), typ: typ, own: eq(colOwner, int64(a.ID))}
+	q := filterSubject{n: n, a: a, bit: act.right(), typ: typ, own: eq(colOwner, int64(a.ID))}
 	q.groups = make([]int64, 0, len(n.groups))
 	for _, g := range n.groups {
 		q.groups = append(q.groups, int64(s.groups[g].group.ID))
@@ -402,8 +402,8 @@ func (s *snapshot) filterRoleRights(q *filterSubject, fc *filterCache) *cond {
 	preds := s.filterRelations(q, fc)
 	var granted, withheld []*cond
 	for r := Owner; r < numRelations; r++ {
-		p, ok := preds[r]
-		if !ok {
+		p := preds[r]
+		if p == nil {
 			continue
 		}
 		if g[r]&bit != 0 {
@@ -439,10 +439,11 @@ func (s *snapshot) filterRoleRights(q *filterSubject, fc *filterCache) *cond {
 }
 
 // filterRelations returns, for each specific relation the subject's type
-// can have to a record, the condition under which it holds.
-func (s *snapshot) filterRelations(q *filterSubject, fc *filterCache) map[Relation]*cond {
+// can have to a record, the condition under which it holds; nil for the
+// relations it cannot have.
+func (s *snapshot) filterRelations(q *filterSubject, fc *filterCache) (preds [numRelations]*cond) {
 	a := q.a
-	preds := map[Relation]*cond{Owner: q.own}
+	preds[Owner] = q.own
 	switch a.Type {
 	case Internal:
 		preds[Team] = in(colTeam, q.groups)
@@ -537,10 +538,11 @@ func (s *snapshot) filterGrants(q *filterSubject) *cond {
 	return or(grants...)
 }
 
-// filterRestrict is restrict as a condition: the records the subject may
-// see at all — by visibility, publication (for external subjects) and
-// members-only categories.
-func (s *snapshot) filterRestrict(q *filterSubject) *cond {
+// filterRestrict is restrict as a condition: it limits granted to the
+// records the subject may see at all — by visibility, publication (for
+// external subjects) and members-only categories — and to the
+// visibilities Can accepts.
+func (s *snapshot) filterRestrict(q *filterSubject, granted *cond) *cond {
 	a, own := q.a, q.own
 	visible := and(
 		or(not(eq(colVisibility, int64(VisibleGroup))), own, in(colGroup, q.groups)),
@@ -559,7 +561,7 @@ func (s *snapshot) filterRestrict(q *filterSubject) *cond {
 		}
 	}
 	category := or(eq(colCategory, 0), in(colCategory, okCats))
-	return and(visible, published, category)
+	return and(granted, visible, published, category, validVisibility)
 }
 
 // impliesOwned reports whether c holds only for records that have an owner
