@@ -352,6 +352,8 @@ type filterSubject struct {
 	scope *cond
 }
 
+// newFilterSubject gathers what the layers of a filter for associate n,
+// action act and entity type typ share.
 func (s *snapshot) newFilterSubject(n *assocNode, act Action, typ string) filterSubject {
 	a := &n.a
 	q := filterSubject{n: n, a: a, bit: act.right(), typ: typ, own: eq(colOwner, int64(a.ID))}

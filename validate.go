@@ -161,6 +161,9 @@ type overlay struct {
 	groupKids  map[GroupID][]GroupID
 }
 
+// newOverlay indexes what the batch puts and deletes over the view. It
+// rejects an id the batch names twice, a delete of an id that cannot
+// exist and two associates of the batch with the same login name.
 func newOverlay(b *Batch, v View) (*overlay, error) {
 	o := &overlay{
 		b: b, v: v,
