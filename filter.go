@@ -2,14 +2,12 @@ package access
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 // column names a record column a [Filter] tests.
@@ -240,6 +238,7 @@ func (f *Filter) String() string {
 	return b.String()
 }
 
+// format writes c as Filter.String renders it, cutting long id lists.
 func (c *cond) format(b *strings.Builder) {
 	switch c.op {
 	case condFalse:
@@ -315,6 +314,14 @@ func (e *Engine) Filter(ctx context.Context, who AssociateID, act Action, typ st
 // validVisibility admits the visibilities Can accepts; Can rejects others.
 var validVisibility = in(colVisibility, []int64{int64(VisibleAll), int64(VisibleGroup), int64(VisibleAssociate)})
 
+// filter compiles the question "may who perform act on records of type
+// typ?" into a condition on a record's columns. It is decide's layers in
+// the same order — gate, role rights, sharing, grants, restrictions — each
+// answered for every record at once rather than for one record's facts:
+// filterRoleRights mirrors roleRights, filterSharing sharingRights,
+// filterGrants grantRights and filterRestrict restrict. A change to one
+// encoding of the rules needs the same change in the other;
+// the reference and property tests compare the two.
 func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() time.Time) *cond {
 	_, n := s.assoc(who)
 	if gate(n, now) != GateNone {
@@ -323,102 +330,152 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 	if n.a.Type == System {
 		return validVisibility
 	}
-	a := &n.a
-	bit := act.right()
+	q := s.newFilterSubject(n, act, typ)
 	fc := s.filterCache()
+	granted := or(s.filterRoleRights(&q, fc), s.filterSharing(&q, fc), s.filterGrants(&q))
+	return s.filterRestrict(&q, granted)
+}
 
-	// The subject's effective groups, as ids.
-	groups := make([]int64, 0, len(n.groups))
+// filterSubject is what every layer of a filter needs to know about the
+// subject and the question.
+type filterSubject struct {
+	n   *assocNode
+	a   *Associate
+	bit CRUD   // the right the action needs
+	typ string // the entity type asked about
+	// groups are the subject's effective groups, as ids.
+	groups []int64
+	// own holds for the subject's own records.
+	own *cond
+	// scope, for an external subject, holds for the records its own
+	// company and projects admit; nil for any other subject.
+	scope *cond
+}
+
+// newFilterSubject gathers what the layers of a filter for associate n,
+// action act and entity type typ share.
+func (s *snapshot) newFilterSubject(n *assocNode, act Action, typ string) filterSubject {
+	a := &n.a
+	q := filterSubject{n: n, a: a, bit: act.right(), typ: typ, own: eq(colOwner, int64(a.ID))}
+	q.groups = make([]int64, 0, len(n.groups))
 	for _, g := range n.groups {
-		groups = append(groups, int64(s.groups[g].group.ID))
+		q.groups = append(q.groups, int64(s.groups[g].group.ID))
 	}
-	own := eq(colOwner, int64(a.ID))
-
-	// Role rights by relation: the union of the cells of the relations
-	// that hold, or the fallback's cell when no specific relation holds.
-	var role *cond = condNever
-	if rn := s.roles[a.Role]; rn != nil {
-		if g := rn.rights(typ); g != nil {
-			preds := map[Relation]*cond{Owner: own}
-			if a.Type == Internal {
-				preds[Team] = in(colTeam, groups)
-				if a.PrimaryGroup != 0 {
-					preds[PrimaryGroup] = eq(colGroup, int64(a.PrimaryGroup))
-				} else {
-					preds[PrimaryGroup] = condNever
-				}
-				preds[OtherGroup] = in(colGroup, slices.DeleteFunc(slices.Clone(groups), func(g int64) bool { return g == int64(a.PrimaryGroup) }))
-				preds[Subordinate] = in(colOwner, fc.subordinatesOf(s, a.Role))
-				preds[CategoryMember] = in(colCategory, s.categoriesOf(n))
-			} else if a.Type == External {
-				if a.Company != 0 {
-					preds[MyCompany] = eq(colCompany, a.Company)
-				} else {
-					preds[MyCompany] = condNever
-				}
-				preds[SameProject] = in(colProject, slices.DeleteFunc(slices.Clone(a.Projects), func(p int64) bool { return p == 0 }))
-			}
-			var granted, withheld []*cond
-			for r := Owner; r < numRelations; r++ {
-				p, ok := preds[r]
-				if !ok {
-					continue
-				}
-				if g[r]&bit != 0 {
-					granted = append(granted, p)
-				} else {
-					withheld = append(withheld, p)
-				}
-			}
-			if a.Type == Internal {
-				// The fallbacks apply when no specific relation holds. Where
-				// a granting one holds they add nothing, so "none holds"
-				// need only rule out the withheld ones: G ∨ (¬(G ∨ W) ∧ x)
-				// is G ∨ (¬W ∧ x). That keeps the granted relations' id
-				// lists out of the fragment a second time.
-				none := not(or(withheld...))
-				owned := or(not(eq(colOwner, 0)), not(eq(colTeam, 0)))
-				if g[Other]&bit != 0 {
-					if none.op == condTrue {
-						// Every relation that can hold grants the action, so
-						// every owned record is in, and the relations that
-						// imply ownership (owner, team, subordinate) add
-						// nothing — which keeps a manager's thousands of
-						// subordinates out of the fragment.
-						granted = slices.DeleteFunc(granted, impliesOwned)
-					}
-					granted = append(granted, and(none, owned))
-				}
-				if g[Unowned]&bit != 0 {
-					granted = append(granted, and(none, eq(colOwner, 0), eq(colTeam, 0)))
-				}
-			}
-			role = or(granted...)
-		}
-	}
-
 	// An external subject is held to its own company and projects: what
 	// reaches it through everyone, a role or a group applies only to the
 	// records scope admits; rules and grants that name it apply anywhere.
-	reach := func(named bool, c *cond) *cond { return c }
 	if a.Type == External {
-		scope := or(own, in(colProject, slices.DeleteFunc(slices.Clone(a.Projects), func(p int64) bool { return p == 0 })))
+		q.scope = or(q.own, in(colProject, nonZero(a.Projects)))
 		if a.Company != 0 {
-			scope = or(scope, eq(colCompany, a.Company))
-		}
-		reach = func(named bool, c *cond) *cond {
-			if named {
-				return c
-			}
-			return and(scope, c)
+			q.scope = or(q.scope, eq(colCompany, a.Company))
 		}
 	}
+	return q
+}
 
-	// Sharing rules that open records to the subject.
+// reach limits c, a condition under which a rule or grant opens records,
+// to the subject's scope unless the rule or grant names the subject
+// itself.
+func (q *filterSubject) reach(named bool, c *cond) *cond {
+	if q.scope == nil || named {
+		return c
+	}
+	return and(q.scope, c)
+}
+
+// nonZero returns the ids of set but 0, in a new slice.
+func nonZero(set []int64) []int64 {
+	return slices.DeleteFunc(slices.Clone(set), func(p int64) bool { return p == 0 })
+}
+
+// filterRoleRights is roleRights as a condition: the union of the cells
+// of the relations that hold, or the fallback's cell (Other, Unowned)
+// when no specific relation holds.
+func (s *snapshot) filterRoleRights(q *filterSubject, fc *filterCache) *cond {
+	a, bit := q.a, q.bit
+	rn := s.roles[a.Role]
+	if rn == nil {
+		return condNever
+	}
+	g := rn.rights(q.typ)
+	if g == nil {
+		return condNever
+	}
+	preds := s.filterRelations(q, fc)
+	var granted, withheld []*cond
+	for r := Owner; r < numRelations; r++ {
+		p := preds[r]
+		if p == nil {
+			continue
+		}
+		if g[r]&bit != 0 {
+			granted = append(granted, p)
+		} else {
+			withheld = append(withheld, p)
+		}
+	}
+	if a.Type == Internal {
+		// The fallbacks apply when no specific relation holds. Where
+		// a granting one holds they add nothing, so "none holds"
+		// need only rule out the withheld ones: G ∨ (¬(G ∨ W) ∧ x)
+		// is G ∨ (¬W ∧ x). That keeps the granted relations' id
+		// lists out of the fragment a second time.
+		none := not(or(withheld...))
+		owned := or(not(eq(colOwner, 0)), not(eq(colTeam, 0)))
+		if g[Other]&bit != 0 {
+			if none.op == condTrue {
+				// Every relation that can hold grants the action, so
+				// every owned record is in, and the relations that
+				// imply ownership (owner, team, subordinate) add
+				// nothing — which keeps a manager's thousands of
+				// subordinates out of the fragment.
+				granted = slices.DeleteFunc(granted, impliesOwned)
+			}
+			granted = append(granted, and(none, owned))
+		}
+		if g[Unowned]&bit != 0 {
+			granted = append(granted, and(none, eq(colOwner, 0), eq(colTeam, 0)))
+		}
+	}
+	return or(granted...)
+}
+
+// filterRelations returns, for each specific relation the subject's type
+// can have to a record, the condition under which it holds; nil for the
+// relations it cannot have.
+func (s *snapshot) filterRelations(q *filterSubject, fc *filterCache) (preds [numRelations]*cond) {
+	a := q.a
+	preds[Owner] = q.own
+	switch a.Type {
+	case Internal:
+		preds[Team] = in(colTeam, q.groups)
+		if a.PrimaryGroup != 0 {
+			preds[PrimaryGroup] = eq(colGroup, int64(a.PrimaryGroup))
+		} else {
+			preds[PrimaryGroup] = condNever
+		}
+		preds[OtherGroup] = in(colGroup, slices.DeleteFunc(slices.Clone(q.groups), func(g int64) bool { return g == int64(a.PrimaryGroup) }))
+		preds[Subordinate] = in(colOwner, fc.subordinatesOf(s, a.Role))
+		preds[CategoryMember] = in(colCategory, s.categoriesOf(q.n))
+	case External:
+		if a.Company != 0 {
+			preds[MyCompany] = eq(colCompany, a.Company)
+		} else {
+			preds[MyCompany] = condNever
+		}
+		preds[SameProject] = in(colProject, nonZero(a.Projects))
+	}
+	return preds
+}
+
+// filterSharing is sharingRights as a condition: the records the sharing
+// rules that reach the subject open to it.
+func (s *snapshot) filterSharing(q *filterSubject, fc *filterCache) *cond {
+	a := q.a
 	var sharing []*cond
-	for _, list := range [2][]*ruleNode{s.rulesByType[typ], s.rulesByType[Wildcard]} {
+	for _, list := range [2][]*ruleNode{s.rulesByType[q.typ], s.rulesByType[Wildcard]} {
 		for _, r := range list {
-			if r.rule.Rights&bit == 0 || !s.holds(&r.to, a.ID, s.subjOf(n)) {
+			if r.rule.Rights&q.bit == 0 || !s.holds(&r.to, a.ID, s.subjOf(q.n)) {
 				continue
 			}
 			opened := condAlways
@@ -426,26 +483,32 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 				o := fc.rules[r.rule.ID]
 				opened = or(in(colOwner, o.owners), in(colTeam, o.teams))
 			}
-			sharing = append(sharing, reach(r.to.names(a.ID), opened))
+			sharing = append(sharing, q.reach(r.to.names(a.ID), opened))
 		}
 	}
+	return or(sharing...)
+}
 
-	// Explicit grants, and group defaults where no grant covers the record.
+// filterGrants is grantRights as a condition: explicit grants by type and
+// by record, and the subject's group defaults where no grant covers the
+// record.
+func (s *snapshot) filterGrants(q *filterSubject) *cond {
+	a, bit, x := q.a, q.bit, s.subjOf(q.n)
 	var grants []*cond
 	typeCovered := false
-	for _, t := range [2]string{typ, Wildcard} {
+	for _, t := range [2]string{q.typ, Wildcard} {
 		for _, g := range s.grantsByType[t] {
-			if g.applies(s, a.ID, s.subjOf(n)) {
+			if g.applies(s, a.ID, x) {
 				typeCovered = true
 				if g.rights&bit != 0 {
-					grants = append(grants, reach(g.assoc != 0, condAlways))
+					grants = append(grants, q.reach(g.assoc != 0, condAlways))
 				}
 			}
 		}
 	}
 	var covered, allowed, allowedGroup []int64
-	for _, g := range s.recordGrants[typ] {
-		if g.applies(s, a.ID, s.subjOf(n)) {
+	for _, g := range s.recordGrants[q.typ] {
+		if g.applies(s, a.ID, x) {
 			covered = append(covered, g.record)
 			if g.rights&bit == 0 {
 				continue
@@ -457,13 +520,13 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 			}
 		}
 	}
-	grants = append(grants, in(colID, allowed), reach(false, in(colID, allowedGroup)))
+	grants = append(grants, in(colID, allowed), q.reach(false, in(colID, allowedGroup)))
 	if !typeCovered {
 		var defaults CRUD
 		for _, gi := range s.defaults {
-			if s.memberOf(s.subjOf(n), gi) {
+			if s.memberOf(x, gi) {
 				defs := s.groups[gi].group.Defaults
-				c, ok := defs[typ]
+				c, ok := defs[q.typ]
 				if !ok {
 					c = defs[Wildcard]
 				}
@@ -471,15 +534,20 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 			}
 		}
 		if defaults&bit != 0 {
-			grants = append(grants, reach(false, not(in(colID, covered))))
+			grants = append(grants, q.reach(false, not(in(colID, covered))))
 		}
 	}
+	return or(grants...)
+}
 
-	granted := or(role, or(sharing...), or(grants...))
-
-	// Restrictions.
+// filterRestrict is restrict as a condition: it limits granted to the
+// records the subject may see at all — by visibility, publication (for
+// external subjects) and members-only categories — and to the
+// visibilities Can accepts.
+func (s *snapshot) filterRestrict(q *filterSubject, granted *cond) *cond {
+	a, own := q.a, q.own
 	visible := and(
-		or(not(eq(colVisibility, int64(VisibleGroup))), own, in(colGroup, groups)),
+		or(not(eq(colVisibility, int64(VisibleGroup))), own, in(colGroup, q.groups)),
 		or(not(eq(colVisibility, int64(VisibleAssociate))), own),
 	)
 	published := condAlways
@@ -490,7 +558,7 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 	for id, c := range s.categories {
 		if !c.cat.MembersOnly {
 			okCats = append(okCats, int64(id))
-		} else if direct, g, role := s.inCategory(s.subjOf(n), c); direct || g >= 0 || role {
+		} else if direct, g, role := s.inCategory(s.subjOf(q.n), c); direct || g >= 0 || role {
 			okCats = append(okCats, int64(id))
 		}
 	}
@@ -572,6 +640,9 @@ type ruleOwners struct {
 	teams  []int64 // groups that are in From or included in a From group
 }
 
+// filterCache returns the snapshot's filterCache, building its per-role
+// and per-rule lists on first use: only resolvers that build filters pay
+// for them.
 func (s *snapshot) filterCache() *filterCache {
 	fc := s.fcache
 	fc.once.Do(func() {
@@ -620,432 +691,4 @@ func (s *snapshot) filterCache() *filterCache {
 		}
 	})
 	return fc
-}
-
-// Dialect selects the SQL flavour [Filter.SQL] writes.
-type Dialect uint8
-
-// The supported SQL dialects.
-const (
-	_ Dialect = iota
-	// PostgreSQL: numbered parameters ($1…) and id lists as bigint[]
-	// parameters (col = ANY($n)).
-	PostgreSQL
-	// SQLite: ? parameters and id lists as JSON array parameters
-	// (col IN (SELECT value FROM json_each(?))).
-	SQLite
-)
-
-// Columns maps record columns to SQL column names, such as "associate_id"
-// or "c.group_id". An empty name means the table has no such column: the
-// filter then takes the column to be 0 (false for Published), which is
-// what Can sees for records that leave the field unset.
-//
-// A name is an identifier and nothing else, so that no mapping can change
-// what a filter means: one to three parts separated by dots ("owner_id",
-// "c.owner_id", "public.contacts.owner_id"), each either unquoted —
-// ASCII letters, digits and underscores, not starting with a digit, and
-// not a keyword (see below) — or double-quoted, holding any text but NUL,
-// with a double quote written twice ("Owner", "owner ""id"""). A part may
-// be at most 63 bytes long, the longest name PostgreSQL keeps without
-// truncating it.
-//
-// An unquoted part may not be a keyword of SQLite, nor a reserved keyword
-// of PostgreSQL (including those that can be function or type names):
-// TRUE, NULL, CURRENT_USER, USER, DEFAULT, NOT… would be read as a value or
-// an operator rather than a column, and a mapping such as Owner: "TRUE"
-// would open every row. Quote such a name: Group: `"group"`.
-type Columns struct {
-	ID, Owner, Group, Team, Company, Project, Category, Published, Visibility string
-}
-
-// columnFields names the Columns field of each column, for errors.
-var columnFields = [...]string{
-	colID: "ID", colOwner: "Owner", colGroup: "Group", colTeam: "Team", colCompany: "Company",
-	colProject: "Project", colCategory: "Category", colPublished: "Published", colVisibility: "Visibility",
-}
-
-func (c *Columns) name(col column) string {
-	switch col {
-	case colID:
-		return c.ID
-	case colOwner:
-		return c.Owner
-	case colGroup:
-		return c.Group
-	case colTeam:
-		return c.Team
-	case colCompany:
-		return c.Company
-	case colProject:
-		return c.Project
-	case colCategory:
-		return c.Category
-	case colPublished:
-		return c.Published
-	case colVisibility:
-		return c.Visibility
-	}
-	return ""
-}
-
-// set is name's inverse: it maps col to name.
-func (c *Columns) set(col column, name string) {
-	switch col {
-	case colID:
-		c.ID = name
-	case colOwner:
-		c.Owner = name
-	case colGroup:
-		c.Group = name
-	case colTeam:
-		c.Team = name
-	case colCompany:
-		c.Company = name
-	case colProject:
-		c.Project = name
-	case colCategory:
-		c.Category = name
-	case colPublished:
-		c.Published = name
-	case colVisibility:
-		c.Visibility = name
-	}
-}
-
-// ErrColumn marks a column mapping [Filter.SQL] cannot use. It wraps
-// [ErrInvalid].
-var ErrColumn = fmt.Errorf("%w: bad column mapping", ErrInvalid)
-
-// SQL renders the filter as a WHERE-clause fragment and its arguments, for
-// the dialect and the table's column mapping. The fragment's text depends
-// on the filter's shape, never on how many ids it carries: id lists travel
-// as one array parameter each. Parameters are numbered from firstArg
-// (PostgreSQL; use 1 unless the query has earlier ones); SQLite uses ?.
-//
-// NULL in an ownership column is read as 0 (no owner, no group…), and NULL
-// in Published as false, so a row's NULLs never change the answer.
-//
-// A column name that is not an identifier (see [Columns]) is an error
-// wrapping [ErrColumn] and [ErrInvalid] that names the field and the value,
-// whether or not the filter uses that column.
-//
-// The fragment is fast when the table has B-tree indexes on the owner,
-// group and team columns (and category, company, project where they are
-// used), so the planner can combine them; see the README's "Listing"
-// section.
-func (f *Filter) SQL(d Dialect, cols Columns, firstArg int) (string, []any, error) {
-	if d != PostgreSQL && d != SQLite {
-		return "", nil, fmt.Errorf("access: Filter.SQL: %w: unknown dialect %d", ErrInvalid, d)
-	}
-	if firstArg < 1 {
-		firstArg = 1
-	}
-	// The names are parsed and written out again in the dialect's quoting,
-	// so the SQL holds exactly the identifiers that were checked.
-	var quoted Columns
-	for col := colID; col <= colVisibility; col++ {
-		name := cols.name(col)
-		if name == "" {
-			continue
-		}
-		parts, err := parseColumn(name)
-		if err != nil {
-			return "", nil, fmt.Errorf("access: Filter.SQL: %w: Columns.%s %q: %v", ErrColumn, columnFields[col], name, err)
-		}
-		quoted.set(col, quoteColumn(d, parts))
-	}
-	root := f.root
-	if root == nil {
-		root = condNever
-	}
-	bound := root.bind(&quoted)
-	w := sqlWriter{d: d, cols: &quoted, next: firstArg}
-	w.write(bound)
-	return w.b.String(), w.args, nil
-}
-
-// maxIdentLen is the longest identifier PostgreSQL keeps as written
-// (NAMEDATALEN-1 bytes); it silently truncates longer ones.
-const maxIdentLen = 63
-
-// identPart is one dot-separated part of a column name, unescaped.
-type identPart struct {
-	name   string
-	quoted bool
-}
-
-// parseColumn splits a column name into its parts, or says why it is not
-// an identifier (see [Columns] for the grammar).
-func parseColumn(s string) ([]identPart, error) {
-	var parts []identPart
-	for i := 0; ; {
-		if len(parts) == 3 {
-			return nil, errors.New("more than three dot-separated parts")
-		}
-		var p identPart
-		if i < len(s) && s[i] == '"' {
-			var b strings.Builder
-			j := i + 1
-			for {
-				k := strings.IndexByte(s[j:], '"')
-				if k < 0 {
-					return nil, fmt.Errorf("unterminated quoted identifier at offset %d", i)
-				}
-				b.WriteString(s[j : j+k])
-				j += k + 1
-				if j < len(s) && s[j] == '"' { // a doubled quote stands for one
-					b.WriteByte('"')
-					j++
-					continue
-				}
-				break
-			}
-			p = identPart{name: b.String(), quoted: true}
-			switch {
-			case p.name == "":
-				return nil, fmt.Errorf("empty quoted identifier at offset %d", i)
-			case strings.IndexByte(p.name, 0) >= 0:
-				return nil, fmt.Errorf("NUL in quoted identifier at offset %d", i)
-			case !utf8.ValidString(p.name):
-				return nil, fmt.Errorf("invalid UTF-8 in quoted identifier at offset %d", i)
-			}
-			i = j
-		} else {
-			j := i
-			for j < len(s) && (s[j] == '_' || 'a' <= s[j] && s[j] <= 'z' || 'A' <= s[j] && s[j] <= 'Z' || j > i && '0' <= s[j] && s[j] <= '9') {
-				j++
-			}
-			if j == i {
-				if i < len(s) {
-					return nil, fmt.Errorf("unexpected %q at offset %d: not an identifier", s[i], i)
-				}
-				return nil, fmt.Errorf("missing identifier at offset %d", i)
-			}
-			p = identPart{name: s[i:j]}
-			if sqlKeyword(p.name) {
-				return nil, fmt.Errorf("%s is an SQL keyword, not a column name; quote it to mean a column", strings.ToUpper(p.name))
-			}
-			i = j
-		}
-		if len(p.name) > maxIdentLen {
-			return nil, fmt.Errorf("identifier longer than %d bytes", maxIdentLen)
-		}
-		parts = append(parts, p)
-		switch {
-		case i == len(s):
-			return parts, nil
-		case s[i] != '.':
-			return nil, fmt.Errorf("unexpected %q at offset %d: not an identifier", s[i], i)
-		}
-		i++
-	}
-}
-
-// quoteColumn writes a parsed column name for the dialect. Quoted parts
-// become "…" for PostgreSQL and `…` for SQLite: SQLite reads a
-// double-quoted name that matches no column as a string literal, which
-// would silently change what a filter tests, while a backquoted name is
-// always an identifier (and a missing one an error).
-func quoteColumn(d Dialect, parts []identPart) string {
-	var b strings.Builder
-	for i, p := range parts {
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		switch {
-		case !p.quoted:
-			b.WriteString(p.name)
-		case d == SQLite:
-			b.WriteString("`" + strings.ReplaceAll(p.name, "`", "``") + "`")
-		default:
-			b.WriteString(`"` + strings.ReplaceAll(p.name, `"`, `""`) + `"`)
-		}
-	}
-	return b.String()
-}
-
-// sqlKeyword reports whether an unquoted word is a keyword of SQLite or a
-// reserved keyword of PostgreSQL (reserved, or reserved but allowed as a
-// function or type name), in any case.
-func sqlKeyword(word string) bool {
-	if len(word) < 2 || len(word) > len("CURRENT_TIMESTAMP") {
-		return false
-	}
-	var buf [len("CURRENT_TIMESTAMP")]byte
-	for i := 0; i < len(word); i++ {
-		c := word[i]
-		if 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		buf[i] = c
-	}
-	_, ok := sqlKeywords[string(buf[:len(word)])]
-	return ok
-}
-
-// sqlKeywords holds the words sqlKeyword looks for: SQLite's keywords
-// (sqlite.org/lang_keywords.html), plus TRUE and FALSE, which SQLite reads
-// as values when no column has the name (147 and 2); and PostgreSQL's
-// keywords of categories "reserved" and "reserved (can be function or
-// type)" (pg_get_keywords() catcode R and T) as of version 15, plus
-// SYSTEM_USER, reserved since 16. TestColumnsKeywordsOnPostgreSQL checks
-// the list against the server it runs on.
-var sqlKeywords = func() map[string]struct{} {
-	const sqlite = `ABORT ACTION ADD AFTER ALL ALTER ALWAYS ANALYZE AND AS ASC ATTACH
-AUTOINCREMENT BEFORE BEGIN BETWEEN BY CASCADE CASE CAST CHECK COLLATE COLUMN COMMIT
-CONFLICT CONSTRAINT CREATE CROSS CURRENT CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP
-DATABASE DEFAULT DEFERRABLE DEFERRED DELETE DESC DETACH DISTINCT DO DROP EACH ELSE
-END ESCAPE EXCEPT EXCLUDE EXCLUSIVE EXISTS EXPLAIN FAIL FILTER FIRST FOLLOWING FOR
-FOREIGN FROM FULL GENERATED GLOB GROUP GROUPS HAVING IF IGNORE IMMEDIATE IN INDEX
-INDEXED INITIALLY INNER INSERT INSTEAD INTERSECT INTO IS ISNULL JOIN KEY LAST LEFT
-LIKE LIMIT MATCH MATERIALIZED NATURAL NO NOT NOTHING NOTNULL NULL NULLS OF OFFSET
-ON OR ORDER OTHERS OUTER OVER PARTITION PLAN PRAGMA PRECEDING PRIMARY QUERY RAISE
-RANGE RECURSIVE REFERENCES REGEXP REINDEX RELEASE RENAME REPLACE RESTRICT RETURNING
-RIGHT ROLLBACK ROW ROWS SAVEPOINT SELECT SET TABLE TEMP TEMPORARY THEN TIES TO
-TRANSACTION TRIGGER UNBOUNDED UNION UNIQUE UPDATE USING VACUUM VALUES VIEW VIRTUAL
-WHEN WHERE WINDOW WITH WITHOUT TRUE FALSE`
-	const postgres = `ALL ANALYSE ANALYZE AND ANY ARRAY AS ASC ASYMMETRIC AUTHORIZATION
-BINARY BOTH CASE CAST CHECK COLLATE COLLATION COLUMN CONCURRENTLY CONSTRAINT CREATE
-CROSS CURRENT_CATALOG CURRENT_DATE CURRENT_ROLE CURRENT_SCHEMA CURRENT_TIME
-CURRENT_TIMESTAMP CURRENT_USER DEFAULT DEFERRABLE DESC DISTINCT DO ELSE END EXCEPT
-FALSE FETCH FOR FOREIGN FREEZE FROM FULL GRANT GROUP HAVING ILIKE IN INITIALLY INNER
-INTERSECT INTO IS ISNULL JOIN LATERAL LEADING LEFT LIKE LIMIT LOCALTIME
-LOCALTIMESTAMP NATURAL NOT NOTNULL NULL OFFSET ON ONLY OR ORDER OUTER OVERLAPS
-PLACING PRIMARY REFERENCES RETURNING RIGHT SELECT SESSION_USER SIMILAR SOME
-SYMMETRIC SYSTEM_USER TABLE TABLESAMPLE THEN TO TRAILING TRUE UNION UNIQUE USER
-USING VARIADIC VERBOSE WHEN WHERE WINDOW WITH`
-	m := map[string]struct{}{}
-	for _, w := range strings.Fields(sqlite + " " + postgres) {
-		m[w] = struct{}{}
-	}
-	return m
-}()
-
-// bind folds away conditions on columns the table does not have, which
-// are 0 in every row.
-func (c *cond) bind(cols *Columns) *cond {
-	switch c.op {
-	case condEq, condIn:
-		if cols.name(c.col) != "" {
-			return c
-		}
-		if c.match(&Record{}) {
-			return condAlways
-		}
-		return condNever
-	case condAnd, condOr:
-		kids := make([]*cond, len(c.kids))
-		for i, k := range c.kids {
-			kids[i] = k.bind(cols)
-		}
-		return join(c.op, kids)
-	case condNot:
-		return not(c.kids[0].bind(cols))
-	}
-	return c
-}
-
-type sqlWriter struct {
-	d    Dialect
-	cols *Columns
-	b    strings.Builder
-	args []any
-	next int
-}
-
-// bool writes a boolean constant. SQLite reads TRUE and FALSE as the
-// names of columns when a table in the query has a column of that name
-// (quoted, it may), which would silently change the filter; 1 and 0 are
-// always numbers, and SQLite's booleans are those numbers.
-func (w *sqlWriter) bool(v bool) string {
-	switch {
-	case w.d == PostgreSQL && v:
-		return "TRUE"
-	case w.d == PostgreSQL:
-		return "FALSE"
-	case v:
-		return "1"
-	}
-	return "0"
-}
-
-func (w *sqlWriter) param(v any) {
-	w.args = append(w.args, v)
-	if w.d == PostgreSQL {
-		w.b.WriteString("$" + strconv.Itoa(w.next))
-		w.next++
-		return
-	}
-	w.b.WriteString("?")
-}
-
-func (w *sqlWriter) write(c *cond) {
-	switch c.op {
-	case condFalse:
-		w.b.WriteString(w.bool(false))
-	case condTrue:
-		w.b.WriteString(w.bool(true))
-	case condEq:
-		col := w.cols.name(c.col)
-		switch {
-		case c.col == colPublished && c.val == 1:
-			w.b.WriteString(col + " = " + w.bool(true))
-		case c.col == colPublished:
-			w.b.WriteString("(" + col + " = " + w.bool(false) + " OR " + col + " IS NULL)")
-		case c.val == 0:
-			w.b.WriteString("(" + col + " = 0 OR " + col + " IS NULL)")
-		default:
-			w.b.WriteString(col + " = ")
-			w.param(c.val)
-		}
-	case condIn:
-		col := w.cols.name(c.col)
-		zero := c.set[0] <= 0 && slices.Contains(c.set, 0)
-		if zero {
-			w.b.WriteString("(" + col + " IS NULL OR ")
-		}
-		if w.d == PostgreSQL {
-			w.b.WriteString(col + " = ANY(")
-			w.param(slices.Clone(c.set))
-			w.b.WriteString(")")
-		} else {
-			w.b.WriteString(col + " IN (SELECT value FROM json_each(")
-			w.param(jsonInts(c.set))
-			w.b.WriteString("))")
-		}
-		if zero {
-			w.b.WriteString(")")
-		}
-	case condNot:
-		// IS NOT TRUE, not NOT: NOT NULL is NULL, which would drop the row.
-		w.b.WriteString("(")
-		w.write(c.kids[0])
-		w.b.WriteString(") IS NOT " + w.bool(true))
-	case condAnd, condOr:
-		sep := " AND "
-		if c.op == condOr {
-			sep = " OR "
-		}
-		w.b.WriteString("(")
-		for i, k := range c.kids {
-			if i > 0 {
-				w.b.WriteString(sep)
-			}
-			w.write(k)
-		}
-		w.b.WriteString(")")
-	}
-}
-
-func jsonInts(set []int64) string {
-	b := make([]byte, 0, 2+len(set)*8)
-	b = append(b, '[')
-	for i, v := range set {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, v, 10)
-	}
-	return string(append(b, ']'))
 }

@@ -168,6 +168,7 @@ type smartNode struct {
 	kids  []smartNode // operands of and, or (two or more) and not (one)
 }
 
+// match reports whether associate a satisfies the expression n.
 func (n *smartNode) match(a *Associate) bool {
 	switch n.op {
 	case smartAnd:
@@ -684,6 +685,7 @@ func (p *smartParser) parseChain(op smartOp, keyword string, operand func() (sma
 	return smartNode{op: op, kids: kids}, nil
 }
 
+// parseUnary reads a "not", a parenthesised expression or a comparison.
 func (p *smartParser) parseUnary() (smartNode, error) {
 	open := p.off
 	switch {
@@ -723,8 +725,25 @@ func (p *smartParser) parseUnary() (smartNode, error) {
 // smartFields lists the fields for "unknown field" errors.
 const smartFields = "want name, role, company, projects, attr.KEY"
 
+// parseComparison reads one comparison — a field, an operator and its
+// operand or list of operands — into a node.
 func (p *smartParser) parseComparison() (smartNode, error) {
 	var n smartNode
+	if err := p.parseField(&n); err != nil {
+		return n, err
+	}
+	field := n.fieldExcerpt()
+	if err := p.parseOperator(&n, field); err != nil {
+		return n, err
+	}
+	err := p.parseOperands(&n, field)
+	return n, err
+}
+
+// parseField reads the field a comparison tests into n, and moves past
+// it. Unknown fields and keywords in its place are errors that say what
+// fields there are.
+func (p *smartParser) parseField(n *smartNode) error {
 	switch {
 	case p.kind == tokAttrKey:
 		n.field, n.key = fieldAttr, p.val
@@ -738,46 +757,54 @@ func (p *smartParser) parseComparison() (smartNode, error) {
 		n.field = fieldProjects
 	case p.is("attr"):
 		if err := p.next(); err != nil {
-			return n, err
+			return err
 		}
 		if p.kind != tokLBrack {
-			return n, smartErrorf(p.off, `expected ".KEY" or ["key"] after attr, got %s`, p.describe())
+			return smartErrorf(p.off, `expected ".KEY" or ["key"] after attr, got %s`, p.describe())
 		}
 		if err := p.next(); err != nil {
-			return n, err
+			return err
 		}
 		if p.kind != tokString {
-			return n, smartErrorf(p.off, `expected a quoted attribute key after "attr[", got %s`, p.describe())
+			return smartErrorf(p.off, `expected a quoted attribute key after "attr[", got %s`, p.describe())
 		}
 		n.field, n.key = fieldAttr, p.val
 		if err := p.next(); err != nil {
-			return n, err
+			return err
 		}
 		if p.kind != tokRBrack {
-			return n, smartErrorf(p.off, `expected "]" after the attribute key, got %s`, p.describe())
+			return smartErrorf(p.off, `expected "]" after the attribute key, got %s`, p.describe())
 		}
 	case p.kind == tokIdent && smartKeyword(p.text):
-		return n, smartErrorf(p.off, "expected a comparison, got keyword %q", p.text)
+		return smartErrorf(p.off, "expected a comparison, got keyword %q", p.text)
 	case p.kind == tokIdent:
 		hint := ""
 		switch strings.ToLower(p.text) {
 		case "name", "role", "company", "projects", "attr":
 			hint = "; field names are lower-case"
 		}
-		return n, smartErrorf(p.off, "unknown field %s (%s%s)", excerpt(p.text), smartFields, hint)
+		return smartErrorf(p.off, "unknown field %s (%s%s)", excerpt(p.text), smartFields, hint)
 	default:
-		return n, smartErrorf(p.off, "expected a comparison, got %s", p.describe())
+		return smartErrorf(p.off, "expected a comparison, got %s", p.describe())
 	}
-	if err := p.next(); err != nil {
-		return n, err
-	}
+	return p.next()
+}
+
+// fieldExcerpt renders n's field for error messages, cut to 40 bytes.
+func (n *smartNode) fieldExcerpt() string {
 	var b strings.Builder
 	n.writeField(&b)
 	field := b.String()
 	if len(field) > 40 {
 		field = strings.ToValidUTF8(field[:40], "") + "…"
 	}
+	return field
+}
 
+// parseOperator reads the operator of a comparison on field into n, and
+// moves past it. An operator the field does not take is an error that
+// lists those it does.
+func (p *smartParser) parseOperator(n *smartNode, field string) error {
 	var want string
 	switch n.field {
 	case fieldName, fieldAttr:
@@ -801,54 +828,57 @@ func (p *smartParser) parseComparison() (smartNode, error) {
 	case p.is("contains") && n.field == fieldProjects:
 		n.op = smartContains
 	case p.kind == tokEq || p.kind == tokNe || p.is("in") || p.is("prefix") || p.is("contains"):
-		return n, smartErrorf(opOff, "operator %s does not apply to %s (want %s)", opText, field, want)
+		return smartErrorf(opOff, "operator %s does not apply to %s (want %s)", opText, field, want)
 	case p.kind == tokIdent || p.kind == tokOp:
-		return n, smartErrorf(opOff, "unknown operator %s after %s (want %s)", opText, field, want)
+		return smartErrorf(opOff, "unknown operator %s after %s (want %s)", opText, field, want)
 	default:
-		return n, smartErrorf(opOff, "expected an operator after %s (want %s), got %s", field, want, p.describe())
+		return smartErrorf(opOff, "expected an operator after %s (want %s), got %s", field, want, p.describe())
 	}
 	if err := p.next(); err != nil {
-		return n, err
+		return err
 	}
 	if n.op == smartContains && p.is("any") {
 		n.op = smartContainsAny
-		if err := p.next(); err != nil {
-			return n, err
-		}
+		return p.next()
 	}
+	return nil
+}
 
+// parseOperands reads the operand of n's operator, or for in and contains
+// any a non-empty bracketed list of them, and moves past it.
+func (p *smartParser) parseOperands(n *smartNode, field string) error {
 	if n.op != smartIn && n.op != smartContainsAny {
 		if n.op == smartContains && p.kind == tokLBrack {
-			return n, smartErrorf(p.off, `"contains" takes one project id; write "contains any [...]" for a list`)
+			return smartErrorf(p.off, `"contains" takes one project id; write "contains any [...]" for a list`)
 		}
-		return n, p.value(&n, field)
+		return p.value(n, field)
 	}
 	if p.kind != tokLBrack {
-		return n, smartErrorf(p.off, `expected "[" to start a list, got %s`, p.describe())
+		return smartErrorf(p.off, `expected "[" to start a list, got %s`, p.describe())
 	}
 	open := p.off
 	if err := p.next(); err != nil {
-		return n, err
+		return err
 	}
 	if p.kind == tokRBrack {
-		return n, smartErrorf(open, "empty list")
+		return smartErrorf(open, "empty list")
 	}
 	for {
-		if err := p.value(&n, field); err != nil {
-			return n, err
+		if err := p.value(n, field); err != nil {
+			return err
 		}
 		if p.kind == tokRBrack {
 			break
 		}
 		if p.kind != tokComma {
-			return n, smartErrorf(p.off, `expected "," or "]" in the list opened at offset %d, got %s`, open, p.describe())
+			return smartErrorf(p.off, `expected "," or "]" in the list opened at offset %d, got %s`, open, p.describe())
 		}
 		if err := p.next(); err != nil {
-			return n, err
+			return err
 		}
 	}
 	n.compileSets()
-	return n, p.next()
+	return p.next()
 }
 
 // value reads one operand of the type field holds into n, appending it to

@@ -58,33 +58,6 @@ func (e *CommitError) Is(target error) bool { return target == ErrCommitUnknown 
 // higher revision; revision 0 is the empty model before any write.
 type Revision uint64
 
-// Kind names a kind of stored entity.
-type Kind uint8
-
-// The kinds of entity a store holds. The zero value is not a kind.
-const (
-	_ Kind = iota
-	KindRole
-	KindGroup
-	KindAssociate
-	KindSharingRule
-	KindGrant
-	KindCategory
-	KindImpersonation
-)
-
-// String names the kind.
-func (k Kind) String() string { return enumName(kindNames[:], k, "kind") }
-
-// Ref names one stored entity.
-type Ref struct {
-	Kind Kind
-	ID   int64
-}
-
-// String renders the reference as "group 12".
-func (r Ref) String() string { return fmt.Sprintf("%s %d", r.Kind, r.ID) }
-
 // Store is the source of truth a [Resolver] reads: it hands out the model at
 // a revision and what changed since an earlier one. Adapters live in
 // store/memory, store/postgres and store/sqlite; each passes the conformance
@@ -100,78 +73,4 @@ type Store interface {
 	//
 	// The returned values belong to the caller.
 	Changes(ctx context.Context, since Revision) (Delta, error)
-}
-
-// Watcher is an optional capability of a [Store]: it calls fn after each
-// committed revision. For writes made through the same Store value it calls
-// fn before the write returns, which is what gives a resolver in the same
-// process read-your-writes. Calls may arrive late, merged or out of order;
-// fn should treat the revision as a hint and ask [Store.Changes].
-//
-// Watch returns a function that stops the calls.
-type Watcher interface {
-	Watch(fn func(Revision)) (stop func())
-}
-
-// Writer is the write side every store adapter offers: an atomic batch.
-// Adapters add convenience methods (PutAssociate, DeleteGroup…) on top.
-type Writer interface {
-	// Apply validates b against the store's current model (see
-	// [Batch.Validate]) and commits all of it or none of it, returning the
-	// new revision. A returned error means none of it took effect, except
-	// one wrapping [ErrCommitUnknown], which a store returns only when it
-	// cannot know the outcome.
-	Apply(ctx context.Context, b Batch) (Revision, error)
-}
-
-// View is read access to a model, as [Batch.Validate] needs it. Store
-// adapters implement it over their current state, inside the transaction
-// that will commit the batch.
-//
-// Lookups of a missing id return an error wrapping [ErrNotFound].
-type View interface {
-	Role(ctx context.Context, id RoleID) (Role, error)
-	Group(ctx context.Context, id GroupID) (Group, error)
-	Associate(ctx context.Context, id AssociateID) (Associate, error)
-	// AssociateByName finds the associate whose name folds (see
-	// [FoldName]) to the same string as name.
-	AssociateByName(ctx context.Context, name string) (Associate, error)
-	Category(ctx context.Context, id CategoryID) (Category, error)
-	// Dependants lists the entities that refer to ref. Order does not
-	// matter. For
-	//   - a role: its child roles, the groups that list it (Roles or
-	//     RolesAndSubordinates), the associates that hold it, the sharing
-	//     rules that name it and the categories that list it;
-	//   - a group: the groups that list it, the associates that name it as
-	//     primary or secondary group, the sharing rules that name it, the
-	//     grants to it, the categories that list it and the impersonation
-	//     rules that name it;
-	//   - an associate: the groups that list it as an admin, the sharing
-	//     rules that name it, the grants to it and the impersonation rules
-	//     that name it;
-	//   - a category: its child categories and the associates that list it.
-	// Other kinds have no dependants.
-	Dependants(ctx context.Context, ref Ref) ([]Ref, error)
-}
-
-// Delta is what changed in a store between two revisions: the values of
-// the entities written, and the ids of those deleted, after From up to To.
-// When Full is true, the Batch holds the whole model at To and replaces
-// everything (From is then meaningless).
-type Delta struct {
-	From, To Revision
-	Full     bool
-	Batch
-}
-
-// Infallible is an optional capability of a [Store] whose Changes cannot
-// fail, because it holds the model in the process, and which tells its
-// watchers of every write (store/memory). A resolver over it cannot fall
-// behind for want of its store, so it does not bound staleness by default
-// (see Options.MaxStaleness). A wrapper that can fail (a proxy, a fault
-// injector) must not expose the method, as embedding a Store would.
-type Infallible interface {
-	Store
-	// ChangesCannotFail does nothing; having it is the promise.
-	ChangesCannotFail()
 }

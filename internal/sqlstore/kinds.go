@@ -38,9 +38,14 @@ type table struct {
 
 // ref is one way entities of a kind refer to entities of kind to: sel
 // selects the ids of the referring entities, given the referred id as $1.
+// fields names the Go fields of the referring kind that sel covers, as the
+// root package's table of references (access.References) names them;
+// TestRefsMatchReferences checks that a kind's refs cover exactly that
+// table.
 type ref struct {
-	to  access.Kind
-	sel string
+	to     access.Kind
+	fields []string
+	sel    string
 }
 
 // kindSpec is everything table-driven code needs to know about a kind.
@@ -314,7 +319,7 @@ var roleKind = &kindSpec{
 		},
 	},
 	refs: []ref{
-		{access.KindRole, "id FROM access_role WHERE parent_id = $1"},
+		{access.KindRole, []string{"Parent"}, "id FROM access_role WHERE parent_id = $1"},
 	},
 }
 
@@ -425,9 +430,9 @@ var groupKind = &kindSpec{
 		},
 	},
 	refs: []ref{
-		{access.KindGroup, "group_id FROM access_group_member WHERE member_id = $1"},
-		{access.KindRole, "group_id FROM access_group_role WHERE role_id = $1"},
-		{access.KindAssociate, "group_id FROM access_group_admin WHERE associate_id = $1"},
+		{access.KindGroup, []string{"Groups"}, "group_id FROM access_group_member WHERE member_id = $1"},
+		{access.KindRole, []string{"Roles", "RolesAndSubordinates"}, "group_id FROM access_group_role WHERE role_id = $1"},
+		{access.KindAssociate, []string{"Admins"}, "group_id FROM access_group_admin WHERE associate_id = $1"},
 	},
 }
 
@@ -511,10 +516,10 @@ var associateKind = &kindSpec{
 		},
 	},
 	refs: []ref{
-		{access.KindRole, "id FROM access_associate WHERE role_id = $1"},
-		{access.KindGroup, "id FROM access_associate WHERE primary_group_id = $1"},
-		{access.KindGroup, "associate_id FROM access_associate_group WHERE group_id = $1"},
-		{access.KindCategory, "associate_id FROM access_associate_category WHERE category_id = $1"},
+		{access.KindRole, []string{"Role"}, "id FROM access_associate WHERE role_id = $1"},
+		{access.KindGroup, []string{"PrimaryGroup"}, "id FROM access_associate WHERE primary_group_id = $1"},
+		{access.KindGroup, []string{"Groups"}, "associate_id FROM access_associate_group WHERE group_id = $1"},
+		{access.KindCategory, []string{"Categories"}, "associate_id FROM access_associate_category WHERE category_id = $1"},
 	},
 }
 
@@ -623,9 +628,9 @@ var sharingRuleKind = &kindSpec{
 		},
 	},
 	refs: []ref{
-		{access.KindAssociate, fmt.Sprintf("rule_id FROM access_sharing_principal WHERE list = %d AND member_id = $1", listAssociates)},
-		{access.KindGroup, fmt.Sprintf("rule_id FROM access_sharing_principal WHERE list = %d AND member_id = $1", listGroups)},
-		{access.KindRole, fmt.Sprintf("rule_id FROM access_sharing_principal WHERE list IN (%d, %d) AND member_id = $1", listRoles, listRoleTrees)},
+		{access.KindAssociate, []string{"From.Associates", "To.Associates"}, fmt.Sprintf("rule_id FROM access_sharing_principal WHERE list = %d AND member_id = $1", listAssociates)},
+		{access.KindGroup, []string{"From.Groups", "To.Groups"}, fmt.Sprintf("rule_id FROM access_sharing_principal WHERE list = %d AND member_id = $1", listGroups)},
+		{access.KindRole, []string{"From.Roles", "From.RolesAndSubordinates", "To.Roles", "To.RolesAndSubordinates"}, fmt.Sprintf("rule_id FROM access_sharing_principal WHERE list IN (%d, %d) AND member_id = $1", listRoles, listRoleTrees)},
 	},
 }
 
@@ -660,8 +665,8 @@ var grantKind = &kindSpec{
 		},
 	},
 	refs: []ref{
-		{access.KindAssociate, "id FROM access_grant WHERE associate_id = $1"},
-		{access.KindGroup, "id FROM access_grant WHERE group_id = $1"},
+		{access.KindAssociate, []string{"Associate"}, "id FROM access_grant WHERE associate_id = $1"},
+		{access.KindGroup, []string{"Group"}, "id FROM access_grant WHERE group_id = $1"},
 	},
 }
 
@@ -704,9 +709,9 @@ var categoryKind = &kindSpec{
 		},
 	},
 	refs: []ref{
-		{access.KindCategory, "id FROM access_category WHERE parent_id = $1"},
-		{access.KindGroup, "category_id FROM access_category_group WHERE group_id = $1"},
-		{access.KindRole, "category_id FROM access_category_role WHERE role_id = $1"},
+		{access.KindCategory, []string{"Parent"}, "id FROM access_category WHERE parent_id = $1"},
+		{access.KindGroup, []string{"Groups"}, "category_id FROM access_category_group WHERE group_id = $1"},
+		{access.KindRole, []string{"Roles"}, "category_id FROM access_category_role WHERE role_id = $1"},
 	},
 }
 
@@ -742,8 +747,8 @@ var impersonationKind = &kindSpec{
 		},
 	},
 	refs: []ref{
-		{access.KindAssociate, "id FROM access_impersonation WHERE actor_associate_id = $1 OR target_associate_id = $1"},
-		{access.KindGroup, "id FROM access_impersonation WHERE actor_group_id = $1 OR target_group_id = $1"},
+		{access.KindAssociate, []string{"Actor.Associate", "Target.Associate"}, "id FROM access_impersonation WHERE actor_associate_id = $1 OR target_associate_id = $1"},
+		{access.KindGroup, []string{"Actor.Group", "Target.Group"}, "id FROM access_impersonation WHERE actor_group_id = $1 OR target_group_id = $1"},
 	},
 }
 

@@ -85,17 +85,15 @@ type watcher struct {
 	stopped atomic.Bool
 }
 
-// table holds the entities of one kind by id, and knows what each refers
-// to.
+// table holds the entities of one kind by id.
 type table[ID ~int64, V any] struct {
-	kind  access.Kind
-	rows  map[ID]V
-	id    func(*V) ID
-	edges func(*V, func(to access.Ref))
+	kind access.Kind
+	rows map[ID]V
+	id   func(*V) ID
 }
 
-func newTable[ID ~int64, V any](k access.Kind, id func(*V) ID, edges func(*V, func(access.Ref))) table[ID, V] {
-	return table[ID, V]{kind: k, rows: make(map[ID]V), id: id, edges: edges}
+func newTable[ID ~int64, V any](k access.Kind, id func(*V) ID) table[ID, V] {
+	return table[ID, V]{kind: k, rows: make(map[ID]V), id: id}
 }
 
 // New returns an empty store at revision 0 that remembers the changes of
@@ -114,13 +112,13 @@ func NewWithLog(n int) *Store {
 		panic(fmt.Sprintf("memory: NewWithLog(%d): the log length must not be negative", n))
 	}
 	return &Store{
-		roles:      newTable(access.KindRole, func(r *access.Role) access.RoleID { return r.ID }, roleEdges),
-		groups:     newTable(access.KindGroup, func(g *access.Group) access.GroupID { return g.ID }, groupEdges),
-		associates: newTable(access.KindAssociate, func(a *access.Associate) access.AssociateID { return a.ID }, associateEdges),
-		rules:      newTable(access.KindSharingRule, func(r *access.SharingRule) access.RuleID { return r.ID }, ruleEdges),
-		grants:     newTable(access.KindGrant, func(g *access.Grant) access.GrantID { return g.ID }, grantEdges),
-		categories: newTable(access.KindCategory, func(c *access.Category) access.CategoryID { return c.ID }, categoryEdges),
-		imps:       newTable(access.KindImpersonation, func(m *access.Impersonation) access.ImpersonationID { return m.ID }, impersonationEdges),
+		roles:      newTable(access.KindRole, func(r *access.Role) access.RoleID { return r.ID }),
+		groups:     newTable(access.KindGroup, func(g *access.Group) access.GroupID { return g.ID }),
+		associates: newTable(access.KindAssociate, func(a *access.Associate) access.AssociateID { return a.ID }),
+		rules:      newTable(access.KindSharingRule, func(r *access.SharingRule) access.RuleID { return r.ID }),
+		grants:     newTable(access.KindGrant, func(g *access.Grant) access.GrantID { return g.ID }),
+		categories: newTable(access.KindCategory, func(c *access.Category) access.CategoryID { return c.ID }),
+		imps:       newTable(access.KindImpersonation, func(m *access.Impersonation) access.ImpersonationID { return m.ID }),
 		byName:     make(map[string]access.AssociateID),
 		deps:       make(map[access.Ref]map[access.Ref]struct{}),
 		log:        changeLog{max: n},
@@ -281,9 +279,9 @@ func write[ID ~int64, V any](s *Store, t *table[ID, V], puts []V, dels []ID, tou
 		// and the sets behind a popular role or group are large.
 		before, after = before[:0], after[:0]
 		if old, ok := t.rows[t.id(v)]; ok {
-			t.edges(&old, func(to access.Ref) { before = append(before, to) })
+			access.References(&old, func(to access.Ref) bool { before = append(before, to); return true })
 		}
-		t.edges(v, func(to access.Ref) { after = append(after, to) })
+		access.References(v, func(to access.Ref) bool { after = append(after, to); return true })
 		without(before, after, func(to access.Ref) { s.unlink(from, to) })
 		without(after, before, func(to access.Ref) { s.link(from, to) })
 		t.rows[t.id(v)] = *v
@@ -292,7 +290,7 @@ func write[ID ~int64, V any](s *Store, t *table[ID, V], puts []V, dels []ID, tou
 	for _, id := range dels {
 		if old, ok := t.rows[id]; ok {
 			from := access.Ref{Kind: t.kind, ID: int64(id)}
-			t.edges(&old, func(to access.Ref) { s.unlink(from, to) })
+			access.References(&old, func(to access.Ref) bool { s.unlink(from, to); return true })
 			delete(t.rows, id)
 			touched = append(touched, from)
 		}
@@ -662,74 +660,6 @@ func (v txView) Dependants(_ context.Context, ref access.Ref) ([]access.Ref, err
 		return nil, nil
 	}
 	return slices.AppendSeq(make([]access.Ref, 0, len(set)), maps.Keys(set)), nil
-}
-
-// The edges of each kind: what an entity's value refers to. They must
-// match what access.View.Dependants promises.
-
-func roleEdges(r *access.Role, yield func(access.Ref)) {
-	if r.Parent != 0 {
-		yield(access.Ref{Kind: access.KindRole, ID: int64(r.Parent)})
-	}
-}
-
-func groupEdges(g *access.Group, yield func(access.Ref)) {
-	refs(access.KindGroup, g.Groups, yield)
-	refs(access.KindRole, g.Roles, yield)
-	refs(access.KindRole, g.RolesAndSubordinates, yield)
-	refs(access.KindAssociate, g.Admins, yield)
-}
-
-func associateEdges(a *access.Associate, yield func(access.Ref)) {
-	if a.PrimaryGroup != 0 {
-		yield(access.Ref{Kind: access.KindGroup, ID: int64(a.PrimaryGroup)})
-	}
-	refs(access.KindGroup, a.Groups, yield)
-	if a.Role != 0 {
-		yield(access.Ref{Kind: access.KindRole, ID: int64(a.Role)})
-	}
-	refs(access.KindCategory, a.Categories, yield)
-}
-
-func ruleEdges(r *access.SharingRule, yield func(access.Ref)) {
-	for _, p := range []*access.Principals{&r.From, &r.To} {
-		refs(access.KindAssociate, p.Associates, yield)
-		refs(access.KindGroup, p.Groups, yield)
-		refs(access.KindRole, p.Roles, yield)
-		refs(access.KindRole, p.RolesAndSubordinates, yield)
-	}
-}
-
-func grantEdges(g *access.Grant, yield func(access.Ref)) {
-	principalEdges(access.Principal{Associate: g.Associate, Group: g.Group}, yield)
-}
-
-func categoryEdges(c *access.Category, yield func(access.Ref)) {
-	if c.Parent != 0 {
-		yield(access.Ref{Kind: access.KindCategory, ID: int64(c.Parent)})
-	}
-	refs(access.KindGroup, c.Groups, yield)
-	refs(access.KindRole, c.Roles, yield)
-}
-
-func impersonationEdges(m *access.Impersonation, yield func(access.Ref)) {
-	principalEdges(m.Actor, yield)
-	principalEdges(m.Target, yield)
-}
-
-func principalEdges(p access.Principal, yield func(access.Ref)) {
-	if p.Associate != 0 {
-		yield(access.Ref{Kind: access.KindAssociate, ID: int64(p.Associate)})
-	}
-	if p.Group != 0 {
-		yield(access.Ref{Kind: access.KindGroup, ID: int64(p.Group)})
-	}
-}
-
-func refs[ID ~int64](k access.Kind, ids []ID, yield func(access.Ref)) {
-	for _, id := range ids {
-		yield(access.Ref{Kind: k, ID: int64(id)})
-	}
 }
 
 // changeLog remembers which entities each of the latest revisions touched.

@@ -196,6 +196,10 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error)
 	return newStore(ctx, pool, false, opts)
 }
 
+// newStore is Open and New: it fills in the options' defaults, derives
+// the notification channel and lock keys from the current schema, and
+// checks the schema's version, leaving an unmigrated or too new schema for
+// the store's methods to report. own says whether Close closes the pool.
 func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, opts *Options) (*Store, error) {
 	if errMigrations != nil {
 		return nil, fmt.Errorf("postgres: embedded migrations: %w", errMigrations)
@@ -499,6 +503,8 @@ func (c txConn) Exec(ctx context.Context, sql string, args ...any) error {
 // table but streams any number of rows.
 const copyThreshold = 64
 
+// Insert adds rows to table: with one multi-row INSERT for a few rows, by
+// COPY from copyThreshold rows on.
 func (c txConn) Insert(ctx context.Context, table string, cols []string, rows [][]any) error {
 	if len(rows) >= copyThreshold {
 		_, err := c.q.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))

@@ -278,6 +278,9 @@ type rejectCase struct {
 	mention []string
 }
 
+// rejectCases lists the batches every store must reject, each with the
+// sentinel its error wraps and the words its message names, so that the
+// stores agree on the error as well as on the refusal.
 func rejectCases() []rejectCase {
 	putR := func(r ...access.Role) access.Batch { return access.Batch{Roles: r} }
 	putG := func(g ...access.Group) access.Batch { return access.Batch{Groups: g} }
