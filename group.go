@@ -147,37 +147,6 @@ func (g *Group) check() error {
 	return nil
 }
 
-// ErrCycle is returned (wrapped in a [*CycleError]) when a write would make
-// group nesting or the role tree circular.
-var ErrCycle = errors.New("cycle")
-
-// CycleError reports the cycle a write would create. It matches [ErrCycle]
-// with errors.Is.
-type CycleError struct {
-	// Kind is KindGroup for group nesting, KindRole for the role tree.
-	Kind Kind
-	// Path lists the ids along the cycle; the first and last are the same.
-	// For groups, each lists the next in its Groups; for roles, each one's
-	// Parent is the next.
-	Path []int64
-}
-
-// Error renders the cycle, for example "access: group 7 forms a cycle 7→9→12→7".
-func (e *CycleError) Error() string {
-	ids := make([]string, len(e.Path))
-	for i, id := range e.Path {
-		ids[i] = strconv.FormatInt(id, 10)
-	}
-	first := int64(0)
-	if len(e.Path) > 0 {
-		first = e.Path[0]
-	}
-	return fmt.Sprintf("access: %s %d forms a cycle %s", e.Kind, first, strings.Join(ids, "→"))
-}
-
-// Is makes errors.Is(err, ErrCycle) true.
-func (e *CycleError) Is(target error) bool { return target == ErrCycle }
-
 // Reason says why an associate is a member of a group, one step at a time.
 type Reason uint8
 
