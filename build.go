@@ -24,7 +24,7 @@ import (
 // Store.Changes hands them over; it does not copy them.
 func build(rev Revision, b *Batch) *snapshot {
 	failClosed(b)
-	s := &snapshot{rev: rev, fcache: &filterCache{}, cow: &cow{all: true}}
+	s := &snapshot{rev: rev, filterMemo: &filterCache{}, cow: &cow{all: true}}
 	s.buildGroups(b)
 	s.compileGroups()
 	s.buildAssocs(b)
@@ -77,8 +77,8 @@ func (s *snapshot) buildAssocs(b *Batch) {
 	// their slots reserved: a decision then finds the subject's header
 	// without reading the id index first.
 	if len(as) > 0 && as[0].ID >= 0 && as[len(as)-1].ID < AssociateID(len(as)+len(as)/4+1024) {
-		s.identN = int64(as[len(as)-1].ID) + 1 + int64(len(as)/8+1024)
-		s.assocs = make([]*assocNode, s.identN)
+		s.identityLimit = int64(as[len(as)-1].ID) + 1 + int64(len(as)/8+1024)
+		s.assocs = make([]*assocNode, s.identityLimit)
 	}
 	for k, a := range as {
 		if k > 0 && as[k-1].ID == a.ID {
@@ -86,7 +86,7 @@ func (s *snapshot) buildAssocs(b *Batch) {
 		}
 		n := &slab[len(ids)]
 		*n = *newAssocNode(a)
-		if s.identN > 0 {
+		if s.identityLimit > 0 {
 			n.idx = int32(a.ID)
 			s.assocs[a.ID] = n
 		} else {
@@ -95,7 +95,7 @@ func (s *snapshot) buildAssocs(b *Batch) {
 		}
 		ids, idx = append(ids, a.ID), append(idx, n.idx)
 	}
-	s.assocIdx = newIDIndex(ids, idx)
+	s.assocIndex = newIDIndex(ids, idx)
 }
 
 // buildMembers computes every associate's effective groups and, from

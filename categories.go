@@ -27,8 +27,8 @@ func (e *Engine) Categories(ctx context.Context, who AssociateID) ([]CategoryMem
 // id, each with its provenance; nil when it has none.
 func (s *snapshot) effectiveCategories(n *assocNode) []CategoryMembership {
 	var out []CategoryMembership
-	for _, id := range slices.Sorted(maps.Keys(s.categories)) {
-		if m, ok := s.categoryMembership(n, s.categories[id]); ok {
+	for _, id := range slices.Sorted(maps.Keys(s.policy.categories)) {
+		if m, ok := s.categoryMembership(n, s.policy.categories[id]); ok {
 			out = append(out, m)
 		}
 	}
@@ -63,7 +63,7 @@ func (e *Engine) CategoryMembers(ctx context.Context, c CategoryID) ([]Associate
 	if err != nil {
 		return nil, err
 	}
-	cn := s.categories[c]
+	cn := s.policy.categories[c]
 	if cn == nil {
 		return nil, fmt.Errorf("access: CategoryMembers: category %d: %w", c, ErrNotFound)
 	}
@@ -97,7 +97,7 @@ func (e *Engine) RemoveCategory(ctx context.Context, who AssociateID, c Category
 		return Associate{}, err
 	}
 	_, n := s.assoc(who)
-	cn := s.categories[c]
+	cn := s.policy.categories[c]
 	switch {
 	case n == nil:
 		return Associate{}, fmt.Errorf("access: RemoveCategory: associate %d: %w", who, ErrNotFound)

@@ -20,7 +20,7 @@ import (
 // record owns nothing, so every own… helper copies: correct, if slow, for
 // code (tests) that edits a snapshot outside build and update.
 //
-// The personal-group array (snapshot.pers) is the exception: successive
+// The personal-group array (snapshot.personalGroups) is the exception: successive
 // snapshots append to one array in place, coordinated by its persArena,
 // rather than copying it (see hotWriter).
 type cow struct {

@@ -197,7 +197,7 @@ func (s *snapshot) relations(d *Decision, x subj, f *recordFacts, role *roleNode
 			rels = rels.With(Subordinate)
 		}
 		if rec.Category != 0 {
-			if c := s.categories[rec.Category]; c != nil {
+			if c := s.policy.categories[rec.Category]; c != nil {
 				if direct, g, byRole := s.inCategory(x, c); direct || g >= 0 || byRole {
 					rels = rels.With(CategoryMember)
 				}
@@ -227,10 +227,10 @@ func (s *snapshot) relations(d *Decision, x subj, f *recordFacts, role *roleNode
 // own company and projects) only rules whose To names the subject apply;
 // what the others would have added is returned as held.
 func (s *snapshot) sharingRights(d *Decision, x subj, t int32, outside bool) (rights, held CRUD) {
-	if int(t) >= len(s.rulesAt) {
+	if int(t) >= len(s.policy.rulesAt) {
 		t = 0
 	}
-	for _, r := range s.rulesAt[t] {
+	for _, r := range s.policy.rulesAt[t] {
 		if !s.holds(&r.to, d.Subject, x) || !s.ownedBy(&r.from, &d.Record) {
 			continue
 		}
@@ -256,7 +256,7 @@ func (s *snapshot) ownedBy(from *principalSet, rec *Record) bool {
 	if rec.Owner != 0 {
 		// Only groups and roles need the owner's header, a cache miss.
 		owner := subj{i: -1}
-		if len(from.groups)+len(from.roles)+len(from.rs) > 0 {
+		if len(from.groups)+len(from.roles)+len(from.rolesWithSubordinates) > 0 {
 			owner = s.subject(rec.Owner)
 		}
 		if s.holds(from, rec.Owner, owner) {
@@ -298,17 +298,17 @@ func (s *snapshot) grantRights(d *Decision, x subj, t int32, outside bool) (righ
 			d.add(c)
 		}
 	}
-	if int(t) >= len(s.typeGrantsAt) {
+	if int(t) >= len(s.policy.typeGrantsAt) {
 		t = 0
 	}
-	if id := d.Record.ID; id != 0 && s.recBloomAt[t].mayHave(id) {
-		apply(s.recGrantsAt[t][id])
+	if id := d.Record.ID; id != 0 && s.policy.recBloomAt[t].mayHave(id) {
+		apply(s.policy.recGrantsAt[t][id])
 	}
-	apply(s.typeGrantsAt[t])
+	apply(s.policy.typeGrantsAt[t])
 	if covered {
 		return rights, held
 	}
-	for _, e := range s.defaultsAt[t] {
+	for _, e := range s.policy.defaultsAt[t] {
 		if e.mask != 0 {
 			if !hasBits(x.h, e.mask) {
 				continue
@@ -352,7 +352,7 @@ func (s *snapshot) restrict(d *Decision, x subj, f *recordFacts, rights CRUD) CR
 	if rec.Category != 0 {
 		// A category the store does not hold is treated as members-only
 		// with no members: fail closed.
-		c := s.categories[rec.Category]
+		c := s.policy.categories[rec.Category]
 		if c == nil {
 			cut(RestrictMembersOnly)
 		} else if c.cat.MembersOnly {
@@ -413,7 +413,7 @@ func (s *snapshot) has(x subj, right string) bool {
 	if r := s.roleNodeOf(x.h); r != nil && slices.Contains(r.role.Functions, right) {
 		return true
 	}
-	for _, g := range s.funcGroups[right] {
+	for _, g := range s.policy.funcGroups[right] {
 		if s.memberHot(x.h, g) {
 			return true
 		}
@@ -445,7 +445,7 @@ func (s *snapshot) impersonate(actor, target AssociateID, now func() time.Time) 
 	// The lowest-id rule that names the target explicitly wins; otherwise
 	// the lowest-id rule that matches through a group.
 	var byName, byGroup *impNode
-	for _, m := range s.imps {
+	for _, m := range s.policy.impersonations {
 		a, t := m.imp.Actor, m.imp.Target
 		actorOK := (a.Associate != 0 && a.Associate == actor) || (m.actor >= 0 && s.memberOf(s.subjOf(an), m.actor))
 		if !actorOK {

@@ -36,7 +36,7 @@ func checkHeaders(s *snapshot) error {
 		if s.assocRole[i] != h.role {
 			return fmt.Errorf("associate %d: role slot %d, header %d", n.a.ID, s.assocRole[i], h.role)
 		}
-		if h.pm != n.pm || AssociateType(h.typ) != n.a.Type || (h.flags&hotActive != 0) != n.a.Active {
+		if h.policyMask != n.policyMask || AssociateType(h.typ) != n.a.Type || (h.flags&hotActive != 0) != n.a.Active {
 			return fmt.Errorf("associate %d: header %+v disagrees with node", n.a.ID, *h)
 		}
 		if gi, g := s.group(n.a.PrimaryGroup); g != nil && h.primary != gi {

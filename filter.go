@@ -473,7 +473,7 @@ func (s *snapshot) filterRelations(q *filterSubject, fc *filterCache) (preds [nu
 func (s *snapshot) filterSharing(q *filterSubject, fc *filterCache) *cond {
 	a := q.a
 	var sharing []*cond
-	for _, list := range [2][]*ruleNode{s.rulesByType[q.typ], s.rulesByType[Wildcard]} {
+	for _, list := range [2][]*ruleNode{s.policy.rulesByType[q.typ], s.policy.rulesByType[Wildcard]} {
 		for _, r := range list {
 			if r.rule.Rights&q.bit == 0 || !s.holds(&r.to, a.ID, s.subjOf(q.n)) {
 				continue
@@ -497,7 +497,7 @@ func (s *snapshot) filterGrants(q *filterSubject) *cond {
 	var grants []*cond
 	typeCovered := false
 	for _, t := range [2]string{q.typ, Wildcard} {
-		for _, g := range s.grantsByType[t] {
+		for _, g := range s.policy.grantsByType[t] {
 			if g.applies(s, a.ID, x) {
 				typeCovered = true
 				if g.rights&bit != 0 {
@@ -507,7 +507,7 @@ func (s *snapshot) filterGrants(q *filterSubject) *cond {
 		}
 	}
 	var covered, allowed, allowedGroup []int64
-	for _, g := range s.recordGrants[q.typ] {
+	for _, g := range s.policy.recordGrants[q.typ] {
 		if g.applies(s, a.ID, x) {
 			covered = append(covered, g.record)
 			if g.rights&bit == 0 {
@@ -523,7 +523,7 @@ func (s *snapshot) filterGrants(q *filterSubject) *cond {
 	grants = append(grants, in(colID, allowed), q.reach(false, in(colID, allowedGroup)))
 	if !typeCovered {
 		var defaults CRUD
-		for _, gi := range s.defaults {
+		for _, gi := range s.policy.defaults {
 			if s.memberOf(x, gi) {
 				defs := s.groups[gi].group.Defaults
 				c, ok := defs[q.typ]
@@ -555,7 +555,7 @@ func (s *snapshot) filterRestrict(q *filterSubject, granted *cond) *cond {
 		published = or(eq(colPublished, 1), own)
 	}
 	var okCats []int64
-	for id, c := range s.categories {
+	for id, c := range s.policy.categories {
 		if !c.cat.MembersOnly {
 			okCats = append(okCats, int64(id))
 		} else if direct, g, role := s.inCategory(s.subjOf(q.n), c); direct || g >= 0 || role {
@@ -585,7 +585,7 @@ func impliesOwned(c *cond) bool {
 // categoriesOf lists the ids of the associate's effective categories.
 func (s *snapshot) categoriesOf(n *assocNode) []int64 {
 	var out []int64
-	for id, c := range s.categories {
+	for id, c := range s.policy.categories {
 		if direct, g, role := s.inCategory(s.subjOf(n), c); direct || g >= 0 || role {
 			out = append(out, int64(id))
 		}
@@ -644,7 +644,7 @@ type ruleOwners struct {
 // and per-rule lists on first use: only resolvers that build filters pay
 // for them.
 func (s *snapshot) filterCache() *filterCache {
-	fc := s.fcache
+	fc := s.filterMemo
 	fc.once.Do(func() {
 		// Count the holders per position, then place them.
 		fc.start = make([]int32, len(s.roleByPre)+1)
@@ -668,8 +668,8 @@ func (s *snapshot) filterCache() *filterCache {
 				}
 			}
 		}
-		fc.rules = make(map[RuleID]ruleOwners, len(s.rules))
-		for id, r := range s.rules {
+		fc.rules = make(map[RuleID]ruleOwners, len(s.policy.rules))
+		for id, r := range s.policy.rules {
 			if r.from.everyone {
 				continue
 			}

@@ -32,9 +32,9 @@ import (
 // Every field is one a decision reads on its common path, so that one
 // cache line answers the gate, the role and most membership tests.
 type hotAssoc struct {
-	// pm (policyMask) has a bit per policy group, as assocNode.pm: grants,
+	// policyMask has a bit per policy group, as assocNode.policyMask: grants,
 	// defaults, sharing rules and categories test it with one AND.
-	pm [policyBits / 64]uint64
+	policyMask [policyBits / 64]uint64
 	// bloom has bit hotBit(g) set for every personal group g, so that most
 	// groups the associate is not in are ruled out without reading pers.
 	bloom uint64
@@ -50,11 +50,11 @@ type hotAssoc struct {
 	// flags holds hotPresent, hotActive, …: the gate's inputs and the
 	// rare cases that send a decision to the node.
 	flags uint8
-	// nPers (personalCount) counts the associate's personal groups.
-	nPers uint16
-	// pers (personalStart) is where they start in snapshot.pers; with
+	// personalCount counts the associate's personal groups.
+	personalCount uint16
+	// personalStart is where they start in snapshot.personalGroups; with
 	// hotManyPersonal, the associate's index, whose node lists them.
-	pers int32
+	personalStart int32
 }
 
 // hotBit is a group's bit in hotAssoc.bloom.
@@ -90,9 +90,9 @@ func (s *snapshot) hotAt(i int32) *hotAssoc {
 // memberHot reports whether the associate with header h is an effective
 // member of group index g.
 func (s *snapshot) memberHot(h *hotAssoc, g int32) bool {
-	if int(g) < len(s.pbit) {
-		if b := s.pbit[g]; b >= 0 {
-			return h.pm[b>>6]&(1<<(b&63)) != 0
+	if int(g) < len(s.policyBit) {
+		if b := s.policyBit[g]; b >= 0 {
+			return h.policyMask[b>>6]&(1<<(b&63)) != 0
 		}
 	}
 	if h.role >= 0 && h.typ == uint8(Internal) {
@@ -110,10 +110,10 @@ func (s *snapshot) memberHot(h *hotAssoc, g int32) bool {
 		return false
 	}
 	if h.flags&hotManyPersonal != 0 {
-		_, ok := slices.BinarySearch(s.assocs[h.pers].groups, g)
+		_, ok := slices.BinarySearch(s.assocs[h.personalStart].groups, g)
 		return ok
 	}
-	return contains(s.pers[h.pers:h.pers+int32(h.nPers)], g)
+	return contains(s.personalGroups[h.personalStart:h.personalStart+int32(h.personalCount)], g)
 }
 
 // gateHot is gate for a header; a is read only for a validity window.
@@ -136,13 +136,13 @@ type subj struct {
 }
 
 func (s *snapshot) subject(id AssociateID) subj {
-	if uint64(id) < uint64(s.identN) {
+	if uint64(id) < uint64(s.identityLimit) {
 		if h := s.hotAt(int32(id)); h.flags&hotPresent != 0 {
 			return subj{int32(id), h}
 		}
 		return subj{i: -1}
 	}
-	if i, ok := s.assocIdx.get(id); ok {
+	if i, ok := s.assocIndex.get(id); ok {
 		if h := s.hotAt(i); h.flags&hotPresent != 0 {
 			return subj{i, h}
 		}
@@ -211,7 +211,7 @@ func (s *snapshot) makeHot(n *assocNode) hotAssoc {
 	} else if n.primary != 0 {
 		h.flags |= hotOddPrimary
 	}
-	h.pm = n.pm
+	h.policyMask = n.policyMask
 	var closure []int32
 	if slot, ok := s.roleSlot[n.role]; ok {
 		h.role = slot
@@ -223,7 +223,7 @@ func (s *snapshot) makeHot(n *assocNode) hotAssoc {
 	}
 	// Personal groups: n.groups without the role's closure; both sorted.
 	k := 0
-	start := len(s.pers)
+	start := len(s.personalGroups)
 	for _, g := range n.groups {
 		for k < len(closure) && closure[k] < g {
 			k++
@@ -232,16 +232,16 @@ func (s *snapshot) makeHot(n *assocNode) hotAssoc {
 			continue
 		}
 		h.bloom |= hotBit(g)
-		s.pers = append(s.pers, g)
+		s.personalGroups = append(s.personalGroups, g)
 	}
-	if np := len(s.pers) - start; np > persMax {
+	if np := len(s.personalGroups) - start; np > persMax {
 		// Search the node's full list instead; pers then holds the
 		// associate's index.
-		s.pers = s.pers[:start]
+		s.personalGroups = s.personalGroups[:start]
 		h.flags |= hotManyPersonal
-		h.pers = n.idx
+		h.personalStart = n.idx
 	} else {
-		h.pers, h.nPers = int32(start), uint16(np)
+		h.personalStart, h.personalCount = int32(start), uint16(np)
 	}
 	return h
 }
@@ -257,14 +257,14 @@ func (s *snapshot) buildHot() {
 	}
 	s.cow.claim(cowHot)
 	s.cow.claim(cowChunks)
-	s.pers, s.persDead = nil, 0
-	s.persArena = &persArena{}
+	s.personalGroups, s.personalDead = nil, 0
+	s.personalArena = &persArena{}
 	s.assocRole = make([]int32, len(s.assocs))
 	for i, n := range s.assocs {
 		*s.hotAt(int32(i)) = s.makeHot(n)
 		s.assocRole[i] = s.hotAt(int32(i)).role
 	}
-	s.persArena.top.Store(int64(len(s.pers)))
+	s.personalArena.top.Store(int64(len(s.personalGroups)))
 	if len(all) > 0 {
 		adviseHuge(unsafe.Pointer(&all[0]), uintptr(len(all))*unsafe.Sizeof(all[0]))
 	}
@@ -281,7 +281,7 @@ type hotWriter struct {
 func (s *snapshot) hotWriter() *hotWriter {
 	s.ownHot()
 	w := &hotWriter{s: s}
-	if a := s.persArena; a != nil && a.top.CompareAndSwap(int64(len(s.pers)), -1) {
+	if a := s.personalArena; a != nil && a.top.CompareAndSwap(int64(len(s.personalGroups)), -1) {
 		// This snapshot derives from the newest user of the array, so it
 		// may append in place: older snapshots read only below their own
 		// length.
@@ -289,13 +289,13 @@ func (s *snapshot) hotWriter() *hotWriter {
 	} else {
 		// Cut capacity so that appends copy rather than write into an
 		// array another snapshot may be appending to.
-		s.pers = s.pers[:len(s.pers):len(s.pers)]
+		s.personalGroups = s.personalGroups[:len(s.personalGroups):len(s.personalGroups)]
 	}
-	w.base = unsafe.SliceData(s.pers)
+	w.base = unsafe.SliceData(s.personalGroups)
 	return w
 }
 
-// persArena records how much of the array behind snapshot.pers is in use
+// persArena records how much of the array behind snapshot.personalGroups is in use
 // (-1 while a writer appends), so that a snapshot derived from the newest
 // one appends to it rather than copying it.
 type persArena struct{ top atomic.Int64 }
@@ -312,7 +312,7 @@ func (w *hotWriter) set(i int32) {
 	}
 	s.ownChunk(i >> hotShift)
 	h := s.hotAt(i)
-	s.persDead += int(h.nPers)
+	s.personalDead += int(h.personalCount)
 	*h = s.makeHot(s.assocs[i])
 	s.assocRole[i] = h.role
 }
@@ -321,36 +321,36 @@ func (w *hotWriter) set(i int32) {
 func (w *hotWriter) done() {
 	s := w.s
 	w.compact()
-	if w.arena != nil && unsafe.SliceData(s.pers) == w.base {
-		w.arena.top.Store(int64(len(s.pers)))
+	if w.arena != nil && unsafe.SliceData(s.personalGroups) == w.base {
+		w.arena.top.Store(int64(len(s.personalGroups)))
 		return
 	}
 	if w.arena != nil {
 		w.arena.top.Store(-2) // moved to a new array: nobody appends here again
 	}
-	s.persArena = &persArena{}
-	s.persArena.top.Store(int64(len(s.pers)))
+	s.personalArena = &persArena{}
+	s.personalArena.top.Store(int64(len(s.personalGroups)))
 }
 
 // compact copies the live personal groups to a new array when most of the
 // current one is dead.
 func (w *hotWriter) compact() {
 	s := w.s
-	if s.persDead <= len(s.pers)/2 || s.persDead < persCompactMin {
+	if s.personalDead <= len(s.personalGroups)/2 || s.personalDead < persCompactMin {
 		return
 	}
-	live := make([]int32, 0, len(s.pers)-s.persDead)
+	live := make([]int32, 0, len(s.personalGroups)-s.personalDead)
 	for i := range s.assocs {
 		s.ownChunk(int32(i) >> hotShift)
 		h := s.hotAt(int32(i))
-		if h.nPers == 0 {
+		if h.personalCount == 0 {
 			continue
 		}
 		start := len(live)
-		live = append(live, s.pers[h.pers:h.pers+int32(h.nPers)]...)
-		h.pers = int32(start)
+		live = append(live, s.personalGroups[h.personalStart:h.personalStart+int32(h.personalCount)]...)
+		h.personalStart = int32(start)
 	}
-	s.pers, s.persDead = live, 0
+	s.personalGroups, s.personalDead = live, 0
 }
 
 // persMax is the most personal groups a header counts (nPers is 16 bits);

@@ -137,16 +137,16 @@ func (h *history) diff(old, s *snapshot) {
 			note(nameRole, int64(id), "", false, n.role.Name, true)
 		}
 	}
-	for id, n := range old.rules {
-		nn := s.rules[id]
+	for id, n := range old.policy.rules {
+		nn := s.policy.rules[id]
 		after := ""
 		if nn != nil {
 			after = nn.rule.Name
 		}
 		note(nameRule, int64(id), n.rule.Name, true, after, nn != nil)
 	}
-	for id, n := range s.rules {
-		if old.rules[id] == nil {
+	for id, n := range s.policy.rules {
+		if old.policy.rules[id] == nil {
 			note(nameRule, int64(id), "", false, n.rule.Name, true)
 		}
 	}
@@ -201,7 +201,7 @@ func (v names) name(kind nameKind, id int64) (string, bool) {
 			return n.group.Name, true
 		}
 	case nameRule:
-		if n := s.rules[RuleID(id)]; n != nil {
+		if n := s.policy.rules[RuleID(id)]; n != nil {
 			return n.rule.Name, true
 		}
 	}

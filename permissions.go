@@ -222,15 +222,15 @@ func (s *snapshot) permissionSources(who AssociateID, n *assocNode, rn *roleNode
 			src.types[t] = true
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(s.rules)) {
-		r := s.rules[id]
+	for _, id := range slices.Sorted(maps.Keys(s.policy.rules)) {
+		r := s.policy.rules[id]
 		if s.holds(&r.to, who, s.subjOf(n)) {
 			src.rules = append(src.rules, r.rule.clone())
 			src.types[r.rule.EntityType] = true
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(s.grants)) {
-		g := s.grants[id]
+	for _, id := range slices.Sorted(maps.Keys(s.policy.grants)) {
+		g := s.policy.grants[id]
 		gn := grantNode{assoc: g.Associate, gidx: -1}
 		if gi, gg := s.group(g.Group); gg != nil {
 			gn.gidx = gi
@@ -240,7 +240,7 @@ func (s *snapshot) permissionSources(who AssociateID, n *assocNode, rn *roleNode
 			src.types[g.EntityType] = true
 		}
 	}
-	for _, gi := range s.defaults {
+	for _, gi := range s.policy.defaults {
 		if s.memberOf(s.subjOf(n), gi) {
 			defs := s.groups[gi].group.Defaults
 			src.defaultGroups = append(src.defaultGroups, defs)
@@ -308,7 +308,7 @@ func (s *snapshot) functions(n *assocNode, rn *roleNode, confined bool) []string
 			funcs[f] = true
 		}
 	}
-	for f, gs := range s.funcGroups {
+	for f, gs := range s.policy.funcGroups {
 		for _, g := range gs {
 			if !confined && s.memberOf(s.subjOf(n), g) {
 				funcs[f] = true
@@ -380,19 +380,19 @@ func (e *Engine) GroupPermissions(ctx context.Context, g GroupID) (GroupPermissi
 			out.Defaults = append(out.Defaults, GroupDefault{Group: ref, EntityType: t, Rights: grp.Defaults[t]})
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(s.grants)) {
-		if gr := s.grants[id]; gr.Group != 0 && inUp[gr.Group] {
+	for _, id := range slices.Sorted(maps.Keys(s.policy.grants)) {
+		if gr := s.policy.grants[id]; gr.Group != 0 && inUp[gr.Group] {
 			out.Grants = append(out.Grants, gr)
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(s.rules)) {
-		r := s.rules[id]
+	for _, id := range slices.Sorted(maps.Keys(s.policy.rules)) {
+		r := s.policy.rules[id]
 		if slices.ContainsFunc(r.rule.To.Groups, func(x GroupID) bool { return inUp[x] }) {
 			out.Sharing = append(out.Sharing, r.rule.clone())
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(s.categories)) {
-		c := s.categories[id]
+	for _, id := range slices.Sorted(maps.Keys(s.policy.categories)) {
+		c := s.policy.categories[id]
 		if slices.ContainsFunc(c.cat.Groups, func(x GroupID) bool { return inUp[x] }) {
 			out.Categories = append(out.Categories, CategoryRef{c.cat.ID, c.cat.Name})
 		}

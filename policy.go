@@ -99,8 +99,8 @@ func perType[V, W any](s *snapshot, byName map[string]V, combine func(own V, has
 
 // bitOf returns group index g's policy bit, or -1.
 func (s *snapshot) bitOf(g int32) int32 {
-	if g >= 0 && int(g) < len(s.pbit) {
-		return s.pbit[g]
+	if g >= 0 && int(g) < len(s.policyBit) {
+		return s.policyBit[g]
 	}
 	return -1
 }
@@ -126,10 +126,10 @@ func (s *snapshot) maskOf2(groups []int32) (mask uint64, rest []int32) {
 	return mask, rest
 }
 
-func (s *snapshot) maskSet(p *principalSet) { p.mask, p.rest = s.maskOf2(p.groups) }
+func (s *snapshot) maskSet(p *principalSet) { p.mask, p.groupsWithoutBit = s.maskOf2(p.groups) }
 
 // hasBits reports whether the header has one of the mask's policy bits.
-func hasBits(h *hotAssoc, mask uint64) bool { return h.pm[0]&mask != 0 }
+func hasBits(h *hotAssoc, mask uint64) bool { return h.policyMask[0]&mask != 0 }
 
 // principalSet is a compiled [Principals].
 //
@@ -144,31 +144,31 @@ type principalSet struct {
 	// groups lists the named groups that exist, as sorted group indexes;
 	// holdsTeam searches it, and mask and rest split it for holds.
 	groups []int32
-	// roles lists the roles named alone, and rs (rolesWithSubordinates)
+	// roles lists the roles named alone, and rolesWithSubordinates
 	// those named with their subordinates, as the
 	// source gave them: holds compares ids with them for a role the
 	// snapshot does not hold.
-	roles []RoleID
-	rs    []RoleID
-	// slots (roleSlots) is a bitmap, by role slot, of every role held
+	roles                 []RoleID
+	rolesWithSubordinates []RoleID
+	// roleSlots is a bitmap, by role slot, of every role held
 	// through roles and rs, the subordinates included (see compileSet), so
 	// that a decision tests the subject's role with one load.
-	slots []uint64
-	// mask has the policy bits of groups, tested against a header's pm in
-	// one AND; rest (groupsWithoutBit) are the groups without a bit, tested
+	roleSlots []uint64
+	// mask has the policy bits of groups, tested against a header's policyMask in
+	// one AND; groupsWithoutBit are the groups without a bit, tested
 	// one by one.
-	mask uint64
-	rest []int32
+	mask             uint64
+	groupsWithoutBit []int32
 }
 
 // compileSet compiles a Principals against the snapshot's groups, role
 // slots and current policy bits.
 func (s *snapshot) compileSet(p *Principals) principalSet {
 	out := principalSet{
-		everyone: p.Everyone,
-		assocs:   slices.Sorted(slices.Values(p.Associates)),
-		roles:    slices.Clone(p.Roles),
-		rs:       slices.Clone(p.RolesAndSubordinates),
+		everyone:              p.Everyone,
+		assocs:                slices.Sorted(slices.Values(p.Associates)),
+		roles:                 slices.Clone(p.Roles),
+		rolesWithSubordinates: slices.Clone(p.RolesAndSubordinates),
 	}
 	for _, id := range p.Groups {
 		if gi, n := s.group(id); n != nil {
@@ -178,9 +178,9 @@ func (s *snapshot) compileSet(p *Principals) principalSet {
 	slices.Sort(out.groups)
 	// The role slots the set holds, as a bitmap: each listed role, and
 	// each role at or below a role listed with its subordinates.
-	out.slots = make([]uint64, (len(s.roleAt)+63)/64)
-	set := func(slot int32) { out.slots[slot/64] |= 1 << (slot % 64) }
-	for _, ids := range [2][]RoleID{out.roles, out.rs} {
+	out.roleSlots = make([]uint64, (len(s.roleAt)+63)/64)
+	set := func(slot int32) { out.roleSlots[slot/64] |= 1 << (slot % 64) }
+	for _, ids := range [2][]RoleID{out.roles, out.rolesWithSubordinates} {
 		for _, id := range ids {
 			if slot, ok := s.roleSlot[id]; ok && s.roleAt[slot] != nil {
 				set(slot)
@@ -189,9 +189,9 @@ func (s *snapshot) compileSet(p *Principals) principalSet {
 	}
 	// The roles below those listed with subordinates are runs of the
 	// tree's order: mark where each run starts and ends, then sweep once.
-	if len(out.rs) > 0 {
+	if len(out.rolesWithSubordinates) > 0 {
 		cover := make([]int32, len(s.roleByPre)+1)
-		for _, id := range out.rs {
+		for _, id := range out.rolesWithSubordinates {
 			if n := s.roles[id]; n != nil && n.lo < n.end {
 				cover[n.lo]++
 				cover[n.end]--
@@ -226,13 +226,13 @@ func (s *snapshot) holds(p *principalSet, id AssociateID, x subj) bool {
 	if hasBits(x.h, p.mask) {
 		return true
 	}
-	for _, g := range p.rest {
+	for _, g := range p.groupsWithoutBit {
 		if s.memberHot(x.h, g) {
 			return true
 		}
 	}
 	if slot := x.h.role; slot >= 0 && s.roleAt[slot] != nil {
-		return int(slot/64) < len(p.slots) && p.slots[slot/64]&(1<<(slot%64)) != 0
+		return int(slot/64) < len(p.roleSlots) && p.roleSlots[slot/64]&(1<<(slot%64)) != 0
 	}
 	// A role the snapshot does not hold: compare ids, as a role that is
 	// not there has nothing below it.
@@ -240,7 +240,7 @@ func (s *snapshot) holds(p *principalSet, id AssociateID, x subj) bool {
 		if slices.Contains(p.roles, role) {
 			return true
 		}
-		for _, r := range p.rs {
+		for _, r := range p.rolesWithSubordinates {
 			if r == role || s.below(role, r) {
 				return true
 			}
@@ -358,8 +358,8 @@ type catNode struct {
 	cat    Category
 	groups []int32 // sorted indexes of the linked groups that exist
 	// mask has the policy bits of groups; rest are the groups without one.
-	mask uint64
-	rest []int32
+	mask             uint64
+	groupsWithoutBit []int32
 }
 
 type impNode struct {
@@ -381,18 +381,18 @@ type policy struct {
 	// the rules and whole-type grants of the type followed by the "*"
 	// ones, the grants on single records by record id, and the groups
 	// with a default permission for the type (or "*").
-	rulesAt      [][]*ruleNode
-	typeGrantsAt [][]grantNode
-	recGrantsAt  []map[int64][]grantNode
-	recBloomAt   []idBloom // per type, the ids in recGrantsAt
-	defaultsAt   [][]defaultEntry
-	funcGroups   map[string][]int32 // functional right → groups granting it
-	categories   map[CategoryID]*catNode
-	imps         map[ImpersonationID]*impNode
+	rulesAt        [][]*ruleNode
+	typeGrantsAt   [][]grantNode
+	recGrantsAt    []map[int64][]grantNode
+	recBloomAt     []idBloom // per type, the ids in recGrantsAt
+	defaultsAt     [][]defaultEntry
+	funcGroups     map[string][]int32 // functional right → groups granting it
+	categories     map[CategoryID]*catNode
+	impersonations map[ImpersonationID]*impNode
 }
 
 // compilePolicy rebuilds the indexes of the policy from its source maps
-// (rules, grants, categories, imps), which the caller has already updated.
+// (rules, grants, categories, impersonations), which the caller has already updated.
 func (s *snapshot) compilePolicy() {
 	p := &s.policy
 	p.rulesByType = map[string][]*ruleNode{}
@@ -446,7 +446,7 @@ func (s *snapshot) compilePolicy() {
 		slices.Sort(n.groups)
 		p.categories[id] = n
 	}
-	for id, old := range p.imps {
+	for id, old := range p.impersonations {
 		n := &impNode{imp: old.imp, actor: -1, target: -1}
 		if gi, gn := s.group(n.imp.Actor.Group); gn != nil {
 			n.actor = gi
@@ -454,7 +454,7 @@ func (s *snapshot) compilePolicy() {
 		if gi, gn := s.group(n.imp.Target.Group); gn != nil {
 			n.target = gi
 		}
-		p.imps[id] = n
+		p.impersonations[id] = n
 	}
 }
 
@@ -509,7 +509,7 @@ func (s *snapshot) maskPolicyGroups() {
 		s.maskSet(&r.from)
 	}
 	for _, c := range p.categories {
-		c.mask, c.rest = s.maskOf2(c.groups)
+		c.mask, c.groupsWithoutBit = s.maskOf2(c.groups)
 	}
 }
 
@@ -556,20 +556,20 @@ func (s *snapshot) compileDefaultsAt() {
 }
 
 // assignPolicyBits gives the groups the policy names a bit each in every
-// associate's pm (see policyBitOrder) and refreshes every associate's
+// associate's policyMask (see policyBitOrder) and refreshes every associate's
 // bits when the assignment changed. Nodes an older snapshot shares are
 // copied first (ownNodes), and then the headers are rebuilt too.
 func (s *snapshot) assignPolicyBits() {
 	pbit, n := s.policyBitOrder()
-	if samePolicyBits(pbit, s.pbit) {
-		s.pbit = pbit // same assignment, maybe for more groups
+	if samePolicyBits(pbit, s.policyBit) {
+		s.policyBit = pbit // same assignment, maybe for more groups
 		return
 	}
-	s.pbit, s.npbits = pbit, n
+	s.policyBit, s.policyBitCount = pbit, n
 	copied := s.ownNodes()
 	for _, a := range s.assocs {
 		if a != nil {
-			a.pm = s.maskOf(a.groups)
+			a.policyMask = s.maskOf(a.groups)
 		}
 	}
 	if copied {
@@ -626,9 +626,9 @@ func (s *snapshot) policyBitOrder() (pbit []int32, n int) {
 			add(g)
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(p.imps)) {
-		add(p.imps[id].actor)
-		add(p.imps[id].target)
+	for _, id := range slices.Sorted(maps.Keys(p.impersonations)) {
+		add(p.impersonations[id].actor)
+		add(p.impersonations[id].target)
 	}
 	return pbit, n
 }
@@ -682,7 +682,7 @@ func (s *snapshot) patchPolicy(b *Batch) {
 		func(g Grant) (GrantID, Grant) { return g.ID, g })
 	p.categories = patch(p.categories, b.Categories, b.DeleteCategories,
 		func(c Category) (CategoryID, *catNode) { return c.ID, &catNode{cat: c} })
-	p.imps = patch(p.imps, b.Impersonations, b.DeleteImpersonations,
+	p.impersonations = patch(p.impersonations, b.Impersonations, b.DeleteImpersonations,
 		func(m Impersonation) (ImpersonationID, *impNode) { return m.ID, &impNode{imp: m} })
 	s.compilePolicy()
 }
@@ -713,7 +713,7 @@ func (s *snapshot) inCategory(x subj, c *catNode) (direct bool, group int32, rol
 	}
 	a := &s.assocs[x.i].a
 	direct = slices.Contains(a.Categories, c.cat.ID)
-	if hasBits(x.h, c.mask) || len(c.rest) > 0 {
+	if hasBits(x.h, c.mask) || len(c.groupsWithoutBit) > 0 {
 		for _, g := range c.groups {
 			if s.memberHot(x.h, g) {
 				group = g

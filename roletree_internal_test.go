@@ -92,7 +92,7 @@ func TestRoleWriteIsADelta(t *testing.T) {
 	if g := s2.roles[depth/2].wild; g == nil || g[Owner] != LevelRead {
 		t.Errorf("role %d: rights %v after the write", depth/2, g)
 	}
-	if reflect.ValueOf(s2.rules).Pointer() != reflect.ValueOf(s.rules).Pointer() {
+	if reflect.ValueOf(s2.policy.rules).Pointer() != reflect.ValueOf(s.policy.rules).Pointer() {
 		t.Errorf("the policy was recompiled for a write that keeps the tree's shape")
 	}
 

@@ -10,7 +10,7 @@ import "maps"
 // A published snapshot is immutable, with three named exceptions, each
 // safe for concurrent use:
 //
-//   - fcache, the filter cache, filled on first use by Filter (filter.go);
+//   - filterMemo, the filter cache, filled on first use by Filter (filter.go);
 //   - pers, the personal-group array: successive snapshots append to the
 //     one array in place, beyond this snapshot's length, coordinated by
 //     persArena (hot.go), so a snapshot reads only below its own length;
@@ -54,31 +54,31 @@ type snapshot struct {
 	// sorted associate indexes: what WhoCan, filters and listings read.
 	members [][]int32
 
-	// assocIdx maps associate ids to indexes when they are not the same
-	// (see identN).
-	assocIdx idIndex
+	// assocIndex maps associate ids to indexes when they are not the same
+	// (see identityLimit).
+	assocIndex idIndex
 	// assocs holds each associate's node by index (nil when deleted or a
 	// reserved slot): its memberships with their explanations.
 	assocs []*assocNode
-	// identN (identityLimit) is set when every id below it has the index
+	// identityLimit is set when every id below it has the index
 	// equal to the id (its slot is reserved, nil while the id is absent),
 	// so that a decision finds the subject's header without the id index;
 	// 0 otherwise.
-	identN int64
+	identityLimit int64
 	// hot holds, per associate index, what a decision reads about the
 	// associate (see hotAssoc), in chunks shared copy-on-write between
 	// snapshots: a decision reads one 32-byte header, not a node.
 	hot []*hotChunk
-	// pers (personalGroups) holds the headers' personal groups, the
+	// personalGroups holds the headers' personal groups, the
 	// groups an associate has beyond its role's closure, each header
 	// pointing at its run. Mutable: see the type's comment.
-	pers []int32
-	// persDead counts the entries of pers that no header refers to any
+	personalGroups []int32
+	// personalDead counts the entries of pers that no header refers to any
 	// more; pers is compacted when they outnumber the live ones.
-	persDead int
-	// persArena coordinates in-place appends to the array behind pers
+	personalDead int
+	// personalArena coordinates in-place appends to the array behind pers
 	// between the snapshots that share it (see hotWriter).
-	persArena *persArena
+	personalArena *persArena
 	// assocRole is each associate's role slot by index (-1 when it has none
 	// or is deleted), kept apart from the headers so that a decision learns
 	// the record owner's role from a small array.
@@ -107,24 +107,24 @@ type snapshot struct {
 
 	// policy is the compiled sharing rules, grants, defaults, categories
 	// and impersonation rules (policy.go).
-	policy
+	policy policy
 
-	// pbit (policyBit) gives, per group index, the group's bit in
-	// assocNode.pm and hotAssoc.pm, or -1: the few groups the policy
+	// policyBit gives, per group index, the group's bit in
+	// assocNode.policyMask and hotAssoc.policyMask, or -1: the few groups the policy
 	// names get a bit, so that testing them is one AND.
-	pbit []int32
-	// npbits (policyBitCount) counts the groups that have a bit; 0 lets
+	policyBit []int32
+	// policyBitCount counts the groups that have a bit; 0 lets
 	// maskOf skip its walk.
-	npbits int
+	policyBitCount int
 
 	// names is the history of names of the resolver that published the
 	// snapshot (see names.go), which its decisions keep instead of it.
 	// Shared and mutable: see the type's comment.
 	names *history
 
-	// fcache (filterMemo) holds per-snapshot data that only filters need,
+	// filterMemo holds per-snapshot data that only filters need,
 	// computed on first use. Mutable: see the type's comment.
-	fcache *filterCache
+	filterMemo *filterCache
 
 	// byName finds associates and groups by name (see nameIndex).
 	byName *nameIndex
@@ -197,11 +197,11 @@ type assocNode struct {
 	// groups are the indexes of the effective groups, sorted; via[i]
 	// explains groups[i].
 	groups []int32
-	// pm (policyMask) has bit b set when the associate is a member of the
-	// policy group with bit b (see snapshot.pbit): the few groups that
+	// policyMask has bit b set when the associate is a member of the
+	// policy group with bit b (see snapshot.policyBit): the few groups that
 	// grants, defaults, sharing rules and categories name, tested on every
 	// decision. The header carries a copy.
-	pm [policyBits / 64]uint64
+	policyMask [policyBits / 64]uint64
 	// role, primary, typ, active and window copy the fields of a that
 	// the header is computed from, beside the membership lists.
 	role    RoleID
@@ -316,7 +316,7 @@ func (x idIndex) with(id AssociateID, i int32) idIndex {
 }
 
 func (s *snapshot) assoc(id AssociateID) (int32, *assocNode) {
-	i, ok := s.assocIdx.get(id)
+	i, ok := s.assocIndex.get(id)
 	if !ok {
 		return -1, nil
 	}
@@ -327,13 +327,13 @@ func (s *snapshot) assoc(id AssociateID) (int32, *assocNode) {
 // nil when it is unknown, deleted or holds no role, without touching its
 // node or header.
 func (s *snapshot) roleOfAssoc(id AssociateID) *roleNode {
-	if uint64(id) < uint64(s.identN) {
+	if uint64(id) < uint64(s.identityLimit) {
 		if slot := s.assocRole[id]; slot >= 0 {
 			return s.roleAt[slot]
 		}
 		return nil
 	}
-	if i, ok := s.assocIdx.get(id); ok {
+	if i, ok := s.assocIndex.get(id); ok {
 		if slot := s.assocRole[i]; slot >= 0 {
 			return s.roleAt[slot]
 		}
@@ -368,23 +368,23 @@ func (s *snapshot) group(id GroupID) (int32, *groupNode) {
 	return i, s.groups[i]
 }
 
-// policyBits is how many policy groups get a bit in every associate's pm.
+// policyBits is how many policy groups get a bit in every associate's policyMask.
 // Groups beyond it are tested by search, as other groups are.
 const policyBits = 64
 
 // maskOf computes an associate's policy-group bits from its groups.
-func (s *snapshot) maskOf(groups []int32) (pm [policyBits / 64]uint64) {
-	if s.npbits == 0 {
-		return pm
+func (s *snapshot) maskOf(groups []int32) (mask [policyBits / 64]uint64) {
+	if s.policyBitCount == 0 {
+		return mask
 	}
 	for _, g := range groups {
-		if int(g) < len(s.pbit) {
-			if b := s.pbit[g]; b >= 0 {
-				pm[b>>6] |= 1 << (b & 63)
+		if int(g) < len(s.policyBit) {
+			if b := s.policyBit[g]; b >= 0 {
+				mask[b>>6] |= 1 << (b & 63)
 			}
 		}
 	}
-	return pm
+	return mask
 }
 
 // contains reports whether the sorted slice a holds x. It halves the range

@@ -62,8 +62,8 @@ func TestSiblingSnapshotsKeepTheirHeaders(t *testing.T) {
 		b.Associates = append(b.Associates, Associate{ID: a, Name: "a", Active: true, Role: 1, PrimaryGroup: 40 - GroupID(a%3)})
 	}
 	parent := build(1, b)
-	if cap(parent.pers) == len(parent.pers) {
-		parent.pers = slices.Grow(parent.pers, 64) // room to append in place
+	if cap(parent.personalGroups) == len(parent.personalGroups) {
+		parent.personalGroups = slices.Grow(parent.personalGroups, 64) // room to append in place
 	}
 	move := func(rev Revision, a AssociateID, to GroupID) *snapshot {
 		d := Delta{From: 1, To: rev}

@@ -46,7 +46,7 @@ func (old *snapshot) update(d *Delta) *snapshot {
 func (old *snapshot) updateMembership(d *Delta) *snapshot {
 	s := *old
 	s.rev = d.To
-	s.fcache = &filterCache{}
+	s.filterMemo = &filterCache{}
 	s.cow = &cow{}
 	affected := s.applyRoleAndGroupWrites(old, d)
 	affected = append(affected, s.applyAssociateWrites(d)...)
@@ -188,22 +188,22 @@ func (s *snapshot) changedRoles(old *snapshot) map[RoleID]bool {
 // applyAssociateWrites stores the delta's associate puts and deletes as
 // nodes without memberships and returns their indexes. A known id keeps
 // its index; a new one takes its reserved slot when ids are indexes (see
-// snapshot.identN), else the next index.
+// snapshot.identityLimit), else the next index.
 func (s *snapshot) applyAssociateWrites(d *Delta) (affected []int32) {
 	if len(d.Associates)+len(d.DeleteAssociates) == 0 {
 		return nil
 	}
 	s.ownAssocs()
 	for _, a := range d.Associates {
-		i, ok := s.assocIdx.get(a.ID)
+		i, ok := s.assocIndex.get(a.ID)
 		switch {
 		case ok:
-		case a.ID >= 0 && int64(a.ID) < s.identN:
+		case a.ID >= 0 && int64(a.ID) < s.identityLimit:
 			i = int32(a.ID) // its reserved slot
-			s.assocIdx = s.assocIdx.with(a.ID, i)
+			s.assocIndex = s.assocIndex.with(a.ID, i)
 		default:
 			i = int32(len(s.assocs))
-			s.assocIdx = s.assocIdx.with(a.ID, i)
+			s.assocIndex = s.assocIndex.with(a.ID, i)
 			s.assocs = append(s.assocs, nil)
 		}
 		s.assocs[i] = newAssocNode(a)
@@ -236,7 +236,7 @@ func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32) (adds, 
 			nn := newAssocNode(n.a)
 			nn.idx = i
 			nn.groups, nn.via = s.effective(&nn.a, sc)
-			nn.pm = s.maskOf(nn.groups)
+			nn.policyMask = s.maskOf(nn.groups)
 			s.assocs[i] = nn
 			after = nn.groups
 		}
