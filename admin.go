@@ -34,7 +34,7 @@ func (e *Engine) CanManageMembers(ctx context.Context, actor AssociateID, g Grou
 	if n.a.Type == System || slices.Contains(gn.group.Admins, actor) {
 		return true, nil
 	}
-	return s.has(s.subjOf(n), FuncUserAdmin), nil
+	return s.has(s.subjectOfNode(n), FuncUserAdmin), nil
 }
 
 // CanJoin reports whether the associate may add itself to group g, or

@@ -39,13 +39,13 @@ func (s *snapshot) effectiveCategories(n *assocNode) []CategoryMembership {
 // (individual, through which groups, through its role), and reports
 // false when it is not a member at all.
 func (s *snapshot) categoryMembership(n *assocNode, c *catNode) (CategoryMembership, bool) {
-	direct, g, role := s.inCategory(s.subjOf(n), c)
+	direct, g, role := s.inCategory(s.subjectOfNode(n), c)
 	if !direct && g < 0 && !role {
 		return CategoryMembership{}, false
 	}
 	m := CategoryMembership{Category: CategoryRef{c.cat.ID, c.cat.Name}, Direct: direct}
 	for _, gi := range c.groups {
-		if s.memberOf(s.subjOf(n), gi) {
+		if s.memberOf(s.subjectOfNode(n), gi) {
 			m.Groups = append(m.Groups, s.explain(n, gi))
 		}
 	}
@@ -72,7 +72,7 @@ func (e *Engine) CategoryMembers(ctx context.Context, c CategoryID) ([]Associate
 		if n == nil {
 			continue
 		}
-		if direct, g, role := s.inCategory(s.subjOf(n), cn); direct || g >= 0 || role {
+		if direct, g, role := s.inCategory(s.subjectOfNode(n), cn); direct || g >= 0 || role {
 			out = append(out, n.a.ID)
 		}
 	}

@@ -76,7 +76,7 @@ type recordFacts struct {
 func (s *snapshot) facts(rec *Record) recordFacts {
 	f := recordFacts{typ: s.typeOf(rec.Type), group: -1, team: -1}
 	if rec.Owner != 0 {
-		f.ownerRole = s.roleOfAssoc(rec.Owner)
+		f.ownerRole = s.ownerRole(rec.Owner)
 	}
 	if rec.Group != 0 {
 		f.group = s.groupIndex(rec.Group)
@@ -136,7 +136,7 @@ func checkGate(typ AssociateType, active bool, a *Associate, now func() time.Tim
 // returns the union of the role's cells for them.
 func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
 	rec := &d.Record
-	role := s.roleNodeOf(x.h)
+	role := s.roleOf(x)
 	rels := s.relations(d, x, f, role)
 	d.Relations = rels
 
@@ -144,7 +144,7 @@ func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
 	if role != nil {
 		g = role.rightsAt(f.typ)
 	}
-	roleID := s.roleIDOf(x)
+	roleID := s.roleID(x)
 	if g == nil {
 		d.add(cause{kind: CauseNoRole, id: int64(roleID)})
 		return 0
@@ -376,7 +376,7 @@ func (s *snapshot) nearMiss(d *Decision, x subj, f *recordFacts) {
 	if d.Record.Owner != 0 || d.Record.Team != 0 {
 		fb = Other
 	}
-	role := s.roleNodeOf(x.h)
+	role := s.roleOf(x)
 	if d.Relations.Has(fb) || role == nil {
 		return
 	}
@@ -398,7 +398,7 @@ func (s *snapshot) nearMiss(d *Decision, x subj, f *recordFacts) {
 	if s.restrict(&probe, x, f, bit) == 0 {
 		return
 	}
-	d.add(cause{kind: CauseNearMiss, rel: fb, rights: g[fb], held: held, id: int64(s.roleIDOf(x))})
+	d.add(cause{kind: CauseNearMiss, rel: fb, rights: g[fb], held: held, id: int64(s.roleID(x))})
 }
 
 // has reports whether the associate's role or one of its effective groups
@@ -410,7 +410,7 @@ func (s *snapshot) has(x subj, right string) bool {
 	if x.h == nil || AssociateType(x.h.typ) == External {
 		return false
 	}
-	if r := s.roleNodeOf(x.h); r != nil && slices.Contains(r.role.Functions, right) {
+	if r := s.roleOf(x); r != nil && slices.Contains(r.role.Functions, right) {
 		return true
 	}
 	for _, g := range s.policy.funcGroups[right] {
@@ -447,7 +447,7 @@ func (s *snapshot) impersonate(actor, target AssociateID, now func() time.Time) 
 	var byName, byGroup *impNode
 	for _, m := range s.policy.impersonations {
 		a, t := m.imp.Actor, m.imp.Target
-		actorOK := (a.Associate != 0 && a.Associate == actor) || (m.actor >= 0 && s.memberOf(s.subjOf(an), m.actor))
+		actorOK := (a.Associate != 0 && a.Associate == actor) || (m.actor >= 0 && s.memberOf(s.subjectOfNode(an), m.actor))
 		if !actorOK {
 			continue
 		}
@@ -456,7 +456,7 @@ func (s *snapshot) impersonate(actor, target AssociateID, now func() time.Time) 
 			if byName == nil || m.imp.ID < byName.imp.ID {
 				byName = m
 			}
-		case m.target >= 0 && s.memberOf(s.subjOf(tn), m.target):
+		case m.target >= 0 && s.memberOf(s.subjectOfNode(tn), m.target):
 			if byGroup == nil || m.imp.ID < byGroup.imp.ID {
 				byGroup = m
 			}

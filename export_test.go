@@ -19,7 +19,7 @@ func checkHeaders(s *snapshot) error {
 		return fmt.Errorf("%d headers and %d role slots for %d associates", len(s.hot)*hotLen, len(s.assocRole), len(s.assocs))
 	}
 	for i, n := range s.assocs {
-		x := s.subjOf(n)
+		x := s.subjectOfNode(n)
 		h := s.hotAt(int32(i))
 		if n == nil {
 			if h.flags&hotPresent != 0 || s.assocRole[i] != -1 {
@@ -30,7 +30,7 @@ func checkHeaders(s *snapshot) error {
 		if n.idx != int32(i) {
 			return fmt.Errorf("associate %d: node index %d, slot %d", n.a.ID, n.idx, i)
 		}
-		if got := s.roleIDOf(x); got != n.a.Role {
+		if got := s.roleID(x); got != n.a.Role {
 			return fmt.Errorf("associate %d: header role %d, want %d", n.a.ID, got, n.a.Role)
 		}
 		if s.assocRole[i] != h.role {

@@ -475,7 +475,7 @@ func (s *snapshot) filterSharing(q *filterSubject, fc *filterCache) *cond {
 	var sharing []*cond
 	for _, list := range [2][]*ruleNode{s.policy.rulesByType[q.typ], s.policy.rulesByType[Wildcard]} {
 		for _, r := range list {
-			if r.rule.Rights&q.bit == 0 || !s.holds(&r.to, a.ID, s.subjOf(q.n)) {
+			if r.rule.Rights&q.bit == 0 || !s.holds(&r.to, a.ID, s.subjectOfNode(q.n)) {
 				continue
 			}
 			opened := condAlways
@@ -493,7 +493,7 @@ func (s *snapshot) filterSharing(q *filterSubject, fc *filterCache) *cond {
 // by record, and the subject's group defaults where no grant covers the
 // record.
 func (s *snapshot) filterGrants(q *filterSubject) *cond {
-	a, bit, x := q.a, q.bit, s.subjOf(q.n)
+	a, bit, x := q.a, q.bit, s.subjectOfNode(q.n)
 	var grants []*cond
 	typeCovered := false
 	for _, t := range [2]string{q.typ, Wildcard} {
@@ -558,7 +558,7 @@ func (s *snapshot) filterRestrict(q *filterSubject, granted *cond) *cond {
 	for id, c := range s.policy.categories {
 		if !c.cat.MembersOnly {
 			okCats = append(okCats, int64(id))
-		} else if direct, g, role := s.inCategory(s.subjOf(q.n), c); direct || g >= 0 || role {
+		} else if direct, g, role := s.inCategory(s.subjectOfNode(q.n), c); direct || g >= 0 || role {
 			okCats = append(okCats, int64(id))
 		}
 	}
@@ -586,7 +586,7 @@ func impliesOwned(c *cond) bool {
 func (s *snapshot) categoriesOf(n *assocNode) []int64 {
 	var out []int64
 	for id, c := range s.policy.categories {
-		if direct, g, role := s.inCategory(s.subjOf(n), c); direct || g >= 0 || role {
+		if direct, g, role := s.inCategory(s.subjectOfNode(n), c); direct || g >= 0 || role {
 			out = append(out, int64(id))
 		}
 	}
@@ -678,7 +678,7 @@ func (s *snapshot) filterCache() *filterCache {
 				o.owners = append(o.owners, int64(x))
 			}
 			for _, n := range s.assocs {
-				if n != nil && s.holds(&r.from, n.a.ID, s.subjOf(n)) {
+				if n != nil && s.holds(&r.from, n.a.ID, s.subjectOfNode(n)) {
 					o.owners = append(o.owners, int64(n.a.ID))
 				}
 			}

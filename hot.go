@@ -150,24 +150,24 @@ func (s *snapshot) subject(id AssociateID) subj {
 	return subj{i: -1}
 }
 
-// subjOf is subject for a node (nil for none).
-func (s *snapshot) subjOf(n *assocNode) subj {
+// subjectOfNode is subject for a node (nil for none).
+func (s *snapshot) subjectOfNode(n *assocNode) subj {
 	if n == nil {
 		return subj{i: -1}
 	}
 	return subj{n.idx, s.hotAt(n.idx)}
 }
 
-// roleNodeOf returns the node of the header's role, or nil.
-func (s *snapshot) roleNodeOf(h *hotAssoc) *roleNode {
-	if h.role >= 0 {
+// roleOf returns the node of the subject's role, or nil when it has none.
+func (s *snapshot) roleOf(x subj) *roleNode {
+	if h := x.h; h.role >= 0 {
 		return s.roleAt[h.role]
 	}
 	return nil
 }
 
-// roleIDOf returns the id of the role the associate names, or 0.
-func (s *snapshot) roleIDOf(x subj) RoleID {
+// roleID returns the id of the role the associate names, or 0.
+func (s *snapshot) roleID(x subj) RoleID {
 	switch {
 	case x.h == nil:
 		return 0

@@ -240,7 +240,7 @@ func (v names) membership(subject AssociateID, g GroupID) (m Membership, ok bool
 	s := v.h.cur
 	_, n := s.assoc(subject)
 	gi, gn := s.group(g)
-	if n == nil || gn == nil || !s.memberOf(s.subjOf(n), gi) {
+	if n == nil || gn == nil || !s.memberOf(s.subjectOfNode(n), gi) {
 		return Membership{}, false
 	}
 	m = s.explain(n, gi)

@@ -224,7 +224,7 @@ func (s *snapshot) permissionSources(who AssociateID, n *assocNode, rn *roleNode
 	}
 	for _, id := range slices.Sorted(maps.Keys(s.policy.rules)) {
 		r := s.policy.rules[id]
-		if s.holds(&r.to, who, s.subjOf(n)) {
+		if s.holds(&r.to, who, s.subjectOfNode(n)) {
 			src.rules = append(src.rules, r.rule.clone())
 			src.types[r.rule.EntityType] = true
 		}
@@ -235,13 +235,13 @@ func (s *snapshot) permissionSources(who AssociateID, n *assocNode, rn *roleNode
 		if gi, gg := s.group(g.Group); gg != nil {
 			gn.gidx = gi
 		}
-		if gn.applies(s, who, s.subjOf(n)) {
+		if gn.applies(s, who, s.subjectOfNode(n)) {
 			src.grants = append(src.grants, g)
 			src.types[g.EntityType] = true
 		}
 	}
 	for _, gi := range s.policy.defaults {
-		if s.memberOf(s.subjOf(n), gi) {
+		if s.memberOf(s.subjectOfNode(n), gi) {
 			defs := s.groups[gi].group.Defaults
 			src.defaultGroups = append(src.defaultGroups, defs)
 			for t := range defs {
@@ -310,7 +310,7 @@ func (s *snapshot) functions(n *assocNode, rn *roleNode, confined bool) []string
 	}
 	for f, gs := range s.policy.funcGroups {
 		for _, g := range gs {
-			if !confined && s.memberOf(s.subjOf(n), g) {
+			if !confined && s.memberOf(s.subjectOfNode(n), g) {
 				funcs[f] = true
 			}
 		}

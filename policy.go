@@ -97,25 +97,20 @@ func perType[V, W any](s *snapshot, byName map[string]V, combine func(own V, has
 	return at
 }
 
-// bitOf returns group index g's policy bit, or -1.
-func (s *snapshot) bitOf(g int32) int32 {
-	if g >= 0 && int(g) < len(s.policyBit) {
-		return s.policyBit[g]
-	}
-	return -1
-}
-
-// groupMask returns group index g's policy bit as a mask, or 0.
+// groupMask returns group index g's policy bit as a mask, or 0 when the
+// group has none.
 func (s *snapshot) groupMask(g int32) uint64 {
-	if b := s.bitOf(g); b >= 0 {
-		return 1 << b
+	if g >= 0 && int(g) < len(s.policyBit) {
+		if b := s.policyBit[g]; b >= 0 {
+			return 1 << b
+		}
 	}
 	return 0
 }
 
-// maskOf2 splits groups into a mask of their policy bits and the rest,
-// which have none.
-func (s *snapshot) maskOf2(groups []int32) (mask uint64, rest []int32) {
+// splitByBit splits groups into a mask of their policy bits and the rest,
+// which have none and are tested by search.
+func (s *snapshot) splitByBit(groups []int32) (mask uint64, rest []int32) {
 	for _, g := range groups {
 		if m := s.groupMask(g); m != 0 {
 			mask |= m
@@ -125,8 +120,6 @@ func (s *snapshot) maskOf2(groups []int32) (mask uint64, rest []int32) {
 	}
 	return mask, rest
 }
-
-func (s *snapshot) maskSet(p *principalSet) { p.mask, p.groupsWithoutBit = s.maskOf2(p.groups) }
 
 // hasBits reports whether the header has one of the mask's policy bits.
 func hasBits(h *hotAssoc, mask uint64) bool { return h.policyMask[0]&mask != 0 }
@@ -206,7 +199,7 @@ func (s *snapshot) compileSet(p *Principals) principalSet {
 	}
 	// Masked with the current policy bits; compilePerType masks the
 	// policy's sets again once the bits are assigned.
-	s.maskSet(&out)
+	out.mask, out.groupsWithoutBit = s.splitByBit(out.groups)
 	return out
 }
 
@@ -236,7 +229,7 @@ func (s *snapshot) holds(p *principalSet, id AssociateID, x subj) bool {
 	}
 	// A role the snapshot does not hold: compare ids, as a role that is
 	// not there has nothing below it.
-	if role := s.roleIDOf(x); role != 0 {
+	if role := s.roleID(x); role != 0 {
 		if slices.Contains(p.roles, role) {
 			return true
 		}
@@ -505,11 +498,11 @@ func (s *snapshot) maskPolicyGroups() {
 		mask(list)
 	}
 	for _, r := range p.rules {
-		s.maskSet(&r.to)
-		s.maskSet(&r.from)
+		r.to.mask, r.to.groupsWithoutBit = s.splitByBit(r.to.groups)
+		r.from.mask, r.from.groupsWithoutBit = s.splitByBit(r.from.groups)
 	}
 	for _, c := range p.categories {
-		c.mask, c.groupsWithoutBit = s.maskOf2(c.groups)
+		c.mask, c.groupsWithoutBit = s.splitByBit(c.groups)
 	}
 }
 
@@ -569,7 +562,7 @@ func (s *snapshot) assignPolicyBits() {
 	copied := s.ownNodes()
 	for _, a := range s.assocs {
 		if a != nil {
-			a.policyMask = s.maskOf(a.groups)
+			a.policyMask = s.policyMaskOf(a.groups)
 		}
 	}
 	if copied {

@@ -323,10 +323,10 @@ func (s *snapshot) assoc(id AssociateID) (int32, *assocNode) {
 	return i, s.assocs[i]
 }
 
-// roleOfAssoc returns the role node of the associate with the given id, or
+// ownerRole returns the role node of the associate with the given id, or
 // nil when it is unknown, deleted or holds no role, without touching its
 // node or header.
-func (s *snapshot) roleOfAssoc(id AssociateID) *roleNode {
+func (s *snapshot) ownerRole(id AssociateID) *roleNode {
 	if uint64(id) < uint64(s.identityLimit) {
 		if slot := s.assocRole[id]; slot >= 0 {
 			return s.roleAt[slot]
@@ -372,8 +372,8 @@ func (s *snapshot) group(id GroupID) (int32, *groupNode) {
 // Groups beyond it are tested by search, as other groups are.
 const policyBits = 64
 
-// maskOf computes an associate's policy-group bits from its groups.
-func (s *snapshot) maskOf(groups []int32) (mask [policyBits / 64]uint64) {
+// policyMaskOf computes an associate's policy-group bits from its groups.
+func (s *snapshot) policyMaskOf(groups []int32) (mask [policyBits / 64]uint64) {
 	if s.policyBitCount == 0 {
 		return mask
 	}

@@ -236,7 +236,7 @@ func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32) (adds, 
 			nn := newAssocNode(n.a)
 			nn.idx = i
 			nn.groups, nn.via = s.effective(&nn.a, sc)
-			nn.policyMask = s.maskOf(nn.groups)
+			nn.policyMask = s.policyMaskOf(nn.groups)
 			s.assocs[i] = nn
 			after = nn.groups
 		}
