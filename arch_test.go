@@ -32,7 +32,7 @@ var nounFiles = []string{
 // split of the pipeline is expected to create.
 var pipelineFiles = []string{
 	"snapshot.go", "hot.go", "policy.go", "roletree.go", "loaded.go",
-	"build.go", "update.go",
+	"build.go", "update.go", "cow.go",
 }
 
 // frontTypes are the types a noun file must not reach into, and the first
@@ -215,4 +215,49 @@ func typeNames(f *ast.File, types []string) []*ast.Ident {
 // position renders where id is, as file:line.
 func position(fset *token.FileSet, name string, id *ast.Ident) string {
 	return name + ":" + strconv.Itoa(fset.Position(id.Pos()).Line)
+}
+
+// TestLayoutMatchesTree: the README's Layout section names every file of the
+// package (hugepage_*.go as a pattern) and every directory it lists exists,
+// so a newcomer's map of the tree stays true.
+func TestLayoutMatchesTree(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Layout\n")
+	if !ok {
+		t.Fatal("README.md has no Layout section")
+	}
+	_, block, _ := strings.Cut(section, "```\n")
+	block, _, _ = strings.Cut(block, "```")
+	listed := map[string]bool{}
+	for _, w := range strings.Fields(strings.NewReplacer(",", " ", ":", " ", "(", " ", ")", " ").Replace(block)) {
+		switch {
+		case strings.HasSuffix(w, ".go"):
+			listed[w] = true
+		case strings.HasSuffix(w, "/") || strings.HasPrefix(w, "store/") || strings.HasPrefix(w, "internal/"):
+			if _, err := os.Stat(strings.TrimSuffix(w, "/")); err != nil {
+				t.Errorf("README Layout lists %s, which does not exist", w)
+			}
+		}
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || strings.HasPrefix(f, "hugepage_") {
+			continue
+		}
+		if !listed[f] {
+			t.Errorf("README Layout does not mention %s", f)
+		}
+		delete(listed, f)
+	}
+	for f := range listed {
+		if f != "hugepage_*.go" && f != "examples_test.go" {
+			t.Errorf("README Layout lists %s, which is not in the package", f)
+		}
+	}
 }
