@@ -266,7 +266,8 @@
 // defines the values every store must keep exactly (the limits listed
 // under "Stores"). A [Ref] names one entity by [Kind] and id: the View's
 // Dependants answers with Refs, so Validate can refuse a delete that would
-// leave a reference dangling. A
+// leave a reference dangling; [References] lists what an entity refers to,
+// from the one table of references every store derives its index from. A
 // PostgreSQL store that loses its connection while the server commits
 // returns an error wrapping [ErrCommitUnknown] whose [CommitError] carries
 // what the store needs to find out whether the batch took effect.
