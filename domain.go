@@ -239,18 +239,7 @@ func (b *Batch) Check() error {
 			return prefix(err)
 		}
 	}
-	for _, d := range [...]struct {
-		kind Kind
-		ids  []int64
-	}{
-		{KindRole, ids(b.DeleteRoles)},
-		{KindGroup, ids(b.DeleteGroups)},
-		{KindAssociate, ids(b.DeleteAssociates)},
-		{KindSharingRule, ids(b.DeleteSharingRules)},
-		{KindGrant, ids(b.DeleteGrants)},
-		{KindCategory, ids(b.DeleteCategories)},
-		{KindImpersonation, ids(b.DeleteImpersonations)},
-	} {
+	for _, d := range b.deletes() {
 		for _, id := range d.ids {
 			if id <= 0 {
 				return fmt.Errorf("access: %w: cannot delete %s: ids are positive", ErrInvalid, Ref{d.kind, id})

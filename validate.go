@@ -216,19 +216,7 @@ func (o *overlay) addPuts() error {
 // addDeletes records the ids the batch deletes, rejecting one it also
 // puts or deletes twice, and ids that cannot exist.
 func (o *overlay) addDeletes() error {
-	b := o.b
-	for _, d := range [...]struct {
-		kind Kind
-		ids  []int64
-	}{
-		{KindRole, ids(b.DeleteRoles)},
-		{KindGroup, ids(b.DeleteGroups)},
-		{KindAssociate, ids(b.DeleteAssociates)},
-		{KindSharingRule, ids(b.DeleteSharingRules)},
-		{KindGrant, ids(b.DeleteGrants)},
-		{KindCategory, ids(b.DeleteCategories)},
-		{KindImpersonation, ids(b.DeleteImpersonations)},
-	} {
+	for _, d := range o.b.deletes() {
 		for _, id := range d.ids {
 			r := Ref{d.kind, id}
 			if o.put[r] || o.deleted[r] {
@@ -783,3 +771,23 @@ func (e *CycleError) Error() string {
 
 // Is makes errors.Is(err, ErrCycle) true.
 func (e *CycleError) Is(target error) bool { return target == ErrCycle }
+
+// deletion lists the ids a batch deletes of one kind.
+type deletion struct {
+	kind Kind
+	ids  []int64
+}
+
+// deletes lists the batch's deletions by kind, in the order validation
+// reports them.
+func (b *Batch) deletes() [7]deletion {
+	return [...]deletion{
+		{KindRole, ids(b.DeleteRoles)},
+		{KindGroup, ids(b.DeleteGroups)},
+		{KindAssociate, ids(b.DeleteAssociates)},
+		{KindSharingRule, ids(b.DeleteSharingRules)},
+		{KindGrant, ids(b.DeleteGrants)},
+		{KindCategory, ids(b.DeleteCategories)},
+		{KindImpersonation, ids(b.DeleteImpersonations)},
+	}
+}

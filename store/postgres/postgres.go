@@ -510,6 +510,14 @@ func (c txConn) Insert(ctx context.Context, table string, cols []string, rows []
 		_, err := c.q.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
 		return err
 	}
+	q, args := insertSQL(table, cols, rows)
+	_, err := c.q.Exec(ctx, q, args...)
+	return err
+}
+
+// insertSQL writes one multi-row INSERT of rows into table, with numbered
+// parameters.
+func insertSQL(table string, cols []string, rows [][]any) (string, []any) {
 	q := make([]byte, 0, 64+len(rows)*len(cols)*5)
 	q = append(q, "INSERT INTO "...)
 	q = append(q, table...)
@@ -537,6 +545,5 @@ func (c txConn) Insert(ctx context.Context, table string, cols []string, rows []
 		}
 		q = append(q, ')')
 	}
-	_, err := c.q.Exec(ctx, string(q), args...)
-	return err
+	return string(q), args
 }

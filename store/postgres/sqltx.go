@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"strconv"
 
 	"github.com/crmaccess/access"
 	"github.com/crmaccess/access/internal/sqlstore"
@@ -49,34 +48,8 @@ func (c sqlConn) Insert(ctx context.Context, table string, cols []string, rows [
 	per := max(1, maxParams/len(cols))
 	for len(rows) > 0 {
 		n := min(len(rows), per)
-		q := make([]byte, 0, 64+n*len(cols)*5)
-		q = append(q, "INSERT INTO "...)
-		q = append(q, table...)
-		q = append(q, " ("...)
-		for i, col := range cols {
-			if i > 0 {
-				q = append(q, ", "...)
-			}
-			q = append(q, col...)
-		}
-		q = append(q, ") VALUES "...)
-		args := make([]any, 0, n*len(cols))
-		for i, r := range rows[:n] {
-			if i > 0 {
-				q = append(q, ", "...)
-			}
-			q = append(q, '(')
-			for j, v := range r {
-				if j > 0 {
-					q = append(q, ", "...)
-				}
-				args = append(args, v)
-				q = append(q, '$')
-				q = strconv.AppendInt(q, int64(len(args)), 10)
-			}
-			q = append(q, ')')
-		}
-		if _, err := c.tx.ExecContext(ctx, string(q), args...); err != nil {
+		q, args := insertSQL(table, cols, rows[:n])
+		if _, err := c.tx.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}
 		rows = rows[n:]
