@@ -72,7 +72,9 @@
 // or any set. It also lists functional rights ([Engine.Has]), which groups
 // can grant too. [UserLevels] returns the six default roles of SuperOffice
 // CRM Online; [Role.Lint] reports cells where a farther relation grants
-// more than a closer one.
+// more than a closer one. Such a role is legal but surprising (a colleague
+// may get less than a stranger), so a write through [Apply] returns the
+// findings of every role it wrote alongside the revision, as warnings.
 //
 // # Ownership
 //
