@@ -617,8 +617,7 @@ func (e *Engine) Ready() error {
 }
 
 // Stats is a resolver's health at one moment, for metrics and health
-// checks. It holds no size of the snapshot: snapshots share parts with
-// their predecessors, so a size would cost a walk of the whole model.
+// checks.
 type Stats struct {
 	// Revision is the store revision the resolver answers at.
 	Revision Revision
@@ -641,6 +640,15 @@ type Stats struct {
 	// Compile is how long building the current snapshot took, from the
 	// whole model or incrementally.
 	Compile time.Duration
+	// SnapshotBytes estimates the bytes the current snapshot's compiled
+	// data holds: nodes, membership lists, decision headers, indexes and
+	// policy, arrays by capacity and maps by entry. Snapshots share
+	// unchanged parts with their predecessors; these count in full, so
+	// the figure is what the snapshot alone keeps alive, not what the
+	// last update added. It leaves out the name history and the filter
+	// cache, and models neither allocator rounding nor map layout
+	// exactly. The walk behind it runs once per snapshot.
+	SnapshotBytes int64
 }
 
 // Stats reports the resolver's revision, staleness and refresh history.
@@ -649,15 +657,16 @@ func (e *Engine) Stats() Stats {
 	r := e.record
 	e.health.Unlock()
 	return Stats{
-		Revision:     e.Revision(),
-		Staleness:    e.Staleness(),
-		MaxStaleness: e.maxStale,
-		Stale:        e.Ready() != nil,
-		Failures:     r.failures,
-		LastError:    r.lastErr,
-		LastErrorAt:  r.lastErrAt,
-		LastRefresh:  r.lastRefresh,
-		Compile:      r.compile,
+		Revision:      e.Revision(),
+		Staleness:     e.Staleness(),
+		MaxStaleness:  e.maxStale,
+		Stale:         e.Ready() != nil,
+		Failures:      r.failures,
+		LastError:     r.lastErr,
+		LastErrorAt:   r.lastErrAt,
+		LastRefresh:   r.lastRefresh,
+		Compile:       r.compile,
+		SnapshotBytes: e.snap.Load().bytes(),
 	}
 }
 

@@ -24,7 +24,7 @@ import (
 // Store.Changes hands them over; it does not copy them.
 func build(rev Revision, b *Batch) *snapshot {
 	failClosed(b)
-	s := &snapshot{rev: rev, filterMemo: &filterCache{}, cow: &cow{all: true}}
+	s := &snapshot{rev: rev, filterMemo: &filterCache{}, size: &sizeMemo{}, cow: &cow{all: true}}
 	s.buildGroups(b)
 	s.compileGroups()
 	s.buildAssocs(b)

@@ -7,10 +7,12 @@ import "maps"
 // change did not touch (copy on write, recorded in cow while it is built)
 // and is published atomically.
 //
-// A published snapshot is immutable, with three named exceptions, each
+// A published snapshot is immutable, with four named exceptions, each
 // safe for concurrent use:
 //
 //   - filterMemo, the filter cache, filled on first use by Filter (filter.go);
+//   - size, the estimate of the snapshot's bytes, computed on first use by
+//     bytes (size.go) for Stats;
 //   - pers, the personal-group array: successive snapshots append to the
 //     one array in place, beyond this snapshot's length, coordinated by
 //     persArena (hot.go), so a snapshot reads only below its own length;
@@ -125,6 +127,10 @@ type snapshot struct {
 	// filterMemo holds per-snapshot data that only filters need,
 	// computed on first use. Mutable: see the type's comment.
 	filterMemo *filterCache
+
+	// size holds the snapshot's estimated size, computed on first use.
+	// Mutable: see the type's comment. Every new snapshot gets its own.
+	size *sizeMemo
 
 	// byName finds associates and groups by name (see nameIndex).
 	byName *nameIndex

@@ -47,6 +47,7 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 	s := *old
 	s.rev = d.To
 	s.filterMemo = &filterCache{}
+	s.size = &sizeMemo{}
 	s.cow = &cow{}
 	affected := s.applyRoleAndGroupWrites(old, d)
 	affected = append(affected, s.applyAssociateWrites(d)...)

@@ -1,0 +1,71 @@
+package access_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/orggen"
+	"github.com/crmaccess/access/store/memory"
+)
+
+// heapInUse returns the live heap after a collection.
+func heapInUse() int64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+// TestStats_snapshotBytes checks Stats.SnapshotBytes against what building
+// a resolver costs the heap: the store holds its batch before the first
+// measurement, so the growth is the resolver, nearly all of it the
+// snapshot. The estimate must be within a factor of two of it either way.
+func TestStats_snapshotBytes(t *testing.T) {
+	ctx := context.Background()
+	batch := orggen.Generate(orggen.Config{Associates: 5000, Groups: 500, Roles: 20, SmartGroups: 5})
+	mem := memory.New()
+	if _, err := mem.Apply(ctx, batch.Clone()); err != nil {
+		t.Fatal(err)
+	}
+
+	before := heapInUse()
+	e, err := access.NewResolver(ctx, mem, &access.Options{PollInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	grown := heapInUse() - before
+	est := e.Stats().SnapshotBytes
+	t.Logf("5,000 associates: SnapshotBytes %d, heap growth %d (ratio %.2f)", est, grown, float64(est)/float64(grown))
+	if est <= 0 || est > 2*grown || 2*est < grown {
+		t.Errorf("SnapshotBytes = %d, heap growth %d: not within a factor of 2", est, grown)
+	}
+	if again := e.Stats().SnapshotBytes; again != est {
+		t.Errorf("SnapshotBytes changed between two calls on one snapshot: %d, then %d", est, again)
+	}
+
+	// A write that adds 1,000 associates makes the snapshot bigger.
+	var add access.Batch
+	for k := range 1000 {
+		a := batch.Associates[k%len(batch.Associates)]
+		a.ID = access.AssociateID(1_000_000 + k)
+		a.Name = fmt.Sprintf("added-%d", k)
+		add.Associates = append(add.Associates, a)
+	}
+	rev, err := mem.Apply(ctx, add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Sync(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	after := e.Stats().SnapshotBytes
+	t.Logf("after adding 1,000 associates: SnapshotBytes %d (+%d)", after, after-est)
+	if after <= est {
+		t.Errorf("SnapshotBytes after adding 1,000 associates = %d, want more than %d", after, est)
+	}
+}
