@@ -86,27 +86,7 @@ var indexedColumns = []column{colOwner, colGroup, colTeam, colCategory}
 func columnsFor(present []column) Columns {
 	var c Columns
 	for _, col := range present {
-		name := tableColumns[col].name
-		switch col {
-		case colID:
-			c.ID = name
-		case colOwner:
-			c.Owner = name
-		case colGroup:
-			c.Group = name
-		case colTeam:
-			c.Team = name
-		case colCompany:
-			c.Company = name
-		case colProject:
-			c.Project = name
-		case colCategory:
-			c.Category = name
-		case colPublished:
-			c.Published = name
-		case colVisibility:
-			c.Visibility = name
-		}
+		c.set(col, tableColumns[col].name)
 	}
 	return c
 }
