@@ -56,51 +56,43 @@ var columnFields = [...]string{
 	colProject: "Project", colCategory: "Category", colPublished: "Published", colVisibility: "Visibility",
 }
 
-func (c *Columns) name(col column) string {
+// field is the mapping's entry for col, or nil for a column it has none for.
+func (c *Columns) field(col column) *string {
 	switch col {
 	case colID:
-		return c.ID
+		return &c.ID
 	case colOwner:
-		return c.Owner
+		return &c.Owner
 	case colGroup:
-		return c.Group
+		return &c.Group
 	case colTeam:
-		return c.Team
+		return &c.Team
 	case colCompany:
-		return c.Company
+		return &c.Company
 	case colProject:
-		return c.Project
+		return &c.Project
 	case colCategory:
-		return c.Category
+		return &c.Category
 	case colPublished:
-		return c.Published
+		return &c.Published
 	case colVisibility:
-		return c.Visibility
+		return &c.Visibility
+	}
+	return nil
+}
+
+// name is the table column col maps to, "" when absent.
+func (c *Columns) name(col column) string {
+	if f := c.field(col); f != nil {
+		return *f
 	}
 	return ""
 }
 
-// set is name's inverse: it maps col to name.
+// set maps col to name.
 func (c *Columns) set(col column, name string) {
-	switch col {
-	case colID:
-		c.ID = name
-	case colOwner:
-		c.Owner = name
-	case colGroup:
-		c.Group = name
-	case colTeam:
-		c.Team = name
-	case colCompany:
-		c.Company = name
-	case colProject:
-		c.Project = name
-	case colCategory:
-		c.Category = name
-	case colPublished:
-		c.Published = name
-	case colVisibility:
-		c.Visibility = name
+	if f := c.field(col); f != nil {
+		*f = name
 	}
 }
 
