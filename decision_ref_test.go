@@ -307,6 +307,10 @@ func (m *decModel) decide(who access.AssociateID, act access.Action, rec access.
 		}
 		for _, r := range rels {
 			rights |= grid[r]
+			// A team member is an owner, unless the role limits teams.
+			if r == access.Team && !role.LimitTeams {
+				rights |= grid[access.Owner]
+			}
 		}
 	}
 

@@ -887,10 +887,10 @@ func dLevelRows() []access.Grid {
 		{access.Owner: dFull, access.Team: dFull, access.PrimaryGroup: dFull, access.OtherGroup: dFull,
 			access.Subordinate: dCRU, access.CategoryMember: dCRU, access.Unowned: dCRU,
 			access.Other: dR, access.MyCompany: dR, access.SameProject: dR},
-		{access.Owner: dFull, access.Team: dCRU, access.PrimaryGroup: dR, access.OtherGroup: dR,
+		{access.Owner: dFull, access.Team: dFull, access.PrimaryGroup: dR, access.OtherGroup: dR,
 			access.Subordinate: dR, access.CategoryMember: dR, access.Other: dR, access.Unowned: dR,
 			access.MyCompany: dR, access.SameProject: dR},
-		{access.Owner: dFull, access.Team: dCR, access.PrimaryGroup: dR, access.OtherGroup: dR,
+		{access.Owner: dFull, access.Team: dFull, access.PrimaryGroup: dR, access.OtherGroup: dR,
 			access.Subordinate: dR, access.CategoryMember: dR, access.Unowned: dR,
 			access.MyCompany: dR, access.SameProject: dR},
 		{access.Owner: dR, access.Team: dR, access.PrimaryGroup: dR, access.OtherGroup: dR,
@@ -922,7 +922,7 @@ func TestUserLevels(t *testing.T) {
 	}
 	appt := dNonEmpty(levels[5].Rights["appointment"])
 	wantAppt := rows[5]
-	wantAppt[access.Owner] = dCR
+	wantAppt[access.Owner], wantAppt[access.Team] = dCR, dCR
 	if diff := cmp.Diff(wantAppt, appt); diff != "" {
 		t.Errorf("level 5: appointment row (-want +got):\n%s", diff)
 	}
@@ -1030,7 +1030,8 @@ func TestRoleLint(t *testing.T) {
 		// Other is farther than every relation but the external ones.
 		{"other beyond everything", map[string]access.Grid{"*": {access.Owner: dR, access.Other: dFull}}, []access.Lint{
 			{EntityType: "*", Closer: access.Owner, Farther: access.Other, Extra: access.C | access.U | access.D},
-			{EntityType: "*", Closer: access.Team, Farther: access.Other, Extra: dFull},
+			// A team member is an owner: the team's cell is the owner's.
+			{EntityType: "*", Closer: access.Team, Farther: access.Other, Extra: access.C | access.U | access.D},
 			{EntityType: "*", Closer: access.PrimaryGroup, Farther: access.Other, Extra: dFull},
 			{EntityType: "*", Closer: access.OtherGroup, Farther: access.Other, Extra: dFull},
 			{EntityType: "*", Closer: access.Subordinate, Farther: access.Other, Extra: dFull},
@@ -1038,13 +1039,23 @@ func TestRoleLint(t *testing.T) {
 		}},
 		{"other group beyond primary group", map[string]access.Grid{"contact": {
 			access.Owner: dFull, access.PrimaryGroup: dR, access.OtherGroup: access.R | access.D}}, []access.Lint{
+			{EntityType: "contact", Farther: access.OtherGroup, Extra: access.R | access.D}, // RD is no level
 			{EntityType: "contact", Closer: access.PrimaryGroup, Farther: access.OtherGroup, Extra: access.D},
+		}},
+		{"a limited team", map[string]access.Grid{"*": {access.Owner: dFull, access.Team: dR, access.Other: access.R | access.U}}, []access.Lint{
+			{EntityType: "*", Farther: access.Other, Extra: access.R | access.U},
+			{EntityType: "*", Closer: access.Team, Farther: access.Other, Extra: access.U},
+			{EntityType: "*", Closer: access.PrimaryGroup, Farther: access.Other, Extra: access.R | access.U},
+			{EntityType: "*", Closer: access.OtherGroup, Farther: access.Other, Extra: access.R | access.U},
+			{EntityType: "*", Closer: access.Subordinate, Farther: access.Other, Extra: access.R | access.U},
+			{EntityType: "*", Closer: access.CategoryMember, Farther: access.Other, Extra: access.R | access.U},
 		}},
 		{"per type", map[string]access.Grid{
 			"sale": {access.Owner: dFull, access.Team: dFull, access.Other: dR},
 			"*":    {access.Subordinate: dR, access.MyCompany: access.C},
 		}, []access.Lint{
 			{EntityType: "*", Closer: access.Owner, Farther: access.Subordinate, Extra: dR},
+			{EntityType: "*", Farther: access.MyCompany, Extra: access.C},
 			{EntityType: "*", Closer: access.Owner, Farther: access.MyCompany, Extra: access.C},
 			{EntityType: "sale", Closer: access.PrimaryGroup, Farther: access.Other, Extra: dR},
 			{EntityType: "sale", Closer: access.OtherGroup, Farther: access.Other, Extra: dR},
@@ -1053,7 +1064,7 @@ func TestRoleLint(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := access.Role{ID: 1, Name: c.name, Rights: c.rights}
+			r := access.Role{ID: 1, Name: c.name, Rights: c.rights, LimitTeams: c.name == "a limited team"}
 			got := r.Lint()
 			// The documented order is by entity type; within a type the
 			// order of relation pairs is not pinned, so compare as sets.
@@ -1400,6 +1411,20 @@ func dDrawCRUD(t *rapid.T, label string) access.CRUD {
 	return access.CRUD(rapid.IntRange(0, 15).Draw(t, label))
 }
 
+// dDrawCell draws a role's cell: CRUD is accumulative, so a cell that
+// grants anything grants read.
+func dDrawCell(t *rapid.T, label string) access.CRUD {
+	return cellOf(dDrawCRUD(t, label))
+}
+
+// cellOf makes c an accumulative cell.
+func cellOf(c access.CRUD) access.CRUD {
+	if c != 0 {
+		c |= access.R
+	}
+	return c
+}
+
 // dSubset draws a subset of from, in from's order.
 func dSubset[T any](t *rapid.T, label string, from []T) []T {
 	var out []T
@@ -1428,7 +1453,7 @@ func dDrawOrg(t *rapid.T) *dOrg {
 	b := &o.b
 	for i := range rapid.IntRange(1, 5).Draw(t, "roles") {
 		id := access.RoleID(1 + i)
-		r := access.Role{ID: id, Name: fmt.Sprintf("role %d", id)}
+		r := access.Role{ID: id, Name: fmt.Sprintf("role %d", id), LimitTeams: rapid.IntRange(0, 3).Draw(t, "limit teams") == 0}
 		if i > 0 && rapid.IntRange(0, 3).Draw(t, "top role") != 0 {
 			r.Parent = rapid.SampledFrom(o.roles).Draw(t, "parent")
 		}
@@ -1438,7 +1463,7 @@ func dDrawOrg(t *rapid.T) *dOrg {
 			}
 			g := access.Grid{}
 			for rel := access.Owner; rel <= access.Unowned; rel++ {
-				if c := dDrawCRUD(t, "cell"); c != 0 && rapid.Bool().Draw(t, "set cell") {
+				if c := dDrawCell(t, "cell"); c != 0 && rapid.Bool().Draw(t, "set cell") {
 					g[rel] = c
 				}
 			}
@@ -1991,7 +2016,7 @@ func dDrawWrite(t *rapid.T, o *dOrg, cur *access.Batch) access.Batch {
 		r := rapid.SampledFrom(cur.Roles).Draw(t, "role")
 		r.Rights = map[string]access.Grid{rapid.SampledFrom(append([]string{"*"}, dTypes...)).Draw(t, "row"): {
 			rapid.SampledFrom([]access.Relation{access.Owner, access.Team, access.PrimaryGroup, access.OtherGroup,
-				access.Subordinate, access.Other, access.Unowned, access.MyCompany}).Draw(t, "relation"): dDrawCRUD(t, "cell")}}
+				access.Subordinate, access.Other, access.Unowned, access.MyCompany}).Draw(t, "relation"): dDrawCell(t, "cell")}}
 		r.Functions = dSubset(t, "role functions", []string{"f1", "f2"})
 		w.Roles = append(w.Roles, r)
 	}

@@ -86,7 +86,12 @@
 // [Subordinate] and [CategoryMember]; when none holds, the fallback [Other]
 // (the record has an owner or team) or [Unowned]. The role's rights are the
 // union of its cells for every specific relation that holds, or the
-// fallback's cell. The stamped group, not the owner's current group,
+// fallback's cell. Every effective member of a record's team is an owner of
+// it (vtiger: "all members of this group are the owners of this entry"), so
+// the [Team] relation gives the role's [Owner] cell too, unless the role
+// sets [Role.LimitTeams] to apply its team cells as written. A cell follows
+// the accumulative CRUD pattern: create, update or delete without read is
+// rejected ([CRUD.Accumulative]). The stamped group, not the owner's current group,
 // decides [PrimaryGroup] and [OtherGroup]: when an owner moves group or is
 // deleted, the record stays with the old group. External subjects have only
 // [Owner], [MyCompany] and [SameProject], and see unpublished records only

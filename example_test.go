@@ -377,8 +377,8 @@ func ExampleUserLevels() {
 	// 1 User level 0: owner CRUD, team CRUD, primary group CRUD, other CRUD; [admin user-admin list-admin export-selection bulk-update backend-login]; lint 0
 	// 2 User level 1: owner CRUD, team CRUD, primary group CRUD, other CRUD; [export-selection bulk-update backend-login]; lint 0
 	// 3 User level 2: owner CRUD, team CRUD, primary group CRUD, other R; [export-selection backend-login]; lint 0
-	// 4 User level 3: owner CRUD, team CRU, primary group R, other R; [backend-login]; lint 0
-	// 5 User level 4: owner CRUD, team CR, primary group R, other -; [backend-login]; lint 0
+	// 4 User level 3: owner CRUD, team CRUD, primary group R, other R; [backend-login]; lint 0
+	// 5 User level 4: owner CRUD, team CRUD, primary group R, other -; [backend-login]; lint 0
 	// 6 User level 5: owner R, team R, primary group R, other -; [backend-login]; lint 0
 }
 

@@ -34,7 +34,7 @@ func TestCanNearestMiss(t *testing.T) {
 			access.Owner: dFull, access.Team: access.LevelNone, access.PrimaryGroup: access.LevelNone,
 			access.OtherGroup: dR, access.MyCompany: access.LevelNone,
 			access.Other: access.R | access.U, access.Unowned: dCR,
-		}}}},
+		}}, LimitTeams: true}}, // the team cell applies as written
 		Groups: []access.Group{{ID: home, Name: "Home"}, {ID: side, Name: "Side"}},
 		Associates: []access.Associate{
 			{ID: me, Name: "me", PrimaryGroup: home, Groups: []access.GroupID{side}, Role: odd, Active: true},

@@ -29,7 +29,7 @@ func genOrg(t *rapid.T) Batch {
 	nRoles := rapid.IntRange(1, 5).Draw(t, "roles")
 	crud := rapid.Custom(func(t *rapid.T) CRUD { return CRUD(rapid.IntRange(0, 15).Draw(t, "crud")) })
 	for i := 1; i <= nRoles; i++ {
-		r := Role{ID: RoleID(i), Name: fmt.Sprintf("r%d", i), Rights: map[string]Grid{}}
+		r := Role{ID: RoleID(i), Name: fmt.Sprintf("r%d", i), Rights: map[string]Grid{}, LimitTeams: rapid.Bool().Draw(t, "limit teams")}
 		if i > 1 {
 			r.Parent = RoleID(rapid.IntRange(0, i-1).Draw(t, "parent"))
 		}
@@ -37,7 +37,11 @@ func genOrg(t *rapid.T) Batch {
 			if rapid.Bool().Draw(t, "row") {
 				g := Grid{}
 				for rel := Owner; rel < numRelations; rel++ {
-					g[rel] = crud.Draw(t, "cell")
+					if c := crud.Draw(t, "cell"); c != 0 {
+						g[rel] = c | R // CRUD is accumulative
+					} else {
+						g[rel] = 0
+					}
 				}
 				r.Rights[typ] = g
 			}

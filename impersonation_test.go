@@ -375,7 +375,7 @@ func impDrawOrg(t *rapid.T) access.Batch {
 			r.Parent = rapid.SampledFrom(append([]access.RoleID{0}, roles...)).Draw(t, "parent")
 		}
 		for _, rel := range relations {
-			r.Rights["order"][rel] = access.CRUD(rapid.IntRange(0, 15).Draw(t, "rights"))
+			r.Rights["order"][rel] = cellOf(access.CRUD(rapid.IntRange(0, 15).Draw(t, "rights")))
 		}
 		roles = append(roles, r.ID)
 		b.Roles = append(b.Roles, r)

@@ -283,7 +283,7 @@ func TestGridJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"ID":1,"Name":"Sales","Parent":0,"Rights":{"*":{"other":"R","owner":"CRUD","primary group":"CRU"}},"Functions":null}`
+	want := `{"ID":1,"Name":"Sales","Parent":0,"Rights":{"*":{"other":"R","owner":"CRUD","primary group":"CRU"}},"Functions":null,"LimitTeams":false}`
 	if string(b) != want {
 		t.Errorf("role JSON = %s, want %s", b, want)
 	}

@@ -15,8 +15,12 @@ import (
 // grid is a role's compiled rights for one entity type.
 type grid [numRelations]CRUD
 
-// compileGrid turns a Grid map into an array indexed by relation.
-func compileGrid(g Grid) *grid {
+// compileGrid turns a Grid map into an array indexed by relation. Unless
+// limitTeams is set, the Team cell also holds the Owner cell: every
+// effective member of a record's team is an owner of it. Compiling it in
+// here keeps Can, Filter, WhoCan and Permissions, which all read compiled
+// grids, of one mind.
+func compileGrid(g Grid, limitTeams bool) *grid {
 	var out grid
 	for r, c := range g {
 		// failClosed has mended loaded data already; this keeps the
@@ -24,6 +28,9 @@ func compileGrid(g Grid) *grid {
 		if r.Valid() && c.Valid() {
 			out[r] = c
 		}
+	}
+	if !limitTeams {
+		out[Team] |= out[Owner]
 	}
 	return &out
 }

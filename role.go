@@ -31,6 +31,13 @@ type Role struct {
 	// Functions lists the functional rights the role grants, such as
 	// "export-selection" or "user-admin".
 	Functions []string
+	// LimitTeams makes the Team cells of Rights apply as written, so a
+	// team member may get less than the owner (Dataverse-style team
+	// privileges). By default (false) every effective member of a
+	// record's team is an owner of it, as the vtiger document says of
+	// records assigned to a group: the Team relation gives the Owner
+	// cell, together with anything the Team cell adds.
+	LimitTeams bool
 }
 
 // Grid gives, for each ownership relation, the rights a role grants on a
@@ -88,6 +95,9 @@ func (r *Role) check() error {
 			if !c.Valid() {
 				return fmt.Errorf("%w: role %d: %q %s: invalid rights %d", ErrInvalid, r.ID, typ, rel, uint8(c))
 			}
+			if !c.Accumulative() {
+				return fmt.Errorf("%w: role %d: %q %s: rights %s grant %s without read (CRUD is accumulative)", ErrInvalid, r.ID, typ, rel, c, c&^R)
+			}
 		}
 	}
 	for _, f := range r.Functions {
@@ -120,6 +130,23 @@ const (
 
 // Valid reports whether c holds only the four defined rights.
 func (c CRUD) Valid() bool { return c&^allCRUD == 0 }
+
+// Accumulative reports whether c is empty or holds read: SuperOffice's
+// rights follow "an accumulative CRUD pattern", so create, update or
+// delete without read is no valid cell of a role. A role's cells must be
+// accumulative; [Role.Lint] also reports accumulative cells that are not
+// one of the five levels (such as RU, which skips create).
+func (c CRUD) Accumulative() bool { return c == 0 || c&R != 0 }
+
+// Level reports whether c is one of the five accumulative levels: -, R,
+// CR, CRU or CRUD.
+func (c CRUD) Level() bool {
+	switch c {
+	case LevelNone, LevelRead, LevelCreate, LevelUpdate, LevelFull:
+		return true
+	}
+	return false
+}
 
 // Allows reports whether c contains the right that action a needs.
 func (c CRUD) Allows(a Action) bool { return a.Valid() && c&a.right() != 0 }
@@ -169,18 +196,25 @@ func ParseCRUD(s string) (CRUD, error) {
 	return c, nil
 }
 
-// Lint is one finding of [Role.Lint]: on an entity type's row, a relation
-// farther from the subject grants rights a closer one does not.
+// Lint is one finding of [Role.Lint] on an entity type's row: either a
+// relation farther from the subject grants rights a closer one does not
+// (Closer and Farther set), or a cell is not one of the five accumulative
+// levels (Closer zero, Farther the cell's relation).
 type Lint struct {
 	EntityType      string
 	Closer, Farther Relation
-	// Extra is what Farther grants beyond Closer.
+	// Extra is what Farther grants beyond Closer; for a cell that is no
+	// level, the cell's rights.
 	Extra CRUD
 }
 
 // String renders the finding, for example
-// `"contact": other group grants D beyond primary group`.
+// `"contact": other group grants D beyond primary group` or
+// `"contact": owner grants RU, which is not one of the levels -, R, CR, CRU, CRUD`.
 func (l Lint) String() string {
+	if l.Closer == 0 {
+		return fmt.Sprintf("%q: %s grants %s, which is not one of the levels -, R, CR, CRU, CRUD", l.EntityType, l.Farther, l.Extra)
+	}
 	return fmt.Sprintf("%q: %s grants %s beyond %s", l.EntityType, l.Farther, l.Extra, l.Closer)
 }
 
@@ -198,14 +232,27 @@ var lintPairs = [...][2]Relation{
 // Other granting Delete while Owner does not). Such a role is legal, but
 // only for such roles does it matter that [Engine.Can] takes the union of
 // the cells of every relation that holds rather than the single most
-// specific one. Findings are sorted by entity type, then by the closer
-// relation, then by the farther one.
+// specific one. Lint also reports cells that are not one of the five
+// accumulative levels (RU, RD…): legal, but no SuperOffice level looks so.
+// Findings are sorted by entity type, then by the closer relation (level
+// findings first), then by the farther one.
 func (r *Role) Lint() []Lint {
 	var out []Lint
 	for _, typ := range slices.Sorted(maps.Keys(r.Rights)) {
 		g := r.Rights[typ]
+		for rel, c := range g {
+			if !c.Level() {
+				out = append(out, Lint{EntityType: typ, Farther: rel, Extra: c})
+			}
+		}
+		cell := func(rel Relation) CRUD {
+			if rel == Team && !r.LimitTeams {
+				return g[Team] | g[Owner] // a team member is an owner
+			}
+			return g[rel]
+		}
 		for _, p := range lintPairs {
-			if extra := g[p[1]] &^ g[p[0]]; extra != 0 {
+			if extra := cell(p[1]) &^ cell(p[0]); extra != 0 {
 				out = append(out, Lint{EntityType: typ, Closer: p[0], Farther: p[1], Extra: extra})
 			}
 		}
@@ -235,28 +282,41 @@ const (
 // UserLevels returns the six default roles of SuperOffice CRM Online, "User
 // level 0" (full access) to "User level 5" (read-only), as new values with
 // ids 1 to 6 and no parent; change the ids before storing them if those are
-// taken. Each level's rights, data and functional, are a strict subset of
-// the level above. The grids use the "*" row, plus an "appointment" row
-// where a level treats activities differently. Rights per relation
-// (owner, team, primary group, other group, subordinate, category member,
-// other, unowned, my company, same project):
+// taken. They follow SuperOffice's own one-line descriptions of the
+// predefined roles, read in this library's relations: "own data" is what
+// the subject owns, alone or as a member of the record's team (a team
+// member is an owner, see [Role.LimitTeams]); "own user group" is the
+// primary and other group relations; "beyond" is everything else. The
+// grids use the "*" row, plus an "appointment" row for level 5. Each level
+// grants a subset of the level above, data and functional rights alike,
+// so the levels form a monotone ladder; every level may sign in to the
+// client (backend-login), as every internal SuperOffice user does.
 //
-//	level 0  CRUD everywhere; functional rights admin, user-admin,
-//	         list-admin, export-selection, bulk-update, backend-login
-//	level 1  CRUD everywhere; export-selection, bulk-update, backend-login
-//	level 2  CRUD for owner, team, primary and other group; CRU for
-//	         subordinate, category member and unowned; R for other, my
-//	         company and same project; export-selection, backend-login
-//	level 3  CRUD for owner; CRU for team; R for primary group, other group,
-//	         subordinate, category member, other, unowned, my company and
-//	         same project; backend-login
-//	level 4  CRUD for owner; CR for team; R for primary group, other group,
-//	         subordinate, category member, unowned, my company, same
-//	         project; nothing for other; backend-login
-//	level 5  R for owner, team, primary group, other group, subordinate,
-//	         category member, unowned, my company, same project; nothing
-//	         for other; on appointments CR for owner (it can still create
-//	         its own activities); backend-login
+//	level 0  administrator: full access and maintenance. CRUD everywhere;
+//	         admin, user-admin, list-admin, export-selection, bulk-update.
+//	level 1  full access to data. CRUD everywhere; export-selection,
+//	         bulk-update.
+//	level 2  full access within the own user group, limited beyond. CRUD
+//	         for owner, team, primary and other group; beyond, CRU (no
+//	         delete) on records reached through a subordinate, a category
+//	         or none (unowned), and R on the rest (other, my company,
+//	         same project); export-selection.
+//	level 3  full access to own data, reads within the own user group,
+//	         limited beyond. CRUD for owner and team; R for everything
+//	         else, other included.
+//	level 4  full access to own data, limited within the own user group
+//	         and beyond. CRUD for owner and team; R for primary and other
+//	         group, subordinate, category member, unowned, my company and
+//	         same project; nothing for other: records of colleagues the
+//	         subject reaches through no relation stay hidden.
+//	level 5  read access to most data, limited access to others' data, can
+//	         create activities. R for owner, team and every relation level
+//	         4 reads; nothing for other; on appointments CR for owner and
+//	         team, so it can still create its own activities.
+//
+// "Limited" is not one CRUD set in SuperOffice's wording; here it means
+// "less than the level above grants there", chosen so that each level
+// differs from the next and the ladder stays monotone.
 func UserLevels() []Role {
 	all := func(c CRUD) Grid {
 		g := Grid{}
@@ -269,17 +329,17 @@ func UserLevels() []Role {
 	l2 := Grid{Owner: LevelFull, Team: LevelFull, PrimaryGroup: LevelFull, OtherGroup: LevelFull,
 		Subordinate: LevelUpdate, CategoryMember: LevelUpdate, Unowned: LevelUpdate,
 		Other: LevelRead, MyCompany: LevelRead, SameProject: LevelRead}
-	l3 := Grid{Owner: LevelFull, Team: LevelUpdate, PrimaryGroup: LevelRead, OtherGroup: LevelRead,
+	l3 := Grid{Owner: LevelFull, Team: LevelFull, PrimaryGroup: LevelRead, OtherGroup: LevelRead,
 		Subordinate: LevelRead, CategoryMember: LevelRead, Other: LevelRead, Unowned: LevelRead,
 		MyCompany: LevelRead, SameProject: LevelRead}
-	l4 := Grid{Owner: LevelFull, Team: LevelCreate, PrimaryGroup: LevelRead, OtherGroup: LevelRead,
+	l4 := Grid{Owner: LevelFull, Team: LevelFull, PrimaryGroup: LevelRead, OtherGroup: LevelRead,
 		Subordinate: LevelRead, CategoryMember: LevelRead, Unowned: LevelRead,
 		MyCompany: LevelRead, SameProject: LevelRead}
 	l5 := Grid{Owner: LevelRead, Team: LevelRead, PrimaryGroup: LevelRead, OtherGroup: LevelRead,
 		Subordinate: LevelRead, CategoryMember: LevelRead, Unowned: LevelRead,
 		MyCompany: LevelRead, SameProject: LevelRead}
 	l5appt := maps.Clone(l5)
-	l5appt[Owner] = LevelCreate
+	l5appt[Owner], l5appt[Team] = LevelCreate, LevelCreate
 	level := func(n int, rights map[string]Grid, funcs ...string) Role {
 		return Role{ID: RoleID(n + 1), Name: fmt.Sprintf("User level %d", n), Rights: rights, Functions: funcs}
 	}

@@ -343,9 +343,9 @@ func (s *snapshot) compileGrids(n *roleNode) {
 	n.grids, n.wild, n.gridAt = map[string]*grid{}, nil, nil
 	for t, g := range n.role.Rights {
 		if t == Wildcard {
-			n.wild = compileGrid(g)
+			n.wild = compileGrid(g, n.role.LimitTeams)
 		} else {
-			n.grids[t] = compileGrid(g)
+			n.grids[t] = compileGrid(g, n.role.LimitTeams)
 		}
 	}
 	for t := range n.grids {

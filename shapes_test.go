@@ -34,7 +34,7 @@ func deepOrg(seed uint64, depth, assocs int) access.Batch {
 			parent = r.IntN(i) // a branch, or another top role
 		}
 		b.Roles = append(b.Roles, access.Role{ID: access.RoleID(i), Name: fmt.Sprintf("r%d", i), Parent: access.RoleID(parent),
-			Rights: map[string]access.Grid{"contact": {access.Owner: access.LevelFull, access.Subordinate: access.CRUD(1 + r.IntN(15))}}})
+			Rights: map[string]access.Grid{"contact": {access.Owner: access.LevelFull, access.Subordinate: access.R | access.CRUD(r.IntN(16))}}})
 	}
 	role := func() access.RoleID { return access.RoleID(1 + r.IntN(depth)) }
 	for i := 1; i <= depth; i++ {

@@ -247,14 +247,15 @@ var roleKind = &kindSpec{
 	tables: []*table{
 		{
 			name: "access_role", key: "id",
-			cols:  []string{"id", "name", "parent_id"},
-			sel:   "id, name, COALESCE(parent_id, 0)",
+			cols:  []string{"id", "name", "parent_id", "limit_teams"},
+			sel:   "id, name, COALESCE(parent_id, 0), limit_teams",
 			order: "id",
 			rows: func(l *loader) ([]any, func() error) {
 				var id, parent int64
 				var name string
-				return []any{&id, &name, &parent}, func() error {
-					l.m.roles.put(access.RoleID(id), access.Role{ID: access.RoleID(id), Name: name, Parent: access.RoleID(parent)})
+				var limitTeams bool
+				return []any{&id, &name, &parent, &limitTeams}, func() error {
+					l.m.roles.put(access.RoleID(id), access.Role{ID: access.RoleID(id), Name: name, Parent: access.RoleID(parent), LimitTeams: limitTeams})
 					return nil
 				}
 			},
@@ -306,7 +307,7 @@ var roleKind = &kindSpec{
 		model: func(m *Model) *set[access.RoleID, access.Role] { return &m.roles },
 		encode: func(_ *Dialect, r access.Role, w rowSink) {
 			id := int64(r.ID)
-			w.add("access_role", id, r.Name, null(r.Parent))
+			w.add("access_role", id, r.Name, null(r.Parent), r.LimitTeams)
 			for typ, grid := range r.Rights {
 				if len(grid) == 0 {
 					w.add("access_role_right", id, typ, int64(0), int64(0))

@@ -338,7 +338,9 @@ func (m *patchModel) apply(ps []access.Patch, external map[access.AssociateID]bo
 			}
 		case access.PatchSetCell:
 			rows, ok := m.cells[p.Role]
-			if !ok {
+			// CRUD is accumulative: create, update or delete without
+			// read is no cell.
+			if !ok || (p.Rights != 0 && p.Rights&access.R == 0) {
 				return false
 			}
 			if rows[p.Type] == nil {

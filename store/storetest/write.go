@@ -349,6 +349,7 @@ func rejectCases() []rejectCase {
 		{name: "backwards validity window", batch: putA(newA(func(a *access.Associate) { a.ValidFrom, a.ValidTo = t0, t0.AddDate(0, 0, -1) })), want: access.ErrInvalid},
 		{name: "rights for an unknown relation", batch: putR(access.Role{ID: 5, Name: "r", Rights: rights(access.Grid{access.Relation(99): access.R})}), want: access.ErrInvalid},
 		{name: "rights beyond CRUD", batch: putR(access.Role{ID: 5, Name: "r", Rights: rights(access.Grid{access.Owner: access.CRUD(0x10)})}), want: access.ErrInvalid},
+		{name: "update without read", batch: putR(access.Role{ID: 5, Name: "r", Rights: rights(access.Grid{access.Owner: access.U})}), want: access.ErrInvalid},
 		{name: "rights for an empty entity type", batch: putR(access.Role{ID: 5, Name: "r", Rights: map[string]access.Grid{"": {access.Owner: access.R}}}), want: access.ErrInvalid},
 		{name: "empty functional right", batch: putR(access.Role{ID: 5, Name: "r", Functions: []string{" "}}), want: access.ErrInvalid},
 
@@ -593,6 +594,7 @@ func testAccepted(t *testing.T, newStore func(*testing.T) Store) {
 			{ID: 50, Name: "All", Groups: []access.GroupID{10, 20}},
 		}}},
 		{"re-parent a role", access.Batch{Roles: []access.Role{{ID: 4, Name: "Support", Parent: 2}}}},
+		{"a role that limits teams", access.Batch{Roles: []access.Role{{ID: 4, Name: "Support", Parent: 1, LimitTeams: true, Rights: map[string]access.Grid{"ticket": {access.Owner: access.LevelFull, access.Team: access.R}}}}}},
 		{"replace a role's rights", access.Batch{Roles: []access.Role{{ID: 2, Name: "Sales", Parent: 1, Rights: map[string]access.Grid{"contact": {access.Owner: access.R}}}}}},
 		{"everything at once", fixtureAgain()},
 	} {

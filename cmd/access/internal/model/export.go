@@ -36,7 +36,7 @@ func FromBatch(b *access.Batch) *File {
 	x := NewIndex(b)
 	f := &File{}
 	for _, r := range sorted(b.Roles, func(r access.Role) access.RoleID { return r.ID }) {
-		v := Role{ID: int64(r.ID), Name: r.Name, Parent: ref(x.roles, int64(r.Parent)), Functions: slices.Clone(r.Functions)}
+		v := Role{ID: int64(r.ID), Name: r.Name, Parent: ref(x.roles, int64(r.Parent)), Functions: slices.Clone(r.Functions), LimitTeams: r.LimitTeams}
 		if r.Rights != nil {
 			v.Rights = make(map[string]Grid, len(r.Rights))
 			for typ, g := range r.Rights {

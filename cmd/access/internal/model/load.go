@@ -316,6 +316,7 @@ func (r *resolver) role(i int, v Role, out *access.Role) {
 	p := fmt.Sprintf("roles[%d]", i)
 	out.Parent = access.RoleID(r.optRef(r.x.roles, p+".parent", v.Parent))
 	out.Functions = slices.Clone(v.Functions)
+	out.LimitTeams = v.LimitTeams
 	if v.Rights != nil {
 		out.Rights = make(map[string]access.Grid, len(v.Rights))
 		for typ, cells := range v.Rights {

@@ -150,6 +150,9 @@ type Role struct {
 	Parent    *Ref            `yaml:"parent,omitempty" json:"parent,omitempty"`
 	Rights    map[string]Grid `yaml:"rights,omitempty" json:"rights,omitempty"`
 	Functions []string        `yaml:"functions,omitempty" json:"functions,omitempty"`
+	// LimitTeams makes the team cells apply as written
+	// ([access.Role.LimitTeams]); by default a team member is an owner.
+	LimitTeams bool `yaml:"limit teams,omitempty" json:"limit teams,omitempty"`
 }
 
 // Group is an [access.Group]. Groups are its member groups; Defaults maps

@@ -75,7 +75,11 @@ func batchGen() *rapid.Generator[access.Batch] {
 				}
 				g := access.Grid{}
 				for _, rel := range pick(t, "rels", []access.Relation{access.Owner, access.Team, access.PrimaryGroup, access.OtherGroup, access.Subordinate, access.CategoryMember, access.MyCompany, access.SameProject, access.Other, access.Unowned}) {
-					g[rel] = crudGen(false).Draw(t, "cell")
+					if c := crudGen(false).Draw(t, "cell"); c != 0 {
+						g[rel] = c | access.R // CRUD is accumulative
+					} else {
+						g[rel] = c
+					}
 				}
 				r.Rights[typ] = g
 			}
@@ -207,6 +211,10 @@ func batchGen() *rapid.Generator[access.Batch] {
 			b.Impersonations = append(b.Impersonations, access.Impersonation{
 				ID: access.ImpersonationID(id), Actor: principal("actor", false), Target: principal("target", true),
 			})
+		}
+		// Drawn last, so that the kept failure files still replay.
+		for i := range b.Roles {
+			b.Roles[i].LimitTeams = rapid.Bool().Draw(t, "limit teams")
 		}
 		return b
 	})

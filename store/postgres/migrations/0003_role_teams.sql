@@ -1,0 +1,4 @@
+-- Schema version 3: a role may limit what team members get
+-- (access.Role.LimitTeams); by default a team member is an owner.
+
+ALTER TABLE access_role ADD COLUMN limit_teams boolean NOT NULL DEFAULT false;
