@@ -78,6 +78,10 @@ func TestFiles(t *testing.T) {
 		{"explain-unknown-id", []string{"explain", quickstart, "999", "read", "contact"}},
 		{"who-can-unknown-owner", []string{"who-can", quickstart, "read", "contact{owner: 999}"}},
 		{"explain-bad-record", []string{"explain", quickstart, "Person 1", "read", "contact{boss: x}"}},
+		{"graph-bad-format", []string{"graph", quickstart, "--format", "png"}},
+		{"graph-not-a-member", []string{"graph", quickstart, "--around", "Person 1", "--path", "Team B"}},
+		{"graph-path-on-group", []string{"graph", quickstart, "--around", "Team A", "--path", "Sales"}},
+		{"graph-unknown", []string{"graph", quickstart, "--around", "Nobody"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
@@ -100,6 +104,10 @@ var sourceCommands = []struct {
 	{"groups", []string{"groups", "SRC", "Person 1"}},
 	{"groups-by-id", []string{"groups", "SRC", "104"}},
 	{"lint", []string{"lint", "SRC"}},
+	{"graph-model", []string{"graph", "SRC", "--format", "dot"}},
+	{"graph-associate", []string{"graph", "SRC", "--format", "mermaid", "--around", "Person 1", "--path", "Sales"}},
+	{"graph-associate-svg", []string{"graph", "SRC", "--around", "Person 1", "--path", "Berlin office"}},
+	{"graph-group", []string{"graph", "SRC", "--format", "dot", "--around", "g:Team A"}},
 }
 
 func runSources(t *testing.T, src string) {
@@ -217,4 +225,30 @@ func TestPostgresSource(t *testing.T) {
 	loadQuickstart(t, s)
 	s.Close()
 	runSources(t, u.String())
+}
+
+// readmePicture is the picture of the example model the README shows.
+const readmePicture = "../../docs/model-graph.svg"
+
+// TestREADMEPicture: the README's picture of the example model is what
+// `access graph` draws today (Person 1's groups, the path into Sales
+// highlighted); -update redraws it.
+func TestREADMEPicture(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := run([]string{"graph", quickstart, "--around", "Person 1", "--path", "Sales"}, &out, &errs); code != exitOK {
+		t.Fatalf("access graph: exit %d: %s", code, errs.String())
+	}
+	if *update {
+		if err := os.WriteFile(readmePicture, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(readmePicture)
+	if err != nil {
+		t.Fatalf("%v (run with -update to draw it)", err)
+	}
+	if diff := cmp.Diff(string(want), out.String()); diff != "" {
+		t.Errorf("%s is not what access graph draws (-want +got):\n%s", readmePicture, diff)
+	}
 }

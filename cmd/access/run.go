@@ -23,6 +23,7 @@ const usage = `usage:
   access who-can SOURCE ACTION RECORD
   access groups SOURCE WHO
   access lint SOURCE
+  access graph SOURCE [--format dot|mermaid|svg] [--around WHO|GROUP [--path GROUP]]
 
 SOURCE: a model file (*.yaml, *.yml, *.json), a PostgreSQL DSN
 (postgres://…), or an SQLite file. WHO: a name, an id, or "a quoted name".
@@ -60,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		code, err = cmdGroups(ctx, rest, stdout)
 	case "lint":
 		code, err = cmdLint(ctx, rest, stdout)
+	case "graph":
+		code, err = cmdGraph(ctx, rest, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
