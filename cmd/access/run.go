@@ -23,6 +23,8 @@ const usage = `usage:
   access who-can SOURCE ACTION RECORD
   access groups SOURCE WHO
   access lint SOURCE
+  access matrix SOURCE GROUP
+  access categories SOURCE WHO
   access graph SOURCE [--format dot|mermaid|svg] [--around WHO|GROUP [--path GROUP]]
 
 SOURCE: a model file (*.yaml, *.yml, *.json), a PostgreSQL DSN
@@ -61,6 +63,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		code, err = cmdGroups(ctx, rest, stdout)
 	case "lint":
 		code, err = cmdLint(ctx, rest, stdout)
+	case "matrix":
+		code, err = cmdMatrix(ctx, rest, stdout)
+	case "categories":
+		code, err = cmdCategories(ctx, rest, stdout)
 	case "graph":
 		code, err = cmdGraph(ctx, rest, stdout)
 	case "help", "-h", "-help", "--help":

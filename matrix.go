@@ -1,0 +1,146 @@
+package access
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Matrix is a group's permissions matrix, as Dynamicweb's admin shows it:
+// for the group's effective members, entity types × ownership relations ×
+// rights. Members with the same role share a row, so the matrix grows with
+// the roles among the members, not with the members.
+type Matrix struct {
+	Group GroupRef
+	// Members counts the group's effective members; Gated counts those
+	// that fail a gate (inactive, out of their window, resources…) and
+	// so hold nothing; System counts system users, which hold everything.
+	Members, Gated, System int
+	// Rows, by entity type ("*", the default row, first; then by name),
+	// then by role id.
+	Rows []MatrixRow
+}
+
+// MatrixRow is what the members holding one role get on one entity type.
+type MatrixRow struct {
+	EntityType string
+	Role       RoleRef
+	// Members counts the members holding Role that passed the gates.
+	Members int
+	// Relations is the role's grid for the type (its own row, else "*"),
+	// as decisions read it: a team cell includes the owner's unless the
+	// role limits teams.
+	Relations Grid
+	// Default is what the default permissions of the group and of the
+	// groups including it add for the type, where no grant covers a
+	// record (see [Engine.Can]).
+	Default CRUD
+	// Granted is what grants on every record of the type, to the group or
+	// to the groups including it, add.
+	Granted CRUD
+}
+
+// Matrix returns group g's permissions matrix. Unknown group: an error
+// wrapping [ErrNotFound].
+func (e *Engine) Matrix(ctx context.Context, g GroupID) (Matrix, error) {
+	s, err := e.current()
+	if err != nil {
+		return Matrix{}, err
+	}
+	gi, gn := s.group(g)
+	if gn == nil {
+		return Matrix{}, fmt.Errorf("access: Matrix: group %d: %w", g, ErrNotFound)
+	}
+	out := Matrix{Group: s.groupRef(gi)}
+
+	// What membership contributes, the same for every member: defaults
+	// and type-wide grants of g and of every group including it.
+	var defaults []map[string]CRUD
+	granted := map[string]CRUD{}
+	inUp := map[GroupID]bool{}
+	for _, u := range gn.up {
+		grp := &s.groups[u.g].group
+		inUp[grp.ID] = true
+		if len(grp.Defaults) > 0 {
+			defaults = append(defaults, grp.Defaults)
+		}
+	}
+	for _, gr := range s.policy.grants {
+		if gr.Group != 0 && inUp[gr.Group] && gr.RecordID == 0 {
+			granted[gr.EntityType] |= gr.Rights
+		}
+	}
+
+	// Members by role.
+	byRole := map[RoleID]int{}
+	for _, a := range s.members[gi] {
+		n := s.assocs[a]
+		out.Members++
+		switch {
+		case gate(n, e.now) != GateNone:
+			out.Gated++
+		case n.a.Type == System:
+			out.System++
+		default:
+			byRole[n.a.Role]++
+		}
+	}
+
+	types := map[string]bool{Wildcard: true}
+	for _, d := range defaults {
+		for t := range d {
+			types[t] = true
+		}
+	}
+	for t := range granted {
+		types[t] = true
+	}
+	for id := range byRole {
+		if rn := s.roles[id]; rn != nil {
+			for t := range rn.role.Rights {
+				types[t] = true
+			}
+		}
+	}
+	order := slices.SortedFunc(maps.Keys(types), func(a, b string) int {
+		return cmp.Or(cmp.Compare(notWildcard(a), notWildcard(b)), strings.Compare(a, b))
+	})
+	roles := slices.Sorted(maps.Keys(byRole))
+	for _, t := range order {
+		// Each group falls back to its own "*" default, as Can does.
+		var def CRUD
+		for _, d := range defaults {
+			if c, ok := d[t]; ok {
+				def |= c
+			} else {
+				def |= d[Wildcard]
+			}
+		}
+		for _, id := range roles {
+			row := MatrixRow{EntityType: t, Role: s.roleRef(id), Members: byRole[id], Default: def, Granted: granted[t] | granted[Wildcard]}
+			if rn := s.roles[id]; rn != nil {
+				if gr := rn.rights(t); gr != nil {
+					row.Relations = Grid{}
+					for r := Owner; r < numRelations; r++ {
+						if gr[r] != 0 {
+							row.Relations[r] = gr[r]
+						}
+					}
+				}
+			}
+			out.Rows = append(out.Rows, row)
+		}
+	}
+	return out, nil
+}
+
+// notWildcard sorts the default row, "*", before the named types.
+func notWildcard(t string) int {
+	if t == Wildcard {
+		return 0
+	}
+	return 1
+}
