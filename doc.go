@@ -222,6 +222,18 @@
 // snapshot, so authenticating a request needs no store round trip;
 // [Engine.MembersSeq] and [Engine.WhoCanSeq] stream the large answers.
 //
+// # Many tenants
+//
+// A service that answers for many organisations keeps a [Pool]: it hands
+// out one resolver per tenant, loaded on first use — once, however many
+// requests ask at the same moment — from the store [PoolOptions].Open
+// returns for that tenant, and keeps the recently used ones while their
+// snapshots ([Stats.SnapshotBytes]) fit the budget, evicting the least
+// recently used. Each tenant's resolver follows its own store, with its own
+// staleness; a resolver is never handed out for another tenant, so tenants
+// may reuse ids. [Pool.Stats] gives resident tenants, bytes, loads,
+// evictions and load latency.
+//
 // # Concurrency
 //
 // [Engine] is safe for concurrent use. It publishes each compiled snapshot
