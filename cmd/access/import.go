@@ -122,9 +122,13 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 }
 
 // applyInto writes b into a PostgreSQL store or an SQLite file (created
-// when missing) in one write.
+// when missing) in one write, after migrating the store's schema (which
+// is idempotent and never drops data).
 func applyInto(ctx context.Context, target string, b access.Batch) error {
-	var w access.Writer
+	var w interface {
+		access.Writer
+		Migrate(context.Context) error
+	}
 	switch {
 	case strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://"):
 		p, err := postgres.Open(ctx, target, nil)
@@ -140,6 +144,9 @@ func applyInto(ctx context.Context, target string, b access.Batch) error {
 		}
 		defer q.Close()
 		w = q
+	}
+	if err := w.Migrate(ctx); err != nil {
+		return fmt.Errorf("%s: %w", target, err)
 	}
 	if _, err := w.Apply(ctx, b); err != nil {
 		return fmt.Errorf("%s: %w", target, err)
