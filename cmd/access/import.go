@@ -19,29 +19,29 @@ import (
 
 // importer reads one seed system's database into a batch, with notes on
 // what had no equivalent.
-type importer func(ctx context.Context, dsn string) (access.Batch, []string, error)
+type importer func(ctx context.Context, dsn string, progress func(done, total int)) (access.Batch, []string, error)
 
 var importers = map[string]importer{
-	"vtiger": func(ctx context.Context, dsn string) (access.Batch, []string, error) {
+	"vtiger": func(ctx context.Context, dsn string, progress func(done, total int)) (access.Batch, []string, error) {
 		db, err := sql.Open("mysql", dsn)
 		if err != nil {
 			return access.Batch{}, nil, fmt.Errorf("vtiger: %w", err)
 		}
 		defer db.Close()
-		d, err := readVtiger(ctx, db)
+		d, err := readVtiger(ctx, db, progress)
 		if err != nil {
 			return access.Batch{}, nil, err
 		}
 		b, notes := d.batch()
 		return b, notes, nil
 	},
-	"superoffice": func(ctx context.Context, dsn string) (access.Batch, []string, error) {
+	"superoffice": func(ctx context.Context, dsn string, progress func(done, total int)) (access.Batch, []string, error) {
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
 			return access.Batch{}, nil, fmt.Errorf("superoffice: %w", err)
 		}
 		defer db.Close()
-		d, err := readSuperOffice(ctx, db)
+		d, err := readSuperOffice(ctx, db, progress)
 		if err != nil {
 			return access.Batch{}, nil, err
 		}
@@ -84,7 +84,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 	if !ok {
 		return 0, fmt.Errorf("%w: import from %q: vtiger or superoffice", errUsage, pos[0])
 	}
-	b, notes, err := imp(ctx, pos[1])
+	b, notes, err := imp(ctx, pos[1], progressBar(stderr, "reading "+pos[0]))
 	if err != nil {
 		return 0, err
 	}
@@ -152,4 +152,24 @@ func applyInto(ctx context.Context, target string, b access.Batch) error {
 		return fmt.Errorf("%s: %w", target, err)
 	}
 	return nil
+}
+
+// progressBar returns a function drawing a progress bar on w when w is a
+// terminal, and nil otherwise (so that logs and tests see none).
+func progressBar(w io.Writer, label string) func(done, total int) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return nil
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	const width = 30
+	return func(done, total int) {
+		n := width * done / max(total, 1)
+		fmt.Fprintf(f, "\r%s [%s%s] %d/%d", label, strings.Repeat("#", n), strings.Repeat(" ", width-n), done, total)
+		if done == total {
+			fmt.Fprint(f, "\r\033[K")
+		}
+	}
 }

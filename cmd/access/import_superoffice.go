@@ -57,8 +57,9 @@ type superofficeData struct {
 	Missing    []string
 }
 
-// readSuperOffice reads the SuperOffice tables from db (PostgreSQL).
-func readSuperOffice(ctx context.Context, db *sql.DB) (*superofficeData, error) {
+// readSuperOffice reads the SuperOffice tables from db (PostgreSQL);
+// progress is as for readVtiger.
+func readSuperOffice(ctx context.Context, db *sql.DB, progress func(done, total int)) (*superofficeData, error) {
 	d := &superofficeData{}
 	q := func(table, query string, scan func(*sql.Rows) error) error {
 		var ok bool
@@ -130,10 +131,16 @@ func readSuperOffice(ctx context.Context, db *sql.DB) (*superofficeData, error) 
 			return roles("ej_role", `SELECT id, COALESCE(name, ''), 0 FROM ej_role ORDER BY id`, &d.EjRoles)
 		},
 	}
-	for _, step := range steps {
+	for i, step := range steps {
+		if progress != nil {
+			progress(i, len(steps))
+		}
 		if err := step(); err != nil {
 			return nil, err
 		}
+	}
+	if progress != nil {
+		progress(len(steps), len(steps))
 	}
 	for _, t := range d.Missing {
 		if t != "ej_role" {

@@ -44,6 +44,9 @@ var vtigerFixture = []string{
 	`CREATE TABLE vtiger_profile2tab (profileid INT(11), tabid INT(10), permissions INT(10) NOT NULL DEFAULT 0)`,
 	`CREATE TABLE vtiger_profile2standardpermissions (profileid INT(11) NOT NULL, tabid INT(10) NOT NULL, operation INT(10) NOT NULL, permissions INT(1),
 		PRIMARY KEY (profileid, tabid, operation))`,
+	`CREATE TABLE vtiger_profile2globalpermissions (profileid INT(19) NOT NULL, globalactionid INT(19) NOT NULL, globalactionpermission INT(19),
+		PRIMARY KEY (profileid, globalactionid))`,
+	`CREATE TABLE vtiger_datashare_module_rel (shareid INT(19) NOT NULL PRIMARY KEY, tabid INT(19) NOT NULL, relationtype VARCHAR(200))`,
 	`CREATE TABLE vtiger_def_org_share (ruleid INT(11) NOT NULL PRIMARY KEY, tabid INT(11) NOT NULL, permission INT(19), editstatus INT(19))`,
 	`CREATE TABLE vtiger_tab (tabid INT(19) NOT NULL PRIMARY KEY, name VARCHAR(25) NOT NULL, presence INT(19) NOT NULL DEFAULT 1, tablabel VARCHAR(100))`,
 
@@ -81,6 +84,9 @@ var vtigerFixture = []string{
 		(3, 13, 1, 0), (3, 13, 2, 1), (3, 13, 4, 0), (3, 13, 7, 1),
 		(3, 6, 1, 0), (3, 6, 4, 1), (3, 6, 7, 1)`,
 	`INSERT INTO vtiger_def_org_share VALUES (1, 4, 3, 0), (2, 2, 0, 0)`,
+	// The Administrator profile may view and edit all records.
+	`INSERT INTO vtiger_profile2globalpermissions VALUES (1, 1, 0), (1, 2, 0), (2, 1, 1), (2, 2, 1)`,
+	`INSERT INTO vtiger_datashare_module_rel VALUES (1, 4, 'GRP::GRP'), (2, 2, 'ROLE::RS')`,
 }
 
 // vtigerWant is what vtiger's rules give for the fixture, worked out by
@@ -220,7 +226,13 @@ func TestImportVtigerMariaDB(t *testing.T) {
 		all := model.Grid{"owner": "CRUD", "subordinate": "CRUD"}
 		wantRights := map[string]map[string]model.Grid{
 			"Organisation": nil,
-			"CEO":          {"contacts": all, "potentials": all},
+			// View all and edit all reach every module the profile
+			// shows, the other cell too.
+			"CEO": {
+				"contacts": {"owner": "CRUD", "subordinate": "CRUD", "other": "RU"}, "potentials": {"owner": "CRUD", "subordinate": "CRUD", "other": "RU"},
+				"accounts": {"owner": "RU", "subordinate": "RU", "other": "RU"}, "leads": {"owner": "RU", "subordinate": "RU", "other": "RU"},
+				"helpdesk": {"owner": "RU", "subordinate": "RU", "other": "RU"},
+			},
 			// Sales Profile: Potentials may be created and viewed, not
 			// edited; Leads are hidden although their operations are
 			// allowed.
@@ -258,6 +270,7 @@ func TestImportVtigerMariaDB(t *testing.T) {
 			"Contacts is private organisation-wide; not imported yet",
 			"Potentials is public read-only organisation-wide; not imported yet",
 			"3 group descriptions",
+			"vtiger_datashare_module_rel: 2 rows not imported",
 		} {
 			if !strings.Contains(stderr.String(), s) {
 				t.Errorf("summary lacks %q:\n%s", s, stderr.String())
@@ -290,6 +303,8 @@ func TestImportVtigerMariaDB(t *testing.T) {
 			{"not a member of the owning group", 10, access.Read, access.Record{Type: "contacts", Team: 4}, false},
 			{"hidden module", 6, access.Read, access.Record{Type: "leads", Owner: 6}, false},
 			{"inactive", 8, access.Read, access.Record{Type: "contacts", Owner: 8}, false},
+			{"edit all", 1, access.Update, access.Record{Type: "contacts", Team: 3}, true},
+			{"edit all does not delete", 1, access.Delete, access.Record{Type: "contacts", Team: 3}, false},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				d, err := e.Can(ctx, c.who, c.act, c.rec)

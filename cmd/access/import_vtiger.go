@@ -28,11 +28,13 @@ import (
 //	vtiger_role2profile            roleid, profileid
 //	vtiger_profile2tab             profileid, tabid, permissions (0 = allowed)
 //	vtiger_profile2standardpermissions profileid, tabid, operation, permissions (0 = allowed)
+//	vtiger_profile2globalpermissions   profileid, globalactionid (1 view all, 2 edit all), globalactionpermission (0 = allowed)
 //	vtiger_def_org_share           tabid, permission (0 read-only, 1 read-write, 2 read-write-delete, 3 private)
 //	vtiger_tab                     tabid, name
 //
 // The tables from vtiger_role2profile on are optional: without them roles
-// have no rights, and the summary says so.
+// have no rights, and the summary says so. The rows of the tables in
+// vtigerUnread are counted and reported as not imported.
 
 // vtiger's standard operations (vtiger_actionmapping): 0 Save, 1 EditView,
 // 2 Delete, 3 index (list), 4 DetailView, 7 CreateView (vtiger 7 and
@@ -46,6 +48,12 @@ const (
 	vtOpCreateView = 7
 )
 
+// vtiger's global actions (vtiger_profile2globalpermissions).
+const (
+	vtGlobalViewAll = 1
+	vtGlobalEditAll = 2
+)
+
 // vtigerAdminGroup names the group the importer creates for vtiger's
 // administrators (is_admin = 'on'); it grants the functional right
 // "admin".
@@ -55,6 +63,15 @@ const vtigerAdminGroup = "vtiger administrators"
 // users who are in no vtiger group: the library requires a primary group
 // of every internal associate, vtiger has no such notion.
 const vtigerNoGroup = "vtiger users without a group"
+
+// vtigerUnread are vtiger tables with security settings the importer
+// does not map (yet); their rows are counted for the summary.
+var vtigerUnread = []string{
+	"vtiger_datashare_module_rel", // custom sharing rules
+	"vtiger_profile2field",        // field-level access
+	"vtiger_profile2utility",      // import, export, merge… per module
+	"vtiger_org_share_action2tab",
+}
 
 type vtUser struct {
 	ID      int64
@@ -98,14 +115,18 @@ type vtigerData struct {
 	RoleProfile []vtLink // roleid, profileid
 	ProfileTabs []vtPerm // Op unused
 	StdPerms    []vtPerm
+	GlobalPerms []vtPerm         // Op is globalactionid: 1 view all, 2 edit all
+	Unread      map[string]int64 // table → rows, for tables not imported
 	OrgShare    map[int64]int64  // tabid → permission
 	Tabs        map[int64]string // tabid → module name
 	Missing     []string         // optional tables that are not there
 }
 
 // readVtiger reads the vtiger tables from db.
-func readVtiger(ctx context.Context, db *sql.DB) (*vtigerData, error) {
-	d := &vtigerData{OrgShare: map[int64]int64{}, Tabs: map[int64]string{}}
+// progress, when not nil, is called before each step with the number of
+// steps done and the number of steps, and once at the end.
+func readVtiger(ctx context.Context, db *sql.DB, progress func(done, total int)) (*vtigerData, error) {
+	d := &vtigerData{OrgShare: map[int64]int64{}, Tabs: map[int64]string{}, Unread: map[string]int64{}}
 	has := func(table string) (bool, error) {
 		var n int
 		err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?`, table).Scan(&n)
@@ -191,6 +212,14 @@ func readVtiger(ctx context.Context, db *sql.DB) (*vtigerData, error) {
 			})
 		},
 		func() error {
+			return q("vtiger_profile2globalpermissions", `SELECT profileid, globalactionid, COALESCE(globalactionpermission, 1) FROM vtiger_profile2globalpermissions`, func(r *sql.Rows) error {
+				var p vtPerm
+				err := r.Scan(&p.Profile, &p.Op, &p.Permission)
+				d.GlobalPerms = append(d.GlobalPerms, p)
+				return err
+			})
+		},
+		func() error {
 			return q("vtiger_def_org_share", `SELECT tabid, permission FROM vtiger_def_org_share`, func(r *sql.Rows) error {
 				var tab, perm int64
 				err := r.Scan(&tab, &perm)
@@ -208,10 +237,30 @@ func readVtiger(ctx context.Context, db *sql.DB) (*vtigerData, error) {
 			})
 		},
 	}
-	for _, step := range steps {
+	for _, t := range vtigerUnread {
+		steps = append(steps, func() error {
+			ok, err := has(t)
+			if err != nil || !ok {
+				return err
+			}
+			var n int64
+			err = db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t).Scan(&n)
+			if n > 0 {
+				d.Unread[t] = n
+			}
+			return err
+		})
+	}
+	for i, step := range steps {
+		if progress != nil {
+			progress(i, len(steps))
+		}
 		if err := step(); err != nil {
 			return nil, err
 		}
+	}
+	if progress != nil {
+		progress(len(steps), len(steps))
 	}
 	for _, t := range d.Missing {
 		switch t {
@@ -254,6 +303,9 @@ func vtRoleNumber(id string) int64 {
 //     vtiger 7) is C, EditView is U, Delete is D, for the owner — and so
 //     for a record's group (team) members, who vtiger makes owners — and
 //     for subordinates, whose records vtiger shows their superiors;
+//     view all and edit all (global permissions) add R and RU (CRU before
+//     vtiger 7) to every cell, and to the other cell, of every module
+//     the role sees;
 //   - admins (is_admin = 'on') are secondary members of the group
 //     vtigerAdminGroup, which grants the functional right "admin".
 //
@@ -451,6 +503,9 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 		}
 		note("vtiger_def_org_share: %s is %s organisation-wide; not imported yet (the library's organisation-wide ceilings come later), so records of others are not shared", name, vtOrgShareText(d.OrgShare[tab]))
 	}
+	for _, t := range slices.Sorted(maps.Keys(d.Unread)) {
+		note("%s: %d rows not imported (no mapping yet)", t, d.Unread[t])
+	}
 	for _, t := range d.Missing {
 		note("table %s not found; nothing imported from it", t)
 	}
@@ -508,6 +563,15 @@ func (d *vtigerData) roleRights(roleID map[string]access.RoleID, note func(strin
 	for _, p := range d.StdPerms {
 		tabs[p.Tab] = true
 	}
+	for _, p := range d.ProfileTabs {
+		tabs[p.Tab] = true
+	}
+	global := map[[2]int64]bool{} // profile, globalactionid
+	for _, p := range d.GlobalPerms {
+		if p.Permission == 0 {
+			global[[2]int64{p.Profile, p.Op}] = true
+		}
+	}
 	out := map[string]map[string]access.Grid{}
 	for _, r := range d.Roles {
 		ps := profiles[r.ID]
@@ -539,7 +603,20 @@ func (d *vtigerData) roleRights(roleID map[string]access.RoleID, note func(strin
 			if op(vtOpDelete) {
 				c |= access.D
 			}
-			if c == 0 {
+			// View all and edit all (vtiger_profile2globalpermissions)
+			// reach every record of every module the role sees, whoever
+			// owns it, past the standard permissions.
+			var all access.CRUD
+			if anyProfile(func(p int64) bool { return global[[2]int64{p, vtGlobalViewAll}] }) {
+				all |= access.R
+			}
+			if anyProfile(func(p int64) bool { return global[[2]int64{p, vtGlobalEditAll}] }) {
+				all |= access.R | access.U
+				if !hasCreateView {
+					all |= access.C
+				}
+			}
+			if c|all == 0 {
 				continue
 			}
 			name := d.Tabs[tab]
@@ -547,14 +624,21 @@ func (d *vtigerData) roleRights(roleID map[string]access.RoleID, note func(strin
 				name = fmt.Sprintf("tab%d", tab)
 				note("role %s: module of tab %d is unknown (vtiger_tab); imported as entity type %q", r.ID, tab, name)
 			}
-			if !c.Accumulative() {
+			if !(c | all).Accumulative() {
 				note("role %s: %s: vtiger allows %s without viewing; the library's rights are accumulative, imported as none", r.ID, name, c)
-				continue
+				c = 0
+				if all == 0 {
+					continue
+				}
 			}
 			if out[r.ID] == nil {
 				out[r.ID] = map[string]access.Grid{}
 			}
-			out[r.ID][strings.ToLower(name)] = access.Grid{access.Owner: c, access.Subordinate: c}
+			g := access.Grid{access.Owner: c | all, access.Subordinate: c | all}
+			if all != 0 {
+				g[access.Other] = all
+			}
+			out[r.ID][strings.ToLower(name)] = g
 		}
 	}
 	return out
