@@ -113,7 +113,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 	}
 	fmt.Fprintf(stderr, "imported from %s: %d roles, %d groups, %d associates\n", pos[0], len(b.Roles), len(b.Groups), len(b.Associates))
 	if len(notes) > 0 {
-		fmt.Fprintf(stderr, "%d things without an equivalent:\n", len(notes))
+		fmt.Fprintf(stderr, "%d notes (what had no equivalent, and choices made):\n", len(notes))
 		for _, n := range notes {
 			fmt.Fprintf(stderr, "  %s\n", n)
 		}

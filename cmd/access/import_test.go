@@ -203,6 +203,10 @@ func TestImportVtigerMariaDB(t *testing.T) {
 		t.Errorf("effective groups (-want +got):\n%s", diff)
 	}
 
+	t.Run("golden", func(t *testing.T) {
+		checkGolden(t, "import-vtiger", runCmd("import", "vtiger", dsn))
+	})
+
 	t.Run("roles", func(t *testing.T) {
 		got := map[string]string{}
 		for _, r := range f.Roles {
@@ -607,6 +611,7 @@ func TestImportSuperOfficePostgres(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("associates (-want +got):\n%s", diff)
 	}
+	checkGolden(t, "import-superoffice", runCmd("import", "superoffice", src))
 	groups := effective(t, b)
 	if diff := cmp.Diff([]access.GroupID{1, 2}, groups[11]); diff != "" {
 		t.Errorf("anna's effective groups (-want +got):\n%s", diff)
