@@ -168,10 +168,11 @@ func (d *superofficeData) batch() (access.Batch, []string) {
 
 	groups := map[int64]bool{}
 	for _, g := range d.Groups {
-		name := g.Name
-		if name == "" {
-			name = fmt.Sprintf("usergroup %d", g.ID)
+		if g.ID <= 0 {
+			note("usergroup %d: ids must be positive; not imported", g.ID)
+			continue
 		}
+		name := importName(idText("usergroup", g.ID), g.Name, idText("usergroup", g.ID), note)
 		if g.Deleted != 0 {
 			note("usergroup %s (%d): deleted in SuperOffice; imported, since records stay stamped with it", name, g.ID)
 		}
@@ -180,10 +181,11 @@ func (d *superofficeData) batch() (access.Batch, []string) {
 	}
 	roles := map[int64]bool{}
 	for _, r := range d.Roles {
-		name := r.Name
-		if name == "" {
-			name = fmt.Sprintf("role %d", r.ID)
+		if r.ID <= 0 {
+			note("role %d: ids must be positive; not imported", r.ID)
+			continue
 		}
+		name := importName(idText("role", r.ID), r.Name, idText("role", r.ID), note)
 		if r.Deleted != 0 {
 			note("role %s (%d): deleted in SuperOffice; imported", name, r.ID)
 		}
@@ -219,9 +221,11 @@ func (d *superofficeData) batch() (access.Batch, []string) {
 			note("%s: associate type %d has no equivalent; not imported", what, s.Type)
 			continue
 		}
-		if a.Name == "" {
-			a.Name = fmt.Sprintf("associate %d", s.ID)
+		if s.ID <= 0 {
+			note("%s: ids must be positive; not imported", what)
+			continue
 		}
+		a.Name = importName(what, s.Name, idText("associate", s.ID), note)
 		if s.Deleted != 0 {
 			note("%s: deleted (retired) in SuperOffice; imported inactive", what)
 		}
@@ -257,6 +261,15 @@ func (d *superofficeData) batch() (access.Batch, []string) {
 		}
 		b.Associates = append(b.Associates, a)
 	}
+	// Login names last, so that a row left out above takes no name.
+	names := logins{}
+	kept := b.Associates[:0]
+	for _, a := range b.Associates {
+		if names.take(fmt.Sprintf("associate %s (%d)", a.Name, a.ID), a.Name, note) {
+			kept = append(kept, a)
+		}
+	}
+	b.Associates = kept
 	for _, t := range d.Missing {
 		note("table %s not found; nothing imported from it", t)
 	}

@@ -315,6 +315,12 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 	var notes []string
 	note := func(format string, args ...any) { notes = append(notes, fmt.Sprintf(format, args...)) }
 
+	// The tables' primary keys keep these unique; a copy of the data
+	// might not have them.
+	d.Roles = uniqueRows(d.Roles, func(r vtRole) string { return r.ID }, "vtiger_role", note)
+	d.Groups = uniqueRows(d.Groups, func(g vtGroup) int64 { return g.ID }, "vtiger_groups", note)
+	d.Users = uniqueRows(d.Users, func(u vtUser) int64 { return u.ID }, "vtiger_users", note)
+
 	// Roles.
 	roleID := map[string]access.RoleID{}
 	used := map[int64]bool{}
@@ -337,10 +343,7 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 	}
 	rights := d.roleRights(roleID, note)
 	for _, r := range d.Roles {
-		role := access.Role{ID: roleID[r.ID], Name: r.Name, Rights: rights[r.ID]}
-		if role.Name == "" {
-			role.Name = r.ID
-		}
+		role := access.Role{ID: roleID[r.ID], Name: importName("role "+r.ID, r.Name, idText("role", roleID[r.ID]), note), Rights: rights[r.ID]}
 		path := strings.Split(r.ParentRole, "::")
 		if path[len(path)-1] != r.ID {
 			note("role %s: parentrole %q does not end in the role itself; taken as its path of superiors", r.ID, r.ParentRole)
@@ -356,21 +359,38 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 		}
 		b.Roles = append(b.Roles, role)
 	}
+	parents := map[int64][]int64{}
+	for _, r := range b.Roles {
+		if r.Parent != 0 {
+			parents[int64(r.ID)] = []int64{int64(r.Parent)}
+		}
+	}
+	for _, e := range breakCycles(parents) {
+		for i := range b.Roles {
+			if int64(b.Roles[i].ID) == e[0] {
+				b.Roles[i].Parent = 0
+			}
+		}
+		note("role %d: its parentrole puts it below itself (role %d); imported as a top role", e[0], e[1])
+	}
 
 	// Groups.
 	groupIDs := map[string]access.GroupID{}
 	maxGroup := int64(0)
 	for _, g := range d.Groups {
-		groupIDs[strconv.FormatInt(g.ID, 10)] = access.GroupID(g.ID)
+		if g.ID > 0 {
+			groupIDs[strconv.FormatInt(g.ID, 10)] = access.GroupID(g.ID)
+		}
 		maxGroup = max(maxGroup, g.ID)
 	}
 	described := 0
 	groups := map[access.GroupID]*access.Group{}
 	for _, g := range d.Groups {
-		name := g.Name
-		if name == "" {
-			name = fmt.Sprintf("group %d", g.ID)
+		if g.ID <= 0 {
+			note("group %d: ids must be positive; not imported", g.ID)
+			continue
 		}
+		name := importName(idText("group", g.ID), g.Name, idText("group", g.ID), note)
 		if g.Description != "" {
 			described++
 		}
@@ -417,6 +437,25 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 		})
 	}
 
+	nested := map[int64][]int64{}
+	for id, g := range groups {
+		for _, m := range g.Groups {
+			nested[int64(id)] = append(nested[int64(id)], int64(m))
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(nested)) {
+		nested[id] = slices.Compact(slices.Sorted(slices.Values(nested[id])))
+	}
+	for _, e := range breakCycles(nested) {
+		note("vtiger_group2grouprel: group %d contains group %d, which contains it; that row skipped (nesting must not be circular)", e[0], e[1])
+	}
+	for id, g := range groups {
+		g.Groups = nil
+		for _, m := range nested[int64(id)] {
+			g.Groups = append(g.Groups, access.GroupID(m))
+		}
+	}
+
 	// Users.
 	userRole := map[string]string{}
 	for _, l := range d.UserRoles {
@@ -443,6 +482,7 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 		return g
 	}
 	known := map[string]bool{}
+	names := logins{}
 	for _, u := range d.Users {
 		key := strconv.FormatInt(u.ID, 10)
 		known[key] = true
@@ -455,9 +495,14 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 			note("user %s (%d): has no role (or an unknown one: %q); not imported, every vtiger user needs one", u.Name, u.ID, userRole[key])
 			continue
 		}
-		a := access.Associate{ID: access.AssociateID(u.ID), Name: u.Name, Type: access.Internal, Role: r, Active: u.Status == "Active"}
-		if a.Name == "" {
-			a.Name = fmt.Sprintf("user %d", u.ID)
+		if u.ID <= 0 {
+			note("user %s (%d): ids must be positive; not imported", u.Name, u.ID)
+			continue
+		}
+		what := fmt.Sprintf("user %s (%d)", u.Name, u.ID)
+		a := access.Associate{ID: access.AssociateID(u.ID), Name: importName(what, u.Name, idText("user", u.ID), note), Type: access.Internal, Role: r, Active: u.Status == "Active"}
+		if !names.take(what, a.Name, note) {
+			continue
 		}
 		gs := slices.Compact(slices.Sorted(slices.Values(direct[key])))
 		if len(gs) == 0 {
@@ -640,6 +685,23 @@ func (d *vtigerData) roleRights(roleID map[string]access.RoleID, note func(strin
 			}
 			out[r.ID][strings.ToLower(name)] = g
 		}
+	}
+	return out
+}
+
+// uniqueRows returns the rows with the first of each key, noting the
+// others.
+func uniqueRows[T any, K comparable](rows []T, key func(T) K, table string, note func(string, ...any)) []T {
+	seen := map[K]bool{}
+	var out []T
+	for _, r := range rows {
+		k := key(r)
+		if seen[k] {
+			note("%s: id %v appears more than once; only its first row imported", table, k)
+			continue
+		}
+		seen[k] = true
+		out = append(out, r)
 	}
 	return out
 }
