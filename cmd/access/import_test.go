@@ -503,6 +503,17 @@ func TestImportVtigerNotes(t *testing.T) {
 			"vtiger_group2role: H8 does not exist; row (3, H8) skipped"},
 		{"unknown user in a group", func(d *vtigerData) { d.UserGroups = append(d.UserGroups, vtLink{"3", "42"}) },
 			"vtiger_users2group: user 42 does not exist; row skipped"},
+		{"same login name", func(d *vtigerData) {
+			d.Users = append(d.Users, vtUser{ID: 2, Name: "ANNA", Status: "Active"})
+			d.UserRoles = append(d.UserRoles, vtLink{"2", "H2"})
+		}, `user ANNA (2): login name "ANNA" is taken by user anna (1)`},
+		{"circular groups", func(d *vtigerData) {
+			d.Groups = append(d.Groups, vtGroup{ID: 4, Name: "B"})
+			d.GroupGroups = append(d.GroupGroups, vtLink{"3", "4"}, vtLink{"4", "3"})
+		}, "vtiger_group2grouprel: group 4 contains group 3, which contains it; that row skipped"},
+		{"circular roles", func(d *vtigerData) {
+			d.Roles = append(d.Roles, vtRole{ID: "H3", Name: "x", ParentRole: "H1::H4::H3"}, vtRole{ID: "H4", Name: "y", ParentRole: "H1::H3::H4"})
+		}, "role H4: its parentrole puts it below itself (through H3); imported as a top role"},
 		{"missing table", func(d *vtigerData) { d.Missing = []string{"vtiger_def_org_share"} },
 			"table vtiger_def_org_share not found; nothing imported from it"},
 	} {
@@ -655,4 +666,70 @@ func TestImportUsage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestImportSuperOfficeProperty imports random SuperOffice-shaped data
+// and checks that the result is valid, that every associate row is
+// either imported or named in a note, and that an internal associate's
+// effective groups are its primary group and the usergrouplink groups
+// that exist, and nothing for the other types.
+func TestImportSuperOfficeProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		d := &superofficeData{}
+		nGroups := rapid.IntRange(0, 4).Draw(t, "groups")
+		for g := 1; g <= nGroups; g++ {
+			d.Groups = append(d.Groups, soGroup{ID: int64(g), Name: "group " + strconv.Itoa(g), Deleted: int64(rapid.IntRange(0, 1).Draw(t, "deleted"))})
+		}
+		nRoles := rapid.IntRange(0, 3).Draw(t, "roles")
+		for r := 1; r <= nRoles; r++ {
+			d.Roles = append(d.Roles, soRole{ID: int64(r), Name: "role " + strconv.Itoa(r)})
+		}
+		nAssocs := rapid.IntRange(1, 8).Draw(t, "associates")
+		for a := 1; a <= nAssocs; a++ {
+			id := int64(10 + a)
+			d.Associates = append(d.Associates, soAssociate{
+				ID:      id,
+				Name:    rapid.SampledFrom([]string{"anna", "Anna", "bo", "cid", "dag", "eve", "finn"}).Draw(t, "name"),
+				Group:   int64(rapid.IntRange(0, nGroups+1).Draw(t, "group_idx")),
+				Type:    int64(rapid.SampledFrom([]int{0, 0, 0, 1, 4, 7, 13, 99}).Draw(t, "type")),
+				Deleted: int64(rapid.IntRange(0, 1).Draw(t, "deleted")),
+			})
+			if r := rapid.IntRange(0, nRoles+1).Draw(t, "role"); r > 0 {
+				d.RoleLinks = append(d.RoleLinks, [2]int64{id, int64(r)})
+			}
+			for g := 1; g <= nGroups+1; g++ {
+				if rapid.Bool().Draw(t, "link") {
+					d.GroupLinks = append(d.GroupLinks, [2]int64{id, int64(g)})
+				}
+			}
+		}
+		b, notes := d.batch()
+		got, err := effectiveGroups(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range d.Associates {
+			gs, ok := got[access.AssociateID(a.ID)]
+			if !ok {
+				tag := fmt.Sprintf("(%d)", a.ID)
+				if !slices.ContainsFunc(notes, func(n string) bool { return strings.Contains(n, tag) }) {
+					t.Fatalf("associate %d was left out without a note:\n%s", a.ID, strings.Join(notes, "\n"))
+				}
+				continue
+			}
+			var want []access.GroupID
+			if a.Type == 0 {
+				want = append(want, access.GroupID(a.Group))
+				for _, l := range d.GroupLinks {
+					if l[0] == a.ID && l[1] <= int64(nGroups) {
+						want = append(want, access.GroupID(l[1]))
+					}
+				}
+				want = slices.Compact(slices.Sorted(slices.Values(want)))
+			}
+			if diff := cmp.Diff(want, gs); diff != "" {
+				t.Fatalf("associate %d: effective groups (-want +got):\n%s", a.ID, diff)
+			}
+		}
+	})
 }

@@ -359,6 +359,10 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 		}
 		b.Roles = append(b.Roles, role)
 	}
+	vtName := map[int64]string{}
+	for id, n := range roleID {
+		vtName[int64(n)] = id
+	}
 	parents := map[int64][]int64{}
 	for _, r := range b.Roles {
 		if r.Parent != 0 {
@@ -371,7 +375,7 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 				b.Roles[i].Parent = 0
 			}
 		}
-		note("role %d: its parentrole puts it below itself (role %d); imported as a top role", e[0], e[1])
+		note("role %s: its parentrole puts it below itself (through %s); imported as a top role", vtName[e[0]], vtName[e[1]])
 	}
 
 	// Groups.
