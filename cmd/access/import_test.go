@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/crmaccess/access"
 	"github.com/crmaccess/access/cmd/access/internal/model"
 	"github.com/crmaccess/access/store/memory"
+	"github.com/crmaccess/access/store/postgres"
 	"github.com/crmaccess/access/store/sqlite"
 	"github.com/go-sql-driver/mysql"
 	"github.com/google/go-cmp/cmp"
@@ -274,7 +276,7 @@ func TestImportVtigerMariaDB(t *testing.T) {
 			"Contacts is private organisation-wide; not imported yet",
 			"Potentials is public read-only organisation-wide; not imported yet",
 			"3 group descriptions",
-			"vtiger_datashare_module_rel: 2 rows not imported",
+			"vtiger_datashare_module_rel: 2 rows not imported (custom sharing rules",
 		} {
 			if !strings.Contains(stderr.String(), s) {
 				t.Errorf("summary lacks %q:\n%s", s, stderr.String())
@@ -623,6 +625,38 @@ func TestImportSuperOfficePostgres(t *testing.T) {
 		t.Errorf("associates (-want +got):\n%s", diff)
 	}
 	checkGolden(t, "import-superoffice", runCmd("import", "superoffice", src))
+
+	t.Run("into PostgreSQL", func(t *testing.T) {
+		store := schema + "_store"
+		if _, err := admin.Exec("CREATE SCHEMA " + store); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { admin.Exec("DROP SCHEMA " + store + " CASCADE") })
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("search_path", store)
+		u.RawQuery = q.Encode()
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"import", "superoffice", src, "--into", u.String()}, &stdout, &stderr); code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+		ctx := context.Background()
+		st, err := postgres.Open(ctx, u.String(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		got, err := model.Export(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(model.FromBatch(&b), got, cmp.AllowUnexported(model.File{}, model.Ref{})); diff != "" {
+			t.Errorf("store after --into (-want +got):\n%s", diff)
+		}
+	})
 	groups := effective(t, b)
 	if diff := cmp.Diff([]access.GroupID{1, 2}, groups[11]); diff != "" {
 		t.Errorf("anna's effective groups (-want +got):\n%s", diff)

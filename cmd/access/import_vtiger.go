@@ -553,7 +553,14 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 		note("vtiger_def_org_share: %s is %s organisation-wide; not imported yet (the library's organisation-wide ceilings come later), so records of others are not shared", name, vtOrgShareText(d.OrgShare[tab]))
 	}
 	for _, t := range slices.Sorted(maps.Keys(d.Unread)) {
-		note("%s: %d rows not imported (no mapping yet)", t, d.Unread[t])
+		why := "no mapping yet"
+		if t == "vtiger_datashare_module_rel" {
+			// The library's sharing rules add rights past a role's
+			// cells; vtiger's stay within the profile's permissions, so
+			// importing them as they are would grant more than vtiger.
+			why = "custom sharing rules: vtiger keeps them within each user's profile, the library's sharing rules add rights past a role's cells, so they wait for organisation-wide ceilings"
+		}
+		note("%s: %d rows not imported (%s)", t, d.Unread[t], why)
 	}
 	for _, t := range d.Missing {
 		note("table %s not found; nothing imported from it", t)
