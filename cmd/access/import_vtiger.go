@@ -504,7 +504,7 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 			continue
 		}
 		what := fmt.Sprintf("user %s (%d)", u.Name, u.ID)
-		a := access.Associate{ID: access.AssociateID(u.ID), Name: importName(what, u.Name, idText("user", u.ID), note), Type: access.Internal, Role: r, Active: u.Status == "Active"}
+		a := access.Associate{ID: access.AssociateID(u.ID), Name: importName(what, u.Name, idText("user", u.ID), note), Type: access.Internal, Role: r, Active: strings.EqualFold(u.Status, "Active")}
 		if !names.take(what, a.Name, note) {
 			continue
 		}
