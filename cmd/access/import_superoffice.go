@@ -18,7 +18,7 @@ import (
 //
 //	associate      associate_id, name (login), group_idx (primary group), type, deleted, ejuserid
 //	usergroup      usergroup_id, name, tooltip, deleted
-//	usergrouplink  assoc_id, usergroup_id (secondary groups)
+//	usergrouplink  assoc_id, usergroup_id (secondary groups), validfrom, validto (optional)
 //	role           role_id, name, deleted
 //	userrolelink   associate_id, role_id
 //	ej_role        id, name (Customer Service roles, obsolete since 7.5)
@@ -54,7 +54,14 @@ type superofficeData struct {
 	Roles      []soRole
 	RoleLinks  [][2]int64 // associate_id, role_id
 	EjRoles    []soRole
+	NotNow     []soWindowLink // usergrouplink rows not valid now
 	Missing    []string
+}
+
+// soWindowLink is a usergrouplink row with its validity window.
+type soWindowLink struct {
+	Link     [2]int64 // assoc_id, usergroup_id
+	From, To string   // as SuperOffice holds them (local time), "" for none
 }
 
 // readSuperOffice reads the SuperOffice tables from db (PostgreSQL);
@@ -119,7 +126,30 @@ func readSuperOffice(ctx context.Context, db *sql.DB, progress func(done, total 
 			})
 		},
 		func() error {
-			return pairs("usergrouplink", `SELECT assoc_id, usergroup_id FROM usergrouplink ORDER BY 1, 2`, &d.GroupLinks)
+			// A link has no validity window in the library: links valid
+			// now are imported, the others noted.
+			var n int
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.columns
+				WHERE table_schema = ANY(current_schemas(false)) AND table_name = 'usergrouplink' AND column_name IN ('validfrom', 'validto')`).Scan(&n); err != nil {
+				return fmt.Errorf("superoffice: %w", err)
+			}
+			if n < 2 {
+				return pairs("usergrouplink", `SELECT assoc_id, usergroup_id FROM usergrouplink ORDER BY 1, 2`, &d.GroupLinks)
+			}
+			return q("usergrouplink", `SELECT assoc_id, usergroup_id,
+					(validfrom IS NULL OR validfrom <= LOCALTIMESTAMP) AND (validto IS NULL OR validto > LOCALTIMESTAMP),
+					COALESCE(to_char(validfrom, 'YYYY-MM-DD HH24:MI'), ''), COALESCE(to_char(validto, 'YYYY-MM-DD HH24:MI'), '')
+				FROM usergrouplink ORDER BY 1, 2`, func(r *sql.Rows) error {
+				var l soWindowLink
+				var now bool
+				err := r.Scan(&l.Link[0], &l.Link[1], &now, &l.From, &l.To)
+				if now {
+					d.GroupLinks = append(d.GroupLinks, l.Link)
+				} else {
+					d.NotNow = append(d.NotNow, l)
+				}
+				return err
+			})
 		},
 		func() error {
 			return roles("role", `SELECT role_id, COALESCE(name, ''), COALESCE(deleted, 0) FROM role ORDER BY role_id`, &d.Roles)
@@ -205,6 +235,9 @@ func (d *superofficeData) batch() (access.Batch, []string) {
 			continue
 		}
 		role[l[0]] = l[1]
+	}
+	for _, l := range d.NotNow {
+		note("usergrouplink: associate %d in usergroup %d is valid from %q to %q, not now; not imported (a link has no validity window here: import again when it is valid)", l.Link[0], l.Link[1], l.From, l.To)
 	}
 	secondary := map[int64][]access.GroupID{}
 	for _, l := range d.GroupLinks {

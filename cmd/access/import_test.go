@@ -556,6 +556,8 @@ var superofficeFixture = []string{
 		(14, 'partner', 0, 1, 36, 4, 0), (15, 'integration', 0, 0, 0, 13, 0), (16, 'anonymous', 0, 0, 0, 7, 0),
 		(17, 'odd', 0, 1, 0, 99, 0), (18, 'norole', 0, 1, 37, 0, 0), (19, 'cid', 0, 2, 38, 0, 0)`,
 	`INSERT INTO usergrouplink (usergrouplink_id, assoc_id, usergroup_id) VALUES (1, 11, 1), (2, 11, 2), (3, 12, 1), (4, 19, 9), (5, 14, 2)`,
+	// cid's membership of Sales ended; anna's of Old office starts in 2999.
+	`INSERT INTO usergrouplink VALUES (6, 19, 1, 'temporary', '2020-01-01', '2021-01-01'), (7, 11, 3, NULL, '2999-01-01', NULL)`,
 	`INSERT INTO userrolelink (userrolelink_id, associate_id, role_id) VALUES (1, 11, 1), (2, 12, 3), (3, 14, 2), (4, 15, 1), (5, 16, 2), (6, 17, 2), (7, 19, 2)`,
 	`INSERT INTO ej_role VALUES (1, 'Agent'), (2, 'Manager')`,
 }
@@ -672,6 +674,8 @@ func TestImportSuperOfficePostgres(t *testing.T) {
 		`ej_role 1 "Agent": obsolete Customer Service role`,
 		`ej_role 2 "Manager": obsolete Customer Service role`,
 		"3 roles imported by name only",
+		`usergrouplink: associate 19 in usergroup 1 is valid from "2020-01-01 00:00" to "2021-01-01 00:00", not now; not imported`,
+		`usergrouplink: associate 11 in usergroup 3 is valid from "2999-01-01 00:00" to "", not now; not imported`,
 	} {
 		if !strings.Contains(stderr.String(), s) {
 			t.Errorf("summary lacks %q:\n%s", s, stderr.String())
