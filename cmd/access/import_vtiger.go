@@ -316,7 +316,9 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 	note := func(format string, args ...any) { notes = append(notes, fmt.Sprintf(format, args...)) }
 
 	// The tables' primary keys keep these unique; a copy of the data
-	// might not have them.
+	// might not have them. (d is the caller's: work on a copy.)
+	c := *d
+	d = &c
 	d.Roles = uniqueRows(d.Roles, func(r vtRole) string { return r.ID }, "vtiger_role", note)
 	d.Groups = uniqueRows(d.Groups, func(g vtGroup) int64 { return g.ID }, "vtiger_groups", note)
 	d.Users = uniqueRows(d.Users, func(u vtUser) int64 { return u.ID }, "vtiger_users", note)
