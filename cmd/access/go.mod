@@ -6,6 +6,7 @@ replace github.com/crmaccess/access => ../..
 
 require (
 	github.com/crmaccess/access v0.0.0-00010101000000-000000000000
+	github.com/go-sql-driver/mysql v1.11.0
 	github.com/goccy/go-yaml v1.19.2
 	github.com/google/go-cmp v0.7.0
 	github.com/jackc/pgx/v5 v5.12.0
@@ -13,6 +14,7 @@ require (
 )
 
 require (
+	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect

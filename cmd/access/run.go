@@ -26,10 +26,13 @@ const usage = `usage:
   access matrix SOURCE GROUP
   access categories SOURCE WHO
   access graph SOURCE [--format dot|mermaid|svg] [--around WHO|GROUP [--path GROUP]]
+  access import vtiger|superoffice DSN [-o FILE | --into STORE]
 
 SOURCE: a model file (*.yaml, *.yml, *.json), a PostgreSQL DSN
 (postgres://…), or an SQLite file. WHO: a name, an id, or "a quoted name".
 RECORD: TYPE or TYPE{KEY: VALUE, …}, e.g. contact{id: 42, owner: bo, group: Oslo}
+DSN: vtiger user:password@tcp(host:3306)/database (MySQL, MariaDB);
+superoffice postgres://…. STORE: a PostgreSQL DSN or an SQLite file.
 `
 
 // Exit codes.
@@ -69,6 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		code, err = cmdCategories(ctx, rest, stdout)
 	case "graph":
 		code, err = cmdGraph(ctx, rest, stdout)
+	case "import":
+		code, err = cmdImport(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/cmd/access/internal/model"
+	"github.com/crmaccess/access/store/memory"
+	"github.com/crmaccess/access/store/postgres"
+	"github.com/crmaccess/access/store/sqlite"
+	_ "github.com/go-sql-driver/mysql" // vtiger runs on MySQL and MariaDB
+	_ "github.com/jackc/pgx/v5/stdlib" // SuperOffice-shaped PostgreSQL databases
+)
+
+// importer reads one seed system's database into a batch, with notes on
+// what had no equivalent.
+type importer func(ctx context.Context, dsn string, progress func(done, total int)) (access.Batch, []string, error)
+
+var importers = map[string]importer{
+	"vtiger": func(ctx context.Context, dsn string, progress func(done, total int)) (access.Batch, []string, error) {
+		db, err := sql.Open("mysql", dsn)
+		if err != nil {
+			return access.Batch{}, nil, fmt.Errorf("vtiger: %w", err)
+		}
+		defer db.Close()
+		d, err := readVtiger(ctx, db, progress)
+		if err != nil {
+			return access.Batch{}, nil, err
+		}
+		b, notes := d.batch()
+		return b, notes, nil
+	},
+	"superoffice": func(ctx context.Context, dsn string, progress func(done, total int)) (access.Batch, []string, error) {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return access.Batch{}, nil, fmt.Errorf("superoffice: %w", err)
+		}
+		defer db.Close()
+		d, err := readSuperOffice(ctx, db, progress)
+		if err != nil {
+			return access.Batch{}, nil, err
+		}
+		b, notes := d.batch()
+		return b, notes, nil
+	},
+}
+
+// cmdImport is `access import SYSTEM DSN [-o FILE | --into STORE]`: it
+// reads the database, checks the result as a store would (nothing is
+// written when it does not pass), and writes it as a model file (to
+// stdout without -o) or into a store. A summary, with every row that had
+// no equivalent, goes to stderr.
+func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	var out, into string
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; a {
+		case "-o", "--into":
+			if i+1 >= len(args) {
+				return 0, fmt.Errorf("%w: %s needs a value", errUsage, a)
+			}
+			i++
+			if a == "-o" {
+				out = args[i]
+			} else {
+				into = args[i]
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	if err := wantArgs(pos, 2, "vtiger|superoffice DSN"); err != nil {
+		return 0, err
+	}
+	if out != "" && into != "" {
+		return 0, fmt.Errorf("%w: -o and --into exclude each other", errUsage)
+	}
+	imp, ok := importers[pos[0]]
+	if !ok {
+		return 0, fmt.Errorf("%w: import from %q: vtiger or superoffice", errUsage, pos[0])
+	}
+	b, notes, err := imp(ctx, pos[1], progressBar(stderr, "reading "+pos[0]))
+	if err != nil {
+		return 0, err
+	}
+	// A memory store checks the batch exactly as every store would.
+	if _, err := memory.New().Apply(ctx, b); err != nil {
+		return 0, fmt.Errorf("import %s: the imported model is not valid: %w", pos[0], err)
+	}
+	switch {
+	case into != "":
+		if err := applyInto(ctx, into, b); err != nil {
+			return 0, err
+		}
+	default:
+		data, err := model.Marshal(model.FromBatch(&b), strings.HasSuffix(strings.ToLower(out), ".json"))
+		if err != nil {
+			return 0, err
+		}
+		if out == "" {
+			_, err = stdout.Write(data)
+		} else {
+			err = os.WriteFile(out, data, 0o644)
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	fmt.Fprintf(stderr, "imported from %s: %d roles, %d groups, %d associates\n", pos[0], len(b.Roles), len(b.Groups), len(b.Associates))
+	if len(notes) > 0 {
+		fmt.Fprintf(stderr, "%d notes (what had no equivalent, and choices made):\n", len(notes))
+		for _, n := range notes {
+			fmt.Fprintf(stderr, "  %s\n", n)
+		}
+	}
+	return exitOK, nil
+}
+
+// applyInto writes b into a PostgreSQL store or an SQLite file (created
+// when missing) in one write, after migrating the store's schema (which
+// is idempotent and never drops data).
+func applyInto(ctx context.Context, target string, b access.Batch) error {
+	var w interface {
+		access.Writer
+		Migrate(context.Context) error
+	}
+	switch {
+	case strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://"):
+		p, err := postgres.Open(ctx, target, nil)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		w = p
+	default:
+		q, err := sqlite.Open(ctx, target, nil)
+		if err != nil {
+			return err
+		}
+		defer q.Close()
+		w = q
+	}
+	if err := w.Migrate(ctx); err != nil {
+		return fmt.Errorf("%s: %w", target, err)
+	}
+	if _, err := w.Apply(ctx, b); err != nil {
+		return fmt.Errorf("%s: %w", target, err)
+	}
+	return nil
+}
+
+// progressBar returns a function drawing a progress bar on w when w is a
+// terminal, and nil otherwise (so that logs and tests see none).
+func progressBar(w io.Writer, label string) func(done, total int) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return nil
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	const width = 30
+	return func(done, total int) {
+		n := width * done / max(total, 1)
+		fmt.Fprintf(f, "\r%s [%s%s] %d/%d", label, strings.Repeat("#", n), strings.Repeat(" ", width-n), done, total)
+		if done == total {
+			fmt.Fprint(f, "\r\033[K")
+		}
+	}
+}
