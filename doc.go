@@ -180,7 +180,10 @@
 //     applies only the changes since its revision, learns of them through
 //     LISTEN/NOTIFY, and can wait for a revision ([Engine.Sync]) so a
 //     request that carries its user's last write revision is served
-//     consistently.
+//     consistently. A resolver may read from a hot standby while writes
+//     go to the primary: the standby's store hears of each revision from
+//     the primary (or by polling) once the standby has replayed it, so
+//     Sync waits for the standby to catch up.
 //
 // A write reported as failed has not taken effect: a store does not let
 // the caller's deadline cut its COMMIT short. Only a PostgreSQL connection

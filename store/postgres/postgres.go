@@ -144,6 +144,17 @@ type Options struct {
 	OnListen func(err error)
 	// Now tells the time for change-log entries. Default time.Now.
 	Now func() time.Time
+	// Primary is, for a Store on a hot standby, the DSN of the primary it
+	// replicates. NOTIFY does not reach a standby, so such a Store listens
+	// on the primary instead, and passes each notification on once the
+	// standby has replayed that revision. Without it, a Store on a standby
+	// polls the standby's replayed revision every StandbyPoll. Ignored
+	// when the server is not in recovery. See [Store.Standby].
+	Primary string
+	// StandbyPoll is how often a Store on a standby without Primary asks
+	// for the replayed revision, and the longest a notification from the
+	// primary waits between looks at the standby's. Default 100 ms.
+	StandbyPoll time.Duration
 }
 
 // Store is an access model in PostgreSQL. It is safe for concurrent use.
@@ -161,6 +172,7 @@ type Store struct {
 	core       *sqlstore.Core // closing, checks, reads, writes, watchers
 
 	listenPID atomic.Uint32 // backend pid of the listen connection, for tests
+	standby   bool          // the server was in recovery when the Store opened
 }
 
 // Open connects to the database dsn names (a URL or key=value string that
@@ -214,6 +226,9 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, opts *Options) 
 	if s.opts.ListenPing <= 0 {
 		s.opts.ListenPing = 30 * time.Second
 	}
+	if err := s.openStandby(ctx); err != nil {
+		return nil, err
+	}
 	var schema *string
 	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -240,7 +255,7 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, opts *Options) 
 		Write:     s.inTx,
 		Lock:      s.lock,
 		Announce:  s.announce,
-		Follow:    s.listen,
+		Follow:    s.follow,
 		Starting:  fmt.Errorf("postgres: %w: connecting", ErrListenerDown),
 		OnHealth:  s.opts.OnListen,
 		Retention: sqlstore.Retention{
@@ -345,7 +360,7 @@ func (s *Store) inTx(ctx context.Context, op string, fn func(c sqlstore.Conn) (a
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	rev, err := fn(txConn{tx})
 	if err != nil {
-		return 0, err
+		return 0, readOnly(op, err)
 	}
 	var xid uint64
 	if err := tx.QueryRow(ctx, "SELECT pg_current_xact_id()::text::bigint").Scan(&xid); err != nil {

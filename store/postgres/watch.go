@@ -105,6 +105,9 @@ func (s *Store) listenOnce(ctx context.Context, report func(error)) (bool, error
 	}
 	s.listenPID.Store(conn.PgConn().PID())
 	report(nil)
+	if s.standby {
+		s.replayed(ctx, access.Revision(rev))
+	}
 	s.core.Force(access.Revision(rev))
 	for {
 		wctx, cancel := context.WithTimeout(ctx, s.opts.ListenPing)
@@ -113,6 +116,9 @@ func (s *Store) listenOnce(ctx context.Context, report func(error)) (bool, error
 		switch {
 		case err == nil:
 			if r, err := strconv.ParseUint(n.Payload, 10, 64); err == nil {
+				if s.standby {
+					s.replayed(ctx, access.Revision(r))
+				}
 				s.core.Notify(access.Revision(r))
 			}
 		case ctx.Err() != nil:
