@@ -151,6 +151,12 @@ type Options struct {
 	// polls the standby's replayed revision every StandbyPoll. Ignored
 	// when the server is not in recovery. See [Store.Standby].
 	Primary string
+	// Listener, when set, is the one LISTEN connection this Store shares
+	// with the other Stores of the process — a service with a schema per
+	// tenant opens one Store per tenant and one Listener for all. Without
+	// it each watched Store keeps a listen connection of its own. Not used
+	// on a standby (see Primary).
+	Listener *Listener
 	// StandbyPoll is how often a Store on a standby without Primary asks
 	// for the replayed revision, and the longest a notification from the
 	// primary waits between looks at the standby's. Default 100 ms.

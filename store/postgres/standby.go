@@ -44,14 +44,18 @@ func (s *Store) openStandby(ctx context.Context) error {
 }
 
 // follow keeps the Store's watchers told of new revisions: by LISTEN on
-// the server (or on the primary, for a standby with Options.Primary), or
-// by polling a standby that has no primary to listen to.
+// the server (or on the primary, for a standby with Options.Primary),
+// through a shared Listener, or by polling a standby that has no primary
+// to listen to.
 func (s *Store) follow(ctx context.Context, report func(error)) {
-	if s.standby && s.opts.Primary == "" {
+	switch {
+	case s.standby && s.opts.Primary == "":
 		s.poll(ctx, report)
-		return
+	case s.opts.Listener != nil && !s.standby:
+		s.opts.Listener.follow(ctx, s, report)
+	default:
+		s.listen(ctx, report)
 	}
-	s.listen(ctx, report)
 }
 
 // revision reads the revision the server holds, on a standby the one it
