@@ -29,3 +29,42 @@ func ExampleEngine_Field_blank() {
 	// 11: +45 70 00 00 00 (group 10)
 	// 12: +45 11 22 33 44 (group 0)
 }
+
+// The admin list view: every group with its description, read a page at a
+// time by starting after the last id of the previous page.
+func ExampleEngine_GroupsSeq() {
+	ctx := context.Background()
+	_, r := exampleResolver(access.Batch{
+		Roles: []access.Role{{ID: 1, Name: "User"}},
+		Groups: []access.Group{
+			{ID: 10, Name: "Marketing", Description: "Campaigns and events"},
+			{ID: 20, Name: "Sales", Description: "Everyone who sells"},
+			{ID: 30, Name: "Support"},
+		},
+	})
+	defer r.Close()
+	const pageSize = 2
+	var after access.GroupID
+	for page := 1; ; page++ {
+		groups, err := r.GroupsSeq(ctx, after)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		n := 0
+		for g := range groups {
+			fmt.Printf("page %d: %s — %q\n", page, g.Name, g.Description)
+			after, n = g.ID, n+1
+			if n == pageSize {
+				break
+			}
+		}
+		if n < pageSize {
+			break
+		}
+	}
+	// Output:
+	// page 1: Marketing — "Campaigns and events"
+	// page 1: Sales — "Everyone who sells"
+	// page 2: Support — ""
+}
