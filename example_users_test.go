@@ -68,3 +68,23 @@ func ExampleEngine_GroupsSeq() {
 	// page 1: Sales — "Everyone who sells"
 	// page 2: Support — ""
 }
+
+// Customer Service roles from the obsolete ej_role table become Sales &
+// Marketing roles with functional rights; what has no equivalent is
+// reported, not dropped.
+func ExampleConvertLegacyRoles() {
+	roles, gaps := access.ConvertLegacyRoles([]access.LegacyRole{
+		{ID: 2, Name: "Support lead", Rights: []string{"edit all tickets", "faq publish", "delete-tickets"}},
+		{ID: 1, Name: "Support agent", Rights: []string{"read own tickets", "edit own tickets", "kb"}},
+	})
+	for _, r := range roles {
+		fmt.Println(r.ID, r.Name, r.Functions)
+	}
+	for _, g := range gaps {
+		fmt.Println(g)
+	}
+	// Output:
+	// 1 Support agent [edit-requests-in-own-categories knowledge-base read-requests-in-own-categories]
+	// 2 Support lead [administrate-faq edit-all-requests]
+	// role 2: right "delete-tickets": deleting requests is a data right: give the role Delete on the request entity type in its Rights
+}
