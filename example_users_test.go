@@ -3,6 +3,7 @@ package access_test
 import (
 	"context"
 	"fmt"
+	"net"
 
 	"github.com/crmaccess/access"
 )
@@ -87,4 +88,56 @@ func ExampleConvertLegacyRoles() {
 	// 1 Support agent [edit-requests-in-own-categories knowledge-base read-requests-in-own-categories]
 	// 2 Support lead [administrate-faq edit-all-requests]
 	// role 2: right "delete-tickets": deleting requests is a data right: give the role Delete on the request entity type in its Rights
+}
+
+// exampleDNS is an in-process stand-in for the domain name system: one
+// domain with a mail server, one with only a web server.
+type exampleDNS struct{}
+
+func (exampleDNS) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
+	if name == "example.com." {
+		return []*net.MX{{Host: "mail.example.com.", Pref: 10}}, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func (exampleDNS) LookupHost(ctx context.Context, host string) ([]string, error) {
+	if host == "www-only.example." {
+		return []string{"192.0.2.1"}, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+// Dynamicweb's "validate emails": every member of a group, with the reason
+// for each invalid address. Without a DNS option the check asks
+// net.DefaultResolver.
+func ExampleEngine_ValidateEmails() {
+	ctx := context.Background()
+	_, r := exampleResolver(access.Batch{
+		Roles:  []access.Role{{ID: 1, Name: "Customer"}},
+		Groups: []access.Group{{ID: 10, Name: "Newsletter"}},
+		Associates: []access.Associate{
+			{ID: 1, Name: "anna", PrimaryGroup: 10, Role: 1, Active: true, Email: "anna@example.com"},
+			{ID: 2, Name: "bo", PrimaryGroup: 10, Role: 1, Active: true, Email: "bo@example"},
+			{ID: 3, Name: "carl", PrimaryGroup: 10, Role: 1, Active: true, Email: "carl@www-only.example"},
+			{ID: 4, Name: "dan", PrimaryGroup: 10, Role: 1, Active: true, Email: "dan.example.com"},
+			{ID: 5, Name: "eva", PrimaryGroup: 10, Role: 1, Active: true},
+		},
+	})
+	defer r.Close()
+	results, err := r.ValidateEmails(ctx, 10, access.EmailCheckOptions{DNS: exampleDNS{}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, res := range results {
+		if !res.Valid() {
+			fmt.Printf("%s <%s>: %s\n", res.Name, res.Email, res.Reason())
+		}
+	}
+	// Output:
+	// bo <bo@example>: no such domain
+	// carl <carl@www-only.example>: no MX record
+	// dan <dan.example.com>: bad format: mail: missing '@' or angle-addr
+	// eva <>: no address
 }

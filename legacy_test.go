@@ -41,8 +41,8 @@ func TestConvertLegacyRoles(t *testing.T) {
 			roles: []access.Role{{ID: 2, Name: "Agent", Functions: []string{"knowledge-base", "read-all-requests"}}},
 		},
 		{
-			name: "rights without an equivalent are reported, the rest converted",
-			rows: []access.LegacyRole{{ID: 3, Name: "Lead", Rights: []string{"delete-tickets", "edit-all-tickets", "use_user_group", "Use categories", "", "launch-rockets"}}},
+			name:  "rights without an equivalent are reported, the rest converted",
+			rows:  []access.LegacyRole{{ID: 3, Name: "Lead", Rights: []string{"delete-tickets", "edit-all-tickets", "use_user_group", "Use categories", "", "launch-rockets"}}},
 			roles: []access.Role{{ID: 3, Name: "Lead", Functions: []string{"edit-all-requests"}}},
 			gaps: []access.LegacyGap{
 				{Role: 3, Right: "", Reason: "empty right name"},
