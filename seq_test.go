@@ -249,6 +249,20 @@ func TestListings_snapshotAndCopies(t *testing.T) {
 	if n := len(slices.Collect(must(e.GroupsSeq(ctx, 20)))); n != 1 {
 		t.Errorf("GroupsSeq(after 20) yields %d groups, want 1 (Trondheim)", n)
 	}
+	// A listing asked for after the update sees it, and so does one after
+	// an associate's address changes (incremental updates carry both).
+	xApply(t, s, access.Batch{Associates: []access.Associate{
+		{ID: 2, Name: "bo", PrimaryGroup: 20, Role: 1, Active: true, Email: "bo@example.com"},
+	}})
+	if err := e.Sync(ctx, s.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	if g := slices.Collect(must(e.GroupsSeq(ctx, 10)))[0]; g.Description != "renamed" {
+		t.Errorf("group 20 after the update: %+v, want the description renamed", g)
+	}
+	if a := slices.Collect(must(e.AssociatesSeq(ctx, 1)))[0]; a.Email != "bo@example.com" {
+		t.Errorf("associate 2 after the update: %+v, want bo@example.com", a)
+	}
 }
 
 func must[T any](v T, err error) T {
