@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/miekg/dns"
+	"pgregory.net/rapid"
 
 	"github.com/crmaccess/access"
 )
@@ -298,4 +301,102 @@ func TestValidateEmails_failingResolver(t *testing.T) {
 	if diff := cmp.Diff(want, reasons); diff != "" {
 		t.Errorf("reasons (-want +got):\n%s", diff)
 	}
+}
+
+// mapDNS is an in-process DNS over fixed tables, safe for concurrent use;
+// it counts MX lookups per name.
+type mapDNS struct {
+	mx    map[string][]*net.MX
+	hosts map[string][]string
+	fail  map[string]bool
+
+	mu    sync.Mutex
+	asked map[string]int
+}
+
+func (d *mapDNS) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
+	d.mu.Lock()
+	d.asked[name]++
+	d.mu.Unlock()
+	if d.fail[name] {
+		return nil, &net.DNSError{Err: "server misbehaving", Name: name, IsTemporary: true}
+	}
+	if mx := d.mx[name]; mx != nil {
+		return mx, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func (d *mapDNS) LookupHost(ctx context.Context, host string) ([]string, error) {
+	if h := d.hosts[host]; h != nil {
+		return h, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+// TestPropValidateEmails: on random organisations whose associates draw
+// addresses from a pool, ValidateEmails gives every effective member of a
+// group (by the reference's closure) the verdict the pool says, asking the
+// DNS once per domain.
+func TestPropValidateEmails(t *testing.T) {
+	type entry struct {
+		addr   string
+		status access.EmailStatus
+	}
+	pool := []entry{
+		{"", access.EmailMissing},
+		{"a@mx.test", access.EmailValid},
+		{"B@MX.Test", access.EmailValid},
+		{"c@mx2.test", access.EmailValid},
+		{"d@web.test", access.EmailNoMX},
+		{"e@null.test", access.EmailNoMX},
+		{"f@gone.test", access.EmailNoDomain},
+		{"g@broken.test", access.EmailLookupFailed},
+		{"h@", access.EmailBadFormat},
+		{"Ina <i@mx.test>", access.EmailBadFormat},
+		{"j@[192.0.2.1]", access.EmailBadFormat},
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		b := drawOrg(t, validOrg)
+		want := map[access.AssociateID]entry{}
+		for i := range b.Associates {
+			e := rapid.SampledFrom(pool).Draw(t, "email")
+			b.Associates[i].Email = e.addr
+			want[b.Associates[i].ID] = e
+		}
+		_, eng := xResolver(t, b)
+		dns := &mapDNS{
+			mx: map[string][]*net.MX{
+				"mx.test.": {{Host: "mail.mx.test.", Pref: 10}}, "mx2.test.": {{Host: "mx.mx2.test.", Pref: 5}},
+				"null.test.": {{Host: ".", Pref: 0}},
+			},
+			hosts: map[string][]string{"web.test.": {"192.0.2.7"}, "null.test.": {"192.0.2.8"}},
+			fail:  map[string]bool{"broken.test.": true},
+			asked: map[string]int{},
+		}
+		members := refFromBatch(&b).members()
+		g := b.Groups[rapid.IntRange(0, len(b.Groups)-1).Draw(t, "group")].ID
+		got, err := eng.ValidateEmails(context.Background(), g, access.EmailCheckOptions{
+			DNS: dns, Concurrency: rapid.IntRange(0, 3).Draw(t, "concurrency")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := slices.Clone(members[g])
+		slices.Sort(ids)
+		var gotIDs []access.AssociateID
+		for _, r := range got {
+			gotIDs = append(gotIDs, r.Associate)
+			if w := want[r.Associate]; r.Email != w.addr || r.Status != w.status {
+				t.Fatalf("associate %d <%s>: %s (%v), want %s", r.Associate, r.Email, r.Status, r.Err, w.status)
+			}
+		}
+		if diff := cmp.Diff(ids, gotIDs, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("members of %d (-reference +ValidateEmails):\n%s", g, diff)
+		}
+		for name, n := range dns.asked {
+			if n != 1 {
+				t.Fatalf("MX %s asked %d times in one call", name, n)
+			}
+		}
+	})
 }
