@@ -42,13 +42,17 @@ type fakeDNS struct {
 	maxMX    atomic.Int32
 }
 
-func startDNS(t *testing.T) *fakeDNS {
+func startDNS(t *testing.T) *fakeDNS { return startDNSHolding(t, 0) }
+
+// startDNSHolding starts a fakeDNS that holds MX answers for "held*"
+// names for hold.
+func startDNSHolding(t *testing.T, hold time.Duration) *fakeDNS {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeDNS{addr: pc.LocalAddr().String(), queries: map[string]int{}}
+	f := &fakeDNS{addr: pc.LocalAddr().String(), hold: hold, queries: map[string]int{}}
 	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(f.serve)}
 	started := make(chan struct{})
 	srv.NotifyStartedFunc = func() { close(started) }
@@ -225,8 +229,7 @@ func TestValidateEmails(t *testing.T) {
 // TestValidateEmails_bounded: no more domains are looked up at once than
 // Concurrency allows.
 func TestValidateEmails_bounded(t *testing.T) {
-	f := startDNS(t)
-	f.hold = 30 * time.Millisecond
+	f := startDNSHolding(t, 30*time.Millisecond)
 	var emails []string
 	for i := range 8 {
 		emails = append(emails, "x@held"+string(rune('a'+i))+".test")
