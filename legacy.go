@@ -9,9 +9,12 @@ import (
 
 // LegacyRole is one row of SuperOffice Customer Service's obsolete role
 // table (ej_role), with the role's access rights decoded to names: the
-// input of [ConvertLegacyRoles]. Decoding the table's bit masks is the
-// importer's business; the names it should produce are those of
-// [LegacyRights].
+// input of [ConvertLegacyRoles]. The table keeps the rights as a bit mask
+// (access_mask, access_values) whose bit assignments SuperOffice does not
+// publish, so the left-hand names of the conversion table are this
+// library's names for the Customer Service rights, one per right that
+// became a Service functional right, plus those that did not; decoding the
+// mask into them is the importer's business (see [LegacyRights]).
 type LegacyRole struct {
 	// ID is the ej_role id; it becomes the Role's id, so it must be
 	// positive and must not clash with a Sales & Marketing role's id
