@@ -195,7 +195,7 @@ func fieldOrg() access.Batch {
 		Roles: []access.Role{{ID: 1, Name: "User"}},
 		Groups: []access.Group{
 			{ID: fldTop, Name: "Top", Groups: []access.GroupID{fldMid}, Fields: map[string]string{"d": "top", "e": "top"}},
-			{ID: fldLow, Name: "Low", Fields: map[string]string{"b": "low"}},
+			{ID: fldLow, Name: "Low", Fields: map[string]string{"b": "low", "empty": "low"}},
 			{ID: fldPrimary, Name: "Primary", Fields: map[string]string{"a": "primary", "b": "primary"}},
 			{ID: fldNear, Name: "Near", Fields: map[string]string{"a": "near", "c": "near"}},
 			{ID: fldSibA, Name: "Sibling A", Fields: map[string]string{"f": "A"}},
@@ -225,7 +225,8 @@ func TestField(t *testing.T) {
 	}{
 		{"own value first", 1, "a", access.FieldValue{Value: "own", Found: true}},
 		{"own value, even over a farther group", 1, "e", access.FieldValue{Value: "own", Found: true}},
-		{"own empty value is a value", 1, "empty", access.FieldValue{Value: "", Found: true}},
+		// Changed: an empty own value used to hide the groups' values.
+		{"own empty value falls back", 1, "empty", access.FieldValue{Value: "low", Found: true, Group: ref(fldLow, "Low")}},
 		{"primary group before a lower id at the same distance", 1, "b", access.FieldValue{Value: "primary", Found: true, Group: ref(fldPrimary, "Primary")}},
 		{"nearest: a direct group before one a hop away", 1, "c", access.FieldValue{Value: "near", Found: true, Group: ref(fldNear, "Near")}},
 		{"nearest: one hop before two, whatever the ids", 1, "d", access.FieldValue{Value: "mid", Found: true, Group: ref(fldMid, "Mid")}},

@@ -81,6 +81,11 @@ type Associate struct {
 	// to smart groups are kept but confer no membership: a smart group's
 	// members come from its rule alone.
 	Groups []GroupID
+	// Email is the associate's e-mail address, "" for none. Writes check
+	// it only lightly (at most [MaxEmailLen] bytes, no control
+	// characters), so that an address that no longer works can still be
+	// loaded; [Engine.ValidateEmails] checks format and domain.
+	Email string
 	// Role is the associate's one role. Zero only for resources.
 	Role RoleID
 	// Active must be true for the associate to act (sign in, be granted
@@ -144,6 +149,9 @@ func (a *Associate) check() error {
 	}
 	what := noun("associate", int64(a.ID))
 	if err := checkText(what, "name", a.Name, MaxNameLen); err != nil {
+		return err
+	}
+	if err := checkEmail(what, a.Email); err != nil {
 		return err
 	}
 	if err := checkLens(what, "groups", len(a.Groups), "projects", len(a.Projects), "categories", len(a.Categories)); err != nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -30,12 +31,19 @@ import (
 //     and JSON turns invalid UTF-8 into U+FFFD, which would let two
 //     attribute keys collapse into one). Names are at most [MaxNameLen]
 //     bytes, keys at most [MaxKeyLen], values and smart rules at most
-//     [MaxValueLen].
+//     [MaxValueLen], group descriptions at most [MaxDescriptionLen] and
+//     e-mail addresses at most [MaxEmailLen], without control characters.
 //   - No list or map of one value holds more than [MaxListLen] entries.
 const (
 	// MaxNameLen is the longest name, in bytes, of an associate, group,
 	// role, category or sharing rule.
 	MaxNameLen = 255
+	// MaxDescriptionLen is the longest group description, in bytes: a
+	// line or two for a list view, not a document.
+	MaxDescriptionLen = 1024
+	// MaxEmailLen is the longest e-mail address, in bytes: RFC 5321's
+	// limit on a path (256 octets with its angle brackets).
+	MaxEmailLen = 254
 	// MaxKeyLen is the longest key, in bytes: an entity type, a functional
 	// right, an attribute or field name.
 	MaxKeyLen = 255
@@ -112,6 +120,21 @@ func ValidName(name string) bool {
 func checkText(what func() string, field, s string, max int) error {
 	if p := textProblem(s, max); p != "" {
 		return fmt.Errorf("%w: %s: %s %s", ErrInvalid, what(), field, p)
+	}
+	return nil
+}
+
+// checkEmail returns an ErrInvalid error naming what when the e-mail
+// address e is outside the domain: too long, not UTF-8, or holding a
+// control character (a line break in an address is a header injection
+// waiting to happen). Format and domain are [Engine.ValidateEmails]'
+// business: a store keeps the address a directory gave it.
+func checkEmail(what func() string, e string) error {
+	if err := checkText(what, "e-mail", e, MaxEmailLen); err != nil {
+		return err
+	}
+	if i := strings.IndexFunc(e, unicode.IsControl); i >= 0 {
+		return fmt.Errorf("%w: %s: e-mail %s contains the control character %U", ErrInvalid, what(), quote(e), []rune(e[i:])[0])
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // FieldValue is the value of a custom field for an associate and where it
@@ -23,6 +24,14 @@ type FieldValue struct {
 // primary group first, then the other effective groups nearest first
 // (fewest nesting hops), ties broken by the lowest group id. Unknown
 // associate: an error wrapping [ErrNotFound].
+//
+// A value that is empty or only white space counts as no value, on the
+// associate and on a group alike: Dynamicweb's group
+// values are fallbacks "if the field has no value on a user", and a
+// cleared form field is stored as "". So an associate whose own value is
+// blank gets its groups' value, and a group whose value is blank is
+// passed over for the next one. A value that is found is returned as
+// stored, untrimmed.
 func (e *Engine) Field(ctx context.Context, who AssociateID, key string) (FieldValue, error) {
 	s, err := e.current()
 	if err != nil {
@@ -32,12 +41,12 @@ func (e *Engine) Field(ctx context.Context, who AssociateID, key string) (FieldV
 	if n == nil {
 		return FieldValue{}, fmt.Errorf("access: Field: associate %d: %w", who, ErrNotFound)
 	}
-	if v, ok := n.a.Attributes[key]; ok {
+	if v, ok := n.a.Attributes[key]; ok && hasValue(v) {
 		return FieldValue{Value: v, Found: true}, nil
 	}
 	best, bestHops := int32(-1), 0
 	for i, g := range n.groups {
-		if _, ok := s.groups[g].group.Fields[key]; !ok {
+		if v, ok := s.groups[g].group.Fields[key]; !ok || !hasValue(v) {
 			continue
 		}
 		hops := s.hops(n, i)
@@ -54,6 +63,10 @@ func (e *Engine) Field(ctx context.Context, who AssociateID, key string) (FieldV
 	gn := s.groups[best]
 	return FieldValue{Value: gn.group.Fields[key], Found: true, Group: GroupRef{gn.group.ID, gn.group.Name}}, nil
 }
+
+// hasValue reports whether v counts as a custom field value for
+// [Engine.Field]: it does unless it is empty or only white space.
+func hasValue(v string) bool { return strings.TrimSpace(v) != "" }
 
 // hops counts the nesting edges on the shortest path to n.groups[i].
 func (s *snapshot) hops(n *assocNode, i int) int {

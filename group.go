@@ -31,6 +31,10 @@ type Group struct {
 	ID GroupID
 	// Name is required; it need not be unique.
 	Name string
+	// Description is a short free text saying what the group is for, as
+	// vtiger's group list shows beside the name; at most
+	// [MaxDescriptionLen] bytes, "" for none.
+	Description string
 	// Groups lists member groups: their effective members are members of
 	// this group. Edges may not form a cycle.
 	Groups []GroupID
@@ -85,6 +89,9 @@ func (g *Group) check() error {
 	}
 	what := noun("group", int64(g.ID))
 	if err := checkText(what, "name", g.Name, MaxNameLen); err != nil {
+		return err
+	}
+	if err := checkText(what, "description", g.Description, MaxDescriptionLen); err != nil {
 		return err
 	}
 	if err := checkText(what, "smart rule", g.Smart, MaxValueLen); err != nil {

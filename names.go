@@ -392,3 +392,36 @@ func (c *CRUD) UnmarshalText(text []byte) error {
 	}
 	return err
 }
+
+// EmailStatus
+
+var emailStatusNames = [...]string{
+	EmailUnchecked:    "unchecked",
+	EmailValid:        "valid",
+	EmailMissing:      "no address",
+	EmailBadFormat:    "bad format",
+	EmailNoDomain:     "no such domain",
+	EmailNoMX:         "no MX record",
+	EmailLookupFailed: "lookup failed",
+}
+
+// MarshalText writes the status's name ("valid", "no MX record"…), and
+// fails with [ErrInvalid] for an undefined value.
+func (s EmailStatus) MarshalText() ([]byte, error) {
+	return enumMarshal(emailStatusNames[:], s, "email status")
+}
+
+// UnmarshalText reads a name [EmailStatus.MarshalText] writes.
+func (s *EmailStatus) UnmarshalText(text []byte) error {
+	v, err := enumUnmarshal[EmailStatus](emailStatusNames[:], text, "email status")
+	if err == nil {
+		*s = v
+	}
+	return err
+}
+
+// ParseEmailStatus returns the status named s, or an error wrapping
+// [ErrInvalid].
+func ParseEmailStatus(s string) (EmailStatus, error) {
+	return enumParse[EmailStatus](emailStatusNames[:], s, "email status")
+}

@@ -212,6 +212,16 @@ func TestEnumText(t *testing.T) {
 			prefix: "kind", parse: access.ParseKind, values: allUint8[access.Kind],
 		}.check(t, (*access.Kind).UnmarshalText)
 	})
+	t.Run("EmailStatus", func(t *testing.T) {
+		enumCase[access.EmailStatus]{
+			names: map[access.EmailStatus]string{
+				access.EmailUnchecked: "unchecked", access.EmailValid: "valid", access.EmailMissing: "no address",
+				access.EmailBadFormat: "bad format", access.EmailNoDomain: "no such domain",
+				access.EmailNoMX: "no MX record", access.EmailLookupFailed: "lookup failed",
+			},
+			prefix: "email status", zeroName: true, parse: access.ParseEmailStatus, values: allUint8[access.EmailStatus],
+		}.check(t, (*access.EmailStatus).UnmarshalText)
+	})
 	t.Run("Dialect", func(t *testing.T) {
 		enumCase[access.Dialect]{
 			names:  map[access.Dialect]string{access.PostgreSQL: "postgresql", access.SQLite: "sqlite"},

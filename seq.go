@@ -73,6 +73,95 @@ func (e *Engine) WhoCanSeq(ctx context.Context, act Action, rec Record) (iter.Se
 	}, nil
 }
 
+// The listings below are the admin list views (vtiger's list of all
+// groups, with their descriptions): every group, associate or role of the
+// snapshot current at the call, in ascending id order, as copies. Each
+// starts after the id given, so that a caller pages with the last id of
+// the previous page (after 0 starts at the beginning) and stops ranging
+// at the page size; two pages may come from different snapshots, one
+// page never does. Starting a listing costs a pass over the kind's ids,
+// and a sort when they are out of order.
+
+// GroupsSeq yields every group whose id is greater than after, in
+// ascending id order, each a copy the caller may change.
+func (e *Engine) GroupsSeq(ctx context.Context, after GroupID) (iter.Seq[Group], error) {
+	s, err := e.current()
+	if err != nil {
+		return nil, err
+	}
+	idx := make([]int32, 0, len(s.groups))
+	for i, n := range s.groups {
+		if n != nil && n.group.ID > after {
+			idx = append(idx, int32(i))
+		}
+	}
+	id := func(i int32) GroupID { return s.groups[i].group.ID }
+	sortIdx(idx, id)
+	return func(yield func(Group) bool) {
+		for _, i := range idx {
+			if !yield(s.groups[i].group.clone()) {
+				return
+			}
+		}
+	}, nil
+}
+
+// AssociatesSeq yields every associate whose id is greater than after, in
+// ascending id order, each a copy the caller may change.
+func (e *Engine) AssociatesSeq(ctx context.Context, after AssociateID) (iter.Seq[Associate], error) {
+	s, err := e.current()
+	if err != nil {
+		return nil, err
+	}
+	idx := s.byID(nil)
+	// The first index past after: every id up to after compares below.
+	from, _ := slices.BinarySearchFunc(idx, after, func(i int32, after AssociateID) int {
+		if s.assocs[i].a.ID <= after {
+			return -1
+		}
+		return 1
+	})
+	idx = idx[from:]
+	return func(yield func(Associate) bool) {
+		for _, i := range idx {
+			if !yield(s.assocs[i].a.clone()) {
+				return
+			}
+		}
+	}, nil
+}
+
+// RolesSeq yields every role whose id is greater than after, in ascending
+// id order, each a copy the caller may change.
+func (e *Engine) RolesSeq(ctx context.Context, after RoleID) (iter.Seq[Role], error) {
+	s, err := e.current()
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]RoleID, 0, len(s.roles))
+	for id := range s.roles {
+		if id > after {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return func(yield func(Role) bool) {
+		for _, id := range ids {
+			if !yield(s.roles[id].role.clone()) {
+				return
+			}
+		}
+	}, nil
+}
+
+// sortIdx sorts indexes by the ids they hold, unless they are sorted.
+func sortIdx[ID cmp.Ordered](idx []int32, id func(int32) ID) {
+	less := func(a, b int32) int { return cmp.Compare(id(a), id(b)) }
+	if !slices.IsSortedFunc(idx, less) {
+		slices.SortFunc(idx, less)
+	}
+}
+
 // byID returns the associate indexes idx (nil: every live associate) in
 // the order of their ids. Indexes follow ids after a full build, and ids
 // are their own indexes when they are small; only associates added since

@@ -1,12 +1,16 @@
 package access_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"iter"
 	"slices"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"pgregory.net/rapid"
 
 	"github.com/crmaccess/access"
 )
@@ -33,7 +37,7 @@ func TestSeq(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(want, slices.Collect(seq)); diff != "" {
+		if diff := gocmp.Diff(want, slices.Collect(seq)); diff != "" {
 			t.Errorf("MembersSeq(%d) (-Members +MembersSeq):\n%s", g, diff)
 		}
 	}
@@ -68,7 +72,7 @@ func whoCanSeq(t *testing.T, e *access.Engine, act access.Action, rec access.Rec
 		}
 		got = append(got, a)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := gocmp.Diff(want, got); diff != "" {
 		t.Errorf("WhoCanSeq(%s, order %d) (-WhoCan +WhoCanSeq):\n%s", act, rec.ID, diff)
 	}
 }
@@ -113,4 +117,157 @@ func TestSeq_errors(t *testing.T) {
 	if !errors.Is(last, context.Canceled) {
 		t.Errorf("last error = %v, want context.Canceled", last)
 	}
+}
+
+// TestPropListings: GroupsSeq, AssociatesSeq and RolesSeq yield exactly
+// the stored values with ids above the one given, in id order, also when
+// read page by page.
+func TestPropListings(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b := drawOrg(t, validOrg)
+		for i := range b.Groups {
+			b.Groups[i].Description = rapid.SampledFrom([]string{"", "Oslo office", "ÅSA's team"}).Draw(t, "description")
+		}
+		for i := range b.Associates {
+			b.Associates[i].Email = rapid.SampledFrom([]string{"", "a@example.com"}).Draw(t, "email")
+		}
+		s, e := xResolver(t, b)
+		// An associate added after the build has an index out of id order.
+		late := access.Associate{ID: 1, Name: "late", Type: access.Resource}
+		if !slices.ContainsFunc(b.Associates, func(a access.Associate) bool { return a.ID == late.ID }) {
+			xApply(t, s, access.Batch{Associates: []access.Associate{late}})
+			b.Associates = append(b.Associates, late)
+		}
+		page := rapid.IntRange(1, 4).Draw(t, "page")
+		checkListing(t, "GroupsSeq", b.Groups, func(g access.Group) access.GroupID { return g.ID }, e.GroupsSeq,
+			access.GroupID(rapid.Int64Range(-1, 200).Draw(t, "after group")), page)
+		checkListing(t, "AssociatesSeq", b.Associates, func(a access.Associate) access.AssociateID { return a.ID }, e.AssociatesSeq,
+			access.AssociateID(rapid.Int64Range(-1, 200).Draw(t, "after associate")), page)
+		checkListing(t, "RolesSeq", b.Roles, func(r access.Role) access.RoleID { return r.ID }, e.RolesSeq,
+			access.RoleID(rapid.Int64Range(-1, 200).Draw(t, "after role")), page)
+	})
+}
+
+// checkListing compares a listing from after with the reference (the
+// values with greater ids, sorted the slow obvious way), and the whole
+// listing read in pages of n with the whole reference.
+func checkListing[ID cmp.Ordered, T any](t *rapid.T, name string, all []T, id func(T) ID,
+	list func(context.Context, ID) (iter.Seq[T], error), after ID, n int) {
+	ctx := context.Background()
+	var want []T
+	for _, v := range all {
+		if id(v) > after {
+			want = append(want, v)
+		}
+	}
+	slices.SortFunc(want, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
+	seq, err := list(ctx, after)
+	if err != nil {
+		t.Fatalf("%s(%v): %v", name, after, err)
+	}
+	if diff := gocmp.Diff(want, slices.Collect(seq), cmpopts.EquateEmpty()); diff != "" {
+		t.Fatalf("%s(%v) (-want +got):\n%s", name, after, diff)
+	}
+	var paged []T
+	var from ID
+	for {
+		seq, err := list(ctx, from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for v := range seq {
+			paged, from = append(paged, v), id(v)
+			if got++; got == n {
+				break
+			}
+		}
+		if got < n {
+			break
+		}
+	}
+	want = slices.SortedFunc(slices.Values(all), func(a, b T) int { return cmp.Compare(id(a), id(b)) })
+	if diff := gocmp.Diff(want, paged, cmpopts.EquateEmpty()); diff != "" {
+		t.Fatalf("%s in pages of %d (-want +got):\n%s", name, n, diff)
+	}
+}
+
+// TestListings_snapshotAndCopies: a listing answers from the snapshot
+// current when it was asked for, however the store changes while the caller
+// ranges over it, and hands out copies.
+func TestListings_snapshotAndCopies(t *testing.T) {
+	ctx := context.Background()
+	s, e := xResolver(t, access.Batch{
+		Roles: []access.Role{{ID: 1, Name: "User", Functions: []string{"export"}}},
+		Groups: []access.Group{
+			{ID: 10, Name: "Oslo", Description: "Oslo office", Fields: map[string]string{"city": "Oslo"}},
+			{ID: 20, Name: "Bergen", Description: "Bergen office"},
+		},
+		Associates: []access.Associate{
+			{ID: 1, Name: "anna", PrimaryGroup: 10, Role: 1, Active: true, Email: "anna@example.com", Groups: []access.GroupID{20}},
+			{ID: 2, Name: "bo", PrimaryGroup: 20, Role: 1, Active: true},
+		},
+	})
+	groups, err := e.GroupsSeq(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for g := range groups {
+		got = append(got, g.Name+": "+g.Description)
+		if g.ID == 10 {
+			// A write lands and the resolver follows it mid-listing.
+			xApply(t, s, access.Batch{Groups: []access.Group{{ID: 20, Name: "Bergen", Description: "renamed"}, {ID: 30, Name: "Trondheim"}}})
+			if err := e.Sync(ctx, s.Revision()); err != nil {
+				t.Fatal(err)
+			}
+			g.Fields["city"] = "changed"
+		}
+	}
+	if diff := gocmp.Diff([]string{"Oslo: Oslo office", "Bergen: Bergen office"}, got); diff != "" {
+		t.Errorf("GroupsSeq while the store changes (-want +got):\n%s", diff)
+	}
+	for g := range must(e.GroupsSeq(ctx, 0)) {
+		if g.ID == 10 && g.Fields["city"] != "Oslo" {
+			t.Errorf("changing a listed group changed the resolver's: city = %q", g.Fields["city"])
+		}
+	}
+	for a := range must(e.AssociatesSeq(ctx, 0)) {
+		a.Groups[0] = 99
+		break
+	}
+	for r := range must(e.RolesSeq(ctx, 0)) {
+		r.Functions[0] = "changed"
+	}
+	first := slices.Collect(must(e.AssociatesSeq(ctx, 0)))[0]
+	if first.Groups[0] != 20 || first.Email != "anna@example.com" {
+		t.Errorf("AssociatesSeq after a caller changed a copy: %+v", first)
+	}
+	if r := slices.Collect(must(e.RolesSeq(ctx, 0)))[0]; r.Functions[0] != "export" {
+		t.Errorf("RolesSeq after a caller changed a copy: %+v", r)
+	}
+	if n := len(slices.Collect(must(e.GroupsSeq(ctx, 20)))); n != 1 {
+		t.Errorf("GroupsSeq(after 20) yields %d groups, want 1 (Trondheim)", n)
+	}
+	// A listing asked for after the update sees it, and so does one after
+	// an associate's address changes (incremental updates carry both).
+	xApply(t, s, access.Batch{Associates: []access.Associate{
+		{ID: 2, Name: "bo", PrimaryGroup: 20, Role: 1, Active: true, Email: "bo@example.com"},
+	}})
+	if err := e.Sync(ctx, s.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	if g := slices.Collect(must(e.GroupsSeq(ctx, 10)))[0]; g.Description != "renamed" {
+		t.Errorf("group 20 after the update: %+v, want the description renamed", g)
+	}
+	if a := slices.Collect(must(e.AssociatesSeq(ctx, 1)))[0]; a.Email != "bo@example.com" {
+		t.Errorf("associate 2 after the update: %+v, want bo@example.com", a)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

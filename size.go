@@ -144,7 +144,7 @@ func groupNodeBytes(g *groupNode) int64 {
 	}
 	n := int64(unsafe.Sizeof(*g))
 	gr := &g.group
-	n += int64(len(gr.Name)) + int64(len(gr.Smart))
+	n += int64(len(gr.Name)) + int64(len(gr.Description)) + int64(len(gr.Smart))
 	n += sliceBytes(gr.Groups) + sliceBytes(gr.Roles) + sliceBytes(gr.RolesAndSubordinates)
 	n += stringsBytes(gr.Functions) + stringMapBytes(gr.Defaults) + sliceBytes(gr.Admins)
 	n += stringMapBytes(gr.Fields)
@@ -165,7 +165,7 @@ func assocNodeBytes(a *assocNode) int64 {
 	n := int64(unsafe.Sizeof(*a))
 	n += sliceBytes(a.groups) + sliceBytes(a.via)
 	x := &a.a
-	n += int64(len(x.Name)) + sliceBytes(x.Groups) + sliceBytes(x.Projects) + sliceBytes(x.Categories)
+	n += int64(len(x.Name)) + int64(len(x.Email)) + sliceBytes(x.Groups) + sliceBytes(x.Projects) + sliceBytes(x.Categories)
 	n += stringMapBytes(x.Attributes)
 	for _, v := range x.Attributes {
 		n += int64(len(v))

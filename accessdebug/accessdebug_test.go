@@ -34,13 +34,13 @@ func quickstart() access.Batch {
 		Groups: []access.Group{
 			{ID: 10, Name: "Team A"},
 			{ID: 11, Name: "Team B"},
-			{ID: 20, Name: "Sales", Groups: []access.GroupID{10, 11}, Functions: []string{"backend-login"}, Defaults: map[string]access.CRUD{"document": access.R}},
+			{ID: 20, Name: "Sales", Description: "Everyone <who> sells", Groups: []access.GroupID{10, 11}, Functions: []string{"backend-login"}, Defaults: map[string]access.CRUD{"document": access.R}},
 			{ID: 30, Name: "Sales and Marketing", Roles: []access.RoleID{1, 3}},
 			{ID: 31, Name: "Sales and Marketing, with assistants", RolesAndSubordinates: []access.RoleID{1, 3}},
 			{ID: 40, Name: "Berlin office", Smart: `attr.city == "Berlin"`},
 		},
 		Associates: []access.Associate{
-			{ID: 101, Name: "Person 1", PrimaryGroup: 10, Role: 1, Active: true, Attributes: map[string]string{"city": "Berlin"}, ServiceLogin: 7},
+			{ID: 101, Name: "Person 1", PrimaryGroup: 10, Role: 1, Active: true, Attributes: map[string]string{"city": "Berlin"}, ServiceLogin: 7, Email: "p1@example.com"},
 			{ID: 102, Name: "Person 2", PrimaryGroup: 10, Role: 2, Active: true},
 			{ID: 103, Name: "Person 3", PrimaryGroup: 11, Role: 3, Active: true},
 			{ID: 104, Name: "Person 4", PrimaryGroup: 11, Role: 4, Active: true, Attributes: map[string]string{"city": "Berlin"}},
@@ -140,13 +140,13 @@ var pagePaths = []struct {
 		`Team A (10)</a> → <a href="group?id=20">Sales (20)</a>`, "primary group",
 		`<svg xmlns="http://www.w3.org/2000/svg"`, `class="node group hl" data-node="g20"`,
 		"Support (5) (from usergroup <a href=\"group?id=10\">Team A (10)</a>)",
-		"grant 1: CRUD to group Sales (20) on sale 9", "Customer Service login</th><td>7"}},
+		"grant 1: CRUD to group Sales (20) on sale 9", "Customer Service login</th><td>7", "E-mail</th><td>p1@example.com<"}},
 	{"associate with sharing", "/debug/access/associate?id=103", []string{"Marketing reads Sales (1): R", "None."}},
 	{"associate via role tree", "/debug/access/associate?id=102&via=31", []string{
 		"Sales Assistant (2) is below Sales (1)", `class="node role hl" data-node="r2"`, `class="edge hl" data-from="r2" data-to="r1"`}},
 	{"group", "/debug/access/group?id=20", []string{
 		`<span id="name">Sales</span>`, `href="associate?id=104">Person 4 (104)`, `href="group?id=11">Team B (11)`,
-		"Includes groups</th><td>Team A (10), Team B (11)", "backend-login</td><td>Sales (20)",
+		"Description</th><td>Everyone &lt;who&gt; sells<", "Includes groups</th><td>Team A (10), Team B (11)", "backend-login</td><td>Sales (20)",
 		"<th scope=\"col\">primary group</th>", "<th scope=\"row\">*</th><td>Sales (1)</td><td>1</td>", "document</td><td>R from Sales (20)",
 		`class="node group hl" data-node="g20"`, `data-from="g10" data-to="g20"`, `data-from="a104" data-to="g11"`}},
 	{"group nested", "/debug/access/group?id=10", []string{`<ul id="up"><li><a href="group?id=20">Sales (20)`, "It includes no group."}},

@@ -245,6 +245,9 @@ func (h *handler) associate(w http.ResponseWriter, r *http.Request, q params) er
 		if a.Company != 0 {
 			p.Facts = append(p.Facts, fact{"Company", strconv.FormatInt(a.Company, 10)})
 		}
+		if a.Email != "" {
+			p.Facts = append(p.Facts, fact{"E-mail", a.Email})
+		}
 	}
 	p.SignInOK = perms.Gate == access.GateNone
 	if p.SignInOK {
@@ -612,6 +615,9 @@ func groupDefinition(m *model, g *access.Group) []fact {
 			}
 		}
 		return strings.Join(s, ", ")
+	}
+	if g.Description != "" {
+		out = append(out, fact{"Description", g.Description})
 	}
 	if g.IsSmart() {
 		out = append(out, fact{"Smart rule", g.Smart})

@@ -329,15 +329,15 @@ var groupKind = &kindSpec{
 	tables: []*table{
 		{
 			name: "access_group", key: "id",
-			cols:  []string{"id", "name", "smart", "self_service", "fields"},
-			sel:   "id, name, smart, self_service, fields",
+			cols:  []string{"id", "name", "smart", "self_service", "fields", "description"},
+			sel:   "id, name, smart, self_service, fields, description",
 			order: "id",
 			rows: func(l *loader) ([]any, func() error) {
 				var id int64
-				var name, smart string
+				var name, smart, desc string
 				var self bool
 				var fields []byte
-				return []any{&id, &name, &smart, &self, &fields}, func() error {
+				return []any{&id, &name, &smart, &self, &fields, &desc}, func() error {
 					row := func() string { return fmt.Sprint(id) }
 					if smart != "" {
 						if _, err := access.ParseSmartRule(smart); err != nil {
@@ -348,7 +348,7 @@ var groupKind = &kindSpec{
 					if err != nil {
 						return l.bad(row(), "fields: %v", err)
 					}
-					l.m.groups.put(access.GroupID(id), access.Group{ID: access.GroupID(id), Name: name, Smart: smart, SelfService: self, Fields: f})
+					l.m.groups.put(access.GroupID(id), access.Group{ID: access.GroupID(id), Name: name, Description: desc, Smart: smart, SelfService: self, Fields: f})
 					return nil
 				}
 			},
@@ -415,7 +415,7 @@ var groupKind = &kindSpec{
 		model: func(m *Model) *set[access.GroupID, access.Group] { return &m.groups },
 		encode: func(_ *Dialect, g access.Group, w rowSink) {
 			id := int64(g.ID)
-			w.add("access_group", id, g.Name, g.Smart, g.SelfService, jsonMap(g.Fields))
+			w.add("access_group", id, g.Name, g.Smart, g.SelfService, jsonMap(g.Fields), g.Description)
 			addIDs(w, "access_group_member", id, g.Groups)
 			for i, r := range g.Roles {
 				w.add("access_group_role", id, false, int64(i), int64(r))
@@ -443,18 +443,18 @@ var associateKind = &kindSpec{
 		{
 			name: "access_associate", key: "id",
 			cols: []string{"id", "name", "name_fold", "type", "primary_group_id", "role_id", "active",
-				"valid_from", "valid_to", "company", "attributes", "service_login"},
+				"valid_from", "valid_to", "company", "attributes", "service_login", "email"},
 			sel: "id, name, name_fold, type, COALESCE(primary_group_id, 0), COALESCE(role_id, 0), active, " +
-				"valid_from, valid_to, COALESCE(company, 0), attributes, COALESCE(service_login, 0)",
+				"valid_from, valid_to, COALESCE(company, 0), attributes, COALESCE(service_login, 0), email",
 			order: "id",
 			rows: func(l *loader) ([]any, func() error) {
 				var id, typ, primary, role, company, login int64
-				var name, fold string
+				var name, fold, email string
 				var active bool
 				var attrs []byte
 				fromDest, from := l.d.ScanTime()
 				toDest, to := l.d.ScanTime()
-				return []any{&id, &name, &fold, &typ, &primary, &role, &active, fromDest, toDest, &company, &attrs, &login}, func() error {
+				return []any{&id, &name, &fold, &typ, &primary, &role, &active, fromDest, toDest, &company, &attrs, &login, &email}, func() error {
 					row := func() string { return fmt.Sprint(id) }
 					if typ < math.MinInt32 || typ > math.MaxInt32 || !access.AssociateType(typ).Valid() {
 						return l.bad(row(), "unknown associate type %d", typ)
@@ -465,7 +465,7 @@ var associateKind = &kindSpec{
 					a := access.Associate{
 						ID: access.AssociateID(id), Name: name, Type: access.AssociateType(typ),
 						PrimaryGroup: access.GroupID(primary), Role: access.RoleID(role), Active: active,
-						Company: company, ServiceLogin: login,
+						Company: company, ServiceLogin: login, Email: email,
 					}
 					var err error
 					if a.ValidFrom, err = from(); err != nil {
@@ -510,7 +510,7 @@ var associateKind = &kindSpec{
 			id := int64(a.ID)
 			w.add("access_associate", id, a.Name, access.FoldName(a.Name), int64(a.Type), null(a.PrimaryGroup),
 				null(a.Role), a.Active, timeArg(d, a.ValidFrom), timeArg(d, a.ValidTo), null(a.Company),
-				jsonMap(a.Attributes), null(a.ServiceLogin))
+				jsonMap(a.Attributes), null(a.ServiceLogin), a.Email)
 			addIDs(w, "access_associate_group", id, a.Groups)
 			addIDs(w, "access_associate_project", id, a.Projects)
 			addIDs(w, "access_associate_category", id, a.Categories)

@@ -88,7 +88,7 @@ func fixture() access.Batch {
 			{ID: 4, Name: "Support", Parent: 1, Functions: []string{"service"}},
 		},
 		Groups: []access.Group{
-			{ID: 10, Name: "Everyone", Groups: []access.GroupID{20, 30},
+			{ID: 10, Name: "Everyone", Description: "Every employee, whatever the team", Groups: []access.GroupID{20, 30},
 				Functions: []string{"backend-login"}, Defaults: map[string]access.CRUD{access.Wildcard: access.R}},
 			{ID: 20, Name: "Sales", RolesAndSubordinates: []access.RoleID{2}, Admins: []access.AssociateID{101}},
 			{ID: 30, Name: "Support", Roles: []access.RoleID{4}, SelfService: true,
@@ -99,7 +99,7 @@ func fixture() access.Batch {
 			{ID: 100, Name: "anna", Type: access.Internal, PrimaryGroup: 20, Groups: []access.GroupID{30, 40},
 				Role: 2, Active: true, ValidFrom: t0, Company: 1, Projects: []int64{7, 9},
 				Attributes:   map[string]string{"dept": "sales", "city": "Oslo"},
-				ServiceLogin: 5, Categories: []access.CategoryID{500}},
+				ServiceLogin: 5, Categories: []access.CategoryID{500}, Email: "anna@example.com"},
 			{ID: 101, Name: "Bob", Type: access.Internal, PrimaryGroup: 30, Role: 4, Active: true},
 			{ID: 102, Name: "Meeting room", Type: access.Resource},
 			{ID: 103, Name: "partner", Type: access.External, Role: 3, Company: 55, Projects: []int64{7}},

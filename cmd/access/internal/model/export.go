@@ -51,7 +51,7 @@ func FromBatch(b *access.Batch) *File {
 	}
 	for _, g := range sorted(b.Groups, func(g access.Group) access.GroupID { return g.ID }) {
 		v := Group{
-			ID: int64(g.ID), Name: g.Name,
+			ID: int64(g.ID), Name: g.Name, Description: g.Description,
 			Groups:               refList(x.groups, g.Groups),
 			Roles:                refList(x.roles, g.Roles),
 			RolesAndSubordinates: refList(x.roles, g.RolesAndSubordinates),
@@ -71,7 +71,7 @@ func FromBatch(b *access.Batch) *File {
 	}
 	for _, a := range sorted(b.Associates, func(a access.Associate) access.AssociateID { return a.ID }) {
 		v := Associate{
-			ID: int64(a.ID), Name: a.Name,
+			ID: int64(a.ID), Name: a.Name, Email: a.Email,
 			PrimaryGroup: ref(x.groups, int64(a.PrimaryGroup)),
 			Groups:       refList(x.groups, a.Groups),
 			Role:         ref(x.roles, int64(a.Role)),

@@ -339,6 +339,7 @@ func (r *resolver) group(i int, v Group, out *access.Group) {
 	out.Groups = refs[access.GroupID](r, r.x.groups, p+".groups", v.Groups)
 	out.Roles = refs[access.RoleID](r, r.x.roles, p+".roles", v.Roles)
 	out.RolesAndSubordinates = refs[access.RoleID](r, r.x.roles, p+".roles and subordinates", v.RolesAndSubordinates)
+	out.Description = v.Description
 	out.Smart = v.Smart
 	out.Functions = slices.Clone(v.Functions)
 	if v.Defaults != nil {
@@ -392,6 +393,7 @@ func (r *resolver) associate(i int, v Associate, out *access.Associate) {
 		}
 	}
 	out.ServiceLogin = v.ServiceLogin
+	out.Email = v.Email
 	out.Categories = refs[access.CategoryID](r, r.x.categories, p+".categories", v.Categories)
 }
 

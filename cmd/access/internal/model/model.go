@@ -19,6 +19,7 @@
 //	    functions: [export-selection]
 //	groups:
 //	  - name: Oslo
+//	    description: Everyone at the Oslo office
 //	    groups: [Oslo sales]        # member groups (their members are members)
 //	    roles: [Receptionist]       # holders of these roles are members
 //	    roles and subordinates: [Management]
@@ -31,6 +32,7 @@
 //	associates:
 //	  - name: anna
 //	    type: internal              # internal (default), resource, external, anonymous, system
+//	    email: anna@example.com
 //	    primary group: Oslo
 //	    groups: [Bergen]
 //	    role: Sales
@@ -160,6 +162,7 @@ type Role struct {
 type Group struct {
 	ID                   int64             `yaml:"id,omitempty" json:"id,omitempty"`
 	Name                 string            `yaml:"name" json:"name"`
+	Description          string            `yaml:"description,omitempty" json:"description,omitempty"`
 	Groups               []Ref             `yaml:"groups,omitempty,flow" json:"groups,omitempty"`
 	Roles                []Ref             `yaml:"roles,omitempty,flow" json:"roles,omitempty"`
 	RolesAndSubordinates []Ref             `yaml:"roles and subordinates,omitempty,flow" json:"roles and subordinates,omitempty"`
@@ -178,6 +181,7 @@ type Associate struct {
 	ID           int64             `yaml:"id,omitempty" json:"id,omitempty"`
 	Name         string            `yaml:"name" json:"name"`
 	Type         string            `yaml:"type,omitempty" json:"type,omitempty"`
+	Email        string            `yaml:"email,omitempty" json:"email,omitempty"`
 	PrimaryGroup *Ref              `yaml:"primary group,omitempty" json:"primary group,omitempty"`
 	Groups       []Ref             `yaml:"groups,omitempty,flow" json:"groups,omitempty"`
 	Role         *Ref              `yaml:"role,omitempty" json:"role,omitempty"`

@@ -106,6 +106,7 @@ func batchGen() *rapid.Generator[access.Batch] {
 			}
 			g.SelfService = rapid.Bool().Draw(t, "self")
 			g.Fields = strMap(t, "fields")
+			g.Description = rapid.SampledFrom([]string{"", "Oslo office", "line one\nline two: \"quoted\""}).Draw(t, "description")
 			b.Groups = append(b.Groups, g)
 		}
 		var plain []int64
@@ -156,6 +157,7 @@ func batchGen() *rapid.Generator[access.Batch] {
 			a.Company = rapid.Int64Range(0, 5).Draw(t, "company")
 			a.Projects = pick(t, "projects", []int64{1, 2, 3})
 			a.Attributes = strMap(t, "attrs")
+			a.Email = rapid.SampledFrom([]string{"", "anna@example.com", "not an address", "o'brien+x@example.co.uk"}).Draw(t, "email")
 			if rapid.Bool().Draw(t, "login") {
 				a.ServiceLogin = rapid.Int64Range(1, 100).Draw(t, "sl")
 				for _, c := range pick(t, "acats", catIDs) {
