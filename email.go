@@ -226,6 +226,11 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// A lookup cut short by the context's deadline fails as an I/O
+	// timeout, which can be seen a moment before ctx.Err reports it.
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return nil, context.DeadlineExceeded
+	}
 	return verdicts, nil
 }
 

@@ -32,18 +32,31 @@ func TestStats_snapshotBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	before := heapInUse()
-	e, err := access.NewResolver(ctx, mem, &access.Options{PollInterval: -1})
-	if err != nil {
-		t.Fatal(err)
+	// Other tests' goroutines may free memory while this one measures;
+	// that can only shrink the growth, so a build whose growth lands
+	// outside the bounds is measured again, up to three times. An estimate
+	// that is wrong stays outside every time.
+	var e *access.Engine
+	var est int64
+	for attempt := 1; ; attempt++ {
+		before := heapInUse()
+		r, err := access.NewResolver(ctx, mem, &access.Options{PollInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		grown := heapInUse() - before
+		est = r.Stats().SnapshotBytes
+		t.Logf("5,000 associates: SnapshotBytes %d, heap growth %d (ratio %.2f)", est, grown, float64(est)/float64(grown))
+		if est > 0 && est <= 2*grown && 2*est >= grown {
+			e = r
+			break
+		}
+		r.Close()
+		if attempt == 3 {
+			t.Fatalf("SnapshotBytes = %d, heap growth %d: not within a factor of 2", est, grown)
+		}
 	}
 	defer e.Close()
-	grown := heapInUse() - before
-	est := e.Stats().SnapshotBytes
-	t.Logf("5,000 associates: SnapshotBytes %d, heap growth %d (ratio %.2f)", est, grown, float64(est)/float64(grown))
-	if est <= 0 || est > 2*grown || 2*est < grown {
-		t.Errorf("SnapshotBytes = %d, heap growth %d: not within a factor of 2", est, grown)
-	}
 	if again := e.Stats().SnapshotBytes; again != est {
 		t.Errorf("SnapshotBytes changed between two calls on one snapshot: %d, then %d", est, again)
 	}
