@@ -1523,6 +1523,9 @@ func dDrawOrg(t *rapid.T) *dOrg {
 	for i := range rapid.IntRange(0, 4).Draw(t, "grants") {
 		b.Grants = append(b.Grants, dDrawGrant(t, o, access.GrantID(1+i)))
 	}
+	for i := range rapid.IntRange(0, 3).Draw(t, "limits") {
+		b.Limits = append(b.Limits, dDrawLimit(t, o, access.LimitID(1+i)))
+	}
 	if err := b.Validate(context.Background(), dEmptyView{}); err != nil {
 		t.Fatalf("the generator drew an invalid organisation: %v", err)
 	}
@@ -1562,6 +1565,22 @@ func dDrawGrant(t *rapid.T, o *dOrg, id access.GrantID) access.Grant {
 		g.Associate = rapid.SampledFrom(o.assocs).Draw(t, "grant associate")
 	}
 	return g
+}
+
+// dDrawLimit draws a limit: organisation-wide or on a group, on a type,
+// "*" or one record, with any accumulative level and either scope.
+func dDrawLimit(t *rapid.T, o *dOrg, id access.LimitID) access.Limit {
+	l := access.Limit{ID: id, EntityType: rapid.SampledFrom([]string{"*", "contact", "sale"}).Draw(t, "limit type"),
+		Max: rapid.SampledFrom([]access.CRUD{access.LevelNone, access.LevelRead, access.LevelCreate,
+			access.LevelUpdate, access.LevelFull}).Draw(t, "limit max"),
+		Scope: rapid.SampledFrom([]access.LimitScope{access.LimitAll, access.LimitUnrelated}).Draw(t, "limit scope")}
+	if l.EntityType != "*" {
+		l.RecordID = int64(rapid.IntRange(0, 3).Draw(t, "limit record"))
+	}
+	if rapid.Bool().Draw(t, "limit a group") {
+		l.Group = rapid.SampledFrom(o.groups).Draw(t, "limit group")
+	}
+	return l
 }
 
 // dDrawQuestion draws a subject (sometimes unknown) and a record whose
