@@ -210,7 +210,7 @@ func batchGen() *rapid.Generator[access.Batch] {
 		}
 		for _, id := range drawIDs(t, "limits", rapid.IntRange(0, 2).Draw(t, "nlimits")) {
 			l := access.Limit{ID: access.LimitID(id), EntityType: rapid.SampledFrom(typePool).Draw(t, "ltype"),
-				Max: rapid.SampledFrom([]access.CRUD{access.LevelNone, access.LevelRead, access.LevelCreate, access.LevelUpdate, access.LevelFull}).Draw(t, "lmax"),
+				Max:   rapid.SampledFrom([]access.CRUD{access.LevelNone, access.LevelRead, access.LevelCreate, access.LevelUpdate, access.LevelFull}).Draw(t, "lmax"),
 				Scope: rapid.SampledFrom([]access.LimitScope{access.LimitAll, access.LimitUnrelated}).Draw(t, "lscope")}
 			if l.EntityType != access.Wildcard {
 				l.RecordID = rapid.Int64Range(0, 9).Draw(t, "lrecord")
