@@ -1900,8 +1900,8 @@ func TestCanConcurrentWrites(t *testing.T) {
 
 // TestPropCanAfterWrites: a resolver following the memory store through
 // incremental deltas keeps agreeing with the reference built from the
-// store's whole model, as rules, grants, categories, roles, groups and
-// associates change.
+// store's whole model, as rules, grants, limits, categories, roles, groups
+// and associates change.
 func TestPropCanAfterWrites(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		ctx := context.Background()
@@ -1949,7 +1949,11 @@ func TestPropCanAfterWrites(t *testing.T) {
 func dDrawWrite(t *rapid.T, o *dOrg, cur *access.Batch) access.Batch {
 	var w access.Batch
 	switch rapid.SampledFrom([]string{"rule", "delete rule", "grant", "delete grant", "associate", "delete associate",
-		"group", "category", "role"}).Draw(t, "write") {
+		"group", "category", "role", "limit", "delete limit"}).Draw(t, "write") {
+	case "limit":
+		w.Limits = append(w.Limits, dDrawLimit(t, o, access.LimitID(rapid.IntRange(1, 4).Draw(t, "limit id"))))
+	case "delete limit":
+		w.DeleteLimits = append(w.DeleteLimits, access.LimitID(rapid.IntRange(1, 4).Draw(t, "limit id")))
 	case "rule":
 		w.SharingRules = append(w.SharingRules, dDrawRule(t, o, access.RuleID(rapid.IntRange(1, 4).Draw(t, "rule id"))))
 	case "delete rule":
