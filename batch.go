@@ -18,6 +18,7 @@ type Batch struct {
 	Grants         []Grant
 	Categories     []Category
 	Impersonations []Impersonation
+	Limits         []Limit
 
 	DeleteRoles          []RoleID
 	DeleteGroups         []GroupID
@@ -26,6 +27,7 @@ type Batch struct {
 	DeleteGrants         []GrantID
 	DeleteCategories     []CategoryID
 	DeleteImpersonations []ImpersonationID
+	DeleteLimits         []LimitID
 
 	// Patches change stored entities in place, against their values at
 	// commit (see [Patch] and [Batch.Patched]): concurrent patches of one
@@ -47,10 +49,10 @@ type Batch struct {
 // Empty reports whether the batch writes nothing.
 func (b *Batch) Empty() bool {
 	return len(b.Roles)+len(b.Groups)+len(b.Associates)+len(b.SharingRules)+
-		len(b.Grants)+len(b.Categories)+len(b.Impersonations)+
+		len(b.Grants)+len(b.Categories)+len(b.Impersonations)+len(b.Limits)+
 		len(b.DeleteRoles)+len(b.DeleteGroups)+len(b.DeleteAssociates)+
 		len(b.DeleteSharingRules)+len(b.DeleteGrants)+len(b.DeleteCategories)+
-		len(b.DeleteImpersonations)+len(b.Patches) == 0
+		len(b.DeleteImpersonations)+len(b.DeleteLimits)+len(b.Patches) == 0
 }
 
 // Clone returns a deep copy of the batch.
@@ -58,6 +60,7 @@ func (b *Batch) Clone() Batch {
 	c := Batch{
 		Grants:               slices.Clone(b.Grants),
 		Impersonations:       slices.Clone(b.Impersonations),
+		Limits:               slices.Clone(b.Limits),
 		DeleteRoles:          slices.Clone(b.DeleteRoles),
 		DeleteGroups:         slices.Clone(b.DeleteGroups),
 		DeleteAssociates:     slices.Clone(b.DeleteAssociates),
@@ -65,6 +68,7 @@ func (b *Batch) Clone() Batch {
 		DeleteGrants:         slices.Clone(b.DeleteGrants),
 		DeleteCategories:     slices.Clone(b.DeleteCategories),
 		DeleteImpersonations: slices.Clone(b.DeleteImpersonations),
+		DeleteLimits:         slices.Clone(b.DeleteLimits),
 		Patches:              slices.Clone(b.Patches),
 		CreateOnly:           b.CreateOnly,
 		ExpectRevision:       b.ExpectRevision,

@@ -15,8 +15,8 @@ import (
 //  2. buildAssocs: associate nodes and the id index;
 //  3. buildMembers: each associate's effective groups (effective, below)
 //     and each group's member list;
-//  4. loadPolicy (policy.go): sharing rules, grants, defaults, categories
-//     and impersonation, and the policy bits;
+//  4. loadPolicy (policy.go): sharing rules, grants, defaults, categories,
+//     impersonation and limits, and the policy bits;
 //  5. buildHot (hot.go) and buildNames (lookup.go): the decision headers
 //     and the name index.
 

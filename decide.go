@@ -16,7 +16,13 @@ import (
 //     with everything;
 //  3. sharing (sharingRights, ownedBy): rules that open records;
 //  4. grants (grantRights): explicit grants, else group defaults;
-//  5. restrictions (restrict): what the record's visibility, publication
+//  5. limits (limit): what the limits on the subject's groups, or on
+//     everyone, take away (see [Limit]): a LimitUnrelated limit caps the
+//     role's cells and the group defaults on records the subject is not
+//     related to, sharing rules and grants still opening them; a LimitAll
+//     limit then caps the sum of everything above. System users never
+//     reach this layer. A resolver without limits skips it after one test;
+//  6. restrictions (restrict): what the record's visibility, publication
 //     and category take away.
 //
 // A denied decision then looks for the nearest miss (nearMiss). Functional
@@ -52,10 +58,14 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 	// company and projects: the broad layers stop there.
 	outside := AssociateType(x.h.typ) == External && d.Relations == 0
 	shared, held := s.sharingRights(d, x, f.typ, outside)
-	granted, heldG := s.grantRights(d, x, f.typ, outside)
-	rights |= shared | granted
+	granted, defaults, heldG := s.grantRights(d, x, f.typ, outside)
+	base, opened := rights|defaults, shared|granted
+	rights = base | opened
 	if held = (held | heldG) &^ rights; held != 0 {
 		d.add(cause{kind: CauseRestriction, restr: RestrictExternalScope, rights: held})
+	}
+	if s.policy.limited {
+		rights = s.limit(d, x, &f, base, opened)
 	}
 	rights = s.restrict(d, x, &f, rights)
 	d.Rights = rights
@@ -276,8 +286,9 @@ func (s *snapshot) ownedBy(from *principalSet, rec *Record) bool {
 // the subject's groups. When outside is set (an external subject, a record
 // outside its own company and projects) only grants to the subject itself
 // apply; what grants to groups and defaults would have added is returned
-// as held.
-func (s *snapshot) grantRights(d *Decision, x subj, t int32, outside bool) (rights, held CRUD) {
+// as held. What the grants give and what the defaults give are returned
+// apart, as limits treat them apart.
+func (s *snapshot) grantRights(d *Decision, x subj, t int32, outside bool) (rights, defaults, held CRUD) {
 	covered := false
 	apply := func(list []grantNode) {
 		for i := range list {
@@ -306,7 +317,7 @@ func (s *snapshot) grantRights(d *Decision, x subj, t int32, outside bool) (righ
 	}
 	apply(s.policy.typeGrantsAt[t])
 	if covered {
-		return rights, held
+		return rights, 0, held
 	}
 	for _, e := range s.policy.defaultsAt[t] {
 		if e.mask != 0 {
@@ -320,10 +331,64 @@ func (s *snapshot) grantRights(d *Decision, x subj, t int32, outside bool) (righ
 			held |= e.rights
 			continue
 		}
-		rights |= e.rights
+		defaults |= e.rights
 		d.add(cause{kind: CauseDefault, group: int64(e.id), rights: e.rights})
 	}
-	return rights, held
+	return rights, defaults, held
+}
+
+// limit applies the limits on the subject to the record (see [Limit]):
+// base is what the role's cells and the group defaults gave, opened what
+// sharing rules and grants gave. LimitUnrelated limits cap base when no
+// relation in relatedRelations holds; LimitAll limits cap the sum. Each
+// limit that took something away is named, with what it took.
+func (s *snapshot) limit(d *Decision, x subj, f *recordFacts, base, opened CRUD) CRUD {
+	p := &s.policy
+	t := f.typ
+	if int(t) >= len(p.limitsAt) {
+		t = 0
+	}
+	var onRecord []limitNode
+	if id := d.Record.ID; id != 0 && p.recLimitBloom[t].mayHave(id) {
+		onRecord = p.recLimitsAt[t][id]
+	}
+	unrelated := d.Relations&relatedRelations == 0
+	keepBase, keepAll := LevelFull, LevelFull
+	for _, list := range [2][]limitNode{p.limitsAt[t], onRecord} {
+		for i := range list {
+			l := &list[i]
+			switch {
+			case l.scope == LimitUnrelated && !unrelated, !l.applies(s, x):
+			case l.scope == LimitUnrelated:
+				keepBase &= l.max
+			default:
+				keepAll &= l.max
+			}
+		}
+	}
+	capped := base&keepBase | opened
+	rights := capped & keepAll
+	if rights == base|opened {
+		return rights
+	}
+	for _, list := range [2][]limitNode{p.limitsAt[t], onRecord} {
+		for i := range list {
+			l := &list[i]
+			var took CRUD
+			switch {
+			case l.scope == LimitUnrelated && !unrelated, !l.applies(s, x):
+				continue
+			case l.scope == LimitUnrelated:
+				took = base &^ l.max &^ opened
+			default:
+				took = capped &^ l.max
+			}
+			if took != 0 {
+				d.add(cause{kind: CauseLimit, id: int64(l.id), group: int64(l.group), rights: took, held: l.max, scope: l.scope, named: l.record != 0})
+			}
+		}
+	}
+	return rights
 }
 
 // restrict removes rights the record's restrictions take away.
@@ -394,9 +459,12 @@ func (s *snapshot) nearMiss(d *Decision, x subj, f *recordFacts) {
 	if held&bit != 0 {
 		return // the role granted it; a restriction took it away
 	}
-	probe := Decision{Subject: d.Subject, Record: d.Record}
+	probe := Decision{Subject: d.Subject, Record: d.Record, Relations: Relations(0).With(fb)}
 	if s.restrict(&probe, x, f, bit) == 0 {
 		return
+	}
+	if s.policy.limited && s.limit(&probe, x, f, bit, 0) == 0 {
+		return // a limit would take it away as well
 	}
 	d.add(cause{kind: CauseNearMiss, rel: fb, rights: g[fb], held: held, id: int64(s.roleID(x))})
 }

@@ -92,6 +92,12 @@ const (
 	// that held (Decision.Relations) grant only Cause.Held. Such a role
 	// denies a colleague what a stranger gets; [Role.Lint] finds it.
 	CauseNearMiss
+	// CauseLimit: limit Cause.Limit, on the effective members of
+	// Cause.Group (0: organisation-wide), keeps at most Cause.Max and took
+	// away Cause.Rights. It applies after grants and before restrictions
+	// (see [Limit]); it is numbered last only so that the kinds before it
+	// keep their values.
+	CauseLimit
 )
 
 // Cause is one typed reason behind a [Decision].
@@ -104,14 +110,15 @@ type Cause struct {
 	Type AssociateType
 	// Relation is set for CauseRole.
 	Relation Relation
-	// Rights is what the cause granted, or for a restriction what it
-	// removed.
+	// Rights is what the cause granted, or for a restriction or a limit
+	// what it removed.
 	Rights CRUD
 	// Role is the subject's role, for CauseRole and CauseNoRole.
 	Role RoleID
 	// Group is, for CauseRole with a group relation (Team, PrimaryGroup,
 	// OtherGroup), the record's group that made it hold; for CauseDefault,
-	// the group whose default applied; for CauseGrant to a group, that group.
+	// the group whose default applied; for CauseGrant to a group, that
+	// group; for CauseLimit, the group limited (0: organisation-wide).
 	Group GroupID
 	// Rule is set for CauseSharing.
 	Rule RuleID
@@ -122,11 +129,17 @@ type Cause struct {
 	// Named is set on a CauseSharing or CauseGrant that gave an external
 	// subject rights on a record outside its own company and projects:
 	// the rule or grant names the associate itself, the only way past
-	// that boundary (see [RestrictExternalScope]).
+	// that boundary (see [RestrictExternalScope]). On a CauseLimit it
+	// reports a limit on this one record rather than on its whole type.
 	Named bool
 	// Held is, for CauseNearMiss, what the relations that held grant
 	// together.
 	Held CRUD
+	// Limit, Scope and Max are set for CauseLimit: the limit, which
+	// records it caps, and the most it lets the subject keep.
+	Limit LimitID
+	Scope LimitScope
+	Max   CRUD
 
 	// RoleName, GroupName and RuleName name Role, Group and Rule as they
 	// were at the decision's revision, when [Decision.Causes] can tell;
@@ -227,10 +240,11 @@ type cause struct {
 	rel    Relation
 	rights CRUD
 	restr  Restriction
-	named  bool
-	held   CRUD // CauseNearMiss: what the relations that held grant
-	// id is the Role (CauseRole, CauseNoRole), Rule (CauseSharing) or
-	// Grant (CauseGrant); group is the Group.
+	named  bool // CauseLimit: the limit covers this one record
+	held   CRUD // CauseNearMiss: what the relations that held grant; CauseLimit: its Max
+	scope  LimitScope
+	// id is the Role (CauseRole, CauseNoRole), Rule (CauseSharing),
+	// Grant (CauseGrant) or Limit (CauseLimit); group is the Group.
 	id, group int64
 }
 
@@ -245,6 +259,8 @@ func (p cause) unpack() Cause {
 		c.Rule = RuleID(p.id)
 	case CauseGrant:
 		c.Grant = GrantID(p.id)
+	case CauseLimit:
+		c.Limit, c.Scope, c.Max, c.Held = LimitID(p.id), p.scope, p.held, 0
 	}
 	return c
 }
@@ -289,7 +305,8 @@ func (d Decision) String() string {
 // reasons "role" and "role or subordinate" the role the first group lists
 // and, when the subject's own role is below it, that role); rule {"id",
 // "name"}; grant (id); restriction (its [Restriction.MarshalText] name);
-// rights, what the cause granted, removed or — for
+// limit (id), scope (its [LimitScope.MarshalText] name) and max (what the
+// limit keeps at most); rights, what the cause granted, removed or — for
 // near-miss — would have granted; held, for near-miss, what the relations
 // that held grant.
 func (d Decision) MarshalJSON() ([]byte, error) {
@@ -371,6 +388,9 @@ type causeJSON struct {
 	Restriction string    `json:"restriction,omitempty"`
 	Rights      string    `json:"rights,omitempty"`
 	Held        string    `json:"held,omitempty"`
+	Limit       int64     `json:"limit,omitempty"`
+	Scope       string    `json:"scope,omitempty"`
+	Max         string    `json:"max,omitempty"`
 	Text        string    `json:"text"`
 }
 
@@ -441,6 +461,8 @@ func causeFields(c Cause) causeJSON {
 		out.Grant = int64(c.Grant)
 	case CauseRestriction:
 		out.Restriction = c.Restriction.String()
+	case CauseLimit:
+		out.Limit, out.Scope, out.Max = int64(c.Limit), c.Scope.String(), c.Max.String()
 	}
 	if c.Group != 0 {
 		out.Group = &refJSON{int64(c.Group), c.GroupName}

@@ -19,6 +19,7 @@ type decModel struct {
 	rules  []access.SharingRule
 	grants []access.Grant
 	cats   map[access.CategoryID]access.Category
+	limits []access.Limit
 
 	// fallbackOnly makes an internal subject hold only the fallback
 	// relation (Other or Unowned), whatever specific relations hold: the
@@ -44,6 +45,7 @@ func newDecModel(b *access.Batch) *decModel {
 	}
 	m.rules = slices.Clone(b.SharingRules)
 	m.grants = slices.Clone(b.Grants)
+	m.limits = slices.Clone(b.Limits)
 	for _, c := range b.Categories {
 		m.cats[c.ID] = c
 	}
@@ -321,6 +323,10 @@ func (m *decModel) decide(who access.AssociateID, act access.Action, rec access.
 		!(rec.Company != 0 && rec.Company == a.Company) &&
 		!(rec.Project != 0 && slices.Contains(a.Projects, rec.Project))
 
+	// Sharing rules and grants open records; they are kept apart from
+	// the role's cells and the defaults, which LimitUnrelated limits cap.
+	var openedBy access.CRUD
+
 	// Sharing rules.
 	for i := range m.rules {
 		sr := &m.rules[i]
@@ -342,7 +348,7 @@ func (m *decModel) decide(who access.AssociateID, act access.Action, rec access.
 			}
 		}
 		if opened {
-			rights |= sr.Rights
+			openedBy |= sr.Rights
 		}
 	}
 
@@ -354,7 +360,7 @@ func (m *decModel) decide(who access.AssociateID, act access.Action, rec access.
 		toMe := (g.Associate != 0 && g.Associate == who) || (!outside && g.Group != 0 && mine[g.Group])
 		if (onRecord || onType) && toMe {
 			covered = true
-			rights |= g.Rights
+			openedBy |= g.Rights
 		}
 	}
 	if !covered && !outside {
@@ -367,6 +373,36 @@ func (m *decModel) decide(who access.AssociateID, act access.Action, rec access.
 			rights |= c
 		}
 	}
+
+	// Limits: those on everyone or on one of the subject's groups, on
+	// the record's type, "*" or the record itself. LimitUnrelated ones
+	// cap the role's cells and defaults when the subject is related to
+	// the record in none of the ways below; LimitAll ones cap the sum.
+	related := false
+	for _, r := range rels {
+		switch r {
+		case access.Owner, access.Team, access.PrimaryGroup, access.OtherGroup,
+			access.Subordinate, access.MyCompany, access.SameProject:
+			related = true
+		}
+	}
+	keepAll := access.LevelFull
+	for _, l := range m.limits {
+		onMe := l.Group == 0 || mine[l.Group]
+		onRec := (l.RecordID == 0 && (l.EntityType == rec.Type || l.EntityType == "*")) ||
+			(l.RecordID != 0 && l.RecordID == rec.ID && l.EntityType == rec.Type)
+		if !onMe || !onRec {
+			continue
+		}
+		if l.Scope == access.LimitUnrelated {
+			if !related {
+				rights &= l.Max
+			}
+			continue
+		}
+		keepAll &= l.Max
+	}
+	rights = (rights | openedBy) & keepAll
 
 	// Restrictions.
 	switch rec.Visibility {

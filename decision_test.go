@@ -1548,6 +1548,9 @@ func dDrawOrg(t *rapid.T) *dOrg {
 	for i := range rapid.IntRange(0, 4).Draw(t, "grants") {
 		b.Grants = append(b.Grants, dDrawGrant(t, o, access.GrantID(1+i)))
 	}
+	for i := range rapid.IntRange(0, 3).Draw(t, "limits") {
+		b.Limits = append(b.Limits, dDrawLimit(t, o, access.LimitID(1+i)))
+	}
 	if err := b.Validate(context.Background(), dEmptyView{}); err != nil {
 		t.Fatalf("the generator drew an invalid organisation: %v", err)
 	}
@@ -1587,6 +1590,22 @@ func dDrawGrant(t *rapid.T, o *dOrg, id access.GrantID) access.Grant {
 		g.Associate = rapid.SampledFrom(o.assocs).Draw(t, "grant associate")
 	}
 	return g
+}
+
+// dDrawLimit draws a limit: organisation-wide or on a group, on a type,
+// "*" or one record, with any accumulative level and either scope.
+func dDrawLimit(t *rapid.T, o *dOrg, id access.LimitID) access.Limit {
+	l := access.Limit{ID: id, EntityType: rapid.SampledFrom([]string{"*", "contact", "sale"}).Draw(t, "limit type"),
+		Max: rapid.SampledFrom([]access.CRUD{access.LevelNone, access.LevelRead, access.LevelCreate,
+			access.LevelUpdate, access.LevelFull}).Draw(t, "limit max"),
+		Scope: rapid.SampledFrom([]access.LimitScope{access.LimitAll, access.LimitUnrelated}).Draw(t, "limit scope")}
+	if l.EntityType != "*" {
+		l.RecordID = int64(rapid.IntRange(0, 3).Draw(t, "limit record"))
+	}
+	if rapid.Bool().Draw(t, "limit a group") {
+		l.Group = rapid.SampledFrom(o.groups).Draw(t, "limit group")
+	}
+	return l
 }
 
 // dDrawQuestion draws a subject (sometimes unknown) and a record whose
@@ -1906,8 +1925,8 @@ func TestCanConcurrentWrites(t *testing.T) {
 
 // TestPropCanAfterWrites: a resolver following the memory store through
 // incremental deltas keeps agreeing with the reference built from the
-// store's whole model, as rules, grants, categories, roles, groups and
-// associates change.
+// store's whole model, as rules, grants, limits, categories, roles, groups
+// and associates change.
 func TestPropCanAfterWrites(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		ctx := context.Background()
@@ -1955,7 +1974,11 @@ func TestPropCanAfterWrites(t *testing.T) {
 func dDrawWrite(t *rapid.T, o *dOrg, cur *access.Batch) access.Batch {
 	var w access.Batch
 	switch rapid.SampledFrom([]string{"rule", "delete rule", "grant", "delete grant", "associate", "delete associate",
-		"group", "category", "role"}).Draw(t, "write") {
+		"group", "category", "role", "limit", "delete limit"}).Draw(t, "write") {
+	case "limit":
+		w.Limits = append(w.Limits, dDrawLimit(t, o, access.LimitID(rapid.IntRange(1, 4).Draw(t, "limit id"))))
+	case "delete limit":
+		w.DeleteLimits = append(w.DeleteLimits, access.LimitID(rapid.IntRange(1, 4).Draw(t, "limit id")))
 	case "rule":
 		w.SharingRules = append(w.SharingRules, dDrawRule(t, o, access.RuleID(rapid.IntRange(1, 4).Draw(t, "rule id"))))
 	case "delete rule":

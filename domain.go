@@ -17,8 +17,8 @@ import (
 // the same error and no database driver sees a value it would refuse or
 // alter.
 //
-//   - Ids of roles, groups, associates, categories, sharing rules, grants
-//     and impersonation rules are positive int64s. Other numbers (Company,
+//   - Ids of roles, groups, associates, categories, sharing rules, grants,
+//     impersonation rules and limits are positive int64s. Other numbers (Company,
 //     Projects, ServiceLogin, RecordID) are any int64 their field's rules
 //     allow.
 //   - Times are zero (no bound) or lie in the years [MinYear] to [MaxYear]
@@ -254,6 +254,11 @@ func (b *Batch) Check() error {
 	}
 	for i := range b.Categories {
 		if err := b.Categories[i].check(); err != nil {
+			return prefix(err)
+		}
+	}
+	for i := range b.Limits {
+		if err := b.Limits[i].check(); err != nil {
 			return prefix(err)
 		}
 	}

@@ -326,9 +326,32 @@ func (d *Decision) writeCause(b *strings.Builder, v names, c Cause) {
 			verb = "hold and grant"
 		}
 		fmt.Fprintf(b, "nearest miss: %s would grant %s, but %s %s %s", c.Relation, c.Rights, held, verb, c.Held)
+	case CauseLimit:
+		d.writeLimit(b, v, c)
 	default:
 		fmt.Fprintf(b, "cause(%d)", c.Kind)
 	}
+}
+
+// writeLimit writes a CauseLimit, for example
+// `limit 4 (group Temps (7)) keeps at most R on contact: takes away CUD`,
+// or for a limit on one record and on unrelated records only
+// `limit 5 (organisation-wide, unrelated records) keeps at most - on contact 42: takes away R`.
+func (d *Decision) writeLimit(b *strings.Builder, v names, c Cause) {
+	fmt.Fprintf(b, "limit %d (", c.Limit)
+	if c.Group != 0 {
+		fmt.Fprintf(b, "group %s", v.group(c.Group))
+	} else {
+		b.WriteString("organisation-wide")
+	}
+	if c.Scope != LimitAll {
+		fmt.Fprintf(b, ", %s", c.Scope)
+	}
+	fmt.Fprintf(b, ") keeps at most %s on %s", c.Max, d.Record.Type)
+	if c.Named {
+		fmt.Fprintf(b, " %d", d.Record.ID)
+	}
+	fmt.Fprintf(b, ": takes away %s", c.Rights)
 }
 
 // namedSuffix follows a sharing rule or grant that reached an external

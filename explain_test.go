@@ -235,7 +235,7 @@ func TestPropDecisionJSON(t *testing.T) {
 					wc.Rule = &ref{int64(c.Rule), c.RuleName}
 				}
 				switch c.Kind {
-				case access.CauseRole, access.CauseSharing, access.CauseGrant, access.CauseDefault, access.CauseRestriction, access.CauseNearMiss:
+				case access.CauseRole, access.CauseSharing, access.CauseGrant, access.CauseDefault, access.CauseRestriction, access.CauseNearMiss, access.CauseLimit:
 					wc.Rights = c.Rights.String()
 				}
 				want.Causes = append(want.Causes, wc)

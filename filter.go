@@ -316,10 +316,11 @@ var validVisibility = in(colVisibility, []int64{int64(VisibleAll), int64(Visible
 
 // filter compiles the question "may who perform act on records of type
 // typ?" into a condition on a record's columns. It is decide's layers in
-// the same order — gate, role rights, sharing, grants, restrictions — each
-// answered for every record at once rather than for one record's facts:
-// filterRoleRights mirrors roleRights, filterSharing sharingRights,
-// filterGrants grantRights and filterRestrict restrict. A change to one
+// the same order — gate, role rights, sharing, grants, limits,
+// restrictions — each answered for every record at once rather than for
+// one record's facts: filterRoleRights mirrors roleRights, filterSharing
+// sharingRights, filterGrants grantRights, filterLimits limit and
+// filterRestrict restrict. A change to one
 // encoding of the rules needs the same change in the other;
 // the reference and property tests compare the two.
 func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() time.Time) *cond {
@@ -332,7 +333,14 @@ func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() ti
 	}
 	q := s.newFilterSubject(n, act, typ)
 	fc := s.filterCache()
-	granted := or(s.filterRoleRights(&q, fc), s.filterSharing(&q, fc), s.filterGrants(&q))
+	grants, defaults := s.filterGrants(&q)
+	base := or(s.filterRoleRights(&q, fc), defaults)
+	opened := or(s.filterSharing(&q, fc), grants)
+	granted := or(base, opened)
+	if s.policy.limited {
+		keepBase, keepAll := s.filterLimits(&q, fc)
+		granted = and(or(and(base, keepBase), opened), keepAll)
+	}
 	return s.filterRestrict(&q, granted)
 }
 
@@ -490,18 +498,18 @@ func (s *snapshot) filterSharing(q *filterSubject, fc *filterCache) *cond {
 }
 
 // filterGrants is grantRights as a condition: explicit grants by type and
-// by record, and the subject's group defaults where no grant covers the
-// record.
-func (s *snapshot) filterGrants(q *filterSubject) *cond {
+// by record, and apart from them the subject's group defaults where no
+// grant covers the record.
+func (s *snapshot) filterGrants(q *filterSubject) (grants, defaults *cond) {
 	a, bit, x := q.a, q.bit, s.subjectOfNode(q.n)
-	var grants []*cond
+	var granted []*cond
 	typeCovered := false
 	for _, t := range [2]string{q.typ, Wildcard} {
 		for _, g := range s.policy.grantsByType[t] {
 			if g.applies(s, a.ID, x) {
 				typeCovered = true
 				if g.rights&bit != 0 {
-					grants = append(grants, q.reach(g.assoc != 0, condAlways))
+					granted = append(granted, q.reach(g.assoc != 0, condAlways))
 				}
 			}
 		}
@@ -520,9 +528,10 @@ func (s *snapshot) filterGrants(q *filterSubject) *cond {
 			}
 		}
 	}
-	grants = append(grants, in(colID, allowed), q.reach(false, in(colID, allowedGroup)))
+	granted = append(granted, in(colID, allowed), q.reach(false, in(colID, allowedGroup)))
+	defaults = condNever
 	if !typeCovered {
-		var defaults CRUD
+		var rights CRUD
 		for _, gi := range s.policy.defaults {
 			if s.memberOf(x, gi) {
 				defs := s.groups[gi].group.Defaults
@@ -530,14 +539,74 @@ func (s *snapshot) filterGrants(q *filterSubject) *cond {
 				if !ok {
 					c = defs[Wildcard]
 				}
-				defaults |= c
+				rights |= c
 			}
 		}
-		if defaults&bit != 0 {
-			grants = append(grants, q.reach(false, not(in(colID, covered))))
+		if rights&bit != 0 {
+			defaults = q.reach(false, not(in(colID, covered)))
 		}
 	}
-	return or(grants...)
+	return or(granted...), defaults
+}
+
+// filterLimits is limit as two conditions: keepBase holds where the
+// LimitUnrelated limits on the subject leave the action to the role's
+// cells and the defaults (on records the subject is related to, or that no
+// such limit denying the action covers), keepAll where the LimitAll
+// limits leave it at all.
+func (s *snapshot) filterLimits(q *filterSubject, fc *filterCache) (keepBase, keepAll *cond) {
+	x := s.subjectOfNode(q.n)
+	var allType, unrelType bool
+	var allIDs, unrelIDs []int64
+	take := func(l *limitNode) {
+		if l.max&q.bit != 0 || !l.applies(s, x) {
+			return
+		}
+		switch {
+		case l.scope == LimitUnrelated && l.record == 0:
+			unrelType = true
+		case l.scope == LimitUnrelated:
+			unrelIDs = append(unrelIDs, l.record)
+		case l.record == 0:
+			allType = true
+		default:
+			allIDs = append(allIDs, l.record)
+		}
+	}
+	for _, t := range [2]string{q.typ, Wildcard} {
+		for i := range s.policy.limitsByType[t] {
+			take(&s.policy.limitsByType[t][i])
+		}
+	}
+	if q.typ != Wildcard {
+		for k, list := range s.policy.limitsByRecord {
+			if k.typ == q.typ {
+				for i := range list {
+					take(&list[i])
+				}
+			}
+		}
+	}
+	keepAll = not(in(colID, allIDs))
+	if allType {
+		keepAll = condNever
+	}
+	keepBase = condAlways
+	if unrelType || len(unrelIDs) > 0 {
+		preds := s.filterRelations(q, fc)
+		var rel []*cond
+		for r := Owner; r < numRelations; r++ {
+			if relatedRelations&(1<<r) != 0 && preds[r] != nil {
+				rel = append(rel, preds[r])
+			}
+		}
+		related := or(rel...)
+		keepBase = or(not(in(colID, unrelIDs)), related)
+		if unrelType {
+			keepBase = related
+		}
+	}
+	return keepBase, keepAll
 }
 
 // filterRestrict is restrict as a condition: it limits granted to the

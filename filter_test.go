@@ -142,6 +142,18 @@ func genOrg(t *rapid.T) Batch {
 		}
 		b.Grants = append(b.Grants, g)
 	}
+	levels := []CRUD{LevelNone, LevelRead, LevelCreate, LevelUpdate, LevelFull}
+	for i := 1; i <= rapid.IntRange(0, 3).Draw(t, "limits"); i++ {
+		l := Limit{ID: LimitID(i), EntityType: rapid.SampledFrom(append([]string{Wildcard}, testTypes...)).Draw(t, "ltype"),
+			Max: rapid.SampledFrom(levels).Draw(t, "lmax"), Scope: LimitScope(rapid.IntRange(0, 1).Draw(t, "lscope"))}
+		if l.EntityType != Wildcard && rapid.Bool().Draw(t, "lonrec") {
+			l.RecordID = int64(rapid.IntRange(1, 4).Draw(t, "lrec"))
+		}
+		if rapid.Bool().Draw(t, "lgroup") {
+			l.Group = GroupID(rapid.IntRange(1, nGroups).Draw(t, "g"))
+		}
+		b.Limits = append(b.Limits, l)
+	}
 	return b
 }
 
@@ -273,7 +285,8 @@ func TestWhoCan_matchesCan(t *testing.T) {
 				if p.Gate != GateNone || p.System {
 					continue
 				}
-				var want CRUD
+				var want, opened CRUD
+				var limits []Limit
 				snap := e.snap.Load()
 				for _, tp := range p.Types {
 					if tp.EntityType != rec.Type && !(tp.EntityType == Wildcard && !slices.ContainsFunc(p.Types, func(x TypePermissions) bool { return x.EntityType == rec.Type })) {
@@ -289,19 +302,36 @@ func TestWhoCan_matchesCan(t *testing.T) {
 					for _, g := range tp.Grants {
 						if (g.RecordID == 0 || g.RecordID == rec.ID) && (!outside || g.Associate == id) {
 							covered = true
-							want |= g.Rights
+							opened |= g.Rights
 						}
 					}
+					limits = append(limits, tp.Limits...)
 					if !covered && !outside {
 						want |= tp.Default
 					}
 					for _, r := range tp.Sharing {
 						from := snap.compileSet(&r.From)
 						if snap.ownedBy(&from, &rec) && (!outside || slices.Contains(r.To.Associates, id)) {
-							want |= r.Rights
+							opened |= r.Rights
 						}
 					}
 				}
+				// The limits on the record cap the cells and defaults on
+				// unrelated records (LimitUnrelated), then the sum.
+				keepAll := LevelFull
+				for _, l := range limits {
+					if l.RecordID != 0 && l.RecordID != rec.ID {
+						continue
+					}
+					if l.Scope == LimitUnrelated {
+						if d.Relations&relatedRelations == 0 {
+							want &= l.Max
+						}
+						continue
+					}
+					keepAll &= l.Max
+				}
+				want = (want | opened) & keepAll
 				if b.Associates[id-1].Type == External && !rec.Published && rec.Owner != id {
 					want = 0
 				}

@@ -13,7 +13,10 @@ package access
 //     all, rather than its defined bits: a value in some other encoding
 //     says nothing trustworthy about any right;
 //   - a role's cell for an undefined relation is ignored, as no relation
-//     can ever hold for it.
+//     can ever hold for it;
+//   - a limit whose Max is not an accumulative level, or whose Scope is
+//     undefined, becomes a denial (LevelNone, LimitAll): a limit only
+//     takes away, so one that cannot be read takes away everything.
 //
 // The values other than the associate type are mended once, as the data
 // is loaded, by failClosed.
@@ -50,6 +53,13 @@ func failClosed(b *Batch) {
 	for i := range b.Grants {
 		if g := &b.Grants[i]; !g.Rights.Valid() {
 			g.Rights = LevelNone
+		}
+	}
+	// A limit only takes away: one that cannot be read takes away
+	// everything it covers.
+	for i := range b.Limits {
+		if l := &b.Limits[i]; !l.Max.Valid() || !accumulative(l.Max) || !l.Scope.Valid() {
+			l.Max, l.Scope = LevelNone, LimitAll
 		}
 	}
 }

@@ -130,6 +130,7 @@ var causeKindNames = [...]string{
 	CauseDefault:     "default permission",
 	CauseRestriction: "restriction",
 	CauseNearMiss:    "nearest miss",
+	CauseLimit:       "limit",
 }
 
 // String names the layer ("gate", "role", "sharing rule"…), or
@@ -155,6 +156,38 @@ func (k *CauseKind) UnmarshalText(text []byte) error {
 // writes it, or an error wrapping [ErrInvalid].
 func ParseCauseKind(s string) (CauseKind, error) {
 	return enumParse[CauseKind](causeKindNames[:], s, "cause")
+}
+
+// LimitScope
+
+var limitScopeNames = [...]string{
+	LimitAll:       "all records",
+	LimitUnrelated: "unrelated records",
+}
+
+// String names the scope ("all records" or "unrelated records"), or
+// "limit scope(N)" for an undefined value.
+func (s LimitScope) String() string { return enumName(limitScopeNames[:], s, "limit scope") }
+
+// MarshalText writes the scope's name, and fails with [ErrInvalid] for an
+// undefined value.
+func (s LimitScope) MarshalText() ([]byte, error) {
+	return enumMarshal(limitScopeNames[:], s, "limit scope")
+}
+
+// UnmarshalText reads a name [LimitScope.MarshalText] writes.
+func (s *LimitScope) UnmarshalText(text []byte) error {
+	v, err := enumUnmarshal[LimitScope](limitScopeNames[:], text, "limit scope")
+	if err == nil {
+		*s = v
+	}
+	return err
+}
+
+// ParseLimitScope returns the scope named s ("all records" or "unrelated
+// records"), or an error wrapping [ErrInvalid].
+func ParseLimitScope(s string) (LimitScope, error) {
+	return enumParse[LimitScope](limitScopeNames[:], s, "limit scope")
 }
 
 // Gate
@@ -320,6 +353,7 @@ var kindNames = [...]string{
 	KindGrant:         "grant",
 	KindCategory:      "category",
 	KindImpersonation: "impersonation",
+	KindLimit:         "limit",
 }
 
 // MarshalText writes the kind's name ("role", "sharing rule"…), empty text

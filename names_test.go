@@ -139,7 +139,7 @@ func TestEnumText(t *testing.T) {
 				access.CauseGate: "gate", access.CauseSystem: "system", access.CauseNoRole: "no role",
 				access.CauseRole: "role", access.CauseSharing: "sharing rule", access.CauseGrant: "grant",
 				access.CauseDefault: "default permission", access.CauseRestriction: "restriction",
-				access.CauseNearMiss: "nearest miss",
+				access.CauseNearMiss: "nearest miss", access.CauseLimit: "limit",
 			},
 			prefix: "cause", parse: access.ParseCauseKind, values: allUint8[access.CauseKind],
 		}.check(t, (*access.CauseKind).UnmarshalText)
@@ -202,12 +202,21 @@ func TestEnumText(t *testing.T) {
 			prefix: "visibility", zeroName: true, parse: access.ParseVisibility, values: allUint8[access.Visibility],
 		}.check(t, (*access.Visibility).UnmarshalText)
 	})
+	t.Run("LimitScope", func(t *testing.T) {
+		enumCase[access.LimitScope]{
+			names: map[access.LimitScope]string{
+				access.LimitAll: "all records", access.LimitUnrelated: "unrelated records",
+			},
+			prefix: "limit scope", zeroName: true, parse: access.ParseLimitScope, values: allUint8[access.LimitScope],
+		}.check(t, (*access.LimitScope).UnmarshalText)
+	})
 	t.Run("Kind", func(t *testing.T) {
 		enumCase[access.Kind]{
 			names: map[access.Kind]string{
 				access.KindRole: "role", access.KindGroup: "group", access.KindAssociate: "associate",
 				access.KindSharingRule: "sharing rule", access.KindGrant: "grant",
 				access.KindCategory: "category", access.KindImpersonation: "impersonation",
+				access.KindLimit: "limit",
 			},
 			prefix: "kind", parse: access.ParseKind, values: allUint8[access.Kind],
 		}.check(t, (*access.Kind).UnmarshalText)

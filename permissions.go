@@ -114,7 +114,7 @@ func (a Allowed) MarshalJSON() ([]byte, error) {
 func (d *Decision) granting() Cause {
 	bit := d.Action.right()
 	for _, p := range d.causes[:d.nCauses] {
-		if c := p.unpack(); c.Kind == CauseSystem || (c.Kind != CauseRestriction && c.Kind != CauseNearMiss && c.Rights&bit != 0) {
+		if c := p.unpack(); c.Kind == CauseSystem || (c.Kind != CauseRestriction && c.Kind != CauseNearMiss && c.Kind != CauseLimit && c.Rights&bit != 0) {
 			return c
 		}
 	}
@@ -122,8 +122,9 @@ func (d *Decision) granting() Cause {
 }
 
 // Permissions is everything an associate can do: per entity type, its
-// role's rights by relation and what sharing rules, grants and group
-// defaults add, plus its functional rights and categories. It is the
+// role's rights by relation, what sharing rules, grants and group
+// defaults add and the limits that cap them, plus its functional rights
+// and categories. It is the
 // permissions matrix an admin UI shows.
 type Permissions struct {
 	Associate AssociateID
@@ -151,7 +152,13 @@ type Permissions struct {
 // type. On a record the associate has the union of Relations' cells for the
 // relations that hold (or the fallback's), plus Sharing rules whose owners
 // include the record's, plus Grants that cover it, plus Default where no
-// grant covers it — minus the record's restrictions.
+// grant covers it — capped by the Limits that cover the record, then minus
+// the record's restrictions. Of the limits, those with [LimitUnrelated]
+// cap only the cells and Default, and only on a record none of the related
+// relations holds for (see [Limit]); those with [LimitAll] cap the sum.
+// A limit with a RecordID covers that one record only, so Max, which
+// counts only whole-type limits, is what the associate keeps at most on
+// every record of the type.
 type TypePermissions struct {
 	EntityType string
 	// Relations is the role's grid for the type (its own row, or "*").
@@ -165,6 +172,23 @@ type TypePermissions struct {
 	// Default is what the associate's groups' default permissions give
 	// for the type.
 	Default CRUD
+	// Limits lists the limits on the associate (on one of its groups, or
+	// organisation-wide) for the type or "*", whole-type and per-record
+	// alike, in id order.
+	Limits []Limit
+}
+
+// Max returns the most the associate keeps on any record of the type
+// under the whole-type [LimitAll] limits in Limits: LevelFull when none
+// caps it.
+func (tp *TypePermissions) Max() CRUD {
+	keep := LevelFull
+	for _, l := range tp.Limits {
+		if l.RecordID == 0 && l.Scope == LimitAll {
+			keep &= l.Max
+		}
+	}
+	return keep
 }
 
 // Permissions returns the associate's permissions matrix. Unknown
@@ -210,6 +234,7 @@ type permissionSources struct {
 	types         map[string]bool
 	rules         []SharingRule
 	grants        []Grant
+	limits        []Limit
 	defaultGroups []map[string]CRUD // the Defaults of each group it is in
 }
 
@@ -249,6 +274,17 @@ func (s *snapshot) permissionSources(who AssociateID, n *assocNode, rn *roleNode
 			}
 		}
 	}
+	for _, id := range slices.Sorted(maps.Keys(s.policy.limits)) {
+		l := s.policy.limits[id]
+		ln := limitNode{group: l.Group, gidx: -1}
+		if gi, gg := s.group(l.Group); l.Group != 0 && gg != nil {
+			ln.gidx = gi
+		}
+		if ln.applies(s, s.subjectOfNode(n)) {
+			src.limits = append(src.limits, l)
+			src.types[l.EntityType] = true
+		}
+	}
 	return src
 }
 
@@ -285,6 +321,11 @@ func (src *permissionSources) typePermissions(rn *roleNode, t string) TypePermis
 	for _, g := range src.grants {
 		if g.EntityType == t || g.EntityType == Wildcard {
 			tp.Grants = append(tp.Grants, g)
+		}
+	}
+	for _, l := range src.limits {
+		if l.EntityType == t || l.EntityType == Wildcard {
+			tp.Limits = append(tp.Limits, l)
 		}
 	}
 	// Each group falls back to its own "*" default, as Can does.
@@ -338,6 +379,10 @@ type GroupPermissions struct {
 	// Categories are the categories the group's members belong to
 	// through it (for members with a service login).
 	Categories []CategoryRef
+	// Limits are the limits on the group or on the groups including it,
+	// in id order; organisation-wide limits, which membership does not
+	// bring, are left out.
+	Limits []Limit
 }
 
 // GroupDefault is a group's default permission for one entity type.
@@ -395,6 +440,11 @@ func (e *Engine) GroupPermissions(ctx context.Context, g GroupID) (GroupPermissi
 		c := s.policy.categories[id]
 		if slices.ContainsFunc(c.cat.Groups, func(x GroupID) bool { return inUp[x] }) {
 			out.Categories = append(out.Categories, CategoryRef{c.cat.ID, c.cat.Name})
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.policy.limits)) {
+		if l := s.policy.limits[id]; l.Group != 0 && inUp[l.Group] {
+			out.Limits = append(out.Limits, l)
 		}
 	}
 	return out, nil

@@ -362,6 +362,30 @@ type catNode struct {
 	groupsWithoutBit []int32
 }
 
+// limitNode is a compiled [Limit].
+type limitNode struct {
+	id     LimitID
+	record int64 // the one record, or 0 for the whole type
+	group  GroupID
+	gidx   int32  // the group's index; -1 for an organisation-wide limit or an unknown group
+	mask   uint64 // gidx's policy bit as a mask, or 0
+	max    CRUD
+	scope  LimitScope
+}
+
+// applies reports whether the limit is on the subject: organisation-wide,
+// or on one of its groups. A group the snapshot does not hold has no
+// members.
+func (l *limitNode) applies(s *snapshot, x subj) bool {
+	switch {
+	case l.group == 0:
+		return true
+	case l.mask != 0:
+		return x.h != nil && hasBits(x.h, l.mask)
+	}
+	return l.gidx >= 0 && s.memberOf(x, l.gidx)
+}
+
 type impNode struct {
 	imp           Impersonation
 	actor, target int32 // group indexes, or -1
@@ -389,6 +413,19 @@ type policy struct {
 	funcGroups     map[string][]int32 // functional right → groups granting it
 	categories     map[CategoryID]*catNode
 	impersonations map[ImpersonationID]*impNode
+
+	// limits are the source limits; limitsByType the compiled ones on
+	// whole types ("*" under "*") and limitsByRecord those on one record.
+	// limitsAt and recLimitsAt are what a decision reads per interned
+	// type, as for grants. limited reports whether there is any limit: a
+	// decision without one skips the layer after one test.
+	limits         map[LimitID]Limit
+	limitsByType   map[string][]limitNode
+	limitsByRecord map[recordKey][]limitNode
+	limitsAt       [][]limitNode
+	recLimitsAt    []map[int64][]limitNode
+	recLimitBloom  []idBloom
+	limited        bool
 }
 
 // compilePolicy rebuilds the indexes of the policy from its source maps
@@ -446,6 +483,7 @@ func (s *snapshot) compilePolicy() {
 		slices.Sort(n.groups)
 		p.categories[id] = n
 	}
+	s.compileLimits()
 	for id, old := range p.impersonations {
 		n := &impNode{imp: old.imp, actor: -1, target: -1}
 		if gi, gn := s.group(n.imp.Actor.Group); gn != nil {
@@ -455,6 +493,28 @@ func (s *snapshot) compilePolicy() {
 			n.target = gi
 		}
 		p.impersonations[id] = n
+	}
+}
+
+// compileLimits compiles the source limits into limitsByType and
+// limitsByRecord, in id order.
+func (s *snapshot) compileLimits() {
+	p := &s.policy
+	p.limitsByType = map[string][]limitNode{}
+	p.limitsByRecord = map[recordKey][]limitNode{}
+	p.limited = len(p.limits) > 0
+	for _, id := range slices.Sorted(maps.Keys(p.limits)) {
+		l := p.limits[id]
+		n := limitNode{id: l.ID, record: l.RecordID, group: l.Group, gidx: -1, max: l.Max, scope: l.Scope}
+		if gi, gn := s.group(l.Group); l.Group != 0 && gn != nil {
+			n.gidx = gi
+		}
+		if l.RecordID != 0 {
+			k := recordKey{l.EntityType, l.RecordID}
+			p.limitsByRecord[k] = append(p.limitsByRecord[k], n)
+		} else {
+			p.limitsByType[l.EntityType] = append(p.limitsByType[l.EntityType], n)
+		}
 	}
 }
 
@@ -484,6 +544,30 @@ func (s *snapshot) compilePerType() {
 		p.recBloomAt[t] = newIDBloom(slices.Collect(maps.Keys(m)))
 	}
 	s.compileDefaultsAt()
+	s.compileLimitsAt()
+}
+
+// compileLimitsAt builds the per-type arrays of the limits: the whole-type
+// limits of each type followed by the "*" ones, and the limits on single
+// records by record id with their Bloom filter.
+func (s *snapshot) compileLimitsAt() {
+	p := &s.policy
+	p.limitsAt = perType(s, p.limitsByType, func(own []limitNode, _ bool, wild []limitNode, _ bool) []limitNode {
+		return slices.Concat(own, wild)
+	})
+	p.recLimitsAt = make([]map[int64][]limitNode, len(s.types)+1)
+	for k, list := range p.limitsByRecord {
+		if t := s.typeOf(k.typ); t > 0 {
+			if p.recLimitsAt[t] == nil {
+				p.recLimitsAt[t] = map[int64][]limitNode{}
+			}
+			p.recLimitsAt[t][k.id] = list
+		}
+	}
+	p.recLimitBloom = make([]idBloom, len(p.recLimitsAt))
+	for t, m := range p.recLimitsAt {
+		p.recLimitBloom[t] = newIDBloom(slices.Collect(maps.Keys(m)))
+	}
 }
 
 // maskPolicyGroups stores the current policy bits in the policy's grants,
@@ -503,6 +587,17 @@ func (s *snapshot) maskPolicyGroups() {
 	}
 	for _, list := range p.grantsByRecord {
 		mask(list)
+	}
+	maskLimits := func(list []limitNode) {
+		for i := range list {
+			list[i].mask = s.groupMask(list[i].gidx)
+		}
+	}
+	for _, list := range p.limitsByType {
+		maskLimits(list)
+	}
+	for _, list := range p.limitsByRecord {
+		maskLimits(list)
 	}
 	for _, r := range p.rules {
 		r.to.mask, r.to.groupsWithoutBit = s.splitByBit(r.to.groups)
@@ -525,6 +620,12 @@ func (s *snapshot) internPolicyTypes() {
 	}
 	for t := range p.recordGrants {
 		s.intern(t)
+	}
+	for t := range p.limitsByType {
+		s.intern(t)
+	}
+	for k := range p.limitsByRecord {
+		s.intern(k.typ)
 	}
 	for _, gi := range p.defaults {
 		for t := range s.groups[gi].group.Defaults {
@@ -580,8 +681,9 @@ func (s *snapshot) assignPolicyBits() {
 
 // policyBitOrder returns, per group index, the bit the policy's groups get
 // (-1 for none) and how many got one: up to policyBits of them, in a fixed
-// order — defaults, whole-type grants, sharing rules, categories,
-// single-record grants, functional rights, impersonation — so that the
+// order — defaults, whole-type grants, whole-type limits, sharing rules,
+// categories, single-record grants and limits, functional rights,
+// impersonation — so that the
 // groups tested most often are the likeliest to have one, and an
 // unchanged policy gets the same assignment.
 func (s *snapshot) policyBitOrder() (pbit []int32, n int) {
@@ -604,6 +706,12 @@ func (s *snapshot) policyBitOrder() (pbit []int32, n int) {
 			add(g.gidx)
 		}
 	}
+	// Whole-type limits are tested on every decision on their type.
+	for _, t := range slices.Sorted(maps.Keys(p.limitsByType)) {
+		for _, l := range p.limitsByType[t] {
+			add(l.gidx)
+		}
+	}
 	for _, id := range slices.Sorted(maps.Keys(p.rules)) {
 		for _, g := range slices.Concat(p.rules[id].to.groups, p.rules[id].from.groups) {
 			add(g)
@@ -619,6 +727,13 @@ func (s *snapshot) policyBitOrder() (pbit []int32, n int) {
 	for _, t := range slices.Sorted(maps.Keys(p.recordGrants)) {
 		for _, g := range p.recordGrants[t] {
 			add(g.gidx)
+		}
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(p.limitsByRecord), func(a, b recordKey) int {
+		return cmp.Or(cmp.Compare(a.typ, b.typ), cmp.Compare(a.id, b.id))
+	}) {
+		for _, l := range p.limitsByRecord[k] {
+			add(l.gidx)
 		}
 	}
 	for _, f := range slices.Sorted(maps.Keys(p.funcGroups)) {
@@ -663,7 +778,8 @@ func (s *snapshot) loadPolicy(b *Batch) {
 // lists.
 func (s *snapshot) updatePolicy(d *Delta, groupsChanged bool) {
 	changed := len(d.SharingRules)+len(d.DeleteSharingRules)+len(d.Grants)+len(d.DeleteGrants)+
-		len(d.Categories)+len(d.DeleteCategories)+len(d.Impersonations)+len(d.DeleteImpersonations) > 0
+		len(d.Categories)+len(d.DeleteCategories)+len(d.Impersonations)+len(d.DeleteImpersonations)+
+		len(d.Limits)+len(d.DeleteLimits) > 0
 	if !changed && !groupsChanged {
 		return
 	}
@@ -684,6 +800,8 @@ func (s *snapshot) patchPolicy(b *Batch) {
 		func(c Category) (CategoryID, *catNode) { return c.ID, &catNode{cat: c} })
 	p.impersonations = patch(p.impersonations, b.Impersonations, b.DeleteImpersonations,
 		func(m Impersonation) (ImpersonationID, *impNode) { return m.ID, &impNode{imp: m} })
+	p.limits = patch(p.limits, b.Limits, b.DeleteLimits,
+		func(l Limit) (LimitID, Limit) { return l.ID, l })
 	s.compilePolicy()
 }
 

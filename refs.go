@@ -65,6 +65,9 @@ var refFields = [...][]refField{
 		one("Target.Associate", KindAssociate, func(m *Impersonation) AssociateID { return m.Target.Associate }),
 		one("Target.Group", KindGroup, func(m *Impersonation) GroupID { return m.Target.Group }),
 	},
+	KindLimit: {
+		one("Group", KindGroup, func(l *Limit) GroupID { return l.Group }),
+	},
 }
 
 // one makes the refField of a field holding a single id, 0 for none.
@@ -105,13 +108,15 @@ func entityKind(e any) Kind {
 		return KindCategory
 	case *Impersonation:
 		return KindImpersonation
+	case *Limit:
+		return KindLimit
 	}
 	return 0
 }
 
 // References calls yield with each entity that e refers to, until yield
 // returns false. e is a pointer to a [Role], [Group], [Associate],
-// [SharingRule], [Grant], [Category] or [Impersonation]; References
+// [SharingRule], [Grant], [Category], [Impersonation] or [Limit]; References
 // yields nothing for any other value. An entity that names the same one
 // twice (a group listing a role in Roles and RolesAndSubordinates) yields
 // it twice.

@@ -191,7 +191,7 @@ func principalSetBytes(p *principalSet) int64 {
 }
 
 // policyBytes counts the policy's maps and lists; the rule, grant,
-// category and impersonation values themselves are counted shallowly, as
+// category, impersonation and limit values themselves are counted shallowly, as
 // the policy is small beside the membership data.
 func policyBytes(p *policy) int64 {
 	n := mapBytes(p.rules)
@@ -254,6 +254,33 @@ func policyBytes(p *policy) int64 {
 		if i != nil {
 			n += int64(unsafe.Sizeof(*i))
 		}
+	}
+	return n + limitBytes(p)
+}
+
+// limitBytes counts the policy's limits, as policyBytes counts grants.
+func limitBytes(p *policy) int64 {
+	n := mapBytes(p.limits) + mapBytes(p.limitsByRecord) + stringMapBytes(p.limitsByType)
+	for _, ls := range p.limitsByRecord {
+		n += sliceBytes(ls)
+	}
+	for _, ls := range p.limitsByType {
+		n += sliceBytes(ls)
+	}
+	n += sliceBytes(p.limitsAt)
+	for _, ls := range p.limitsAt {
+		n += sliceBytes(ls)
+	}
+	n += sliceBytes(p.recLimitsAt)
+	for _, m := range p.recLimitsAt {
+		n += mapBytes(m)
+		for _, ls := range m {
+			n += sliceBytes(ls)
+		}
+	}
+	n += sliceBytes(p.recLimitBloom)
+	for _, b := range p.recLimitBloom {
+		n += sliceBytes(b)
 	}
 	return n
 }

@@ -26,6 +26,7 @@ const (
 	KindGrant
 	KindCategory
 	KindImpersonation
+	KindLimit
 )
 
 // String names the kind.
@@ -78,7 +79,7 @@ type View interface {
 	// Dependants lists the entities that refer to ref: those whose value
 	// [References] yields ref for. Order does not matter. refs.go holds
 	// the one table of which field of which kind refers to which kind;
-	// sharing rules, grants and impersonation rules have no dependants.
+	// sharing rules, grants, impersonation rules and limits have no dependants.
 	Dependants(ctx context.Context, ref Ref) ([]Ref, error)
 }
 

@@ -94,6 +94,13 @@ func (o *overlay) checkPuts(ctx context.Context) error {
 			return err
 		}
 	}
+	for i := range b.Limits {
+		if l := &b.Limits[i]; l.Group != 0 {
+			if err := o.checkPrincipal(ctx, fmt.Sprintf("limit %d", l.ID), Principal{Group: l.Group}); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -130,7 +137,7 @@ func (o *overlay) checkImpersonation(ctx context.Context, m *Impersonation) erro
 
 // checkDeletes checks, in kind and id order, that nothing the batch
 // leaves in place still refers to an entity it deletes. Sharing rules,
-// grants and impersonation rules have no dependants.
+// grants, impersonation rules and limits have no dependants.
 func (o *overlay) checkDeletes(ctx context.Context) error {
 	for _, ref := range slices.SortedFunc(maps.Keys(o.deleted), compareRefs) {
 		switch ref.Kind {
@@ -718,6 +725,11 @@ func (o *overlay) eachPut(fn func(d Ref, e any) error) error {
 			return err
 		}
 	}
+	for i := range b.Limits {
+		if err := fn(Ref{KindLimit, int64(b.Limits[i].ID)}, &b.Limits[i]); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -780,7 +792,7 @@ type deletion struct {
 
 // deletes lists the batch's deletions by kind, in the order validation
 // reports them.
-func (b *Batch) deletes() [7]deletion {
+func (b *Batch) deletes() [8]deletion {
 	return [...]deletion{
 		{KindRole, ids(b.DeleteRoles)},
 		{KindGroup, ids(b.DeleteGroups)},
@@ -789,5 +801,6 @@ func (b *Batch) deletes() [7]deletion {
 		{KindGrant, ids(b.DeleteGrants)},
 		{KindCategory, ids(b.DeleteCategories)},
 		{KindImpersonation, ids(b.DeleteImpersonations)},
+		{KindLimit, ids(b.DeleteLimits)},
 	}
 }

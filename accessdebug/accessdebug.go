@@ -276,7 +276,7 @@ func (h *handler) load(ctx context.Context) (*model, error) {
 	m.counts = []count{
 		{"associates", len(d.Associates)}, {"groups", len(d.Groups)}, {"roles", len(d.Roles)},
 		{"sharing rules", len(d.SharingRules)}, {"grants", len(d.Grants)}, {"categories", len(d.Categories)},
-		{"impersonation rules", len(d.Impersonations)},
+		{"impersonation rules", len(d.Impersonations)}, {"limits", len(d.Limits)},
 	}
 	h.model = m
 	return m, nil

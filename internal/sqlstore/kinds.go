@@ -753,9 +753,47 @@ var impersonationKind = &kindSpec{
 	},
 }
 
+var limitKind = &kindSpec{
+	kind: access.KindLimit,
+	tables: []*table{{
+		name: "access_limit", key: "id",
+		cols:  []string{"id", "group_id", "entity_type", "record_id", "max_rights", "scope"},
+		sel:   "id, COALESCE(group_id, 0), entity_type, COALESCE(record_id, 0), max_rights, scope",
+		order: "id",
+		rows: func(l *loader) ([]any, func() error) {
+			var id, group, record, max, scope int64
+			var typ string
+			return []any{&id, &group, &typ, &record, &max, &scope}, func() error {
+				if !validCRUD(max) {
+					return l.bad(fmt.Sprint(id), "invalid max %d", max)
+				}
+				if scope < 0 || scope > 255 || !access.LimitScope(scope).Valid() {
+					return l.bad(fmt.Sprint(id), "invalid scope %d", scope)
+				}
+				l.m.limits.put(access.LimitID(id), access.Limit{
+					ID: access.LimitID(id), Group: access.GroupID(group), EntityType: typ,
+					RecordID: record, Max: access.CRUD(max), Scope: access.LimitScope(scope),
+				})
+				return nil
+			}
+		},
+	}},
+	values: entities[access.LimitID, access.Limit]{
+		id:    func(l access.Limit) access.LimitID { return l.ID },
+		batch: func(b *access.Batch) (*[]access.Limit, *[]access.LimitID) { return &b.Limits, &b.DeleteLimits },
+		model: func(m *Model) *set[access.LimitID, access.Limit] { return &m.limits },
+		encode: func(_ *Dialect, l access.Limit, w rowSink) {
+			w.add("access_limit", int64(l.ID), null(l.Group), l.EntityType, null(l.RecordID), int64(l.Max), int64(l.Scope))
+		},
+	},
+	refs: []ref{
+		{access.KindGroup, []string{"Group"}, "id FROM access_limit WHERE group_id = $1"},
+	},
+}
+
 // kinds lists every stored kind. Loads and writes go through it in this
 // order.
-var kinds = []*kindSpec{roleKind, groupKind, associateKind, sharingRuleKind, grantKind, categoryKind, impersonationKind}
+var kinds = []*kindSpec{roleKind, groupKind, associateKind, sharingRuleKind, grantKind, categoryKind, impersonationKind, limitKind}
 
 func idsOf[T any, ID ~int64](vs []T, id func(T) ID) []int64 {
 	out := make([]int64, len(vs))

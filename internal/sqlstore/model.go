@@ -91,6 +91,7 @@ type Model struct {
 	grants         set[access.GrantID, access.Grant]
 	categories     set[access.CategoryID, access.Category]
 	impersonations set[access.ImpersonationID, access.Impersonation]
+	limits         set[access.LimitID, access.Limit]
 }
 
 // NewModel returns an empty model.

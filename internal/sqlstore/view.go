@@ -221,6 +221,9 @@ func (v *View) Prefetch(ctx context.Context, b *access.Batch) error {
 		sel.add(access.KindAssociate, int64(m.Actor.Associate), int64(m.Target.Associate))
 		sel.add(access.KindGroup, int64(m.Actor.Group), int64(m.Target.Group))
 	}
+	for _, l := range b.Limits {
+		sel.add(access.KindGroup, int64(l.Group))
+	}
 	for _, c := range [...]struct {
 		kind  access.Kind
 		query string

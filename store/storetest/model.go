@@ -49,6 +49,9 @@ func split(b *access.Batch) (puts model, dels []access.Ref, dups []access.Ref) {
 	for _, v := range c.Impersonations {
 		put(access.Ref{Kind: access.KindImpersonation, ID: int64(v.ID)}, v)
 	}
+	for _, v := range c.Limits {
+		put(access.Ref{Kind: access.KindLimit, ID: int64(v.ID)}, v)
+	}
 	seen := make(map[access.Ref]bool)
 	del := func(k access.Kind, ids []int64) {
 		for _, id := range ids {
@@ -67,6 +70,7 @@ func split(b *access.Batch) (puts model, dels []access.Ref, dups []access.Ref) {
 	del(access.KindGrant, int64s(c.DeleteGrants))
 	del(access.KindCategory, int64s(c.DeleteCategories))
 	del(access.KindImpersonation, int64s(c.DeleteImpersonations))
+	del(access.KindLimit, int64s(c.DeleteLimits))
 	return puts, dels, dups
 }
 
@@ -98,6 +102,8 @@ func join(m model, dels []access.Ref) access.Batch {
 			b.Categories = append(b.Categories, v)
 		case access.Impersonation:
 			b.Impersonations = append(b.Impersonations, v)
+		case access.Limit:
+			b.Limits = append(b.Limits, v)
 		default:
 			panic(fmt.Sprintf("storetest: unexpected %T in model", v))
 		}
@@ -118,6 +124,8 @@ func join(m model, dels []access.Ref) access.Batch {
 			b.DeleteCategories = append(b.DeleteCategories, access.CategoryID(r.ID))
 		case access.KindImpersonation:
 			b.DeleteImpersonations = append(b.DeleteImpersonations, access.ImpersonationID(r.ID))
+		case access.KindLimit:
+			b.DeleteLimits = append(b.DeleteLimits, access.LimitID(r.ID))
 		}
 	}
 	return b.Clone()
@@ -216,6 +224,8 @@ func refersTo(v any) []access.Ref {
 	case access.Impersonation:
 		add(access.KindAssociate, int64(v.Actor.Associate), int64(v.Target.Associate))
 		add(access.KindGroup, int64(v.Actor.Group), int64(v.Target.Group))
+	case access.Limit:
+		add(access.KindGroup, int64(v.Group))
 	}
 	return out
 }

@@ -129,6 +129,10 @@ func fixture() access.Batch {
 			{ID: 800, Actor: access.Principal{Associate: 101}, Target: access.Principal{Associate: 100}},
 			{ID: 801, Actor: access.Principal{Group: 30}, Target: access.Principal{Group: 20}},
 		},
+		Limits: []access.Limit{
+			{ID: 900, Group: 30, EntityType: "sale", Max: access.LevelRead},
+			{ID: 901, EntityType: "contact", RecordID: 9, Max: access.LevelNone, Scope: access.LimitUnrelated},
+		},
 	}
 }
 
@@ -199,6 +203,7 @@ func checkFull(t *testing.T, what string, d access.Delta, m model) {
 		// must list the whole model and, at most, deletes.
 		d.DeleteRoles, d.DeleteGroups, d.DeleteAssociates = nil, nil, nil
 		d.DeleteSharingRules, d.DeleteGrants, d.DeleteCategories, d.DeleteImpersonations = nil, nil, nil, nil
+		d.DeleteLimits = nil
 	}
 	if diff := diffBatch(m.batch(), d.Batch); diff != "" {
 		t.Errorf("%s: model (-want +got):\n%s", what, diff)

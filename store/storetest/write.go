@@ -228,6 +228,7 @@ func testView(t *testing.T, newStore func(*testing.T) Store) {
 		grant := func(id int64) access.Ref { return access.Ref{Kind: access.KindGrant, ID: id} }
 		cat := func(id int64) access.Ref { return access.Ref{Kind: access.KindCategory, ID: id} }
 		imp := func(id int64) access.Ref { return access.Ref{Kind: access.KindImpersonation, ID: id} }
+		lim := func(id int64) access.Ref { return access.Ref{Kind: access.KindLimit, ID: id} }
 		for _, tc := range []struct {
 			name string
 			of   access.Ref
@@ -238,7 +239,7 @@ func testView(t *testing.T, newStore func(*testing.T) Store) {
 			{"role held three times", role(3), []access.Ref{assoc(103), assoc(105), assoc(106)}},
 			{"role listed by a category", role(4), []access.Ref{group(30), assoc(101), cat(500)}},
 			{"group as primary and nested", group(20), []access.Ref{group(10), assoc(100), assoc(105), rule(600), imp(801)}},
-			{"group named everywhere", group(30), []access.Ref{group(10), assoc(100), assoc(101), rule(600), grant(701), cat(500), imp(801)}},
+			{"group named everywhere", group(30), []access.Ref{group(10), assoc(100), assoc(101), rule(600), grant(701), cat(500), imp(801), lim(900)}},
 			{"top group", group(10), nil},
 			{"smart group as secondary", group(40), []access.Ref{assoc(100)}},
 			{"associate as admin, grantee and actor", assoc(101), []access.Ref{group(20), grant(700), imp(800)}},
@@ -384,6 +385,19 @@ func rejectCases() []rejectCase {
 			From: access.Principals{Everyone: true}}}}, want: access.ErrInvalid},
 		{name: "grant to an unknown group", batch: access.Batch{Grants: []access.Grant{{ID: 702, Group: 999, EntityType: "sale", Rights: access.R}}}, want: access.ErrInvalid},
 		{name: "grant to an associate and a group", batch: access.Batch{Grants: []access.Grant{{ID: 702, Associate: 100, Group: 20, EntityType: "sale", Rights: access.R}}}, want: access.ErrInvalid},
+		{name: "limit on an unknown group", batch: access.Batch{Limits: []access.Limit{{ID: 902, Group: 999, EntityType: "sale", Max: access.LevelRead}}}, want: access.ErrInvalid, mention: []string{"limit 902", "999"}},
+		{name: "limit keeping a level that is not accumulative", batch: access.Batch{Limits: []access.Limit{{ID: 902, EntityType: "sale", Max: access.C}}}, want: access.ErrInvalid, mention: []string{"limit 902", "accumulative"}},
+		{name: "limit with a negative group", batch: access.Batch{Limits: []access.Limit{{ID: 902, Group: -3, EntityType: "sale", Max: access.LevelRead}}}, want: access.ErrInvalid, mention: []string{"limit 902", "-3"}},
+		{name: "limit with a negative id", batch: access.Batch{Limits: []access.Limit{{ID: -902, EntityType: "sale", Max: access.LevelRead}}}, want: access.ErrInvalid, mention: []string{"-902"}},
+		{name: "limit on one record of every type", batch: access.Batch{Limits: []access.Limit{{ID: 902, EntityType: access.Wildcard, RecordID: 4, Max: access.LevelRead}}}, want: access.ErrInvalid, mention: []string{"limit 902", "entity type"}},
+		{name: "limit with an undefined scope", batch: access.Batch{Limits: []access.Limit{{ID: 902, EntityType: "sale", Max: access.LevelRead, Scope: 7}}}, want: access.ErrInvalid, mention: []string{"limit 902", "scope"}},
+		{name: "delete a group a limit names", batch: access.Batch{DeleteGroups: []access.GroupID{30}, Associates: []access.Associate{
+			withA(100, func(a *access.Associate) { a.Groups = []access.GroupID{40} }), withA(101, func(a *access.Associate) { a.PrimaryGroup = 20 })},
+			Groups:     []access.Group{withG(10, func(g *access.Group) { g.Groups = []access.GroupID{20} })},
+			Categories: []access.Category{{ID: 500, Name: "Support cases", Roles: []access.RoleID{4}}}, DeleteGrants: []access.GrantID{701},
+			SharingRules:   []access.SharingRule{{ID: 600, EntityType: "sale", Rights: access.R, From: access.Principals{Groups: []access.GroupID{20}}, To: access.Principals{Associates: []access.AssociateID{103}}}},
+			Impersonations: []access.Impersonation{{ID: 801, Actor: access.Principal{Associate: 101}, Target: access.Principal{Group: 20}}}},
+			want: access.ErrInUse, mention: []string{"limit 900"}},
 		{name: "impersonating an unknown associate", batch: access.Batch{Impersonations: []access.Impersonation{{ID: 802,
 			Actor: access.Principal{Associate: 101}, Target: access.Principal{Associate: 999}}}}, want: access.ErrInvalid},
 		{name: "impersonating a system user", batch: access.Batch{Impersonations: []access.Impersonation{{ID: 802,
@@ -538,6 +552,7 @@ func testAccepted(t *testing.T, newStore func(*testing.T) Store) {
 			DeleteGrants:   []access.GrantID{701},
 			SharingRules:   []access.SharingRule{{ID: 600, EntityType: "sale", Rights: access.R, From: access.Principals{Groups: []access.GroupID{20}}, To: access.Principals{Associates: []access.AssociateID{103}}}},
 			Impersonations: []access.Impersonation{{ID: 801, Actor: access.Principal{Associate: 101}, Target: access.Principal{Group: 20}}},
+			Limits:         []access.Limit{{ID: 900, Group: 20, EntityType: "sale", Max: access.LevelRead}},
 		}},
 		{"make a group smart after moving its members", access.Batch{
 			Groups: []access.Group{{ID: 30, Name: "Support", Smart: `role == 4`}},
@@ -561,6 +576,13 @@ func testAccepted(t *testing.T, newStore func(*testing.T) Store) {
 			DeleteSharingRules:   []access.RuleID{601},
 			DeleteGrants:         []access.GrantID{701},
 			DeleteImpersonations: []access.ImpersonationID{801},
+		}},
+		{"put and delete limits", access.Batch{
+			Limits: []access.Limit{
+				{ID: 902, EntityType: access.Wildcard, Max: access.LevelFull, Scope: access.LimitUnrelated},
+				{ID: 903, Group: 20, EntityType: "contact", RecordID: 1 << 40, Max: access.LevelUpdate},
+			},
+			DeleteLimits: []access.LimitID{901},
 		}},
 		{"delete a category tree", access.Batch{
 			DeleteCategories: []access.CategoryID{500, 501},
@@ -640,6 +662,9 @@ func fixtureAgain() access.Batch {
 		b.Grants[i].Rights |= access.D
 	}
 	b.Impersonations[0].Target, b.Impersonations[0].Actor = b.Impersonations[0].Actor, b.Impersonations[0].Target
+	for i := range b.Limits {
+		b.Limits[i].Max, b.Limits[i].Scope = access.LevelCreate, 1-b.Limits[i].Scope
+	}
 	return b
 }
 

@@ -58,6 +58,10 @@ func Sample() access.Batch {
 		Impersonations: []access.Impersonation{
 			{ID: 500, Actor: access.Principal{Associate: 100}, Target: access.Principal{Group: 11}},
 		},
+		Limits: []access.Limit{
+			{ID: 600, Group: 20, EntityType: "contact", Max: access.LevelRead},
+			{ID: 601, EntityType: "sale", RecordID: 3, Max: access.LevelNone, Scope: access.LimitUnrelated},
+		},
 	}
 }
 

@@ -121,6 +121,13 @@ func FromBatch(b *access.Batch) *File {
 			Target: principal(x, m.Target),
 		})
 	}
+	for _, l := range sorted(b.Limits, func(l access.Limit) access.LimitID { return l.ID }) {
+		v := Limit{ID: int64(l.ID), Group: ref(x.groups, int64(l.Group)), Type: l.EntityType, Record: l.RecordID, Max: l.Max.String()}
+		if l.Scope != access.LimitAll {
+			v.Scope = l.Scope.String()
+		}
+		f.Limits = append(f.Limits, v)
+	}
 	return f
 }
 

@@ -224,6 +224,9 @@ func (f *File) Batch() (access.Batch, *Index, error) {
 	for i, v := range c.Impersonations {
 		b.Impersonations = append(b.Impersonations, r.impersonation(i, v))
 	}
+	for i, v := range c.Limits {
+		b.Limits = append(b.Limits, r.limit(i, v))
+	}
 	if r.err != nil {
 		return access.Batch{}, nil, r.err
 	}
@@ -240,6 +243,7 @@ func (f *File) clone() *File {
 	c.Grants = slices.Clone(f.Grants)
 	c.Categories = slices.Clone(f.Categories)
 	c.Impersonations = slices.Clone(f.Impersonations)
+	c.Limits = slices.Clone(f.Limits)
 	return &c
 }
 
@@ -256,6 +260,7 @@ func (f *File) assign() error {
 		{"grants", len(f.Grants), func(i int) *int64 { return &f.Grants[i].ID }},
 		{"categories", len(f.Categories), func(i int) *int64 { return &f.Categories[i].ID }},
 		{"impersonations", len(f.Impersonations), func(i int) *int64 { return &f.Impersonations[i].ID }},
+		{"limits", len(f.Limits), func(i int) *int64 { return &f.Limits[i].ID }},
 	} {
 		if err := assignIDs(f, s.section, s.n, s.id); err != nil {
 			return err
@@ -461,6 +466,26 @@ func (r *resolver) impersonation(i int, v Impersonation) access.Impersonation {
 	}
 }
 
+func (r *resolver) limit(i int, v Limit) access.Limit {
+	p := fmt.Sprintf("limits[%d]", i)
+	var scope access.LimitScope
+	if v.Scope != "" {
+		s, err := access.ParseLimitScope(v.Scope)
+		if err != nil {
+			r.fail(p+".scope", "scope %q: use all records or unrelated records", v.Scope)
+		}
+		scope = s
+	}
+	return access.Limit{
+		ID:         access.LimitID(v.ID),
+		Group:      access.GroupID(r.optRef(r.x.groups, p+".group", v.Group)),
+		EntityType: v.Type,
+		RecordID:   v.Record,
+		Max:        r.crud(p+".max", v.Max),
+		Scope:      scope,
+	}
+}
+
 // Load puts the file's model into the store through one atomic Apply and
 // returns the revision and the index of names. It adds to and replaces
 // what the store holds; it deletes nothing.
@@ -478,7 +503,7 @@ func Load(ctx context.Context, w access.Writer, f *File) (access.Revision, *Inde
 
 // mentioned finds the first entity a library error names, as in
 // "access: associate 12: …" or "role 1 forms a cycle".
-var mentioned = regexp.MustCompile(`\b(role|group|associate|sharing rule|grant|category|impersonation) (\d+)\b`)
+var mentioned = regexp.MustCompile(`\b(role|group|associate|sharing rule|grant|category|impersonation|limit) (\d+)\b`)
 
 // blame returns where in the file the entity is that the store's error
 // is about, or the zero Pos.
@@ -509,6 +534,8 @@ func (f *File) blame(b *access.Batch, err error) Pos {
 		section, ids = "categories", idsOf(b.Categories, func(v access.Category) int64 { return int64(v.ID) })
 	case "impersonation":
 		section, ids = "impersonations", idsOf(b.Impersonations, func(v access.Impersonation) int64 { return int64(v.ID) })
+	case "limit":
+		section, ids = "limits", idsOf(b.Limits, func(v access.Limit) int64 { return int64(v.ID) })
 	}
 	if i := slices.Index(ids, id); i >= 0 {
 		return f.position(fmt.Sprintf("%s[%d]", section, i))

@@ -5,7 +5,7 @@
 // # Format
 //
 // The top level has the sections roles, groups, associates, sharing rules,
-// grants, categories, impersonations and tests, each a list. Keys are
+// grants, categories, impersonations, limits and tests, each a list. Keys are
 // lower-case words separated by spaces, as the library names things
 // ("primary group", "roles and subordinates"). Unknown keys are errors, so
 // a typo does not silently drop a setting.
@@ -64,6 +64,12 @@
 //	impersonations:
 //	  - actor: {associate: anna}    # or {group: …}
 //	    target: {group: Bergen}
+//	limits:
+//	  - group: Temps                # omit for organisation-wide
+//	    type: contact               # entity type, "*" for all
+//	    record: 42                  # one record; omit for every record of the type
+//	    max: R                      # the most kept: "-" (denied), R, CR, CRU, CRUD
+//	    scope: unrelated records    # or all records (the default)
 //
 // # References and ids
 //
@@ -135,6 +141,7 @@ type File struct {
 	Grants         []Grant         `yaml:"grants,omitempty" json:"grants,omitempty"`
 	Categories     []Category      `yaml:"categories,omitempty" json:"categories,omitempty"`
 	Impersonations []Impersonation `yaml:"impersonations,omitempty" json:"impersonations,omitempty"`
+	Limits         []Limit         `yaml:"limits,omitempty" json:"limits,omitempty"`
 	Tests          []Test          `yaml:"tests,omitempty" json:"tests,omitempty"`
 
 	// name is the file name errors are reported against; pos maps a
@@ -311,6 +318,19 @@ type Impersonation struct {
 	ID     int64     `yaml:"id,omitempty" json:"id,omitempty"`
 	Actor  Principal `yaml:"actor" json:"actor"`
 	Target Principal `yaml:"target" json:"target"`
+}
+
+// Limit is an [access.Limit]: on Group's effective members, or on everyone
+// when Group is absent, for every record of Type or the one whose id is
+// Record. Max is letters as for rights ("-" for a denial); Scope is "all
+// records" (the default when empty) or "unrelated records".
+type Limit struct {
+	ID     int64  `yaml:"id,omitempty" json:"id,omitempty"`
+	Group  *Ref   `yaml:"group,omitempty" json:"group,omitempty"`
+	Type   string `yaml:"type" json:"type"`
+	Record int64  `yaml:"record,omitempty" json:"record,omitempty"`
+	Max    string `yaml:"max" json:"max"`
+	Scope  string `yaml:"scope,omitempty" json:"scope,omitempty"`
 }
 
 // Test is one assertion; exactly one of Check, Groups and WhoCan is set.

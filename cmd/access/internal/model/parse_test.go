@@ -43,6 +43,8 @@ func TestParseErrors(t *testing.T) {
 			`m.yaml:3:5: invalid: unknown associate type "robot" (internal, resource, external, anonymous, system)`},
 		{"grant to both", "m.yaml", "groups: [{name: G}]\nassociates: [{name: a}]\ngrants:\n  - {associate: a, group: G, type: x, rights: R}\n",
 			`m.yaml:4:6: invalid: a grant goes to exactly one associate or one group`},
+		{"bad limit scope", "m.yaml", "limits:\n  - {type: contact, max: R, scope: mine}\n",
+			`m.yaml:2:29: invalid: scope "mine": use all records or unrelated records`},
 		{"json unknown key", "m.json", "{\"roles\": [\n  {\"name\": \"A\", \"rigths\": {}}\n]}",
 			`m.json:2:17: invalid: unknown field "rigths"`},
 		{"json syntax", "m.json", "{\"roles\": [\n  {\"name\": \"A\",}\n]}",
@@ -266,6 +268,8 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"role cycle", "roles:\n  - name: A\n    parent: B\n  - name: B\n    parent: A\n",
 			"m.yaml:2:5: access: role 1 forms a cycle 1→2→1", access.ErrCycle},
+		{"limit keeping a level that is not accumulative", "groups: [{name: G}]\nlimits:\n  - {group: G, type: contact, max: RD}\n",
+			"m.yaml:3:6: access: invalid: limit 1: max RD is not an accumulative level (-, R, CR, CRU, CRUD)", access.ErrInvalid},
 		{"no primary group", "roles: [{name: A}]\ngroups: [{name: G}]\nassociates:\n  - name: anna\n    role: A\n",
 			"m.yaml:4:5: access: invalid: associate 1: internal associates need a primary group", access.ErrInvalid},
 		{"same login", "roles: [{name: A}]\ngroups: [{name: G}]\nassociates:\n  - {name: anna, primary group: G, role: A}\n  - {name: ANNA, primary group: G, role: A, id: 7}\n",

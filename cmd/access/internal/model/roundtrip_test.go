@@ -214,6 +214,18 @@ func batchGen() *rapid.Generator[access.Batch] {
 				ID: access.ImpersonationID(id), Actor: principal("actor", false), Target: principal("target", true),
 			})
 		}
+		for _, id := range drawIDs(t, "limits", rapid.IntRange(0, 2).Draw(t, "nlimits")) {
+			l := access.Limit{ID: access.LimitID(id), EntityType: rapid.SampledFrom(typePool).Draw(t, "ltype"),
+				Max:   rapid.SampledFrom([]access.CRUD{access.LevelNone, access.LevelRead, access.LevelCreate, access.LevelUpdate, access.LevelFull}).Draw(t, "lmax"),
+				Scope: rapid.SampledFrom([]access.LimitScope{access.LimitAll, access.LimitUnrelated}).Draw(t, "lscope")}
+			if l.EntityType != access.Wildcard {
+				l.RecordID = rapid.Int64Range(0, 9).Draw(t, "lrecord")
+			}
+			if rapid.Bool().Draw(t, "lgroup") {
+				l.Group = access.GroupID(rapid.SampledFrom(groupIDs).Draw(t, "lg"))
+			}
+			b.Limits = append(b.Limits, l)
+		}
 		// Drawn last, so that the kept failure files still replay.
 		for i := range b.Roles {
 			b.Roles[i].LimitTeams = rapid.Bool().Draw(t, "limit teams")
@@ -231,6 +243,7 @@ func sortBatch(b *access.Batch) {
 	slices.SortFunc(b.Grants, func(x, y access.Grant) int { return cmp.Compare(x.ID, y.ID) })
 	slices.SortFunc(b.Categories, func(x, y access.Category) int { return cmp.Compare(x.ID, y.ID) })
 	slices.SortFunc(b.Impersonations, func(x, y access.Impersonation) int { return cmp.Compare(x.ID, y.ID) })
+	slices.SortFunc(b.Limits, func(x, y access.Limit) int { return cmp.Compare(x.ID, y.ID) })
 }
 
 // TestExportLoadIdentity: a store exported to a file (YAML or JSON) and
