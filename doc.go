@@ -104,11 +104,31 @@
 // subjects, each side a set of associates, groups, roles, roles with
 // subordinates or everyone) which add rights; explicit [Grant]s on one
 // record or a whole type, and where no grant covers the record, group
-// default permissions (Group.Defaults), which add rights; and finally the
-// restrictions (visibility, unpublished records for externals, members-only
-// categories), which only remove rights. The [Decision] carries the final
+// default permissions (Group.Defaults), which add rights; then the
+// [Limit]s, which only take rights away; and finally the restrictions
+// (visibility, unpublished records for externals, members-only
+// categories), which only remove rights too. The [Decision] carries the final
 // CRUD set, the relations that held and typed [Cause]s for allows and
 // denies alike; its zero value denies. Can does not allocate.
+//
+// # Limits and denials
+//
+// A [Limit] names a group (its effective members are limited) or none
+// (everyone but system users), an entity type or "*", optionally one
+// record, and Max: the most the subject keeps, one of the five levels.
+// With the default scope, [LimitAll], it caps everything the subject holds
+// on the record, so Max [LevelNone] is a denial that beats every grant and
+// sharing rule (Dynamicweb: members "denied access altogether"). With
+// [LimitUnrelated] it is vtiger's organisation-wide sharing access
+// (private, public read-only, read-write, read-write-delete): it caps only
+// what the role's cells and group defaults give, and only on records the
+// subject neither owns nor reaches through team, group, hierarchy or (for
+// an external) its company or project; sharing rules and explicit grants
+// still open such records beyond it, as vtiger's sharing rules do. Several
+// limits intersect. System users bypass limits, as every rule. The
+// explanation names each limit that took something away ([CauseLimit]):
+// "limit 4 (group Temps (11)) keeps at most R on contact: takes away CUD".
+// Adding a limit never adds a right; a property test checks it.
 //
 // # External associates
 //
@@ -201,9 +221,10 @@
 // one such as store/memory — every question that decides anything refuses
 // with an error wrapping [ErrStale], and denies: [Engine.Can], CanAs,
 // Impersonate, IsMember, Members, EffectiveGroups, Has, Stamp, WhoCan,
-// Filter, Permissions, GroupPermissions, Categories, CategoryMembers,
-// RemoveCategory, CanManageMembers, CanJoin and Field. They all read the
-// snapshot through one gate, so a new question cannot forget it. Only the
+// Filter, Permissions, GroupPermissions, Matrix, Categories,
+// CategoryMembers, RemoveCategory, CanManageMembers, CanJoin, Field,
+// ValidateEmails and the listings (GroupsSeq, AssociatesSeq, RolesSeq).
+// They all read the snapshot through one gate, so a new question cannot forget it. Only the
 // reports (Revision, Staleness, [Engine.Stats], [Engine.Ready]) and the
 // lifecycle (Refresh, Sync, Close) answer regardless. The gate costs Can
 // nothing: a watchdog timer, not a clock read per question, marks the
@@ -224,6 +245,24 @@
 // [Engine.AssociateByName] and [Engine.GroupsByName] answer from the
 // snapshot, so authenticating a request needs no store round trip;
 // [Engine.MembersSeq] and [Engine.WhoCanSeq] stream the large answers.
+//
+// # Group administration
+//
+// Groups carry a short Description and associates an Email address;
+// [Engine.GroupsSeq], [Engine.AssociatesSeq] and [Engine.RolesSeq] list
+// them from one snapshot in id order, page by page after a given id.
+// [Engine.Field] falls back to the groups when the associate has no value,
+// and an empty or blank value counts as none (Dynamicweb: group values
+// apply "if the field has no value on a user"). [Engine.ValidateEmails] is
+// Dynamicweb's "validate emails": for every effective member of a group it
+// checks that the address is well formed, that its domain exists and that
+// it has an MX record. It asks the DNS through the small [DNS] interface
+// (a *net.Resolver by default), at most Concurrency domains at once, each
+// within Timeout and once per domain, and reports a failing lookup as that
+// address's reason, never as the call's error. [ConvertLegacyRoles] turns
+// SuperOffice Customer Service roles (the ej_role table, obsolete since
+// 7.5) into roles with the matching Service functional rights, and lists
+// what had no equivalent.
 //
 // # Many tenants
 //
