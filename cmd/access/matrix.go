@@ -64,24 +64,5 @@ func cmdMatrix(ctx context.Context, args []string, w io.Writer) (int, error) {
 // categories, each with how it comes about; those from a usergroup say
 // "(from usergroup …)", as SuperOffice shows them.
 func cmdCategories(ctx context.Context, args []string, w io.Writer) (int, error) {
-	if err := wantArgs(args, 2, "SOURCE WHO"); err != nil {
-		return 0, err
-	}
-	s, err := open(ctx, args[0])
-	if err != nil {
-		return 0, err
-	}
-	defer s.Close()
-	who, err := s.who(args[1])
-	if err != nil {
-		return 0, err
-	}
-	cs, err := s.engine.Categories(ctx, who)
-	if err != nil {
-		return 0, err
-	}
-	for _, c := range cs {
-		fmt.Fprintln(w, c)
-	}
-	return exitOK, nil
+	return listFor(ctx, args, w, (*access.Engine).Categories)
 }

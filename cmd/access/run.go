@@ -315,6 +315,12 @@ func cmdWhoCan(ctx context.Context, args []string, w io.Writer) (int, error) {
 }
 
 func cmdGroups(ctx context.Context, args []string, w io.Writer) (int, error) {
+	return listFor(ctx, args, w, (*access.Engine).EffectiveGroups)
+}
+
+// listFor runs a SOURCE WHO subcommand that prints, one per line, what
+// ask returns about the associate.
+func listFor[T any](ctx context.Context, args []string, w io.Writer, ask func(*access.Engine, context.Context, access.AssociateID) ([]T, error)) (int, error) {
 	if err := wantArgs(args, 2, "SOURCE WHO"); err != nil {
 		return 0, err
 	}
@@ -327,12 +333,12 @@ func cmdGroups(ctx context.Context, args []string, w io.Writer) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	ms, err := s.engine.EffectiveGroups(ctx, who)
+	items, err := ask(s.engine, ctx, who)
 	if err != nil {
 		return 0, err
 	}
-	for _, m := range ms {
-		fmt.Fprintln(w, m)
+	for _, it := range items {
+		fmt.Fprintln(w, it)
 	}
 	return exitOK, nil
 }
