@@ -530,19 +530,7 @@ func (s *snapshot) compilePerType() {
 	p.typeGrantsAt = perType(s, p.grantsByType, func(own []grantNode, _ bool, wild []grantNode, _ bool) []grantNode {
 		return slices.Concat(own, wild)
 	})
-	p.recGrantsAt = make([]map[int64][]grantNode, len(s.types)+1)
-	for k, list := range p.grantsByRecord {
-		if t := s.typeOf(k.typ); t > 0 {
-			if p.recGrantsAt[t] == nil {
-				p.recGrantsAt[t] = map[int64][]grantNode{}
-			}
-			p.recGrantsAt[t][k.id] = list
-		}
-	}
-	p.recBloomAt = make([]idBloom, len(p.recGrantsAt))
-	for t, m := range p.recGrantsAt {
-		p.recBloomAt[t] = newIDBloom(slices.Collect(maps.Keys(m)))
-	}
+	p.recGrantsAt, p.recBloomAt = perRecord(s, p.grantsByRecord)
 	s.compileDefaultsAt()
 	s.compileLimitsAt()
 }
@@ -555,19 +543,27 @@ func (s *snapshot) compileLimitsAt() {
 	p.limitsAt = perType(s, p.limitsByType, func(own []limitNode, _ bool, wild []limitNode, _ bool) []limitNode {
 		return slices.Concat(own, wild)
 	})
-	p.recLimitsAt = make([]map[int64][]limitNode, len(s.types)+1)
-	for k, list := range p.limitsByRecord {
+	p.recLimitsAt, p.recLimitBloom = perRecord(s, p.limitsByRecord)
+}
+
+// perRecord lays out entries on single records by interned type, then by
+// record id, with a Bloom filter of each type's record ids, so a decision
+// about a record nothing names skips the map.
+func perRecord[T any](s *snapshot, byRecord map[recordKey][]T) ([]map[int64][]T, []idBloom) {
+	at := make([]map[int64][]T, len(s.types)+1)
+	for k, list := range byRecord {
 		if t := s.typeOf(k.typ); t > 0 {
-			if p.recLimitsAt[t] == nil {
-				p.recLimitsAt[t] = map[int64][]limitNode{}
+			if at[t] == nil {
+				at[t] = map[int64][]T{}
 			}
-			p.recLimitsAt[t][k.id] = list
+			at[t][k.id] = list
 		}
 	}
-	p.recLimitBloom = make([]idBloom, len(p.recLimitsAt))
-	for t, m := range p.recLimitsAt {
-		p.recLimitBloom[t] = newIDBloom(slices.Collect(maps.Keys(m)))
+	bloom := make([]idBloom, len(at))
+	for t, m := range at {
+		bloom[t] = newIDBloom(slices.Collect(maps.Keys(m)))
 	}
+	return at, bloom
 }
 
 // maskPolicyGroups stores the current policy bits in the policy's grants,

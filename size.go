@@ -224,17 +224,7 @@ func policyBytes(p *policy) int64 {
 	for _, gs := range p.typeGrantsAt {
 		n += sliceBytes(gs)
 	}
-	n += sliceBytes(p.recGrantsAt)
-	for _, m := range p.recGrantsAt {
-		n += mapBytes(m)
-		for _, gs := range m {
-			n += sliceBytes(gs)
-		}
-	}
-	n += sliceBytes(p.recBloomAt)
-	for _, b := range p.recBloomAt {
-		n += sliceBytes(b)
-	}
+	n += perRecordBytes(p.recGrantsAt, p.recBloomAt)
 	n += sliceBytes(p.defaultsAt)
 	for _, d := range p.defaultsAt {
 		n += sliceBytes(d)
@@ -271,15 +261,21 @@ func limitBytes(p *policy) int64 {
 	for _, ls := range p.limitsAt {
 		n += sliceBytes(ls)
 	}
-	n += sliceBytes(p.recLimitsAt)
-	for _, m := range p.recLimitsAt {
+	n += perRecordBytes(p.recLimitsAt, p.recLimitBloom)
+	return n
+}
+
+// perRecordBytes is the size of what perRecord lays out.
+func perRecordBytes[T any](at []map[int64][]T, bloom []idBloom) int64 {
+	n := sliceBytes(at)
+	for _, m := range at {
 		n += mapBytes(m)
-		for _, ls := range m {
-			n += sliceBytes(ls)
+		for _, list := range m {
+			n += sliceBytes(list)
 		}
 	}
-	n += sliceBytes(p.recLimitBloom)
-	for _, b := range p.recLimitBloom {
+	n += sliceBytes(bloom)
+	for _, b := range bloom {
 		n += sliceBytes(b)
 	}
 	return n
