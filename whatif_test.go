@@ -1,0 +1,334 @@
+package access_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
+
+	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/store/memory"
+)
+
+// This file tests Engine.WhatIf: a rapid property against the naive
+// difference (apply the change to a store, ask a fresh resolver), and
+// table tests of the rendering and of the errors.
+
+// whatIfSentinels are the errors a store and WhatIf must agree on.
+var whatIfSentinels = []error{access.ErrInvalid, access.ErrCycle, access.ErrNameTaken, access.ErrInUse,
+	access.ErrExists, access.ErrConflict, access.ErrNotFound}
+
+// naiveView is one associate as the public questions answer.
+type naiveView struct {
+	exists bool
+	status access.AccessStatus
+	groups map[access.GroupID]access.Membership
+	cells  map[naiveCell]naiveValue
+	funcs  map[string]bool
+}
+
+type naiveCell struct {
+	typ   string
+	kind  access.CauseKind
+	rel   access.Relation
+	rule  access.RuleID
+	grant access.GrantID
+}
+
+type naiveValue struct {
+	rights access.CRUD
+	value  string // the rule or grant, printed
+}
+
+// naiveAsk asks e everything about who, functional rights by Has over the
+// universe of rights.
+func naiveAsk(t *rapid.T, e *access.Engine, who access.AssociateID, universe []string) naiveView {
+	ctx := context.Background()
+	v := naiveView{groups: map[access.GroupID]access.Membership{}, cells: map[naiveCell]naiveValue{}, funcs: map[string]bool{}}
+	ms, err := e.EffectiveGroups(ctx, who)
+	if errors.Is(err, access.ErrNotFound) {
+		return v
+	}
+	if err != nil {
+		t.Fatalf("EffectiveGroups(%d): %v", who, err)
+	}
+	v.exists = true
+	for _, m := range ms {
+		v.groups[m.Group] = m
+	}
+	p, err := e.Permissions(ctx, who)
+	if err != nil {
+		t.Fatalf("Permissions(%d): %v", who, err)
+	}
+	v.status = access.AccessStatus{Exists: true, Gate: p.Gate, System: p.System, Confined: p.Confined}
+	for _, tp := range p.Types {
+		for rel, c := range tp.Relations {
+			if c != 0 {
+				v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseRole, rel: rel}] = naiveValue{rights: c}
+			}
+		}
+		for _, r := range tp.Sharing {
+			v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseSharing, rule: r.ID}] = naiveValue{r.Rights, fmt.Sprintf("%+v", r)}
+		}
+		for _, g := range tp.Grants {
+			v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseGrant, grant: g.ID}] = naiveValue{g.Rights, fmt.Sprintf("%+v", g)}
+		}
+		if tp.Default != 0 {
+			v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseDefault}] = naiveValue{rights: tp.Default}
+		}
+	}
+	if !p.System {
+		for _, f := range universe {
+			has, err := e.Has(ctx, who, f)
+			if err != nil {
+				t.Fatalf("Has(%d, %q): %v", who, f, err)
+			}
+			if has {
+				v.funcs[f] = true
+			}
+		}
+	}
+	return v
+}
+
+// naiveDiff is the difference between two answers, built the obvious way.
+func naiveDiff(who access.AssociateID, name string, was, is naiveView) (access.AssociateDiff, bool) {
+	d := access.AssociateDiff{Associate: who, Name: name, Before: was.status, After: is.status}
+	for _, g := range slices.Sorted(maps.Keys(was.groups)) {
+		if _, ok := is.groups[g]; !ok {
+			m := was.groups[g]
+			d.Memberships = append(d.Memberships, access.MembershipChange{Group: m.Path[len(m.Path)-1], Before: &m})
+		}
+	}
+	for _, g := range slices.Sorted(maps.Keys(is.groups)) {
+		if _, ok := was.groups[g]; !ok {
+			m := is.groups[g]
+			d.Memberships = append(d.Memberships, access.MembershipChange{Group: m.Path[len(m.Path)-1], After: &m})
+		}
+	}
+	slices.SortStableFunc(d.Memberships, func(x, y access.MembershipChange) int { return int(x.Group.ID - y.Group.ID) })
+	var cells []naiveCell
+	for c := range was.cells {
+		cells = append(cells, c)
+	}
+	for c := range is.cells {
+		if _, ok := was.cells[c]; !ok {
+			cells = append(cells, c)
+		}
+	}
+	slices.SortFunc(cells, func(x, y naiveCell) int {
+		return cmpOr(compare(x.typ, y.typ), compare(x.kind, y.kind), compare(x.rel, y.rel), compare(x.rule, y.rule), compare(x.grant, y.grant))
+	})
+	// A system user may do everything: its status says so, and neither
+	// rights nor functional rights are listed against it.
+	system := was.status.System || is.status.System
+	for _, c := range cells {
+		if !system && was.cells[c] != is.cells[c] {
+			d.Rights = append(d.Rights, access.RightsChange{EntityType: c.typ, Kind: c.kind, Relation: c.rel, Rule: c.rule, Grant: c.grant,
+				Before: was.cells[c].rights, After: is.cells[c].rights})
+		}
+	}
+	if !system {
+		for _, f := range slices.Sorted(maps.Keys(was.funcs)) {
+			if !is.funcs[f] {
+				d.Functions = append(d.Functions, access.FunctionChange{Function: f})
+			}
+		}
+		for _, f := range slices.Sorted(maps.Keys(is.funcs)) {
+			if !was.funcs[f] {
+				d.Functions = append(d.Functions, access.FunctionChange{Function: f, Gained: true})
+			}
+		}
+		slices.SortFunc(d.Functions, func(x, y access.FunctionChange) int { return compare(x.Function, y.Function) })
+	}
+	changed := d.Before != d.After || len(d.Memberships)+len(d.Rights)+len(d.Functions) > 0
+	return d, changed
+}
+
+func compare[T ~string | ~int64 | ~uint8](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpOr(xs ...int) int {
+	for _, x := range xs {
+		if x != 0 {
+			return x
+		}
+	}
+	return 0
+}
+
+// drawFunctions gives some roles and groups functional rights.
+func drawFunctions(t *rapid.T, b *access.Batch, universe []string) {
+	for i := range b.Roles {
+		if rapid.IntRange(0, 2).Draw(t, "rolefn") == 0 {
+			b.Roles[i].Functions = []string{rapid.SampledFrom(universe).Draw(t, "fn")}
+		}
+	}
+	for i := range b.Groups {
+		if b.Groups[i].Smart == "" && rapid.IntRange(0, 2).Draw(t, "groupfn") == 0 {
+			b.Groups[i].Functions = []string{rapid.SampledFrom(universe).Draw(t, "fn")}
+		}
+	}
+}
+
+// drawChange draws a write against org: some entities of another random
+// organisation put over it, and some of org's deleted.
+func drawChange(t *rapid.T, org *access.Batch, universe []string) access.Batch {
+	other := access.GenOrg(t)
+	drawFunctions(t, &other, universe)
+	var c access.Batch
+	pick := func(label string) bool { return rapid.IntRange(0, 3).Draw(t, label) == 0 }
+	for _, v := range other.Roles {
+		if pick("putrole") {
+			c.Roles = append(c.Roles, v)
+		}
+	}
+	for _, v := range other.Groups {
+		if pick("putgroup") {
+			c.Groups = append(c.Groups, v)
+		}
+	}
+	for _, v := range other.Associates {
+		if pick("putassoc") {
+			c.Associates = append(c.Associates, v)
+		}
+	}
+	for _, v := range other.SharingRules {
+		if pick("putrule") {
+			c.SharingRules = append(c.SharingRules, v)
+		}
+	}
+	for _, v := range other.Grants {
+		if pick("putgrant") {
+			c.Grants = append(c.Grants, v)
+		}
+	}
+	del := func(label string) bool { return rapid.IntRange(0, 6).Draw(t, label) == 0 }
+	for _, v := range org.Associates {
+		if del("delassoc") {
+			c.DeleteAssociates = append(c.DeleteAssociates, v.ID)
+		}
+	}
+	for _, v := range org.Groups {
+		if del("delgroup") {
+			c.DeleteGroups = append(c.DeleteGroups, v.ID)
+		}
+	}
+	for _, v := range org.SharingRules {
+		if del("delrule") {
+			c.DeleteSharingRules = append(c.DeleteSharingRules, v.ID)
+		}
+	}
+	for _, v := range org.Grants {
+		if del("delgrant") {
+			c.DeleteGrants = append(c.DeleteGrants, v.ID)
+		}
+	}
+	// Deleting what is also put is invalid; keep the put.
+	c.DeleteAssociates = slices.DeleteFunc(c.DeleteAssociates, func(id access.AssociateID) bool {
+		return slices.ContainsFunc(c.Associates, func(a access.Associate) bool { return a.ID == id })
+	})
+	c.DeleteGroups = slices.DeleteFunc(c.DeleteGroups, func(id access.GroupID) bool {
+		return slices.ContainsFunc(c.Groups, func(g access.Group) bool { return g.ID == id })
+	})
+	c.DeleteSharingRules = slices.DeleteFunc(c.DeleteSharingRules, func(id access.RuleID) bool {
+		return slices.ContainsFunc(c.SharingRules, func(r access.SharingRule) bool { return r.ID == id })
+	})
+	c.DeleteGrants = slices.DeleteFunc(c.DeleteGrants, func(id access.GrantID) bool {
+		return slices.ContainsFunc(c.Grants, func(g access.Grant) bool { return g.ID == id })
+	})
+	return c
+}
+
+// storedOrg draws an organisation a store accepts.
+func storedOrg(t *rapid.T, universe []string) (*memory.Store, access.Batch) {
+	org := access.GenOrg(t)
+	drawFunctions(t, &org, universe)
+	known := map[access.AssociateID]bool{}
+	for _, a := range org.Associates {
+		known[a.ID] = true
+	}
+	for i := range org.SharingRules {
+		for _, p := range []*access.Principals{&org.SharingRules[i].From, &org.SharingRules[i].To} {
+			p.Associates = slices.DeleteFunc(p.Associates, func(id access.AssociateID) bool { return !known[id] })
+		}
+	}
+	s := memory.New()
+	if _, err := s.Apply(context.Background(), org.Clone()); err != nil {
+		t.Skipf("the store refuses the drawn organisation: %v", err)
+	}
+	return s, org
+}
+
+func TestPropWhatIfMatchesApplying(t *testing.T) {
+	universe := []string{"export", "import", "admin"}
+	rapid.Check(t, func(t *rapid.T) {
+		ctx := context.Background()
+		s, org := storedOrg(t, universe)
+		e, err := access.NewResolver(ctx, s, &access.Options{PollInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		change := drawChange(t, &org, universe)
+		rev := s.Revision()
+		got, werr := e.WhatIf(ctx, change)
+		if s.Revision() != rev || e.Revision() != rev {
+			t.Fatalf("WhatIf moved the revision: store %d, resolver %d, want %d", s.Revision(), e.Revision(), rev)
+		}
+		var ids []access.AssociateID
+		names := map[access.AssociateID]string{}
+		for _, a := range org.Associates {
+			ids = append(ids, a.ID)
+			names[a.ID] = a.Name
+		}
+		for _, a := range change.Associates {
+			ids = append(ids, a.ID)
+			names[a.ID] = a.Name
+		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		before := map[access.AssociateID]naiveView{}
+		for _, id := range ids {
+			before[id] = naiveAsk(t, e, id, universe)
+		}
+		_, aerr := s.Apply(ctx, change.Clone())
+		for _, sentinel := range whatIfSentinels {
+			if errors.Is(werr, sentinel) != errors.Is(aerr, sentinel) {
+				t.Fatalf("WhatIf error %v, store error %v: disagree on %v", werr, aerr, sentinel)
+			}
+		}
+		if (werr == nil) != (aerr == nil) {
+			t.Fatalf("WhatIf error %v, store error %v", werr, aerr)
+		}
+		if aerr != nil {
+			return
+		}
+		fresh, err := access.NewResolver(ctx, s, &access.Options{PollInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fresh.Close()
+		want := access.Diff{Revision: rev}
+		for _, id := range ids {
+			if d, changed := naiveDiff(id, names[id], before[id], naiveAsk(t, fresh, id, universe)); changed {
+				want.Associates = append(want.Associates, d)
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("WhatIf(%+v) (-want +got):\n%s", change, diff)
+		}
+	})
+}
