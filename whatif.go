@@ -328,11 +328,12 @@ func (e *Engine) WhatIf(ctx context.Context, change Batch) (Diff, error) {
 	now := e.now()
 	clock := func() time.Time { return now }
 	before, after := e.shadow(s, clock), e.shadow(next, clock)
-	for _, id := range s.whatIfScope(next, &b) {
+	sc := s.whatIfScope(next, &b)
+	for _, id := range sc.ids {
 		if err := ctx.Err(); err != nil {
 			return Diff{}, err
 		}
-		a, err := diffAssociate(ctx, before, after, id)
+		a, err := diffAssociate(ctx, before, after, id, sc.full[id] || sc.all, sc.relevant)
 		if err != nil {
 			return Diff{}, err
 		}
@@ -432,22 +433,50 @@ var knownChangeFields = map[string]bool{
 	"Patches": true, "CreateOnly": true, "ExpectRevision": true,
 }
 
-// whatIfScope returns, sorted, the ids of the associates whose access the
-// write b can change between s and next (see [Engine.WhatIf]).
-func (s *snapshot) whatIfScope(next *snapshot, b *Batch) []AssociateID {
+// scope is the associates a write can reach (see whatIfScope).
+type scope struct {
+	// ids lists them, sorted.
+	ids []AssociateID
+	// full holds those whose permissions must be compared whatever
+	// happens to their memberships; all says that is every one.
+	full map[AssociateID]bool
+	all  bool
+	// relevant holds the indexes of the groups, on either side, whose
+	// membership can change permissions: those a sharing rule or grant
+	// names, or with default permissions or functional rights. An
+	// associate outside full whose memberships change only in other
+	// groups is compared on its memberships alone.
+	relevant map[int32]bool
+}
+
+// whatIfScope returns the associates whose access the write b can change
+// between s and next (see [Engine.WhatIf]).
+func (s *snapshot) whatIfScope(next *snapshot, b *Batch) scope {
+	sc := scope{full: map[AssociateID]bool{}, relevant: map[int32]bool{}}
 	ids := map[AssociateID]bool{}
 	add := func(n *assocNode) {
 		if n != nil {
 			ids[n.a.ID] = true
 		}
 	}
-	every := func() []AssociateID {
+	full := func(n *assocNode) {
+		if n != nil {
+			ids[n.a.ID] = true
+			sc.full[n.a.ID] = true
+		}
+	}
+	done := func() scope {
+		sc.ids = slices.Sorted(maps.Keys(ids))
+		return sc
+	}
+	every := func() scope {
 		for _, sn := range [2]*snapshot{s, next} {
 			for _, n := range sn.assocs {
 				add(n)
 			}
 		}
-		return slices.Sorted(maps.Keys(ids))
+		sc.all = true
+		return done()
 	}
 	v := reflect.ValueOf(b).Elem()
 	for i := range v.NumField() {
@@ -457,6 +486,9 @@ func (s *snapshot) whatIfScope(next *snapshot, b *Batch) []AssociateID {
 	}
 	if s.reshapes(&Delta{Batch: *b}) {
 		return every()
+	}
+	for _, sn := range [2]*snapshot{s, next} {
+		sn.permissionGroups(sc.relevant)
 	}
 	// Memberships: an update gives a new node to every associate whose
 	// memberships it recomputes, and shares the others.
@@ -475,32 +507,38 @@ func (s *snapshot) whatIfScope(next *snapshot, b *Batch) []AssociateID {
 	}
 	for _, a := range b.Associates {
 		ids[a.ID] = true
+		sc.full[a.ID] = true
 	}
 	for _, id := range b.DeleteAssociates {
 		ids[id] = true
+		sc.full[id] = true
 	}
 	// Role cells and functional rights: the role's holders.
 	roles := map[RoleID]bool{}
 	for _, r := range b.Roles {
 		roles[r.ID] = true
 	}
-	// Group defaults and functional rights: the effective members.
-	groups := b.DeleteGroups
+	// Group defaults and functional rights: the effective members of a
+	// group whose defaults or functional rights change.
+	var groups []GroupID
 	for _, g := range b.Groups {
-		groups = append(groups, g.ID)
+		if _, old := s.group(g.ID); old == nil || !reflect.DeepEqual(old.group.Defaults, g.Defaults) ||
+			!slices.Equal(old.group.Functions, g.Functions) {
+			groups = append(groups, g.ID)
+		}
 	}
 	for _, sn := range [2]*snapshot{s, next} {
 		if len(roles) > 0 {
 			for _, n := range sn.assocs {
 				if n != nil && roles[n.a.Role] {
-					add(n)
+					full(n)
 				}
 			}
 		}
 		for _, g := range groups {
 			if gi, gn := sn.group(g); gn != nil {
 				for _, a := range sn.members[gi] {
-					add(sn.assocs[a])
+					full(sn.assocs[a])
 				}
 			}
 		}
@@ -534,25 +572,48 @@ func (s *snapshot) whatIfScope(next *snapshot, b *Batch) []AssociateID {
 			continue
 		}
 		for _, n := range sn.assocs {
-			if n == nil || ids[n.a.ID] {
+			if n == nil || sc.full[n.a.ID] {
 				continue
 			}
 			for _, f := range reach {
 				if f(n) {
-					add(n)
+					full(n)
 					break
 				}
 			}
 		}
 	}
-	return slices.Sorted(maps.Keys(ids))
+	return done()
 }
 
-// accessView is what diffAssociate compares of one associate on one side.
+// permissionGroups adds to set the indexes of the groups whose membership
+// [Engine.Permissions] reads: those a sharing rule gives to or a grant is
+// to, and those with default permissions or functional rights.
+func (s *snapshot) permissionGroups(set map[int32]bool) {
+	for _, r := range s.policy.rules {
+		for _, g := range r.to.groups {
+			set[g] = true
+		}
+	}
+	for _, g := range s.policy.grants {
+		if gi, gn := s.group(g.Group); gn != nil {
+			set[gi] = true
+		}
+	}
+	for _, g := range s.policy.defaults {
+		set[g] = true
+	}
+	for _, gs := range s.policy.funcGroups {
+		for _, g := range gs {
+			set[g] = true
+		}
+	}
+}
+
+// accessView is what diffAssociate compares of one associate on one side
+// beside its memberships.
 type accessView struct {
 	status AccessStatus
-	name   string
-	groups map[GroupID]Membership
 	cells  map[rightsCell]cellValue
 	funcs  map[string]bool
 }
@@ -573,26 +634,14 @@ type cellValue struct {
 	value  any
 }
 
-// viewOf asks e about associate id.
-func viewOf(ctx context.Context, e *Engine, id AssociateID) (accessView, error) {
-	v := accessView{groups: map[GroupID]Membership{}, cells: map[rightsCell]cellValue{}, funcs: map[string]bool{}}
-	s, err := e.current()
-	if err != nil {
-		return v, err
-	}
-	_, n := s.assoc(id)
+// viewOf asks e about associate id, which e's snapshot holds as n (nil:
+// not at all).
+func viewOf(ctx context.Context, e *Engine, n *assocNode) (accessView, error) {
+	v := accessView{cells: map[rightsCell]cellValue{}, funcs: map[string]bool{}}
 	if n == nil {
 		return v, nil
 	}
-	v.name = n.a.Name
-	ms, err := e.EffectiveGroups(ctx, id)
-	if err != nil {
-		return v, err
-	}
-	for _, m := range ms {
-		v.groups[m.Group] = m
-	}
-	p, err := e.Permissions(ctx, id)
+	p, err := e.Permissions(ctx, n.a.ID)
 	if err != nil {
 		return v, err
 	}
@@ -621,29 +670,41 @@ func viewOf(ctx context.Context, e *Engine, id AssociateID) (accessView, error) 
 }
 
 // diffAssociate compares associate id as before and after answer.
-func diffAssociate(ctx context.Context, before, after *Engine, id AssociateID) (AssociateDiff, error) {
-	was, err := viewOf(ctx, before, id)
+// Memberships are compared on the snapshots' nodes, whose group lists are
+// what [Engine.EffectiveGroups] returns, and only the changed ones are
+// explained: explaining every membership costs far more than comparing.
+func diffAssociate(ctx context.Context, before, after *Engine, id AssociateID, full bool, relevant map[int32]bool) (AssociateDiff, error) {
+	s, next := before.snap.Load(), after.snap.Load()
+	_, wn := s.assoc(id)
+	_, in := next.assoc(id)
+	ms := membershipChanges(s, next, wn, in)
+	full = full || wn == nil || in == nil
+	if !full {
+		// Only memberships can have changed: unless one of a group
+		// permissions read, that is all there is to compare.
+		full = slices.ContainsFunc(ms, func(m MembershipChange) bool {
+			return m.Before != nil && relevant[s.groupIdx[m.Group.ID]] || m.After != nil && relevant[next.groupIdx[m.Group.ID]]
+		})
+	}
+	if !full {
+		st := statusOf(wn, before.now)
+		return AssociateDiff{Associate: id, Name: wn.a.Name, Before: st, After: st, Memberships: ms}, nil
+	}
+	was, err := viewOf(ctx, before, wn)
 	if err != nil {
 		return AssociateDiff{}, err
 	}
-	is, err := viewOf(ctx, after, id)
+	is, err := viewOf(ctx, after, in)
 	if err != nil {
 		return AssociateDiff{}, err
 	}
-	d := AssociateDiff{Associate: id, Name: cmp.Or(is.name, was.name), Before: was.status, After: is.status}
-	for _, g := range slices.Sorted(maps.Keys(was.groups)) {
-		if _, ok := is.groups[g]; !ok {
-			m := was.groups[g]
-			d.Memberships = append(d.Memberships, MembershipChange{Group: m.Path[len(m.Path)-1], Before: &m})
-		}
+	d := AssociateDiff{Associate: id, Before: was.status, After: is.status}
+	if in != nil {
+		d.Name = in.a.Name
+	} else if wn != nil {
+		d.Name = wn.a.Name
 	}
-	for _, g := range slices.Sorted(maps.Keys(is.groups)) {
-		if _, ok := was.groups[g]; !ok {
-			m := is.groups[g]
-			d.Memberships = append(d.Memberships, MembershipChange{Group: m.Path[len(m.Path)-1], After: &m})
-		}
-	}
-	slices.SortStableFunc(d.Memberships, func(x, y MembershipChange) int { return cmp.Compare(x.Group.ID, y.Group.ID) })
+	d.Memberships = ms
 	if was.status.System || is.status.System {
 		// A system user may do everything: the status says so, and a
 		// list of cells or functional rights against it would mislead.
@@ -666,6 +727,52 @@ func diffAssociate(ctx context.Context, before, after *Engine, id AssociateID) (
 		}
 	}
 	return d, nil
+}
+
+// statusOf is the standing of the associate of node n (nil: none), as
+// [Engine.Permissions] reports it.
+func statusOf(n *assocNode, now func() time.Time) AccessStatus {
+	if n == nil {
+		return AccessStatus{}
+	}
+	st := AccessStatus{Exists: true, Gate: gate(n, now)}
+	if st.Gate == GateNone {
+		st.System, st.Confined = n.a.Type == System, n.a.Type == External
+	}
+	return st
+}
+
+// membershipChanges lists, by group id, the memberships of node wn in s
+// that node in in next lacks and those it adds, each explained on its
+// side. Group indexes are stable across an update, so the sorted index
+// lists compare directly.
+func membershipChanges(s, next *snapshot, wn, in *assocNode) []MembershipChange {
+	var was, is []int32
+	if wn != nil {
+		was = wn.groups
+	}
+	if in != nil {
+		is = in.groups
+	}
+	var out []MembershipChange
+	i, j := 0, 0
+	for i < len(was) || j < len(is) {
+		switch {
+		case j == len(is) || i < len(was) && was[i] < is[j]:
+			m := s.explain(wn, was[i])
+			out = append(out, MembershipChange{Group: m.Path[len(m.Path)-1], Before: &m})
+			i++
+		case i == len(was) || is[j] < was[i]:
+			m := next.explain(in, is[j])
+			out = append(out, MembershipChange{Group: m.Path[len(m.Path)-1], After: &m})
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	slices.SortStableFunc(out, func(x, y MembershipChange) int { return cmp.Compare(x.Group.ID, y.Group.ID) })
+	return out
 }
 
 func compareCells(x, y rightsCell) int {

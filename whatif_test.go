@@ -215,6 +215,21 @@ func drawChange(t *rapid.T, org *access.Batch, universe []string) access.Batch {
 			c.Grants = append(c.Grants, v)
 		}
 	}
+	// Nesting changed alone, which keeps the groups' defaults and
+	// functional rights: the associates whose memberships move are then
+	// compared on their memberships unless a group that matters moves.
+	for _, g := range org.Groups {
+		if g.Smart != "" || slices.ContainsFunc(c.Groups, func(x access.Group) bool { return x.ID == g.ID }) || !pick("renest") {
+			continue
+		}
+		g.Groups = nil
+		for j := access.GroupID(1); j < g.ID; j++ {
+			if rapid.Bool().Draw(t, "child") {
+				g.Groups = append(g.Groups, j)
+			}
+		}
+		c.Groups = append(c.Groups, g)
+	}
 	del := func(label string) bool { return rapid.IntRange(0, 6).Draw(t, label) == 0 }
 	for _, v := range org.Associates {
 		if del("delassoc") {
