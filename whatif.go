@@ -614,6 +614,7 @@ func (s *snapshot) permissionGroups(set map[int32]bool) {
 // beside its memberships.
 type accessView struct {
 	status AccessStatus
+	types  map[string]bool // the rows Permissions lists
 	cells  map[rightsCell]cellValue
 	funcs  map[string]bool
 }
@@ -637,7 +638,7 @@ type cellValue struct {
 // viewOf asks e about associate id, which e's snapshot holds as n (nil:
 // not at all).
 func viewOf(ctx context.Context, e *Engine, n *assocNode) (accessView, error) {
-	v := accessView{cells: map[rightsCell]cellValue{}, funcs: map[string]bool{}}
+	v := accessView{types: map[string]bool{}, cells: map[rightsCell]cellValue{}, funcs: map[string]bool{}}
 	if n == nil {
 		return v, nil
 	}
@@ -648,6 +649,7 @@ func viewOf(ctx context.Context, e *Engine, n *assocNode) (accessView, error) {
 	v.status = AccessStatus{Exists: true, Gate: p.Gate, System: p.System, Confined: p.Confined}
 	for _, tp := range p.Types {
 		t := tp.EntityType
+		v.types[t] = true
 		for rel, c := range tp.Relations {
 			if c != 0 {
 				v.cells[rightsCell{EntityType: t, Kind: CauseRole, Relation: rel}] = cellValue{rights: c}
@@ -710,15 +712,7 @@ func diffAssociate(ctx context.Context, before, after *Engine, id AssociateID, f
 		// list of cells or functional rights against it would mislead.
 		return d, nil
 	}
-	cells := maps.Clone(was.cells)
-	maps.Copy(cells, is.cells)
-	for _, k := range slices.SortedFunc(maps.Keys(cells), compareCells) {
-		b, a := was.cells[k], is.cells[k]
-		if b.rights != a.rights || !reflect.DeepEqual(b.value, a.value) {
-			d.Rights = append(d.Rights, RightsChange{EntityType: k.EntityType, Kind: k.Kind, Relation: k.Relation,
-				Rule: k.Rule, Grant: k.Grant, Before: b.rights, After: a.rights})
-		}
-	}
+	d.Rights = rightsChanges(&was, &is)
 	funcs := maps.Clone(was.funcs)
 	maps.Copy(funcs, is.funcs)
 	for _, f := range slices.Sorted(maps.Keys(funcs)) {
@@ -773,6 +767,57 @@ func membershipChanges(s, next *snapshot, wn, in *assocNode) []MembershipChange 
 	}
 	slices.SortStableFunc(out, func(x, y MembershipChange) int { return cmp.Compare(x.Group.ID, y.Group.ID) })
 	return out
+}
+
+// rightsChanges lists the cells that differ between was and is. A type
+// without a row of its own gets what the Wildcard row says, on either
+// side, as [Engine.Can] decides; and a type's change that only repeats
+// the Wildcard row's is left out.
+func rightsChanges(was, is *accessView) []RightsChange {
+	keys := map[rightsCell]bool{}
+	for _, v := range [2]*accessView{was, is} {
+		for k := range v.cells {
+			keys[k] = true
+			for t := range was.types {
+				k.EntityType = t
+				keys[k] = true
+			}
+			for t := range is.types {
+				k.EntityType = t
+				keys[k] = true
+			}
+		}
+	}
+	var out []RightsChange
+	changed := map[rightsCell]RightsChange{}
+	for _, k := range slices.SortedFunc(maps.Keys(keys), compareCells) {
+		b, a := was.cell(k), is.cell(k)
+		if b.rights == a.rights && reflect.DeepEqual(b.value, a.value) {
+			continue
+		}
+		c := RightsChange{EntityType: k.EntityType, Kind: k.Kind, Relation: k.Relation,
+			Rule: k.Rule, Grant: k.Grant, Before: b.rights, After: a.rights}
+		if k.EntityType != Wildcard {
+			w := k
+			w.EntityType = Wildcard
+			if wc, ok := changed[w]; ok && wc.Before == c.Before && wc.After == c.After {
+				continue
+			}
+		} else {
+			changed[k] = c
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// cell returns the value of cell k: its row's, or the Wildcard row's
+// when the type has no row.
+func (v *accessView) cell(k rightsCell) cellValue {
+	if !v.types[k.EntityType] {
+		k.EntityType = Wildcard
+	}
+	return v.cells[k]
 }
 
 func compareCells(x, y rightsCell) int {

@@ -27,6 +27,7 @@ var whatIfSentinels = []error{access.ErrInvalid, access.ErrCycle, access.ErrName
 type naiveView struct {
 	exists bool
 	status access.AccessStatus
+	types  map[string]bool
 	groups map[access.GroupID]access.Membership
 	cells  map[naiveCell]naiveValue
 	funcs  map[string]bool
@@ -49,7 +50,7 @@ type naiveValue struct {
 // universe of rights.
 func naiveAsk(t *rapid.T, e *access.Engine, who access.AssociateID, universe []string) naiveView {
 	ctx := context.Background()
-	v := naiveView{groups: map[access.GroupID]access.Membership{}, cells: map[naiveCell]naiveValue{}, funcs: map[string]bool{}}
+	v := naiveView{types: map[string]bool{}, groups: map[access.GroupID]access.Membership{}, cells: map[naiveCell]naiveValue{}, funcs: map[string]bool{}}
 	ms, err := e.EffectiveGroups(ctx, who)
 	if errors.Is(err, access.ErrNotFound) {
 		return v
@@ -67,6 +68,7 @@ func naiveAsk(t *rapid.T, e *access.Engine, who access.AssociateID, universe []s
 	}
 	v.status = access.AccessStatus{Exists: true, Gate: p.Gate, System: p.System, Confined: p.Confined}
 	for _, tp := range p.Types {
+		v.types[tp.EntityType] = true
 		for rel, c := range tp.Relations {
 			if c != 0 {
 				v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseRole, rel: rel}] = naiveValue{rights: c}
@@ -112,15 +114,26 @@ func naiveDiff(who access.AssociateID, name string, was, is naiveView) (access.A
 		}
 	}
 	slices.SortStableFunc(d.Memberships, func(x, y access.MembershipChange) int { return int(x.Group.ID - y.Group.ID) })
-	var cells []naiveCell
-	for c := range was.cells {
-		cells = append(cells, c)
-	}
-	for c := range is.cells {
-		if _, ok := was.cells[c]; !ok {
-			cells = append(cells, c)
+	// Every source seen, for every type either side has a row for; a type
+	// without a row reads the "*" row, as Can decides.
+	seen := map[naiveCell]bool{}
+	for _, v := range []naiveView{was, is} {
+		for c := range v.cells {
+			for _, types := range []map[string]bool{{c.typ: true}, was.types, is.types} {
+				for t := range types {
+					c.typ = t
+					seen[c] = true
+				}
+			}
 		}
 	}
+	get := func(v naiveView, c naiveCell) naiveValue {
+		if !v.types[c.typ] {
+			c.typ = "*"
+		}
+		return v.cells[c]
+	}
+	cells := slices.Collect(maps.Keys(seen))
 	slices.SortFunc(cells, func(x, y naiveCell) int {
 		return cmpOr(compare(x.typ, y.typ), compare(x.kind, y.kind), compare(x.rel, y.rel), compare(x.rule, y.rule), compare(x.grant, y.grant))
 	})
@@ -128,10 +141,19 @@ func naiveDiff(who access.AssociateID, name string, was, is naiveView) (access.A
 	// rights nor functional rights are listed against it.
 	system := was.status.System || is.status.System
 	for _, c := range cells {
-		if !system && was.cells[c] != is.cells[c] {
-			d.Rights = append(d.Rights, access.RightsChange{EntityType: c.typ, Kind: c.kind, Relation: c.rel, Rule: c.rule, Grant: c.grant,
-				Before: was.cells[c].rights, After: is.cells[c].rights})
+		b, a := get(was, c), get(is, c)
+		if system || b == a {
+			continue
 		}
+		if c.typ != "*" {
+			w := c
+			w.typ = "*"
+			if get(was, w) == b && get(is, w) == a {
+				continue // the "*" row's change says it
+			}
+		}
+		d.Rights = append(d.Rights, access.RightsChange{EntityType: c.typ, Kind: c.kind, Relation: c.rel, Rule: c.rule, Grant: c.grant,
+			Before: b.rights, After: a.rights})
 	}
 	if !system {
 		for _, f := range slices.Sorted(maps.Keys(was.funcs)) {
