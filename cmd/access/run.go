@@ -23,10 +23,15 @@ const usage = `usage:
   access who-can SOURCE ACTION RECORD
   access groups SOURCE WHO
   access lint SOURCE
+  access diff BEFORE AFTER [--json]
+  access diff SOURCE --change FILE [--json]
 
 SOURCE: a model file (*.yaml, *.yml, *.json), a PostgreSQL DSN
 (postgres://…), or an SQLite file. WHO: a name, an id, or "a quoted name".
 RECORD: TYPE or TYPE{KEY: VALUE, …}, e.g. contact{id: 42, owner: bo, group: Oslo}
+diff: what-if, the difference in effective access a change would make;
+exit 0 when there is none, 1 when there is some, 2 on error. FILE is a
+model-file fragment: its entities replace those with the same id or name.
 `
 
 // Exit codes.
@@ -60,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		code, err = cmdGroups(ctx, rest, stdout)
 	case "lint":
 		code, err = cmdLint(ctx, rest, stdout)
+	case "diff":
+		code, err = cmdDiff(ctx, rest, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
