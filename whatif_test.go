@@ -2,6 +2,7 @@ package access_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -368,4 +369,82 @@ func TestPropWhatIfMatchesApplying(t *testing.T) {
 			t.Fatalf("WhatIf(%+v) (-want +got):\n%s", change, diff)
 		}
 	})
+}
+
+// TestWhatIfErrors: a change a store would refuse is refused with the
+// same error, and nothing is written either way.
+func TestWhatIfErrors(t *testing.T) {
+	ctx := context.Background()
+	s, e := seedResolver(t)
+	rev := s.Revision()
+	tests := []struct {
+		name   string
+		change access.Batch
+		want   error
+	}{
+		{"create-only put of a held id", access.Batch{CreateOnly: true, Groups: []access.Group{{ID: 10, Name: "again"}}}, access.ErrExists},
+		{"expected another revision", access.Batch{ExpectRevision: rev + 5, Groups: []access.Group{{ID: 900, Name: "new"}}}, access.ErrConflict},
+		{"unknown reference", access.Batch{Groups: []access.Group{{ID: 900, Name: "new", Groups: []access.GroupID{12345}}}}, access.ErrInvalid},
+		{"a cycle", access.Batch{Groups: []access.Group{{ID: 10, Name: "Team A", Groups: []access.GroupID{20}}}}, access.ErrCycle},
+		{"delete in use", access.Batch{DeleteGroups: []access.GroupID{10}}, access.ErrInUse},
+		{"name taken", access.Batch{Associates: []access.Associate{{ID: 999, Name: "Person 1", Type: access.Internal, Active: true, PrimaryGroup: 10, Role: 1}}}, access.ErrNameTaken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, werr := e.WhatIf(ctx, tt.change)
+			if !errors.Is(werr, tt.want) {
+				t.Fatalf("WhatIf: %v, want an error wrapping %v", werr, tt.want)
+			}
+			_, aerr := s.Apply(ctx, tt.change)
+			for _, sentinel := range whatIfSentinels {
+				if errors.Is(werr, sentinel) != errors.Is(aerr, sentinel) {
+					t.Errorf("WhatIf %v and Apply %v disagree on %v", werr, aerr, sentinel)
+				}
+			}
+			if s.Revision() != rev {
+				t.Fatalf("the store moved to revision %d", s.Revision())
+			}
+		})
+	}
+	d, err := e.WhatIf(ctx, access.Batch{ExpectRevision: rev})
+	if err != nil || !d.Empty() || d.Revision != rev {
+		t.Errorf("an empty change at the right revision: %v, %+v", err, d)
+	}
+}
+
+// TestWhatIfJSON: the diff encodes with its counts, an empty one with an
+// empty list.
+func TestWhatIfJSON(t *testing.T) {
+	ctx := context.Background()
+	_, e := seedResolver(t)
+	d, err := e.WhatIf(ctx, access.Batch{DeleteAssociates: []access.AssociateID{104}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Revision   access.Revision
+		Associates []struct {
+			Associate access.AssociateID
+			Before    struct{ Exists bool }
+			After     struct{ Exists bool }
+		}
+		Counts access.DiffCounts
+	}
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Associates) != 1 || got.Associates[0].Associate != 104 || !got.Associates[0].Before.Exists || got.Associates[0].After.Exists {
+		t.Errorf("JSON of deleting associate 104: %s", data)
+	}
+	if diff := cmp.Diff(d.Counts(), got.Counts); diff != "" {
+		t.Errorf("counts in JSON (-want +got):\n%s", diff)
+	}
+	empty, _ := json.Marshal(access.Diff{Revision: 3})
+	if want := `{"revision":3,"associates":[],"counts":{"associates":0,"membershipsAdded":0,"membershipsRemoved":0,"rightsChanged":0,"rightsGaining":0,"rightsLosing":0,"functionsGained":0,"functionsLost":0,"statusChanged":0}}`; string(empty) != want {
+		t.Errorf("empty diff as JSON:\n got %s\nwant %s", empty, want)
+	}
 }
