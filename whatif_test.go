@@ -387,7 +387,7 @@ func TestWhatIfErrors(t *testing.T) {
 		{"unknown reference", access.Batch{Groups: []access.Group{{ID: 900, Name: "new", Groups: []access.GroupID{12345}}}}, access.ErrInvalid},
 		{"a cycle", access.Batch{Groups: []access.Group{{ID: 10, Name: "Team A", Groups: []access.GroupID{20}}}}, access.ErrCycle},
 		{"delete in use", access.Batch{DeleteGroups: []access.GroupID{10}}, access.ErrInUse},
-		{"name taken", access.Batch{Associates: []access.Associate{{ID: 999, Name: "Person 1", Type: access.Internal, Active: true, PrimaryGroup: 10, Role: 1}}}, access.ErrNameTaken},
+		{"name taken", access.Batch{Associates: []access.Associate{{ID: 999, Name: "PERSON1", Type: access.Internal, Active: true, PrimaryGroup: 10, Role: 1}}}, access.ErrNameTaken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
