@@ -314,6 +314,13 @@ func (d Diff) MarshalJSON() ([]byte, error) {
 // members of a group it writes, and those a sharing rule or grant it
 // writes or deletes applies to on either side. A role tree reshaped, or a
 // kind of write this function does not know, compares every associate.
+// An associate whose only change is memberships of groups that no sharing
+// rule or grant names and that carry no default permission or functional
+// right is compared on its memberships alone.
+//
+// What is compared is what [Engine.EffectiveGroups], [Engine.Permissions]
+// and [Engine.Has] answer; categories and impersonation rules are not part
+// of the diff.
 func (e *Engine) WhatIf(ctx context.Context, change Batch) (Diff, error) {
 	s, err := e.current()
 	if err != nil {
