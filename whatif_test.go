@@ -448,3 +448,48 @@ func TestWhatIfJSON(t *testing.T) {
 		t.Errorf("empty diff as JSON:\n got %s\nwant %s", empty, want)
 	}
 }
+
+// TestWhatIfDuringWrites previews changes while the store is written and
+// the resolver follows it: the preview shares the published snapshot's
+// arrays and must neither race with the real updates nor disturb them
+// (run with -race).
+func TestWhatIfDuringWrites(t *testing.T) {
+	ctx := context.Background()
+	s, e := seedResolver(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 50 {
+			g := int64(900 + i%3)
+			if _, err := s.Apply(ctx, access.Batch{
+				Groups:     []access.Group{{ID: access.GroupID(g), Name: fmt.Sprint("g", g), Groups: []access.GroupID{10}}},
+				Associates: []access.Associate{{ID: 101, Name: "person1", Type: access.Internal, Active: true, PrimaryGroup: 10, Groups: []access.GroupID{access.GroupID(g)}, Role: 2}},
+			}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	change := access.Batch{Associates: []access.Associate{{ID: 103, Name: "person3", Type: access.Internal, Active: true, PrimaryGroup: 10, Role: 4}}}
+	for range 50 {
+		if _, err := e.WhatIf(ctx, change); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	if err := e.Sync(ctx, s.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	if err := access.CheckHeaders(e); err != nil {
+		t.Errorf("after previews during writes: %v", err)
+	}
+	ms, err := e.EffectiveGroups(ctx, 103)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Group == 10 {
+			t.Error("a preview moved person3 into group 10")
+		}
+	}
+}
