@@ -130,7 +130,7 @@ var pages = func() map[string]*template.Template {
 		},
 	}
 	out := map[string]*template.Template{}
-	for _, p := range []string{"status", "find", "associate", "group", "explain", "error"} {
+	for _, p := range []string{"status", "find", "associate", "group", "explain", "whatif", "error"} {
 		out[p] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html"))
 	}
 	return out
@@ -150,6 +150,7 @@ var routes = map[string]func(h *handler, w http.ResponseWriter, r *http.Request,
 	"associate": (*handler).associate,
 	"group":     (*handler).group,
 	"explain":   (*handler).explain,
+	"whatif":    (*handler).whatIf,
 	"graph.svg": (*handler).graphFile,
 	"graph.dot": (*handler).graphFile,
 	"graph.mmd": (*handler).graphFile,

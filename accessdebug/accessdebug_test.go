@@ -391,7 +391,11 @@ func TestWithoutStore(t *testing.T) {
 		{"/d/associate?id=101", `Team A (10)</a> → <a href="group?id=20">Sales (20)</a>`, http.StatusOK},
 		{"/d/group?id=20", "Needs the store.", http.StatusOK},
 		{"/d/explain?who=102&action=read&type=contact&owner=101&group=10", `class="allow"`, http.StatusOK},
-		{"/d/explain?who=Person+2&action=read&type=contact", "names can only be looked up when the pages are given the store", http.StatusBadRequest},
+		{"/d/explain?who=Person+2&action=read&type=contact&owner=101&group=10", `class="allow"`, http.StatusOK},
+		{"/d/explain?who=Nobody&action=read&type=contact", "no associate is named", http.StatusBadRequest},
+		{"/d/find?q=Person+3", `href="associate?id=103">Person 3 (103)`, http.StatusOK},
+		{"/d/find?q=Team+B", `href="group?id=11">Team B (11)`, http.StatusOK},
+		{"/d/whatif?change=" + urlQuery(`{"Associates": [{"ID": 104, "Name": "Person 4", "Type": "internal", "PrimaryGroup": 10, "Role": 4, "Active": true}]}`), "Person 4 (104)", http.StatusOK},
 	} {
 		code, body := get(t, f.h, tc.path)
 		if code != tc.code || !strings.Contains(body, tc.want) {

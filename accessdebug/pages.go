@@ -3,6 +3,7 @@ package accessdebug
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -95,23 +96,38 @@ func (h *handler) find(w http.ResponseWriter, r *http.Request, q params) error {
 		return err
 	}
 	id, _ := strconv.ParseInt(text, 10, 64)
-	if m == nil {
-		// Without the store only ids can be looked up, through the
-		// resolver's own questions.
-		if id > 0 {
-			if _, err := h.r.EffectiveGroups(ctx, access.AssociateID(id)); err == nil {
-				p.Associates = append(p.Associates, assocLink(nil, access.AssociateID(id)))
-			}
-			if gp, err := h.r.GroupPermissions(ctx, access.GroupID(id)); err == nil {
-				p.Groups = append(p.Groups, groupLink(gp.Group))
-			}
+	// The resolver's own lookups first: an exact login name, exact group
+	// names and ids, with or without the store.
+	seenA, seenG := map[access.AssociateID]bool{}, map[access.GroupID]bool{}
+	if a, err := h.r.AssociateByName(ctx, text); err == nil {
+		seenA[a.ID] = true
+		p.Associates = append(p.Associates, link{Href: fmt.Sprintf("associate?id=%d", a.ID), Name: a.Name, ID: int64(a.ID)})
+	}
+	if gs, err := h.r.GroupsByName(ctx, text); err == nil {
+		for _, g := range gs {
+			seenG[g] = true
+			p.Groups = append(p.Groups, groupLink(access.GroupRef{ID: g, Name: text}))
 		}
+	}
+	if id > 0 {
+		aid := access.AssociateID(id)
+		if _, err := h.r.EffectiveGroups(ctx, aid); err == nil && !seenA[aid] {
+			seenA[aid] = true
+			p.Associates = append(p.Associates, assocLink(m, aid))
+		}
+		if gp, err := h.r.GroupPermissions(ctx, access.GroupID(id)); err == nil && !seenG[gp.Group.ID] {
+			seenG[gp.Group.ID] = true
+			p.Groups = append(p.Groups, groupLink(gp.Group))
+		}
+	}
+	if m == nil {
 		return h.render(w, http.StatusOK, "find", p)
 	}
+	// With the store, also every name that contains the text.
 	needle := access.FoldName(text)
 	for _, aid := range m.assocOrder {
 		a := m.assocs[aid]
-		if int64(aid) == id || strings.Contains(access.FoldName(a.Name), needle) {
+		if !seenA[aid] && strings.Contains(access.FoldName(a.Name), needle) {
 			if len(p.Associates) == maxFound {
 				p.More = true
 				break
@@ -121,7 +137,7 @@ func (h *handler) find(w http.ResponseWriter, r *http.Request, q params) error {
 	}
 	for _, gid := range m.groupOrder {
 		g := m.groups[gid]
-		if int64(gid) == id || strings.Contains(access.FoldName(g.Name), needle) {
+		if !seenG[gid] && strings.Contains(access.FoldName(g.Name), needle) {
 			if len(p.Groups) == maxFound {
 				p.More = true
 				break
@@ -783,7 +799,7 @@ func (h *handler) explain(w http.ResponseWriter, r *http.Request, q params) erro
 	if err != nil {
 		return err
 	}
-	who, act, rec, problems := h.readExplain(m, q)
+	who, act, rec, problems := h.readExplain(r.Context(), m, q)
 	if len(problems) > 0 {
 		p.Problems = problems
 		return h.render(w, http.StatusBadRequest, "explain", p)
@@ -820,7 +836,7 @@ func (h *handler) explain(w http.ResponseWriter, r *http.Request, q params) erro
 
 // readExplain validates the explain form, collecting every problem so the
 // page can list them all at once.
-func (h *handler) readExplain(m *model, q params) (access.AssociateID, access.Action, access.Record, []string) {
+func (h *handler) readExplain(ctx context.Context, m *model, q params) (access.AssociateID, access.Action, access.Record, []string) {
 	var problems []string
 	bad := func(err error) {
 		if err != nil {
@@ -839,18 +855,15 @@ func (h *handler) readExplain(m *model, q params) (access.AssociateID, access.Ac
 			who = access.AssociateID(n)
 			break
 		}
-		if m == nil {
-			problems = append(problems, fmt.Sprintf("Who: %q is not an id, and names can only be looked up when the pages are given the store.", s))
-			break
-		}
-		fold := access.FoldName(s)
-		for _, id := range m.assocOrder {
-			if access.FoldName(m.assocs[id].Name) == fold {
-				who = id
-			}
-		}
-		if who == 0 {
+		// The resolver's own index of login names: no store needed.
+		a, err := h.r.AssociateByName(ctx, s)
+		switch {
+		case err == nil:
+			who = a.ID
+		case errors.Is(err, access.ErrNotFound):
 			problems = append(problems, fmt.Sprintf("Who: no associate is named %q.", s))
+		default:
+			problems = append(problems, fmt.Sprintf("Who: %v.", err))
 		}
 	}
 	act, err := access.ParseAction(q["action"])

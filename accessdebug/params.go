@@ -12,6 +12,10 @@ import (
 // few hundred bytes, and nothing on these pages needs more.
 const maxParam = 512
 
+// maxChange bounds the what-if page's change, a JSON batch: a few
+// entities, not a bulk load.
+const maxChange = 64 << 10
+
 // params are a request's query parameters, each given at most once.
 type params map[string]string
 
@@ -31,7 +35,11 @@ func parseParams(raw string) (params, error) {
 		if len(vals) > 1 {
 			return nil, badf("Parameter %q is given %d times; give it once.", k, len(vals))
 		}
-		if err := checkText("parameter "+strconv.Quote(k), vals[0]); err != nil {
+		check := checkText
+		if k == "change" {
+			check = checkLongText
+		}
+		if err := check("parameter "+strconv.Quote(k), vals[0]); err != nil {
 			return nil, err
 		}
 		q[k] = vals[0]
@@ -46,6 +54,20 @@ func checkText(what, s string) error {
 	case !utf8.ValidString(s):
 		return badf("The %s is not valid UTF-8.", what)
 	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return badf("The %s contains a control character.", what)
+	}
+	return nil
+}
+
+// checkLongText is checkText for a multi-line text of up to maxChange
+// bytes: line breaks and tabs are allowed, other control characters not.
+func checkLongText(what, s string) error {
+	switch {
+	case len(s) > maxChange:
+		return badf("The %s is %d bytes long; at most %d are accepted.", what, len(s), maxChange)
+	case !utf8.ValidString(s):
+		return badf("The %s is not valid UTF-8.", what)
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0:
 		return badf("The %s contains a control character.", what)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -357,6 +358,34 @@ func TestPagesInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#problems`)))
 	if got := text(t, ctx, "#problems"); !strings.Contains(got, "no associate is named") || !strings.Contains(got, "not one of read") {
 		t.Errorf("the bad form's problems: %q", got)
+	}
+
+	// What-if: paste a change (Person 3 moves to Team A), preview it, read
+	// the difference from the DOM; nothing is written.
+	run(t, ctx, "what-if form",
+		chromedp.Click(chromedp.CSS(`a[href="whatif"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#change`)),
+		chromedp.SendKeys(chromedp.CSS(`#change`), `{"Associates": [{"ID": 103, "Name": "Person 3", "Type": "internal", "PrimaryGroup": 10, "Role": 3, "Active": true}]}`),
+		chromedp.Click(chromedp.CSS(`#submit`)),
+		chromedp.WaitVisible(chromedp.CSS(`#diff`)))
+	if got := text(t, ctx, "#diff"); !strings.Contains(got, "Person 3 (103)") || !strings.Contains(got, "+ Team A (10)") || !strings.Contains(got, "- Team B (11)") {
+		t.Errorf("the what-if difference: %q", got)
+	}
+	if got := text(t, ctx, "#counts"); !strings.Contains(got, "1 associates") {
+		t.Errorf("the what-if counts: %q", got)
+	}
+	screenshot(t, ctx, "whatif", false)
+	run(t, ctx, "Person 3 unchanged",
+		chromedp.Navigate(base+"associate?id=103"),
+		chromedp.WaitVisible(chromedp.CSS(`#groups`)))
+	if n := count(t, ctx, `#groups a[href="group?id=11"]`); n == 0 {
+		t.Error("after the what-if, Person 3 is no longer in Team B: the preview wrote")
+	}
+	run(t, ctx, "what-if refused",
+		chromedp.Navigate(base+"whatif?change="+url.QueryEscape(`{"DeleteGroups": [10]}`)),
+		chromedp.WaitVisible(chromedp.CSS(`#problem`)))
+	if got := text(t, ctx, "#problem"); !strings.Contains(got, "in use") {
+		t.Errorf("the refused change's problem: %q", got)
 	}
 }
 

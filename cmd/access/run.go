@@ -27,12 +27,17 @@ const usage = `usage:
   access categories SOURCE WHO
   access graph SOURCE [--format dot|mermaid|svg] [--around WHO|GROUP [--path GROUP]]
   access import vtiger|superoffice DSN [-o FILE | --into STORE]
+  access diff BEFORE AFTER [--json]
+  access diff SOURCE --change FILE [--json]
 
 SOURCE: a model file (*.yaml, *.yml, *.json), a PostgreSQL DSN
 (postgres://…), or an SQLite file. WHO: a name, an id, or "a quoted name".
 RECORD: TYPE or TYPE{KEY: VALUE, …}, e.g. contact{id: 42, owner: bo, group: Oslo}
 DSN: vtiger user:password@tcp(host:3306)/database (MySQL, MariaDB);
 superoffice postgres://…. STORE: a PostgreSQL DSN or an SQLite file.
+diff: what-if, the difference in effective access a change would make;
+exit 0 when there is none, 1 when there is some, 2 on error. FILE is a
+model-file fragment: its entities replace those with the same id or name.
 `
 
 // Exit codes.
@@ -74,6 +79,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		code, err = cmdGraph(ctx, rest, stdout)
 	case "import":
 		code, err = cmdImport(ctx, rest, stdout, stderr)
+	case "diff":
+		code, err = cmdDiff(ctx, rest, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -1,0 +1,7 @@
+package access
+
+import "pgregory.net/rapid"
+
+// GenOrg draws a small random organisation that exercises every layer
+// (see genOrg), for the what-if property in package access_test.
+func GenOrg(t *rapid.T) Batch { return genOrg(t) }

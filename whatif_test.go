@@ -1,0 +1,495 @@
+package access_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
+
+	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/store/memory"
+)
+
+// This file tests Engine.WhatIf: a rapid property against the naive
+// difference (apply the change to a store, ask a fresh resolver), and
+// table tests of the rendering and of the errors.
+
+// whatIfSentinels are the errors a store and WhatIf must agree on.
+var whatIfSentinels = []error{access.ErrInvalid, access.ErrCycle, access.ErrNameTaken, access.ErrInUse,
+	access.ErrExists, access.ErrConflict, access.ErrNotFound}
+
+// naiveView is one associate as the public questions answer.
+type naiveView struct {
+	exists bool
+	status access.AccessStatus
+	types  map[string]bool
+	groups map[access.GroupID]access.Membership
+	cells  map[naiveCell]naiveValue
+	funcs  map[string]bool
+}
+
+type naiveCell struct {
+	typ   string
+	kind  access.CauseKind
+	rel   access.Relation
+	rule  access.RuleID
+	grant access.GrantID
+}
+
+type naiveValue struct {
+	rights access.CRUD
+	value  string // the rule or grant, printed
+}
+
+// naiveAsk asks e everything about who, functional rights by Has over the
+// universe of rights.
+func naiveAsk(t *rapid.T, e *access.Engine, who access.AssociateID, universe []string) naiveView {
+	ctx := context.Background()
+	v := naiveView{types: map[string]bool{}, groups: map[access.GroupID]access.Membership{}, cells: map[naiveCell]naiveValue{}, funcs: map[string]bool{}}
+	ms, err := e.EffectiveGroups(ctx, who)
+	if errors.Is(err, access.ErrNotFound) {
+		return v
+	}
+	if err != nil {
+		t.Fatalf("EffectiveGroups(%d): %v", who, err)
+	}
+	v.exists = true
+	for _, m := range ms {
+		v.groups[m.Group] = m
+	}
+	p, err := e.Permissions(ctx, who)
+	if err != nil {
+		t.Fatalf("Permissions(%d): %v", who, err)
+	}
+	v.status = access.AccessStatus{Exists: true, Gate: p.Gate, System: p.System, Confined: p.Confined}
+	for _, tp := range p.Types {
+		v.types[tp.EntityType] = true
+		for rel, c := range tp.Relations {
+			if c != 0 {
+				v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseRole, rel: rel}] = naiveValue{rights: c}
+			}
+		}
+		for _, r := range tp.Sharing {
+			v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseSharing, rule: r.ID}] = naiveValue{r.Rights, fmt.Sprintf("%+v", r)}
+		}
+		for _, g := range tp.Grants {
+			v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseGrant, grant: g.ID}] = naiveValue{g.Rights, fmt.Sprintf("%+v", g)}
+		}
+		if tp.Default != 0 {
+			v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseDefault}] = naiveValue{rights: tp.Default}
+		}
+	}
+	if !p.System {
+		for _, f := range universe {
+			has, err := e.Has(ctx, who, f)
+			if err != nil {
+				t.Fatalf("Has(%d, %q): %v", who, f, err)
+			}
+			if has {
+				v.funcs[f] = true
+			}
+		}
+	}
+	return v
+}
+
+// naiveDiff is the difference between two answers, built the obvious way.
+func naiveDiff(who access.AssociateID, name string, was, is naiveView) (access.AssociateDiff, bool) {
+	d := access.AssociateDiff{Associate: who, Name: name, Before: was.status, After: is.status}
+	for _, g := range slices.Sorted(maps.Keys(was.groups)) {
+		if _, ok := is.groups[g]; !ok {
+			m := was.groups[g]
+			d.Memberships = append(d.Memberships, access.MembershipChange{Group: m.Path[len(m.Path)-1], Before: &m})
+		}
+	}
+	for _, g := range slices.Sorted(maps.Keys(is.groups)) {
+		if _, ok := was.groups[g]; !ok {
+			m := is.groups[g]
+			d.Memberships = append(d.Memberships, access.MembershipChange{Group: m.Path[len(m.Path)-1], After: &m})
+		}
+	}
+	slices.SortStableFunc(d.Memberships, func(x, y access.MembershipChange) int { return int(x.Group.ID - y.Group.ID) })
+	// Every source seen, for every type either side has a row for; a type
+	// without a row reads the "*" row, as Can decides.
+	seen := map[naiveCell]bool{}
+	for _, v := range []naiveView{was, is} {
+		for c := range v.cells {
+			for _, types := range []map[string]bool{{c.typ: true}, was.types, is.types} {
+				for t := range types {
+					c.typ = t
+					seen[c] = true
+				}
+			}
+		}
+	}
+	get := func(v naiveView, c naiveCell) naiveValue {
+		if !v.types[c.typ] {
+			c.typ = "*"
+		}
+		return v.cells[c]
+	}
+	cells := slices.Collect(maps.Keys(seen))
+	slices.SortFunc(cells, func(x, y naiveCell) int {
+		return cmpOr(compare(x.typ, y.typ), compare(x.kind, y.kind), compare(x.rel, y.rel), compare(x.rule, y.rule), compare(x.grant, y.grant))
+	})
+	// A system user may do everything: its status says so, and neither
+	// rights nor functional rights are listed against it.
+	system := was.status.System || is.status.System
+	for _, c := range cells {
+		b, a := get(was, c), get(is, c)
+		if system || b == a {
+			continue
+		}
+		if c.typ != "*" {
+			w := c
+			w.typ = "*"
+			if get(was, w) == b && get(is, w) == a {
+				continue // the "*" row's change says it
+			}
+		}
+		d.Rights = append(d.Rights, access.RightsChange{EntityType: c.typ, Kind: c.kind, Relation: c.rel, Rule: c.rule, Grant: c.grant,
+			Before: b.rights, After: a.rights})
+	}
+	if !system {
+		for _, f := range slices.Sorted(maps.Keys(was.funcs)) {
+			if !is.funcs[f] {
+				d.Functions = append(d.Functions, access.FunctionChange{Function: f})
+			}
+		}
+		for _, f := range slices.Sorted(maps.Keys(is.funcs)) {
+			if !was.funcs[f] {
+				d.Functions = append(d.Functions, access.FunctionChange{Function: f, Gained: true})
+			}
+		}
+		slices.SortFunc(d.Functions, func(x, y access.FunctionChange) int { return compare(x.Function, y.Function) })
+	}
+	changed := d.Before != d.After || len(d.Memberships)+len(d.Rights)+len(d.Functions) > 0
+	return d, changed
+}
+
+func compare[T ~string | ~int64 | ~uint8](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpOr(xs ...int) int {
+	for _, x := range xs {
+		if x != 0 {
+			return x
+		}
+	}
+	return 0
+}
+
+// drawFunctions gives some roles and groups functional rights.
+func drawFunctions(t *rapid.T, b *access.Batch, universe []string) {
+	for i := range b.Roles {
+		if rapid.IntRange(0, 2).Draw(t, "rolefn") == 0 {
+			b.Roles[i].Functions = []string{rapid.SampledFrom(universe).Draw(t, "fn")}
+		}
+	}
+	for i := range b.Groups {
+		if b.Groups[i].Smart == "" && rapid.IntRange(0, 2).Draw(t, "groupfn") == 0 {
+			b.Groups[i].Functions = []string{rapid.SampledFrom(universe).Draw(t, "fn")}
+		}
+	}
+}
+
+// drawChange draws a write against org: some entities of another random
+// organisation put over it, and some of org's deleted.
+func drawChange(t *rapid.T, org *access.Batch, universe []string) access.Batch {
+	other := access.GenOrg(t)
+	drawFunctions(t, &other, universe)
+	var c access.Batch
+	pick := func(label string) bool { return rapid.IntRange(0, 3).Draw(t, label) == 0 }
+	for _, v := range other.Roles {
+		if pick("putrole") {
+			c.Roles = append(c.Roles, v)
+		}
+	}
+	for _, v := range other.Groups {
+		if pick("putgroup") {
+			c.Groups = append(c.Groups, v)
+		}
+	}
+	for _, v := range other.Associates {
+		if pick("putassoc") {
+			c.Associates = append(c.Associates, v)
+		}
+	}
+	for _, v := range other.SharingRules {
+		if pick("putrule") {
+			c.SharingRules = append(c.SharingRules, v)
+		}
+	}
+	for _, v := range other.Grants {
+		if pick("putgrant") {
+			c.Grants = append(c.Grants, v)
+		}
+	}
+	// Nesting changed alone, which keeps the groups' defaults and
+	// functional rights: the associates whose memberships move are then
+	// compared on their memberships unless a group that matters moves.
+	for _, g := range org.Groups {
+		if g.Smart != "" || slices.ContainsFunc(c.Groups, func(x access.Group) bool { return x.ID == g.ID }) || !pick("renest") {
+			continue
+		}
+		g.Groups = nil
+		for j := access.GroupID(1); j < g.ID; j++ {
+			if rapid.Bool().Draw(t, "child") {
+				g.Groups = append(g.Groups, j)
+			}
+		}
+		c.Groups = append(c.Groups, g)
+	}
+	del := func(label string) bool { return rapid.IntRange(0, 6).Draw(t, label) == 0 }
+	for _, v := range org.Associates {
+		if del("delassoc") {
+			c.DeleteAssociates = append(c.DeleteAssociates, v.ID)
+		}
+	}
+	for _, v := range org.Groups {
+		if del("delgroup") {
+			c.DeleteGroups = append(c.DeleteGroups, v.ID)
+		}
+	}
+	for _, v := range org.SharingRules {
+		if del("delrule") {
+			c.DeleteSharingRules = append(c.DeleteSharingRules, v.ID)
+		}
+	}
+	for _, v := range org.Grants {
+		if del("delgrant") {
+			c.DeleteGrants = append(c.DeleteGrants, v.ID)
+		}
+	}
+	// Deleting what is also put is invalid; keep the put.
+	c.DeleteAssociates = slices.DeleteFunc(c.DeleteAssociates, func(id access.AssociateID) bool {
+		return slices.ContainsFunc(c.Associates, func(a access.Associate) bool { return a.ID == id })
+	})
+	c.DeleteGroups = slices.DeleteFunc(c.DeleteGroups, func(id access.GroupID) bool {
+		return slices.ContainsFunc(c.Groups, func(g access.Group) bool { return g.ID == id })
+	})
+	c.DeleteSharingRules = slices.DeleteFunc(c.DeleteSharingRules, func(id access.RuleID) bool {
+		return slices.ContainsFunc(c.SharingRules, func(r access.SharingRule) bool { return r.ID == id })
+	})
+	c.DeleteGrants = slices.DeleteFunc(c.DeleteGrants, func(id access.GrantID) bool {
+		return slices.ContainsFunc(c.Grants, func(g access.Grant) bool { return g.ID == id })
+	})
+	return c
+}
+
+// storedOrg draws an organisation a store accepts.
+func storedOrg(t *rapid.T, universe []string) (*memory.Store, access.Batch) {
+	org := access.GenOrg(t)
+	drawFunctions(t, &org, universe)
+	known := map[access.AssociateID]bool{}
+	for _, a := range org.Associates {
+		known[a.ID] = true
+	}
+	for i := range org.SharingRules {
+		for _, p := range []*access.Principals{&org.SharingRules[i].From, &org.SharingRules[i].To} {
+			p.Associates = slices.DeleteFunc(p.Associates, func(id access.AssociateID) bool { return !known[id] })
+		}
+	}
+	s := memory.New()
+	if _, err := s.Apply(context.Background(), org.Clone()); err != nil {
+		t.Skipf("the store refuses the drawn organisation: %v", err)
+	}
+	return s, org
+}
+
+func TestPropWhatIfMatchesApplying(t *testing.T) {
+	universe := []string{"export", "import", "admin"}
+	rapid.Check(t, func(t *rapid.T) {
+		ctx := context.Background()
+		s, org := storedOrg(t, universe)
+		e, err := access.NewResolver(ctx, s, &access.Options{PollInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		change := drawChange(t, &org, universe)
+		rev := s.Revision()
+		got, werr := e.WhatIf(ctx, change)
+		if s.Revision() != rev || e.Revision() != rev {
+			t.Fatalf("WhatIf moved the revision: store %d, resolver %d, want %d", s.Revision(), e.Revision(), rev)
+		}
+		var ids []access.AssociateID
+		names := map[access.AssociateID]string{}
+		for _, a := range org.Associates {
+			ids = append(ids, a.ID)
+			names[a.ID] = a.Name
+		}
+		for _, a := range change.Associates {
+			ids = append(ids, a.ID)
+			names[a.ID] = a.Name
+		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		before := map[access.AssociateID]naiveView{}
+		for _, id := range ids {
+			before[id] = naiveAsk(t, e, id, universe)
+		}
+		_, aerr := s.Apply(ctx, change.Clone())
+		for _, sentinel := range whatIfSentinels {
+			if errors.Is(werr, sentinel) != errors.Is(aerr, sentinel) {
+				t.Fatalf("WhatIf error %v, store error %v: disagree on %v", werr, aerr, sentinel)
+			}
+		}
+		if (werr == nil) != (aerr == nil) {
+			t.Fatalf("WhatIf error %v, store error %v", werr, aerr)
+		}
+		if aerr != nil {
+			return
+		}
+		fresh, err := access.NewResolver(ctx, s, &access.Options{PollInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fresh.Close()
+		want := access.Diff{Revision: rev}
+		for _, id := range ids {
+			if d, changed := naiveDiff(id, names[id], before[id], naiveAsk(t, fresh, id, universe)); changed {
+				want.Associates = append(want.Associates, d)
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("WhatIf(%+v) (-want +got):\n%s", change, diff)
+		}
+	})
+}
+
+// TestWhatIfErrors: a change a store would refuse is refused with the
+// same error, and nothing is written either way.
+func TestWhatIfErrors(t *testing.T) {
+	ctx := context.Background()
+	s, e := seedResolver(t)
+	rev := s.Revision()
+	tests := []struct {
+		name   string
+		change access.Batch
+		want   error
+	}{
+		{"create-only put of a held id", access.Batch{CreateOnly: true, Groups: []access.Group{{ID: 10, Name: "again"}}}, access.ErrExists},
+		{"expected another revision", access.Batch{ExpectRevision: rev + 5, Groups: []access.Group{{ID: 900, Name: "new"}}}, access.ErrConflict},
+		{"unknown reference", access.Batch{Groups: []access.Group{{ID: 900, Name: "new", Groups: []access.GroupID{12345}}}}, access.ErrInvalid},
+		{"a cycle", access.Batch{Groups: []access.Group{{ID: 10, Name: "Team A", Groups: []access.GroupID{20}}}}, access.ErrCycle},
+		{"delete in use", access.Batch{DeleteGroups: []access.GroupID{10}}, access.ErrInUse},
+		{"name taken", access.Batch{Associates: []access.Associate{{ID: 999, Name: "PERSON1", Type: access.Internal, Active: true, PrimaryGroup: 10, Role: 1}}}, access.ErrNameTaken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, werr := e.WhatIf(ctx, tt.change)
+			if !errors.Is(werr, tt.want) {
+				t.Fatalf("WhatIf: %v, want an error wrapping %v", werr, tt.want)
+			}
+			_, aerr := s.Apply(ctx, tt.change)
+			for _, sentinel := range whatIfSentinels {
+				if errors.Is(werr, sentinel) != errors.Is(aerr, sentinel) {
+					t.Errorf("WhatIf %v and Apply %v disagree on %v", werr, aerr, sentinel)
+				}
+			}
+			if s.Revision() != rev {
+				t.Fatalf("the store moved to revision %d", s.Revision())
+			}
+		})
+	}
+	d, err := e.WhatIf(ctx, access.Batch{ExpectRevision: rev})
+	if err != nil || !d.Empty() || d.Revision != rev {
+		t.Errorf("an empty change at the right revision: %v, %+v", err, d)
+	}
+}
+
+// TestWhatIfJSON: the diff encodes with its counts, an empty one with an
+// empty list.
+func TestWhatIfJSON(t *testing.T) {
+	ctx := context.Background()
+	_, e := seedResolver(t)
+	d, err := e.WhatIf(ctx, access.Batch{DeleteAssociates: []access.AssociateID{104}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Revision   access.Revision
+		Associates []struct {
+			Associate access.AssociateID
+			Before    struct{ Exists bool }
+			After     struct{ Exists bool }
+		}
+		Counts access.DiffCounts
+	}
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Associates) != 1 || got.Associates[0].Associate != 104 || !got.Associates[0].Before.Exists || got.Associates[0].After.Exists {
+		t.Errorf("JSON of deleting associate 104: %s", data)
+	}
+	if diff := cmp.Diff(d.Counts(), got.Counts); diff != "" {
+		t.Errorf("counts in JSON (-want +got):\n%s", diff)
+	}
+	empty, _ := json.Marshal(access.Diff{Revision: 3})
+	if want := `{"revision":3,"associates":[],"counts":{"associates":0,"membershipsAdded":0,"membershipsRemoved":0,"rightsChanged":0,"rightsGaining":0,"rightsLosing":0,"functionsGained":0,"functionsLost":0,"statusChanged":0}}`; string(empty) != want {
+		t.Errorf("empty diff as JSON:\n got %s\nwant %s", empty, want)
+	}
+}
+
+// TestWhatIfDuringWrites previews changes while the store is written and
+// the resolver follows it: the preview shares the published snapshot's
+// arrays and must neither race with the real updates nor disturb them
+// (run with -race).
+func TestWhatIfDuringWrites(t *testing.T) {
+	ctx := context.Background()
+	s, e := seedResolver(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 50 {
+			g := int64(900 + i%3)
+			if _, err := s.Apply(ctx, access.Batch{
+				Groups:     []access.Group{{ID: access.GroupID(g), Name: fmt.Sprint("g", g), Groups: []access.GroupID{10}}},
+				Associates: []access.Associate{{ID: 101, Name: "person1", Type: access.Internal, Active: true, PrimaryGroup: 10, Groups: []access.GroupID{access.GroupID(g)}, Role: 2}},
+			}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	change := access.Batch{Associates: []access.Associate{{ID: 103, Name: "person3", Type: access.Internal, Active: true, PrimaryGroup: 10, Role: 4}}}
+	for range 50 {
+		if _, err := e.WhatIf(ctx, change); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	if err := e.Sync(ctx, s.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	if err := access.CheckHeaders(e); err != nil {
+		t.Errorf("after previews during writes: %v", err)
+	}
+	ms, err := e.EffectiveGroups(ctx, 103)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Group == 10 {
+			t.Error("a preview moved person3 into group 10")
+		}
+	}
+}
