@@ -308,11 +308,7 @@ func (m *decModel) decide(who access.AssociateID, act access.Action, rec access.
 			grid = role.Rights["*"]
 		}
 		for _, r := range rels {
-			rights |= grid[r]
-			// A team member is an owner, unless the role limits teams.
-			if r == access.Team && !role.LimitTeams {
-				rights |= grid[access.Owner]
-			}
+			rights |= refCell(role, grid, r)
 		}
 	}
 
@@ -452,4 +448,13 @@ func (m *decModel) has(who access.AssociateID, right string, now time.Time) bool
 		}
 	}
 	return false
+}
+
+// refCell is what the role's grid gives for one relation: a team member
+// is an owner, unless the role limits teams.
+func refCell(role access.Role, grid access.Grid, r access.Relation) access.CRUD {
+	if r == access.Team && !role.LimitTeams {
+		return grid[access.Team] | grid[access.Owner]
+	}
+	return grid[r]
 }

@@ -150,7 +150,7 @@ func TestPropNearestMissMatchesReference(t *testing.T) {
 				}
 				var held access.CRUD
 				for _, rel := range ref.rels.All() {
-					held |= grid[rel]
+					held |= refCell(m.roles[a.Role], grid, rel)
 				}
 				wantCause := access.Cause{Kind: access.CauseNearMiss, Relation: fallback, Rights: grid[fallback], Held: held,
 					Role: a.Role, RoleName: m.roles[a.Role].Name}
