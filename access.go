@@ -879,6 +879,9 @@ func (e *Engine) Has(ctx context.Context, who AssociateID, right string) (bool, 
 	if s.gateHot(x.i, x.h, e.now) != GateNone {
 		return false, nil
 	}
+	if !typeMayHold(AssociateType(x.h.typ), right) {
+		return false, nil
+	}
 	return AssociateType(x.h.typ) == System || s.has(x, right), nil
 }
 

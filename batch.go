@@ -18,6 +18,7 @@ type Batch struct {
 	Grants         []Grant
 	Categories     []Category
 	Impersonations []Impersonation
+	Licences       []Licence
 
 	DeleteRoles          []RoleID
 	DeleteGroups         []GroupID
@@ -26,6 +27,7 @@ type Batch struct {
 	DeleteGrants         []GrantID
 	DeleteCategories     []CategoryID
 	DeleteImpersonations []ImpersonationID
+	DeleteLicences       []LicenceID
 
 	// Patches change stored entities in place, against their values at
 	// commit (see [Patch] and [Batch.Patched]): concurrent patches of one
@@ -47,10 +49,10 @@ type Batch struct {
 // Empty reports whether the batch writes nothing.
 func (b *Batch) Empty() bool {
 	return len(b.Roles)+len(b.Groups)+len(b.Associates)+len(b.SharingRules)+
-		len(b.Grants)+len(b.Categories)+len(b.Impersonations)+
+		len(b.Grants)+len(b.Categories)+len(b.Impersonations)+len(b.Licences)+
 		len(b.DeleteRoles)+len(b.DeleteGroups)+len(b.DeleteAssociates)+
 		len(b.DeleteSharingRules)+len(b.DeleteGrants)+len(b.DeleteCategories)+
-		len(b.DeleteImpersonations)+len(b.Patches) == 0
+		len(b.DeleteImpersonations)+len(b.DeleteLicences)+len(b.Patches) == 0
 }
 
 // Clone returns a deep copy of the batch.
@@ -65,6 +67,7 @@ func (b *Batch) Clone() Batch {
 		DeleteGrants:         slices.Clone(b.DeleteGrants),
 		DeleteCategories:     slices.Clone(b.DeleteCategories),
 		DeleteImpersonations: slices.Clone(b.DeleteImpersonations),
+		DeleteLicences:       slices.Clone(b.DeleteLicences),
 		Patches:              slices.Clone(b.Patches),
 		CreateOnly:           b.CreateOnly,
 		ExpectRevision:       b.ExpectRevision,
@@ -74,6 +77,7 @@ func (b *Batch) Clone() Batch {
 	c.Associates = cloneAll(b.Associates, Associate.clone)
 	c.SharingRules = cloneAll(b.SharingRules, SharingRule.clone)
 	c.Categories = cloneAll(b.Categories, Category.clone)
+	c.Licences = cloneAll(b.Licences, Licence.clone)
 	return c
 }
 

@@ -82,6 +82,9 @@ func (dEmptyView) AssociateByName(context.Context, string) (access.Associate, er
 func (dEmptyView) Category(context.Context, access.CategoryID) (access.Category, error) {
 	return access.Category{}, access.ErrNotFound
 }
+func (dEmptyView) Licence(context.Context, access.LicenceID) (access.Licence, error) {
+	return access.Licence{}, access.ErrNotFound
+}
 func (dEmptyView) Dependants(context.Context, access.Ref) ([]access.Ref, error) { return nil, nil }
 
 type dTB interface {

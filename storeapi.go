@@ -26,6 +26,7 @@ const (
 	KindGrant
 	KindCategory
 	KindImpersonation
+	KindLicence
 )
 
 // String names the kind.
@@ -75,10 +76,12 @@ type View interface {
 	// [FoldName]) to the same string as name.
 	AssociateByName(ctx context.Context, name string) (Associate, error)
 	Category(ctx context.Context, id CategoryID) (Category, error)
+	Licence(ctx context.Context, id LicenceID) (Licence, error)
 	// Dependants lists the entities that refer to ref: those whose value
 	// [References] yields ref for. Order does not matter. refs.go holds
 	// the one table of which field of which kind refers to which kind;
-	// sharing rules, grants and impersonation rules have no dependants.
+	// sharing rules, grants and impersonation rules have no dependants;
+	// a licence's dependants are its holders.
 	Dependants(ctx context.Context, ref Ref) ([]Ref, error)
 }
 

@@ -94,6 +94,39 @@ func (o *overlay) checkPuts(ctx context.Context) error {
 			return err
 		}
 	}
+	return o.checkSeats(ctx)
+}
+
+// checkSeats checks that no licence the batch writes, or assigns to an
+// associate it writes, has more holders than seats once the batch is
+// applied. Licences are checked in id order, so every store reports the
+// same one.
+func (o *overlay) checkSeats(ctx context.Context) error {
+	touched := map[LicenceID]bool{}
+	for _, l := range o.b.Licences {
+		touched[l.ID] = true
+	}
+	for _, a := range o.b.Associates {
+		for _, l := range a.Licences {
+			touched[l] = true
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(touched)) {
+		l, err := o.licence(ctx, id)
+		if err != nil {
+			return err
+		}
+		if l == nil || l.Seats == 0 {
+			continue // a missing licence is checkAssociate's to report
+		}
+		holders, err := o.dependants(ctx, Ref{KindLicence, int64(id)})
+		if err != nil {
+			return err
+		}
+		if len(holders) > l.Seats {
+			return fmt.Errorf("access: licence %d (%s): %w: %d holders exceed its %d seats", id, l.Name, ErrInvalid, len(holders), l.Seats)
+		}
+	}
 	return nil
 }
 
@@ -134,7 +167,7 @@ func (o *overlay) checkImpersonation(ctx context.Context, m *Impersonation) erro
 func (o *overlay) checkDeletes(ctx context.Context) error {
 	for _, ref := range slices.SortedFunc(maps.Keys(o.deleted), compareRefs) {
 		switch ref.Kind {
-		case KindRole, KindGroup, KindAssociate, KindCategory:
+		case KindRole, KindGroup, KindAssociate, KindCategory, KindLicence:
 			if err := o.checkDelete(ctx, ref); err != nil {
 				return err
 			}
@@ -152,6 +185,7 @@ type overlay struct {
 	groups     map[GroupID]*Group
 	associates map[AssociateID]*Associate
 	categories map[CategoryID]*Category
+	licences   map[LicenceID]*Licence
 	put        map[Ref]bool // every entity the batch puts
 	deleted    map[Ref]bool
 
@@ -172,6 +206,7 @@ func newOverlay(b *Batch, v View) (*overlay, error) {
 		groups:     make(map[GroupID]*Group, len(b.Groups)),
 		associates: make(map[AssociateID]*Associate, len(b.Associates)),
 		categories: make(map[CategoryID]*Category, len(b.Categories)),
+		licences:   make(map[LicenceID]*Licence, len(b.Licences)),
 		put:        make(map[Ref]bool),
 		deleted:    make(map[Ref]bool),
 	}
@@ -208,6 +243,8 @@ func (o *overlay) addPuts() error {
 			names[f] = e.ID
 		case *Category:
 			o.categories[e.ID] = e
+		case *Licence:
+			o.licences[e.ID] = e
 		}
 		return nil
 	})
@@ -292,6 +329,10 @@ func (o *overlay) associate(ctx context.Context, id AssociateID) (*Associate, er
 
 func (o *overlay) category(ctx context.Context, id CategoryID) (*Category, error) {
 	return lookup(ctx, o, KindCategory, o.categories, id, o.v.Category)
+}
+
+func (o *overlay) licence(ctx context.Context, id LicenceID) (*Licence, error) {
+	return lookup(ctx, o, KindLicence, o.licences, id, o.v.Licence)
 }
 
 // exists reports whether every id will exist once the batch is applied, and
@@ -630,7 +671,10 @@ func (o *overlay) checkAssociate(ctx context.Context, a *Associate) error {
 			return err
 		}
 	}
-	return exists(ctx, what, "category", a.Categories, o.category)
+	if err := exists(ctx, what, "category", a.Categories, o.category); err != nil {
+		return err
+	}
+	return exists(ctx, what, "licence", a.Licences, o.licence)
 }
 
 func (o *overlay) checkPrincipals(ctx context.Context, what string, p *Principals) error {
@@ -718,6 +762,11 @@ func (o *overlay) eachPut(fn func(d Ref, e any) error) error {
 			return err
 		}
 	}
+	for i := range b.Licences {
+		if err := fn(Ref{KindLicence, int64(b.Licences[i].ID)}, &b.Licences[i]); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -780,7 +829,7 @@ type deletion struct {
 
 // deletes lists the batch's deletions by kind, in the order validation
 // reports them.
-func (b *Batch) deletes() [7]deletion {
+func (b *Batch) deletes() [8]deletion {
 	return [...]deletion{
 		{KindRole, ids(b.DeleteRoles)},
 		{KindGroup, ids(b.DeleteGroups)},
@@ -789,5 +838,6 @@ func (b *Batch) deletes() [7]deletion {
 		{KindGrant, ids(b.DeleteGrants)},
 		{KindCategory, ids(b.DeleteCategories)},
 		{KindImpersonation, ids(b.DeleteImpersonations)},
+		{KindLicence, ids(b.DeleteLicences)},
 	}
 }

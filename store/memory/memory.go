@@ -59,6 +59,7 @@ type Store struct {
 	grants     table[access.GrantID, access.Grant]
 	categories table[access.CategoryID, access.Category]
 	imps       table[access.ImpersonationID, access.Impersonation]
+	licences   table[access.LicenceID, access.Licence]
 	// byName maps access.FoldName of each associate's name to its id.
 	byName map[string]access.AssociateID
 	// deps maps an entity to the set of entities whose values refer to it.
@@ -119,6 +120,7 @@ func NewWithLog(n int) *Store {
 		grants:     newTable(access.KindGrant, func(g *access.Grant) access.GrantID { return g.ID }),
 		categories: newTable(access.KindCategory, func(c *access.Category) access.CategoryID { return c.ID }),
 		imps:       newTable(access.KindImpersonation, func(m *access.Impersonation) access.ImpersonationID { return m.ID }),
+		licences:   newTable(access.KindLicence, func(l *access.Licence) access.LicenceID { return l.ID }),
 		byName:     make(map[string]access.AssociateID),
 		deps:       make(map[access.Ref]map[access.Ref]struct{}),
 		log:        changeLog{max: n},
@@ -254,6 +256,7 @@ func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref) (a
 	touched = write(s, &s.grants, b.Grants, b.DeleteGrants, touched)
 	touched = write(s, &s.categories, b.Categories, b.DeleteCategories, touched)
 	touched = write(s, &s.imps, b.Impersonations, b.DeleteImpersonations, touched)
+	touched = write(s, &s.licences, b.Licences, b.DeleteLicences, touched)
 	for _, a := range b.Associates {
 		s.byName[access.FoldName(a.Name)] = a.ID
 	}
@@ -363,6 +366,8 @@ func (s *Store) has(r access.Ref) bool {
 		return has(&s.categories, r.ID)
 	case access.KindImpersonation:
 		return has(&s.imps, r.ID)
+	case access.KindLicence:
+		return has(&s.licences, r.ID)
 	}
 	return false
 }
@@ -375,7 +380,7 @@ func has[ID ~int64, V any](t *table[ID, V], id int64) bool {
 // size counts the entities in the model.
 func (s *Store) size() int {
 	return len(s.roles.rows) + len(s.groups.rows) + len(s.associates.rows) + len(s.rules.rows) +
-		len(s.grants.rows) + len(s.categories.rows) + len(s.imps.rows)
+		len(s.grants.rows) + len(s.categories.rows) + len(s.imps.rows) + len(s.licences.rows)
 }
 
 // notify tells the watchers about revision rev or a later one, unless an
@@ -477,6 +482,8 @@ func (s *Store) Changes(ctx context.Context, since access.Revision) (access.Delt
 				pick(&s.categories, r.ID, &b.Categories, &b.DeleteCategories)
 			case access.KindImpersonation:
 				pick(&s.imps, r.ID, &b.Impersonations, &b.DeleteImpersonations)
+			case access.KindLicence:
+				pick(&s.licences, r.ID, &b.Licences, &b.DeleteLicences)
 			}
 		}
 	}
@@ -503,6 +510,7 @@ func (s *Store) full(to access.Revision) access.Delta {
 		Grants:         all(&s.grants),
 		Categories:     all(&s.categories),
 		Impersonations: all(&s.imps),
+		Licences:       all(&s.licences),
 	}
 	s.sort(&b)
 	return access.Delta{To: to, Full: true, Batch: b.Clone()}
@@ -523,6 +531,7 @@ func (s *Store) sort(b *access.Batch) {
 	sortByID(&s.grants, b.Grants)
 	sortByID(&s.categories, b.Categories)
 	sortByID(&s.imps, b.Impersonations)
+	sortByID(&s.licences, b.Licences)
 	slices.Sort(b.DeleteRoles)
 	slices.Sort(b.DeleteGroups)
 	slices.Sort(b.DeleteAssociates)
@@ -530,6 +539,7 @@ func (s *Store) sort(b *access.Batch) {
 	slices.Sort(b.DeleteGrants)
 	slices.Sort(b.DeleteCategories)
 	slices.Sort(b.DeleteImpersonations)
+	slices.Sort(b.DeleteLicences)
 }
 
 func sortByID[ID ~int64, V any](t *table[ID, V], vs []V) {
@@ -566,6 +576,14 @@ func (s *Store) Category(ctx context.Context, id access.CategoryID) (access.Cate
 	c, err := read(ctx, s, &s.categories, id)
 	b := access.Batch{Categories: []access.Category{c}}
 	return b.Clone().Categories[0], err
+}
+
+// Licence returns a copy of the licence with the given id.
+// Errors: [access.ErrNotFound]; ctx.Err().
+func (s *Store) Licence(ctx context.Context, id access.LicenceID) (access.Licence, error) {
+	l, err := read(ctx, s, &s.licences, id)
+	b := access.Batch{Licences: []access.Licence{l}}
+	return b.Clone().Licences[0], err
 }
 
 // read looks id up under the read lock. The value it returns shares memory
@@ -641,6 +659,10 @@ func (v txView) Category(_ context.Context, id access.CategoryID) (access.Catego
 	return get(&v.s.categories, id)
 }
 
+func (v txView) Licence(_ context.Context, id access.LicenceID) (access.Licence, error) {
+	return get(&v.s.licences, id)
+}
+
 func (v txView) AssociateByName(_ context.Context, name string) (access.Associate, error) {
 	// A name outside the domain names nobody, even one whose folded form
 	// (invalid UTF-8 read as U+FFFD) matches a held name: the SQL stores
@@ -652,7 +674,7 @@ func (v txView) AssociateByName(_ context.Context, name string) (access.Associat
 }
 
 func (v txView) Dependants(_ context.Context, ref access.Ref) ([]access.Ref, error) {
-	if ref.Kind < access.KindRole || ref.Kind > access.KindImpersonation {
+	if ref.Kind < access.KindRole || ref.Kind > access.KindLicence {
 		return nil, fmt.Errorf("memory: dependants of %s: %w: unknown kind", ref, access.ErrInvalid)
 	}
 	set := v.s.deps[ref]
