@@ -1416,9 +1416,9 @@ func dSubset[T any](t *rapid.T, label string, from []T) []T {
 
 // dOrg is a random organisation with the ids it uses.
 type dOrg struct {
-	b      access.Batch
-	roles  []access.RoleID
-	groups []access.GroupID
+	b        access.Batch
+	roles    []access.RoleID
+	groups   []access.GroupID
 	assocs   []access.AssociateID
 	cats     []access.CategoryID
 	licences []access.LicenceID
