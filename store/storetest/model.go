@@ -49,6 +49,9 @@ func split(b *access.Batch) (puts model, dels []access.Ref, dups []access.Ref) {
 	for _, v := range c.Impersonations {
 		put(access.Ref{Kind: access.KindImpersonation, ID: int64(v.ID)}, v)
 	}
+	for _, v := range c.Licences {
+		put(access.Ref{Kind: access.KindLicence, ID: int64(v.ID)}, v)
+	}
 	seen := make(map[access.Ref]bool)
 	del := func(k access.Kind, ids []int64) {
 		for _, id := range ids {
@@ -67,6 +70,7 @@ func split(b *access.Batch) (puts model, dels []access.Ref, dups []access.Ref) {
 	del(access.KindGrant, int64s(c.DeleteGrants))
 	del(access.KindCategory, int64s(c.DeleteCategories))
 	del(access.KindImpersonation, int64s(c.DeleteImpersonations))
+	del(access.KindLicence, int64s(c.DeleteLicences))
 	return puts, dels, dups
 }
 
@@ -98,6 +102,8 @@ func join(m model, dels []access.Ref) access.Batch {
 			b.Categories = append(b.Categories, v)
 		case access.Impersonation:
 			b.Impersonations = append(b.Impersonations, v)
+		case access.Licence:
+			b.Licences = append(b.Licences, v)
 		default:
 			panic(fmt.Sprintf("storetest: unexpected %T in model", v))
 		}
@@ -118,6 +124,8 @@ func join(m model, dels []access.Ref) access.Batch {
 			b.DeleteCategories = append(b.DeleteCategories, access.CategoryID(r.ID))
 		case access.KindImpersonation:
 			b.DeleteImpersonations = append(b.DeleteImpersonations, access.ImpersonationID(r.ID))
+		case access.KindLicence:
+			b.DeleteLicences = append(b.DeleteLicences, access.LicenceID(r.ID))
 		}
 	}
 	return b.Clone()
@@ -203,6 +211,7 @@ func refersTo(v any) []access.Ref {
 		add(access.KindGroup, int64s(v.Groups)...)
 		add(access.KindRole, int64(v.Role))
 		add(access.KindCategory, int64s(v.Categories)...)
+		add(access.KindLicence, int64s(v.Licences)...)
 	case access.SharingRule:
 		principals(v.From)
 		principals(v.To)

@@ -99,11 +99,12 @@ func fixture() access.Batch {
 			{ID: 100, Name: "anna", Type: access.Internal, PrimaryGroup: 20, Groups: []access.GroupID{30, 40},
 				Role: 2, Active: true, ValidFrom: t0, Company: 1, Projects: []int64{7, 9},
 				Attributes:   map[string]string{"dept": "sales", "city": "Oslo"},
-				ServiceLogin: 5, Categories: []access.CategoryID{500}},
+				ServiceLogin: 5, Categories: []access.CategoryID{500}, Licences: []access.LicenceID{900, 901}},
 			{ID: 101, Name: "Bob", Type: access.Internal, PrimaryGroup: 30, Role: 4, Active: true},
 			{ID: 102, Name: "Meeting room", Type: access.Resource},
 			{ID: 103, Name: "partner", Type: access.External, Role: 3, Company: 55, Projects: []int64{7}},
-			{ID: 104, Name: "integration", Type: access.System, Role: 1, Active: true, ValidTo: t0.AddDate(5, 0, 0)},
+			{ID: 104, Name: "integration", Type: access.System, Role: 1, Active: true, ValidTo: t0.AddDate(5, 0, 0),
+				Licences: []access.LicenceID{901}},
 			{ID: 105, Name: "ÅSA", Type: access.Internal, PrimaryGroup: 20, Role: 3, Active: true,
 				ValidFrom: t0, ValidTo: t0.AddDate(1, 0, 0)},
 			{ID: 106, Name: "guest", Type: access.Anonymous, Role: 3},
@@ -128,6 +129,11 @@ func fixture() access.Batch {
 		Impersonations: []access.Impersonation{
 			{ID: 800, Actor: access.Principal{Associate: 101}, Target: access.Principal{Associate: 100}},
 			{ID: 801, Actor: access.Principal{Group: 30}, Target: access.Principal{Group: 20}},
+		},
+		Licences: []access.Licence{
+			{ID: 900, Name: "Sales Premier", Seats: 2, ValidFrom: t0, ValidTo: t0.AddDate(1, 0, 0), For: []access.AssociateType{access.Internal}},
+			{ID: 901, Name: "Expander Collaboration", For: []access.AssociateType{access.System, access.Anonymous}},
+			{ID: 902, Name: "Unassigned", Seats: 1},
 		},
 	}
 }
@@ -199,6 +205,7 @@ func checkFull(t *testing.T, what string, d access.Delta, m model) {
 		// must list the whole model and, at most, deletes.
 		d.DeleteRoles, d.DeleteGroups, d.DeleteAssociates = nil, nil, nil
 		d.DeleteSharingRules, d.DeleteGrants, d.DeleteCategories, d.DeleteImpersonations = nil, nil, nil, nil
+		d.DeleteLicences = nil
 	}
 	if diff := diffBatch(m.batch(), d.Batch); diff != "" {
 		t.Errorf("%s: model (-want +got):\n%s", what, diff)
