@@ -438,3 +438,44 @@ func TestLicenceGate_allocs(t *testing.T) {
 		}
 	}
 }
+
+func TestSignInDecision_JSON(t *testing.T) {
+	e, _ := dResolver(t, siLicensed())
+	ctx := context.Background()
+	cases := []struct {
+		who  access.AssociateID
+		ch   access.Channel
+		want string
+	}{
+		{101, access.ChannelClient, `{"allowed":true,"associate":{"id":101,"name":"anna"},"channel":"client","revision":1,"causes":[` +
+			`{"kind":"type","allows":true,"type":"internal","text":"internal associates may use the client"},` +
+			`{"kind":"backend login","allows":true,"role":{"id":1,"name":"Sales"},"text":"role Sales (1) grants backend-login"}],` +
+			`"text":"allow: anna (101) may sign in through the client; internal associates may use the client; role Sales (1) grants backend-login"}`},
+		{105, access.ChannelAPI, `{"allowed":false,"associate":{"id":105,"name":"sys"},"channel":"api","gate":"no valid licence","revision":1,"causes":[` +
+			`{"kind":"gate","allows":false,"gate":"no valid licence","licence":{"id":2,"name":"Expander Collaboration"},"licence_problem":"expired",` +
+			`"text":"no valid licence: licence Expander Collaboration (2) expired"}],` +
+			`"text":"deny: sys (105) may not sign in through the API; no valid licence: licence Expander Collaboration (2) expired"}`},
+		{999, access.ChannelAPI, `{"allowed":false,"associate":{"id":999},"channel":"api","gate":"unknown associate","revision":1,"causes":[` +
+			`{"kind":"gate","allows":false,"gate":"unknown associate","text":"unknown associate"}],` +
+			`"text":"deny: associate 999 may not sign in through the API; unknown associate"}`},
+	}
+	for _, c := range cases {
+		d, err := e.SignIn(ctx, c.who, c.ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(c.want, string(got)); diff != "" {
+			t.Errorf("SignIn(%d, %s) JSON (-want +got):\n%s", c.who, c.ch, diff)
+		}
+	}
+	d, _ := e.SignIn(ctx, 103, access.ChannelClient)
+	want := []access.SignInCause{{Kind: access.SignInGate, Gate: access.GateNoLicence, Licence: 3,
+		LicenceProblem: access.LicenceNotYetValid, LicenceName: "Next year"}}
+	if diff := cmp.Diff(want, d.Causes()); diff != "" {
+		t.Errorf("Causes (-want +got):\n%s", diff)
+	}
+}
