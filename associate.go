@@ -35,7 +35,7 @@ const (
 	// anything.
 	Anonymous AssociateType = 7
 	// System associates are integration users that bypass every rule once
-	// they pass the gates (active, validity window).
+	// they pass the gates (active, validity window, licence).
 	System AssociateType = 13
 )
 
