@@ -479,3 +479,64 @@ func TestSignInDecision_JSON(t *testing.T) {
 		t.Errorf("Causes (-want +got):\n%s", diff)
 	}
 }
+
+// TestLicenceGate_afterWrites: licence writes reach the resolver
+// incrementally — a new licence gates its types at once, a renamed one is
+// explained by the name it had at each decision's revision, and assigning
+// it opens the gate.
+func TestLicenceGate_afterWrites(t *testing.T) {
+	ctx := context.Background()
+	st := memory.New()
+	if _, err := st.Apply(ctx, siOrg()); err != nil {
+		t.Fatal(err)
+	}
+	e, err := access.NewResolver(ctx, st, &access.Options{Now: func() time.Time { return dNow }, PollInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	rec := access.Record{Type: "contact", ID: 1, Owner: 102}
+	can := func() access.Decision {
+		t.Helper()
+		d, err := e.Can(ctx, 102, access.Read, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if d := can(); !d.Allowed {
+		t.Fatalf("before any licence: %s", d)
+	}
+	lic := access.Licence{ID: 1, Name: "Sales Premier", For: []access.AssociateType{access.Internal}}
+	if _, err := st.Apply(ctx, access.Batch{Licences: []access.Licence{lic}}); err != nil {
+		t.Fatal(err)
+	}
+	before := can()
+	if before.Gate != access.GateNoLicence {
+		t.Fatalf("after a licence for internal associates: %s", before)
+	}
+	lic.Name = "Sales Elite"
+	if _, err := st.Apply(ctx, access.Batch{Licences: []access.Licence{lic}}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "deny: bo (102) needs read on contact 1; no valid licence: needs licence Sales Premier (1)"; before.String() != want {
+		t.Errorf("kept decision after the rename:\n got %s\nwant %s", before, want)
+	}
+	if d := can(); !strings.Contains(d.String(), "Sales Elite (1)") {
+		t.Errorf("new decision after the rename: %s", d)
+	}
+	bo, _ := st.Associate(ctx, 102)
+	bo.Licences = []access.LicenceID{1}
+	if _, err := st.Apply(ctx, access.Batch{Associates: []access.Associate{bo}}); err != nil {
+		t.Fatal(err)
+	}
+	if d := can(); !d.Allowed {
+		t.Errorf("after assigning the licence: %s", d)
+	}
+	if _, err := st.Apply(ctx, access.Batch{Licences: []access.Licence{{ID: 1, Name: "Sales Elite"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := e.Can(ctx, 101, access.Read, rec); !d.Allowed {
+		t.Errorf("once the licence lists no type, nobody needs it: %s", d)
+	}
+}
