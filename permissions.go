@@ -189,7 +189,7 @@ func (e *Engine) Permissions(ctx context.Context, who AssociateID) (Permissions,
 		return Permissions{}, fmt.Errorf("access: Permissions: associate %d: %w", who, ErrNotFound)
 	}
 	p := Permissions{Associate: who, Role: s.roleRef(n.a.Role), Gate: s.gate(n, e.now)}
-	for _, ch := range Channels {
+	for _, ch := range channels {
 		if s.signIn(who, ch, e.now).Allowed {
 			p.SignIn = append(p.SignIn, ch)
 		}

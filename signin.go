@@ -28,8 +28,8 @@ const (
 	numChannels
 )
 
-// Channels lists every channel, in order.
-var Channels = []Channel{ChannelClient, ChannelAPI}
+// channels lists every channel, in order: Permissions asks SignIn of each.
+var channels = [...]Channel{ChannelClient, ChannelAPI}
 
 // String returns the channel's name ("client", "api"), or "channel(N)".
 func (c Channel) String() string { return enumName(channelNames[:], c, "channel") }
