@@ -761,8 +761,9 @@ func (e *Engine) Members(ctx context.Context, g GroupID) ([]AssociateID, error) 
 
 // Can implements [Resolver]. The layers apply in this order:
 //
-//  1. gates: an unknown, inactive or out-of-window associate, a resource or
-//     an anonymous associate gets nothing;
+//  1. gates: an unknown, inactive or out-of-window associate, one whose
+//     type needs a licence it does not validly hold (see [Licence]), a
+//     resource or an anonymous associate gets nothing;
 //  2. system users get everything, and nothing below applies to them;
 //  3. the role's rights for every ownership relation that holds (or the
 //     fallback relation when none does);
@@ -877,6 +878,9 @@ func (e *Engine) Has(ctx context.Context, who AssociateID, right string) (bool, 
 	}
 	x := s.subject(who)
 	if s.gateHot(x.i, x.h, e.now) != GateNone {
+		return false, nil
+	}
+	if !typeMayHold(AssociateType(x.h.typ), right) {
 		return false, nil
 	}
 	return AssociateType(x.h.typ) == System || s.has(x, right), nil

@@ -28,7 +28,7 @@ func (e *Engine) CanManageMembers(ctx context.Context, actor AssociateID, g Grou
 		return false, fmt.Errorf("access: CanManageMembers: group %d: %w", g, ErrSmartGroup)
 	}
 	_, n := s.assoc(actor)
-	if gate(n, e.now) != GateNone {
+	if s.gate(n, e.now) != GateNone {
 		return false, nil
 	}
 	if n.a.Type == System || slices.Contains(gn.group.Admins, actor) {
@@ -58,5 +58,5 @@ func (e *Engine) CanJoin(ctx context.Context, who AssociateID, g GroupID) (bool,
 	if n == nil {
 		return false, fmt.Errorf("access: CanJoin: associate %d: %w", who, ErrNotFound)
 	}
-	return gn.group.SelfService && n.a.Type == Internal && gate(n, e.now) == GateNone, nil
+	return gn.group.SelfService && n.a.Type == Internal && s.gate(n, e.now) == GateNone, nil
 }

@@ -23,7 +23,7 @@ import (
 // the snapshot or the front door nor names either type.
 var nounFiles = []string{
 	"associate.go", "group.go", "role.go", "ownership.go",
-	"category.go", "grant.go", "sharing.go", "impersonation.go",
+	"category.go", "grant.go", "sharing.go", "impersonation.go", "licence.go",
 }
 
 // pipelineFiles build and update the compiled snapshot. The snapshot must

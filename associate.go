@@ -35,7 +35,7 @@ const (
 	// anything.
 	Anonymous AssociateType = 7
 	// System associates are integration users that bypass every rule once
-	// they pass the gates (active, validity window).
+	// they pass the gates (active, validity window, licence).
 	System AssociateType = 13
 )
 
@@ -110,6 +110,9 @@ type Associate struct {
 	// Categories lists the categories the associate is an individual member
 	// of. It requires a ServiceLogin.
 	Categories []CategoryID
+	// Licences lists the licences assigned to the associate (see
+	// [Licence]); each takes one of its licence's seats.
+	Licences []LicenceID
 }
 
 // ActiveAt reports whether the associate is active and t lies inside its
@@ -133,6 +136,7 @@ func (a Associate) clone() Associate {
 	a.Projects = slices.Clone(a.Projects)
 	a.Attributes = maps.Clone(a.Attributes)
 	a.Categories = slices.Clone(a.Categories)
+	a.Licences = slices.Clone(a.Licences)
 	// Every store hands times back in UTC (SQL stores cannot keep a
 	// location), so the memory store does too.
 	a.ValidFrom, a.ValidTo = a.ValidFrom.UTC(), a.ValidTo.UTC()
@@ -154,7 +158,7 @@ func (a *Associate) check() error {
 	if err := checkEmail(what, a.Email); err != nil {
 		return err
 	}
-	if err := checkLens(what, "groups", len(a.Groups), "projects", len(a.Projects), "categories", len(a.Categories)); err != nil {
+	if err := checkLens(what, "groups", len(a.Groups), "projects", len(a.Projects), "categories", len(a.Categories), "licences", len(a.Licences)); err != nil {
 		return err
 	}
 	if err := checkKeys(what, "attribute", a.Attributes, func(v string) string { return v }); err != nil {
@@ -195,6 +199,14 @@ func (a *Associate) check() error {
 	for _, c := range a.Categories {
 		if c <= 0 {
 			return fmt.Errorf("%w: associate %d: category id %d must be positive", ErrInvalid, a.ID, c)
+		}
+	}
+	for i, l := range a.Licences {
+		if l <= 0 {
+			return fmt.Errorf("%w: associate %d: licence id %d must be positive", ErrInvalid, a.ID, l)
+		}
+		if slices.Contains(a.Licences[:i], l) {
+			return fmt.Errorf("%w: associate %d: holds licence %d twice", ErrInvalid, a.ID, l)
 		}
 	}
 	if !a.ValidFrom.IsZero() && !a.ValidTo.IsZero() && !a.ValidFrom.Before(a.ValidTo) {

@@ -19,6 +19,7 @@ type Batch struct {
 	Categories     []Category
 	Impersonations []Impersonation
 	Limits         []Limit
+	Licences       []Licence
 
 	DeleteRoles          []RoleID
 	DeleteGroups         []GroupID
@@ -28,6 +29,7 @@ type Batch struct {
 	DeleteCategories     []CategoryID
 	DeleteImpersonations []ImpersonationID
 	DeleteLimits         []LimitID
+	DeleteLicences       []LicenceID
 
 	// Patches change stored entities in place, against their values at
 	// commit (see [Patch] and [Batch.Patched]): concurrent patches of one
@@ -49,10 +51,10 @@ type Batch struct {
 // Empty reports whether the batch writes nothing.
 func (b *Batch) Empty() bool {
 	return len(b.Roles)+len(b.Groups)+len(b.Associates)+len(b.SharingRules)+
-		len(b.Grants)+len(b.Categories)+len(b.Impersonations)+len(b.Limits)+
+		len(b.Grants)+len(b.Categories)+len(b.Impersonations)+len(b.Limits)+len(b.Licences)+
 		len(b.DeleteRoles)+len(b.DeleteGroups)+len(b.DeleteAssociates)+
 		len(b.DeleteSharingRules)+len(b.DeleteGrants)+len(b.DeleteCategories)+
-		len(b.DeleteImpersonations)+len(b.DeleteLimits)+len(b.Patches) == 0
+		len(b.DeleteImpersonations)+len(b.DeleteLimits)+len(b.DeleteLicences)+len(b.Patches) == 0
 }
 
 // Clone returns a deep copy of the batch.
@@ -69,6 +71,7 @@ func (b *Batch) Clone() Batch {
 		DeleteCategories:     slices.Clone(b.DeleteCategories),
 		DeleteImpersonations: slices.Clone(b.DeleteImpersonations),
 		DeleteLimits:         slices.Clone(b.DeleteLimits),
+		DeleteLicences:       slices.Clone(b.DeleteLicences),
 		Patches:              slices.Clone(b.Patches),
 		CreateOnly:           b.CreateOnly,
 		ExpectRevision:       b.ExpectRevision,
@@ -78,6 +81,7 @@ func (b *Batch) Clone() Batch {
 	c.Associates = cloneAll(b.Associates, Associate.clone)
 	c.SharingRules = cloneAll(b.SharingRules, SharingRule.clone)
 	c.Categories = cloneAll(b.Categories, Category.clone)
+	c.Licences = cloneAll(b.Licences, Licence.clone)
 	return c
 }
 

@@ -16,7 +16,7 @@ import (
 //  3. buildMembers: each associate's effective groups (effective, below)
 //     and each group's member list;
 //  4. loadPolicy (policy.go): sharing rules, grants, defaults, categories,
-//     impersonation and limits, and the policy bits;
+//     impersonation and limits, and the policy bits; then the licences;
 //  5. buildHot (hot.go) and buildNames (lookup.go): the decision headers
 //     and the name index.
 
@@ -30,6 +30,7 @@ func build(rev Revision, b *Batch) *snapshot {
 	s.buildAssocs(b)
 	s.buildMembers()
 	s.loadPolicy(b)
+	s.licences = (*licenceTable)(nil).withLicences(b)
 	s.buildHot()
 	s.buildNames()
 	s.cow = nil

@@ -36,15 +36,7 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 	x := s.subject(d.Subject)
 	if g := s.gateHot(x.i, x.h, now); g != GateNone {
 		d.Gate = g
-		c := cause{kind: CauseGate, gate: g}
-		if g == GateMalformed {
-			// Keep the undefined type, so the explanation can name the
-			// value whoever reads the log must look for.
-			if _, n := s.assoc(d.Subject); n != nil {
-				c.id = int64(n.a.Type)
-			}
-		}
-		d.add(c)
+		d.add(s.gateCause(x.i, g, now))
 		return
 	}
 	if AssociateType(x.h.typ) == System {
@@ -98,23 +90,26 @@ func (s *snapshot) facts(rec *Record) recordFacts {
 }
 
 // gate returns the first gate the associate fails, or GateNone.
-func gate(n *assocNode, now func() time.Time) Gate {
+func (s *snapshot) gate(n *assocNode, now func() time.Time) Gate {
 	if n == nil {
 		return GateUnknown
 	}
 	var a *Associate
-	if n.window {
+	if n.window || s.licences.needs(n.typ) {
 		a = &n.a
 	}
-	return checkGate(n.typ, n.active, a, now)
+	return checkGate(n.typ, n.active, a, s.licences, now)
 }
 
 // checkGate applies the gates to an associate of type typ; a is the
-// associate when it has a validity window, else nil. It is the gates' one
-// rule: gate (from an associate's node) and gateHot (from its decision
-// header, in hot.go) only gather its inputs, so Can and the other
-// questions cannot disagree about who passes.
-func checkGate(typ AssociateType, active bool, a *Associate, now func() time.Time) Gate {
+// associate when it has a validity window or its type needs a licence,
+// else nil, and lt the licences. It is the gates' one rule: gate (from an
+// associate's node) and gateHot (from its decision header, in hot.go) only
+// gather its inputs, so Can and the other questions cannot disagree about
+// who passes. The gates apply in the order of the Gate constants but for
+// the type itself: malformed, inactive, validity window, licence, then
+// resource and anonymous.
+func checkGate(typ AssociateType, active bool, a *Associate, lt *licenceTable, now func() time.Time) Gate {
 	// An undefined type comes first: nothing else about such an associate
 	// can be trusted, and every layer below reads the type (an unknown one
 	// would otherwise fall through to its role's owner rights).
@@ -132,6 +127,9 @@ func checkGate(typ AssociateType, active bool, a *Associate, now func() time.Tim
 		if !a.ValidTo.IsZero() && !t.Before(a.ValidTo) {
 			return GateExpired
 		}
+		if p, _ := lt.check(a, t); p != LicenceOK {
+			return GateNoLicence
+		}
 	}
 	switch typ {
 	case Resource:
@@ -140,6 +138,26 @@ func checkGate(typ AssociateType, active bool, a *Associate, now func() time.Tim
 		return GateAnonymous
 	}
 	return GateNone
+}
+
+// gateCause returns the cause of gate g stopping associate index i
+// (whose node must exist for GateNoLicence and GateMalformed).
+func (s *snapshot) gateCause(i int32, g Gate, now func() time.Time) cause {
+	c := cause{kind: CauseGate, gate: g}
+	switch g {
+	case GateMalformed:
+		// Keep the undefined type, so the explanation can name the
+		// value whoever reads the log must look for.
+		if i >= 0 && s.assocs[i] != nil {
+			c.id = int64(s.assocs[i].a.Type)
+		}
+	case GateNoLicence:
+		if i >= 0 && s.assocs[i] != nil {
+			p, id := s.licences.check(&s.assocs[i].a, now())
+			c.lic, c.id = p, int64(id)
+		}
+	}
+	return c
 }
 
 // roleRights works out which ownership relations hold (relations) and
@@ -473,9 +491,10 @@ func (s *snapshot) nearMiss(d *Decision, x subj, f *recordFacts) {
 // grants the functional right. External associates hold none: a
 // functional right comes from a role or a group, the broad layers, and is
 // not tied to a record, so it cannot be held to the external's company
-// and projects.
+// and projects. Only internal associates hold FuncBackendLogin: the others
+// cannot sign in to the client (see [Engine.SignIn]).
 func (s *snapshot) has(x subj, right string) bool {
-	if x.h == nil || AssociateType(x.h.typ) == External {
+	if x.h == nil || AssociateType(x.h.typ) == External || !typeMayHold(AssociateType(x.h.typ), right) {
 		return false
 	}
 	if r := s.roleOf(x); r != nil && slices.Contains(r.role.Functions, right) {
@@ -501,10 +520,10 @@ func (s *snapshot) impersonate(actor, target AssociateID, now func() time.Time) 
 	}
 	_, an := s.assoc(actor)
 	_, tn := s.assoc(target)
-	if g := gate(an, now); g != GateNone {
+	if g := s.gate(an, now); g != GateNone {
 		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w (%s)", actor, target, ErrImpersonatorGate, g)
 	}
-	if g := gate(tn, now); g != GateNone {
+	if g := s.gate(tn, now); g != GateNone {
 		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w (%s)", actor, target, ErrTargetGate, g)
 	}
 	if tn.a.Type == System {
@@ -540,4 +559,11 @@ func (s *snapshot) impersonate(actor, target AssociateID, now func() time.Time) 
 		return Acting{}, fmt.Errorf("access: associate %d acting as %d: %w (rule %d names a group)", actor, target, ErrTargetAbove, byGroup.imp.ID)
 	}
 	return Acting{Actor: actor, Target: target, Rule: byGroup.imp.ID}, nil
+}
+
+// typeMayHold reports whether an associate of type typ may hold the
+// functional right at all: FuncBackendLogin is the client's, which only
+// internal associates use, whatever a role or group lists.
+func typeMayHold(typ AssociateType, right string) bool {
+	return right != FuncBackendLogin || typ == Internal
 }

@@ -30,6 +30,10 @@ const (
 	// read (a type other than the five defined ones, from a custom store or
 	// a hand-edited database). Data that cannot be read grants nothing.
 	GateMalformed
+	// GateNoLicence: some licence lists the associate's type (see
+	// [Licence]) and the associate holds none of them that is valid now.
+	// The cause names the missing, expired or not yet valid licence.
+	GateNoLicence
 )
 
 // String describes the gate.
@@ -108,6 +112,11 @@ type Cause struct {
 	// Type is, for CauseGate with [GateMalformed], the associate's
 	// undefined type as the store holds it.
 	Type AssociateType
+	// Licence and LicenceProblem are, for CauseGate with [GateNoLicence],
+	// the licence the associate lacks (the lowest-id one its type needs),
+	// or holds but expired or not yet valid, and which of these it is.
+	Licence        LicenceID
+	LicenceProblem LicenceProblem
 	// Relation is set for CauseRole.
 	Relation Relation
 	// Rights is what the cause granted, or for a restriction or a limit
@@ -141,10 +150,10 @@ type Cause struct {
 	Scope LimitScope
 	Max   CRUD
 
-	// RoleName, GroupName and RuleName name Role, Group and Rule as they
-	// were at the decision's revision, when [Decision.Causes] can tell;
-	// they are empty otherwise.
-	RoleName, GroupName, RuleName string
+	// RoleName, GroupName, RuleName and LicenceName name Role, Group,
+	// Rule and Licence as they were at the decision's revision, when
+	// [Decision.Causes] can tell; they are empty otherwise.
+	RoleName, GroupName, RuleName, LicenceName string
 }
 
 // maxCauses bounds the causes a Decision keeps inline, so that Can does not
@@ -218,6 +227,9 @@ func (v names) named(c Cause) Cause {
 	if c.Rule != 0 {
 		c.RuleName = v.rule(c.Rule)
 	}
+	if c.Licence != 0 {
+		c.LicenceName = v.licence(c.Licence)
+	}
 	return c
 }
 
@@ -240,11 +252,13 @@ type cause struct {
 	rel    Relation
 	rights CRUD
 	restr  Restriction
-	named  bool // CauseLimit: the limit covers this one record
-	held   CRUD // CauseNearMiss: what the relations that held grant; CauseLimit: its Max
-	scope  LimitScope
+	named  bool           // CauseLimit: the limit covers this one record
+	held   CRUD           // CauseNearMiss: what the relations that held grant; CauseLimit: its Max
+	scope  LimitScope     // CauseLimit
+	lic    LicenceProblem // CauseGate with GateNoLicence: what is wrong
 	// id is the Role (CauseRole, CauseNoRole), Rule (CauseSharing),
-	// Grant (CauseGrant) or Limit (CauseLimit); group is the Group.
+	// Grant (CauseGrant), Limit (CauseLimit), the undefined type
+	// (GateMalformed) or the Licence (GateNoLicence); group is the Group.
 	id, group int64
 }
 
@@ -252,7 +266,11 @@ func (p cause) unpack() Cause {
 	c := Cause{Kind: p.kind, Gate: p.gate, Relation: p.rel, Rights: p.rights, Restriction: p.restr, Named: p.named, Held: p.held, Group: GroupID(p.group)}
 	switch p.kind {
 	case CauseGate:
-		c.Type = AssociateType(p.id)
+		if p.gate == GateNoLicence {
+			c.Licence, c.LicenceProblem = LicenceID(p.id), p.lic
+		} else {
+			c.Type = AssociateType(p.id)
+		}
 	case CauseRole, CauseNoRole, CauseNearMiss:
 		c.Role = RoleID(p.id)
 	case CauseSharing:
@@ -299,6 +317,8 @@ func (d Decision) String() string {
 // Each cause is an object with kind (its [CauseKind.MarshalText] name:
 // "gate", "role", "sharing rule", "nearest miss"…) and text
 // (the cause as String renders it), and, where the kind has them: gate;
+// licence {"id", "name"} and licence_problem ("missing", "expired", "not
+// yet valid") for the gate "no valid licence";
 // role {"id", "name"}; relation; group {"id", "name"}; path {"reason",
 // "role", "subordinate", "groups"}, how the subject is a member of group
 // (see [Membership]: the groups from the one it entered to group; for the
@@ -377,21 +397,23 @@ type recordJSON struct {
 }
 
 type causeJSON struct {
-	Kind        string    `json:"kind"`
-	Gate        string    `json:"gate,omitempty"`
-	Role        *refJSON  `json:"role,omitempty"`
-	Relation    string    `json:"relation,omitempty"`
-	Group       *refJSON  `json:"group,omitempty"`
-	Path        *pathJSON `json:"path,omitempty"`
-	Rule        *refJSON  `json:"rule,omitempty"`
-	Grant       int64     `json:"grant,omitempty"`
-	Restriction string    `json:"restriction,omitempty"`
-	Rights      string    `json:"rights,omitempty"`
-	Held        string    `json:"held,omitempty"`
-	Limit       int64     `json:"limit,omitempty"`
-	Scope       string    `json:"scope,omitempty"`
-	Max         string    `json:"max,omitempty"`
-	Text        string    `json:"text"`
+	Kind           string    `json:"kind"`
+	Gate           string    `json:"gate,omitempty"`
+	Licence        *refJSON  `json:"licence,omitempty"`
+	LicenceProblem string    `json:"licence_problem,omitempty"`
+	Role           *refJSON  `json:"role,omitempty"`
+	Relation       string    `json:"relation,omitempty"`
+	Group          *refJSON  `json:"group,omitempty"`
+	Path           *pathJSON `json:"path,omitempty"`
+	Rule           *refJSON  `json:"rule,omitempty"`
+	Grant          int64     `json:"grant,omitempty"`
+	Restriction    string    `json:"restriction,omitempty"`
+	Rights         string    `json:"rights,omitempty"`
+	Held           string    `json:"held,omitempty"`
+	Limit          int64     `json:"limit,omitempty"`
+	Scope          string    `json:"scope,omitempty"`
+	Max            string    `json:"max,omitempty"`
+	Text           string    `json:"text"`
 }
 
 type pathJSON struct {
@@ -444,6 +466,10 @@ func causeFields(c Cause) causeJSON {
 	switch c.Kind {
 	case CauseGate:
 		out.Gate = c.Gate.String()
+		if c.Licence != 0 {
+			out.Licence = &refJSON{int64(c.Licence), c.LicenceName}
+			out.LicenceProblem = c.LicenceProblem.String()
+		}
 		return out
 	case CauseSystem:
 		return out

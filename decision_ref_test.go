@@ -20,6 +20,7 @@ type decModel struct {
 	grants []access.Grant
 	cats   map[access.CategoryID]access.Category
 	limits []access.Limit
+	lics   map[access.LicenceID]access.Licence
 
 	// fallbackOnly makes an internal subject hold only the fallback
 	// relation (Other or Unowned), whatever specific relations hold: the
@@ -33,6 +34,10 @@ func newDecModel(b *access.Batch) *decModel {
 		groups: map[access.GroupID]access.Group{},
 		assocs: map[access.AssociateID]access.Associate{},
 		cats:   map[access.CategoryID]access.Category{},
+		lics:   map[access.LicenceID]access.Licence{},
+	}
+	for _, l := range b.Licences {
+		m.lics[l.ID] = l
 	}
 	for _, r := range b.Roles {
 		m.roles[r.ID] = r
@@ -240,6 +245,8 @@ func (m *decModel) decide(who access.AssociateID, act access.Action, rec access.
 		out.gate = access.GateNotYetValid
 	case !a.ValidTo.IsZero() && !now.Before(a.ValidTo):
 		out.gate = access.GateExpired
+	case m.unlicensed(&a, now):
+		out.gate = access.GateNoLicence
 	case a.Type == access.Resource:
 		out.gate = access.GateResource
 	case a.Type == access.Anonymous:
@@ -427,10 +434,58 @@ func (m *decModel) decide(who access.AssociateID, act access.Action, rec access.
 	return out
 }
 
+// unlicensed reports whether the associate's type is listed in the For of
+// some licence and the associate holds none of those licences valid now.
+func (m *decModel) unlicensed(a *access.Associate, now time.Time) bool {
+	needed := false
+	for _, l := range m.lics {
+		if slices.Contains(l.For, a.Type) {
+			needed = true
+		}
+	}
+	if !needed {
+		return false
+	}
+	for _, id := range a.Licences {
+		l, ok := m.lics[id]
+		if !ok || !slices.Contains(l.For, a.Type) {
+			continue
+		}
+		if (l.ValidFrom.IsZero() || !now.Before(l.ValidFrom)) && (l.ValidTo.IsZero() || now.Before(l.ValidTo)) {
+			return false
+		}
+	}
+	return true
+}
+
+// signIn answers SignIn by the documented rules: the gates (but an
+// anonymous associate may use the API), then the type (internal: client
+// and API; external, system, anonymous: API only), then for the client
+// backend-login from the role or a group.
+func (m *decModel) signIn(who access.AssociateID, ch access.Channel, now time.Time) (bool, access.Gate) {
+	g := m.decide(who, access.Read, access.Record{Type: "x"}, now).gate
+	if g == access.GateAnonymous {
+		g = access.GateNone
+	}
+	if g != access.GateNone {
+		return false, g
+	}
+	a := m.assocs[who]
+	switch a.Type {
+	case access.Internal:
+		return ch == access.ChannelAPI || m.has(who, access.FuncBackendLogin, now), g
+	case access.External, access.System, access.Anonymous:
+		return ch == access.ChannelAPI, g
+	}
+	return false, g
+}
+
 // has answers Has by the documented rule: external associates hold no
-// functional rights.
+// functional rights, and only internal ones hold backend-login.
 func (m *decModel) has(who access.AssociateID, right string, now time.Time) bool {
 	if out := m.decide(who, access.Read, access.Record{Type: "x"}, now); out.gate != access.GateNone {
+		return false
+	} else if right == access.FuncBackendLogin && m.assocs[who].Type != access.Internal {
 		return false
 	} else if out.system {
 		return true

@@ -82,6 +82,9 @@ func (dEmptyView) AssociateByName(context.Context, string) (access.Associate, er
 func (dEmptyView) Category(context.Context, access.CategoryID) (access.Category, error) {
 	return access.Category{}, access.ErrNotFound
 }
+func (dEmptyView) Licence(context.Context, access.LicenceID) (access.Licence, error) {
+	return access.Licence{}, access.ErrNotFound
+}
 func (dEmptyView) Dependants(context.Context, access.Ref) ([]access.Ref, error) { return nil, nil }
 
 type dTB interface {
@@ -1438,11 +1441,26 @@ func dSubset[T any](t *rapid.T, label string, from []T) []T {
 
 // dOrg is a random organisation with the ids it uses.
 type dOrg struct {
-	b      access.Batch
-	roles  []access.RoleID
-	groups []access.GroupID
-	assocs []access.AssociateID
-	cats   []access.CategoryID
+	b        access.Batch
+	roles    []access.RoleID
+	groups   []access.GroupID
+	assocs   []access.AssociateID
+	cats     []access.CategoryID
+	licences []access.LicenceID
+}
+
+// dDrawLicence draws a licence for some associate types, valid at dNow or
+// not, with unlimited or a few seats (ids 301…).
+func dDrawLicence(t *rapid.T, id access.LicenceID) access.Licence {
+	l := access.Licence{ID: id, Name: fmt.Sprintf("licence %d", id), Seats: rapid.IntRange(0, 2).Draw(t, "seats")}
+	l.For = dSubset(t, "licence for", []access.AssociateType{access.Internal, access.External, access.System, access.Anonymous, access.Resource})
+	switch rapid.IntRange(0, 3).Draw(t, "licence window") {
+	case 0:
+		l.ValidFrom = dNow.Add(time.Duration(rapid.IntRange(-2, 2).Draw(t, "licence from")) * time.Hour)
+	case 1:
+		l.ValidTo = dNow.Add(time.Duration(rapid.IntRange(-2, 2).Draw(t, "licence to")) * time.Hour)
+	}
+	return l
 }
 
 // dDrawOrg draws a valid organisation. Ids of different kinds come from
@@ -1472,7 +1490,7 @@ func dDrawOrg(t *rapid.T) *dOrg {
 			}
 			r.Rights[typ] = g
 		}
-		r.Functions = dSubset(t, "role functions", []string{"f1", "f2"})
+		r.Functions = dSubset(t, "role functions", []string{"f1", "f2", access.FuncBackendLogin})
 		b.Roles = append(b.Roles, r)
 		o.roles = append(o.roles, id)
 	}
@@ -1493,7 +1511,7 @@ func dDrawOrg(t *rapid.T) *dOrg {
 			g.RolesAndSubordinates = dSubset(t, "group role trees", o.roles)
 			homes = append(homes, id)
 		}
-		g.Functions = dSubset(t, "group functions", []string{"f2", "f3"})
+		g.Functions = dSubset(t, "group functions", []string{"f2", "f3", access.FuncBackendLogin})
 		if rapid.IntRange(0, 2).Draw(t, "defaults") == 0 {
 			g.Defaults = map[string]access.CRUD{}
 			for _, typ := range dSubset(t, "default types", append([]string{"*"}, dTypes...)) {
@@ -1550,6 +1568,21 @@ func dDrawOrg(t *rapid.T) *dOrg {
 	}
 	for i := range rapid.IntRange(0, 3).Draw(t, "limits") {
 		b.Limits = append(b.Limits, dDrawLimit(t, o, access.LimitID(1+i)))
+	}
+	for i := range rapid.IntRange(0, 2).Draw(t, "licences") {
+		l := dDrawLicence(t, access.LicenceID(301+i))
+		holders := 0
+		for k := range b.Associates {
+			if rapid.IntRange(0, 2).Draw(t, "holds") != 0 {
+				b.Associates[k].Licences = append(b.Associates[k].Licences, l.ID)
+				holders++
+			}
+		}
+		if l.Seats > 0 {
+			l.Seats = max(l.Seats, holders)
+		}
+		b.Licences = append(b.Licences, l)
+		o.licences = append(o.licences, l.ID)
 	}
 	if err := b.Validate(context.Background(), dEmptyView{}); err != nil {
 		t.Fatalf("the generator drew an invalid organisation: %v", err)
@@ -1670,7 +1703,7 @@ func TestPropCanMatchesReference(t *testing.T) {
 			for act := access.Read; act <= access.Delete; act++ {
 				dCheckAgainstRef(t, e, m, who, act, r)
 			}
-			for _, f := range []string{"f1", "f2", "f3"} {
+			for _, f := range []string{"f1", "f2", "f3", access.FuncBackendLogin} {
 				got, err := e.Has(ctx, who, f)
 				if want := m.has(who, f, dNow); err != nil || got != want {
 					t.Fatalf("Has(%d, %q) = %v, %v; reference %v", who, f, got, err, want)
@@ -1974,11 +2007,29 @@ func TestPropCanAfterWrites(t *testing.T) {
 func dDrawWrite(t *rapid.T, o *dOrg, cur *access.Batch) access.Batch {
 	var w access.Batch
 	switch rapid.SampledFrom([]string{"rule", "delete rule", "grant", "delete grant", "associate", "delete associate",
-		"group", "category", "role", "limit", "delete limit"}).Draw(t, "write") {
+		"group", "category", "role", "limit", "delete limit", "licence", "delete licence", "assign licence"}).Draw(t, "write") {
 	case "limit":
 		w.Limits = append(w.Limits, dDrawLimit(t, o, access.LimitID(rapid.IntRange(1, 4).Draw(t, "limit id"))))
 	case "delete limit":
 		w.DeleteLimits = append(w.DeleteLimits, access.LimitID(rapid.IntRange(1, 4).Draw(t, "limit id")))
+	case "licence":
+		l := dDrawLicence(t, access.LicenceID(rapid.IntRange(301, 303).Draw(t, "licence id")))
+		l.Seats = 0
+		w.Licences = append(w.Licences, l)
+	case "delete licence":
+		w.DeleteLicences = append(w.DeleteLicences, access.LicenceID(rapid.IntRange(301, 303).Draw(t, "licence id")))
+	case "assign licence":
+		if len(cur.Associates) == 0 || len(cur.Licences) == 0 {
+			return w
+		}
+		a := rapid.SampledFrom(cur.Associates).Draw(t, "associate")
+		a.Licences = nil
+		for _, l := range cur.Licences {
+			if rapid.Bool().Draw(t, "holds") {
+				a.Licences = append(a.Licences, l.ID)
+			}
+		}
+		w.Associates = append(w.Associates, a)
 	case "rule":
 		w.SharingRules = append(w.SharingRules, dDrawRule(t, o, access.RuleID(rapid.IntRange(1, 4).Draw(t, "rule id"))))
 	case "delete rule":
@@ -2040,7 +2091,7 @@ func dDrawWrite(t *rapid.T, o *dOrg, cur *access.Batch) access.Batch {
 		r.Rights = map[string]access.Grid{rapid.SampledFrom(append([]string{"*"}, dTypes...)).Draw(t, "row"): {
 			rapid.SampledFrom([]access.Relation{access.Owner, access.Team, access.PrimaryGroup, access.OtherGroup,
 				access.Subordinate, access.Other, access.Unowned, access.MyCompany}).Draw(t, "relation"): dDrawCell(t, "cell")}}
-		r.Functions = dSubset(t, "role functions", []string{"f1", "f2"})
+		r.Functions = dSubset(t, "role functions", []string{"f1", "f2", access.FuncBackendLogin})
 		w.Roles = append(w.Roles, r)
 	}
 	return w

@@ -267,6 +267,11 @@ func (b *Batch) Check() error {
 			return prefix(err)
 		}
 	}
+	for i := range b.Licences {
+		if err := b.Licences[i].check(); err != nil {
+			return prefix(err)
+		}
+	}
 	for _, d := range b.deletes() {
 		for _, id := range d.ids {
 			if id <= 0 {

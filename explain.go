@@ -288,6 +288,9 @@ func (d *Decision) writeCause(b *strings.Builder, v names, c Cause) {
 			// Name the value, so whoever reads the log can find the row.
 			fmt.Fprintf(b, " %d", int(c.Type))
 		}
+		if c.Gate == GateNoLicence && c.Licence != 0 {
+			writeLicence(b, v, c.Licence, c.LicenceProblem)
+		}
 	case CauseSystem:
 		b.WriteString("system user")
 	case CauseNoRole:
@@ -366,4 +369,18 @@ func (d *Decision) path(v names, c Cause) (Membership, bool) {
 		return Membership{}, false
 	}
 	return v.membership(d.Subject, c.Group)
+}
+
+// writeLicence writes what is wrong with the licence an associate lacks:
+// ": needs licence Sales (3)" or ": licence Sales (3) expired".
+func writeLicence(b *strings.Builder, v names, id LicenceID, p LicenceProblem) {
+	ref := "licence " + strconv.FormatInt(int64(id), 10)
+	if n := v.licence(id); n != "" {
+		ref = "licence " + refString(n, int64(id))
+	}
+	if p == LicenceMissing {
+		fmt.Fprintf(b, ": needs %s", ref)
+		return
+	}
+	fmt.Fprintf(b, ": %s %s", ref, p)
 }

@@ -325,7 +325,7 @@ var validVisibility = in(colVisibility, []int64{int64(VisibleAll), int64(Visible
 // the reference and property tests compare the two.
 func (s *snapshot) filter(who AssociateID, act Action, typ string, now func() time.Time) *cond {
 	_, n := s.assoc(who)
-	if gate(n, now) != GateNone {
+	if s.gate(n, now) != GateNone {
 		return condNever
 	}
 	if n.a.Type == System {

@@ -154,6 +154,30 @@ func genOrg(t *rapid.T) Batch {
 		}
 		b.Limits = append(b.Limits, l)
 	}
+	// Licences: some types need one, some associates hold one, valid now
+	// (2026), expired or not yet valid, so Filter meets the licence gate.
+	for i := 1; i <= rapid.IntRange(0, 2).Draw(t, "licences"); i++ {
+		l := Licence{ID: LicenceID(i), Name: fmt.Sprintf("l%d", i)}
+		for _, typ := range []AssociateType{Internal, External, System, Anonymous} {
+			if rapid.Bool().Draw(t, "lfor") {
+				l.For = append(l.For, typ)
+			}
+		}
+		switch rapid.IntRange(0, 3).Draw(t, "lwindow") {
+		case 0:
+			l.ValidTo = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+		case 1:
+			l.ValidFrom = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+		case 2:
+			l.ValidFrom = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		b.Licences = append(b.Licences, l)
+		for k := range b.Associates {
+			if rapid.Bool().Draw(t, "holds") {
+				b.Associates[k].Licences = append(b.Associates[k].Licences, l.ID)
+			}
+		}
+	}
 	return b
 }
 

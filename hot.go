@@ -71,6 +71,7 @@ const (
 	hotOddRole                  // the associate names a role no slot has
 	hotOddPrimary               // the associate names a primary group that does not exist
 	hotManyPersonal             // too many personal groups for nPers: search the node's groups
+	hotLicence                  // the licence gate must read the node (see licenceTable.timeless)
 )
 
 // hotChunk is a block of headers: updates copy the chunks they change, not
@@ -116,16 +117,17 @@ func (s *snapshot) memberHot(h *hotAssoc, g int32) bool {
 	return contains(s.personalGroups[h.personalStart:h.personalStart+int32(h.personalCount)], g)
 }
 
-// gateHot is gate for a header; a is read only for a validity window.
+// gateHot is gate for a header; a is read only for a validity window or
+// a licence that is missing or has a window of its own.
 func (s *snapshot) gateHot(i int32, h *hotAssoc, now func() time.Time) Gate {
 	if h == nil || h.flags&hotPresent == 0 {
 		return GateUnknown
 	}
 	var a *Associate
-	if h.flags&hotWindow != 0 {
+	if h.flags&(hotWindow|hotLicence) != 0 {
 		a = &s.assocs[i].a
 	}
-	return checkGate(AssociateType(h.typ), h.flags&hotActive != 0, a, now)
+	return checkGate(AssociateType(h.typ), h.flags&hotActive != 0, a, s.licences, now)
 }
 
 // subj is an associate as a decision sees it: its index and header. h is
@@ -201,6 +203,9 @@ func (s *snapshot) makeHot(n *assocNode) hotAssoc {
 	}
 	if n.a.ServiceLogin != 0 {
 		h.flags |= hotCategories
+	}
+	if !s.licences.timeless(&n.a) {
+		h.flags |= hotLicence
 	}
 	h.typ = uint8(n.typ)
 	if AssociateType(h.typ) != n.typ {

@@ -63,7 +63,8 @@ var (
 	// ErrImpersonateSystem: system users are never impersonated.
 	ErrImpersonateSystem = fmt.Errorf("%w: the target is a system user", ErrImpersonation)
 	// ErrImpersonatorGate: the actor fails a gate (unknown, inactive, out
-	// of its validity window, resource or anonymous).
+	// of its validity window, without a valid licence, resource or
+	// anonymous).
 	ErrImpersonatorGate = fmt.Errorf("%w: the actor may not act", ErrImpersonation)
 	// ErrTargetGate: the target fails a gate.
 	ErrTargetGate = fmt.Errorf("%w: the target may not act", ErrImpersonation)

@@ -80,7 +80,7 @@ func (e *Engine) Matrix(ctx context.Context, g GroupID) (Matrix, error) {
 		n := s.assocs[a]
 		out.Members++
 		switch {
-		case gate(n, e.now) != GateNone:
+		case s.gate(n, e.now) != GateNone:
 			out.Gated++
 		case n.a.Type == System:
 			out.System++

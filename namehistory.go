@@ -30,6 +30,7 @@ const (
 	nameRole
 	nameGroup
 	nameRule
+	nameLicence
 )
 
 type nameKey struct {
@@ -150,6 +151,21 @@ func (h *history) diff(old, s *snapshot) {
 			note(nameRule, int64(id), "", false, n.rule.Name, true)
 		}
 	}
+	if old.licences != s.licences {
+		ol, nl := old.licences.all(), s.licences.all()
+		for id, l := range ol {
+			after, has := "", false
+			if nn := nl[id]; nn != nil {
+				after, has = nn.Name, true
+			}
+			note(nameLicence, int64(id), l.Name, true, after, has)
+		}
+		for id, l := range nl {
+			if ol[id] == nil {
+				note(nameLicence, int64(id), "", false, l.Name, true)
+			}
+		}
+	}
 }
 
 // names is a read view of a history at one revision, valid while the
@@ -204,6 +220,10 @@ func (v names) name(kind nameKind, id int64) (string, bool) {
 		if n := s.policy.rules[RuleID(id)]; n != nil {
 			return n.rule.Name, true
 		}
+	case nameLicence:
+		if l := s.licences.all()[LicenceID(id)]; l != nil {
+			return l.Name, true
+		}
 	}
 	return "", false
 }
@@ -221,6 +241,11 @@ func (v names) role(id RoleID) RoleRef {
 func (v names) group(id GroupID) GroupRef {
 	n, _ := v.name(nameGroup, int64(id))
 	return GroupRef{ID: id, Name: n}
+}
+
+func (v names) licence(id LicenceID) string {
+	n, _ := v.name(nameLicence, int64(id))
+	return n
 }
 
 func (v names) rule(id RuleID) string {

@@ -201,6 +201,7 @@ var gateNames = [...]string{
 	GateResource:    "resources cannot sign in",
 	GateAnonymous:   "anonymous associates are obsolete",
 	GateMalformed:   "unknown associate type",
+	GateNoLicence:   "no valid licence",
 }
 
 // MarshalText writes the gate's description as [Gate.String] does
@@ -354,6 +355,7 @@ var kindNames = [...]string{
 	KindCategory:      "category",
 	KindImpersonation: "impersonation",
 	KindLimit:         "limit",
+	KindLicence:       "licence",
 }
 
 // MarshalText writes the kind's name ("role", "sharing rule"…), empty text
@@ -454,8 +456,49 @@ func (s *EmailStatus) UnmarshalText(text []byte) error {
 	return err
 }
 
+// LicenceProblem
+
+var licenceProblemNames = [...]string{
+	LicenceOK:          "ok",
+	LicenceMissing:     "missing",
+	LicenceNotYetValid: "not yet valid",
+	LicenceExpired:     "expired",
+}
+
+// MarshalText writes the problem as [LicenceProblem.String] does, and
+// fails with [ErrInvalid] for an undefined value.
+func (p LicenceProblem) MarshalText() ([]byte, error) {
+	return enumMarshal(licenceProblemNames[:], p, "licence problem")
+}
+
+// Channel
+
+var channelNames = [...]string{
+	ChannelClient: "client",
+	ChannelAPI:    "api",
+}
+
+// MarshalText writes the channel's name ("client", "api"), and fails with
+// [ErrInvalid] for an undefined value.
+func (c Channel) MarshalText() ([]byte, error) { return enumMarshal(channelNames[:], c, "channel") }
+
+// UnmarshalText reads a name [Channel.MarshalText] writes.
+func (c *Channel) UnmarshalText(text []byte) error {
+	v, err := enumUnmarshal[Channel](channelNames[:], text, "channel")
+	if err == nil {
+		*c = v
+	}
+	return err
+}
+
 // ParseEmailStatus returns the status named s, or an error wrapping
 // [ErrInvalid].
 func ParseEmailStatus(s string) (EmailStatus, error) {
 	return enumParse[EmailStatus](emailStatusNames[:], s, "email status")
+}
+
+// ParseChannel returns the channel named s ("client" or "api"), or an
+// error wrapping [ErrInvalid].
+func ParseChannel(s string) (Channel, error) {
+	return enumParse[Channel](channelNames[:], s, "channel")
 }

@@ -152,6 +152,7 @@ func TestEnumText(t *testing.T) {
 				access.GateExpired: "expired", access.GateResource: "resources cannot sign in",
 				access.GateAnonymous: "anonymous associates are obsolete",
 				access.GateMalformed: "unknown associate type",
+				access.GateNoLicence: "no valid licence",
 			},
 			prefix: "gate", zeroName: true, parse: access.ParseGate, values: allUint8[access.Gate],
 		}.check(t, (*access.Gate).UnmarshalText)
@@ -210,13 +211,20 @@ func TestEnumText(t *testing.T) {
 			prefix: "limit scope", zeroName: true, parse: access.ParseLimitScope, values: allUint8[access.LimitScope],
 		}.check(t, (*access.LimitScope).UnmarshalText)
 	})
+	t.Run("Channel", func(t *testing.T) {
+		enumCase[access.Channel]{
+			names:  map[access.Channel]string{access.ChannelClient: "client", access.ChannelAPI: "api"},
+			prefix: "channel", parse: access.ParseChannel, values: allUint8[access.Channel],
+		}.check(t, (*access.Channel).UnmarshalText)
+	})
 	t.Run("Kind", func(t *testing.T) {
 		enumCase[access.Kind]{
 			names: map[access.Kind]string{
 				access.KindRole: "role", access.KindGroup: "group", access.KindAssociate: "associate",
 				access.KindSharingRule: "sharing rule", access.KindGrant: "grant",
 				access.KindCategory: "category", access.KindImpersonation: "impersonation",
-				access.KindLimit: "limit",
+				access.KindLimit:   "limit",
+				access.KindLicence: "licence",
 			},
 			prefix: "kind", parse: access.ParseKind, values: allUint8[access.Kind],
 		}.check(t, (*access.Kind).UnmarshalText)

@@ -146,6 +146,10 @@ type Permissions struct {
 	Functions []string
 	// Categories are the effective Customer Service categories.
 	Categories []CategoryMembership
+	// SignIn lists the channels the associate may sign in through, as
+	// [Engine.SignIn] decides; an anonymous associate may use the API
+	// though it fails a gate.
+	SignIn []Channel
 }
 
 // TypePermissions is what an associate may do with records of one entity
@@ -208,7 +212,12 @@ func (e *Engine) Permissions(ctx context.Context, who AssociateID) (Permissions,
 	if n == nil {
 		return Permissions{}, fmt.Errorf("access: Permissions: associate %d: %w", who, ErrNotFound)
 	}
-	p := Permissions{Associate: who, Role: s.roleRef(n.a.Role), Gate: gate(n, e.now)}
+	p := Permissions{Associate: who, Role: s.roleRef(n.a.Role), Gate: s.gate(n, e.now)}
+	for _, ch := range channels {
+		if s.signIn(who, ch, e.now).Allowed {
+			p.SignIn = append(p.SignIn, ch)
+		}
+	}
 	if p.Gate != GateNone {
 		return p, nil
 	}
@@ -355,6 +364,9 @@ func (s *snapshot) functions(n *assocNode, rn *roleNode, confined bool) []string
 				funcs[f] = true
 			}
 		}
+	}
+	if n.a.Type != Internal {
+		delete(funcs, FuncBackendLogin)
 	}
 	return slices.Sorted(maps.Keys(funcs))
 }

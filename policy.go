@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"time"
 )
 
 // This file compiles the parts of a snapshot that decisions read besides
@@ -837,4 +838,119 @@ func (s *snapshot) inCategory(x subj, c *catNode) (direct bool, group int32, rol
 	}
 	role = a.Role != 0 && slices.Contains(c.cat.Roles, a.Role)
 	return direct, group, role
+}
+
+// licenceTable is the compiled licences: what the licence gate reads. It
+// is immutable once built; an update that writes licences builds a new one.
+type licenceTable struct {
+	byID map[LicenceID]*Licence
+	// need has bit t set when some licence lists associate type t: only
+	// associates of those types meet the licence gate, so a model without
+	// licences pays one test of a zero word.
+	need uint64
+	// first is, per type, the lowest-id licence that lists it: the one the
+	// cause of an associate holding none names.
+	first map[AssociateType]LicenceID
+}
+
+// compileLicences builds the table of the licences ls; nil when none lists
+// an associate type.
+func compileLicences(ls map[LicenceID]*Licence) *licenceTable {
+	t := &licenceTable{byID: ls, first: map[AssociateType]LicenceID{}}
+	for id, l := range ls {
+		for _, typ := range l.For {
+			if uint(typ) < 64 {
+				t.need |= 1 << uint(typ)
+			}
+			if f, ok := t.first[typ]; !ok || id < f {
+				t.first[typ] = id
+			}
+		}
+	}
+	return t
+}
+
+// withLicences returns the table with b's licence puts and deletes.
+func (t *licenceTable) withLicences(b *Batch) *licenceTable {
+	var ls map[LicenceID]*Licence
+	if t != nil {
+		ls = maps.Clone(t.byID)
+	}
+	if ls == nil {
+		ls = map[LicenceID]*Licence{}
+	}
+	for _, l := range b.Licences {
+		l := l
+		ls[l.ID] = &l
+	}
+	for _, id := range b.DeleteLicences {
+		delete(ls, id)
+	}
+	return compileLicences(ls)
+}
+
+// needs reports whether associates of type typ meet the licence gate.
+func (t *licenceTable) needs(typ AssociateType) bool {
+	return t != nil && uint(typ) < 64 && t.need&(1<<uint(typ)) != 0
+}
+
+// check returns the associate's licence problem at time now and the
+// licence its cause names: LicenceOK when its type needs no licence or it
+// holds one for its type that is valid at now; else an expired one it
+// holds, or one not yet valid, or (holding none) the lowest-id licence for
+// its type — in that order, lowest ids first.
+func (t *licenceTable) check(a *Associate, now time.Time) (LicenceProblem, LicenceID) {
+	if !t.needs(a.Type) {
+		return LicenceOK, 0
+	}
+	var notYet, expired LicenceID
+	for _, id := range a.Licences {
+		l := t.byID[id]
+		if l == nil || !slices.Contains(l.For, a.Type) {
+			continue
+		}
+		switch {
+		case !l.ValidFrom.IsZero() && now.Before(l.ValidFrom):
+			if notYet == 0 || id < notYet {
+				notYet = id
+			}
+		case !l.ValidTo.IsZero() && !now.Before(l.ValidTo):
+			if expired == 0 || id < expired {
+				expired = id
+			}
+		default:
+			return LicenceOK, 0
+		}
+	}
+	switch {
+	case expired != 0:
+		return LicenceExpired, expired
+	case notYet != 0:
+		return LicenceNotYetValid, notYet
+	}
+	return LicenceMissing, t.first[a.Type]
+}
+
+// timeless reports whether the associate passes the licence gate whatever
+// the time: its type needs no licence, or it holds one for its type
+// without a validity window. Only other associates send a decision to the
+// node (hotLicence).
+func (t *licenceTable) timeless(a *Associate) bool {
+	if !t.needs(a.Type) {
+		return true
+	}
+	for _, id := range a.Licences {
+		if l := t.byID[id]; l != nil && l.ValidFrom.IsZero() && l.ValidTo.IsZero() && slices.Contains(l.For, a.Type) {
+			return true
+		}
+	}
+	return false
+}
+
+// all returns the licences by id (nil for none); callers must not change it.
+func (t *licenceTable) all() map[LicenceID]*Licence {
+	if t == nil {
+		return nil
+	}
+	return t.byID
 }

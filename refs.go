@@ -39,6 +39,7 @@ var refFields = [...][]refField{
 		many("Groups", KindGroup, func(a *Associate) []GroupID { return a.Groups }),
 		one("Role", KindRole, func(a *Associate) RoleID { return a.Role }),
 		many("Categories", KindCategory, func(a *Associate) []CategoryID { return a.Categories }),
+		many("Licences", KindLicence, func(a *Associate) []LicenceID { return a.Licences }),
 	},
 	KindSharingRule: {
 		many("From.Associates", KindAssociate, func(r *SharingRule) []AssociateID { return r.From.Associates }),
@@ -68,6 +69,7 @@ var refFields = [...][]refField{
 	KindLimit: {
 		one("Group", KindGroup, func(l *Limit) GroupID { return l.Group }),
 	},
+	KindLicence: nil,
 }
 
 // one makes the refField of a field holding a single id, 0 for none.
@@ -110,13 +112,15 @@ func entityKind(e any) Kind {
 		return KindImpersonation
 	case *Limit:
 		return KindLimit
+	case *Licence:
+		return KindLicence
 	}
 	return 0
 }
 
 // References calls yield with each entity that e refers to, until yield
 // returns false. e is a pointer to a [Role], [Group], [Associate],
-// [SharingRule], [Grant], [Category], [Impersonation] or [Limit]; References
+// [SharingRule], [Grant], [Category], [Impersonation], [Limit] or [Licence]; References
 // yields nothing for any other value. An entity that names the same one
 // twice (a group listing a role in Roles and RolesAndSubordinates) yields
 // it twice.

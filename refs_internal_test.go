@@ -17,6 +17,8 @@ var idKinds = map[reflect.Type]Kind{
 	reflect.TypeFor[GrantID]():         KindGrant,
 	reflect.TypeFor[CategoryID]():      KindCategory,
 	reflect.TypeFor[ImpersonationID](): KindImpersonation,
+	reflect.TypeFor[LimitID]():         KindLimit,
+	reflect.TypeFor[LicenceID]():       KindLicence,
 }
 
 // entityOf returns a new zero entity of kind k.
@@ -24,7 +26,7 @@ func entityOf(k Kind) any {
 	return [...]any{
 		KindRole: &Role{}, KindGroup: &Group{}, KindAssociate: &Associate{},
 		KindSharingRule: &SharingRule{}, KindGrant: &Grant{}, KindCategory: &Category{},
-		KindImpersonation: &Impersonation{},
+		KindImpersonation: &Impersonation{}, KindLimit: &Limit{}, KindLicence: &Licence{},
 	}[k]
 }
 
@@ -60,7 +62,7 @@ func fillIDs(v reflect.Value, prefix string, next *int64, got map[int64]string) 
 // under its own name and target kind, and its accessor reads that field.
 // A reference added to an entity type and not to the table fails here.
 func TestRefFieldsCoverEveryIDField(t *testing.T) {
-	for k := KindRole; k <= KindImpersonation; k++ {
+	for k := KindRole; k <= KindLicence; k++ {
 		t.Run(k.String(), func(t *testing.T) {
 			e := entityOf(k)
 			fields := map[int64]string{}

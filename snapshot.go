@@ -110,6 +110,9 @@ type snapshot struct {
 	// policy is the compiled sharing rules, grants, defaults, categories
 	// and impersonation rules (policy.go).
 	policy policy
+	// licences is the compiled licences, read by the licence gate
+	// (checkGate) and by makeHot for hotLicence; nil when there are none.
+	licences *licenceTable
 
 	// policyBit gives, per group index, the group's bit in
 	// assocNode.policyMask and hotAssoc.policyMask, or -1: the few groups the policy

@@ -27,6 +27,7 @@ const (
 	KindCategory
 	KindImpersonation
 	KindLimit
+	KindLicence
 )
 
 // String names the kind.
@@ -76,10 +77,12 @@ type View interface {
 	// [FoldName]) to the same string as name.
 	AssociateByName(ctx context.Context, name string) (Associate, error)
 	Category(ctx context.Context, id CategoryID) (Category, error)
+	Licence(ctx context.Context, id LicenceID) (Licence, error)
 	// Dependants lists the entities that refer to ref: those whose value
 	// [References] yields ref for. Order does not matter. refs.go holds
 	// the one table of which field of which kind refers to which kind;
-	// sharing rules, grants, impersonation rules and limits have no dependants.
+	// sharing rules, grants, impersonation rules and limits have no
+	// dependants; a licence's dependants are its holders.
 	Dependants(ctx context.Context, ref Ref) ([]Ref, error)
 }
 

@@ -10,14 +10,16 @@ import (
 // and a Delta, sharing every part the delta does not touch and copying the
 // rest once, as recorded in the snapshot's cow. Its steps, in order:
 //
+//  0. applyLicenceWrites: the licences, and the associates whose licence
+//     gate they can change;
 //  1. applyRoleAndGroupWrites: role and group puts and deletes, the role
 //     tree and group closures recompiled, and the associates whose
 //     memberships this can change;
 //  2. applyAssociateWrites: associate puts and deletes;
 //  3. recomputeMemberships: the affected associates' nodes afresh, and the
 //     difference to their old groups;
-//  4. rewriteHeaders and applyMemberChanges: the decision headers and the
-//     groups' member lists follow;
+//  4. rewriteHeaders and applyMemberChanges: the decision headers (of
+//     those and of the relicensed) and the groups' member lists follow;
 //  5. updateNames and updatePolicy: the name index and the compiled policy.
 
 // update returns the snapshot that results from applying the delta d to s.
@@ -49,17 +51,53 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 	s.filterMemo = &filterCache{}
 	s.size = &sizeMemo{}
 	s.cow = &cow{}
+	relicensed := s.applyLicenceWrites(old, d)
 	affected := s.applyRoleAndGroupWrites(old, d)
 	affected = append(affected, s.applyAssociateWrites(d)...)
-	if len(affected) == 0 {
-		return &s
-	}
 	slices.Sort(affected)
 	affected = slices.Compact(affected)
-	adds, removes := s.recomputeMemberships(old, affected)
-	s.rewriteHeaders(affected)
-	s.applyMemberChanges(adds, removes)
+	var adds, removes map[int32][]int32
+	if len(affected) > 0 {
+		adds, removes = s.recomputeMemberships(old, affected)
+	}
+	headers := affected
+	if len(relicensed) > 0 {
+		headers = append(slices.Clone(affected), relicensed...)
+		slices.Sort(headers)
+		headers = slices.Compact(headers)
+	}
+	if len(headers) > 0 {
+		s.rewriteHeaders(headers)
+	}
+	if len(affected) > 0 {
+		s.applyMemberChanges(adds, removes)
+	}
 	return &s
+}
+
+// applyLicenceWrites applies the delta's licence puts and deletes and
+// returns the indexes of the associates whose header's hotLicence may
+// have changed: every associate of a type that needed a licence before or
+// needs one now. Licences change rarely, so it does not look closer.
+func (s *snapshot) applyLicenceWrites(old *snapshot, d *Delta) (relicensed []int32) {
+	if len(d.Licences)+len(d.DeleteLicences) == 0 {
+		return nil
+	}
+	s.licences = old.licences.withLicences(&d.Batch)
+	var need uint64
+	if old.licences != nil {
+		need = old.licences.need
+	}
+	need |= s.licences.need
+	if need == 0 {
+		return nil
+	}
+	for i, n := range s.assocs {
+		if n != nil && uint(n.typ) < 64 && need&(1<<uint(n.typ)) != 0 {
+			relicensed = append(relicensed, int32(i))
+		}
+	}
+	return relicensed
 }
 
 // applyRoleAndGroupWrites applies the delta's role and group writes,

@@ -101,6 +101,39 @@ func (o *overlay) checkPuts(ctx context.Context) error {
 			}
 		}
 	}
+	return o.checkSeats(ctx)
+}
+
+// checkSeats checks that no licence the batch writes, or assigns to an
+// associate it writes, has more holders than seats once the batch is
+// applied. Licences are checked in id order, so every store reports the
+// same one.
+func (o *overlay) checkSeats(ctx context.Context) error {
+	touched := map[LicenceID]bool{}
+	for _, l := range o.b.Licences {
+		touched[l.ID] = true
+	}
+	for _, a := range o.b.Associates {
+		for _, l := range a.Licences {
+			touched[l] = true
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(touched)) {
+		l, err := o.licence(ctx, id)
+		if err != nil {
+			return err
+		}
+		if l == nil || l.Seats == 0 {
+			continue // a missing licence is checkAssociate's to report
+		}
+		holders, err := o.dependants(ctx, Ref{KindLicence, int64(id)})
+		if err != nil {
+			return err
+		}
+		if len(holders) > l.Seats {
+			return fmt.Errorf("access: licence %d (%s): %w: %d holders exceed its %d seats", id, l.Name, ErrInvalid, len(holders), l.Seats)
+		}
+	}
 	return nil
 }
 
@@ -141,7 +174,7 @@ func (o *overlay) checkImpersonation(ctx context.Context, m *Impersonation) erro
 func (o *overlay) checkDeletes(ctx context.Context) error {
 	for _, ref := range slices.SortedFunc(maps.Keys(o.deleted), compareRefs) {
 		switch ref.Kind {
-		case KindRole, KindGroup, KindAssociate, KindCategory:
+		case KindRole, KindGroup, KindAssociate, KindCategory, KindLicence:
 			if err := o.checkDelete(ctx, ref); err != nil {
 				return err
 			}
@@ -159,6 +192,7 @@ type overlay struct {
 	groups     map[GroupID]*Group
 	associates map[AssociateID]*Associate
 	categories map[CategoryID]*Category
+	licences   map[LicenceID]*Licence
 	put        map[Ref]bool // every entity the batch puts
 	deleted    map[Ref]bool
 
@@ -179,6 +213,7 @@ func newOverlay(b *Batch, v View) (*overlay, error) {
 		groups:     make(map[GroupID]*Group, len(b.Groups)),
 		associates: make(map[AssociateID]*Associate, len(b.Associates)),
 		categories: make(map[CategoryID]*Category, len(b.Categories)),
+		licences:   make(map[LicenceID]*Licence, len(b.Licences)),
 		put:        make(map[Ref]bool),
 		deleted:    make(map[Ref]bool),
 	}
@@ -215,6 +250,8 @@ func (o *overlay) addPuts() error {
 			names[f] = e.ID
 		case *Category:
 			o.categories[e.ID] = e
+		case *Licence:
+			o.licences[e.ID] = e
 		}
 		return nil
 	})
@@ -299,6 +336,10 @@ func (o *overlay) associate(ctx context.Context, id AssociateID) (*Associate, er
 
 func (o *overlay) category(ctx context.Context, id CategoryID) (*Category, error) {
 	return lookup(ctx, o, KindCategory, o.categories, id, o.v.Category)
+}
+
+func (o *overlay) licence(ctx context.Context, id LicenceID) (*Licence, error) {
+	return lookup(ctx, o, KindLicence, o.licences, id, o.v.Licence)
 }
 
 // exists reports whether every id will exist once the batch is applied, and
@@ -637,7 +678,10 @@ func (o *overlay) checkAssociate(ctx context.Context, a *Associate) error {
 			return err
 		}
 	}
-	return exists(ctx, what, "category", a.Categories, o.category)
+	if err := exists(ctx, what, "category", a.Categories, o.category); err != nil {
+		return err
+	}
+	return exists(ctx, what, "licence", a.Licences, o.licence)
 }
 
 func (o *overlay) checkPrincipals(ctx context.Context, what string, p *Principals) error {
@@ -730,6 +774,11 @@ func (o *overlay) eachPut(fn func(d Ref, e any) error) error {
 			return err
 		}
 	}
+	for i := range b.Licences {
+		if err := fn(Ref{KindLicence, int64(b.Licences[i].ID)}, &b.Licences[i]); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -792,7 +841,7 @@ type deletion struct {
 
 // deletes lists the batch's deletions by kind, in the order validation
 // reports them.
-func (b *Batch) deletes() [8]deletion {
+func (b *Batch) deletes() [9]deletion {
 	return [...]deletion{
 		{KindRole, ids(b.DeleteRoles)},
 		{KindGroup, ids(b.DeleteGroups)},
@@ -802,5 +851,6 @@ func (b *Batch) deletes() [8]deletion {
 		{KindCategory, ids(b.DeleteCategories)},
 		{KindImpersonation, ids(b.DeleteImpersonations)},
 		{KindLimit, ids(b.DeleteLimits)},
+		{KindLicence, ids(b.DeleteLicences)},
 	}
 }

@@ -696,7 +696,7 @@ func diffAssociate(ctx context.Context, before, after *Engine, id AssociateID, f
 		})
 	}
 	if !full {
-		st := statusOf(wn, before.now)
+		st := statusOf(s, wn, before.now)
 		return AssociateDiff{Associate: id, Name: wn.a.Name, Before: st, After: st, Memberships: ms}, nil
 	}
 	was, err := viewOf(ctx, before, wn)
@@ -732,11 +732,11 @@ func diffAssociate(ctx context.Context, before, after *Engine, id AssociateID, f
 
 // statusOf is the standing of the associate of node n (nil: none), as
 // [Engine.Permissions] reports it.
-func statusOf(n *assocNode, now func() time.Time) AccessStatus {
+func statusOf(s *snapshot, n *assocNode, now func() time.Time) AccessStatus {
 	if n == nil {
 		return AccessStatus{}
 	}
-	st := AccessStatus{Exists: true, Gate: gate(n, now)}
+	st := AccessStatus{Exists: true, Gate: s.gate(n, now)}
 	if st.Gate == GateNone {
 		st.System, st.Confined = n.a.Type == System, n.a.Type == External
 	}
@@ -881,10 +881,17 @@ func (v snapView) Category(_ context.Context, id CategoryID) (Category, error) {
 	return Category{}, fmt.Errorf("access: category %d: %w", id, ErrNotFound)
 }
 
+func (v snapView) Licence(_ context.Context, id LicenceID) (Licence, error) {
+	if l := v.s.licences.all()[id]; l != nil {
+		return l.clone(), nil
+	}
+	return Licence{}, fmt.Errorf("access: licence %d: %w", id, ErrNotFound)
+}
+
 // Dependants scans the whole model: deletes are rare and a what-if is not
 // on a hot path.
 func (v snapView) Dependants(_ context.Context, ref Ref) ([]Ref, error) {
-	if ref.Kind < KindRole || ref.Kind > KindImpersonation {
+	if ref.Kind < KindRole || ref.Kind > KindLicence {
 		return nil, fmt.Errorf("access: dependants of %s: %w: unknown kind", ref, ErrInvalid)
 	}
 	var out []Ref
@@ -919,6 +926,9 @@ func (v snapView) Dependants(_ context.Context, ref Ref) ([]Ref, error) {
 	for id, m := range s.policy.impersonations {
 		check(KindImpersonation, int64(id), &m.imp)
 	}
+	for id, l := range s.policy.limits {
+		check(KindLimit, int64(id), &l)
+	}
 	slices.SortFunc(out, compareRefs)
 	return out, nil
 }
@@ -944,6 +954,11 @@ func (v snapView) has(r Ref) bool {
 		return s.policy.categories[CategoryID(r.ID)] != nil
 	case KindImpersonation:
 		return s.policy.impersonations[ImpersonationID(r.ID)] != nil
+	case KindLimit:
+		_, ok := s.policy.limits[LimitID(r.ID)]
+		return ok
+	case KindLicence:
+		return s.licences.all()[LicenceID(r.ID)] != nil
 	}
 	return false
 }

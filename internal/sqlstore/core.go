@@ -241,6 +241,11 @@ func (c *Core) Category(ctx context.Context, id access.CategoryID) (access.Categ
 	return inView(ctx, c, func(v *View) (access.Category, error) { return v.Category(ctx, id) })
 }
 
+// Licence answers [access.View.Licence] from a snapshot.
+func (c *Core) Licence(ctx context.Context, id access.LicenceID) (access.Licence, error) {
+	return inView(ctx, c, func(v *View) (access.Licence, error) { return v.Licence(ctx, id) })
+}
+
 // Dependants answers [access.View.Dependants] from a snapshot.
 func (c *Core) Dependants(ctx context.Context, ref access.Ref) ([]access.Ref, error) {
 	return inView(ctx, c, func(v *View) ([]access.Ref, error) { return v.Dependants(ctx, ref) })

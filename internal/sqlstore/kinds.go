@@ -499,6 +499,8 @@ var associateKind = &kindSpec{
 			func(o *access.Associate) *[]int64 { return &o.Projects }),
 		idList("access_associate_category", "associate_id", "category_id", access.KindAssociate, findAssociate,
 			func(o *access.Associate) *[]access.CategoryID { return &o.Categories }),
+		idList("access_associate_licence", "associate_id", "licence_id", access.KindAssociate, findAssociate,
+			func(o *access.Associate) *[]access.LicenceID { return &o.Licences }),
 	},
 	values: entities[access.AssociateID, access.Associate]{
 		id: func(a access.Associate) access.AssociateID { return a.ID },
@@ -514,6 +516,7 @@ var associateKind = &kindSpec{
 			addIDs(w, "access_associate_group", id, a.Groups)
 			addIDs(w, "access_associate_project", id, a.Projects)
 			addIDs(w, "access_associate_category", id, a.Categories)
+			addIDs(w, "access_associate_licence", id, a.Licences)
 		},
 	},
 	refs: []ref{
@@ -521,6 +524,7 @@ var associateKind = &kindSpec{
 		{access.KindGroup, []string{"PrimaryGroup"}, "id FROM access_associate WHERE primary_group_id = $1"},
 		{access.KindGroup, []string{"Groups"}, "associate_id FROM access_associate_group WHERE group_id = $1"},
 		{access.KindCategory, []string{"Categories"}, "associate_id FROM access_associate_category WHERE category_id = $1"},
+		{access.KindLicence, []string{"Licences"}, "associate_id FROM access_associate_licence WHERE licence_id = $1"},
 	},
 }
 
@@ -793,7 +797,75 @@ var limitKind = &kindSpec{
 
 // kinds lists every stored kind. Loads and writes go through it in this
 // order.
-var kinds = []*kindSpec{roleKind, groupKind, associateKind, sharingRuleKind, grantKind, categoryKind, impersonationKind, limitKind}
+var kinds = []*kindSpec{roleKind, groupKind, associateKind, sharingRuleKind, grantKind, categoryKind, impersonationKind, limitKind, licenceKind}
+
+var licenceKind = &kindSpec{
+	kind: access.KindLicence,
+	tables: []*table{
+		{
+			name: "access_licence", key: "id",
+			cols:  []string{"id", "name", "seats", "valid_from", "valid_to"},
+			sel:   "id, name, seats, valid_from, valid_to",
+			order: "id",
+			rows: func(l *loader) ([]any, func() error) {
+				var id, seats int64
+				var name string
+				fromDest, from := l.d.ScanTime()
+				toDest, to := l.d.ScanTime()
+				return []any{&id, &name, &seats, fromDest, toDest}, func() error {
+					row := func() string { return fmt.Sprint(id) }
+					if seats < 0 || seats > math.MaxInt32 {
+						return l.bad(row(), "seats %d out of range", seats)
+					}
+					v := access.Licence{ID: access.LicenceID(id), Name: name, Seats: int(seats)}
+					var err error
+					if v.ValidFrom, err = from(); err != nil {
+						return l.bad(row(), "valid_from: %v", err)
+					}
+					if v.ValidTo, err = to(); err != nil {
+						return l.bad(row(), "valid_to: %v", err)
+					}
+					l.m.licences.put(v.ID, v)
+					return nil
+				}
+			},
+		},
+		{
+			name: "access_licence_for", key: "licence_id",
+			cols:  []string{"licence_id", "pos", "type"},
+			sel:   "licence_id, pos, type",
+			order: "licence_id, pos",
+			rows: func(l *loader) ([]any, func() error) {
+				var id, pos, typ int64
+				return []any{&id, &pos, &typ}, func() error {
+					v := l.m.licences.get(access.LicenceID(id))
+					switch {
+					case v == nil:
+						return l.orphan(key(id, pos), access.KindLicence, id)
+					case typ < math.MinInt32 || typ > math.MaxInt32 || !access.AssociateType(typ).Valid():
+						return l.bad(key(id, pos), "unknown associate type %d", typ)
+					}
+					v.For = append(v.For, access.AssociateType(typ))
+					return nil
+				}
+			},
+		},
+	},
+	values: entities[access.LicenceID, access.Licence]{
+		id: func(v access.Licence) access.LicenceID { return v.ID },
+		batch: func(b *access.Batch) (*[]access.Licence, *[]access.LicenceID) {
+			return &b.Licences, &b.DeleteLicences
+		},
+		model: func(m *Model) *set[access.LicenceID, access.Licence] { return &m.licences },
+		encode: func(d *Dialect, v access.Licence, w rowSink) {
+			id := int64(v.ID)
+			w.add("access_licence", id, v.Name, int64(v.Seats), timeArg(d, v.ValidFrom), timeArg(d, v.ValidTo))
+			for i, t := range v.For {
+				w.add("access_licence_for", id, int64(i), int64(t))
+			}
+		},
+	},
+}
 
 func idsOf[T any, ID ~int64](vs []T, id func(T) ID) []int64 {
 	out := make([]int64, len(vs))

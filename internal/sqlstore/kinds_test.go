@@ -19,6 +19,7 @@ func TestRefsMatchReferences(t *testing.T) {
 		access.KindAssociate: &access.Associate{}, access.KindSharingRule: &access.SharingRule{},
 		access.KindGrant: &access.Grant{}, access.KindCategory: &access.Category{},
 		access.KindImpersonation: &access.Impersonation{}, access.KindLimit: &access.Limit{},
+		access.KindLicence: &access.Licence{},
 	}
 	if len(kinds) != len(entities) {
 		t.Fatalf("sqlstore has %d kinds, want %d", len(kinds), len(entities))

@@ -92,6 +92,7 @@ type Model struct {
 	categories     set[access.CategoryID, access.Category]
 	impersonations set[access.ImpersonationID, access.Impersonation]
 	limits         set[access.LimitID, access.Limit]
+	licences       set[access.LicenceID, access.Licence]
 }
 
 // NewModel returns an empty model.

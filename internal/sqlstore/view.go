@@ -94,6 +94,12 @@ func (v *View) Category(ctx context.Context, id access.CategoryID) (access.Categ
 	return get(ctx, v, access.KindCategory, id, &v.m.categories)
 }
 
+// Licence returns the licence with the given id, or an error wrapping
+// [access.ErrNotFound].
+func (v *View) Licence(ctx context.Context, id access.LicenceID) (access.Licence, error) {
+	return get(ctx, v, access.KindLicence, id, &v.m.licences)
+}
+
 // AssociateByName returns the associate whose name folds to the same
 // string as name, or an error wrapping [access.ErrNotFound].
 func (v *View) AssociateByName(ctx context.Context, name string) (access.Associate, error) {
@@ -197,6 +203,7 @@ func (v *View) Prefetch(ctx context.Context, b *access.Batch) error {
 		sel.add(access.KindGroup, int64s(a.Groups)...)
 		sel.add(access.KindRole, int64(a.Role))
 		sel.add(access.KindCategory, int64s(a.Categories)...)
+		sel.add(access.KindLicence, int64s(a.Licences)...)
 	}
 	principals := func(p *access.Principals) {
 		sel.add(access.KindAssociate, int64s(p.Associates)...)

@@ -60,6 +60,7 @@ type Store struct {
 	categories table[access.CategoryID, access.Category]
 	imps       table[access.ImpersonationID, access.Impersonation]
 	limits     table[access.LimitID, access.Limit]
+	licences   table[access.LicenceID, access.Licence]
 	// byName maps access.FoldName of each associate's name to its id.
 	byName map[string]access.AssociateID
 	// deps maps an entity to the set of entities whose values refer to it.
@@ -121,6 +122,7 @@ func NewWithLog(n int) *Store {
 		categories: newTable(access.KindCategory, func(c *access.Category) access.CategoryID { return c.ID }),
 		imps:       newTable(access.KindImpersonation, func(m *access.Impersonation) access.ImpersonationID { return m.ID }),
 		limits:     newTable(access.KindLimit, func(l *access.Limit) access.LimitID { return l.ID }),
+		licences:   newTable(access.KindLicence, func(l *access.Licence) access.LicenceID { return l.ID }),
 		byName:     make(map[string]access.AssociateID),
 		deps:       make(map[access.Ref]map[access.Ref]struct{}),
 		log:        changeLog{max: n},
@@ -257,6 +259,7 @@ func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref) (a
 	touched = write(s, &s.categories, b.Categories, b.DeleteCategories, touched)
 	touched = write(s, &s.imps, b.Impersonations, b.DeleteImpersonations, touched)
 	touched = write(s, &s.limits, b.Limits, b.DeleteLimits, touched)
+	touched = write(s, &s.licences, b.Licences, b.DeleteLicences, touched)
 	for _, a := range b.Associates {
 		s.byName[access.FoldName(a.Name)] = a.ID
 	}
@@ -368,6 +371,8 @@ func (s *Store) has(r access.Ref) bool {
 		return has(&s.imps, r.ID)
 	case access.KindLimit:
 		return has(&s.limits, r.ID)
+	case access.KindLicence:
+		return has(&s.licences, r.ID)
 	}
 	return false
 }
@@ -380,7 +385,8 @@ func has[ID ~int64, V any](t *table[ID, V], id int64) bool {
 // size counts the entities in the model.
 func (s *Store) size() int {
 	return len(s.roles.rows) + len(s.groups.rows) + len(s.associates.rows) + len(s.rules.rows) +
-		len(s.grants.rows) + len(s.categories.rows) + len(s.imps.rows) + len(s.limits.rows)
+		len(s.grants.rows) + len(s.categories.rows) + len(s.imps.rows) + len(s.limits.rows) +
+		len(s.licences.rows)
 }
 
 // notify tells the watchers about revision rev or a later one, unless an
@@ -484,6 +490,8 @@ func (s *Store) Changes(ctx context.Context, since access.Revision) (access.Delt
 				pick(&s.imps, r.ID, &b.Impersonations, &b.DeleteImpersonations)
 			case access.KindLimit:
 				pick(&s.limits, r.ID, &b.Limits, &b.DeleteLimits)
+			case access.KindLicence:
+				pick(&s.licences, r.ID, &b.Licences, &b.DeleteLicences)
 			}
 		}
 	}
@@ -511,6 +519,7 @@ func (s *Store) full(to access.Revision) access.Delta {
 		Categories:     all(&s.categories),
 		Impersonations: all(&s.imps),
 		Limits:         all(&s.limits),
+		Licences:       all(&s.licences),
 	}
 	s.sort(&b)
 	return access.Delta{To: to, Full: true, Batch: b.Clone()}
@@ -532,6 +541,7 @@ func (s *Store) sort(b *access.Batch) {
 	sortByID(&s.categories, b.Categories)
 	sortByID(&s.imps, b.Impersonations)
 	sortByID(&s.limits, b.Limits)
+	sortByID(&s.licences, b.Licences)
 	slices.Sort(b.DeleteRoles)
 	slices.Sort(b.DeleteGroups)
 	slices.Sort(b.DeleteAssociates)
@@ -540,6 +550,7 @@ func (s *Store) sort(b *access.Batch) {
 	slices.Sort(b.DeleteCategories)
 	slices.Sort(b.DeleteImpersonations)
 	slices.Sort(b.DeleteLimits)
+	slices.Sort(b.DeleteLicences)
 }
 
 func sortByID[ID ~int64, V any](t *table[ID, V], vs []V) {
@@ -576,6 +587,14 @@ func (s *Store) Category(ctx context.Context, id access.CategoryID) (access.Cate
 	c, err := read(ctx, s, &s.categories, id)
 	b := access.Batch{Categories: []access.Category{c}}
 	return b.Clone().Categories[0], err
+}
+
+// Licence returns a copy of the licence with the given id.
+// Errors: [access.ErrNotFound]; ctx.Err().
+func (s *Store) Licence(ctx context.Context, id access.LicenceID) (access.Licence, error) {
+	l, err := read(ctx, s, &s.licences, id)
+	b := access.Batch{Licences: []access.Licence{l}}
+	return b.Clone().Licences[0], err
 }
 
 // read looks id up under the read lock. The value it returns shares memory
@@ -651,6 +670,10 @@ func (v txView) Category(_ context.Context, id access.CategoryID) (access.Catego
 	return get(&v.s.categories, id)
 }
 
+func (v txView) Licence(_ context.Context, id access.LicenceID) (access.Licence, error) {
+	return get(&v.s.licences, id)
+}
+
 func (v txView) AssociateByName(_ context.Context, name string) (access.Associate, error) {
 	// A name outside the domain names nobody, even one whose folded form
 	// (invalid UTF-8 read as U+FFFD) matches a held name: the SQL stores
@@ -662,7 +685,7 @@ func (v txView) AssociateByName(_ context.Context, name string) (access.Associat
 }
 
 func (v txView) Dependants(_ context.Context, ref access.Ref) ([]access.Ref, error) {
-	if ref.Kind < access.KindRole || ref.Kind > access.KindLimit {
+	if ref.Kind < access.KindRole || ref.Kind > access.KindLicence {
 		return nil, fmt.Errorf("memory: dependants of %s: %w: unknown kind", ref, access.ErrInvalid)
 	}
 	set := v.s.deps[ref]

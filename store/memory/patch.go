@@ -71,5 +71,8 @@ func (s *Store) absent(b *access.Batch) error {
 	for _, v := range b.Limits {
 		check(access.KindLimit, int64(v.ID))
 	}
+	for _, v := range b.Licences {
+		check(access.KindLicence, int64(v.ID))
+	}
 	return err
 }

@@ -66,6 +66,13 @@ func (s *Store) Category(ctx context.Context, id access.CategoryID) (access.Cate
 	return s.core.Category(ctx, id)
 }
 
+// Licence returns the licence with the given id.
+//
+// Errors: as for [Store.Role].
+func (s *Store) Licence(ctx context.Context, id access.LicenceID) (access.Licence, error) {
+	return s.core.Licence(ctx, id)
+}
+
 // Dependants lists the entities that refer to ref (see
 // [access.View.Dependants]), in kind and id order.
 //

@@ -52,6 +52,9 @@ func split(b *access.Batch) (puts model, dels []access.Ref, dups []access.Ref) {
 	for _, v := range c.Limits {
 		put(access.Ref{Kind: access.KindLimit, ID: int64(v.ID)}, v)
 	}
+	for _, v := range c.Licences {
+		put(access.Ref{Kind: access.KindLicence, ID: int64(v.ID)}, v)
+	}
 	seen := make(map[access.Ref]bool)
 	del := func(k access.Kind, ids []int64) {
 		for _, id := range ids {
@@ -71,6 +74,7 @@ func split(b *access.Batch) (puts model, dels []access.Ref, dups []access.Ref) {
 	del(access.KindCategory, int64s(c.DeleteCategories))
 	del(access.KindImpersonation, int64s(c.DeleteImpersonations))
 	del(access.KindLimit, int64s(c.DeleteLimits))
+	del(access.KindLicence, int64s(c.DeleteLicences))
 	return puts, dels, dups
 }
 
@@ -104,6 +108,8 @@ func join(m model, dels []access.Ref) access.Batch {
 			b.Impersonations = append(b.Impersonations, v)
 		case access.Limit:
 			b.Limits = append(b.Limits, v)
+		case access.Licence:
+			b.Licences = append(b.Licences, v)
 		default:
 			panic(fmt.Sprintf("storetest: unexpected %T in model", v))
 		}
@@ -126,6 +132,8 @@ func join(m model, dels []access.Ref) access.Batch {
 			b.DeleteImpersonations = append(b.DeleteImpersonations, access.ImpersonationID(r.ID))
 		case access.KindLimit:
 			b.DeleteLimits = append(b.DeleteLimits, access.LimitID(r.ID))
+		case access.KindLicence:
+			b.DeleteLicences = append(b.DeleteLicences, access.LicenceID(r.ID))
 		}
 	}
 	return b.Clone()
@@ -211,6 +219,7 @@ func refersTo(v any) []access.Ref {
 		add(access.KindGroup, int64s(v.Groups)...)
 		add(access.KindRole, int64(v.Role))
 		add(access.KindCategory, int64s(v.Categories)...)
+		add(access.KindLicence, int64s(v.Licences)...)
 	case access.SharingRule:
 		principals(v.From)
 		principals(v.To)

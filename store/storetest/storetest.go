@@ -99,11 +99,13 @@ func fixture() access.Batch {
 			{ID: 100, Name: "anna", Type: access.Internal, PrimaryGroup: 20, Groups: []access.GroupID{30, 40},
 				Role: 2, Active: true, ValidFrom: t0, Company: 1, Projects: []int64{7, 9},
 				Attributes:   map[string]string{"dept": "sales", "city": "Oslo"},
-				ServiceLogin: 5, Categories: []access.CategoryID{500}, Email: "anna@example.com"},
+				ServiceLogin: 5, Categories: []access.CategoryID{500}, Email: "anna@example.com",
+				Licences: []access.LicenceID{900, 901}},
 			{ID: 101, Name: "Bob", Type: access.Internal, PrimaryGroup: 30, Role: 4, Active: true},
 			{ID: 102, Name: "Meeting room", Type: access.Resource},
 			{ID: 103, Name: "partner", Type: access.External, Role: 3, Company: 55, Projects: []int64{7}},
-			{ID: 104, Name: "integration", Type: access.System, Role: 1, Active: true, ValidTo: t0.AddDate(5, 0, 0)},
+			{ID: 104, Name: "integration", Type: access.System, Role: 1, Active: true, ValidTo: t0.AddDate(5, 0, 0),
+				Licences: []access.LicenceID{901}},
 			{ID: 105, Name: "ÅSA", Type: access.Internal, PrimaryGroup: 20, Role: 3, Active: true,
 				ValidFrom: t0, ValidTo: t0.AddDate(1, 0, 0)},
 			{ID: 106, Name: "guest", Type: access.Anonymous, Role: 3},
@@ -132,6 +134,11 @@ func fixture() access.Batch {
 		Limits: []access.Limit{
 			{ID: 900, Group: 30, EntityType: "sale", Max: access.LevelRead},
 			{ID: 901, EntityType: "contact", RecordID: 9, Max: access.LevelNone, Scope: access.LimitUnrelated},
+		},
+		Licences: []access.Licence{
+			{ID: 900, Name: "Sales Premier", Seats: 2, ValidFrom: t0, ValidTo: t0.AddDate(1, 0, 0), For: []access.AssociateType{access.Internal}},
+			{ID: 901, Name: "Expander Collaboration", For: []access.AssociateType{access.System, access.Anonymous}},
+			{ID: 902, Name: "Unassigned", Seats: 1},
 		},
 	}
 }
@@ -204,6 +211,7 @@ func checkFull(t *testing.T, what string, d access.Delta, m model) {
 		d.DeleteRoles, d.DeleteGroups, d.DeleteAssociates = nil, nil, nil
 		d.DeleteSharingRules, d.DeleteGrants, d.DeleteCategories, d.DeleteImpersonations = nil, nil, nil, nil
 		d.DeleteLimits = nil
+		d.DeleteLicences = nil
 	}
 	if diff := diffBatch(m.batch(), d.Batch); diff != "" {
 		t.Errorf("%s: model (-want +got):\n%s", what, diff)

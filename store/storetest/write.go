@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	gocmp "github.com/google/go-cmp/cmp"
 
@@ -28,6 +29,7 @@ func testRoundTrip(t *testing.T, newStore func(*testing.T) Store) {
 	checkGets(t, "Group", b.Groups, func(g access.Group) access.GroupID { return g.ID }, func(id access.GroupID) (access.Group, error) { return s.Group(ctx, id) })
 	checkGets(t, "Associate", b.Associates, func(a access.Associate) access.AssociateID { return a.ID }, func(id access.AssociateID) (access.Associate, error) { return s.Associate(ctx, id) })
 	checkGets(t, "Category", b.Categories, func(c access.Category) access.CategoryID { return c.ID }, func(id access.CategoryID) (access.Category, error) { return s.Category(ctx, id) })
+	checkGets(t, "Licence", b.Licences, func(l access.Licence) access.LicenceID { return l.ID }, func(id access.LicenceID) (access.Licence, error) { return s.Licence(ctx, id) })
 }
 
 // testCopies checks that the store shares no memory with its callers:
@@ -152,6 +154,14 @@ func scribble(b *access.Batch) {
 		kv(a.Attributes)
 		for i := range a.Categories {
 			a.Categories[i] += 1000
+		}
+		for i := range a.Licences {
+			a.Licences[i] += 1000
+		}
+	}
+	for _, l := range b.Licences {
+		for i := range l.For {
+			l.For[i] = access.Resource
 		}
 	}
 	for i := range b.SharingRules {
@@ -400,6 +410,18 @@ func rejectCases() []rejectCase {
 			want: access.ErrInUse, mention: []string{"limit 900"}},
 		{name: "impersonating an unknown associate", batch: access.Batch{Impersonations: []access.Impersonation{{ID: 802,
 			Actor: access.Principal{Associate: 101}, Target: access.Principal{Associate: 999}}}}, want: access.ErrInvalid},
+		{name: "associate holds an unknown licence", batch: putA(withA(101, func(a *access.Associate) { a.Licences = []access.LicenceID{999} })), want: access.ErrInvalid, mention: []string{"licence 999"}},
+		{name: "associate holds a licence twice", batch: putA(withA(101, func(a *access.Associate) { a.Licences = []access.LicenceID{902, 902} })), want: access.ErrInvalid},
+		{name: "licence past its seats", batch: putA(withA(101, func(a *access.Associate) { a.Licences = []access.LicenceID{900} }),
+			withA(105, func(a *access.Associate) { a.Licences = []access.LicenceID{900} })), want: access.ErrInvalid,
+			mention: []string{"licence 900 (Sales Premier)", "3 holders exceed its 2 seats"}},
+		{name: "licence seats below its holders", batch: access.Batch{Licences: []access.Licence{{ID: 901, Name: "Expander Collaboration", Seats: 1}}},
+			want: access.ErrInvalid, mention: []string{"2 holders exceed its 1 seats"}},
+		{name: "licence with negative seats", batch: access.Batch{Licences: []access.Licence{{ID: 903, Name: "x", Seats: -1}}}, want: access.ErrInvalid},
+		{name: "licence without a name", batch: access.Batch{Licences: []access.Licence{{ID: 903}}}, want: access.ErrInvalid},
+		{name: "licence for an unknown type", batch: access.Batch{Licences: []access.Licence{{ID: 903, Name: "x", For: []access.AssociateType{3}}}}, want: access.ErrInvalid},
+		{name: "licence with an empty window", batch: access.Batch{Licences: []access.Licence{{ID: 903, Name: "x",
+			ValidFrom: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), ValidTo: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}}, want: access.ErrInvalid},
 		{name: "impersonating a system user", batch: access.Batch{Impersonations: []access.Impersonation{{ID: 802,
 			Actor: access.Principal{Associate: 101}, Target: access.Principal{Associate: 104}}}}, want: access.ErrInvalid},
 
@@ -448,6 +470,7 @@ func rejectCases() []rejectCase {
 		{name: "delete a parent role", setup: dependants, batch: access.Batch{DeleteRoles: []access.RoleID{70}}, want: access.ErrInUse, mention: []string{"role 71"}},
 		{name: "delete a role a group lists", setup: dependants, batch: access.Batch{DeleteRoles: []access.RoleID{72}}, want: access.ErrInUse, mention: []string{"group 64"}},
 		{name: "delete a role a group lists with subordinates", setup: dependants, batch: access.Batch{DeleteRoles: []access.RoleID{73}}, want: access.ErrInUse, mention: []string{"group 65"}},
+		{name: "delete a held licence", batch: access.Batch{DeleteLicences: []access.LicenceID{901}}, want: access.ErrInUse, mention: []string{"associate 100", "associate 104"}},
 		{name: "delete a held role", setup: dependants, batch: access.Batch{DeleteRoles: []access.RoleID{74}}, want: access.ErrInUse, mention: []string{"associate 302"}},
 		{name: "delete a group admin", batch: access.Batch{DeleteAssociates: []access.AssociateID{101}}, want: access.ErrInUse,
 			mention: []string{"group 20", "grant 700", "impersonation 800"}},
@@ -572,6 +595,21 @@ func testAccepted(t *testing.T, newStore func(*testing.T) Store) {
 			DeleteImpersonations: []access.ImpersonationID{800},
 		}},
 		{"delete an associate nothing names", access.Batch{DeleteAssociates: []access.AssociateID{102}}},
+		{"a licence and its holders", access.Batch{
+			Licences: []access.Licence{{ID: 903, Name: "Service", Seats: 2, For: []access.AssociateType{access.Internal, access.External}}},
+			Associates: []access.Associate{
+				withA(101, func(a *access.Associate) { a.Licences = []access.LicenceID{903, 902} }),
+				withA(103, func(a *access.Associate) { a.Licences = []access.LicenceID{903} }),
+			},
+		}},
+		{"move a seat", access.Batch{Associates: []access.Associate{
+			withA(100, func(a *access.Associate) { a.Licences = []access.LicenceID{901} }),
+			withA(101, func(a *access.Associate) { a.Licences = []access.LicenceID{900} }),
+		}}},
+		{"delete a licence with its holders' assignments", access.Batch{
+			DeleteLicences: []access.LicenceID{900},
+			Associates:     []access.Associate{withA(100, func(a *access.Associate) { a.Licences = []access.LicenceID{901} })},
+		}},
 		{"delete a sharing rule, a grant and an impersonation", access.Batch{
 			DeleteSharingRules:   []access.RuleID{601},
 			DeleteGrants:         []access.GrantID{701},

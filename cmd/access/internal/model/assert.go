@@ -104,14 +104,14 @@ func RunTests(ctx context.Context, e access.Resolver, x *Index, f *File) []Resul
 func runTest(ctx context.Context, e access.Resolver, x *Index, t Test) Result {
 	r := Result{Title: t.Name}
 	set := 0
-	for _, s := range []string{t.Check, t.Groups, t.WhoCan} {
+	for _, s := range []string{t.Check, t.Groups, t.WhoCan, t.SignIn} {
 		if s != "" {
 			set++
 		}
 	}
 	if set != 1 {
 		r.Title = cmpOr(r.Title, "test")
-		r.Want, r.Got = "one of check, groups or who can", fmt.Sprintf("%d of them", set)
+		r.Want, r.Got = "one of check, groups, who can or sign in", fmt.Sprintf("%d of them", set)
 		return r
 	}
 	var err error
@@ -122,6 +122,9 @@ func runTest(ctx context.Context, e access.Resolver, x *Index, t Test) Result {
 	case t.Groups != "":
 		r.Title = cmpOr(r.Title, "groups of "+t.Groups)
 		err = runGroups(ctx, e, x, t, &r)
+	case t.SignIn != "":
+		r.Title = cmpOr(r.Title, "sign in: "+t.SignIn)
+		err = runSignIn(ctx, e, x, t, &r)
 	default:
 		r.Title = cmpOr(r.Title, "who can "+t.WhoCan)
 		err = runWhoCan(ctx, e, x, t, &r)
@@ -328,4 +331,67 @@ func Report(w io.Writer, file string, results []Result) int {
 		}
 	}
 	return failed
+}
+
+// signer is the part of [access.Engine] a sign-in test asks.
+type signer interface {
+	SignIn(ctx context.Context, who access.AssociateID, ch access.Channel) (access.SignInDecision, error)
+}
+
+// ParseSignIn reads a sign-in test, "WHO CHANNEL → allow" or "WHO CHANNEL
+// → deny" ("->" works too), into who, the channel and whether it must be
+// allowed.
+func ParseSignIn(s string) (who Value, ch access.Channel, allow bool, err error) {
+	left, right, ok := strings.Cut(s, "→")
+	if !ok {
+		left, right, ok = strings.Cut(s, "->")
+	}
+	if !ok {
+		return Value{}, 0, false, fmt.Errorf("%w: sign in %q: write it as WHO CHANNEL → allow (or deny)", access.ErrInvalid, s)
+	}
+	switch strings.TrimSpace(right) {
+	case "allow":
+		allow = true
+	case "deny":
+	default:
+		return Value{}, 0, false, fmt.Errorf("%w: sign in %q: expect allow or deny, not %q", access.ErrInvalid, s, strings.TrimSpace(right))
+	}
+	left = strings.TrimSpace(left)
+	i := strings.LastIndexByte(left, ' ')
+	if i < 0 {
+		return Value{}, 0, false, fmt.Errorf("%w: sign in %q: name the associate and the channel (client or api)", access.ErrInvalid, s)
+	}
+	if ch, err = access.ParseChannel(left[i+1:]); err != nil {
+		return Value{}, 0, false, fmt.Errorf("sign in %q: %w (client or api)", s, err)
+	}
+	who, err = ParseWho(left[:i])
+	return who, ch, allow, err
+}
+
+func runSignIn(ctx context.Context, e access.Resolver, x *Index, t Test, r *Result) error {
+	v, ch, allow, err := ParseSignIn(t.SignIn)
+	if err != nil {
+		return err
+	}
+	who, err := x.Associate(v.Ref())
+	if err != nil {
+		return err
+	}
+	si, ok := e.(signer)
+	if !ok {
+		return fmt.Errorf("the resolver cannot answer sign-in questions")
+	}
+	d, err := si.SignIn(ctx, who, ch)
+	if err != nil {
+		return err
+	}
+	verdict := func(b bool) string {
+		if b {
+			return "allow"
+		}
+		return "deny"
+	}
+	r.Want, r.Got, r.Explanation = verdict(allow), verdict(d.Allowed), d.String()
+	r.Pass = d.Allowed == allow
+	return nil
 }

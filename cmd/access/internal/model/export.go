@@ -82,6 +82,7 @@ func FromBatch(b *access.Batch) *File {
 			Attributes:   maps.Clone(a.Attributes),
 			ServiceLogin: a.ServiceLogin,
 			Categories:   refList(x.categories, a.Categories),
+			Licences:     refList(x.licences, a.Licences),
 		}
 		if a.Type != access.Internal {
 			v.Type = a.Type.String()
@@ -127,6 +128,13 @@ func FromBatch(b *access.Batch) *File {
 			v.Scope = l.Scope.String()
 		}
 		f.Limits = append(f.Limits, v)
+	}
+	for _, l := range sorted(b.Licences, func(l access.Licence) access.LicenceID { return l.ID }) {
+		v := Licence{ID: int64(l.ID), Name: l.Name, Seats: l.Seats, ValidFrom: timeText(l.ValidFrom), ValidTo: timeText(l.ValidTo)}
+		for _, t := range l.For {
+			v.For = append(v.For, t.String())
+		}
+		f.Licences = append(f.Licences, v)
 	}
 	return f
 }

@@ -20,6 +20,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("groups:\n  - name: G\n  - name: G\ncategories: [{name: C, groups: [1, 2]}]\n"), false)
 	f.Add([]byte("associates: [{name: a, valid from: 2026-01-01T00:00:00+02:00, active: false}]\n"), false)
 	f.Add([]byte("groups: [{name: Temps}]\nlimits: [{group: Temps, type: contact, record: 4, max: R}, {type: \"*\", max: \"-\", scope: unrelated records}]\n"), false)
+	f.Add([]byte("licences: [{name: L, seats: 2, for: [internal, system], valid to: 2027-01-01T00:00:00Z}]\nassociates: [{name: a, licences: [L]}]\n"), false)
 	// go-yaml v1.19.2 panics on this one; Parse must report an error.
 	f.Add([]byte("categories: ![name: C, groups:}[1, 2]}]\n"), false)
 	f.Fuzz(func(t *testing.T, data []byte, asJSON bool) {

@@ -70,8 +70,8 @@ func (t *table) unique(name string) bool { return name != "" && len(t.byName[t.k
 // them by id. It is built from a model (a batch) and read only afterwards,
 // so it is safe for concurrent reads.
 type Index struct {
-	roles, groups, assocs, categories *table
-	rules                             map[access.RuleID]string // for explanations
+	roles, groups, assocs, categories, licences *table
+	rules                                       map[access.RuleID]string // for explanations
 }
 
 // NewIndex indexes the entities b puts.
@@ -81,6 +81,7 @@ func NewIndex(b *access.Batch) *Index {
 		groups:     newTable("group", false),
 		assocs:     newTable("associate", true),
 		categories: newTable("category", false),
+		licences:   newTable("licence", false),
 	}
 	for _, r := range b.Roles {
 		x.roles.add(int64(r.ID), r.Name)
@@ -93,6 +94,9 @@ func NewIndex(b *access.Batch) *Index {
 	}
 	for _, c := range b.Categories {
 		x.categories.add(int64(c.ID), c.Name)
+	}
+	for _, l := range b.Licences {
+		x.licences.add(int64(l.ID), l.Name)
 	}
 	x.rules = make(map[access.RuleID]string, len(b.SharingRules))
 	for _, r := range b.SharingRules {
@@ -201,6 +205,9 @@ func (f *File) Batch() (access.Batch, *Index, error) {
 	for _, k := range c.Categories {
 		b.Categories = append(b.Categories, access.Category{ID: access.CategoryID(k.ID), Name: k.Name})
 	}
+	for _, l := range c.Licences {
+		b.Licences = append(b.Licences, access.Licence{ID: access.LicenceID(l.ID), Name: l.Name})
+	}
 	x := NewIndex(&b)
 	r := resolver{f: c, x: x}
 	for i, v := range c.Roles {
@@ -227,6 +234,9 @@ func (f *File) Batch() (access.Batch, *Index, error) {
 	for i, v := range c.Limits {
 		b.Limits = append(b.Limits, r.limit(i, v))
 	}
+	for i, v := range c.Licences {
+		r.licence(i, v, &b.Licences[i])
+	}
 	if r.err != nil {
 		return access.Batch{}, nil, r.err
 	}
@@ -244,6 +254,7 @@ func (f *File) clone() *File {
 	c.Categories = slices.Clone(f.Categories)
 	c.Impersonations = slices.Clone(f.Impersonations)
 	c.Limits = slices.Clone(f.Limits)
+	c.Licences = slices.Clone(f.Licences)
 	return &c
 }
 
@@ -261,6 +272,7 @@ func (f *File) assign() error {
 		{"categories", len(f.Categories), func(i int) *int64 { return &f.Categories[i].ID }},
 		{"impersonations", len(f.Impersonations), func(i int) *int64 { return &f.Impersonations[i].ID }},
 		{"limits", len(f.Limits), func(i int) *int64 { return &f.Limits[i].ID }},
+		{"licences", len(f.Licences), func(i int) *int64 { return &f.Licences[i].ID }},
 	} {
 		if err := assignIDs(f, s.section, s.n, s.id); err != nil {
 			return err
@@ -400,6 +412,21 @@ func (r *resolver) associate(i int, v Associate, out *access.Associate) {
 	out.ServiceLogin = v.ServiceLogin
 	out.Email = v.Email
 	out.Categories = refs[access.CategoryID](r, r.x.categories, p+".categories", v.Categories)
+	out.Licences = refs[access.LicenceID](r, r.x.licences, p+".licences", v.Licences)
+}
+
+func (r *resolver) licence(i int, v Licence, out *access.Licence) {
+	p := fmt.Sprintf("licences[%d]", i)
+	out.Seats = v.Seats
+	out.ValidFrom = r.time(p+".valid from", v.ValidFrom)
+	out.ValidTo = r.time(p+".valid to", v.ValidTo)
+	for k, name := range v.For {
+		t, err := access.ParseAssociateType(name)
+		if err != nil {
+			r.fail(fmt.Sprintf("%s.for[%d]", p, k), "unknown associate type %q (internal, resource, external, anonymous, system)", name)
+		}
+		out.For = append(out.For, t)
+	}
 }
 
 func (r *resolver) principals(p string, v Principals) access.Principals {
@@ -503,7 +530,7 @@ func Load(ctx context.Context, w access.Writer, f *File) (access.Revision, *Inde
 
 // mentioned finds the first entity a library error names, as in
 // "access: associate 12: …" or "role 1 forms a cycle".
-var mentioned = regexp.MustCompile(`\b(role|group|associate|sharing rule|grant|category|impersonation|limit) (\d+)\b`)
+var mentioned = regexp.MustCompile(`\b(role|group|associate|sharing rule|grant|category|impersonation|limit|licence) (\d+)\b`)
 
 // blame returns where in the file the entity is that the store's error
 // is about, or the zero Pos.
@@ -536,6 +563,8 @@ func (f *File) blame(b *access.Batch, err error) Pos {
 		section, ids = "impersonations", idsOf(b.Impersonations, func(v access.Impersonation) int64 { return int64(v.ID) })
 	case "limit":
 		section, ids = "limits", idsOf(b.Limits, func(v access.Limit) int64 { return int64(v.ID) })
+	case "licence":
+		section, ids = "licences", idsOf(b.Licences, func(v access.Licence) int64 { return int64(v.ID) })
 	}
 	if i := slices.Index(ids, id); i >= 0 {
 		return f.position(fmt.Sprintf("%s[%d]", section, i))

@@ -5,7 +5,7 @@
 // # Format
 //
 // The top level has the sections roles, groups, associates, sharing rules,
-// grants, categories, impersonations, limits and tests, each a list. Keys are
+// grants, categories, impersonations, limits, licences and tests, each a list. Keys are
 // lower-case words separated by spaces, as the library names things
 // ("primary group", "roles and subordinates"). Unknown keys are errors, so
 // a typo does not silently drop a setting.
@@ -44,6 +44,7 @@
 //	    attributes: {office: Oslo}
 //	    service login: 501
 //	    categories: [Support]
+//	    licences: [Sales Premier]
 //	sharing rules:
 //	  - name: Oslo reads Bergen
 //	    type: contact               # entity type, "*" for all
@@ -70,6 +71,12 @@
 //	    record: 42                  # one record; omit for every record of the type
 //	    max: R                      # the most kept: "-" (denied), R, CR, CRU, CRUD
 //	    scope: unrelated records    # or all records (the default)
+//	licences:
+//	  - name: Sales Premier
+//	    seats: 10                   # 0 or omitted: unlimited
+//	    valid from: 2026-01-01T00:00:00Z
+//	    valid to: 2027-01-01T00:00:00Z
+//	    for: [internal]             # the associate types that need it
 //
 // # References and ids
 //
@@ -107,6 +114,7 @@
 //	      Norway: [Oslo, Norway]
 //	  - who can: 'delete contact{owner: anna}'  # exactly these associates
 //	    expect: [anna, admin]
+//	  - sign in: anna client → allow           # client or api; allow or deny
 //
 // A line with a record in it holds ": ", so YAML wants it quoted. In a
 // check, WHO runs up to the first of the words can, cannot, has and lacks;
@@ -142,6 +150,7 @@ type File struct {
 	Categories     []Category      `yaml:"categories,omitempty" json:"categories,omitempty"`
 	Impersonations []Impersonation `yaml:"impersonations,omitempty" json:"impersonations,omitempty"`
 	Limits         []Limit         `yaml:"limits,omitempty" json:"limits,omitempty"`
+	Licences       []Licence       `yaml:"licences,omitempty" json:"licences,omitempty"`
 	Tests          []Test          `yaml:"tests,omitempty" json:"tests,omitempty"`
 
 	// name is the file name errors are reported against; pos maps a
@@ -200,6 +209,18 @@ type Associate struct {
 	Attributes   map[string]string `yaml:"attributes,omitempty" json:"attributes,omitempty"`
 	ServiceLogin int64             `yaml:"service login,omitempty" json:"service login,omitempty"`
 	Categories   []Ref             `yaml:"categories,omitempty,flow" json:"categories,omitempty"`
+	Licences     []Ref             `yaml:"licences,omitempty,flow" json:"licences,omitempty"`
+}
+
+// Licence is an [access.Licence]. For lists associate type names;
+// ValidFrom and ValidTo are RFC 3339 times.
+type Licence struct {
+	ID        int64    `yaml:"id,omitempty" json:"id,omitempty"`
+	Name      string   `yaml:"name" json:"name"`
+	Seats     int      `yaml:"seats,omitempty" json:"seats,omitempty"`
+	ValidFrom string   `yaml:"valid from,omitempty" json:"valid from,omitempty"`
+	ValidTo   string   `yaml:"valid to,omitempty" json:"valid to,omitempty"`
+	For       []string `yaml:"for,omitempty,flow" json:"for,omitempty"`
 }
 
 // Grid is one row of a role's rights: relation name → rights letters. It
@@ -333,7 +354,8 @@ type Limit struct {
 	Scope  string `yaml:"scope,omitempty" json:"scope,omitempty"`
 }
 
-// Test is one assertion; exactly one of Check, Groups and WhoCan is set.
+// Test is one assertion; exactly one of Check, Groups, WhoCan and SignIn
+// is set.
 type Test struct {
 	Name string `yaml:"name,omitempty" json:"name,omitempty"`
 	// Check is "WHO can ACTION RECORD", "WHO cannot ACTION RECORD",
@@ -350,6 +372,10 @@ type Test struct {
 	// those Expect names.
 	WhoCan string   `yaml:"who can,omitempty" json:"who can,omitempty"`
 	Expect []string `yaml:"expect,omitempty,flow" json:"expect,omitempty"`
+	// SignIn is "WHO CHANNEL → allow" or "WHO CHANNEL → deny" (also
+	// "->"): whether [access.Engine.SignIn] lets the associate in through
+	// the channel ("client" or "api").
+	SignIn string `yaml:"sign in,omitempty" json:"sign in,omitempty"`
 }
 
 // Ref refers to an entity by name or by id; exactly one is set.

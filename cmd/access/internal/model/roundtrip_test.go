@@ -226,6 +226,25 @@ func batchGen() *rapid.Generator[access.Batch] {
 			}
 			b.Limits = append(b.Limits, l)
 		}
+		for _, id := range drawIDs(t, "licences", rapid.IntRange(0, 2).Draw(t, "nlicences")) {
+			l := access.Licence{ID: access.LicenceID(id), Name: rapid.SampledFrom(namePool).Draw(t, "lname"),
+				For: pick(t, "lfor", []access.AssociateType{access.Internal, access.External, access.System, access.Anonymous})}
+			if rapid.Bool().Draw(t, "lwindow") {
+				l.ValidFrom = time.Unix(rapid.Int64Range(0, 2e9).Draw(t, "lfrom"), 0).UTC()
+				l.ValidTo = l.ValidFrom.Add(time.Hour)
+			}
+			holders := 0
+			for i := range b.Associates {
+				if rapid.Bool().Draw(t, "holds") {
+					b.Associates[i].Licences = append(b.Associates[i].Licences, l.ID)
+					holders++
+				}
+			}
+			if rapid.Bool().Draw(t, "seats") {
+				l.Seats = holders + rapid.IntRange(0, 2).Draw(t, "spare")
+			}
+			b.Licences = append(b.Licences, l)
+		}
 		// Drawn last, so that the kept failure files still replay.
 		for i := range b.Roles {
 			b.Roles[i].LimitTeams = rapid.Bool().Draw(t, "limit teams")
@@ -244,6 +263,7 @@ func sortBatch(b *access.Batch) {
 	slices.SortFunc(b.Categories, func(x, y access.Category) int { return cmp.Compare(x.ID, y.ID) })
 	slices.SortFunc(b.Impersonations, func(x, y access.Impersonation) int { return cmp.Compare(x.ID, y.ID) })
 	slices.SortFunc(b.Limits, func(x, y access.Limit) int { return cmp.Compare(x.ID, y.ID) })
+	slices.SortFunc(b.Licences, func(x, y access.Licence) int { return cmp.Compare(x.ID, y.ID) })
 }
 
 // TestExportLoadIdentity: a store exported to a file (YAML or JSON) and
