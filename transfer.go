@@ -66,17 +66,18 @@ func TransferGroup(ctx context.Context, s Store, from, to GroupID) (Batch, error
 		changed := false
 		switch e := e.(type) {
 		case *Group:
+			before := e.clone()
 			if e.ID == to {
 				for _, f := range refFields[KindGroup] {
-					changed = f.merge(e, src) || changed
+					f.merge(e, src)
 				}
 			}
 			// Only to can now list itself: nested in from, or from
 			// nested in it.
 			if i := slices.Index(e.Groups, e.ID); i >= 0 {
 				e.Groups = slices.Delete(e.Groups, i, i+1)
-				changed = true
 			}
+			changed = !sameRefs(&before, e)
 		case *Associate:
 			if i := slices.Index(e.Groups, e.PrimaryGroup); i >= 0 && e.PrimaryGroup == to {
 				e.Groups = slices.Delete(e.Groups, i, i+1)
@@ -124,6 +125,15 @@ func TransferAssociate(ctx context.Context, s Store, from, to AssociateID) (Batc
 		return false
 	})
 	return b, nil
+}
+
+// sameRefs reports whether entities a and b refer to the same entities in
+// the same order.
+func sameRefs(a, b any) bool {
+	var ra, rb []Ref
+	References(a, func(r Ref) bool { ra = append(ra, r); return true })
+	References(b, func(r Ref) bool { rb = append(rb, r); return true })
+	return slices.Equal(ra, rb)
 }
 
 // findByID returns the element of in with the given id, or nil.
