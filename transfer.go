@@ -46,9 +46,10 @@ import (
 // rights, default permissions, self-service, fields). Members that from's
 // smart rule gave it do not become members of to.
 //
-// Errors wrap [ErrInvalid] when from equals to or an id is not positive,
-// [ErrNotFound] naming from or to when the model lacks it, and pass on the
-// store's.
+// Errors wrap [ErrInvalid] when from equals to, an id is not positive or
+// to is a smart group (its rule alone decides its members),
+// [ErrNotFound] naming from or to when the model lacks it, and pass on
+// the store's.
 func TransferGroup(ctx context.Context, s Store, from, to GroupID) (Batch, error) {
 	if from <= 0 || to <= 0 || from == to {
 		return Batch{}, fmt.Errorf("access: transfer from group %d to group %d: %w: two different positive ids are needed", from, to, ErrInvalid)
@@ -60,6 +61,9 @@ func TransferGroup(ctx context.Context, s Store, from, to GroupID) (Batch, error
 	src, dst := findByID(m.Groups, from, func(g *Group) GroupID { return g.ID }), findByID(m.Groups, to, func(g *Group) GroupID { return g.ID })
 	if err := bothFound("group", int64(from), int64(to), src != nil, dst != nil); err != nil {
 		return Batch{}, err
+	}
+	if dst.Smart != "" {
+		return Batch{}, fmt.Errorf("access: transfer from group %d to group %d: %w: group %d (to) is a smart group: its rule alone decides its members", from, to, ErrInvalid, to)
 	}
 	b := Batch{DeleteGroups: []GroupID{from}, ExpectRevision: m.To}
 	moveRefs(&m.Batch, &b, Ref{KindGroup, int64(from)}, int64(to), func(e any) bool {

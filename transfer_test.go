@@ -9,6 +9,7 @@ import (
 	"github.com/crmaccess/access/store/memory"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"pgregory.net/rapid"
 )
 
 // transferBase is the model every transfer case starts from: groups 10
@@ -225,11 +226,11 @@ func TestTransferAssociate(t *testing.T) {
 }
 
 // checkNoReference fails t if anything in s refers to ref.
-func checkNoReference(t testing.TB, s access.Store, ref access.Ref) {
+func checkNoReference(t tb, s access.Store, ref access.Ref) {
 	t.Helper()
 	d, err := s.Changes(context.Background(), 0)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	each(&d.Batch, func(e any) {
 		access.References(e, func(r access.Ref) bool {
@@ -352,4 +353,220 @@ func TestTransferGroupCycle(t *testing.T) {
 	if _, err := s.Apply(ctx, b); !errors.Is(err, access.ErrCycle) {
 		t.Fatalf("applying a transfer that closes a cycle: %v, want ErrCycle", err)
 	}
+}
+
+func TestTransferSQL(t *testing.T) {
+	cols := access.Columns{Owner: "c.owner_id", Group: "group_id", Team: `"Team"`}
+	for _, c := range []struct {
+		name    string
+		d       access.Dialect
+		tr      access.Transfer
+		table   string
+		cols    access.Columns
+		want    string
+		args    []any
+		wantErr error
+	}{
+		{name: "group, PostgreSQL", d: access.PostgreSQL, tr: access.Transfer{FromGroup: 1, ToGroup: 2}, table: "public.contact", cols: cols,
+			want: `UPDATE public.contact SET group_id = CASE WHEN group_id = $1 THEN $2 ELSE group_id END, "Team" = CASE WHEN "Team" = $1 THEN $2 ELSE "Team" END WHERE group_id = $1 OR "Team" = $1`,
+			args: []any{int64(1), int64(2)}},
+		{name: "group, SQLite", d: access.SQLite, tr: access.Transfer{FromGroup: 1, ToGroup: 2}, table: "contact", cols: cols,
+			want: "UPDATE contact SET group_id = CASE WHEN group_id = ?1 THEN ?2 ELSE group_id END, `Team` = CASE WHEN `Team` = ?1 THEN ?2 ELSE `Team` END WHERE group_id = ?1 OR `Team` = ?1",
+			args: []any{int64(1), int64(2)}},
+		{name: "group without team", d: access.PostgreSQL, tr: access.Transfer{FromGroup: 1, ToGroup: 2}, table: "contact", cols: access.Columns{Group: "g"},
+			want: `UPDATE contact SET g = CASE WHEN g = $1 THEN $2 ELSE g END WHERE g = $1`, args: []any{int64(1), int64(2)}},
+		{name: "associate", d: access.PostgreSQL, tr: access.Transfer{FromAssociate: 7, ToAssociate: 8}, table: "contact", cols: cols,
+			want: `UPDATE contact SET owner_id = CASE WHEN owner_id = $1 THEN $2 ELSE owner_id END WHERE owner_id = $1`, args: []any{int64(7), int64(8)}},
+		{name: "no owner column", d: access.PostgreSQL, tr: access.Transfer{FromAssociate: 7, ToAssociate: 8}, table: "contact", cols: access.Columns{Group: "g"}, wantErr: access.ErrInvalid},
+		{name: "bad table", d: access.PostgreSQL, tr: access.Transfer{FromGroup: 1, ToGroup: 2}, table: "contact x", cols: cols, wantErr: access.ErrInvalid},
+		{name: "keyword table", d: access.PostgreSQL, tr: access.Transfer{FromGroup: 1, ToGroup: 2}, table: "user", cols: cols, wantErr: access.ErrInvalid},
+		{name: "bad column", d: access.SQLite, tr: access.Transfer{FromGroup: 1, ToGroup: 2}, table: "contact", cols: access.Columns{Group: "g; --"}, wantErr: access.ErrColumn},
+		{name: "both pairs", d: access.SQLite, tr: access.Transfer{FromGroup: 1, ToGroup: 2, FromAssociate: 1, ToAssociate: 2}, table: "contact", cols: cols, wantErr: access.ErrInvalid},
+		{name: "same ids", d: access.SQLite, tr: access.Transfer{FromGroup: 1, ToGroup: 1}, table: "contact", cols: cols, wantErr: access.ErrInvalid},
+		{name: "nothing", d: access.SQLite, table: "contact", cols: cols, wantErr: access.ErrInvalid},
+		{name: "unknown dialect", d: access.Dialect(9), tr: access.Transfer{FromGroup: 1, ToGroup: 2}, table: "contact", cols: cols, wantErr: access.ErrInvalid},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q, args, err := c.tr.SQL(c.d, c.table, c.cols)
+			if c.wantErr != nil {
+				if !errors.Is(err, c.wantErr) {
+					t.Fatalf("error %v, want one wrapping %v", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(c.want, q); diff != "" {
+				t.Errorf("SQL (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(c.args, args); diff != "" {
+				t.Errorf("args (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// drawReferences adds to b sharing rules, grants, categories,
+// impersonation rules and group admins naming b's groups and associates.
+func drawReferences(t *rapid.T, b *access.Batch) {
+	var groups []access.GroupID
+	for _, g := range b.Groups {
+		groups = append(groups, g.ID)
+	}
+	var assocs []access.AssociateID
+	for _, a := range b.Associates {
+		assocs = append(assocs, a.ID)
+	}
+	for i := range b.Groups {
+		b.Groups[i].Admins = subset(t, "admins", assocs, 2)
+	}
+	for i := range rapid.IntRange(0, 3).Draw(t, "rules") {
+		r := access.SharingRule{ID: access.RuleID(i + 1), EntityType: "contact", Rights: access.LevelRead,
+			From: access.Principals{Groups: subset(t, "from groups", groups, 2), Associates: subset(t, "from associates", assocs, 2)},
+			To:   access.Principals{Groups: subset(t, "to groups", groups, 2), Associates: subset(t, "to associates", assocs, 2)},
+		}
+		if !r.From.IsEmpty() && !r.To.IsEmpty() {
+			b.SharingRules = append(b.SharingRules, r)
+		}
+	}
+	for i := range rapid.IntRange(0, 3).Draw(t, "grants") {
+		g := access.Grant{ID: access.GrantID(i + 1), EntityType: "contact", RecordID: 1, Rights: access.LevelRead}
+		if len(assocs) > 0 && rapid.Bool().Draw(t, "to associate") {
+			g.Associate = pick(t, "grantee", assocs)
+		} else {
+			g.Group = pick(t, "grantee group", groups)
+		}
+		b.Grants = append(b.Grants, g)
+	}
+	for i := range rapid.IntRange(0, 2).Draw(t, "categories") {
+		b.Categories = append(b.Categories, access.Category{ID: access.CategoryID(i + 1), Name: "c", Groups: subset(t, "category groups", groups, 2)})
+	}
+	principal := func(label string) access.Principal {
+		if len(assocs) > 0 && rapid.Bool().Draw(t, label) {
+			return access.Principal{Associate: pick(t, label+" associate", assocs)}
+		}
+		return access.Principal{Group: pick(t, label+" group", groups)}
+	}
+	system := map[access.AssociateID]bool{}
+	for _, a := range b.Associates {
+		system[a.ID] = a.Type == access.System
+	}
+	for i := range rapid.IntRange(0, 2).Draw(t, "impersonations") {
+		m := access.Impersonation{ID: access.ImpersonationID(i + 1), Actor: principal("actor"), Target: principal("target")}
+		if !system[m.Target.Associate] {
+			b.Impersonations = append(b.Impersonations, m)
+		}
+	}
+}
+
+// TestPropTransfer: on random valid organisations, a group transfer's
+// batch either applies or is refused for a cycle it would close (and then
+// nothing changes); once applied, nothing refers to from, every effective
+// member of from or of to is one of to, and every other group keeps its
+// members. An associate transfer always applies and leaves nothing
+// referring to from.
+func TestPropTransfer(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		ctx := context.Background()
+		org := drawOrg(t, validOrg)
+		drawReferences(t, &org)
+		s := memory.New()
+		if _, err := s.Apply(ctx, org); err != nil {
+			t.Fatalf("a drawn organisation: %v", err)
+		}
+		r, err := access.NewResolver(ctx, s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		members := func(g access.GroupID) map[access.AssociateID]bool {
+			ids, err := r.Members(ctx, g)
+			if err != nil {
+				t.Fatalf("Members(%d): %v", g, err)
+			}
+			out := map[access.AssociateID]bool{}
+			for _, id := range ids {
+				out[id] = true
+			}
+			return out
+		}
+		if len(org.Associates) >= 2 && rapid.Bool().Draw(t, "associate transfer") {
+			from := pick(t, "from", org.Associates).ID
+			to := pick(t, "to", org.Associates).ID
+			b, err := access.TransferAssociate(ctx, s, from, to)
+			if from == to {
+				if !errors.Is(err, access.ErrInvalid) {
+					t.Fatalf("TransferAssociate(%d, %d): %v, want ErrInvalid", from, to, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Apply(ctx, b); err != nil {
+				t.Fatalf("applying TransferAssociate(%d, %d): %v", from, to, err)
+			}
+			checkNoReference(t, s, access.Ref{Kind: access.KindAssociate, ID: int64(from)})
+			return
+		}
+		fromG := pick(t, "from", org.Groups)
+		toG := pick(t, "to", org.Groups)
+		from, to := fromG.ID, toG.ID
+		b, err := access.TransferGroup(ctx, s, from, to)
+		switch {
+		case from == to || toG.Smart != "":
+			if !errors.Is(err, access.ErrInvalid) {
+				t.Fatalf("TransferGroup(%d, %d): %v, want ErrInvalid", from, to, err)
+			}
+			return
+		case err != nil:
+			t.Fatal(err)
+		}
+		before := map[access.GroupID]map[access.AssociateID]bool{}
+		for _, g := range org.Groups {
+			before[g.ID] = members(g.ID)
+		}
+		revision := func() access.Revision {
+			d, err := s.Changes(ctx, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d.To
+		}
+		rev0 := revision()
+		if _, err := s.Apply(ctx, b); err != nil {
+			if !errors.Is(err, access.ErrCycle) {
+				t.Fatalf("applying TransferGroup(%d, %d): %v, want success or ErrCycle", from, to, err)
+			}
+			if rev := revision(); rev != rev0 {
+				t.Fatalf("a refused transfer moved the revision from %d to %d", rev0, rev)
+			}
+			return
+		}
+		checkNoReference(t, s, access.Ref{Kind: access.KindGroup, ID: int64(from)})
+		after := members(to)
+		for _, g := range []access.GroupID{from, to} {
+			if g == from && fromG.Smart != "" {
+				continue // a smart group's rule does not move
+			}
+			for id := range before[g] {
+				if !after[id] {
+					t.Errorf("associate %d, a member of group %d before, is no member of %d after", id, g, to)
+				}
+			}
+		}
+		for _, g := range org.Groups {
+			if g.ID == from || g.ID == to {
+				continue
+			}
+			// A group that included from includes to, and so may gain
+			// to's members; it loses none.
+			got := members(g.ID)
+			for id := range before[g.ID] {
+				if !got[id] {
+					t.Errorf("group %d lost member %d", g.ID, id)
+				}
+			}
+		}
+	})
 }
