@@ -27,6 +27,15 @@ type Batch struct {
 	DeleteCategories     []CategoryID
 	DeleteImpersonations []ImpersonationID
 
+	// ForgetPastOwners lists associates whose records the application has
+	// transferred: their [PastOwner] entries go. Forgetting an id that
+	// has none is not an error.
+	ForgetPastOwners []AssociateID
+	// PastOwners is written by stores only (see [Batch.KeepPastOwners]):
+	// a [Delta] carries the past owners a write kept. A caller's batch
+	// that sets it is invalid.
+	PastOwners []PastOwner
+
 	// Patches change stored entities in place, against their values at
 	// commit (see [Patch] and [Batch.Patched]): concurrent patches of one
 	// entity all land. A patched entity may not also be put or deleted in
@@ -50,7 +59,8 @@ func (b *Batch) Empty() bool {
 		len(b.Grants)+len(b.Categories)+len(b.Impersonations)+
 		len(b.DeleteRoles)+len(b.DeleteGroups)+len(b.DeleteAssociates)+
 		len(b.DeleteSharingRules)+len(b.DeleteGrants)+len(b.DeleteCategories)+
-		len(b.DeleteImpersonations)+len(b.Patches) == 0
+		len(b.DeleteImpersonations)+len(b.Patches)+
+		len(b.ForgetPastOwners)+len(b.PastOwners) == 0
 }
 
 // Clone returns a deep copy of the batch.
@@ -65,6 +75,8 @@ func (b *Batch) Clone() Batch {
 		DeleteGrants:         slices.Clone(b.DeleteGrants),
 		DeleteCategories:     slices.Clone(b.DeleteCategories),
 		DeleteImpersonations: slices.Clone(b.DeleteImpersonations),
+		ForgetPastOwners:     slices.Clone(b.ForgetPastOwners),
+		PastOwners:           slices.Clone(b.PastOwners),
 		Patches:              slices.Clone(b.Patches),
 		CreateOnly:           b.CreateOnly,
 		ExpectRevision:       b.ExpectRevision,

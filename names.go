@@ -320,6 +320,7 @@ var kindNames = [...]string{
 	KindGrant:         "grant",
 	KindCategory:      "category",
 	KindImpersonation: "impersonation",
+	KindPastOwner:     "past owner",
 }
 
 // MarshalText writes the kind's name ("role", "sharing rule"…), empty text

@@ -207,7 +207,7 @@ func TestEnumText(t *testing.T) {
 			names: map[access.Kind]string{
 				access.KindRole: "role", access.KindGroup: "group", access.KindAssociate: "associate",
 				access.KindSharingRule: "sharing rule", access.KindGrant: "grant",
-				access.KindCategory: "category", access.KindImpersonation: "impersonation",
+				access.KindCategory: "category", access.KindImpersonation: "impersonation", access.KindPastOwner: "past owner",
 			},
 			prefix: "kind", parse: access.ParseKind, values: allUint8[access.Kind],
 		}.check(t, (*access.Kind).UnmarshalText)

@@ -26,6 +26,10 @@ const (
 	KindGrant
 	KindCategory
 	KindImpersonation
+	// KindPastOwner names a [PastOwner]; its id is the deleted
+	// associate's. No entity refers to a past owner, and a past owner's
+	// role and group are no references (see [References]).
+	KindPastOwner
 )
 
 // String names the kind.
