@@ -59,6 +59,7 @@ type Store struct {
 	grants     table[access.GrantID, access.Grant]
 	categories table[access.CategoryID, access.Category]
 	imps       table[access.ImpersonationID, access.Impersonation]
+	past       table[access.AssociateID, access.PastOwner]
 	// byName maps access.FoldName of each associate's name to its id.
 	byName map[string]access.AssociateID
 	// deps maps an entity to the set of entities whose values refer to it.
@@ -119,6 +120,7 @@ func NewWithLog(n int) *Store {
 		grants:     newTable(access.KindGrant, func(g *access.Grant) access.GrantID { return g.ID }),
 		categories: newTable(access.KindCategory, func(c *access.Category) access.CategoryID { return c.ID }),
 		imps:       newTable(access.KindImpersonation, func(m *access.Impersonation) access.ImpersonationID { return m.ID }),
+		past:       newTable(access.KindPastOwner, func(p *access.PastOwner) access.AssociateID { return p.ID }),
 		byName:     make(map[string]access.AssociateID),
 		deps:       make(map[access.Ref]map[access.Ref]struct{}),
 		log:        changeLog{max: n},
@@ -235,6 +237,11 @@ func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref) (a
 	if err := b.Validate(ctx, txView{s}); err != nil {
 		return 0, err
 	}
+	kept, err := b.KeepPastOwners(ctx, txView{s})
+	if err != nil {
+		return 0, err
+	}
+	*b = kept
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -254,6 +261,7 @@ func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref) (a
 	touched = write(s, &s.grants, b.Grants, b.DeleteGrants, touched)
 	touched = write(s, &s.categories, b.Categories, b.DeleteCategories, touched)
 	touched = write(s, &s.imps, b.Impersonations, b.DeleteImpersonations, touched)
+	touched = write(s, &s.past, b.PastOwners, b.ForgetPastOwners, touched)
 	for _, a := range b.Associates {
 		s.byName[access.FoldName(a.Name)] = a.ID
 	}
@@ -363,6 +371,8 @@ func (s *Store) has(r access.Ref) bool {
 		return has(&s.categories, r.ID)
 	case access.KindImpersonation:
 		return has(&s.imps, r.ID)
+	case access.KindPastOwner:
+		return has(&s.past, r.ID)
 	}
 	return false
 }
@@ -375,7 +385,7 @@ func has[ID ~int64, V any](t *table[ID, V], id int64) bool {
 // size counts the entities in the model.
 func (s *Store) size() int {
 	return len(s.roles.rows) + len(s.groups.rows) + len(s.associates.rows) + len(s.rules.rows) +
-		len(s.grants.rows) + len(s.categories.rows) + len(s.imps.rows)
+		len(s.grants.rows) + len(s.categories.rows) + len(s.imps.rows) + len(s.past.rows)
 }
 
 // notify tells the watchers about revision rev or a later one, unless an
@@ -477,6 +487,8 @@ func (s *Store) Changes(ctx context.Context, since access.Revision) (access.Delt
 				pick(&s.categories, r.ID, &b.Categories, &b.DeleteCategories)
 			case access.KindImpersonation:
 				pick(&s.imps, r.ID, &b.Impersonations, &b.DeleteImpersonations)
+			case access.KindPastOwner:
+				pick(&s.past, r.ID, &b.PastOwners, &b.ForgetPastOwners)
 			}
 		}
 	}
@@ -503,6 +515,7 @@ func (s *Store) full(to access.Revision) access.Delta {
 		Grants:         all(&s.grants),
 		Categories:     all(&s.categories),
 		Impersonations: all(&s.imps),
+		PastOwners:     all(&s.past),
 	}
 	s.sort(&b)
 	return access.Delta{To: to, Full: true, Batch: b.Clone()}
@@ -523,6 +536,7 @@ func (s *Store) sort(b *access.Batch) {
 	sortByID(&s.grants, b.Grants)
 	sortByID(&s.categories, b.Categories)
 	sortByID(&s.imps, b.Impersonations)
+	sortByID(&s.past, b.PastOwners)
 	slices.Sort(b.DeleteRoles)
 	slices.Sort(b.DeleteGroups)
 	slices.Sort(b.DeleteAssociates)
@@ -530,6 +544,7 @@ func (s *Store) sort(b *access.Batch) {
 	slices.Sort(b.DeleteGrants)
 	slices.Sort(b.DeleteCategories)
 	slices.Sort(b.DeleteImpersonations)
+	slices.Sort(b.ForgetPastOwners)
 }
 
 func sortByID[ID ~int64, V any](t *table[ID, V], vs []V) {
