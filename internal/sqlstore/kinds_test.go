@@ -19,6 +19,8 @@ func TestRefsMatchReferences(t *testing.T) {
 		access.KindAssociate: &access.Associate{}, access.KindSharingRule: &access.SharingRule{},
 		access.KindGrant: &access.Grant{}, access.KindCategory: &access.Category{},
 		access.KindImpersonation: &access.Impersonation{},
+		// A past owner's role and group are no references.
+		access.KindPastOwner: &access.PastOwner{},
 	}
 	if len(kinds) != len(entities) {
 		t.Fatalf("sqlstore has %d kinds, want %d", len(kinds), len(entities))

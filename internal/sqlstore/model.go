@@ -91,6 +91,7 @@ type Model struct {
 	grants         set[access.GrantID, access.Grant]
 	categories     set[access.CategoryID, access.Category]
 	impersonations set[access.ImpersonationID, access.Impersonation]
+	pastOwners     set[access.AssociateID, access.PastOwner]
 }
 
 // NewModel returns an empty model.
