@@ -30,6 +30,7 @@ func build(rev Revision, b *Batch) *snapshot {
 	s.buildAssocs(b)
 	s.buildMembers()
 	s.loadPolicy(b)
+	s.past = withPastOwners(nil, b)
 	s.buildHot()
 	s.buildNames()
 	s.cow = nil

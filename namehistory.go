@@ -192,6 +192,11 @@ func (v names) name(kind nameKind, id int64) (string, bool) {
 		if _, n := s.assoc(AssociateID(id)); n != nil {
 			return n.a.Name, true
 		}
+		// A record's deleted owner that waits for its records to be
+		// transferred is named, and marked as such.
+		if p, ok := s.pastOwner(AssociateID(id)); ok {
+			return p.Name + " (deleted)", false
+		}
 	case nameRole:
 		if n := s.roles[RoleID(id)]; n != nil {
 			return n.role.Name, true

@@ -102,7 +102,9 @@ func TransferGroup(ctx context.Context, s Store, from, to GroupID) (Batch, error
 // to's), grants to from, impersonation rules naming from as actor or
 // target. An impersonation rule that would let to act as itself is
 // deleted; an admin list naming both keeps to once. from's own links (its
-// groups, role, categories) do not move: to keeps its own.
+// groups, role, categories) do not move: to keeps its own. The batch also
+// forgets from as a past owner ([Batch.ForgetPastOwners]): apply it in
+// the transaction that moves from's records to to.
 //
 // Errors are as for TransferGroup.
 func TransferAssociate(ctx context.Context, s Store, from, to AssociateID) (Batch, error) {
@@ -117,7 +119,9 @@ func TransferAssociate(ctx context.Context, s Store, from, to AssociateID) (Batc
 	if err := bothFound("associate", int64(from), int64(to), findByID(m.Associates, from, id) != nil, findByID(m.Associates, to, id) != nil); err != nil {
 		return Batch{}, err
 	}
-	b := Batch{DeleteAssociates: []AssociateID{from}, ExpectRevision: m.To}
+	// The records move in the same transaction (TransferRecords), so
+	// from is no past owner of any.
+	b := Batch{DeleteAssociates: []AssociateID{from}, ForgetPastOwners: []AssociateID{from}, ExpectRevision: m.To}
 	moveRefs(&m.Batch, &b, Ref{KindAssociate, int64(from)}, int64(to), nil)
 	// A rule letting to act as to is no rule; keeping it would only
 	// confuse whoever reads the rules.

@@ -213,7 +213,7 @@ func TestTransferAssociate(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := c.want
-			want.DeleteAssociates, want.ExpectRevision = []access.AssociateID{5}, rev
+			want.DeleteAssociates, want.ForgetPastOwners, want.ExpectRevision = []access.AssociateID{5}, []access.AssociateID{5}, rev
 			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("TransferAssociate(5, 6) (-want +got):\n%s", diff)
 			}
