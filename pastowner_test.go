@@ -111,6 +111,14 @@ func TestPropPastOwners(t *testing.T) {
 			rec.Owner = victim
 			qs = append(qs, question{who, rec})
 		}
+		// And every subject on a plain record of the victim's, where
+		// the Subordinate relation is what decides.
+		plain := access.Record{Type: rapid.SampledFrom(dTypes).Draw(t, "plain type"), ID: 1, Owner: victim}
+		for _, who := range o.assocs {
+			if who != victim {
+				qs = append(qs, question{who, plain})
+			}
+		}
 		m := model()
 		before := make([]pastView, len(qs))
 		for i, q := range qs {
