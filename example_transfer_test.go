@@ -54,3 +54,58 @@ func ExampleTransferGroup() {
 	// deletes [10] expecting revision 1
 	// records to move: group 10 → 20
 }
+
+// Bo leaves. Until the application has moved Bo's sales, they keep their
+// owner's place in the role tree: Bo's manager, in another group, still
+// reads them as a subordinate's records, and PastOwners lists Bo as
+// waiting for the transfer. TransferAssociate then moves the references
+// and forgets Bo in one batch.
+func ExampleEngine_PastOwners() {
+	ctx := context.Background()
+	s := memory.New()
+	if _, err := s.Apply(ctx, access.Batch{
+		Roles: []access.Role{
+			{ID: 1, Name: "Manager", Rights: map[string]access.Grid{"sale": {access.Owner: access.LevelFull, access.Subordinate: access.LevelRead}}},
+			{ID: 2, Name: "Seller", Parent: 1, Rights: map[string]access.Grid{"sale": {access.Owner: access.LevelFull}}},
+		},
+		Groups: []access.Group{{ID: 10, Name: "Head office"}, {ID: 20, Name: "Oslo"}},
+		Associates: []access.Associate{
+			{ID: 1, Name: "mia", PrimaryGroup: 10, Role: 1, Active: true},
+			{ID: 2, Name: "bo", PrimaryGroup: 20, Role: 2, Active: true},
+			{ID: 3, Name: "cy", PrimaryGroup: 20, Role: 2, Active: true},
+		},
+	}); err != nil {
+		log.Fatal(err)
+	}
+	r, err := access.NewResolver(ctx, s, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	sale := access.Record{Type: "sale", ID: 7, Owner: 2, Group: 20}
+
+	if _, err := s.Apply(ctx, access.Batch{DeleteAssociates: []access.AssociateID{2}}); err != nil {
+		log.Fatal(err)
+	}
+	d, _ := r.Can(ctx, 1, access.Read, sale)
+	fmt.Println(d.Allowed, d.Relations)
+	fmt.Println(d)
+	past, _ := r.PastOwners(ctx)
+	fmt.Printf("waiting: %s (%d), role %d\n", past[0].Name, past[0].ID, past[0].Role)
+
+	// The application moves the sale to cy and forgets bo.
+	if _, err := s.Apply(ctx, access.Batch{ForgetPastOwners: []access.AssociateID{2}}); err != nil {
+		log.Fatal(err)
+	}
+	d, _ = r.Can(ctx, 1, access.Read, sale)
+	fmt.Println(d.Allowed, d.Relations)
+	sale.Owner = 3
+	d, _ = r.Can(ctx, 1, access.Read, sale)
+	fmt.Println(d.Allowed, d.Relations)
+	// Output:
+	// true subordinate
+	// allow: mia (1) may read sale 7; role Manager (1) grants R for subordinate of bo (2, deleted)
+	// waiting: bo (2), role 2
+	// false other
+	// true subordinate
+}

@@ -192,11 +192,6 @@ func (v names) name(kind nameKind, id int64) (string, bool) {
 		if _, n := s.assoc(AssociateID(id)); n != nil {
 			return n.a.Name, true
 		}
-		// A record's deleted owner that waits for its records to be
-		// transferred is named, and marked as such.
-		if p, ok := s.pastOwner(AssociateID(id)); ok {
-			return p.Name + " (deleted)", false
-		}
 	case nameRole:
 		if n := s.roles[RoleID(id)]; n != nil {
 			return n.role.Name, true
@@ -211,6 +206,16 @@ func (v names) name(kind nameKind, id int64) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// pastOwner returns the name of id if it is a past owner in the latest
+// snapshot: a deleted associate whose records wait for their transfer.
+func (v names) pastOwner(id AssociateID) (string, bool) {
+	if v.h == nil || v.h.cur == nil {
+		return "", false
+	}
+	p, ok := v.h.cur.pastOwner(id)
+	return p.Name, ok
 }
 
 func (v names) assoc(id AssociateID) string {
