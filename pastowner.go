@@ -16,10 +16,21 @@ import (
 // forgets it ([Batch.ForgetPastOwners]) or puts an associate with its id
 // again.
 //
+// What it keeps decides what holds: an associate whose role is above
+// the past owner's has the Subordinate relation to its records; a sharing
+// rule opens them when its From set names the past owner, names its role
+// (or a role above it, with subordinates), or names a group that is or
+// includes its primary group — its secondary, role-based and smart
+// memberships are not kept. Can, Filter (and its SQL), WhoCan,
+// Permissions and the explanations ("grants R for subordinate of bo (2,
+// deleted)") agree on it.
+//
 // A past owner is never a subject: it passes no gate and belongs to no
-// group. Its Role and PrimaryGroup are no references: the role or group
-// may be deleted later, and a past owner whose role is gone has no
-// superiors, one whose group is gone no primary group.
+// group. Its Role and PrimaryGroup are no references ([References] yields
+// none, so they never block a delete, and [TransferGroup] does not move
+// them): the role or group may be deleted later, and a past owner whose
+// role is gone has no superiors, one whose group is gone no primary
+// group. [Engine.PastOwners] lists the past owners.
 type PastOwner struct {
 	ID           AssociateID
 	Name         string

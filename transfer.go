@@ -44,7 +44,9 @@ import (
 //
 // What does not move: from's own properties (name, smart rule, functional
 // rights, default permissions, self-service, fields). Members that from's
-// smart rule gave it do not become members of to.
+// smart rule gave it do not become members of to. Past owners whose
+// primary group was from keep its id ([PastOwner] holds no references):
+// once from is gone they count as having no primary group.
 //
 // Errors wrap [ErrInvalid] when from equals to, an id is not positive or
 // to is a smart group (its rule alone decides its members),

@@ -667,7 +667,7 @@ func (v txView) AssociateByName(_ context.Context, name string) (access.Associat
 }
 
 func (v txView) Dependants(_ context.Context, ref access.Ref) ([]access.Ref, error) {
-	if ref.Kind < access.KindRole || ref.Kind > access.KindImpersonation {
+	if ref.Kind < access.KindRole || ref.Kind > access.KindPastOwner {
 		return nil, fmt.Errorf("memory: dependants of %s: %w: unknown kind", ref, access.ErrInvalid)
 	}
 	set := v.s.deps[ref]

@@ -50,6 +50,12 @@ func testPastOwners(t *testing.T, newStore func(t *testing.T) Store) {
 		t.Errorf("past owners after deleting role 3 (-want +got):\n%s", diff)
 	}
 
+	// Nothing refers to a past owner, and a past owner refers to
+	// nothing: role 3's dependants do not include partner.
+	if deps, err := s.Dependants(ctx, access.Ref{Kind: access.KindPastOwner, ID: 100}); err != nil || len(deps) != 0 {
+		t.Errorf("Dependants(past owner 100) = %v, %v; want none", deps, err)
+	}
+
 	// A caller cannot write past owners; the same error everywhere.
 	_, err := s.Apply(ctx, access.Batch{PastOwners: []access.PastOwner{anna}})
 	checkErr(t, err, access.ErrInvalid, "past owner 100")
