@@ -108,7 +108,9 @@ func TransferGroup(ctx context.Context, s Store, from, to GroupID) (Batch, error
 // forgets from as a past owner ([Batch.ForgetPastOwners]): apply it in
 // the transaction that moves from's records to to.
 //
-// Errors are as for TransferGroup.
+// Errors are as for TransferGroup, and wrap [ErrInvalid] when to is a
+// system user and an impersonation rule targets from (system users cannot
+// be impersonated).
 func TransferAssociate(ctx context.Context, s Store, from, to AssociateID) (Batch, error) {
 	if from <= 0 || to <= 0 || from == to {
 		return Batch{}, fmt.Errorf("access: transfer from associate %d to associate %d: %w: two different positive ids are needed", from, to, ErrInvalid)
@@ -118,7 +120,8 @@ func TransferAssociate(ctx context.Context, s Store, from, to AssociateID) (Batc
 		return Batch{}, fmt.Errorf("access: transfer from associate %d to associate %d: %w", from, to, err)
 	}
 	id := func(a *Associate) AssociateID { return a.ID }
-	if err := bothFound("associate", int64(from), int64(to), findByID(m.Associates, from, id) != nil, findByID(m.Associates, to, id) != nil); err != nil {
+	dst := findByID(m.Associates, to, id)
+	if err := bothFound("associate", int64(from), int64(to), findByID(m.Associates, from, id) != nil, dst != nil); err != nil {
 		return Batch{}, err
 	}
 	// The records move in the same transaction (TransferRecords), so
@@ -134,6 +137,13 @@ func TransferAssociate(ctx context.Context, s Store, from, to AssociateID) (Batc
 		}
 		return false
 	})
+	if dst.Type == System {
+		for _, r := range b.Impersonations {
+			if r.Target.Associate == to {
+				return Batch{}, fmt.Errorf("access: transfer from associate %d to associate %d: %w: impersonation rule %d would target system user %d, who cannot be impersonated; change or delete the rule first", from, to, ErrInvalid, r.ID, to)
+			}
+		}
+	}
 	return b, nil
 }
 
