@@ -55,6 +55,15 @@ type Applied struct {
 	// its Other cell denies a colleague what a stranger gets; the seeds
 	// allow it, so it is reported rather than refused.
 	Lint []RoleLint
+	// Deleted lists the groups and then the associates the write deleted,
+	// in the batch's order. The library keeps no records: any that the
+	// application keeps naming one of them as owner, group or team now
+	// names an entity no relation reaches, so a record owned by a
+	// deleted group as its team has no owners left. The safe path moves
+	// them in the same transaction ([TransferGroup], [TransferAssociate],
+	// TransferRecords of the SQL stores); a caller that deletes without
+	// it sees here what it left behind.
+	Deleted []Ref
 }
 
 // roleReader is the part of [View] that [Apply] uses, when the writer has
@@ -66,7 +75,7 @@ type roleReader interface {
 // Apply applies b through w and returns the committed revision with the
 // lint findings of every role the write put (as [Batch.Lint]) and then of
 // every role it changed with [SetCell] patches, in the order the patches
-// first name them.
+// first name them, and the groups and associates it deleted.
 //
 // A patched role's value exists only after the commit, so Apply reads it
 // back when w also has a Role(ctx, id) method, as every shipped store
@@ -82,6 +91,12 @@ func Apply(ctx context.Context, w Writer, b Batch) (Applied, error) {
 		return Applied{}, err
 	}
 	out := Applied{Revision: rev, Lint: b.Lint()}
+	for _, id := range b.DeleteGroups {
+		out.Deleted = append(out.Deleted, Ref{KindGroup, int64(id)})
+	}
+	for _, id := range b.DeleteAssociates {
+		out.Deleted = append(out.Deleted, Ref{KindAssociate, int64(id)})
+	}
 	rr, ok := w.(roleReader)
 	if !ok {
 		return out, nil

@@ -220,3 +220,26 @@ func TestRoleLintString(t *testing.T) {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
 }
+
+// TestApplyDeleted: Apply names the groups and associates a write
+// deleted, so a delete that did not move the application's records is
+// visible; a write deleting nothing names none.
+func TestApplyDeleted(t *testing.T) {
+	ctx := context.Background()
+	s := memory.New()
+	got, err := access.Apply(ctx, s, transferBase())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Deleted) != 0 {
+		t.Errorf("Deleted after a write of puts only: %v, want none", got.Deleted)
+	}
+	got, err = access.Apply(ctx, s, access.Batch{DeleteGroups: []access.GroupID{40, 10}, DeleteAssociates: []access.AssociateID{6}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []access.Ref{{Kind: access.KindGroup, ID: 40}, {Kind: access.KindGroup, ID: 10}, {Kind: access.KindAssociate, ID: 6}}
+	if diff := cmp.Diff(want, got.Deleted); diff != "" {
+		t.Errorf("Deleted (-want +got):\n%s", diff)
+	}
+}

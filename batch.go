@@ -31,6 +31,15 @@ type Batch struct {
 	DeleteLimits         []LimitID
 	DeleteLicences       []LicenceID
 
+	// ForgetPastOwners lists associates whose records the application has
+	// transferred: their [PastOwner] entries go. Forgetting an id that
+	// has none is not an error.
+	ForgetPastOwners []AssociateID
+	// PastOwners is written by stores only (see [Batch.KeepPastOwners]):
+	// a [Delta] carries the past owners a write kept. A caller's batch
+	// that sets it is invalid.
+	PastOwners []PastOwner
+
 	// Patches change stored entities in place, against their values at
 	// commit (see [Patch] and [Batch.Patched]): concurrent patches of one
 	// entity all land. A patched entity may not also be put or deleted in
@@ -54,7 +63,8 @@ func (b *Batch) Empty() bool {
 		len(b.Grants)+len(b.Categories)+len(b.Impersonations)+len(b.Limits)+len(b.Licences)+
 		len(b.DeleteRoles)+len(b.DeleteGroups)+len(b.DeleteAssociates)+
 		len(b.DeleteSharingRules)+len(b.DeleteGrants)+len(b.DeleteCategories)+
-		len(b.DeleteImpersonations)+len(b.DeleteLimits)+len(b.DeleteLicences)+len(b.Patches) == 0
+		len(b.DeleteImpersonations)+len(b.DeleteLimits)+len(b.DeleteLicences)+len(b.Patches)+
+		len(b.ForgetPastOwners)+len(b.PastOwners) == 0
 }
 
 // Clone returns a deep copy of the batch.
@@ -72,6 +82,8 @@ func (b *Batch) Clone() Batch {
 		DeleteImpersonations: slices.Clone(b.DeleteImpersonations),
 		DeleteLimits:         slices.Clone(b.DeleteLimits),
 		DeleteLicences:       slices.Clone(b.DeleteLicences),
+		ForgetPastOwners:     slices.Clone(b.ForgetPastOwners),
+		PastOwners:           slices.Clone(b.PastOwners),
 		Patches:              slices.Clone(b.Patches),
 		CreateOnly:           b.CreateOnly,
 		ExpectRevision:       b.ExpectRevision,

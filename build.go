@@ -31,6 +31,7 @@ func build(rev Revision, b *Batch) *snapshot {
 	s.buildMembers()
 	s.loadPolicy(b)
 	s.licences = (*licenceTable)(nil).withLicences(b)
+	s.past = withPastOwners(nil, b)
 	s.buildHot()
 	s.buildNames()
 	s.cow = nil

@@ -220,7 +220,9 @@ func (s *snapshot) relations(d *Decision, x subj, f *recordFacts, role *roleNode
 				rels = rels.With(OtherGroup)
 			}
 		}
-		// A deleted owner has no role left, so no superior either.
+		// A past owner keeps its role (ownerRole), so its superiors keep
+		// the relation until its records are transferred; an owner
+		// deleted and forgotten, or whose role is gone, has none.
 		if or := f.ownerRole; or != nil && rec.Owner != who && role != nil && !role.leaf && role.isAbove(or) {
 			rels = rels.With(Subordinate)
 		}
@@ -290,9 +292,41 @@ func (s *snapshot) ownedBy(from *principalSet, rec *Record) bool {
 		if s.holds(from, rec.Owner, owner) {
 			return true
 		}
+		if owner.h == nil {
+			if p, ok := s.pastOwner(rec.Owner); ok && s.pastHolds(from, &p) {
+				return true
+			}
+		}
 	}
 	if rec.Team != 0 {
 		if gi := s.groupIndex(rec.Team); gi >= 0 && s.holdsTeam(from, gi) {
+			return true
+		}
+	}
+	return false
+}
+
+// pastHolds reports whether the past owner p is in the set through its
+// role or its primary group (named ids are for holds): in a group of the
+// set when its primary group is or is included in one; in a role of the
+// set as a live holder of its role would be. A role or group deleted
+// since counts as none.
+func (s *snapshot) pastHolds(from *principalSet, p *PastOwner) bool {
+	if gi := s.groupIndex(p.PrimaryGroup); gi >= 0 && len(from.groups) > 0 {
+		for _, u := range s.groups[gi].up {
+			if contains(from.groups, u.g) {
+				return true
+			}
+		}
+	}
+	if s.roles[p.Role] == nil {
+		return false
+	}
+	if slices.Contains(from.roles, p.Role) {
+		return true
+	}
+	for _, r := range from.rolesWithSubordinates {
+		if r == p.Role || s.below(p.Role, r) {
 			return true
 		}
 	}

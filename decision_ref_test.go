@@ -21,6 +21,9 @@ type decModel struct {
 	cats   map[access.CategoryID]access.Category
 	limits []access.Limit
 	lics   map[access.LicenceID]access.Licence
+	// past holds the past owners: deleted associates whose records keep
+	// their owner's role and primary group for relations.
+	past map[access.AssociateID]access.PastOwner
 
 	// fallbackOnly makes an internal subject hold only the fallback
 	// relation (Other or Unowned), whatever specific relations hold: the
@@ -35,9 +38,13 @@ func newDecModel(b *access.Batch) *decModel {
 		assocs: map[access.AssociateID]access.Associate{},
 		cats:   map[access.CategoryID]access.Category{},
 		lics:   map[access.LicenceID]access.Licence{},
+		past:   map[access.AssociateID]access.PastOwner{},
 	}
 	for _, l := range b.Licences {
 		m.lics[l.ID] = l
+	}
+	for _, p := range b.PastOwners {
+		m.past[p.ID] = p
 	}
 	for _, r := range b.Roles {
 		m.roles[r.ID] = r
@@ -182,7 +189,7 @@ func (m *decModel) inSet(p *access.Principals, id access.AssociateID) bool {
 	}
 	a, ok := m.assocs[id]
 	if !ok {
-		return false
+		return m.pastInSet(p, id)
 	}
 	mine := m.groupsOf(id)
 	for _, g := range p.Groups {
@@ -202,6 +209,41 @@ func (m *decModel) inSet(p *access.Principals, id access.AssociateID) bool {
 		}
 	}
 	return false
+}
+
+// pastInSet reports whether the past owner id is in the set: through
+// its primary group, when that is or is nested in a group of the set, or
+// through its role, when the role still exists.
+func (m *decModel) pastInSet(p *access.Principals, id access.AssociateID) bool {
+	po, ok := m.past[id]
+	if !ok {
+		return false
+	}
+	for _, g := range p.Groups {
+		if po.PrimaryGroup != 0 && m.within(po.PrimaryGroup, g) {
+			return true
+		}
+	}
+	if _, ok := m.roles[po.Role]; !ok {
+		return false
+	}
+	if slices.Contains(p.Roles, po.Role) {
+		return true
+	}
+	for _, r := range p.RolesAndSubordinates {
+		if r == po.Role || m.strictlyBelow(po.Role, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// ownerRole returns the role of the record's owner, live or past, or 0.
+func (m *decModel) ownerRole(id access.AssociateID) access.RoleID {
+	if a, ok := m.assocs[id]; ok {
+		return a.Role
+	}
+	return m.past[id].Role
 }
 
 // inCategory reports whether the associate is a member of the category.
@@ -280,8 +322,8 @@ func (m *decModel) decide(who access.AssociateID, act access.Action, rec access.
 		if rec.Group != 0 && rec.Group != a.PrimaryGroup && mine[rec.Group] {
 			rels = append(rels, access.OtherGroup)
 		}
-		if owner, ok := m.assocs[rec.Owner]; ok && !own && owner.Role != 0 && a.Role != 0 &&
-			m.strictlyBelow(owner.Role, a.Role) {
+		if or := m.ownerRole(rec.Owner); rec.Owner != 0 && !own && or != 0 && a.Role != 0 &&
+			m.strictlyBelow(or, a.Role) {
 			rels = append(rels, access.Subordinate)
 		}
 		if c, ok := m.cats[rec.Category]; ok && rec.Category != 0 && m.inCategory(&a, &c) {

@@ -279,5 +279,13 @@ func (b *Batch) Check() error {
 			}
 		}
 	}
+	for _, id := range b.ForgetPastOwners {
+		if id <= 0 {
+			return fmt.Errorf("access: %w: cannot forget past owner %d: ids are positive", ErrInvalid, id)
+		}
+	}
+	if len(b.PastOwners) > 0 {
+		return fmt.Errorf("access: %w: past owner %d: %v", ErrInvalid, b.PastOwners[0].ID, errPastOwnersPut)
+	}
 	return nil
 }

@@ -301,6 +301,13 @@ func (d *Decision) writeCause(b *strings.Builder, v names, c Cause) {
 		}
 	case CauseRole:
 		fmt.Fprintf(b, "role %s grants %s for %s", v.role(c.Role), c.Rights, c.Relation)
+		if c.Relation == Subordinate {
+			// The owner was deleted and its records wait for their
+			// transfer: say so, as the relation now rests on it.
+			if n, ok := v.pastOwner(d.Record.Owner); ok {
+				fmt.Fprintf(b, " of %s (%d, deleted)", n, d.Record.Owner)
+			}
+		}
 		if m, ok := d.path(v, c); ok && (len(m.Path) > 1 || (m.Reason != ViaPrimary && m.Reason != ViaSecondary)) {
 			b.WriteString(" via ")
 			b.WriteString(m.route())

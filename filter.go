@@ -705,7 +705,7 @@ func (fc *filterCache) subordinatesOf(s *snapshot, r RoleID) []int64 {
 }
 
 type ruleOwners struct {
-	owners []int64 // associates (live, or named explicitly) in From
+	owners []int64 // associates (live, past, or named explicitly) in From
 	teams  []int64 // groups that are in From or included in a From group
 }
 
@@ -715,13 +715,20 @@ type ruleOwners struct {
 func (s *snapshot) filterCache() *filterCache {
 	fc := s.filterMemo
 	fc.once.Do(func() {
-		// Count the holders per position, then place them.
+		// Count the holders per position, then place them. Past owners
+		// hold their role still: their records are a superior's
+		// subordinates' records, as ownerRole makes them for Can.
 		fc.start = make([]int32, len(s.roleByPre)+1)
 		for _, n := range s.assocs {
 			if n != nil && n.a.Role != 0 {
 				if rn := s.roles[n.a.Role]; rn != nil {
 					fc.start[rn.pre+1]++
 				}
+			}
+		}
+		for _, p := range s.past {
+			if rn := s.roles[p.Role]; rn != nil {
+				fc.start[rn.pre+1]++
 			}
 		}
 		for p := range s.roleByPre {
@@ -737,6 +744,12 @@ func (s *snapshot) filterCache() *filterCache {
 				}
 			}
 		}
+		for _, p := range s.past {
+			if rn := s.roles[p.Role]; rn != nil {
+				fc.byPos[next[rn.pre]] = int64(p.ID)
+				next[rn.pre]++
+			}
+		}
 		fc.rules = make(map[RuleID]ruleOwners, len(s.policy.rules))
 		for id, r := range s.policy.rules {
 			if r.from.everyone {
@@ -749,6 +762,11 @@ func (s *snapshot) filterCache() *filterCache {
 			for _, n := range s.assocs {
 				if n != nil && s.holds(&r.from, n.a.ID, s.subjectOfNode(n)) {
 					o.owners = append(o.owners, int64(n.a.ID))
+				}
+			}
+			for _, p := range s.past {
+				if s.pastHolds(&r.from, &p) {
+					o.owners = append(o.owners, int64(p.ID))
 				}
 			}
 			for gi, g := range s.groups {

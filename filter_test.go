@@ -178,6 +178,13 @@ func genOrg(t *rapid.T) Batch {
 			}
 		}
 	}
+	// The id after the last associate, which records may name as owner,
+	// is sometimes a past owner; its role or group may be gone.
+	if rapid.Bool().Draw(t, "past owner") {
+		b.PastOwners = []PastOwner{{ID: AssociateID(nAssoc + 1), Name: "gone", Type: Internal,
+			Role:         RoleID(rapid.IntRange(1, nRoles+1).Draw(t, "past role")),
+			PrimaryGroup: GroupID(rapid.IntRange(0, nGroups+1).Draw(t, "past group"))}}
+	}
 	return b
 }
 

@@ -252,3 +252,19 @@ func (e *Engine) GroupsByName(ctx context.Context, name string) ([]GroupID, erro
 	}
 	return []GroupID{id}, nil
 }
+
+// PastOwners lists, by id, the deleted associates that still own records
+// as far as the model knows: their [PastOwner] entries wait for the
+// application to transfer the records and forget them
+// ([Batch.ForgetPastOwners], or [TransferAssociate], which does both).
+// Errors: [ErrStale] and the freshness gate's others.
+func (e *Engine) PastOwners(ctx context.Context) ([]PastOwner, error) {
+	s, err := e.current()
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.pastOwnerList(), nil
+}

@@ -228,6 +228,16 @@ func (v names) name(kind nameKind, id int64) (string, bool) {
 	return "", false
 }
 
+// pastOwner returns the name of id if it is a past owner in the latest
+// snapshot: a deleted associate whose records wait for their transfer.
+func (v names) pastOwner(id AssociateID) (string, bool) {
+	if v.h == nil || v.h.cur == nil {
+		return "", false
+	}
+	p, ok := v.h.cur.pastOwner(id)
+	return p.Name, ok
+}
+
 func (v names) assoc(id AssociateID) string {
 	n, _ := v.name(nameAssoc, int64(id))
 	return n

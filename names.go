@@ -356,6 +356,7 @@ var kindNames = [...]string{
 	KindImpersonation: "impersonation",
 	KindLimit:         "limit",
 	KindLicence:       "licence",
+	KindPastOwner:     "past owner",
 }
 
 // MarshalText writes the kind's name ("role", "sharing rule"…), empty text

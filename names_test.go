@@ -223,8 +223,9 @@ func TestEnumText(t *testing.T) {
 				access.KindRole: "role", access.KindGroup: "group", access.KindAssociate: "associate",
 				access.KindSharingRule: "sharing rule", access.KindGrant: "grant",
 				access.KindCategory: "category", access.KindImpersonation: "impersonation",
-				access.KindLimit:   "limit",
-				access.KindLicence: "licence",
+				access.KindLimit:     "limit",
+				access.KindLicence:   "licence",
+				access.KindPastOwner: "past owner",
 			},
 			prefix: "kind", parse: access.ParseKind, values: allUint8[access.Kind],
 		}.check(t, (*access.Kind).UnmarshalText)

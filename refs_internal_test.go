@@ -115,3 +115,49 @@ func TestReferencesStops(t *testing.T) {
 		t.Error("a zero Parent refers to role 0, want no reference")
 	}
 }
+
+// TestRefFieldsMove checks the setter beside each getter: moving every id
+// a field holds to a fresh one leaves References yielding the fresh id
+// from exactly that field, and nothing of the old; merging a field into
+// an empty entity copies its ids.
+func TestRefFieldsMove(t *testing.T) {
+	for k := KindRole; k <= KindImpersonation; k++ {
+		t.Run(k.String(), func(t *testing.T) {
+			e := entityOf(k)
+			fields := map[int64]string{}
+			var next int64
+			fillIDs(reflect.ValueOf(e).Elem(), "", &next, fields)
+			for _, f := range refFields[k] {
+				var old []int64
+				f.refs(e, func(r Ref) bool { old = append(old, r.ID); return true })
+				fresh := int64(1000)
+				for _, id := range old {
+					if !f.move(e, id, fresh) {
+						t.Errorf("%s.move(%d → %d) reports no change", f.name, id, fresh)
+					}
+				}
+				if f.move(e, 999, 998) {
+					t.Errorf("%s.move of an id it does not hold reports a change", f.name)
+				}
+				var got []int64
+				f.refs(e, func(r Ref) bool { got = append(got, r.ID); return true })
+				// A list collapses to one fresh id, a single id is it.
+				if diff := cmp.Diff([]int64{fresh}, got); diff != "" {
+					t.Errorf("%s after moving every id (-want +got):\n%s", f.name, diff)
+				}
+				empty := entityOf(k)
+				if !f.merge(empty, e) {
+					t.Errorf("%s.merge into an empty entity reports no change", f.name)
+				}
+				got = nil
+				f.refs(empty, func(r Ref) bool { got = append(got, r.ID); return true })
+				if diff := cmp.Diff([]int64{fresh}, got); diff != "" {
+					t.Errorf("%s merged into an empty entity (-want +got):\n%s", f.name, diff)
+				}
+				if f.merge(empty, e) {
+					t.Errorf("%s.merge of what is there already reports a change", f.name)
+				}
+			}
+		})
+	}
+}

@@ -60,6 +60,11 @@ func (s *snapshot) walkBytes() int64 {
 		n += sliceBytes(m)
 	}
 
+	n += mapBytes(s.past)
+	for _, p := range s.past {
+		n += int64(len(p.Name))
+	}
+
 	n += idIndexBytes(&s.assocIndex)
 	n += sliceBytes(s.assocs)
 	for _, a := range s.assocs {

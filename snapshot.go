@@ -1,6 +1,10 @@
 package access
 
-import "maps"
+import (
+	"cmp"
+	"maps"
+	"slices"
+)
 
 // A snapshot is the compiled form of one store revision. Readers share it
 // freely; an update builds a new snapshot that shares every part the
@@ -137,6 +141,12 @@ type snapshot struct {
 
 	// byName finds associates and groups by name (see nameIndex).
 	byName *nameIndex
+
+	// past holds the past owners by id, nil when there are none, so that
+	// a record whose owner was deleted keeps its owner's relations
+	// (ownerRole, ownedBy, the filters' owner lists). Replaced, never
+	// changed in place, by an update that touches it.
+	past map[AssociateID]PastOwner
 
 	// cow records, while build or update constructs the snapshot, which
 	// of the arrays it shares with its predecessor it has copied (see
@@ -340,14 +350,71 @@ func (s *snapshot) ownerRole(id AssociateID) *roleNode {
 		if slot := s.assocRole[id]; slot >= 0 {
 			return s.roleAt[slot]
 		}
-		return nil
+		return s.pastRole(id)
 	}
 	if i, ok := s.assocIndex.get(id); ok {
 		if slot := s.assocRole[i]; slot >= 0 {
 			return s.roleAt[slot]
 		}
 	}
+	return s.pastRole(id)
+}
+
+// pastRole returns the role node of the past owner id, or nil when id is
+// no past owner or its role is gone. Without past owners it costs one
+// comparison.
+func (s *snapshot) pastRole(id AssociateID) *roleNode {
+	if s.past == nil {
+		return nil
+	}
+	if p, ok := s.past[id]; ok {
+		return s.roles[p.Role]
+	}
 	return nil
+}
+
+// pastOwner returns the past owner id, if it is one.
+func (s *snapshot) pastOwner(id AssociateID) (PastOwner, bool) {
+	if s.past == nil {
+		return PastOwner{}, false
+	}
+	p, ok := s.past[id]
+	return p, ok
+}
+
+// pastOwnerList returns the past owners sorted by id, nil for none.
+func (s *snapshot) pastOwnerList() []PastOwner {
+	if len(s.past) == 0 {
+		return nil
+	}
+	out := slices.AppendSeq(make([]PastOwner, 0, len(s.past)), maps.Values(s.past))
+	slices.SortFunc(out, func(a, b PastOwner) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// withPastOwners returns the past owners m after the puts and forgets of
+// b, a new map when b changes any (m is shared with older snapshots), nil
+// when none remain. An associate b puts is no past owner: stores forget
+// it, and a loaded model that says otherwise is mended here.
+func withPastOwners(m map[AssociateID]PastOwner, b *Batch) map[AssociateID]PastOwner {
+	if len(b.PastOwners)+len(b.ForgetPastOwners) == 0 && (m == nil || len(b.Associates) == 0) {
+		return m
+	}
+	out := make(map[AssociateID]PastOwner, len(m)+len(b.PastOwners))
+	maps.Copy(out, m)
+	for _, id := range b.ForgetPastOwners {
+		delete(out, id)
+	}
+	for _, p := range b.PastOwners {
+		out[p.ID] = p
+	}
+	for i := range b.Associates {
+		delete(out, b.Associates[i].ID)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // groupIndex returns the index of a live group, or -1. For small ids it

@@ -28,6 +28,10 @@ const (
 	KindImpersonation
 	KindLimit
 	KindLicence
+	// KindPastOwner names a [PastOwner]; its id is the deleted
+	// associate's. No entity refers to a past owner, and a past owner's
+	// role and group are no references (see [References]).
+	KindPastOwner
 )
 
 // String names the kind.

@@ -30,6 +30,7 @@ import (
 func (old *snapshot) update(d *Delta) *snapshot {
 	failClosed(&d.Batch)
 	s := old.updateMembership(d)
+	s.past = withPastOwners(old.past, &d.Batch)
 	s.updateNames(old, d)
 	// The policy holds group indexes and role slots, and its per-type
 	// arrays cover the interned types: a role write that keeps the tree's

@@ -383,7 +383,8 @@ func (s *snapshot) checkChange(ctx context.Context, change *Batch) (Batch, error
 		}
 		b = p
 	}
-	return b, nil
+	// A store keeps every associate the batch deletes as a past owner.
+	return b.KeepPastOwners(ctx, v)
 }
 
 // eachPutRef calls fn with a reference to every entity b puts.

@@ -795,9 +795,46 @@ var limitKind = &kindSpec{
 	},
 }
 
+// pastOwnerKind keeps deleted associates as past owners. Its role and
+// primary group are plain numbers, no foreign keys and no refs: they may
+// outlive what they name.
+var pastOwnerKind = &kindSpec{
+	kind: access.KindPastOwner,
+	tables: []*table{{
+		name: "access_past_owner", key: "id",
+		cols:  []string{"id", "name", "type", "role_id", "company", "primary_group_id"},
+		sel:   "id, name, type, COALESCE(role_id, 0), company, COALESCE(primary_group_id, 0)",
+		order: "id",
+		rows: func(l *loader) ([]any, func() error) {
+			var id, typ, role, company, primary int64
+			var name string
+			return []any{&id, &name, &typ, &role, &company, &primary}, func() error {
+				if typ < math.MinInt32 || typ > math.MaxInt32 || !access.AssociateType(typ).Valid() {
+					return l.bad(fmt.Sprint(id), "unknown associate type %d", typ)
+				}
+				l.m.pastOwners.put(access.AssociateID(id), access.PastOwner{
+					ID: access.AssociateID(id), Name: name, Type: access.AssociateType(typ),
+					Role: access.RoleID(role), Company: company, PrimaryGroup: access.GroupID(primary),
+				})
+				return nil
+			}
+		},
+	}},
+	values: entities[access.AssociateID, access.PastOwner]{
+		id: func(p access.PastOwner) access.AssociateID { return p.ID },
+		batch: func(b *access.Batch) (*[]access.PastOwner, *[]access.AssociateID) {
+			return &b.PastOwners, &b.ForgetPastOwners
+		},
+		model: func(m *Model) *set[access.AssociateID, access.PastOwner] { return &m.pastOwners },
+		encode: func(_ *Dialect, p access.PastOwner, w rowSink) {
+			w.add("access_past_owner", int64(p.ID), p.Name, int64(p.Type), null(p.Role), p.Company, null(p.PrimaryGroup))
+		},
+	},
+}
+
 // kinds lists every stored kind. Loads and writes go through it in this
 // order.
-var kinds = []*kindSpec{roleKind, groupKind, associateKind, sharingRuleKind, grantKind, categoryKind, impersonationKind, limitKind, licenceKind}
+var kinds = []*kindSpec{roleKind, groupKind, associateKind, sharingRuleKind, grantKind, categoryKind, impersonationKind, limitKind, licenceKind, pastOwnerKind}
 
 var licenceKind = &kindSpec{
 	kind: access.KindLicence,

@@ -20,6 +20,8 @@ func TestRefsMatchReferences(t *testing.T) {
 		access.KindGrant: &access.Grant{}, access.KindCategory: &access.Category{},
 		access.KindImpersonation: &access.Impersonation{}, access.KindLimit: &access.Limit{},
 		access.KindLicence: &access.Licence{},
+		// A past owner's role and group are no references.
+		access.KindPastOwner: &access.PastOwner{},
 	}
 	if len(kinds) != len(entities) {
 		t.Fatalf("sqlstore has %d kinds, want %d", len(kinds), len(entities))

@@ -93,6 +93,7 @@ type Model struct {
 	impersonations set[access.ImpersonationID, access.Impersonation]
 	limits         set[access.LimitID, access.Limit]
 	licences       set[access.LicenceID, access.Licence]
+	pastOwners     set[access.AssociateID, access.PastOwner]
 }
 
 // NewModel returns an empty model.

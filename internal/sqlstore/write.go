@@ -67,7 +67,11 @@ func Apply(ctx context.Context, d *Dialect, c Conn, b *access.Batch, must access
 	if err := b.Validate(ctx, v); err != nil {
 		return err
 	}
-	if err := write(ctx, d, c, b, rev, now); err != nil {
+	kept, err := b.KeepPastOwners(ctx, v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", d.Name, err)
+	}
+	if err := write(ctx, d, c, &kept, rev, now); err != nil {
 		return fmt.Errorf("%s: %w", d.Name, err)
 	}
 	return nil

@@ -61,6 +61,7 @@ type Store struct {
 	imps       table[access.ImpersonationID, access.Impersonation]
 	limits     table[access.LimitID, access.Limit]
 	licences   table[access.LicenceID, access.Licence]
+	past       table[access.AssociateID, access.PastOwner]
 	// byName maps access.FoldName of each associate's name to its id.
 	byName map[string]access.AssociateID
 	// deps maps an entity to the set of entities whose values refer to it.
@@ -123,6 +124,7 @@ func NewWithLog(n int) *Store {
 		imps:       newTable(access.KindImpersonation, func(m *access.Impersonation) access.ImpersonationID { return m.ID }),
 		limits:     newTable(access.KindLimit, func(l *access.Limit) access.LimitID { return l.ID }),
 		licences:   newTable(access.KindLicence, func(l *access.Licence) access.LicenceID { return l.ID }),
+		past:       newTable(access.KindPastOwner, func(p *access.PastOwner) access.AssociateID { return p.ID }),
 		byName:     make(map[string]access.AssociateID),
 		deps:       make(map[access.Ref]map[access.Ref]struct{}),
 		log:        changeLog{max: n},
@@ -239,6 +241,11 @@ func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref) (a
 	if err := b.Validate(ctx, txView{s}); err != nil {
 		return 0, err
 	}
+	kept, err := b.KeepPastOwners(ctx, txView{s})
+	if err != nil {
+		return 0, err
+	}
+	*b = kept
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -260,6 +267,7 @@ func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref) (a
 	touched = write(s, &s.imps, b.Impersonations, b.DeleteImpersonations, touched)
 	touched = write(s, &s.limits, b.Limits, b.DeleteLimits, touched)
 	touched = write(s, &s.licences, b.Licences, b.DeleteLicences, touched)
+	touched = write(s, &s.past, b.PastOwners, b.ForgetPastOwners, touched)
 	for _, a := range b.Associates {
 		s.byName[access.FoldName(a.Name)] = a.ID
 	}
@@ -373,6 +381,8 @@ func (s *Store) has(r access.Ref) bool {
 		return has(&s.limits, r.ID)
 	case access.KindLicence:
 		return has(&s.licences, r.ID)
+	case access.KindPastOwner:
+		return has(&s.past, r.ID)
 	}
 	return false
 }
@@ -386,7 +396,7 @@ func has[ID ~int64, V any](t *table[ID, V], id int64) bool {
 func (s *Store) size() int {
 	return len(s.roles.rows) + len(s.groups.rows) + len(s.associates.rows) + len(s.rules.rows) +
 		len(s.grants.rows) + len(s.categories.rows) + len(s.imps.rows) + len(s.limits.rows) +
-		len(s.licences.rows)
+		len(s.licences.rows) + len(s.past.rows)
 }
 
 // notify tells the watchers about revision rev or a later one, unless an
@@ -492,6 +502,8 @@ func (s *Store) Changes(ctx context.Context, since access.Revision) (access.Delt
 				pick(&s.limits, r.ID, &b.Limits, &b.DeleteLimits)
 			case access.KindLicence:
 				pick(&s.licences, r.ID, &b.Licences, &b.DeleteLicences)
+			case access.KindPastOwner:
+				pick(&s.past, r.ID, &b.PastOwners, &b.ForgetPastOwners)
 			}
 		}
 	}
@@ -520,6 +532,7 @@ func (s *Store) full(to access.Revision) access.Delta {
 		Impersonations: all(&s.imps),
 		Limits:         all(&s.limits),
 		Licences:       all(&s.licences),
+		PastOwners:     all(&s.past),
 	}
 	s.sort(&b)
 	return access.Delta{To: to, Full: true, Batch: b.Clone()}
@@ -542,6 +555,7 @@ func (s *Store) sort(b *access.Batch) {
 	sortByID(&s.imps, b.Impersonations)
 	sortByID(&s.limits, b.Limits)
 	sortByID(&s.licences, b.Licences)
+	sortByID(&s.past, b.PastOwners)
 	slices.Sort(b.DeleteRoles)
 	slices.Sort(b.DeleteGroups)
 	slices.Sort(b.DeleteAssociates)
@@ -551,6 +565,7 @@ func (s *Store) sort(b *access.Batch) {
 	slices.Sort(b.DeleteImpersonations)
 	slices.Sort(b.DeleteLimits)
 	slices.Sort(b.DeleteLicences)
+	slices.Sort(b.ForgetPastOwners)
 }
 
 func sortByID[ID ~int64, V any](t *table[ID, V], vs []V) {
@@ -685,7 +700,7 @@ func (v txView) AssociateByName(_ context.Context, name string) (access.Associat
 }
 
 func (v txView) Dependants(_ context.Context, ref access.Ref) ([]access.Ref, error) {
-	if ref.Kind < access.KindRole || ref.Kind > access.KindLicence {
+	if ref.Kind < access.KindRole || ref.Kind > access.KindPastOwner {
 		return nil, fmt.Errorf("memory: dependants of %s: %w: unknown kind", ref, access.ErrInvalid)
 	}
 	set := v.s.deps[ref]

@@ -208,7 +208,18 @@ func TestConvenience(t *testing.T) {
 			t.Fatalf("after %s: revision %d, want %d", st.name, s.Revision(), rev)
 		}
 	}
+	// The deleted associate stays as a past owner until it is forgotten.
 	d, err := s.Changes(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.PastOwners) != 1 || d.PastOwners[0].ID != 100 {
+		t.Errorf("past owners after deleting associate 100: %+v, want it", d.PastOwners)
+	}
+	if _, err := s.Apply(ctx, access.Batch{ForgetPastOwners: []access.AssociateID{100}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err = s.Changes(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,7 +110,7 @@ var migrations, errMigrations = sqlstore.ParseMigrations(migrationFiles, "migrat
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of its migrations.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 // Options tune a Store. A nil *Options, or a zero field, means the default
 // documented on the field.
