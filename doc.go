@@ -40,6 +40,28 @@
 // user that passes the gates bypasses every rule. An inactive or deleted
 // associate still matters as the owner of its records.
 //
+// # Licences and sign-in
+//
+// A site's licences are [Licence] values: a name, seats (0 for
+// unlimited), an optional validity window, and the associate types that
+// need one (For). Associates hold licences through Associate.Licences; a
+// write that gives a licence more holders than seats is rejected. Once any
+// licence lists a type, every associate of that type must hold one for its
+// type that is valid at the time of the question, or it fails the gate
+// [GateNoLicence] — after the active and window gates, before the resource
+// and anonymous ones, system users included — and the explanation names
+// the licence and whether it is missing, expired or not yet valid. A model
+// without licences decides exactly as before.
+//
+// [Engine.SignIn] answers whether an associate may sign in through a
+// [Channel], and why: the gates (an anonymous associate, kept from
+// records, may still use the API), then the type (internal associates use
+// the client and the API; external, system and anonymous ones the API
+// only, as SuperOffice's NetServer rules say), then for the client the
+// backend-login functional right from the role or an effective group, like
+// Dynamicweb's "allow backend login" group setting. Only internal
+// associates ever hold backend-login.
+//
 // Stores need not validate what they hand over, so data no [Batch.Validate]
 // would accept fails closed when loaded: an associate of any other type
 // fails the gates ([GateMalformed], "unknown associate type 9") on every
@@ -93,7 +115,24 @@
 // the accumulative CRUD pattern: create, update or delete without read is
 // rejected ([CRUD.Accumulative]). The stamped group, not the owner's current group,
 // decides [PrimaryGroup] and [OtherGroup]: when an owner moves group or is
-// deleted, the record stays with the old group. External subjects have only
+// deleted, the record stays with the old group.
+//
+// A deleted associate remains a [PastOwner] — name, type, role, company
+// and primary group, kept by the store in the delete's transaction —
+// until the application has moved its records ([Batch].ForgetPastOwners,
+// or putting the associate again): its superiors keep the Subordinate
+// relation to its records and sharing rules from its role or primary
+// group keep matching, in every question alike ([Engine.PastOwners] lists
+// who waits). vtiger deletes a group or user only after transferring what
+// it owns: [TransferGroup] and [TransferAssociate] build one batch that
+// moves every reference onto another group or associate — memberships,
+// nesting, sharing rules, grants, categories, impersonation rules, admins,
+// limits — collapses duplicates, deletes the old one and expects the
+// revision it was read at. The records are the application's: apply the
+// batch with the SQL store's ApplyTx and call its TransferRecords with the
+// same [Columns] [Engine.Filter] uses, in one transaction, so team-owned
+// records never silently lose their owners ([Applied].Deleted lists what
+// a plain delete removed). External subjects have only
 // [Owner], [MyCompany] and [SameProject], and see unpublished records only
 // when they own them.
 //
@@ -245,6 +284,19 @@
 // [Engine.AssociateByName] and [Engine.GroupsByName] answer from the
 // snapshot, so authenticating a request needs no store round trip;
 // [Engine.MembersSeq] and [Engine.WhoCanSeq] stream the large answers.
+//
+// # What-if
+//
+// [Engine.WhatIf] previews a write: it checks the batch against the
+// resolver's model exactly as a store's Apply would, with the same errors,
+// builds the model the write would lead to without publishing it, and
+// reports per associate what changes — effective memberships added or
+// removed with their paths, permission cells (an entity type and a source:
+// the role for a relation, a sharing rule, a grant or the group defaults)
+// with rights before and after, functional rights gained or lost, and the
+// associate's status. Only the associates the write can reach are
+// compared, so a one-group change at 100,000 associates previews in about
+// a second. Nothing is written.
 //
 // # Group administration
 //
