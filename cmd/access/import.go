@@ -56,24 +56,11 @@ var importers = map[string]importer{
 // stdout without -o) or into a store. A summary, with every row that had
 // no equivalent, goes to stderr.
 func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	var out, into string
-	var pos []string
-	for i := 0; i < len(args); i++ {
-		switch a := args[i]; a {
-		case "-o", "--into":
-			if i+1 >= len(args) {
-				return 0, fmt.Errorf("%w: %s needs a value", errUsage, a)
-			}
-			i++
-			if a == "-o" {
-				out = args[i]
-			} else {
-				into = args[i]
-			}
-		default:
-			pos = append(pos, a)
-		}
+	pos, flags, err := splitFlags(args, "-o", "--into")
+	if err != nil {
+		return 0, err
 	}
+	out, into := flags["-o"], flags["--into"]
 	if err := wantArgs(pos, 2, "vtiger|superoffice DSN"); err != nil {
 		return 0, err
 	}

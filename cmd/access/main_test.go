@@ -79,6 +79,8 @@ func TestFiles(t *testing.T) {
 		{"who-can-unknown-owner", []string{"who-can", quickstart, "read", "contact{owner: 999}"}},
 		{"explain-bad-record", []string{"explain", quickstart, "Person 1", "read", "contact{boss: x}"}},
 		{"matrix-unknown-group", []string{"matrix", quickstart, "Nowhere"}},
+		{"load-no-into", []string{"load", quickstart}},
+		{"export-flag-without-value", []string{"export", quickstart, "-o"}},
 		{"graph-bad-format", []string{"graph", quickstart, "--format", "png"}},
 		{"graph-not-a-member", []string{"graph", quickstart, "--around", "Person 1", "--path", "Team B"}},
 		{"graph-path-on-group", []string{"graph", quickstart, "--around", "Team A", "--path", "Sales"}},
@@ -106,6 +108,7 @@ var sourceCommands = []struct {
 	{"groups-by-id", []string{"groups", "SRC", "104"}},
 	{"lint", []string{"lint", "SRC"}},
 	{"matrix", []string{"matrix", "SRC", "Sales"}},
+	{"export", []string{"export", "SRC"}},
 	{"categories-from-group", []string{"categories", "SRC", "Person 2"}},
 	{"categories-direct", []string{"categories", "SRC", "Person 3"}},
 	{"graph-model", []string{"graph", "SRC", "--format", "dot"}},
@@ -254,5 +257,33 @@ func TestREADMEPicture(t *testing.T) {
 	}
 	if diff := cmp.Diff(string(want), out.String()); diff != "" {
 		t.Errorf("%s is not what access graph draws (-want +got):\n%s", readmePicture, diff)
+	}
+}
+
+// TestLoadExport: a model file loaded into a new SQLite store with
+// `access load` exports as the file itself does, in YAML and in JSON.
+func TestLoadExport(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "loaded.db")
+	if got := runCmd("load", quickstart, "--into", db); !strings.HasPrefix(got, "loaded ") || !strings.HasSuffix(got, "-- exit 0 --\n") {
+		t.Fatalf("access load: %s", got)
+	}
+	want, got := runCmd("export", quickstart), runCmd("export", db)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("export of the loaded store differs from the file's (-file +store):\n%s", diff)
+	}
+	js := filepath.Join(dir, "model.json")
+	if out := runCmd("export", db, "-o", js); out != "-- exit 0 --\n" {
+		t.Fatalf("export -o: %s", out)
+	}
+	if diff := cmp.Diff(want, runCmd("export", js)); diff != "" {
+		t.Errorf("the JSON export read back differs (-file +json):\n%s", diff)
+	}
+	// Puts replace: loading again changes nothing.
+	if got := runCmd("load", quickstart, "--into", db); !strings.HasSuffix(got, "-- exit 0 --\n") {
+		t.Errorf("loading the same model twice: %s", got)
+	}
+	if diff := cmp.Diff(want, runCmd("export", db)); diff != "" {
+		t.Errorf("export after loading twice (-file +store):\n%s", diff)
 	}
 }

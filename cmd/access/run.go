@@ -27,6 +27,8 @@ const usage = `usage:
   access categories SOURCE WHO
   access graph SOURCE [--format dot|mermaid|svg] [--around WHO|GROUP [--path GROUP]]
   access import vtiger|superoffice DSN [-o FILE | --into STORE]
+  access export SOURCE [-o FILE]
+  access load SOURCE --into STORE
   access diff BEFORE AFTER [--json]
   access diff SOURCE --change FILE [--json]
 
@@ -79,6 +81,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		code, err = cmdGraph(ctx, rest, stdout)
 	case "import":
 		code, err = cmdImport(ctx, rest, stdout, stderr)
+	case "export":
+		code, err = cmdExport(ctx, rest, stdout)
+	case "load":
+		code, err = cmdLoad(ctx, rest, stdout)
 	case "diff":
 		code, err = cmdDiff(ctx, rest, stdout)
 	case "help", "-h", "-help", "--help":
