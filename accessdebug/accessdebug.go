@@ -19,12 +19,14 @@
 // # Pages
 //
 //   - status (the prefix itself): revision, staleness, the last refresh
-//     error, and counts of what the model holds;
+//     error, the snapshot's size, counts of what the model holds, and the
+//     tenants of [Options.Pool] when one is set;
 //   - find?q=: associates and groups whose name contains q, or whose id is q;
 //   - associate?id=: effective groups with the path explaining each, drawn
 //     as a graph (package graph) with one path highlighted (via=GROUP picks
 //     which), functional rights, the permissions matrix by entity type,
-//     categories "(from usergroup)", and the facts that decide sign-in;
+//     categories "(from usergroup)", the sign-in channels (client, API)
+//     with the reason for each, and the facts that decide them;
 //   - group?id=: effective members, nesting up and down, and the
 //     permissions matrix of its members (entity types × relations ×
 //     rights) with what the group itself contributes;
@@ -33,8 +35,9 @@
 //   - graph.svg, graph.dot, graph.mmd?associate=&via=: the associate's graph
 //     on its own, in each format.
 //
-// What-if (previewing the difference a change would make) is not here yet:
-// the library has no what-if function to call.
+//   - whatif?change=: paste a change (a Batch as JSON) and see the
+//     difference in effective access it would make ([access.Engine.WhatIf]),
+//     without applying it.
 //
 // # Safety
 //
@@ -72,6 +75,10 @@ type Options struct {
 	// a Store the pages find entities by id only and show ids instead of
 	// associates' names.
 	Store access.Store
+	// Pool, when set, is the pool of per-tenant resolvers the application
+	// keeps; the status page shows its resident tenants, bytes, loads,
+	// evictions and load latency.
+	Pool *access.Pool
 	// MatrixMembers bounds how many members of a group the permissions
 	// matrix asks about (one Permissions call each). Default: 500.
 	MatrixMembers int

@@ -472,3 +472,67 @@ func FuzzQuery(f *testing.F) {
 		}
 	})
 }
+
+// TestSignInChannels: the associate page answers SignIn for the client and
+// the API: an internal associate whose group grants backend-login may use
+// both, an external one only the API.
+func TestSignInChannels(t *testing.T) {
+	b := quickstart()
+	b.Associates = append(b.Associates, access.Associate{ID: 105, Name: "Partner", Type: access.External, Role: 1, Active: true, Company: 9})
+	f := newFixture(t, b, true)
+	for _, tc := range []struct {
+		id          string
+		client, api string
+	}{
+		{"101", "allowed", "allowed"},
+		{"105", "refused", "allowed"},
+	} {
+		code, body := get(t, f.h, "/d/associate?id="+tc.id)
+		if code != http.StatusOK {
+			t.Fatalf("associate %s: %d", tc.id, code)
+		}
+		for ch, want := range map[string]string{"client": tc.client, "api": tc.api} {
+			row := `<th scope="row">` + ch + `</th><td class="`
+			i := strings.Index(body, row)
+			if i < 0 {
+				t.Fatalf("associate %s: no %s row in the channels table:\n%s", tc.id, ch, body)
+			}
+			if rest := body[i+len(row):]; !strings.Contains(rest[:min(len(rest), 40)], ">"+want+"<") {
+				t.Errorf("associate %s, channel %s: %q, want %s", tc.id, ch, rest[:min(len(rest), 60)], want)
+			}
+		}
+	}
+}
+
+// TestStatusShowsPool: with Options.Pool the status page shows the pool's
+// resident tenants.
+func TestStatusShowsPool(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.New()
+	if _, err := mem.Apply(ctx, quickstart()); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := access.NewPool(access.PoolOptions{Open: func(context.Context, string) (access.Store, error) { return mem, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	for _, tenant := range []string{"acme", "globex"} {
+		if _, err := pool.Get(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := pool.Get(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := accessdebug.New(r, func(*http.Request) error { return nil }, &accessdebug.Options{Pool: pool})
+	_, body := get(t, h, "/d/")
+	if !strings.Contains(body, `<td id="pool-resident">2</td>`) {
+		t.Errorf("status page does not show 2 resident tenants:\n%s", body)
+	}
+	_, body = get(t, accessdebug.New(r, func(*http.Request) error { return nil }, nil), "/d/")
+	if !strings.Contains(body, "No tenant pool") {
+		t.Errorf("status page without a pool:\n%s", body)
+	}
+}

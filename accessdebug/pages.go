@@ -39,6 +39,7 @@ type statusPage struct {
 	Counts    []count
 	StoreRev  access.Revision
 	ModelErr  string
+	Pool      *access.PoolStats
 }
 
 func (h *handler) status(w http.ResponseWriter, r *http.Request, q params) error {
@@ -51,6 +52,10 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request, q params) error
 	}
 	if p.Stats.LastError != nil {
 		p.LastError = p.Stats.LastError.Error()
+	}
+	if h.opts.Pool != nil {
+		ps := h.opts.Pool.Stats()
+		p.Pool = &ps
 	}
 	// The status page must show even when the store fails: that is when
 	// an operator opens it.
@@ -177,6 +182,13 @@ type typeRow struct {
 
 type fact struct{ Name, Value string }
 
+// channelRow is the answer of [access.Engine.SignIn] for one channel.
+type channelRow struct {
+	Channel string
+	Allowed bool
+	Why     string
+}
+
 type associatePage struct {
 	common
 	ID          int64
@@ -184,6 +196,7 @@ type associatePage struct {
 	Facts       []fact
 	SignIn      string
 	SignInOK    bool
+	Channels    []channelRow
 	Groups      []membershipRow
 	Graph       template.HTML
 	Highlighted string
@@ -267,9 +280,16 @@ func (h *handler) associate(w http.ResponseWriter, r *http.Request, q params) er
 	}
 	p.SignInOK = perms.Gate == access.GateNone
 	if p.SignInOK {
-		p.SignIn = "passes every gate: may sign in and act now"
+		p.SignIn = "passes every gate: may act now"
 	} else {
 		p.SignIn = "stopped by a gate: " + perms.Gate.String() + "; gets nothing"
+	}
+	for _, ch := range []access.Channel{access.ChannelClient, access.ChannelAPI} {
+		d, err := h.r.SignIn(ctx, access.AssociateID(id), ch)
+		if err != nil {
+			return err
+		}
+		p.Channels = append(p.Channels, channelRow{Channel: ch.String(), Allowed: d.Allowed, Why: d.String()})
 	}
 
 	p.Functions = perms.Functions
