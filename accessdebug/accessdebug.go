@@ -21,25 +21,19 @@
 //   - status (the prefix itself): revision, staleness, the last refresh
 //     error, the snapshot's size, counts of what the model holds, and the
 //     tenants of [Options.Pool] when one is set;
-//
 //   - find?q=: associates and groups whose name contains q, or whose id is q;
-//
 //   - associate?id=: effective groups with the path explaining each, drawn
 //     as a graph (package graph) with one path highlighted (via=GROUP picks
 //     which), functional rights, the permissions matrix by entity type,
 //     categories "(from usergroup)", the sign-in channels (client, API)
 //     with the reason for each, and the facts that decide them;
-//
 //   - group?id=: effective members, nesting up and down, and the
 //     permissions matrix of its members (entity types × relations ×
 //     rights) with what the group itself contributes;
-//
 //   - explain?who=&action=&type=…: a form; its answer is the decision with
 //     every cause, allow or deny, and who else may do the same;
-//
 //   - graph.svg, graph.dot, graph.mmd?associate=&via=: the associate's graph
-//     on its own, in each format.
-//
+//     on its own, in each format;
 //   - whatif?change=: paste a change (a Batch as JSON) and see the
 //     difference in effective access it would make ([access.Engine.WhatIf]),
 //     without applying it.
