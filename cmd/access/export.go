@@ -64,6 +64,21 @@ func cmdLoad(ctx context.Context, args []string, w io.Writer) (int, error) {
 	return exitOK, nil
 }
 
+// cmdMigrate brings the schema of STORE, a PostgreSQL DSN or an SQLite
+// file, up to the version this command's library writes. Migrations only
+// ever add; running it on a current schema changes nothing.
+func cmdMigrate(ctx context.Context, args []string, w io.Writer) (int, error) {
+	if err := wantArgs(args, 1, "STORE"); err != nil {
+		return 0, err
+	}
+	v, err := migrate(ctx, args[0])
+	if err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(w, "%s: schema version %d\n", args[0], v)
+	return exitOK, nil
+}
+
 // splitFlags separates the flags named, each taking a value, from the
 // positional arguments, wherever they stand.
 func splitFlags(args []string, names ...string) (pos []string, flags map[string]string, err error) {

@@ -109,36 +109,65 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 }
 
 // applyInto writes b into a PostgreSQL store or an SQLite file (created
-// when missing) in one write, after migrating the store's schema (which
-// is idempotent and never drops data).
+// when missing) in one write, after migrating the store's schema.
 func applyInto(ctx context.Context, target string, b access.Batch) error {
-	var w interface {
-		access.Writer
-		Migrate(context.Context) error
+	w, done, err := openWriter(ctx, target)
+	if err != nil {
+		return err
 	}
-	switch {
-	case strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://"):
-		p, err := postgres.Open(ctx, target, nil)
-		if err != nil {
-			return err
-		}
-		defer p.Close()
-		w = p
-	default:
-		q, err := sqlite.Open(ctx, target, nil)
-		if err != nil {
-			return err
-		}
-		defer q.Close()
-		w = q
-	}
-	if err := w.Migrate(ctx); err != nil {
-		return fmt.Errorf("%s: %w", target, err)
-	}
+	defer done()
 	if _, err := w.Apply(ctx, b); err != nil {
 		return fmt.Errorf("%s: %w", target, err)
 	}
 	return nil
+}
+
+// migrate brings the schema of the SQL store target up to date and
+// returns its version.
+func migrate(ctx context.Context, target string) (int, error) {
+	_, done, err := openWriter(ctx, target)
+	if err != nil {
+		return 0, err
+	}
+	done()
+	if isPostgres(target) {
+		return postgres.SchemaVersion, nil
+	}
+	return sqlite.SchemaVersion, nil
+}
+
+// isPostgres reports whether target is a PostgreSQL DSN.
+func isPostgres(target string) bool {
+	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
+}
+
+// openWriter opens a PostgreSQL store or an SQLite file (created when
+// missing) and migrates its schema, which is idempotent and never drops
+// data; done closes it.
+func openWriter(ctx context.Context, target string) (access.Writer, func(), error) {
+	var w interface {
+		access.Writer
+		Migrate(context.Context) error
+		Close()
+	}
+	if isPostgres(target) {
+		p, err := postgres.Open(ctx, target, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		w = p
+	} else {
+		q, err := sqlite.Open(ctx, target, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		w = q
+	}
+	if err := w.Migrate(ctx); err != nil {
+		w.Close()
+		return nil, nil, fmt.Errorf("%s: %w", target, err)
+	}
+	return w, func() { w.Close() }, nil
 }
 
 // progressBar returns a function drawing a progress bar on w when w is a

@@ -287,3 +287,22 @@ func TestLoadExport(t *testing.T) {
 		t.Errorf("export after loading twice (-file +store):\n%s", diff)
 	}
 }
+
+// TestMigrate: access migrate creates an SQLite store's schema, says its
+// version, and changes nothing the second time; the store then takes a
+// load.
+func TestMigrate(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "new.db")
+	want := fmt.Sprintf("%s: schema version %d\n-- exit 0 --\n", db, sqlite.SchemaVersion)
+	for range 2 {
+		if got := runCmd("migrate", db); got != want {
+			t.Fatalf("access migrate: %q, want %q", got, want)
+		}
+	}
+	if got := runCmd("load", quickstart, "--into", db); !strings.HasSuffix(got, "-- exit 0 --\n") {
+		t.Errorf("load into the migrated store: %s", got)
+	}
+	if got := runCmd("migrate"); !strings.Contains(got, "-- exit 2 --") {
+		t.Errorf("migrate without a store: %s", got)
+	}
+}

@@ -29,6 +29,7 @@ const usage = `usage:
   access import vtiger|superoffice DSN [-o FILE | --into STORE]
   access export SOURCE [-o FILE]
   access load SOURCE --into STORE
+  access migrate STORE
   access diff BEFORE AFTER [--json]
   access diff SOURCE --change FILE [--json]
 
@@ -85,6 +86,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		code, err = cmdExport(ctx, rest, stdout)
 	case "load":
 		code, err = cmdLoad(ctx, rest, stdout)
+	case "migrate":
+		code, err = cmdMigrate(ctx, rest, stdout)
 	case "diff":
 		code, err = cmdDiff(ctx, rest, stdout)
 	case "help", "-h", "-help", "--help":
