@@ -54,6 +54,28 @@ type AssociateDiff struct {
 	Rights []RightsChange `json:"rights,omitempty"`
 	// Functions are the functional rights gained or lost, by name.
 	Functions []FunctionChange `json:"functions,omitempty"`
+	// SignIn are the sign-in channels gained or lost ([Engine.SignIn]),
+	// listed for system users too.
+	SignIn []SignInChange `json:"signIn,omitempty"`
+}
+
+// SignInChange is one sign-in channel gained or lost.
+type SignInChange struct {
+	Channel Channel `json:"channel"`
+	Gained  bool    `json:"gained"`
+	// Before and After explain the decision on either side; empty for a
+	// side where the associate does not exist.
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// String renders the change as "+ client: allow: …" or "- api: deny: …",
+// with the explanation of the side it comes to.
+func (c SignInChange) String() string {
+	if c.Gained {
+		return "+ " + c.Channel.String() + ": " + c.After
+	}
+	return "- " + c.Channel.String() + ": " + c.After
 }
 
 // AccessStatus is an associate's standing, as [Engine.Permissions] reports
@@ -196,6 +218,8 @@ type DiffCounts struct {
 	RightsLosing    int `json:"rightsLosing"`
 	FunctionsGained int `json:"functionsGained"`
 	FunctionsLost   int `json:"functionsLost"`
+	SignInGained    int `json:"signInGained"`
+	SignInLost      int `json:"signInLost"`
 	// StatusChanged counts the associates created, deleted or whose gate,
 	// system or external standing changes.
 	StatusChanged int `json:"statusChanged"`
@@ -235,15 +259,23 @@ func (d *Diff) Counts() DiffCounts {
 				c.FunctionsLost++
 			}
 		}
+		for _, s := range a.SignIn {
+			if s.Gained {
+				c.SignInGained++
+			} else {
+				c.SignInLost++
+			}
+		}
 	}
 	return c
 }
 
 // String renders the counts on one line.
 func (c DiffCounts) String() string {
-	return fmt.Sprintf("%d associates: %d status, memberships +%d -%d, %d rights cells (%d gaining, %d losing), functional rights +%d -%d",
+	return fmt.Sprintf("%d associates: %d status, memberships +%d -%d, %d rights cells (%d gaining, %d losing), functional rights +%d -%d, sign-in +%d -%d",
 		c.Associates, c.StatusChanged, c.MembershipsAdded, c.MembershipsRemoved,
-		c.RightsChanged, c.RightsGaining, c.RightsLosing, c.FunctionsGained, c.FunctionsLost)
+		c.RightsChanged, c.RightsGaining, c.RightsLosing, c.FunctionsGained, c.FunctionsLost,
+		c.SignInGained, c.SignInLost)
 }
 
 // String renders the diff for humans: the counts, then per associate its
@@ -277,6 +309,12 @@ func (d *Diff) String() string {
 			fmt.Fprintf(&b, "  functional rights (%d):\n", n)
 			for _, f := range a.Functions {
 				fmt.Fprintf(&b, "    %s\n", f)
+			}
+		}
+		if n := len(a.SignIn); n > 0 {
+			fmt.Fprintf(&b, "  sign-in (%d):\n", n)
+			for _, s := range a.SignIn {
+				fmt.Fprintf(&b, "    %s\n", s)
 			}
 		}
 	}
@@ -625,6 +663,15 @@ type accessView struct {
 	types  map[string]bool // the rows Permissions lists
 	cells  map[rightsCell]cellValue
 	funcs  map[string]bool
+	signIn [numChannels]signInView
+}
+
+// signInView is one channel's sign-in answer, explained with the names of
+// the model it was asked of (the throwaway resolver of a what-if keeps no
+// name history of its own).
+type signInView struct {
+	allowed bool
+	text    string
 }
 
 // rightsCell identifies a cell: a RightsChange without its rights.
@@ -676,6 +723,17 @@ func viewOf(ctx context.Context, e *Engine, n *assocNode) (accessView, error) {
 	for _, f := range p.Functions {
 		v.funcs[f] = true
 	}
+	own := names{h: &history{cur: e.snap.Load()}}
+	for ch := range v.signIn {
+		if !Channel(ch).Valid() {
+			continue
+		}
+		d, err := e.SignIn(ctx, n.a.ID, Channel(ch))
+		if err != nil {
+			return v, err
+		}
+		v.signIn[ch] = signInView{d.Allowed, d.render(own)}
+	}
 	return v, nil
 }
 
@@ -715,6 +773,11 @@ func diffAssociate(ctx context.Context, before, after *Engine, id AssociateID, f
 		d.Name = wn.a.Name
 	}
 	d.Memberships = ms
+	for ch := range is.signIn {
+		if w, i := &was.signIn[ch], &is.signIn[ch]; Channel(ch).Valid() && w.allowed != i.allowed {
+			d.SignIn = append(d.SignIn, SignInChange{Channel: Channel(ch), Gained: i.allowed, Before: w.text, After: i.text})
+		}
+	}
 	if was.status.System || is.status.System {
 		// A system user may do everything: the status says so, and a
 		// list of cells or functional rights against it would mislead.
@@ -834,7 +897,7 @@ func compareCells(x, y rightsCell) int {
 }
 
 func (a *AssociateDiff) empty() bool {
-	return a.Before == a.After && len(a.Memberships)+len(a.Rights)+len(a.Functions) == 0
+	return a.Before == a.After && len(a.Memberships)+len(a.Rights)+len(a.Functions)+len(a.SignIn) == 0
 }
 
 // snapView is a snapshot as [Batch.Validate] sees a store: the model the

@@ -32,6 +32,7 @@ type naiveView struct {
 	groups map[access.GroupID]access.Membership
 	cells  map[naiveCell]naiveValue
 	funcs  map[string]bool
+	signIn map[access.Channel]access.SignInDecision
 }
 
 type naiveCell struct {
@@ -47,11 +48,15 @@ type naiveValue struct {
 	value  string // the rule or grant, printed
 }
 
+// naiveChannels are the sign-in channels, in their defined order.
+var naiveChannels = []access.Channel{access.ChannelClient, access.ChannelAPI}
+
 // naiveAsk asks e everything about who, functional rights by Has over the
 // universe of rights.
 func naiveAsk(t *rapid.T, e *access.Engine, who access.AssociateID, universe []string) naiveView {
 	ctx := context.Background()
-	v := naiveView{types: map[string]bool{}, groups: map[access.GroupID]access.Membership{}, cells: map[naiveCell]naiveValue{}, funcs: map[string]bool{}}
+	v := naiveView{types: map[string]bool{}, groups: map[access.GroupID]access.Membership{}, cells: map[naiveCell]naiveValue{}, funcs: map[string]bool{},
+		signIn: map[access.Channel]access.SignInDecision{}}
 	ms, err := e.EffectiveGroups(ctx, who)
 	if errors.Is(err, access.ErrNotFound) {
 		return v
@@ -68,6 +73,11 @@ func naiveAsk(t *rapid.T, e *access.Engine, who access.AssociateID, universe []s
 		t.Fatalf("Permissions(%d): %v", who, err)
 	}
 	v.status = access.AccessStatus{Exists: true, Gate: p.Gate, System: p.System, Confined: p.Confined}
+	for _, ch := range naiveChannels {
+		if v.signIn[ch], err = e.SignIn(ctx, who, ch); err != nil {
+			t.Fatalf("SignIn(%d, %s): %v", who, ch, err)
+		}
+	}
 	for _, tp := range p.Types {
 		v.types[tp.EntityType] = true
 		for rel, c := range tp.Relations {
@@ -169,7 +179,18 @@ func naiveDiff(who access.AssociateID, name string, was, is naiveView) (access.A
 		}
 		slices.SortFunc(d.Functions, func(x, y access.FunctionChange) int { return compare(x.Function, y.Function) })
 	}
-	changed := d.Before != d.After || len(d.Memberships)+len(d.Rights)+len(d.Functions) > 0
+	text := func(v naiveView, d access.SignInDecision) string {
+		if !v.exists {
+			return ""
+		}
+		return d.String()
+	}
+	for _, ch := range naiveChannels {
+		if b, a := was.signIn[ch], is.signIn[ch]; b.Allowed != a.Allowed {
+			d.SignIn = append(d.SignIn, access.SignInChange{Channel: ch, Gained: a.Allowed, Before: text(was, b), After: text(is, a)})
+		}
+	}
+	changed := d.Before != d.After || len(d.Memberships)+len(d.Rights)+len(d.Functions)+len(d.SignIn) > 0
 	return d, changed
 }
 
@@ -444,7 +465,7 @@ func TestWhatIfJSON(t *testing.T) {
 		t.Errorf("counts in JSON (-want +got):\n%s", diff)
 	}
 	empty, _ := json.Marshal(access.Diff{Revision: 3})
-	if want := `{"revision":3,"associates":[],"counts":{"associates":0,"membershipsAdded":0,"membershipsRemoved":0,"rightsChanged":0,"rightsGaining":0,"rightsLosing":0,"functionsGained":0,"functionsLost":0,"statusChanged":0}}`; string(empty) != want {
+	if want := `{"revision":3,"associates":[],"counts":{"associates":0,"membershipsAdded":0,"membershipsRemoved":0,"rightsChanged":0,"rightsGaining":0,"rightsLosing":0,"functionsGained":0,"functionsLost":0,"signInGained":0,"signInLost":0,"statusChanged":0}}`; string(empty) != want {
 		t.Errorf("empty diff as JSON:\n got %s\nwant %s", empty, want)
 	}
 }

@@ -30,6 +30,7 @@ type whatIfRow struct {
 	Memberships []string
 	Rights      []string
 	Functions   []string
+	SignIn      []string
 }
 
 // whatIfExample is the placeholder of the change box.
@@ -79,6 +80,9 @@ func (h *handler) whatIf(w http.ResponseWriter, r *http.Request, q params) error
 		}
 		for _, rc := range a.Rights {
 			row.Rights = append(row.Rights, rc.String())
+		}
+		for _, c := range a.SignIn {
+			row.SignIn = append(row.SignIn, c.String())
 		}
 		for _, f := range a.Functions {
 			row.Functions = append(row.Functions, f.String())
