@@ -189,3 +189,22 @@ func progressBar(w io.Writer, label string) func(done, total int) {
 		}
 	}
 }
+
+// readRows runs query against db and hands every row to scan; errors
+// name the system and the table.
+func readRows(ctx context.Context, db *sql.DB, system, table, query string, scan func(*sql.Rows) error) error {
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return fmt.Errorf("%s: %s: %w", system, table, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return fmt.Errorf("%s: %s: %w", system, table, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%s: %s: %w", system, table, err)
+	}
+	return nil
+}

@@ -77,20 +77,7 @@ func readSuperOffice(ctx context.Context, db *sql.DB, progress func(done, total 
 			d.Missing = append(d.Missing, table)
 			return nil
 		}
-		rows, err := db.QueryContext(ctx, query)
-		if err != nil {
-			return fmt.Errorf("superoffice: %s: %w", table, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return fmt.Errorf("superoffice: %s: %w", table, err)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("superoffice: %s: %w", table, err)
-		}
-		return nil
+		return readRows(ctx, db, "superoffice", table, query, scan)
 	}
 	pairs := func(table, query string, into *[][2]int64) error {
 		return q(table, query, func(r *sql.Rows) error {

@@ -141,20 +141,7 @@ func readVtiger(ctx context.Context, db *sql.DB, progress func(done, total int))
 			d.Missing = append(d.Missing, table)
 			return nil
 		}
-		rows, err := db.QueryContext(ctx, query)
-		if err != nil {
-			return fmt.Errorf("vtiger: %s: %w", table, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return fmt.Errorf("vtiger: %s: %w", table, err)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("vtiger: %s: %w", table, err)
-		}
-		return nil
+		return readRows(ctx, db, "vtiger", table, query, scan)
 	}
 	links := func(table, a, b string, into *[]vtLink) error {
 		return q(table, fmt.Sprintf("SELECT %s, %s FROM %s ORDER BY 1, 2", a, b, table), func(r *sql.Rows) error {

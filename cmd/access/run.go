@@ -53,6 +53,13 @@ const (
 // errUsage marks bad arguments; run prints the usage after it.
 var errUsage = errors.New("bad usage")
 
+// commands are the subcommands that write only to stdout, by name.
+var commands = map[string]func(ctx context.Context, args []string, w io.Writer) (int, error){
+	"test": cmdTest, "explain": cmdExplain, "who-can": cmdWhoCan, "groups": cmdGroups,
+	"lint": cmdLint, "matrix": cmdMatrix, "categories": cmdCategories, "graph": cmdGraph,
+	"export": cmdExport, "load": cmdLoad, "migrate": cmdMigrate, "diff": cmdDiff,
+}
+
 // run is the whole command, with its streams passed in so tests run it in
 // the process.
 func run(args []string, stdout, stderr io.Writer) int {
@@ -63,36 +70,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var code int
 	var err error
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "test":
-		code, err = cmdTest(ctx, rest, stdout)
-	case "explain":
-		code, err = cmdExplain(ctx, rest, stdout)
-	case "who-can":
-		code, err = cmdWhoCan(ctx, rest, stdout)
-	case "groups":
-		code, err = cmdGroups(ctx, rest, stdout)
-	case "lint":
-		code, err = cmdLint(ctx, rest, stdout)
-	case "matrix":
-		code, err = cmdMatrix(ctx, rest, stdout)
-	case "categories":
-		code, err = cmdCategories(ctx, rest, stdout)
-	case "graph":
-		code, err = cmdGraph(ctx, rest, stdout)
-	case "import":
-		code, err = cmdImport(ctx, rest, stdout, stderr)
-	case "export":
-		code, err = cmdExport(ctx, rest, stdout)
-	case "load":
-		code, err = cmdLoad(ctx, rest, stdout)
-	case "migrate":
-		code, err = cmdMigrate(ctx, rest, stdout)
-	case "diff":
-		code, err = cmdDiff(ctx, rest, stdout)
-	case "help", "-h", "-help", "--help":
+	switch cmd, rest := args[0], args[1:]; {
+	case cmd == "help" || cmd == "-h" || cmd == "-help" || cmd == "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
+	case cmd == "import":
+		code, err = cmdImport(ctx, rest, stdout, stderr)
+	case commands[cmd] != nil:
+		code, err = commands[cmd](ctx, rest, stdout)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}
