@@ -212,8 +212,27 @@ func (d *superofficeData) batch() (access.Batch, []string) {
 	if len(d.Roles) > 0 {
 		note("%d roles imported by name only: their data rights and functional rights are not imported yet; give them rights in the model file", len(d.Roles))
 	}
+	// Customer Service roles go through the library's legacy-role
+	// conversion, as SuperOffice's own upgrade to 7.5 does, with ids after
+	// the last Sales & Marketing role's. Their rights are a bit mask whose
+	// bits SuperOffice does not publish, so each becomes a role with no
+	// functional rights yet, and the report says so.
+	var top int64
+	for id := range roles {
+		top = max(top, id)
+	}
+	var legacy []access.LegacyRole
 	for _, r := range d.EjRoles {
-		note("ej_role %d %q: obsolete Customer Service role (converted to a role with functional rights since SuperOffice 7.5); not imported, convert it with the library's legacy-role conversion", r.ID, r.Name)
+		legacy = append(legacy, access.LegacyRole{ID: top + r.ID, Name: r.Name})
+	}
+	converted, gaps := access.ConvertLegacyRoles(legacy)
+	for _, r := range converted {
+		roles[int64(r.ID)] = true
+		b.Roles = append(b.Roles, r)
+		note("ej_role %d: obsolete Customer Service role, converted to role %s (%d); its rights mask is not decoded, so it has no functional rights yet: give them in the model file", int64(r.ID)-top, r.Name, r.ID)
+	}
+	for _, g := range gaps {
+		note("ej_role: %s", g)
 	}
 	role := map[int64]int64{}
 	for _, l := range d.RoleLinks {

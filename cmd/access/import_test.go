@@ -664,15 +664,15 @@ func TestImportSuperOfficePostgres(t *testing.T) {
 		t.Errorf("anna's effective groups (-want +got):\n%s", diff)
 	}
 	for _, s := range []string{
-		"imported from superoffice: 3 roles, 3 groups, 7 associates",
+		"imported from superoffice: 5 roles, 3 groups, 7 associates",
 		"associate odd (17): associate type 99 has no equivalent; not imported",
 		"associate norole (18): has no role (userrolelink); not imported",
 		"associate bo (12): deleted (retired) in SuperOffice; imported inactive",
 		"usergroup Old office (3): deleted in SuperOffice; imported",
 		"usergrouplink: usergroup 9 of associate 19 does not exist; link skipped",
 		"associate partner (14): external associates have no usergroups; its group links are ignored",
-		`ej_role 1 "Agent": obsolete Customer Service role`,
-		`ej_role 2 "Manager": obsolete Customer Service role`,
+		"ej_role 1: obsolete Customer Service role, converted to role Agent (4)",
+		"ej_role 2: obsolete Customer Service role, converted to role Manager (5)",
 		"3 roles imported by name only",
 		`usergrouplink: associate 19 in usergroup 1 is valid from "2020-01-01 00:00" to "2021-01-01 00:00", not now; not imported`,
 		`usergrouplink: associate 11 in usergroup 3 is valid from "2999-01-01 00:00" to "", not now; not imported`,
