@@ -136,7 +136,12 @@ func (m MembershipChange) String() string {
 //     type to the associate with its Rights;
 //   - Kind CauseGrant: grant Grant on the type or one of its records;
 //   - Kind CauseDefault: the union of the associate's groups' default
-//     permissions for the type.
+//     permissions for the type;
+//   - Kind CauseLimit: the ceiling the whole-type limits put on every
+//     record of the type ([TypePermissions.Max]; CRUD where none does, or
+//     where the associate does not exist), so a new denial shows as
+//     rights lost. Limits on one record or on
+//     unrelated records only are not cells.
 //
 // Before and After are the cell's rights on either side (empty where the
 // source does not reach the associate). A sharing rule or grant that
@@ -171,6 +176,8 @@ func (r RightsChange) Source() string {
 		return fmt.Sprintf("grant %d", r.Grant)
 	case CauseDefault:
 		return "group defaults"
+	case CauseLimit:
+		return "limits"
 	}
 	return r.Kind.String()
 }
@@ -477,6 +484,10 @@ var knownChangeFields = map[string]bool{
 	"DeleteRoles": true, "DeleteGroups": true, "DeleteAssociates": true, "DeleteSharingRules": true,
 	"DeleteGrants": true, "DeleteCategories": true, "DeleteImpersonations": true,
 	"Patches": true, "CreateOnly": true, "ExpectRevision": true,
+	"Limits": true, "DeleteLimits": true,
+	// Past owners only keep relations to records; no associate's
+	// memberships, permissions or sign-in depend on them.
+	"PastOwners": true, "ForgetPastOwners": true,
 }
 
 // scope is the associates a write can reach (see whatIfScope).
@@ -598,6 +609,28 @@ func (s *snapshot) whatIfScope(next *snapshot, b *Batch) scope {
 	for _, g := range b.Grants {
 		grants = append(grants, g.ID)
 	}
+	// Limits: the effective members of the group a limit names, on either
+	// side; an organisation-wide limit reaches everyone.
+	limits := b.DeleteLimits
+	for _, l := range b.Limits {
+		limits = append(limits, l.ID)
+	}
+	for _, sn := range [2]*snapshot{s, next} {
+		for _, id := range limits {
+			l, ok := sn.policy.limits[id]
+			if !ok {
+				continue
+			}
+			if l.Group == 0 {
+				return every()
+			}
+			if gi, gn := sn.group(l.Group); gn != nil {
+				for _, a := range sn.members[gi] {
+					full(sn.assocs[a])
+				}
+			}
+		}
+	}
 	for _, sn := range [2]*snapshot{s, next} {
 		var reach []func(n *assocNode) bool
 		for _, id := range rules {
@@ -633,8 +666,9 @@ func (s *snapshot) whatIfScope(next *snapshot, b *Batch) scope {
 }
 
 // permissionGroups adds to set the indexes of the groups whose membership
-// [Engine.Permissions] reads: those a sharing rule gives to or a grant is
-// to, and those with default permissions or functional rights.
+// [Engine.Permissions] reads: those a sharing rule gives to, a grant is to
+// or a limit names, and those with default permissions or functional
+// rights.
 func (s *snapshot) permissionGroups(set map[int32]bool) {
 	for _, r := range s.policy.rules {
 		for _, g := range r.to.groups {
@@ -648,6 +682,11 @@ func (s *snapshot) permissionGroups(set map[int32]bool) {
 	}
 	for _, g := range s.policy.defaults {
 		set[g] = true
+	}
+	for _, l := range s.policy.limits {
+		if gi, gn := s.group(l.Group); gn != nil {
+			set[gi] = true
+		}
 	}
 	for _, gs := range s.policy.funcGroups {
 		for _, g := range gs {
@@ -718,6 +757,9 @@ func viewOf(ctx context.Context, e *Engine, n *assocNode) (accessView, error) {
 		}
 		if tp.Default != 0 {
 			v.cells[rightsCell{EntityType: t, Kind: CauseDefault}] = cellValue{rights: tp.Default}
+		}
+		if m := tp.Max(); m != LevelFull {
+			v.cells[rightsCell{EntityType: t, Kind: CauseLimit}] = cellValue{rights: m}
 		}
 	}
 	for _, f := range p.Functions {
@@ -888,7 +930,11 @@ func (v *accessView) cell(k rightsCell) cellValue {
 	if !v.types[k.EntityType] {
 		k.EntityType = Wildcard
 	}
-	return v.cells[k]
+	c, ok := v.cells[k]
+	if !ok && k.Kind == CauseLimit {
+		c.rights = LevelFull // no limit caps the type
+	}
+	return c
 }
 
 func compareCells(x, y rightsCell) int {

@@ -94,6 +94,9 @@ func naiveAsk(t *rapid.T, e *access.Engine, who access.AssociateID, universe []s
 		if tp.Default != 0 {
 			v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseDefault}] = naiveValue{rights: tp.Default}
 		}
+		if m := tp.Max(); m != access.LevelFull {
+			v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseLimit}] = naiveValue{rights: m}
+		}
 	}
 	if !p.System {
 		for _, f := range universe {
@@ -142,7 +145,11 @@ func naiveDiff(who access.AssociateID, name string, was, is naiveView) (access.A
 		if !v.types[c.typ] {
 			c.typ = "*"
 		}
-		return v.cells[c]
+		x, ok := v.cells[c]
+		if !ok && c.kind == access.CauseLimit {
+			x.rights = access.LevelFull // nothing caps the type
+		}
+		return x
 	}
 	cells := slices.Collect(maps.Keys(seen))
 	slices.SortFunc(cells, func(x, y naiveCell) int {
