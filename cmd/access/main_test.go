@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/xml"
 	"flag"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -244,6 +246,39 @@ func TestREADMEPicture(t *testing.T) {
 	var out, errs bytes.Buffer
 	if code := run([]string{"graph", quickstart, "--around", "Person 1", "--path", "Sales"}, &out, &errs); code != exitOK {
 		t.Fatalf("access graph: exit %d: %s", code, errs.String())
+	}
+	// Well-formed XML, with the associate, its groups and the path into
+	// Sales (Person 1 → Team A → Sales) highlighted.
+	d := xml.NewDecoder(bytes.NewReader(out.Bytes()))
+	var texts []string
+	highlighted := 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the SVG is not well-formed XML: %v", err)
+		}
+		switch x := tok.(type) {
+		case xml.CharData:
+			texts = append(texts, string(x))
+		case xml.StartElement:
+			for _, a := range x.Attr {
+				if a.Name.Local == "class" && strings.Contains(a.Value, "hl") {
+					highlighted++
+				}
+			}
+		}
+	}
+	all := strings.Join(texts, "|")
+	for _, want := range []string{"Person 1 (101)", "Team A (10)", "Sales (20)", "Berlin office (40)"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the SVG lacks the node %q", want)
+		}
+	}
+	if highlighted < 5 { // three nodes and the two edges between them
+		t.Errorf("%d highlighted elements, want the path's three nodes and two edges", highlighted)
 	}
 	if *update {
 		if err := os.WriteFile(readmePicture, out.Bytes(), 0o644); err != nil {
