@@ -30,7 +30,8 @@ import (
 //   - associates' primary group and secondary groups;
 //   - groups that nest from now nest to;
 //   - sharing rules' From and To groups, grants to from, categories'
-//     groups, impersonation rules' actor and target groups;
+//     groups, impersonation rules' actor and target groups, limits on
+//     from;
 //   - what from lists: its member groups, roles, roles with subordinates
 //     and admins join to's, so that every effective member of from is one
 //     of to, and whoever administered from's members administers to.
@@ -214,6 +215,7 @@ func moveRefs(model, b *Batch, from Ref, to int64, fix func(e any) bool) {
 	putChanged(model.Grants, &b.Grants, visit)
 	putChanged(model.Categories, &b.Categories, visit)
 	putChanged(model.Impersonations, &b.Impersonations, visit)
+	putChanged(model.Limits, &b.Limits, visit)
 }
 
 // putChanged adds to *out each entity of in that changed reports it

@@ -36,7 +36,7 @@ func with(extra access.Batch) access.Batch {
 	b.Groups = replaceByID(b.Groups, extra.Groups, func(g access.Group) access.GroupID { return g.ID })
 	b.Associates = replaceByID(b.Associates, extra.Associates, func(a access.Associate) access.AssociateID { return a.ID })
 	b.SharingRules, b.Grants = extra.SharingRules, extra.Grants
-	b.Categories, b.Impersonations = extra.Categories, extra.Impersonations
+	b.Categories, b.Impersonations, b.Limits = extra.Categories, extra.Impersonations, extra.Limits
 	return b
 }
 
@@ -138,6 +138,13 @@ func TestTransferGroup(t *testing.T) {
 			name:  "impersonation",
 			model: access.Batch{Impersonations: []access.Impersonation{{ID: 1, Actor: access.Principal{Group: 10}, Target: access.Principal{Group: 30}}}},
 			want:  access.Batch{Impersonations: []access.Impersonation{{ID: 1, Actor: access.Principal{Group: 20}, Target: access.Principal{Group: 30}}}},
+		},
+		{
+			name: "limit",
+			model: access.Batch{Limits: []access.Limit{
+				{ID: 1, Group: 10, EntityType: "*", Max: access.LevelRead}, {ID: 2, EntityType: "contact", Max: access.LevelNone},
+			}},
+			want: access.Batch{Limits: []access.Limit{{ID: 1, Group: 20, EntityType: "*", Max: access.LevelRead}}},
 		},
 	}
 	for _, c := range cases {
@@ -265,6 +272,12 @@ func each(b *access.Batch, fn func(e any)) {
 	}
 	for i := range b.Impersonations {
 		fn(&b.Impersonations[i])
+	}
+	for i := range b.Limits {
+		fn(&b.Limits[i])
+	}
+	for i := range b.Licences {
+		fn(&b.Licences[i])
 	}
 }
 
@@ -408,7 +421,7 @@ func TestTransferSQL(t *testing.T) {
 	}
 }
 
-// drawReferences adds to b sharing rules, grants, categories,
+// drawReferences adds to b sharing rules, grants, limits, categories,
 // impersonation rules and group admins naming b's groups and associates.
 func drawReferences(t *rapid.T, b *access.Batch) {
 	var groups []access.GroupID
@@ -439,6 +452,9 @@ func drawReferences(t *rapid.T, b *access.Batch) {
 			g.Group = pick(t, "grantee group", groups)
 		}
 		b.Grants = append(b.Grants, g)
+	}
+	for i := range rapid.IntRange(0, 2).Draw(t, "limits") {
+		b.Limits = append(b.Limits, access.Limit{ID: access.LimitID(i + 1), Group: pick(t, "limited group", groups), EntityType: "contact", Max: access.LevelRead})
 	}
 	for i := range rapid.IntRange(0, 2).Draw(t, "categories") {
 		b.Categories = append(b.Categories, access.Category{ID: access.CategoryID(i + 1), Name: "c", Groups: subset(t, "category groups", groups, 2)})
