@@ -252,32 +252,20 @@ func checkNoReference(t tb, s access.Store, ref access.Ref) {
 
 // each calls fn with a pointer to every entity b puts.
 func each(b *access.Batch, fn func(e any)) {
-	for i := range b.Roles {
-		fn(&b.Roles[i])
-	}
-	for i := range b.Groups {
-		fn(&b.Groups[i])
-	}
-	for i := range b.Associates {
-		fn(&b.Associates[i])
-	}
-	for i := range b.SharingRules {
-		fn(&b.SharingRules[i])
-	}
-	for i := range b.Grants {
-		fn(&b.Grants[i])
-	}
-	for i := range b.Categories {
-		fn(&b.Categories[i])
-	}
-	for i := range b.Impersonations {
-		fn(&b.Impersonations[i])
-	}
-	for i := range b.Limits {
-		fn(&b.Limits[i])
-	}
-	for i := range b.Licences {
-		fn(&b.Licences[i])
+	eachOf(b.Roles, fn)
+	eachOf(b.Groups, fn)
+	eachOf(b.Associates, fn)
+	eachOf(b.SharingRules, fn)
+	eachOf(b.Grants, fn)
+	eachOf(b.Categories, fn)
+	eachOf(b.Impersonations, fn)
+	eachOf(b.Limits, fn)
+	eachOf(b.Licences, fn)
+}
+
+func eachOf[T any](in []T, fn func(e any)) {
+	for i := range in {
+		fn(&in[i])
 	}
 }
 
