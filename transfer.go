@@ -30,7 +30,8 @@ import (
 //   - associates' primary group and secondary groups;
 //   - groups that nest from now nest to;
 //   - sharing rules' From and To groups, grants to from, categories'
-//     groups, impersonation rules' actor and target groups;
+//     groups, impersonation rules' actor and target groups, limits on
+//     from;
 //   - what from lists: its member groups, roles, roles with subordinates
 //     and admins join to's, so that every effective member of from is one
 //     of to, and whoever administered from's members administers to.
@@ -184,6 +185,17 @@ func bothFound(noun string, from, to int64, fromOK, toOK bool) error {
 // whether it changed it.
 func moveRefs(model, b *Batch, from Ref, to int64, fix func(e any) bool) {
 	visit := func(e any) bool {
+		// from itself is deleted, not put.
+		switch e := e.(type) {
+		case *Group:
+			if from == (Ref{KindGroup, int64(e.ID)}) {
+				return false
+			}
+		case *Associate:
+			if from == (Ref{KindAssociate, int64(e.ID)}) {
+				return false
+			}
+		}
 		k := entityKind(e)
 		changed := false
 		for _, f := range refFields[k] {
@@ -196,39 +208,22 @@ func moveRefs(model, b *Batch, from Ref, to int64, fix func(e any) bool) {
 		}
 		return changed
 	}
-	for i := range model.Groups {
-		if e := &model.Groups[i]; !(from.Kind == KindGroup && int64(e.ID) == from.ID) && visit(e) {
-			b.Groups = append(b.Groups, *e)
-		}
-	}
-	for i := range model.Associates {
-		if e := &model.Associates[i]; !(from.Kind == KindAssociate && int64(e.ID) == from.ID) && visit(e) {
-			b.Associates = append(b.Associates, *e)
-		}
-	}
-	for i := range model.Roles {
-		if e := &model.Roles[i]; visit(e) {
-			b.Roles = append(b.Roles, *e)
-		}
-	}
-	for i := range model.SharingRules {
-		if e := &model.SharingRules[i]; visit(e) {
-			b.SharingRules = append(b.SharingRules, *e)
-		}
-	}
-	for i := range model.Grants {
-		if e := &model.Grants[i]; visit(e) {
-			b.Grants = append(b.Grants, *e)
-		}
-	}
-	for i := range model.Categories {
-		if e := &model.Categories[i]; visit(e) {
-			b.Categories = append(b.Categories, *e)
-		}
-	}
-	for i := range model.Impersonations {
-		if e := &model.Impersonations[i]; visit(e) {
-			b.Impersonations = append(b.Impersonations, *e)
+	putChanged(model.Groups, &b.Groups, visit)
+	putChanged(model.Associates, &b.Associates, visit)
+	putChanged(model.Roles, &b.Roles, visit)
+	putChanged(model.SharingRules, &b.SharingRules, visit)
+	putChanged(model.Grants, &b.Grants, visit)
+	putChanged(model.Categories, &b.Categories, visit)
+	putChanged(model.Impersonations, &b.Impersonations, visit)
+	putChanged(model.Limits, &b.Limits, visit)
+}
+
+// putChanged adds to *out each entity of in that changed reports it
+// changed, as changed left it.
+func putChanged[T any](in []T, out *[]T, changed func(e any) bool) {
+	for i := range in {
+		if e := &in[i]; changed(e) {
+			*out = append(*out, *e)
 		}
 	}
 }

@@ -36,7 +36,7 @@ func with(extra access.Batch) access.Batch {
 	b.Groups = replaceByID(b.Groups, extra.Groups, func(g access.Group) access.GroupID { return g.ID })
 	b.Associates = replaceByID(b.Associates, extra.Associates, func(a access.Associate) access.AssociateID { return a.ID })
 	b.SharingRules, b.Grants = extra.SharingRules, extra.Grants
-	b.Categories, b.Impersonations = extra.Categories, extra.Impersonations
+	b.Categories, b.Impersonations, b.Limits = extra.Categories, extra.Impersonations, extra.Limits
 	return b
 }
 
@@ -138,6 +138,13 @@ func TestTransferGroup(t *testing.T) {
 			name:  "impersonation",
 			model: access.Batch{Impersonations: []access.Impersonation{{ID: 1, Actor: access.Principal{Group: 10}, Target: access.Principal{Group: 30}}}},
 			want:  access.Batch{Impersonations: []access.Impersonation{{ID: 1, Actor: access.Principal{Group: 20}, Target: access.Principal{Group: 30}}}},
+		},
+		{
+			name: "limit",
+			model: access.Batch{Limits: []access.Limit{
+				{ID: 1, Group: 10, EntityType: "*", Max: access.LevelRead}, {ID: 2, EntityType: "contact", Max: access.LevelNone},
+			}},
+			want: access.Batch{Limits: []access.Limit{{ID: 1, Group: 20, EntityType: "*", Max: access.LevelRead}}},
 		},
 	}
 	for _, c := range cases {
@@ -245,26 +252,20 @@ func checkNoReference(t tb, s access.Store, ref access.Ref) {
 
 // each calls fn with a pointer to every entity b puts.
 func each(b *access.Batch, fn func(e any)) {
-	for i := range b.Roles {
-		fn(&b.Roles[i])
-	}
-	for i := range b.Groups {
-		fn(&b.Groups[i])
-	}
-	for i := range b.Associates {
-		fn(&b.Associates[i])
-	}
-	for i := range b.SharingRules {
-		fn(&b.SharingRules[i])
-	}
-	for i := range b.Grants {
-		fn(&b.Grants[i])
-	}
-	for i := range b.Categories {
-		fn(&b.Categories[i])
-	}
-	for i := range b.Impersonations {
-		fn(&b.Impersonations[i])
+	eachOf(b.Roles, fn)
+	eachOf(b.Groups, fn)
+	eachOf(b.Associates, fn)
+	eachOf(b.SharingRules, fn)
+	eachOf(b.Grants, fn)
+	eachOf(b.Categories, fn)
+	eachOf(b.Impersonations, fn)
+	eachOf(b.Limits, fn)
+	eachOf(b.Licences, fn)
+}
+
+func eachOf[T any](in []T, fn func(e any)) {
+	for i := range in {
+		fn(&in[i])
 	}
 }
 
@@ -408,7 +409,7 @@ func TestTransferSQL(t *testing.T) {
 	}
 }
 
-// drawReferences adds to b sharing rules, grants, categories,
+// drawReferences adds to b sharing rules, grants, limits, categories,
 // impersonation rules and group admins naming b's groups and associates.
 func drawReferences(t *rapid.T, b *access.Batch) {
 	var groups []access.GroupID
@@ -439,6 +440,9 @@ func drawReferences(t *rapid.T, b *access.Batch) {
 			g.Group = pick(t, "grantee group", groups)
 		}
 		b.Grants = append(b.Grants, g)
+	}
+	for i := range rapid.IntRange(0, 2).Draw(t, "limits") {
+		b.Limits = append(b.Limits, access.Limit{ID: access.LimitID(i + 1), Group: pick(t, "limited group", groups), EntityType: "contact", Max: access.LevelRead})
 	}
 	for i := range rapid.IntRange(0, 2).Draw(t, "categories") {
 		b.Categories = append(b.Categories, access.Category{ID: access.CategoryID(i + 1), Name: "c", Groups: subset(t, "category groups", groups, 2)})
@@ -497,9 +501,10 @@ func TestPropTransfer(t *testing.T) {
 			to := toA.ID
 			b, err := access.TransferAssociate(ctx, s, from, to)
 			// A system user cannot be impersonated: a rule targeting
-			// from cannot move to one.
+			// from cannot move to one. A rule whose actor is from or to
+			// becomes to acting as to, and is deleted instead.
 			targeted := slices.ContainsFunc(org.Impersonations, func(m access.Impersonation) bool {
-				return m.Target.Associate == from && m.Actor.Associate != to
+				return m.Target.Associate == from && m.Actor.Associate != to && m.Actor.Associate != from
 			})
 			if from == to || targeted && toA.Type == access.System {
 				if !errors.Is(err, access.ErrInvalid) {
@@ -552,12 +557,12 @@ func TestPropTransfer(t *testing.T) {
 		}
 		checkNoReference(t, s, access.Ref{Kind: access.KindGroup, ID: int64(from)})
 		after := members(to)
+		// A smart group's rule does not move: the members it gave from
+		// (and through from, to) need not be to's.
+		smartFrom := func(id access.AssociateID) bool { return fromG.Smart != "" && before[from][id] }
 		for _, g := range []access.GroupID{from, to} {
-			if g == from && fromG.Smart != "" {
-				continue // a smart group's rule does not move
-			}
 			for id := range before[g] {
-				if !after[id] {
+				if !after[id] && !smartFrom(id) {
 					t.Errorf("associate %d, a member of group %d before, is no member of %d after", id, g, to)
 				}
 			}
@@ -567,10 +572,11 @@ func TestPropTransfer(t *testing.T) {
 				continue
 			}
 			// A group that included from includes to, and so may gain
-			// to's members; it loses none.
+			// to's members; it loses none but those a smart from's rule
+			// gave it (the rule does not move).
 			got := members(g.ID)
 			for id := range before[g.ID] {
-				if !got[id] {
+				if !got[id] && !smartFrom(id) {
 					t.Errorf("group %d lost member %d", g.ID, id)
 				}
 			}

@@ -231,7 +231,7 @@ func newOverlay(b *Batch, v View) (*overlay, error) {
 // associates with the same login name.
 func (o *overlay) addPuts() error {
 	names := make(map[string]AssociateID, len(o.b.Associates))
-	return o.eachPut(func(r Ref, e any) error {
+	return o.b.eachPut(func(r Ref, e any) error {
 		if o.put[r] {
 			return fmt.Errorf("access: %w: %s is named twice in one batch", ErrInvalid, r)
 		}
@@ -718,7 +718,7 @@ func (o *overlay) dependants(ctx context.Context, ref Ref) ([]Ref, error) {
 		seen[d] = true
 		out = append(out, d)
 	}
-	o.eachPut(func(d Ref, e any) error {
+	o.b.eachPut(func(d Ref, e any) error {
 		if !seen[d] && d != ref && refersTo(e, ref) {
 			seen[d] = true
 			out = append(out, d)
@@ -729,11 +729,10 @@ func (o *overlay) dependants(ctx context.Context, ref Ref) ([]Ref, error) {
 	return out, nil
 }
 
-// eachPut calls fn for every entity the batch puts, in the batch's
-// order, with a pointer to its value (which [References] reads), and
-// returns the first error fn returns.
-func (o *overlay) eachPut(fn func(d Ref, e any) error) error {
-	b := o.b
+// eachPut calls fn for every entity b puts, kind by kind, with a pointer
+// to its value (which [References] reads), and returns the first error fn
+// returns.
+func (b *Batch) eachPut(fn func(d Ref, e any) error) error {
 	for i := range b.Roles {
 		if err := fn(Ref{KindRole, int64(b.Roles[i].ID)}, &b.Roles[i]); err != nil {
 			return err

@@ -408,11 +408,11 @@ func (s *snapshot) checkChange(ctx context.Context, change *Batch) (Batch, error
 	}
 	v := snapView{s}
 	if b.CreateOnly {
-		var err error
-		b.eachPutRef(func(r Ref) {
-			if err == nil && v.has(r) {
-				err = fmt.Errorf("access: what-if: %s: %w", r, ErrExists)
+		err := b.eachPut(func(r Ref, _ any) error {
+			if v.has(r) {
+				return fmt.Errorf("access: what-if: %s: %w", r, ErrExists)
 			}
+			return nil
 		})
 		if err != nil {
 			return b, err
@@ -430,31 +430,6 @@ func (s *snapshot) checkChange(ctx context.Context, change *Batch) (Batch, error
 	}
 	// A store keeps every associate the batch deletes as a past owner.
 	return b.KeepPastOwners(ctx, v)
-}
-
-// eachPutRef calls fn with a reference to every entity b puts.
-func (b *Batch) eachPutRef(fn func(Ref)) {
-	for _, v := range b.Roles {
-		fn(Ref{KindRole, int64(v.ID)})
-	}
-	for _, v := range b.Groups {
-		fn(Ref{KindGroup, int64(v.ID)})
-	}
-	for _, v := range b.Associates {
-		fn(Ref{KindAssociate, int64(v.ID)})
-	}
-	for _, v := range b.SharingRules {
-		fn(Ref{KindSharingRule, int64(v.ID)})
-	}
-	for _, v := range b.Grants {
-		fn(Ref{KindGrant, int64(v.ID)})
-	}
-	for _, v := range b.Categories {
-		fn(Ref{KindCategory, int64(v.ID)})
-	}
-	for _, v := range b.Impersonations {
-		fn(Ref{KindImpersonation, int64(v.ID)})
-	}
 }
 
 // wouldBe returns the snapshot that b, validated, would lead to. It is

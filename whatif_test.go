@@ -440,6 +440,40 @@ func TestWhatIfErrors(t *testing.T) {
 	}
 }
 
+// TestWhatIfCreateOnlyEveryKind: a create-only put of an id the model
+// holds is refused with ErrExists, as the store refuses it, whatever the
+// kind.
+func TestWhatIfCreateOnlyEveryKind(t *testing.T) {
+	ctx := context.Background()
+	s := memory.New()
+	if _, err := s.Apply(ctx, access.Batch{
+		Groups:   []access.Group{{ID: 10, Name: "Sales"}},
+		Limits:   []access.Limit{{ID: 1, Group: 10, EntityType: "*", Max: access.LevelRead}},
+		Licences: []access.Licence{{ID: 1, Name: "Sales Elite"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e := newResolver(t, s, nil)
+	tests := []struct {
+		name   string
+		change access.Batch
+	}{
+		{"group", access.Batch{CreateOnly: true, Groups: []access.Group{{ID: 10, Name: "again"}}}},
+		{"limit", access.Batch{CreateOnly: true, Limits: []access.Limit{{ID: 1, Group: 10, EntityType: "*", Max: access.LevelNone}}}},
+		{"licence", access.Batch{CreateOnly: true, Licences: []access.Licence{{ID: 1, Name: "again"}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := e.WhatIf(ctx, tt.change); !errors.Is(err, access.ErrExists) {
+				t.Errorf("WhatIf: %v, want an error wrapping ErrExists", err)
+			}
+			if _, err := s.Apply(ctx, tt.change); !errors.Is(err, access.ErrExists) {
+				t.Errorf("Apply: %v, want an error wrapping ErrExists", err)
+			}
+		})
+	}
+}
+
 // TestWhatIfJSON: the diff encodes with its counts, an empty one with an
 // empty list.
 func TestWhatIfJSON(t *testing.T) {

@@ -62,6 +62,9 @@ type Store struct {
 	limits     table[access.LimitID, access.Limit]
 	licences   table[access.LicenceID, access.Licence]
 	past       table[access.AssociateID, access.PastOwner]
+	// tables holds the tables above by kind, in kind order; index 0 is
+	// nil.
+	tables [access.KindPastOwner + 1]kindTable
 	// byName maps access.FoldName of each associate's name to its id.
 	byName map[string]access.AssociateID
 	// deps maps an entity to the set of entities whose values refer to it.
@@ -93,10 +96,39 @@ type table[ID ~int64, V any] struct {
 	kind access.Kind
 	rows map[ID]V
 	id   func(*V) ID
+	// in returns a batch's puts and deletes of the kind.
+	in func(b *access.Batch) (puts *[]V, dels *[]ID)
 }
 
-func newTable[ID ~int64, V any](k access.Kind, id func(*V) ID) table[ID, V] {
-	return table[ID, V]{kind: k, rows: make(map[ID]V), id: id}
+func newTable[ID ~int64, V any](k access.Kind, id func(*V) ID, in func(*access.Batch) (*[]V, *[]ID)) table[ID, V] {
+	return table[ID, V]{kind: k, rows: make(map[ID]V), id: id, in: in}
+}
+
+// kindTable is a [table] of any kind: what the store does alike with
+// every kind. The caller holds mu, or wmu for has.
+type kindTable interface {
+	// has reports whether the table holds the entity id.
+	has(id int64) bool
+	// len is the number of entities in the table.
+	len() int
+	// write stores b's puts and removes b's deletes of the kind (see
+	// [table.write]).
+	write(s *Store, b *access.Batch, touched []access.Ref) []access.Ref
+	// pick adds the entity id to b: to its puts if the table holds it, to
+	// its deletes if not.
+	pick(id int64, b *access.Batch)
+	// all sets b's puts of the kind to every entity in the table.
+	all(b *access.Batch)
+	// sort sorts b's puts of the kind by id, and its deletes.
+	sort(b *access.Batch)
+}
+
+// table returns the table of kind k, or nil if k is not a kind.
+func (s *Store) table(k access.Kind) kindTable {
+	if int(k) >= len(s.tables) {
+		return nil
+	}
+	return s.tables[k]
 }
 
 // New returns an empty store at revision 0 that remembers the changes of
@@ -114,21 +146,49 @@ func NewWithLog(n int) *Store {
 	if n < 0 {
 		panic(fmt.Sprintf("memory: NewWithLog(%d): the log length must not be negative", n))
 	}
-	return &Store{
-		roles:      newTable(access.KindRole, func(r *access.Role) access.RoleID { return r.ID }),
-		groups:     newTable(access.KindGroup, func(g *access.Group) access.GroupID { return g.ID }),
-		associates: newTable(access.KindAssociate, func(a *access.Associate) access.AssociateID { return a.ID }),
-		rules:      newTable(access.KindSharingRule, func(r *access.SharingRule) access.RuleID { return r.ID }),
-		grants:     newTable(access.KindGrant, func(g *access.Grant) access.GrantID { return g.ID }),
-		categories: newTable(access.KindCategory, func(c *access.Category) access.CategoryID { return c.ID }),
-		imps:       newTable(access.KindImpersonation, func(m *access.Impersonation) access.ImpersonationID { return m.ID }),
-		limits:     newTable(access.KindLimit, func(l *access.Limit) access.LimitID { return l.ID }),
-		licences:   newTable(access.KindLicence, func(l *access.Licence) access.LicenceID { return l.ID }),
-		past:       newTable(access.KindPastOwner, func(p *access.PastOwner) access.AssociateID { return p.ID }),
-		byName:     make(map[string]access.AssociateID),
-		deps:       make(map[access.Ref]map[access.Ref]struct{}),
-		log:        changeLog{max: n},
+	s := &Store{
+		roles: newTable(access.KindRole, func(r *access.Role) access.RoleID { return r.ID },
+			func(b *access.Batch) (*[]access.Role, *[]access.RoleID) { return &b.Roles, &b.DeleteRoles }),
+		groups: newTable(access.KindGroup, func(g *access.Group) access.GroupID { return g.ID },
+			func(b *access.Batch) (*[]access.Group, *[]access.GroupID) { return &b.Groups, &b.DeleteGroups }),
+		associates: newTable(access.KindAssociate, func(a *access.Associate) access.AssociateID { return a.ID },
+			func(b *access.Batch) (*[]access.Associate, *[]access.AssociateID) {
+				return &b.Associates, &b.DeleteAssociates
+			}),
+		rules: newTable(access.KindSharingRule, func(r *access.SharingRule) access.RuleID { return r.ID },
+			func(b *access.Batch) (*[]access.SharingRule, *[]access.RuleID) {
+				return &b.SharingRules, &b.DeleteSharingRules
+			}),
+		grants: newTable(access.KindGrant, func(g *access.Grant) access.GrantID { return g.ID },
+			func(b *access.Batch) (*[]access.Grant, *[]access.GrantID) { return &b.Grants, &b.DeleteGrants }),
+		categories: newTable(access.KindCategory, func(c *access.Category) access.CategoryID { return c.ID },
+			func(b *access.Batch) (*[]access.Category, *[]access.CategoryID) {
+				return &b.Categories, &b.DeleteCategories
+			}),
+		imps: newTable(access.KindImpersonation, func(m *access.Impersonation) access.ImpersonationID { return m.ID },
+			func(b *access.Batch) (*[]access.Impersonation, *[]access.ImpersonationID) {
+				return &b.Impersonations, &b.DeleteImpersonations
+			}),
+		limits: newTable(access.KindLimit, func(l *access.Limit) access.LimitID { return l.ID },
+			func(b *access.Batch) (*[]access.Limit, *[]access.LimitID) { return &b.Limits, &b.DeleteLimits }),
+		licences: newTable(access.KindLicence, func(l *access.Licence) access.LicenceID { return l.ID },
+			func(b *access.Batch) (*[]access.Licence, *[]access.LicenceID) { return &b.Licences, &b.DeleteLicences }),
+		// Forgetting a past owner is the delete of its kind.
+		past: newTable(access.KindPastOwner, func(p *access.PastOwner) access.AssociateID { return p.ID },
+			func(b *access.Batch) (*[]access.PastOwner, *[]access.AssociateID) {
+				return &b.PastOwners, &b.ForgetPastOwners
+			}),
+		byName: make(map[string]access.AssociateID),
+		deps:   make(map[access.Ref]map[access.Ref]struct{}),
+		log:    changeLog{max: n},
 	}
+	s.tables = [...]kindTable{
+		access.KindRole: &s.roles, access.KindGroup: &s.groups, access.KindAssociate: &s.associates,
+		access.KindSharingRule: &s.rules, access.KindGrant: &s.grants, access.KindCategory: &s.categories,
+		access.KindImpersonation: &s.imps, access.KindLimit: &s.limits, access.KindLicence: &s.licences,
+		access.KindPastOwner: &s.past,
+	}
+	return s
 }
 
 // Revision reports the store's latest committed revision. It does not
@@ -258,16 +318,9 @@ func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref) (a
 		s.unname(id)
 	}
 	touched := make([]access.Ref, 0, len(b.Roles)+len(b.Groups)+len(b.Associates)+len(b.DeleteAssociates))
-	touched = write(s, &s.roles, b.Roles, b.DeleteRoles, touched)
-	touched = write(s, &s.groups, b.Groups, b.DeleteGroups, touched)
-	touched = write(s, &s.associates, b.Associates, b.DeleteAssociates, touched)
-	touched = write(s, &s.rules, b.SharingRules, b.DeleteSharingRules, touched)
-	touched = write(s, &s.grants, b.Grants, b.DeleteGrants, touched)
-	touched = write(s, &s.categories, b.Categories, b.DeleteCategories, touched)
-	touched = write(s, &s.imps, b.Impersonations, b.DeleteImpersonations, touched)
-	touched = write(s, &s.limits, b.Limits, b.DeleteLimits, touched)
-	touched = write(s, &s.licences, b.Licences, b.DeleteLicences, touched)
-	touched = write(s, &s.past, b.PastOwners, b.ForgetPastOwners, touched)
+	for _, t := range s.tables[access.KindRole:] {
+		touched = t.write(s, b, touched)
+	}
 	for _, a := range b.Associates {
 		s.byName[access.FoldName(a.Name)] = a.ID
 	}
@@ -278,10 +331,13 @@ func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref) (a
 	return rev, nil
 }
 
-// write stores the puts and removes the deletes of one kind, keeping the
-// reverse index, and appends what it changed to touched. Deleting an id
-// the table does not hold changes nothing. The caller holds mu.
-func write[ID ~int64, V any](s *Store, t *table[ID, V], puts []V, dels []ID, touched []access.Ref) []access.Ref {
+// write stores b's puts and removes b's deletes of the table's kind,
+// keeping the reverse index, and appends what it changed to touched.
+// Deleting an id the table does not hold changes nothing. The caller holds
+// mu.
+func (t *table[ID, V]) write(s *Store, b *access.Batch, touched []access.Ref) []access.Ref {
+	pp, dp := t.in(b)
+	puts, dels := *pp, *dp
 	if len(puts)+len(dels) == 0 {
 		return touched
 	}
@@ -362,41 +418,24 @@ func (s *Store) unname(id access.AssociateID) {
 }
 
 func (s *Store) has(r access.Ref) bool {
-	switch r.Kind {
-	case access.KindRole:
-		return has(&s.roles, r.ID)
-	case access.KindGroup:
-		return has(&s.groups, r.ID)
-	case access.KindAssociate:
-		return has(&s.associates, r.ID)
-	case access.KindSharingRule:
-		return has(&s.rules, r.ID)
-	case access.KindGrant:
-		return has(&s.grants, r.ID)
-	case access.KindCategory:
-		return has(&s.categories, r.ID)
-	case access.KindImpersonation:
-		return has(&s.imps, r.ID)
-	case access.KindLimit:
-		return has(&s.limits, r.ID)
-	case access.KindLicence:
-		return has(&s.licences, r.ID)
-	case access.KindPastOwner:
-		return has(&s.past, r.ID)
-	}
-	return false
+	t := s.table(r.Kind)
+	return t != nil && t.has(r.ID)
 }
 
-func has[ID ~int64, V any](t *table[ID, V], id int64) bool {
+func (t *table[ID, V]) has(id int64) bool {
 	_, ok := t.rows[ID(id)]
 	return ok
 }
 
+func (t *table[ID, V]) len() int { return len(t.rows) }
+
 // size counts the entities in the model.
 func (s *Store) size() int {
-	return len(s.roles.rows) + len(s.groups.rows) + len(s.associates.rows) + len(s.rules.rows) +
-		len(s.grants.rows) + len(s.categories.rows) + len(s.imps.rows) + len(s.limits.rows) +
-		len(s.licences.rows) + len(s.past.rows)
+	n := 0
+	for _, t := range s.tables[access.KindRole:] {
+		n += t.len()
+	}
+	return n
 }
 
 // notify tells the watchers about revision rev or a later one, unless an
@@ -483,27 +522,8 @@ func (s *Store) Changes(ctx context.Context, since access.Revision) (access.Delt
 				continue
 			}
 			seen[r] = struct{}{}
-			switch r.Kind {
-			case access.KindRole:
-				pick(&s.roles, r.ID, &b.Roles, &b.DeleteRoles)
-			case access.KindGroup:
-				pick(&s.groups, r.ID, &b.Groups, &b.DeleteGroups)
-			case access.KindAssociate:
-				pick(&s.associates, r.ID, &b.Associates, &b.DeleteAssociates)
-			case access.KindSharingRule:
-				pick(&s.rules, r.ID, &b.SharingRules, &b.DeleteSharingRules)
-			case access.KindGrant:
-				pick(&s.grants, r.ID, &b.Grants, &b.DeleteGrants)
-			case access.KindCategory:
-				pick(&s.categories, r.ID, &b.Categories, &b.DeleteCategories)
-			case access.KindImpersonation:
-				pick(&s.imps, r.ID, &b.Impersonations, &b.DeleteImpersonations)
-			case access.KindLimit:
-				pick(&s.limits, r.ID, &b.Limits, &b.DeleteLimits)
-			case access.KindLicence:
-				pick(&s.licences, r.ID, &b.Licences, &b.DeleteLicences)
-			case access.KindPastOwner:
-				pick(&s.past, r.ID, &b.PastOwners, &b.ForgetPastOwners)
+			if t := s.table(r.Kind); t != nil {
+				t.pick(r.ID, &b)
 			}
 		}
 	}
@@ -511,8 +531,8 @@ func (s *Store) Changes(ctx context.Context, since access.Revision) (access.Delt
 	return access.Delta{From: since, To: to, Batch: b.Clone()}, nil
 }
 
-// pick adds the entity id to puts if the table holds it, to dels if not.
-func pick[ID ~int64, V any](t *table[ID, V], id int64, puts *[]V, dels *[]ID) {
+func (t *table[ID, V]) pick(id int64, b *access.Batch) {
+	puts, dels := t.in(b)
 	if v, ok := t.rows[ID(id)]; ok {
 		*puts = append(*puts, v)
 	} else {
@@ -522,54 +542,33 @@ func pick[ID ~int64, V any](t *table[ID, V], id int64, puts *[]V, dels *[]ID) {
 
 // full returns the whole model as a delta. The caller holds mu.
 func (s *Store) full(to access.Revision) access.Delta {
-	b := access.Batch{
-		Roles:          all(&s.roles),
-		Groups:         all(&s.groups),
-		Associates:     all(&s.associates),
-		SharingRules:   all(&s.rules),
-		Grants:         all(&s.grants),
-		Categories:     all(&s.categories),
-		Impersonations: all(&s.imps),
-		Limits:         all(&s.limits),
-		Licences:       all(&s.licences),
-		PastOwners:     all(&s.past),
+	var b access.Batch
+	for _, t := range s.tables[access.KindRole:] {
+		t.all(&b)
 	}
 	s.sort(&b)
 	return access.Delta{To: to, Full: true, Batch: b.Clone()}
 }
 
-func all[ID ~int64, V any](t *table[ID, V]) []V {
+func (t *table[ID, V]) all(b *access.Batch) {
+	puts, _ := t.in(b)
 	if len(t.rows) == 0 {
-		return nil
+		*puts = nil
+		return
 	}
-	return slices.AppendSeq(make([]V, 0, len(t.rows)), maps.Values(t.rows))
+	*puts = slices.AppendSeq(make([]V, 0, len(t.rows)), maps.Values(t.rows))
 }
 
 func (s *Store) sort(b *access.Batch) {
-	sortByID(&s.roles, b.Roles)
-	sortByID(&s.groups, b.Groups)
-	sortByID(&s.associates, b.Associates)
-	sortByID(&s.rules, b.SharingRules)
-	sortByID(&s.grants, b.Grants)
-	sortByID(&s.categories, b.Categories)
-	sortByID(&s.imps, b.Impersonations)
-	sortByID(&s.limits, b.Limits)
-	sortByID(&s.licences, b.Licences)
-	sortByID(&s.past, b.PastOwners)
-	slices.Sort(b.DeleteRoles)
-	slices.Sort(b.DeleteGroups)
-	slices.Sort(b.DeleteAssociates)
-	slices.Sort(b.DeleteSharingRules)
-	slices.Sort(b.DeleteGrants)
-	slices.Sort(b.DeleteCategories)
-	slices.Sort(b.DeleteImpersonations)
-	slices.Sort(b.DeleteLimits)
-	slices.Sort(b.DeleteLicences)
-	slices.Sort(b.ForgetPastOwners)
+	for _, t := range s.tables[access.KindRole:] {
+		t.sort(b)
+	}
 }
 
-func sortByID[ID ~int64, V any](t *table[ID, V], vs []V) {
-	slices.SortFunc(vs, func(x, y V) int { return cmp.Compare(t.id(&x), t.id(&y)) })
+func (t *table[ID, V]) sort(b *access.Batch) {
+	puts, dels := t.in(b)
+	slices.SortFunc(*puts, func(x, y V) int { return cmp.Compare(t.id(&x), t.id(&y)) })
+	slices.Sort(*dels)
 }
 
 // Role returns a copy of the role with the given id.
@@ -700,7 +699,7 @@ func (v txView) AssociateByName(_ context.Context, name string) (access.Associat
 }
 
 func (v txView) Dependants(_ context.Context, ref access.Ref) ([]access.Ref, error) {
-	if ref.Kind < access.KindRole || ref.Kind > access.KindPastOwner {
+	if v.s.table(ref.Kind) == nil {
 		return nil, fmt.Errorf("memory: dependants of %s: %w: unknown kind", ref, access.ErrInvalid)
 	}
 	set := v.s.deps[ref]

@@ -105,7 +105,10 @@ var engine = sqltest.Engine{
 		_, err = c.Exec(ctx, sql, args...)
 		return err
 	},
-	ErrClosed: ErrClosed,
+	Query:           query,
+	Qualify:         qualify,
+	TransferRecords: transferRecords,
+	ErrClosed:       ErrClosed,
 	BadRows: []sqltest.BadRow{
 		{Name: "infinite time", SQL: `UPDATE access_associate SET valid_to = 'infinity' WHERE id = 100`,
 			Want: "table access_associate row 100: valid_to: infinity is not a time"},

@@ -50,7 +50,10 @@ var engine = sqltest.Engine{
 		_, err = db.ExecContext(ctx, query, args...)
 		return err
 	},
-	ErrClosed: ErrClosed,
+	Query:           query,
+	Qualify:         func(_, table string) string { return "main." + table },
+	TransferRecords: transferRecords,
+	ErrClosed:       ErrClosed,
 	BadRows: []sqltest.BadRow{
 		{Name: "time", SQL: `UPDATE access_associate SET valid_to = 'soon' WHERE id = 100`,
 			Want: `table access_associate row 100: valid_to: "soon" is not a time`},

@@ -2,124 +2,63 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
-	"testing"
 
 	"github.com/crmaccess/access"
-	"github.com/google/go-cmp/cmp"
+	"github.com/crmaccess/access/internal/sqlstore/sqltest"
 )
 
-// transferModel has groups 10 (to be transferred) and 20, and associates
-// 5 and 6 with their primary group 30.
-var transferModel = access.Batch{
-	Roles:  []access.Role{{ID: 1, Name: "Sales"}},
-	Groups: []access.Group{{ID: 10, Name: "From"}, {ID: 20, Name: "To"}, {ID: 30, Name: "Home", Groups: []access.GroupID{10}}},
-	Associates: []access.Associate{
-		{ID: 5, Name: "bo", PrimaryGroup: 30, Groups: []access.GroupID{10}, Role: 1, Active: true},
-		{ID: 6, Name: "cy", PrimaryGroup: 30, Role: 1, Active: true},
-	},
+// transferRecords applies b and moves table's records in one
+// transaction, for the shared test sqltest runs as TransferRecords.
+func transferRecords(ctx context.Context, st sqltest.Store, b access.Batch, table string, cols access.Columns, tr access.Transfer) (int64, error) {
+	s := st.(*Store)
+	tx, err := s.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	rev, err := s.ApplyTx(ctx, tx, b)
+	if err != nil {
+		return 0, errors.Join(err, tx.Rollback())
+	}
+	n, err := TransferRecords(ctx, tx, table, cols, tr)
+	if err != nil {
+		return n, errors.Join(err, tx.Rollback())
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	s.Notify(rev)
+	return n, nil
 }
 
-var transferCols = access.Columns{ID: "c.id", Owner: "c.owner_id", Group: "group_id", Team: `"team"`}
-
-// TestTransferRecords moves a group and then an associate, model and
-// records in one transaction: after an error and a rollback, nothing has
-// changed; after commit, both have.
-func TestTransferRecords(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s := open(t, ":memory:", nil)
-	if _, err := s.Apply(ctx, transferModel); err != nil {
-		t.Fatal(err)
+// query runs a query on the database at path outside any Store.
+func query(ctx context.Context, path, query string) ([][]any, error) {
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return nil, err
 	}
-	if _, err := s.DB().Exec(`CREATE TABLE contact (id integer PRIMARY KEY, owner_id integer, group_id integer, team integer);
-		INSERT INTO contact VALUES (1, 5, 10, NULL), (2, 6, 20, 10), (3, 5, 10, 10), (4, 6, 30, NULL)`); err != nil {
-		t.Fatal(err)
+	defer db.Close()
+	r, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
 	}
-	rows := func() [][4]any {
-		r, err := s.DB().Query("SELECT id, owner_id, group_id, team FROM contact ORDER BY id")
-		if err != nil {
-			t.Fatal(err)
+	defer r.Close()
+	cols, err := r.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out [][]any
+	for r.Next() {
+		row := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range row {
+			ptrs[i] = &row[i]
 		}
-		defer r.Close()
-		var out [][4]any
-		for r.Next() {
-			var row [4]any
-			if err := r.Scan(&row[0], &row[1], &row[2], &row[3]); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, row)
+		if err := r.Scan(ptrs...); err != nil {
+			return nil, err
 		}
-		return out
+		out = append(out, row)
 	}
-	before := rows()
-	transfer := func(tr access.Transfer, table string) (int64, error) {
-		var b access.Batch
-		var err error
-		if tr.FromGroup != 0 {
-			b, err = access.TransferGroup(ctx, s, tr.FromGroup, tr.ToGroup)
-		} else {
-			b, err = access.TransferAssociate(ctx, s, tr.FromAssociate, tr.ToAssociate)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		tx, err := s.DB().BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rev, err := s.ApplyTx(ctx, tx, b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := TransferRecords(ctx, tx, table, transferCols, tr)
-		if err != nil {
-			if rerr := tx.Rollback(); rerr != nil {
-				t.Fatal(rerr)
-			}
-			return n, err
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
-		s.Notify(rev)
-		return n, nil
-	}
-
-	// A bad table name fails the helper; the rollback undoes the batch.
-	if _, err := transfer(access.Transfer{FromGroup: 10, ToGroup: 20}, "contact; DROP TABLE contact"); !errors.Is(err, access.ErrInvalid) {
-		t.Fatalf("TransferRecords with a bad table name: %v, want ErrInvalid", err)
-	}
-	if _, err := s.Group(ctx, 10); err != nil {
-		t.Errorf("group 10 after the rolled back transfer: %v", err)
-	}
-	if diff := cmp.Diff(before, rows()); diff != "" {
-		t.Errorf("records after the rolled back transfer (-want +got):\n%s", diff)
-	}
-	// A database error (no such table) does too.
-	if _, err := transfer(access.Transfer{FromGroup: 10, ToGroup: 20}, "no_such_table"); err == nil {
-		t.Fatal("TransferRecords of a missing table succeeded")
-	}
-	if _, err := s.Group(ctx, 10); err != nil {
-		t.Errorf("group 10 after the rolled back transfer: %v", err)
-	}
-
-	n, err := transfer(access.Transfer{FromGroup: 10, ToGroup: 20}, "contact")
-	if err != nil || n != 3 {
-		t.Fatalf("group transfer: %d rows, %v; want 3 rows", n, err)
-	}
-	if _, err := s.Group(ctx, 10); !errors.Is(err, access.ErrNotFound) {
-		t.Errorf("group 10 after the transfer: %v, want ErrNotFound", err)
-	}
-	if a, err := s.Associate(ctx, 5); err != nil || !cmp.Equal(a.Groups, []access.GroupID{20}) {
-		t.Errorf("associate 5 after the transfer: groups %v, %v; want [20]", a.Groups, err)
-	}
-	n, err = transfer(access.Transfer{FromAssociate: 5, ToAssociate: 6}, "main.contact")
-	if err != nil || n != 2 {
-		t.Fatalf("associate transfer: %d rows, %v; want 2 rows", n, err)
-	}
-	want := [][4]any{{int64(1), int64(6), int64(20), nil}, {int64(2), int64(6), int64(20), int64(20)}, {int64(3), int64(6), int64(20), int64(20)}, {int64(4), int64(6), int64(30), nil}}
-	if diff := cmp.Diff(want, rows()); diff != "" {
-		t.Errorf("records after both transfers (-want +got):\n%s", diff)
-	}
+	return out, r.Err()
 }

@@ -58,6 +58,16 @@ type Engine struct {
 	// Exec runs SQL, with $1-style parameters, on the database at addr
 	// outside any Store, with foreign keys enforced.
 	Exec func(ctx context.Context, addr, sql string, args ...any) error
+	// Query runs a query on the database at addr outside any Store and
+	// returns its rows, integers as int64 and NULL as nil.
+	Query func(ctx context.Context, addr, sql string) ([][]any, error)
+	// Qualify returns table, a table in the database at addr, qualified by
+	// its schema.
+	Qualify func(addr, table string) string
+	// TransferRecords applies b to s and moves table's records by tr with
+	// the adapter's TransferRecords, in one transaction: committed if
+	// TransferRecords succeeds, rolled back if not, returning its result.
+	TransferRecords func(ctx context.Context, s Store, b access.Batch, table string, cols access.Columns, tr access.Transfer) (int64, error)
 	// ErrClosed is the adapter's error for use of a closed Store.
 	ErrClosed error
 	// BadRows are the adapter's own cases for the BadRows test.
@@ -118,6 +128,7 @@ func Run(t *testing.T, e Engine) {
 		{"TrimByAge", testTrimByAge},
 		{"Closed", testClosed},
 		{"ApplyDeadline", testApplyDeadline},
+		{"TransferRecords", testTransferRecords},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
