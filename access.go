@@ -766,11 +766,15 @@ func (e *Engine) Members(ctx context.Context, g GroupID) ([]AssociateID, error) 
 //     resource or an anonymous associate gets nothing;
 //  2. system users get everything, and nothing below applies to them;
 //  3. the role's rights for every ownership relation that holds (or the
-//     fallback relation when none does);
+//     fallback relation when none does); a member of the record's team
+//     gets the owner's cell too, unless the role limits teams;
 //  4. sharing rules add rights;
 //  5. explicit grants add rights, and where no grant to the subject or its
 //     groups covers the record, group default permissions do;
-//  6. restrictions (record visibility, unpublished records for external
+//  6. limits take rights away: denials and ceilings on the subject's
+//     groups or on everyone, and the organisation-wide ceilings on
+//     unrelated records (see [Limit]);
+//  7. restrictions (record visibility, unpublished records for external
 //     users, members-only categories) remove rights.
 //
 // An external subject is held to its own company and projects: its role
