@@ -190,9 +190,16 @@ func TestPoolBudgetEvictsLeastRecentlyUsed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mu.Lock()
-	got := fmt.Sprint(evicted)
-	mu.Unlock()
+	// OnEvict runs after the load that evicted, outside the pool's lock.
+	var got string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		mu.Lock()
+		got = fmt.Sprint(evicted)
+		mu.Unlock()
+		if got != "[]" || time.Now().After(deadline) {
+			break
+		}
+	}
 	if got != "[1]" {
 		t.Errorf("evicted %s, want [1]", got)
 	}
