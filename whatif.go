@@ -877,24 +877,22 @@ func rightsChanges(was, is *accessView) []RightsChange {
 		}
 	}
 	var out []RightsChange
-	changed := map[rightsCell]RightsChange{}
 	for _, k := range slices.SortedFunc(maps.Keys(keys), compareCells) {
 		b, a := was.cell(k), is.cell(k)
 		if b.rights == a.rights && reflect.DeepEqual(b.value, a.value) {
 			continue
 		}
-		c := RightsChange{EntityType: k.EntityType, Kind: k.Kind, Relation: k.Relation,
-			Rule: k.Rule, Grant: k.Grant, Before: b.rights, After: a.rights}
 		if k.EntityType != Wildcard {
+			// The Wildcard row's change already says it when both sides
+			// of this row are the Wildcard row's, source and all.
 			w := k
 			w.EntityType = Wildcard
-			if wc, ok := changed[w]; ok && wc.Before == c.Before && wc.After == c.After {
+			if reflect.DeepEqual(was.cell(w), b) && reflect.DeepEqual(is.cell(w), a) {
 				continue
 			}
-		} else {
-			changed[k] = c
 		}
-		out = append(out, c)
+		out = append(out, RightsChange{EntityType: k.EntityType, Kind: k.Kind, Relation: k.Relation,
+			Rule: k.Rule, Grant: k.Grant, Before: b.rights, After: a.rights})
 	}
 	return out
 }
