@@ -280,7 +280,7 @@ func (h *handler) associate(w http.ResponseWriter, r *http.Request, q params) er
 	}
 	p.SignInOK = perms.Gate == access.GateNone
 	if p.SignInOK {
-		p.SignIn = "passes every gate: may act now"
+		p.SignIn = "may act now, within the channels below"
 	} else {
 		p.SignIn = "stopped by a gate: " + perms.Gate.String() + "; gets nothing"
 	}
