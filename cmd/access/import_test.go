@@ -188,19 +188,7 @@ func TestImportVtigerMariaDB(t *testing.T) {
 	defer db.Close()
 	execAll(t, db, vtigerFixture)
 
-	out := filepath.Join(t.TempDir(), "vtiger.yaml")
-	var stdout, stderr bytes.Buffer
-	if code := run([]string{"import", "vtiger", dsn, "-o", out}, &stdout, &stderr); code != exitOK {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	f, err := model.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _, err := f.Batch()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, b, stderr := importFile(t, "vtiger", dsn, "vtiger.yaml")
 	if diff := cmp.Diff(vtigerWant, effective(t, b)); diff != "" {
 		t.Errorf("effective groups (-want +got):\n%s", diff)
 	}
@@ -589,19 +577,7 @@ func TestImportSuperOfficePostgres(t *testing.T) {
 	defer db.Close()
 	execAll(t, db, superofficeFixture)
 
-	out := filepath.Join(t.TempDir(), "superoffice.json")
-	var stdout, stderr bytes.Buffer
-	if code := run([]string{"import", "superoffice", src, "-o", out}, &stdout, &stderr); code != exitOK {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	f, err := model.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _, err := f.Batch()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, b, stderr := importFile(t, "superoffice", src, "superoffice.json")
 	type row struct {
 		Type    access.AssociateType
 		Active  bool
@@ -770,4 +746,25 @@ func TestImportSuperOfficeProperty(t *testing.T) {
 			}
 		}
 	})
+}
+
+// importFile runs access import SYSTEM DSN -o FILE (YAML or JSON by its
+// name) in a temporary directory and returns the model it wrote, read
+// back as a file and as a batch, and what the command wrote to stderr.
+func importFile(t *testing.T, system, dsn, file string) (*model.File, access.Batch, *bytes.Buffer) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), file)
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"import", system, dsn, "-o", out}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	f, err := model.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := f.Batch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, b, &stderr
 }
