@@ -120,6 +120,14 @@ func testPatches(t *testing.T, newStore func(*testing.T) Store) {
 					"contact":       {access.Owner: access.R},
 				}
 			})}},
+		{"a cell through C to R in one batch", []access.Patch{access.SetCell(1, "contact", access.Owner, access.C), access.SetCell(1, "contact", access.Owner, access.R)},
+			[]any{with(chief, func(r *access.Role) {
+				r.Rights = map[string]access.Grid{
+					access.Wildcard: {access.Owner: access.LevelFull, access.Other: access.LevelRead},
+					"sale":          {access.Owner: access.LevelFull, access.Subordinate: access.R | access.U},
+					"contact":       {access.Owner: access.R},
+				}
+			})}},
 		{"several entities", []access.Patch{access.JoinGroup(101, 20), access.NestGroup(20, 30)},
 			[]any{with(bob, func(a *access.Associate) { a.Groups = []access.GroupID{20} }),
 				with(sales, func(g *access.Group) { g.Groups = []access.GroupID{30} })}},
@@ -168,6 +176,8 @@ func testPatches(t *testing.T, newStore func(*testing.T) Store) {
 		{"malformed", access.Batch{Patches: []access.Patch{{Op: access.PatchJoin, Associate: 101}}}, access.ErrInvalid, nil},
 		{"unknown op", access.Batch{Patches: []access.Patch{{Op: 77}}}, access.ErrInvalid, nil},
 		{"bad rights", access.Batch{Patches: []access.Patch{access.SetCell(1, "sale", access.Owner, 99)}}, access.ErrInvalid, nil},
+		{"create without read", access.Batch{Patches: []access.Patch{access.SetCell(1, "sale", access.Team, access.R), access.SetCell(1, "sale", access.Team, access.C)}},
+			access.ErrInvalid, []string{"role 1", "without read"}},
 		{"bad relation", access.Batch{Patches: []access.Patch{access.SetCell(1, "sale", 0, access.R)}}, access.ErrInvalid, nil},
 		{"one bad patch of two", access.Batch{Patches: []access.Patch{access.JoinGroup(101, 20), access.JoinGroup(999, 20)}},
 			access.ErrNotFound, nil},
@@ -338,15 +348,25 @@ func (m *patchModel) apply(ps []access.Patch, external map[access.AssociateID]bo
 			}
 		case access.PatchSetCell:
 			rows, ok := m.cells[p.Role]
-			// CRUD is accumulative: create, update or delete without
-			// read is no cell.
-			if !ok || (p.Rights != 0 && p.Rights&access.R == 0) {
+			if !ok {
 				return false
 			}
 			if rows[p.Type] == nil {
 				rows[p.Type] = map[access.Relation]access.CRUD{}
 			}
 			rows[p.Type][p.Relation] = p.Rights
+		}
+	}
+	// CRUD is accumulative: create, update or delete without read is no
+	// cell. Patches describe the grid the batch leaves, so a cell set to
+	// C and back to - in one batch is accepted.
+	for _, rows := range m.cells {
+		for _, cells := range rows {
+			for _, c := range cells {
+				if c != 0 && c&access.R == 0 {
+					return false
+				}
+			}
 		}
 	}
 	for a, gs := range m.joined {
