@@ -102,15 +102,23 @@ type Options struct {
 	TrimEvery int
 	// Now tells the time for change-log entries. Default time.Now.
 	Now func() time.Time
+	// Tenant names the tenant whose model this Store reads and writes,
+	// one of many in the file (see "Many tenants in one file" in the
+	// package documentation, and [ValidTenant] for the names allowed).
+	// Default "": the default tenant, whose tables are those of a
+	// single-tenant file.
+	Tenant string
 }
 
 // Store is an access model in an SQLite database. It is safe for
 // concurrent use.
 type Store struct {
-	db     *sql.DB
-	memory bool
-	opts   Options
-	core   *sqlstore.Core // closing, checks, reads, writes, watchers
+	db      *sql.DB
+	memory  bool
+	opts    Options
+	tenant  *tenant           // rewrites the tenant's statements; nil for the default tenant
+	dialect *sqlstore.Dialect // the package's, or the tenant's
+	core    *sqlstore.Core    // closing, checks, reads, writes, watchers
 }
 
 // Open opens (creating if need be) the database at path: a file name, a
@@ -118,7 +126,8 @@ type Store struct {
 // busy_timeout and foreign_keys on every connection, and WAL mode and
 // synchronous=NORMAL on a file. It does not migrate.
 //
-// Errors: the file cannot be opened.
+// Errors: one wrapping [access.ErrInvalid] for a bad [Options.Tenant];
+// the file cannot be opened.
 func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if errMigrations != nil {
 		return nil, fmt.Errorf("sqlite: embedded migrations: %w", errMigrations)
@@ -126,6 +135,13 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	s := &Store{}
 	if opts != nil {
 		s.opts = *opts
+	}
+	if err := ValidTenant(s.opts.Tenant); err != nil {
+		return nil, err
+	}
+	s.tenant, s.dialect = newTenant(s.opts.Tenant), dialect
+	if s.tenant != nil {
+		s.dialect = tenantDialect(s.tenant)
 	}
 	if s.opts.PollInterval <= 0 {
 		s.opts.PollInterval = time.Second
@@ -169,10 +185,10 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	}
 	s.db = db
 	cfg := sqlstore.Config{
-		Dialect:   dialect,
+		Dialect:   s.dialect,
 		ErrClosed: ErrClosed,
 		Version:   SchemaVersion,
-		DB:        conn{db},
+		DB:        s.conn(db),
 		Snapshot:  s.snapshot,
 		Write: func(ctx context.Context, _ string, fn func(c sqlstore.Conn) (access.Revision, error)) (access.Revision, error) {
 			return s.write(ctx, fn)
@@ -219,7 +235,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 func (s *Store) migrateTo(ctx context.Context, version int) error {
 	if _, err := s.write(ctx, func(c sqlstore.Conn) (access.Revision, error) {
-		return 0, sqlstore.Migrate(ctx, dialect, c, migrations, version)
+		return 0, sqlstore.Migrate(ctx, s.dialect, c, migrations, version)
 	}); err != nil {
 		return err
 	}
@@ -234,7 +250,7 @@ func (s *Store) snapshot(ctx context.Context) (sqlstore.Conn, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return conn{tx}, func() { tx.Rollback() }, nil
+	return s.conn(tx), func() { tx.Rollback() }, nil
 }
 
 // write runs fn in a write transaction on a connection of its own, and
@@ -282,7 +298,7 @@ func (s *Store) write(ctx context.Context, fn func(c sqlstore.Conn) (access.Revi
 		}
 		return 0, fmt.Errorf("sqlite: begin: %w", err)
 	}
-	rev, err := fn(conn{c})
+	rev, err := fn(s.conn(c))
 	if err != nil {
 		rollback()
 		return 0, err
@@ -360,15 +376,34 @@ type querier interface {
 	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
-// conn adapts a database/sql handle to sqlstore.Conn.
-type conn struct{ q querier }
+// tenantDialect is the package's dialect for tenant t: its errors name
+// the tenant, and it finds t's tables.
+func tenantDialect(t *tenant) *sqlstore.Dialect {
+	d := *dialect
+	d.Name = "sqlite tenant " + t.name
+	// sqlstore asks for a table by its access_ name as a parameter, which
+	// no statement rewrite reaches.
+	d.HasTable = "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '" +
+		t.prefix + "' || substr($1, " + strconv.Itoa(len(tablePrefix)+1) + ")"
+	return &d
+}
+
+// conn adapts a database/sql handle to sqlstore.Conn, rewriting each
+// statement for the tenant t (nil: the default tenant).
+type conn struct {
+	q querier
+	t *tenant
+}
+
+// conn returns q as a sqlstore.Conn for the Store's tenant.
+func (s *Store) conn(q querier) conn { return conn{q, s.tenant} }
 
 type rows struct{ *sql.Rows }
 
 func (r rows) Close() { r.Rows.Close() }
 
 func (c conn) Query(ctx context.Context, sql string, args ...any) (sqlstore.Rows, error) {
-	r, err := c.q.QueryContext(ctx, sql, args...)
+	r, err := c.q.QueryContext(ctx, c.t.rewrite(sql), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -376,7 +411,7 @@ func (c conn) Query(ctx context.Context, sql string, args ...any) (sqlstore.Rows
 }
 
 func (c conn) Exec(ctx context.Context, sql string, args ...any) error {
-	_, err := c.q.ExecContext(ctx, sql, args...)
+	_, err := c.q.ExecContext(ctx, c.t.rewrite(sql), args...)
 	return err
 }
 
@@ -385,6 +420,9 @@ func (c conn) Exec(ctx context.Context, sql string, args ...any) error {
 const maxInsertRows = 200
 
 func (c conn) Insert(ctx context.Context, table string, cols []string, rows [][]any) error {
+	// The statement's text depends on the number of rows, so it is built
+	// for the tenant's table rather than rewritten and cached.
+	table = c.t.table(table)
 	per := min(maxInsertRows, 32766/len(cols))
 	var stmt *sql.Stmt
 	stmtRows := 0

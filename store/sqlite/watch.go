@@ -46,7 +46,7 @@ func (s *Store) poll(ctx context.Context, report func(error)) {
 			return
 		case <-t.C:
 		}
-		rev, err := sqlstore.Revision(ctx, dialect, conn{s.db})
+		rev, err := sqlstore.Revision(ctx, s.dialect, s.conn(s.db))
 		if ctx.Err() != nil {
 			return
 		}

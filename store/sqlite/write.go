@@ -52,7 +52,7 @@ func (s *Store) Apply(ctx context.Context, b access.Batch) (access.Revision, err
 //
 // Errors: as for Apply. After an error the caller must roll tx back.
 func (s *Store) ApplyTx(ctx context.Context, tx *sql.Tx, b access.Batch) (access.Revision, error) {
-	return s.core.ApplyTx(ctx, conn{tx}, &b)
+	return s.core.ApplyTx(ctx, s.conn(tx), &b)
 }
 
 // Notify calls this Store's watchers with rev, as Apply does after
