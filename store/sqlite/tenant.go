@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -173,4 +175,54 @@ func skipPast(sql string, i int, end string) int {
 // a number or a $1 parameter, which never begin with access_).
 func isIdent(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '$' || c >= 0x80
+}
+
+// Tenants lists the tenants migrated in the Store's file (those with a
+// schema record, whatever its version), in name order; "" is the default
+// tenant. A deployment migrates each of them in turn.
+//
+// Errors: [ErrClosed]; ctx.Err() and database errors, wrapped.
+func (s *Store) Tenants(ctx context.Context) ([]string, error) {
+	if err := s.core.Closed(); err != nil {
+		return nil, err
+	}
+	// The LIKE pattern narrows the scan; the names are checked in full
+	// below. _ matches any character in LIKE, hence the escapes.
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'access_schema' OR name LIKE 'access\_%\_\_schema' ESCAPE '\') ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing tenants: %w", s.dialect.Name, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("%s: listing tenants: %w", s.dialect.Name, err)
+		}
+		if t, ok := tenantOfSchemaTable(name); ok {
+			out = append(out, t)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: listing tenants: %w", s.dialect.Name, err)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// tenantOfSchemaTable returns the tenant whose schema record table is
+// named name, and whether there is one.
+func tenantOfSchemaTable(name string) (string, bool) {
+	const schema = "schema"
+	if name == tablePrefix+schema {
+		return "", true
+	}
+	t, ok := strings.CutPrefix(name, tablePrefix)
+	if !ok {
+		return "", false
+	}
+	if t, ok = strings.CutSuffix(t, "__"+schema); !ok || t == "" || ValidTenant(t) != nil {
+		return "", false
+	}
+	return t, true
 }

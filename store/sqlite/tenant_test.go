@@ -321,3 +321,209 @@ func TestTenantWatch(t *testing.T) {
 		t.Errorf("tenant a's watcher saw (-want +got):\n%s", diff)
 	}
 }
+
+func TestValidTenant(t *testing.T) {
+	for _, name := range []string{"", "a", "acme", "org_42", "7", "a_b_c", strings.Repeat("x", 32)} {
+		if err := ValidTenant(name); err != nil {
+			t.Errorf("ValidTenant(%q) = %v, want nil", name, err)
+		}
+	}
+	for _, name := range []string{"Acme", "_a", "a_", "a__b", "a-b", "a b", "a.b", "é", "a\x00", strings.Repeat("x", 33), "'; DROP TABLE x; --"} {
+		err := ValidTenant(name)
+		if !errors.Is(err, access.ErrInvalid) {
+			t.Errorf("ValidTenant(%q) = %v, want ErrInvalid", name, err)
+		}
+		if _, err := Open(context.Background(), ":memory:", &Options{Tenant: name}); !errors.Is(err, access.ErrInvalid) {
+			t.Errorf("Open with tenant %q = %v, want ErrInvalid", name, err)
+		}
+	}
+}
+
+// baseTables are the names of the schema's objects for the default
+// tenant, read from a migrated file.
+func baseTables(tb testing.TB) []string {
+	tb.Helper()
+	path := newPath(tb)
+	open(tb, path, nil)
+	return schemaObjects(tb, path)
+}
+
+// FuzzValidTenant: a name ValidTenant accepts is made of the allowed
+// characters, and a table name made with it splits back, at its first
+// "__", into the tenant and the default tenant's name, which never holds
+// "__": no two tenants, nor a tenant and the default, share a table.
+func FuzzValidTenant(f *testing.F) {
+	for _, s := range []string{"", "acme", "org_42", "a__b", "_", "a_", "Acme", "x\xff", strings.Repeat("ab_", 12)} {
+		f.Add(s)
+	}
+	bases := baseTables(f)
+	f.Fuzz(func(t *testing.T, name string) {
+		err := ValidTenant(name)
+		if err != nil {
+			if !errors.Is(err, access.ErrInvalid) {
+				t.Fatalf("ValidTenant(%q) = %v, not ErrInvalid", name, err)
+			}
+			return
+		}
+		if name == "" {
+			return
+		}
+		if len(name) > maxTenantLen || strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+			t.Fatalf("ValidTenant accepted %q", name)
+		}
+		tn := newTenant(name)
+		for _, base := range bases {
+			if strings.Contains(base, "__") {
+				t.Fatalf("the schema's %s holds __", base)
+			}
+			full := tn.table(base)
+			rest, ok := strings.CutPrefix(full, tablePrefix)
+			if !ok {
+				t.Fatalf("%s for tenant %q is %s", base, name, full)
+			}
+			gotTenant, gotBase, ok := strings.Cut(rest, "__")
+			if !ok || gotTenant != name || tablePrefix+gotBase != base {
+				t.Fatalf("%s for tenant %q is %s, which reads as tenant %q and %s", base, name, full, gotTenant, gotBase)
+			}
+			if t2, ok := tenantOfSchemaTable(tn.table("access_schema")); !ok || t2 != name {
+				t.Fatalf("tenant %q's schema table reads as tenant %q, %v", name, t2, ok)
+			}
+		}
+	})
+}
+
+func TestRewriteSQL(t *testing.T) {
+	const p = "access_t__"
+	for _, tc := range []struct{ in, want string }{
+		{"SELECT 1", "SELECT 1"},
+		{"SELECT id FROM access_role WHERE parent_id = $1", "SELECT id FROM access_t__role WHERE parent_id = $1"},
+		{"SELECT m.id FROM access_group_member m JOIN access_group g ON g.id=m.group_id",
+			"SELECT m.id FROM access_t__group_member m JOIN access_t__group g ON g.id=m.group_id"},
+		{"INSERT INTO main.access_role(id) VALUES (1)", "INSERT INTO main.access_t__role(id) VALUES (1)"},
+		{`SELECT * FROM "access_role", [access_group], ` + "`access_x`", `SELECT * FROM "access_t__role", [access_t__group], ` + "`access_t__x`"},
+		{"SELECT * FROM ACCESS_ROLE", "SELECT * FROM access_t__ROLE"},
+		{"SELECT 'access_role', 'it''s access_role' FROM access_role", "SELECT 'access_role', 'it''s access_role' FROM access_t__role"},
+		{"-- access_role\nCREATE TABLE access_role (x) /* access_role */;", "-- access_role\nCREATE TABLE access_t__role (x) /* access_role */;"},
+		{"SELECT my_access_role, access_role.x, x1access_role FROM access_role", "SELECT my_access_role, access_t__role.x, x1access_role FROM access_t__role"},
+		{"SELECT 'unterminated access_role", "SELECT 'unterminated access_role"},
+		{"SELECT 1 /* unterminated access_role", "SELECT 1 /* unterminated access_role"},
+		{`SELECT "unterminated`, `SELECT "unterminated`},
+		{"access_role", "access_t__role"},
+	} {
+		if got := rewriteSQL(tc.in, p); got != tc.want {
+			t.Errorf("rewriteSQL(%q)\n got %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// FuzzRewriteSQL: rewriting only ever inserts the tenant's part after an
+// access_, so taking it out again gives back the statement, and a
+// statement without access_ comes back as it is.
+func FuzzRewriteSQL(f *testing.F) {
+	for _, m := range migrations {
+		f.Add(m.SQL)
+	}
+	f.Add(dialect.SchemaTable)
+	f.Add(`SELECT 'a''access_x' "access_y" [access_z --`)
+	const p = "access_t__"
+	f.Fuzz(func(t *testing.T, sql string) {
+		if strings.Contains(strings.ToLower(sql), "t__") {
+			return
+		}
+		got := rewriteSQL(sql, p)
+		if !strings.Contains(strings.ToLower(sql), tablePrefix) && got != sql {
+			t.Fatalf("rewriteSQL(%q) = %q, want it unchanged", sql, got)
+		}
+		if back := strings.ReplaceAll(got, p, tablePrefix); !strings.EqualFold(back, sql) {
+			t.Fatalf("rewriteSQL(%q) = %q, which is not the statement with the tenant's part inserted", sql, got)
+		}
+	})
+}
+
+// TestTenantAddedToSingleTenantFile: a file of the default tenant, with
+// data written before tenants existed, keeps all of it when tenants are
+// added, migrated and written; a new tenant starts unmigrated and empty
+// however many tenants the file holds; Migrate is idempotent.
+func TestTenantAddedToSingleTenantFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := newPath(t)
+	def := open(t, path, nil)
+	if _, err := def.Apply(ctx, sqltest.Sample()); err != nil {
+		t.Fatal(err)
+	}
+	before, err := def.Changes(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseObjects := schemaObjects(t, path)
+	def.Close()
+
+	for _, name := range []string{"b", "a", "c"} {
+		s, err := Open(ctx, path, &Options{Tenant: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		if _, err := s.Changes(ctx, 0); !errors.Is(err, ErrNotMigrated) {
+			t.Errorf("tenant %s before Migrate: %v, want ErrNotMigrated", name, err)
+		}
+		for range 2 {
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sqltest.CheckEmpty(t, s)
+		if _, err := s.Apply(ctx, access.Batch{Roles: []access.Role{{ID: 1, Name: name}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	def = open(t, path, nil)
+	after, err := def.Changes(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, after, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("the default tenant (-before +after):\n%s", diff)
+	}
+	tenants, err := def.Tenants(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"", "a", "b", "c"}, tenants); diff != "" {
+		t.Errorf("Tenants (-want +got):\n%s", diff)
+	}
+	// Each tenant has the default's objects under its own names.
+	all := schemaObjects(t, path)
+	for _, name := range []string{"a", "b", "c"} {
+		var got []string
+		for _, o := range all {
+			if rest, ok := strings.CutPrefix(o, "access_"+name+"__"); ok {
+				got = append(got, "access_"+rest)
+			}
+		}
+		if diff := cmp.Diff(baseObjects, got); diff != "" {
+			t.Errorf("tenant %s's objects (-default's +tenant's):\n%s", name, diff)
+		}
+	}
+	if len(all) != 4*len(baseObjects) {
+		t.Errorf("%d objects in a file of 4 tenants with %d each", len(all), len(baseObjects))
+	}
+}
+
+// TestTenantMemory: a tenant in a private in-memory database, whose one
+// connection every statement shares.
+func TestTenantMemory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTenant(t, ":memory:", "acme", nil)
+	if _, err := s.Apply(ctx, sqltest.Sample()); err != nil {
+		t.Fatal(err)
+	}
+	if tenants, err := s.Tenants(ctx); err != nil || !slices.Equal(tenants, []string{"acme"}) {
+		t.Errorf("Tenants = %q, %v", tenants, err)
+	}
+	if a, err := s.AssociateByName(ctx, "anna"); err != nil || a.ID != 100 {
+		t.Errorf("AssociateByName(anna) = %+v, %v", a, err)
+	}
+}
