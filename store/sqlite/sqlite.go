@@ -169,6 +169,7 @@ type Store struct {
 	db      *sql.DB
 	memory  bool
 	opts    Options
+	shared  *shared           // counts the Stores on db
 	tenant  *tenant           // rewrites the tenant's statements; nil for the default tenant
 	dialect *sqlstore.Dialect // the package's, or the tenant's
 	core    *sqlstore.Core    // closing, checks, reads, writes, watchers
@@ -236,12 +237,22 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	s.db = db
+	s.db, s.shared = db, &shared{n: 1}
+	if err := s.start(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// start makes the Store's core, on s.db, and checks the schema: one not
+// migrated yet, or too new, is no error yet.
+func (s *Store) start(ctx context.Context) error {
 	cfg := sqlstore.Config{
 		Dialect:   s.dialect,
 		ErrClosed: ErrClosed,
 		Version:   SchemaVersion,
-		DB:        s.conn(db),
+		DB:        s.conn(s.db),
 		Snapshot:  s.snapshot,
 		Write: func(ctx context.Context, _ string, fn func(c sqlstore.Conn) (access.Revision, error)) (access.Revision, error) {
 			return s.write(ctx, fn)
@@ -256,10 +267,9 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	}
 	s.core = sqlstore.NewCore(cfg)
 	if err := s.core.Check(ctx); err != nil && !errors.Is(err, ErrNotMigrated) && !errors.Is(err, ErrSchemaTooNew) {
-		db.Close()
-		return nil, err
+		return err
 	}
-	return s, nil
+	return nil
 }
 
 // DB returns the database handle, for applications that want to begin
@@ -268,10 +278,11 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 // application holds a transaction, other calls on the Store wait for it.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// Close stops polling and closes the database. It may be called more than
-// once; afterwards operations fail. It must not be called from a watcher.
+// Close stops polling and closes the database, once no other Store shares
+// its connections (see [Store.Tenant]). It may be called more than once;
+// afterwards operations fail. It must not be called from a watcher.
 func (s *Store) Close() {
-	if s.core.Close() {
+	if s.core.Close() && s.shared.release() {
 		s.db.Close()
 	}
 }

@@ -226,3 +226,60 @@ func tenantOfSchemaTable(name string) (string, bool) {
 	}
 	return t, true
 }
+
+// Tenant returns a Store for tenant name of s's file that shares s's
+// connections, with s's options otherwise. A process that keeps many
+// tenants of one file open saves a connection pool per tenant, and with
+// it the parse of the whole file's schema that each new connection makes
+// (see "Many tenants in one file" in the package documentation). The
+// connections close with the last of the Stores that share them; each
+// Store's Close stops its own polling. Tenants take turns to write, as
+// SQLite has them do anyway, and a long read or an application's
+// transaction on one holds a connection the others may be waiting for.
+//
+// Errors: one wrapping [access.ErrInvalid] for a bad name; [ErrClosed];
+// ctx.Err() and database errors, wrapped.
+func (s *Store) Tenant(ctx context.Context, name string) (*Store, error) {
+	if err := ValidTenant(name); err != nil {
+		return nil, err
+	}
+	if err := s.core.Closed(); err != nil || !s.shared.acquire() {
+		return nil, fmt.Errorf("%s: %w", s.dialect.Name, ErrClosed)
+	}
+	t := &Store{db: s.db, memory: s.memory, opts: s.opts, shared: s.shared, tenant: newTenant(name), dialect: dialect}
+	t.opts.Tenant = name
+	if t.tenant != nil {
+		t.dialect = tenantDialect(t.tenant)
+	}
+	if err := t.start(ctx); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// shared counts the open Stores on one connection pool.
+type shared struct {
+	mu sync.Mutex
+	n  int
+}
+
+// acquire counts one more Store, unless the last one has released the
+// pool already.
+func (c *shared) acquire() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		return false
+	}
+	c.n++
+	return true
+}
+
+// release counts one Store less and reports whether it was the last.
+func (c *shared) release() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n--
+	return c.n == 0
+}

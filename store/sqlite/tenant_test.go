@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -525,5 +526,89 @@ func TestTenantMemory(t *testing.T) {
 	}
 	if a, err := s.AssociateByName(ctx, "anna"); err != nil || a.ID != 100 {
 		t.Errorf("AssociateByName(anna) = %+v, %v", a, err)
+	}
+}
+
+// TestStoretestSharedTenant runs the conformance suite on a tenant's Store
+// made by [Store.Tenant], whose maker is closed at once: the connections
+// it shares stay open for it.
+func TestStoretestSharedTenant(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		return sqltest.Migrated(t, func(ctx context.Context) (*Store, error) {
+			maker, err := Open(ctx, newPath(t), nil)
+			if err != nil {
+				return nil, err
+			}
+			defer maker.Close()
+			return maker.Tenant(ctx, "acme")
+		})
+	})
+}
+
+// TestTenantShared: Stores of several tenants on one connection pool (an
+// in-memory database's single connection, and a file's) keep apart; the
+// pool closes with the last of them.
+func TestTenantShared(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, path := range []string{":memory:", newPath(t)} {
+		def := open(t, path, nil)
+		stores := []*Store{def}
+		for _, name := range []string{"a", "b"} {
+			s, err := def.Tenant(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			stores = append(stores, s)
+		}
+		for i, s := range stores {
+			if s.DB() != def.DB() {
+				t.Errorf("%s: store %d has a pool of its own", path, i)
+			}
+			for n := range i + 1 {
+				if err := s.PutRole(ctx, access.Role{ID: 1, Name: fmt.Sprint("store ", i, " write ", n)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for i, s := range stores {
+			r, err := s.Role(ctx, 1)
+			if want := fmt.Sprint("store ", i, " write ", i); err != nil || r.Name != want {
+				t.Errorf("%s: store %d: role 1 = %q, %v; want %q", path, i, r.Name, err, want)
+			}
+			if rev, err := s.Revision(ctx); err != nil || rev != access.Revision(i+1) {
+				t.Errorf("%s: store %d: revision %d, %v; want %d", path, i, rev, err, i+1)
+			}
+		}
+		if tenants, err := stores[1].Tenants(ctx); err != nil || !slices.Equal(tenants, []string{"", "a", "b"}) {
+			t.Errorf("%s: Tenants = %q, %v", path, tenants, err)
+		}
+		if _, err := def.Tenant(ctx, "B"); !errors.Is(err, access.ErrInvalid) {
+			t.Errorf("Tenant(B) = %v, want ErrInvalid", err)
+		}
+
+		// Closing the maker leaves the others working; the pool closes
+		// with the last.
+		def.Close()
+		if _, err := def.Tenant(ctx, "c"); !errors.Is(err, ErrClosed) {
+			t.Errorf("Tenant on a closed Store = %v, want ErrClosed", err)
+		}
+		if _, err := stores[2].Role(ctx, 1); err != nil {
+			t.Errorf("%s: tenant b after its maker closed: %v", path, err)
+		}
+		stores[1].Close()
+		if _, err := stores[2].Role(ctx, 1); err != nil {
+			t.Errorf("%s: tenant b after tenant a closed: %v", path, err)
+		}
+		if err := def.DB().PingContext(ctx); err != nil {
+			t.Errorf("%s: the pool closed while tenant b is open: %v", path, err)
+		}
+		stores[2].Close()
+		if err := def.DB().PingContext(ctx); err == nil {
+			t.Errorf("%s: the pool is open after its last Store closed", path)
+		}
 	}
 }
