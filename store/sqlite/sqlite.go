@@ -54,23 +54,26 @@
 // The limit is the schema: SQLite parses all of a file's schema, every
 // tenant's 50 tables and indexes, on each new connection, and again on
 // every connection after any tenant's migration; each ALTER TABLE of a
-// migration parses it once more, and each table and index takes a page of
-// its own. Measured (BenchmarkTenants, tenants of 100 associates, pure-Go
-// driver, one run on a small shared machine):
+// migration parses it once more; and each table and index takes a page of
+// its own, about 230 KB a tenant. [Store.Tenant] opens a
+// tenant's Store on connections that have parsed the schema already.
+// Measured (BenchmarkTenants; tenants of 100 associates, pure-Go driver,
+// one run on a small shared machine):
 //
-//	tenants  file     open a Store  open and load a tenant  Migrate one more tenant
-//	      1  0.23 MB    8 ms          12 ms                    60 ms
-//	     10  2.3 MB    29 ms          31 ms                   0.3 s
-//	    100   23 MB   330 ms         350 ms                   3.2 s
-//	  1,000  ~230 MB  ~3.3 s (extrapolated: linear in the schema, as above)  ~30 s
+//	tenants  file    Open and load  Store.Tenant and load  read   Migrate a new tenant
+//	      1  0.23 MB        2.5 ms                 2.1 ms  0.5 ms                27 ms
+//	     10   2.3 MB         13 ms                 1.8 ms  0.6 ms               0.2 s
+//	    100    23 MB        210 ms                 5.1 ms  0.5 ms               2.4 s
+//	    200    47 MB        0.9 s                   40 ms                          7 s
 //
-// Reads and writes, once a connection has parsed the schema, cost the
-// same as in a file of one tenant (the rewrite is a cached lookup of
-// about 0.15 µs per statement). So one file suits a few dozen tenants, a
-// deployment that migrates them one by one and Stores that stay open.
-// For hundreds of tenants, give each tenant a file of its own (an
-// [access.Pool] opens each on first use), or use store/postgres with a
-// schema per tenant.
+// The cost grows faster than the number of tenants (a file of 1,000 was
+// not measured: making it takes hours, for the same reason). Reads and
+// writes on a connection that has parsed the schema cost what they cost
+// in a file of one tenant; the rewrite is a cached lookup of about
+// 0.15 µs a statement. So one file suits a few dozen tenants, kept open
+// with Store.Tenant and migrated one by one at deployment. For hundreds,
+// give each tenant a file of its own (an [access.Pool] opens each on first
+// use), or use store/postgres with a schema per tenant.
 package sqlite
 
 import (

@@ -102,8 +102,9 @@ func tenantFile(tb testing.TB, n int) string {
 // BenchmarkTenants measures, in files of 1, 10, 100 and 1,000 tenants of
 // 100 associates each: opening one tenant's Store and loading its model
 // (SQLite parses the whole file's schema on each new connection), reading
-// an associate by id on that Store, and migrating one more tenant into the
-// file. It reports the file size.
+// an associate by id on that Store, opening another tenant on its
+// connections with [Store.Tenant] and loading it, and migrating one more
+// tenant into the file. It reports the file size.
 // Run it with -benchtime=1x.
 func BenchmarkTenants(b *testing.B) {
 	ctx := context.Background()
@@ -116,7 +117,7 @@ func BenchmarkTenants(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			var first, open, read, migrate time.Duration
+			var first, open, read, shared, migrate time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
@@ -141,6 +142,18 @@ func BenchmarkTenants(b *testing.B) {
 					}
 				}
 				read += time.Since(start)
+
+				// Another tenant on the warm connections of the first.
+				start = time.Now()
+				t, err := s.Tenant(ctx, fmt.Sprint("t", n-1))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if d, err := t.Changes(ctx, 0); err != nil || len(d.Associates) != 100 {
+					b.Fatalf("Changes(0): %d associates, %v", len(d.Associates), err)
+				}
+				shared += time.Since(start)
+				t.Close()
 				s.Close()
 
 				b.StopTimer()
@@ -161,6 +174,7 @@ func BenchmarkTenants(b *testing.B) {
 			b.ReportMetric(float64(first.Microseconds())/1000/float64(b.N), "ms/open")
 			b.ReportMetric(float64(open.Microseconds())/1000/float64(b.N), "ms/open+load")
 			b.ReportMetric(float64(read.Microseconds())/100/float64(b.N), "µs/read")
+			b.ReportMetric(float64(shared.Microseconds())/1000/float64(b.N), "ms/Tenant+load")
 			b.ReportMetric(float64(migrate.Microseconds())/1000/float64(b.N), "ms/migrate")
 		})
 	}
