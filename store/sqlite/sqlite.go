@@ -196,10 +196,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if err := ValidTenant(s.opts.Tenant); err != nil {
 		return nil, err
 	}
-	s.tenant, s.dialect = newTenant(s.opts.Tenant), dialect
-	if s.tenant != nil {
-		s.dialect = tenantDialect(s.tenant)
-	}
+	s.setTenant(s.opts.Tenant)
 	if s.opts.PollInterval <= 0 {
 		s.opts.PollInterval = time.Second
 	}

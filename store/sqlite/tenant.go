@@ -246,16 +246,22 @@ func (s *Store) Tenant(ctx context.Context, name string) (*Store, error) {
 	if err := s.core.Closed(); err != nil || !s.shared.acquire() {
 		return nil, fmt.Errorf("%s: %w", s.dialect.Name, ErrClosed)
 	}
-	t := &Store{db: s.db, memory: s.memory, opts: s.opts, shared: s.shared, tenant: newTenant(name), dialect: dialect}
-	t.opts.Tenant = name
-	if t.tenant != nil {
-		t.dialect = tenantDialect(t.tenant)
-	}
+	t := &Store{db: s.db, memory: s.memory, opts: s.opts, shared: s.shared}
+	t.setTenant(name)
 	if err := t.start(ctx); err != nil {
 		t.Close()
 		return nil, err
 	}
 	return t, nil
+}
+
+// setTenant makes s the Store of tenant name, a valid name.
+func (s *Store) setTenant(name string) {
+	s.opts.Tenant = name
+	s.tenant, s.dialect = newTenant(name), dialect
+	if s.tenant != nil {
+		s.dialect = tenantDialect(s.tenant)
+	}
 }
 
 // shared counts the open Stores on one connection pool.
