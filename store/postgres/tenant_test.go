@@ -328,7 +328,10 @@ func (p pgxTx) Path(ctx context.Context) (s string) {
 
 type sqlTx struct{ tx *sql.Tx }
 
-func (p sqlTx) Exec(ctx context.Context, q string) error { _, err := p.tx.ExecContext(ctx, q); return err }
+func (p sqlTx) Exec(ctx context.Context, q string) error {
+	_, err := p.tx.ExecContext(ctx, q)
+	return err
+}
 func (p sqlTx) Path(ctx context.Context) (s string) {
 	p.tx.QueryRowContext(ctx, "SHOW search_path").Scan(&s)
 	return s
