@@ -98,17 +98,68 @@ func TestTenants(t *testing.T) {
 
 // TestStoretestSchemaOption runs the whole conformance suite on Stores
 // opened with Options.Schema over one pool whose own search_path names no
-// schema: every statement the Store runs must set its schema.
+// schema: every statement the Store runs must set its schema. As in
+// TestStoretest, a schema a subtest is done with is emptied and handed to
+// the next.
 func TestStoretestSchemaOption(t *testing.T) {
 	pool, schema := tenantPool(t, 4)
+	ctx := context.Background()
 	var mu sync.Mutex
+	var free []string
 	n := 0
 	storetest.Run(t, func(st *testing.T) storetest.Store {
 		mu.Lock()
-		n++
-		name := schema(fmt.Sprint("s", n))
+		var name string
+		if k := len(free); k > 0 {
+			name, free = free[k-1], free[:k-1]
+		} else {
+			n++
+			name = schema(fmt.Sprint("s", n))
+		}
 		mu.Unlock()
-		return openTenant(st, pool, name, nil)
+		s, err := New(ctx, pool, &Options{Schema: name})
+		if err != nil {
+			st.Fatal(err)
+		}
+		if err := s.Migrate(ctx); err != nil {
+			s.Close()
+			st.Fatal(err)
+		}
+		st.Cleanup(func() {
+			s.Close()
+			if err := emptySchema(ctx, pool, name); err != nil {
+				st.Error(err)
+				return
+			}
+			mu.Lock()
+			free = append(free, name)
+			mu.Unlock()
+		})
+		return s
+	})
+}
+
+// emptySchema deletes every row of the store's tables in schema and
+// resets the revision.
+func emptySchema(ctx context.Context, pool *pgxpool.Pool, schema string) error {
+	rows, err := pool.Query(ctx, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = $1 AND table_name LIKE 'access\_%'
+		AND table_name NOT IN ('access_schema', 'access_revision')`, schema)
+	if err != nil {
+		return err
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		for _, t := range tables {
+			if _, err := tx.Exec(ctx, "DELETE FROM "+pgx.Identifier{schema, t}.Sanitize()); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, "UPDATE "+pgx.Identifier{schema, "access_revision"}.Sanitize()+" SET revision = 0, log_floor = 0")
+		return err
 	})
 }
 
@@ -159,6 +210,20 @@ func TestSchemaOptionMigrateCreates(t *testing.T) {
 	}
 	if got := s.Schema(); got != schema("fresh") {
 		t.Errorf("Schema() = %q", got)
+	}
+
+	// A second Store on the migrated schema reads its version and revision
+	// outside any transaction of its own, and answers an empty batch.
+	s2, err := New(ctx, pool, &Options{Schema: schema("fresh")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if rev, err := s2.Revision(ctx); err != nil || rev != 1 {
+		t.Errorf("second Store: Revision = %d, %v; want 1", rev, err)
+	}
+	if rev, err := s2.Apply(ctx, access.Batch{}); err != nil || rev != 1 {
+		t.Errorf("second Store: Apply(empty) = %d, %v; want 1", rev, err)
 	}
 }
 
