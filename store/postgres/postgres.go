@@ -169,9 +169,14 @@ type Options struct {
 	// transaction the Store runs begins by setting its search_path to the
 	// schema alone, local to the transaction (SET LOCAL), in the same round
 	// trip as BEGIN, so the pool's connections are left as they were;
-	// statements outside a transaction run in a short one; [Store.ApplyTx]
-	// sets it for its own statements and puts the caller's back.
-	// [Store.Migrate] creates the schema if it does not exist.
+	// statements outside a transaction ([Store.Revision], the version
+	// check) run in a short one (three round trips instead of one);
+	// [Store.ApplyTx] sets it for its own statements and puts the caller's
+	// back. [Store.Migrate] creates the schema if it does not exist.
+	// PostgreSQL re-plans a cached statement when the search_path differs
+	// from the one it was planned under, so one pool's prepared statements
+	// serve every schema; all the schemas a pool serves must be at the same
+	// [SchemaVersion].
 	//
 	// The name must be a plain lower-case SQL identifier: 1 to 63 bytes of
 	// a-z, 0-9 and _, not starting with a digit or with pg_ (say
