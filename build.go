@@ -258,10 +258,26 @@ type scratch struct {
 	slab   bool
 	groups []int32
 	vias   []via
+	// groupsLen and viasLen are the sizes of the last arrays cut, which
+	// grow from slabFirst to slabLen.
+	groupsLen, viasLen int
 }
 
-// slabLen is the size of the arrays a slab cuts lists from.
-const slabLen = 1 << 14
+// slabLen is the largest size of the arrays a slab cuts lists from. The
+// first is slabFirst long and each next one twice the last, so that a
+// small organisation's snapshot does not keep large, mostly unused arrays
+// alive (two of slabLen cost 128 KB, more than a 100-associate
+// organisation's whole snapshot).
+const (
+	slabLen   = 1 << 14
+	slabFirst = 1 << 8
+)
+
+// nextSlab returns the size of the array to cut after one of size last,
+// for a list of n.
+func nextSlab(last, n int) int {
+	return max(n, min(slabLen, max(slabFirst, 2*last)))
+}
 
 // take returns a list of n group indexes, capped at n so that an append
 // cannot spill into a neighbour's.
@@ -270,7 +286,8 @@ func (sc *scratch) take(n int) []int32 {
 		return make([]int32, n)
 	}
 	if len(sc.groups) < n {
-		sc.groups = make([]int32, slabLen)
+		sc.groupsLen = nextSlab(sc.groupsLen, n)
+		sc.groups = make([]int32, sc.groupsLen)
 	}
 	out := sc.groups[:n:n]
 	sc.groups = sc.groups[n:]
@@ -283,7 +300,8 @@ func (sc *scratch) takeVias(n int) []via {
 		return make([]via, n)
 	}
 	if len(sc.vias) < n {
-		sc.vias = make([]via, slabLen)
+		sc.viasLen = nextSlab(sc.viasLen, n)
+		sc.vias = make([]via, sc.viasLen)
 	}
 	out := sc.vias[:n:n]
 	sc.vias = sc.vias[n:]

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -406,4 +407,22 @@ func BenchmarkChangesOne(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestTenants runs the tenant cases with a memory.Store per tenant: the
+// memory store holds one tenant by design, so the tenants are kept apart
+// by the test's map of them.
+func TestTenants(t *testing.T) {
+	var mu sync.Mutex
+	tenants := map[string]*memory.Store{}
+	storetest.Tenants(t, func(t *testing.T, tenant string) storetest.Store {
+		mu.Lock()
+		defer mu.Unlock()
+		s := tenants[tenant]
+		if s == nil {
+			s = memory.New()
+			tenants[tenant] = s
+		}
+		return s
+	})
 }

@@ -2,7 +2,8 @@
 //
 // A [Store] owns its tables, all named access_…, in the first schema of
 // the connection's search_path (select one with a search_path parameter in
-// the DSN). It creates and upgrades them with versioned migrations
+// the DSN), or in the schema [Options.Schema] names, which lets the Stores
+// of many schemas — one per tenant — share one connection pool. It creates and upgrades them with versioned migrations
 // embedded in the binary, applied only by an explicit [Store.Migrate];
 // until then every other operation fails with an error wrapping
 // [ErrNotMigrated], and against a database migrated by newer code with
@@ -161,6 +162,28 @@ type Options struct {
 	// for the replayed revision, and the longest a notification from the
 	// primary waits between looks at the standby's. Default 100 ms.
 	StandbyPoll time.Duration
+	// Schema, when set, names the schema that holds the store's tables,
+	// in place of the first schema of the connection's search_path: a
+	// service with a schema per tenant opens every tenant's Store with [New]
+	// over one shared pool, each with its tenant's schema here. Every
+	// transaction the Store runs begins by setting its search_path to the
+	// schema alone, local to the transaction (SET LOCAL), in the same round
+	// trip as BEGIN, so the pool's connections are left as they were;
+	// statements outside a transaction ([Store.Revision], the version
+	// check) run in a short one (three round trips instead of one);
+	// [Store.ApplyTx] sets it for its own statements and puts the caller's
+	// back. [Store.Migrate] creates the schema if it does not exist.
+	// PostgreSQL re-plans a cached statement when the search_path differs
+	// from the one it was planned under, so one pool's prepared statements
+	// serve every schema; all the schemas a pool serves must be at the same
+	// [SchemaVersion].
+	//
+	// The name must be a plain lower-case SQL identifier: 1 to 63 bytes of
+	// a-z, 0-9 and _, not starting with a digit or with pg_ (say
+	// "tenant_42"), so that quoted and unquoted it names the same schema.
+	// Any other name is refused with an error wrapping [access.ErrInvalid].
+	// The channel and the lock keys derive from it as from a DSN's schema.
+	Schema string
 }
 
 // Store is an access model in PostgreSQL. It is safe for concurrent use.
@@ -176,6 +199,12 @@ type Store struct {
 	lockKey    int64
 	migrateKey int64
 	core       *sqlstore.Core // closing, checks, reads, writes, watchers
+
+	// For a Store opened with Options.Schema: the statements beginning its
+	// read, write and short transactions, each followed by the setting of
+	// the search_path, and the search_path value; all empty otherwise.
+	beginRead, beginWrite, beginShort string
+	searchPath                        string
 
 	listenPID atomic.Uint32 // backend pid of the listen connection, for tests
 	standby   bool          // the server was in recovery when the Store opened
@@ -208,8 +237,17 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 // not close it. The listener makes its own connection with the pool's
 // configuration. New does not migrate.
 //
-// Errors: a failed connection, or a database with no schema to create the
-// tables in.
+// With [Options.Schema] set, the Store keeps its tables in that schema
+// whatever the pool's search_path, so one pool serves the Stores of any
+// number of schemas — a tenant's Store costs no connection of its own:
+//
+//	pool, _ := pgxpool.New(ctx, dsn)     // one pool for every tenant
+//	ln, _ := postgres.NewListener(dsn)   // one LISTEN connection for every tenant
+//	s, err := postgres.New(ctx, pool, &postgres.Options{Schema: "tenant_42", Listener: ln})
+//
+// Errors: one wrapping [access.ErrInvalid] for a malformed Options.Schema;
+// a failed connection, or, without Options.Schema, a database with no
+// schema to create the tables in.
 func New(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error) {
 	return newStore(ctx, pool, false, opts)
 }
@@ -221,6 +259,11 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error)
 func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, opts *Options) (*Store, error) {
 	if errMigrations != nil {
 		return nil, fmt.Errorf("postgres: embedded migrations: %w", errMigrations)
+	}
+	if opts != nil && opts.Schema != "" {
+		if err := checkSchema(opts.Schema); err != nil {
+			return nil, err
+		}
 	}
 	s := &Store{pool: pool, ownPool: own, listenCfg: pool.Config().ConnConfig.Copy()}
 	if opts != nil {
@@ -235,14 +278,25 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, opts *Options) 
 	if err := s.openStandby(ctx); err != nil {
 		return nil, err
 	}
-	var schema *string
-	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+	db := sqlstore.Conn(txConn{pool})
+	if s.opts.Schema != "" {
+		s.schema = s.opts.Schema
+		s.searchPath = pgx.Identifier{s.schema}.Sanitize()
+		set := "; SELECT set_config('search_path', '" + s.searchPath + "', true)"
+		s.beginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" + set
+		s.beginWrite = "BEGIN ISOLATION LEVEL READ COMMITTED" + set
+		s.beginShort = "BEGIN" + set
+		db = shortConn{s}
+	} else {
+		var schema *string
+		if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+		if schema == nil {
+			return nil, fmt.Errorf("postgres: no schema in the search_path exists to hold the tables")
+		}
+		s.schema = *schema
 	}
-	if schema == nil {
-		return nil, fmt.Errorf("postgres: no schema in the search_path exists to hold the tables")
-	}
-	s.schema = *schema
 	s.channel = s.opts.Channel
 	if s.channel == "" {
 		s.channel = "access_" + s.schema
@@ -256,7 +310,7 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, opts *Options) 
 		Dialect:   dialect,
 		ErrClosed: ErrClosed,
 		Version:   SchemaVersion,
-		DB:        txConn{pool},
+		DB:        db,
 		Snapshot:  s.snapshot,
 		Write:     s.inTx,
 		Lock:      s.lock,
@@ -300,7 +354,10 @@ func (s *Store) Schema() string { return s.schema }
 // Migrate brings the database schema up to [SchemaVersion], applying the
 // missing migrations in one transaction under an advisory lock, so that
 // concurrent Migrate calls (from several processes starting at once) are
-// safe. It is idempotent and never drops data.
+// safe. It is idempotent and never drops data. A Store opened with
+// [Options.Schema] first creates that schema if it does not exist, in the
+// same transaction (which needs the CREATE privilege on the database when
+// it does not).
 //
 // Errors: one wrapping [ErrSchemaTooNew] when the database was migrated by
 // newer code; database errors.
@@ -312,13 +369,18 @@ func (s *Store) migrateTo(ctx context.Context, version int) error {
 	if err := s.core.Closed(); err != nil {
 		return err
 	}
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: s.beginShort})
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.migrateKey); err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	if s.searchPath != "" {
+		if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+s.searchPath); err != nil {
+			return fmt.Errorf("postgres: migrate: creating schema %s: %w", s.searchPath, err)
+		}
 	}
 	if err := sqlstore.Migrate(ctx, dialect, txConn{tx}, migrations, version); err != nil {
 		return err
@@ -333,7 +395,7 @@ func (s *Store) migrateTo(ctx context.Context, version int) error {
 // snapshot begins a read-only REPEATABLE READ transaction, so that
 // everything read in it belongs to one committed state.
 func (s *Store) snapshot(ctx context.Context) (sqlstore.Conn, func(), error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly, BeginQuery: s.beginRead})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -359,7 +421,7 @@ const commitTimeout = 30 * time.Second
 // [Store.Committed] tells from the transaction id read just before COMMIT
 // whether the write landed.
 func (s *Store) inTx(ctx context.Context, op string, fn func(c sqlstore.Conn) (access.Revision, error)) (access.Revision, error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, BeginQuery: s.beginWrite})
 	if err != nil {
 		return 0, fmt.Errorf("postgres: %s: %w", op, err)
 	}

@@ -14,11 +14,13 @@ import (
 // as "pgx", or stdlib.OpenDB), which passes the store's array parameters
 // through to pgx. Another driver fails with a database error. Everything
 // else is as for ApplyTx: the caller commits or rolls back tx, the write
-// lock is held until tx ends, and after an error tx must be rolled back.
+// lock is held until tx ends, the search_path of a Store opened with
+// [Options.Schema] is set for the Store's statements and then restored,
+// and after an error tx must be rolled back.
 //
 // Errors: as for [Store.Apply].
 func (s *Store) ApplyTxSQL(ctx context.Context, tx *sql.Tx, b access.Batch) (access.Revision, error) {
-	return s.core.ApplyTx(ctx, sqlConn{tx}, &b)
+	return s.applyTx(ctx, sqlConn{tx}, &b)
 }
 
 // sqlConn adapts a database/sql transaction over pgx's driver to

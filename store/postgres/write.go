@@ -47,6 +47,13 @@ func (s *Store) Apply(ctx context.Context, b access.Batch) (access.Revision, err
 // own watchers hear of the revision through NOTIFY like other Stores'
 // (or call [Store.Notify] after committing for an immediate call).
 //
+// For a Store opened with [Options.Schema], ApplyTx sets tx's search_path
+// to that schema (SET LOCAL) for its own statements and sets the caller's
+// value back before it returns, so the caller's statements before and
+// after reach the caller's tables; after an error that aborted tx the
+// value is restored by the rollback the caller owes. That costs two round
+// trips more.
+//
 // tx should be READ COMMITTED (PostgreSQL's default). In a REPEATABLE READ
 // or SERIALIZABLE transaction whose snapshot predates another writer's
 // commit, ApplyTx fails with a serialization error rather than validate
@@ -61,7 +68,7 @@ func (s *Store) Apply(ctx context.Context, b access.Batch) (access.Revision, err
 // Errors: as for Apply, but never [access.ErrCommitUnknown]. After an
 // error the caller must roll tx back.
 func (s *Store) ApplyTx(ctx context.Context, tx pgx.Tx, b access.Batch) (access.Revision, error) {
-	return s.core.ApplyTx(ctx, txConn{tx}, &b)
+	return s.applyTx(ctx, txConn{tx}, &b)
 }
 
 // Notify calls this Store's watchers with rev, as Apply does after
