@@ -612,3 +612,30 @@ func TestTenantShared(t *testing.T) {
 		}
 	}
 }
+
+// TestTenants runs the conformance suite's tenant cases on tenants of one
+// file: a Store per tenant opened with Options.Tenant, and the first
+// tenant's Store.Tenant for the rest, so that both ways of reaching a
+// tenant are held to the same cases.
+func TestTenants(t *testing.T) {
+	path := newPath(t)
+	var mu sync.Mutex
+	var first *Store
+	storetest.Tenants(t, func(st *testing.T, tenant string) storetest.Store {
+		mu.Lock()
+		defer mu.Unlock()
+		if first == nil {
+			first = openTenant(t, path, tenant, nil)
+			return first
+		}
+		s, err := first.Tenant(context.Background(), tenant)
+		if err != nil {
+			st.Fatal(err)
+		}
+		if err := s.Migrate(context.Background()); err != nil {
+			st.Fatal(err)
+		}
+		st.Cleanup(s.Close)
+		return s
+	})
+}
