@@ -54,8 +54,10 @@ type Pool struct {
 	// tick orders uses: a Get stamps the tenant with the next tick, and
 	// eviction takes the smallest stamps first. Stamping under the read
 	// lock keeps the common path, a resident tenant, free of writes to
-	// shared structure.
-	tick atomic.Uint64
+	// shared structure. A tenant stamped within the last fresh ticks
+	// keeps its stamp (see touch).
+	tick  atomic.Uint64
+	fresh atomic.Uint64
 
 	mu       sync.RWMutex
 	tenants  map[string]*tenantEntry
@@ -116,7 +118,7 @@ func (p *Pool) Get(ctx context.Context, tenant string) (*Engine, error) {
 	p.mu.RLock()
 	t := p.tenants[tenant]
 	if t != nil && t.engine != nil {
-		t.used.Store(p.tick.Add(1))
+		p.touch(t)
 		p.mu.RUnlock()
 		return t.engine, nil
 	}
@@ -143,8 +145,20 @@ func (p *Pool) Get(ctx context.Context, tenant string) (*Engine, error) {
 	if t.err != nil {
 		return nil, t.err
 	}
-	t.used.Store(p.tick.Add(1))
+	p.touch(t)
 	return t.engine, nil
+}
+
+// touch stamps t as used now. A tenant already among the most recently
+// used quarter of the resident ones (stamped within the last fresh ticks)
+// keeps its stamp: the order eviction reads is exact for the other three
+// quarters, which are the only ones it reaches unless it must evict
+// nearly everything, and a busy tenant's Get writes to no shared counter.
+func (p *Pool) touch(t *tenantEntry) {
+	if u := t.used.Load(); u != 0 && p.tick.Load()-u < p.fresh.Load() {
+		return
+	}
+	t.used.Store(p.tick.Add(1))
 }
 
 // load opens and loads one tenant's resolver. It runs on its own
@@ -178,6 +192,7 @@ func (p *Pool) load(t *tenantEntry) {
 		t.engine = e
 		t.used.Store(p.tick.Add(1))
 		p.resident++
+		p.fresh.Store(uint64(p.resident / 4))
 		p.stats.LoadTime += took
 		p.stats.LastLoad = took
 		p.stats.MaxLoad = max(p.stats.MaxLoad, took)
@@ -237,6 +252,7 @@ func (p *Pool) overBudget(keep *tenantEntry) []*tenantEntry {
 func (p *Pool) remove(t *tenantEntry) {
 	delete(p.tenants, t.tenant)
 	p.resident--
+	p.fresh.Store(uint64(p.resident / 4))
 	p.stats.Evictions++
 }
 
@@ -291,6 +307,7 @@ func (p *Pool) Close() error {
 		}
 	}
 	p.resident, p.bytes = 0, 0
+	p.fresh.Store(0)
 	p.mu.Unlock()
 	p.closeAll(ts, false)
 	return nil
