@@ -328,6 +328,12 @@
 // may reuse ids. [Pool.Stats] gives resident tenants, bytes, loads,
 // evictions and load latency.
 //
+// On PostgreSQL each tenant's store is a schema of one database, opened
+// with postgres.Options.Schema over one connection pool shared by all
+// tenants and followed through one postgres.Listener; on SQLite, a set of
+// tables of one file (sqlite.Options.Tenant). Either way ids are per
+// tenant and a reference across tenants is impossible by the keys.
+//
 // # Concurrency
 //
 // [Engine] is safe for concurrent use. It publishes each compiled snapshot
