@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math/bits"
 	"slices"
+	"sync"
 )
 
 // This file is the full half of the snapshot pipeline (update.go is the
@@ -114,7 +115,7 @@ func (s *snapshot) buildMembers() {
 		if n == nil {
 			continue
 		}
-		n.groups, n.via = s.effective(&n.a, sc)
+		n.groups = s.effective(&n.a, sc)
 		for _, g := range n.groups {
 			count[g]++
 		}
@@ -251,13 +252,11 @@ type scratch struct {
 	// listed in order without sorting; it is all zero between calls.
 	bits []uint64
 	// slab, set for a full build, cuts the lists effective returns from
-	// large shared arrays (groups, vias) rather than allocating two per
-	// associate: a million associates otherwise cost two million
-	// allocations. An update leaves it unset, so that the lists it makes
+	// a large shared array rather than allocating one per associate: a
+	// million associates otherwise cost a million allocations. An update leaves it unset, so that the lists it makes
 	// do not keep a large array alive.
 	slab   bool
 	groups []int32
-	vias   []via
 }
 
 // slabLen is the size of the arrays a slab cuts lists from.
@@ -274,19 +273,6 @@ func (sc *scratch) take(n int) []int32 {
 	}
 	out := sc.groups[:n:n]
 	sc.groups = sc.groups[n:]
-	return out
-}
-
-// takeVias is take for explanations.
-func (sc *scratch) takeVias(n int) []via {
-	if !sc.slab || n > slabLen/4 {
-		return make([]via, n)
-	}
-	if len(sc.vias) < n {
-		sc.vias = make([]via, slabLen)
-	}
-	out := sc.vias[:n:n]
-	sc.vias = sc.vias[n:]
 	return out
 }
 
@@ -333,11 +319,42 @@ func (sc *scratch) grow(n int) {
 	}
 }
 
-// effective computes the associate's effective groups and their
-// explanations from the compiled groups and roles.
-func (s *snapshot) effective(a *Associate, sc *scratch) ([]int32, []via) {
-	if a.Type != Internal {
+// effective computes the associate's effective groups, sorted, from the
+// compiled groups and roles. Their explanations are not kept: viasOf
+// computes them again when asked, which costs what this did, where
+// keeping them cost four bytes per membership, 400 MB at a million
+// associates.
+func (s *snapshot) effective(a *Associate, sc *scratch) []int32 {
+	if !s.reachAll(a, sc) {
+		return nil
+	}
+	return sc.sorted()
+}
+
+// memberships is effective with each group's explanation: vias[i]
+// explains groups[i].
+func (s *snapshot) memberships(a *Associate, sc *scratch) (groups []int32, vias []via) {
+	if !s.reachAll(a, sc) {
 		return nil, nil
+	}
+	groups = sc.sorted()
+	vias = make([]via, len(groups))
+	for i, g := range groups {
+		if sc.dist[g] == 0 {
+			vias[i] = mkVia(-1, sc.reason[g])
+		} else {
+			vias[i] = mkVia(sc.from[g], ViaGroup)
+		}
+	}
+	return groups, vias
+}
+
+// reachAll records in sc every group the associate reaches, with the
+// shortest distance, the base reason and the predecessor of each, and
+// reports whether it reaches any.
+func (s *snapshot) reachAll(a *Associate, sc *scratch) bool {
+	if a.Type != Internal {
+		return false
 	}
 	sc.grow(len(s.groups))
 	sc.gen++
@@ -384,17 +401,31 @@ func (s *snapshot) effective(a *Associate, sc *scratch) ([]int32, []via) {
 			reach(g, ViaSmart)
 		}
 	}
-	if len(sc.touched) == 0 {
-		return nil, nil
+	return len(sc.touched) > 0
+}
+
+// scratchPool holds the scratch of viasOf, which explanations call
+// outside any build.
+var scratchPool = sync.Pool{New: func() any { return newScratch(0) }}
+
+// viasOf returns the explanations of the associate's memberships, vias[i]
+// explaining n.groups[i], computed afresh from the snapshot: the same
+// computation that gave n its groups, so the same answer. A group the
+// computation does not reach (never, in a consistent node) gets a base
+// step, so that a path to it ends there.
+func (s *snapshot) viasOf(n *assocNode) []via {
+	sc := scratchPool.Get().(*scratch)
+	groups, vias := s.memberships(&n.a, sc)
+	scratchPool.Put(sc)
+	if slices.Equal(groups, n.groups) {
+		return vias
 	}
-	groups := sc.sorted()
-	vias := sc.takeVias(len(groups))
-	for i, g := range groups {
-		if sc.dist[g] == 0 {
-			vias[i] = mkVia(-1, sc.reason[g])
-		} else {
-			vias[i] = mkVia(sc.from[g], ViaGroup)
+	out := make([]via, len(n.groups))
+	for i, g := range n.groups {
+		out[i] = mkVia(-1, ViaPrimary)
+		if j, ok := slices.BinarySearch(groups, g); ok {
+			out[i] = vias[j]
 		}
 	}
-	return groups, vias
+	return out
 }

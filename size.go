@@ -168,7 +168,7 @@ func assocNodeBytes(a *assocNode) int64 {
 		return 0
 	}
 	n := int64(unsafe.Sizeof(*a))
-	n += sliceBytes(a.groups) + sliceBytes(a.via)
+	n += sliceBytes(a.groups)
 	x := &a.a
 	n += int64(len(x.Name)) + int64(len(x.Email)) + sliceBytes(x.Groups) + sliceBytes(x.Projects) + sliceBytes(x.Categories)
 	n += stringMapBytes(x.Attributes)
