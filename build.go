@@ -2,11 +2,11 @@ package access
 
 import (
 	"cmp"
-	"hash/maphash"
-	"maps"
 	"math/bits"
 	"slices"
 	"sync"
+
+	"github.com/crmaccess/access/internal/intern"
 )
 
 // This file is the full half of the snapshot pipeline (update.go is the
@@ -85,12 +85,14 @@ func (s *snapshot) buildAssocs(b *Batch) {
 		s.identityLimit = int64(as[len(as)-1].ID) + 1 + int64(len(as)/8+1024)
 		s.assocs = make([]*assocNode, s.identityLimit)
 	}
-	var attrs mapInterner
+	// Associates with equal attributes share one map: the snapshot never
+	// changes a map, and hands out copies (Associate.clone).
+	var attrs intern.Maps
 	for k, a := range as {
 		if k > 0 && as[k-1].ID == a.ID {
 			continue // a store never sends one id twice; keep the first
 		}
-		a.Attributes = attrs.intern(a.Attributes)
+		a.Attributes = attrs.Intern(a.Attributes)
 		n := &slab[len(ids)]
 		*n = *newAssocNode(a)
 		if s.identityLimit > 0 {
@@ -103,48 +105,6 @@ func (s *snapshot) buildAssocs(b *Batch) {
 		ids, idx = append(ids, a.ID), append(idx, n.idx)
 	}
 	s.assocIndex = newIDIndex(ids, idx)
-}
-
-// mapInterner hands out one map for equal attribute maps. Associates'
-// attributes are mostly drawn from small vocabularies (department, city,
-// title), and a small map costs some 300 bytes, as much as the rest of
-// the associate: at a million associates sharing them saves hundreds of
-// megabytes. The snapshot never changes a map, and hands out copies
-// (Associate.clone), so sharing is safe. It gives up when maps are mostly
-// distinct, so that unique attributes cost no more than a hash each.
-type mapInterner struct {
-	seed       maphash.Seed
-	seen       map[uint64][]map[string]string
-	tries, new int
-}
-
-// internGiveUp is how many distinct maps the interner keeps before it
-// gives up, if they are more than half of the maps it was asked about.
-const internGiveUp = 1 << 14
-
-func (in *mapInterner) intern(m map[string]string) map[string]string {
-	if len(m) == 0 || in.new >= internGiveUp && 2*in.new > in.tries {
-		return m
-	}
-	if in.seen == nil {
-		in.seed = maphash.MakeSeed()
-		in.seen = map[uint64][]map[string]string{}
-	}
-	in.tries++
-	// An order-independent hash: a sum over the entries.
-	var h uint64
-	for k, v := range m {
-		x := maphash.String(in.seed, k)*0x9e3779b97f4a7c15 ^ maphash.String(in.seed, v)
-		h += x ^ x>>29
-	}
-	for _, c := range in.seen[h] {
-		if maps.Equal(c, m) {
-			return c
-		}
-	}
-	in.new++
-	in.seen[h] = append(in.seen[h], m)
-	return m
 }
 
 // buildMembers computes every associate's effective groups and, from

@@ -67,7 +67,7 @@ func (s *snapshot) walkBytes() int64 {
 
 	n += idIndexBytes(&s.assocIndex)
 	n += sliceBytes(s.assocs)
-	// Associates with equal attributes share one map (see mapInterner):
+	// Associates with equal attributes share one map (see buildAssocs):
 	// count each map once.
 	attrs := map[unsafe.Pointer]struct{}{}
 	for _, a := range s.assocs {

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 
 	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/intern"
 )
 
 // DefaultLog is the number of revisions whose changes a [Store] made by
@@ -306,6 +307,12 @@ func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref) (a
 		return 0, err
 	}
 	*b = kept
+	// Associates with equal attributes share one map: the store never
+	// changes a map it holds, and copies every value it hands out.
+	var attrs intern.Maps
+	for i := range b.Associates {
+		b.Associates[i].Attributes = attrs.Intern(b.Associates[i].Attributes)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
