@@ -3,6 +3,7 @@ package access
 import (
 	"cmp"
 	"math/bits"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -113,15 +114,13 @@ func (s *snapshot) buildMembers() {
 	// Members lists are cut from one array sized by a first count, which
 	// spares the garbage of growing ten thousand lists by append. Each is
 	// capped at its length, so a later append cannot spill into the next.
-	sc := newScratch(len(s.groups))
-	sc.slab = true
+	s.computeEffective()
 	count := make([]int, len(s.groups))
 	total := 0
 	for _, n := range s.assocs {
 		if n == nil {
 			continue
 		}
-		n.groups = s.effective(&n.a, sc)
 		for _, g := range n.groups {
 			count[g]++
 		}
@@ -140,6 +139,37 @@ func (s *snapshot) buildMembers() {
 			s.members[g] = append(s.members[g], int32(i))
 		}
 	}
+}
+
+// parallelMin is the fewest associates per goroutine computeEffective
+// starts: below it one goroutine does all. Tests lower it.
+var parallelMin = 16 << 10
+
+// computeEffective gives every associate node its effective groups. The
+// associates are independent and the compiled groups and roles are only
+// read, so it splits them into runs computed in parallel, one scratch
+// each, up to GOMAXPROCS at once.
+func (s *snapshot) computeEffective() {
+	runs := min(runtime.GOMAXPROCS(0), len(s.assocs)/parallelMin)
+	run := func(part []*assocNode) {
+		sc := newScratch(len(s.groups))
+		sc.slab = true
+		for _, n := range part {
+			if n != nil {
+				n.groups = s.effective(&n.a, sc)
+			}
+		}
+	}
+	if runs <= 1 {
+		run(s.assocs)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (len(s.assocs) + runs - 1) / runs
+	for lo := 0; lo < len(s.assocs); lo += per {
+		wg.Go(func() { run(s.assocs[lo:min(lo+per, len(s.assocs))]) })
+	}
+	wg.Wait()
 }
 
 func newGroupNode(g Group) *groupNode {

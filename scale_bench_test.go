@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/crmaccess/access"
 	"github.com/crmaccess/access/internal/orggen"
 	"github.com/crmaccess/access/store/memory"
@@ -111,5 +113,53 @@ func BenchmarkScale(b *testing.B) {
 			b.ReportMetric(per(float64(snap)), "snapshot-B/assoc")
 			b.ReportMetric(0, "ns/op")
 		})
+	}
+}
+
+// TestBuild_parallelMembershipsAsSerial checks that a full build that
+// computes memberships in several goroutines gives every associate the
+// memberships, with their explanations, that one goroutine gives.
+func TestBuild_parallelMembershipsAsSerial(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.New()
+	if _, err := mem.Apply(ctx, orggen.Generate(orggen.Config{Seed: 7, Associates: 3000, Groups: 300, Roles: 12, SmartGroups: 4})); err != nil {
+		t.Fatal(err)
+	}
+	resolve := func() *access.Engine {
+		e, err := access.NewResolver(ctx, mem, &access.Options{PollInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Close() })
+		return e
+	}
+	serial := resolve()
+	restore := access.SetParallelMin(1)
+	parallel := resolve()
+	restore()
+	d, err := mem.Changes(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := 0
+	for _, a := range d.Associates {
+		want, err := serial.EffectiveGroups(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := parallel.EffectiveGroups(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("associate %d (-serial +parallel):\n%s", a.ID, diff)
+		}
+		members += len(got)
+	}
+	if members == 0 {
+		t.Fatal("no associate has a membership: the test checks nothing")
+	}
+	if err := access.CheckHeaders(parallel); err != nil {
+		t.Fatal(err)
 	}
 }
