@@ -3,7 +3,11 @@ package access
 import (
 	"cmp"
 	"math/bits"
+	"runtime"
 	"slices"
+	"sync"
+
+	"github.com/crmaccess/access/internal/intern"
 )
 
 // This file is the full half of the snapshot pipeline (update.go is the
@@ -82,10 +86,14 @@ func (s *snapshot) buildAssocs(b *Batch) {
 		s.identityLimit = int64(as[len(as)-1].ID) + 1 + int64(len(as)/8+1024)
 		s.assocs = make([]*assocNode, s.identityLimit)
 	}
+	// Associates with equal attributes share one map: the snapshot never
+	// changes a map, and hands out copies (Associate.clone).
+	var attrs intern.Maps
 	for k, a := range as {
 		if k > 0 && as[k-1].ID == a.ID {
 			continue // a store never sends one id twice; keep the first
 		}
+		a.Attributes = attrs.Intern(a.Attributes)
 		n := &slab[len(ids)]
 		*n = *newAssocNode(a)
 		if s.identityLimit > 0 {
@@ -106,15 +114,13 @@ func (s *snapshot) buildMembers() {
 	// Members lists are cut from one array sized by a first count, which
 	// spares the garbage of growing ten thousand lists by append. Each is
 	// capped at its length, so a later append cannot spill into the next.
-	sc := newScratch(len(s.groups))
-	sc.slab = true
+	s.computeEffective()
 	count := make([]int, len(s.groups))
 	total := 0
 	for _, n := range s.assocs {
 		if n == nil {
 			continue
 		}
-		n.groups, n.via = s.effective(&n.a, sc)
 		for _, g := range n.groups {
 			count[g]++
 		}
@@ -133,6 +139,37 @@ func (s *snapshot) buildMembers() {
 			s.members[g] = append(s.members[g], int32(i))
 		}
 	}
+}
+
+// parallelMin is the fewest associates per goroutine computeEffective
+// starts: below it one goroutine does all. Tests lower it.
+var parallelMin = 16 << 10
+
+// computeEffective gives every associate node its effective groups. The
+// associates are independent and the compiled groups and roles are only
+// read, so it splits them into runs computed in parallel, one scratch
+// each, up to GOMAXPROCS at once.
+func (s *snapshot) computeEffective() {
+	runs := min(runtime.GOMAXPROCS(0), len(s.assocs)/parallelMin)
+	run := func(part []*assocNode) {
+		sc := newScratch(len(s.groups))
+		sc.slab = true
+		for _, n := range part {
+			if n != nil {
+				n.groups = s.effective(&n.a, sc)
+			}
+		}
+	}
+	if runs <= 1 {
+		run(s.assocs)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (len(s.assocs) + runs - 1) / runs
+	for lo := 0; lo < len(s.assocs); lo += per {
+		wg.Go(func() { run(s.assocs[lo:min(lo+per, len(s.assocs))]) })
+	}
+	wg.Wait()
 }
 
 func newGroupNode(g Group) *groupNode {
@@ -251,22 +288,21 @@ type scratch struct {
 	// listed in order without sorting; it is all zero between calls.
 	bits []uint64
 	// slab, set for a full build, cuts the lists effective returns from
-	// large shared arrays (groups, vias) rather than allocating two per
-	// associate: a million associates otherwise cost two million
-	// allocations. An update leaves it unset, so that the lists it makes
-	// do not keep a large array alive.
+	// a large shared array rather than allocating one per associate: a
+	// million associates otherwise cost a million allocations. An update
+	// leaves it unset, so that the lists it makes do not keep a large
+	// array alive.
 	slab   bool
 	groups []int32
-	vias   []via
-	// groupsLen and viasLen are the sizes of the last arrays cut, which
-	// grow from slabFirst to slabLen.
-	groupsLen, viasLen int
+	// groupsLen is the size of the last array cut, which grows from
+	// slabFirst to slabLen.
+	groupsLen int
 }
 
 // slabLen is the largest size of the arrays a slab cuts lists from. The
 // first is slabFirst long and each next one twice the last, so that a
 // small organisation's snapshot does not keep large, mostly unused arrays
-// alive (two of slabLen cost 128 KB, more than a 100-associate
+// alive (one of slabLen costs 64 KB, a large part of a 100-associate
 // organisation's whole snapshot).
 const (
 	slabLen   = 1 << 14
@@ -291,20 +327,6 @@ func (sc *scratch) take(n int) []int32 {
 	}
 	out := sc.groups[:n:n]
 	sc.groups = sc.groups[n:]
-	return out
-}
-
-// takeVias is take for explanations.
-func (sc *scratch) takeVias(n int) []via {
-	if !sc.slab || n > slabLen/4 {
-		return make([]via, n)
-	}
-	if len(sc.vias) < n {
-		sc.viasLen = nextSlab(sc.viasLen, n)
-		sc.vias = make([]via, sc.viasLen)
-	}
-	out := sc.vias[:n:n]
-	sc.vias = sc.vias[n:]
 	return out
 }
 
@@ -351,11 +373,42 @@ func (sc *scratch) grow(n int) {
 	}
 }
 
-// effective computes the associate's effective groups and their
-// explanations from the compiled groups and roles.
-func (s *snapshot) effective(a *Associate, sc *scratch) ([]int32, []via) {
-	if a.Type != Internal {
+// effective computes the associate's effective groups, sorted, from the
+// compiled groups and roles. Their explanations are not kept: viasOf
+// computes them again when asked, which costs what this did, where
+// keeping them cost four bytes per membership, 400 MB at a million
+// associates.
+func (s *snapshot) effective(a *Associate, sc *scratch) []int32 {
+	if !s.reachAll(a, sc) {
+		return nil
+	}
+	return sc.sorted()
+}
+
+// memberships is effective with each group's explanation: vias[i]
+// explains groups[i].
+func (s *snapshot) memberships(a *Associate, sc *scratch) (groups []int32, vias []via) {
+	if !s.reachAll(a, sc) {
 		return nil, nil
+	}
+	groups = sc.sorted()
+	vias = make([]via, len(groups))
+	for i, g := range groups {
+		if sc.dist[g] == 0 {
+			vias[i] = mkVia(-1, sc.reason[g])
+		} else {
+			vias[i] = mkVia(sc.from[g], ViaGroup)
+		}
+	}
+	return groups, vias
+}
+
+// reachAll records in sc every group the associate reaches, with the
+// shortest distance, the base reason and the predecessor of each, and
+// reports whether it reaches any.
+func (s *snapshot) reachAll(a *Associate, sc *scratch) bool {
+	if a.Type != Internal {
+		return false
 	}
 	sc.grow(len(s.groups))
 	sc.gen++
@@ -402,17 +455,31 @@ func (s *snapshot) effective(a *Associate, sc *scratch) ([]int32, []via) {
 			reach(g, ViaSmart)
 		}
 	}
-	if len(sc.touched) == 0 {
-		return nil, nil
+	return len(sc.touched) > 0
+}
+
+// scratchPool holds the scratch of viasOf, which explanations call
+// outside any build.
+var scratchPool = sync.Pool{New: func() any { return newScratch(0) }}
+
+// viasOf returns the explanations of the associate's memberships, vias[i]
+// explaining n.groups[i], computed afresh from the snapshot: the same
+// computation that gave n its groups, so the same answer. A group the
+// computation does not reach (never, in a consistent node) gets a base
+// step, so that a path to it ends there.
+func (s *snapshot) viasOf(n *assocNode) []via {
+	sc := scratchPool.Get().(*scratch)
+	groups, vias := s.memberships(&n.a, sc)
+	scratchPool.Put(sc)
+	if slices.Equal(groups, n.groups) {
+		return vias
 	}
-	groups := sc.sorted()
-	vias := sc.takeVias(len(groups))
-	for i, g := range groups {
-		if sc.dist[g] == 0 {
-			vias[i] = mkVia(-1, sc.reason[g])
-		} else {
-			vias[i] = mkVia(sc.from[g], ViaGroup)
+	out := make([]via, len(n.groups))
+	for i, g := range n.groups {
+		out[i] = mkVia(-1, ViaPrimary)
+		if j, ok := slices.BinarySearch(groups, g); ok {
+			out[i] = vias[j]
 		}
 	}
-	return groups, vias
+	return out
 }

@@ -44,9 +44,13 @@ func (s *snapshot) categoryMembership(n *assocNode, c *catNode) (CategoryMembers
 		return CategoryMembership{}, false
 	}
 	m := CategoryMembership{Category: CategoryRef{c.cat.ID, c.cat.Name}, Direct: direct}
+	var vias []via // computed for the first group to explain
 	for _, gi := range c.groups {
 		if s.memberOf(s.subjectOfNode(n), gi) {
-			m.Groups = append(m.Groups, s.explain(n, gi))
+			if vias == nil {
+				vias = s.viasOf(n)
+			}
+			m.Groups = append(m.Groups, s.explainVia(n, vias, gi))
 		}
 	}
 	slices.SortFunc(m.Groups, func(a, b Membership) int { return cmp.Compare(a.Group, b.Group) })

@@ -19,7 +19,8 @@ import (
 // of the branch point for every branch but the longest.
 func (s *snapshot) explainAll(n *assocNode) []Membership {
 	m := len(n.groups)
-	pred := pathSteps(n)
+	vias := s.viasOf(n)
+	pred := pathSteps(n, vias)
 	depth := pathDepths(pred)
 	byDepth := shallowFirst(depth)
 	height, heavy := heavyChildren(pred, byDepth)
@@ -43,7 +44,7 @@ func (s *snapshot) explainAll(n *assocNode) []Membership {
 		if p >= 0 {
 			root[i] = root[p]
 		}
-		why := n.via[root[i]].reason()
+		why := vias[root[i]].reason()
 		r, ok := byRoot[root[i]]
 		if !ok {
 			r.role, r.sub = s.entryRoles(n, n.groups[root[i]], why)
@@ -56,8 +57,9 @@ func (s *snapshot) explainAll(n *assocNode) []Membership {
 }
 
 // pathSteps returns, for each of the associate's memberships, the one a
-// step closer to the associate along its shortest path.
-func pathSteps(n *assocNode) []int32 {
+// step closer to the associate along its shortest path; vias explains
+// n.groups.
+func pathSteps(n *assocNode, vias []via) []int32 {
 	m := len(n.groups)
 	// pred[i] is the membership one step closer to the associate, or -1
 	// for one it enters directly (or, in an inconsistent node, a step
@@ -65,7 +67,7 @@ func pathSteps(n *assocNode) []int32 {
 	pred := make([]int32, m)
 	for i := range pred {
 		pred[i] = -1
-		if v := n.via[i]; v.reason() == ViaGroup {
+		if v := vias[i]; v.reason() == ViaGroup {
 			if j, ok := slices.BinarySearch(n.groups, v.from()); ok {
 				pred[i] = int32(j)
 			}
@@ -164,8 +166,15 @@ func heavyChildren(pred, byDepth []int32) (height, heavy []int32) {
 }
 
 // explain rebuilds the shortest path to group g from the associate's
-// precomputed steps.
+// steps, computed afresh (see viasOf).
 func (s *snapshot) explain(n *assocNode, g int32) Membership {
+	return s.explainVia(n, s.viasOf(n), g)
+}
+
+// explainVia is explain with the associate's steps given: vias explains
+// n.groups, as viasOf returns it, so that several explanations of one
+// associate compute them once.
+func (s *snapshot) explainVia(n *assocNode, vias []via, g int32) Membership {
 	var path []GroupRef
 	var why via
 	for x := g; ; {
@@ -174,7 +183,7 @@ func (s *snapshot) explain(n *assocNode, g int32) Membership {
 			break // cannot happen in a consistent node; never loop
 		}
 		path = append(path, s.groupRef(x))
-		why = n.via[i]
+		why = vias[i]
 		if why.reason() != ViaGroup {
 			break
 		}

@@ -62,3 +62,11 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// SetParallelMin sets the fewest associates per goroutine of a full
+// build's membership computation and returns a function that restores it.
+func SetParallelMin(n int) (restore func()) {
+	old := parallelMin
+	parallelMin = n
+	return func() { parallelMin = old }
+}

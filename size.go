@@ -67,8 +67,11 @@ func (s *snapshot) walkBytes() int64 {
 
 	n += idIndexBytes(&s.assocIndex)
 	n += sliceBytes(s.assocs)
+	// Associates with equal attributes share one map (see buildAssocs):
+	// count each map once.
+	attrs := map[unsafe.Pointer]struct{}{}
 	for _, a := range s.assocs {
-		n += assocNodeBytes(a)
+		n += assocNodeBytes(a, attrs)
 	}
 	n += sliceBytes(s.hot)
 	for _, c := range s.hot {
@@ -163,14 +166,24 @@ func groupNodeBytes(g *groupNode) int64 {
 	return n
 }
 
-func assocNodeBytes(a *assocNode) int64 {
+// assocNodeBytes counts an associate's node, its attribute map only if
+// it is not in attrs, which it adds it to.
+func assocNodeBytes(a *assocNode, attrs map[unsafe.Pointer]struct{}) int64 {
 	if a == nil {
 		return 0
 	}
 	n := int64(unsafe.Sizeof(*a))
-	n += sliceBytes(a.groups) + sliceBytes(a.via)
+	n += sliceBytes(a.groups)
 	x := &a.a
 	n += int64(len(x.Name)) + int64(len(x.Email)) + sliceBytes(x.Groups) + sliceBytes(x.Projects) + sliceBytes(x.Categories)
+	if x.Attributes == nil {
+		return n
+	}
+	p := *(*unsafe.Pointer)(unsafe.Pointer(&x.Attributes))
+	if _, ok := attrs[p]; ok {
+		return n
+	}
+	attrs[p] = struct{}{}
 	n += stringMapBytes(x.Attributes)
 	for _, v := range x.Attributes {
 		n += int64(len(v))

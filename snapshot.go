@@ -213,8 +213,8 @@ type upEdge struct {
 // explanations. Decisions read the associate's header instead (see
 // hotAssoc), which is computed from the node.
 type assocNode struct {
-	// groups are the indexes of the effective groups, sorted; via[i]
-	// explains groups[i].
+	// groups are the indexes of the effective groups, sorted. Their
+	// explanations are computed when asked (see snapshot.viasOf).
 	groups []int32
 	// policyMask has bit b set when the associate is a member of the
 	// policy group with bit b (see snapshot.policyBit): the few groups that
@@ -228,9 +228,6 @@ type assocNode struct {
 	typ     AssociateType
 	active  bool
 	window  bool // has a validity window
-
-	// via explains groups, one step per group (see via).
-	via []via
 	// a is the associate as the store sent it, for explanations, smart
 	// rules and validity windows.
 	a Associate
@@ -248,9 +245,9 @@ func newAssocNode(a Associate) *assocNode {
 // via is one step of a membership's explanation: either a base reason
 // (primary, secondary, role, role tree, smart) with from() == -1, or
 // ViaGroup with from() the index of the included group one step closer to
-// the associate. It packs both into four bytes — there is one per
-// membership, ten million at the benchmark's size — with the reason in the
-// low three bits.
+// the associate. It packs both into four bytes, with the reason in the
+// low three bits. Vias are computed when an explanation is asked for
+// (snapshot.viasOf), not kept.
 type via uint32
 
 func mkVia(from int32, r Reason) via { return via(uint32(from+1)<<3 | uint32(r&7)) }

@@ -275,7 +275,7 @@ func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32) (adds, 
 		if n := s.assocs[i]; n != nil {
 			nn := newAssocNode(n.a)
 			nn.idx = i
-			nn.groups, nn.via = s.effective(&nn.a, sc)
+			nn.groups = s.effective(&nn.a, sc)
 			nn.policyMask = s.policyMaskOf(nn.groups)
 			s.assocs[i] = nn
 			after = nn.groups

@@ -201,6 +201,10 @@ type overlay struct {
 	roleColour map[RoleID]uint8
 	groupComp  map[GroupID]int32
 	groupKids  map[GroupID][]GroupID
+
+	// byPrimary lists the batch's associates by primary group, built on
+	// first use by primaryCandidates.
+	byPrimary map[GroupID][]AssociateID
 }
 
 // newOverlay indexes what the batch puts and deletes over the view. It
@@ -491,15 +495,12 @@ func (o *overlay) checkGroup(ctx context.Context, g *Group) error {
 		return &CycleError{Kind: KindGroup, Path: path}
 	}
 	if g.IsSmart() {
-		deps, err := o.dependants(ctx, Ref{KindGroup, int64(g.ID)})
+		ids, err := o.primaryCandidates(ctx, g.ID)
 		if err != nil {
 			return err
 		}
-		for _, d := range deps {
-			if d.Kind != KindAssociate {
-				continue
-			}
-			a, err := o.associate(ctx, AssociateID(d.ID))
+		for _, id := range ids {
+			a, err := o.associate(ctx, id)
 			if err != nil {
 				return err
 			}
@@ -727,6 +728,37 @@ func (o *overlay) dependants(ctx context.Context, ref Ref) ([]Ref, error) {
 	})
 	slices.SortFunc(out, compareRefs)
 	return out, nil
+}
+
+// primaryCandidates returns, sorted, the associates that may have group g
+// as their primary group once the batch is applied: those the view says
+// refer to g, unless the batch puts or deletes them, and those the batch
+// puts with g as primary group. The caller checks each one's primary
+// group. It is what dependants would list of kind associate, narrowed to
+// the ones that can matter, without dependants' walk of every entity the
+// batch puts for every smart group it checks.
+func (o *overlay) primaryCandidates(ctx context.Context, g GroupID) ([]AssociateID, error) {
+	ref := Ref{KindGroup, int64(g)}
+	deps, err := o.v.Dependants(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	var out []AssociateID
+	for _, d := range deps {
+		if d.Kind == KindAssociate && !o.deleted[d] && !o.put[d] {
+			out = append(out, AssociateID(d.ID))
+		}
+	}
+	if o.byPrimary == nil {
+		o.byPrimary = map[GroupID][]AssociateID{}
+		for i := range o.b.Associates {
+			a := &o.b.Associates[i]
+			o.byPrimary[a.PrimaryGroup] = append(o.byPrimary[a.PrimaryGroup], a.ID)
+		}
+	}
+	out = append(out, o.byPrimary[g]...)
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // eachPut calls fn for every entity b puts, kind by kind, with a pointer

@@ -837,15 +837,22 @@ func membershipChanges(s, next *snapshot, wn, in *assocNode) []MembershipChange 
 		is = in.groups
 	}
 	var out []MembershipChange
+	var wasVias, isVias []via // computed for the first change on each side
 	i, j := 0, 0
 	for i < len(was) || j < len(is) {
 		switch {
 		case j == len(is) || i < len(was) && was[i] < is[j]:
-			m := s.explain(wn, was[i])
+			if wasVias == nil {
+				wasVias = s.viasOf(wn)
+			}
+			m := s.explainVia(wn, wasVias, was[i])
 			out = append(out, MembershipChange{Group: m.Path[len(m.Path)-1], Before: &m})
 			i++
 		case i == len(was) || is[j] < was[i]:
-			m := next.explain(in, is[j])
+			if isVias == nil {
+				isVias = next.viasOf(in)
+			}
+			m := next.explainVia(in, isVias, is[j])
 			out = append(out, MembershipChange{Group: m.Path[len(m.Path)-1], After: &m})
 			j++
 		default:

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 
 	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/intern"
 )
 
 // DefaultLog is the number of revisions whose changes a [Store] made by
@@ -306,6 +307,12 @@ func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref) (a
 		return 0, err
 	}
 	*b = kept
+	// Associates with equal attributes share one map: the store never
+	// changes a map it holds, and copies every value it hands out.
+	var attrs intern.Maps
+	for i := range b.Associates {
+		b.Associates[i].Attributes = attrs.Intern(b.Associates[i].Attributes)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -550,13 +557,21 @@ func (s *Store) full(to access.Revision) access.Delta {
 	return access.Delta{To: to, Full: true, Batch: b.Clone()}
 }
 
+// all sets b's puts of the kind to every entity in the table, in id order.
 func (t *table[ID, V]) all(b *access.Batch) {
 	puts, _ := t.in(b)
 	if len(t.rows) == 0 {
 		*puts = nil
 		return
 	}
-	*puts = slices.AppendSeq(make([]V, 0, len(t.rows)), maps.Values(t.rows))
+	// Sorting the ids and reading each row once is far cheaper than
+	// sorting the rows: an associate is some 250 bytes to swap.
+	ids := slices.Sorted(maps.Keys(t.rows))
+	out := make([]V, len(ids))
+	for i, id := range ids {
+		out[i] = t.rows[id]
+	}
+	*puts = out
 }
 
 func (s *Store) sort(b *access.Batch) {
@@ -567,8 +582,35 @@ func (s *Store) sort(b *access.Batch) {
 
 func (t *table[ID, V]) sort(b *access.Batch) {
 	puts, dels := t.in(b)
-	slices.SortFunc(*puts, func(x, y V) int { return cmp.Compare(t.id(&x), t.id(&y)) })
+	sortByID(*puts, t.id)
 	slices.Sort(*dels)
+}
+
+// sortByID sorts vs by id. It sorts (id, position) pairs and moves each
+// value once, rather than comparing and swapping the values themselves,
+// and returns at once when vs is sorted already, as full deltas are.
+func sortByID[ID ~int64, V any](vs []V, id func(*V) ID) {
+	sorted := true
+	for i := 1; i < len(vs) && sorted; i++ {
+		sorted = id(&vs[i-1]) <= id(&vs[i])
+	}
+	if sorted {
+		return
+	}
+	type key struct {
+		id ID
+		at int
+	}
+	keys := make([]key, len(vs))
+	for i := range vs {
+		keys[i] = key{id(&vs[i]), i}
+	}
+	slices.SortFunc(keys, func(x, y key) int { return cmp.Compare(x.id, y.id) })
+	out := make([]V, len(vs))
+	for i, k := range keys {
+		out[i] = vs[k.at]
+	}
+	copy(vs, out)
 }
 
 // Role returns a copy of the role with the given id.

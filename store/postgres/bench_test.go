@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/orggen"
 	"github.com/crmaccess/access/internal/sqlstore/sqltest"
 )
 
@@ -121,4 +122,47 @@ func BenchmarkOrg(b *testing.B) {
 		sb.ReportMetric(float64(lat[len(lat)*9/10].Microseconds())/1000, "ms/p90")
 		sb.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "ms/max")
 	})
+}
+
+// BenchmarkScale sizes a machine for PostgreSQL: at each size of
+// orggen's default shape (one group per ten associates up to 10,000
+// groups, as the root BenchmarkScale) it imports the organisation into a
+// new schema in one Apply (import-ms) and builds a cold resolver over it
+// (cold-ms: NewResolver reading the whole model and compiling it). Run it
+// with -benchtime=1x.
+func BenchmarkScale(b *testing.B) {
+	testDSN(b)
+	for _, sz := range []struct {
+		name string
+		n    int
+	}{{"1k", 1_000}, {"10k", 10_000}, {"100k", 100_000}, {"1M", 1_000_000}} {
+		b.Run(sz.name, func(b *testing.B) {
+			ctx := context.Background()
+			org := orggen.Generate(orggen.Config{Associates: sz.n, Groups: min(max(sz.n/10, 10), 10_000)})
+			var imp, cold time.Duration
+			for range b.N {
+				b.StopTimer()
+				s := open(b, newSchema(b), nil)
+				b.StartTimer()
+				start := time.Now()
+				if _, err := s.Apply(ctx, org); err != nil {
+					b.Fatal(err)
+				}
+				imp += time.Since(start)
+				start = time.Now()
+				r, err := access.NewResolver(ctx, s, &access.Options{PollInterval: -1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				cold += time.Since(start)
+				b.StopTimer()
+				r.Close()
+				s.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(imp.Milliseconds())/float64(b.N), "import-ms")
+			b.ReportMetric(float64(cold.Milliseconds())/float64(b.N), "cold-ms")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
 }

@@ -1,0 +1,53 @@
+// Package intern hands out one value for equal values, so that a big
+// load keeps each distinct value once.
+package intern
+
+import (
+	"hash/maphash"
+	"maps"
+)
+
+// giveUp is how many distinct maps [Maps] keeps before it gives up, if
+// they are more than half of the maps it was asked about.
+const giveUp = 1 << 14
+
+// Maps interns string maps, such as associates' attributes. Those are
+// mostly drawn from small vocabularies (department, city, title), and a
+// small map costs some 300 bytes, as much as the rest of an associate: at
+// a million associates sharing them saves hundreds of megabytes. Whoever
+// interns must never change a map it got back, nor the one it passed in.
+// Maps gives up once the maps are mostly distinct, so that unique ones
+// cost a hash each and no memory. The zero value is ready to use; a Maps
+// is not safe for concurrent use.
+type Maps struct {
+	seed       maphash.Seed
+	seen       map[uint64][]map[string]string
+	tries, new int
+}
+
+// Intern returns a map equal to m: the first equal map it was given, or
+// m.
+func (in *Maps) Intern(m map[string]string) map[string]string {
+	if len(m) == 0 || in.new >= giveUp && 2*in.new > in.tries {
+		return m
+	}
+	if in.seen == nil {
+		in.seed = maphash.MakeSeed()
+		in.seen = map[uint64][]map[string]string{}
+	}
+	in.tries++
+	// An order-independent hash: a sum over the entries.
+	var h uint64
+	for k, v := range m {
+		x := maphash.String(in.seed, k)*0x9e3779b97f4a7c15 ^ maphash.String(in.seed, v)
+		h += x ^ x>>29
+	}
+	for _, c := range in.seen[h] {
+		if maps.Equal(c, m) {
+			return c
+		}
+	}
+	in.new++
+	in.seen[h] = append(in.seen[h], m)
+	return m
+}
