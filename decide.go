@@ -48,12 +48,18 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 	// For an external subject roleRights sets only Owner, MyCompany and
 	// SameProject, so no relation means the record lies outside its own
 	// company and projects: the broad layers stop there.
-	outside := AssociateType(x.h.typ) == External && d.Relations == 0
-	shared, held := s.sharingRights(d, x, f.typ, outside)
-	granted, defaults, heldG := s.grantRights(d, x, f.typ, outside)
+	// A type no sharing rule, grant or default reaches skips those layers.
+	var shared, granted, defaults, held CRUD
+	if s.policy.opens(f.typ) {
+		outside := AssociateType(x.h.typ) == External && d.Relations == 0
+		var heldG CRUD
+		shared, held = s.sharingRights(d, x, f.typ, outside)
+		granted, defaults, heldG = s.grantRights(d, x, f.typ, outside)
+		held |= heldG
+	}
 	base, opened := rights|defaults, shared|granted
 	rights = base | opened
-	if held = (held | heldG) &^ rights; held != 0 {
+	if held &^= rights; held != 0 {
 		d.add(cause{kind: CauseRestriction, restr: RestrictExternalScope, rights: held})
 	}
 	if s.policy.limited {
@@ -62,7 +68,7 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 	rights = s.restrict(d, x, &f, rights)
 	d.Rights = rights
 	d.Allowed = rights.Allows(d.Action)
-	if !d.Allowed {
+	if !d.Allowed && !d.quiet {
 		s.nearMiss(d, x, &f)
 	}
 }
@@ -171,6 +177,18 @@ func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
 	var g *grid
 	if role != nil {
 		g = role.rightsAt(f.typ)
+	}
+	if d.quiet {
+		// No causes to record: the cells alone.
+		var rights CRUD
+		if g != nil {
+			for r := Owner; r < numRelations; r++ {
+				if rels.Has(r) {
+					rights |= g[r]
+				}
+			}
+		}
+		return rights
 	}
 	roleID := s.roleID(x)
 	if g == nil {

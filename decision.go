@@ -198,6 +198,9 @@ type Decision struct {
 
 	causes  [maxCauses]cause
 	nCauses uint8
+	// quiet is set by [Engine.Allowed], which wants the answer alone: the
+	// layers record no causes and look for no nearest miss.
+	quiet   bool
 	dropped uint16
 	// names is the resolver's history of names, for rendering; nil for a
 	// Decision made by hand.
@@ -234,6 +237,9 @@ func (v names) named(c Cause) Cause {
 }
 
 func (d *Decision) add(c cause) {
+	if d.quiet {
+		return
+	}
 	if int(d.nCauses) < maxCauses {
 		d.causes[d.nCauses] = c
 		d.nCauses++

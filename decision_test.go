@@ -1686,6 +1686,9 @@ func dCheckAgainstRef(t *rapid.T, e *access.Engine, m *decModel, who access.Asso
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("Can(%d, %s, %+v) differs from the reference (-want +got):\n%s%s", who, act, r, diff, d)
 	}
+	if ok, err := e.Allowed(context.Background(), who, act, r); err != nil || ok != d.Allowed {
+		t.Fatalf("Allowed(%d, %s, %+v) = %v, %v; Can allowed %v: %s", who, act, r, ok, err, d.Allowed, d)
+	}
 	return d
 }
 
@@ -1830,6 +1833,9 @@ func TestPropErrorsDeny(t *testing.T) {
 			d, err := e.Can(context.Background(), who, act, r)
 			if err != nil && (d.Allowed || d.Rights != 0) {
 				t.Fatalf("Can(%d, %s, %+v) errs (%v) yet gives %s", who, act, r, err, d)
+			}
+			if ok, aerr := e.Allowed(context.Background(), who, act, r); ok != d.Allowed || (aerr != nil) != (err != nil) || (aerr != nil && ok) {
+				t.Fatalf("Allowed(%d, %s, %+v) = %v, %v; Can: %v, %v", who, act, r, ok, aerr, d.Allowed, err)
 			}
 			if invalid := m.decide(who, act, r, dNow).invalid; (err != nil) != invalid {
 				t.Fatalf("Can(%d, %s, %+v): error %v; the request is invalid: %v", who, act, r, err, invalid)

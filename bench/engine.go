@@ -46,6 +46,11 @@ func contenders() []contender {
 			Build:       buildLibrary,
 		},
 		{
+			Name:        "access-allowed",
+			Formulation: "the same access.Engine: Engine.IsMember, Engine.Allowed (the yes/no path, no explanation)",
+			Build:       buildLibraryAllowed,
+		},
+		{
 			Name: floorName,
 			Formulation: "the floor: no engine, the barest correct code; per associate its effective groups as a sorted " +
 				"[]int32 (bisection), role and primary group; per record its owner's role; per role its cells and the roles " +
