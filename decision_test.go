@@ -1367,8 +1367,8 @@ func dGolden(t *testing.T, name, got string) {
 	}
 }
 
-// TestCanAllocs: Can allocates nothing, for allows and denies alike, with
-// sharing rules and grants to look through.
+// TestCanAllocs: Can and Allowed allocate nothing, for allows and denies
+// alike, with sharing rules and grants to look through.
 func TestCanAllocs(t *testing.T) {
 	e, _ := dResolver(t, dGoldenOrg())
 	ctx := context.Background()
@@ -1399,6 +1399,16 @@ func TestCanAllocs(t *testing.T) {
 			}
 			if allocs != 0 {
 				t.Errorf("Can allocates %v times per call, want 0", allocs)
+			}
+			var ok bool
+			allocs = testing.AllocsPerRun(1000, func() {
+				ok, _ = e.Allowed(ctx, c.who, c.act, c.rec)
+			})
+			if ok != c.allowed {
+				t.Fatalf("Allowed answers %v, want %v", ok, c.allowed)
+			}
+			if allocs != 0 {
+				t.Errorf("Allowed allocates %v times per call, want 0", allocs)
 			}
 		})
 	}
