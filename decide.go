@@ -60,7 +60,7 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 	base, opened := rights|defaults, shared|granted
 	rights = base | opened
 	if held &^= rights; held != 0 {
-		d.add(cause{kind: CauseRestriction, restr: RestrictExternalScope, rights: held})
+		d.add(cause{kind: CauseRestriction, sub: uint8(RestrictExternalScope), rights: held})
 	}
 	if s.policy.limited {
 		rights = s.limit(d, x, &f, base, opened)
@@ -160,7 +160,7 @@ func (s *snapshot) gateCause(i int32, g Gate, now func() time.Time) cause {
 	case GateNoLicence:
 		if i >= 0 && s.assocs[i] != nil {
 			p, id := s.licences.check(&s.assocs[i].a, now())
-			c.lic, c.id = p, int64(id)
+			c.sub, c.id = uint8(p), int64(id)
 		}
 	}
 	return c
@@ -454,7 +454,7 @@ func (s *snapshot) limit(d *Decision, x subj, f *recordFacts, base, opened CRUD)
 				took = capped &^ l.max
 			}
 			if took != 0 {
-				d.add(cause{kind: CauseLimit, id: int64(l.id), group: int64(l.group), rights: took, held: l.max, scope: l.scope, named: l.record != 0})
+				d.add(cause{kind: CauseLimit, id: int64(l.id), group: int64(l.group), rights: took, held: l.max, sub: uint8(l.scope), named: l.record != 0})
 			}
 		}
 	}
@@ -466,7 +466,7 @@ func (s *snapshot) restrict(d *Decision, x subj, f *recordFacts, rights CRUD) CR
 	rec := &d.Record
 	cut := func(r Restriction) {
 		if rights != 0 {
-			d.add(cause{kind: CauseRestriction, restr: r, rights: rights})
+			d.add(cause{kind: CauseRestriction, sub: uint8(r), rights: rights})
 		}
 		rights = 0
 	}
