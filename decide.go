@@ -2,6 +2,7 @@ package access
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 	"time"
 )
@@ -32,7 +33,7 @@ import (
 func (s *snapshot) decide(d *Decision, now func() time.Time) {
 	// The record's lookups come first: they do not depend on the subject,
 	// so their cache misses overlap the subject's instead of following it.
-	f := s.facts(&d.Record)
+	f := s.facts(&d.Record, d.Subject)
 	x := s.subject(d.Subject)
 	if g := s.gateHot(x.i, x.h, now); g != GateNone {
 		d.Gate = g
@@ -77,13 +78,15 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 type recordFacts struct {
 	typ         int32     // interned type
 	group, team int32     // group indexes, or -1
-	ownerRole   *roleNode // the owner's role, or nil
+	ownerRole   *roleNode // the owner's role, or nil (also when the subject is the owner)
 }
 
-// facts looks up what the decision needs about the record alone.
-func (s *snapshot) facts(rec *Record) recordFacts {
+// facts looks up what the decision for subject who needs about the
+// record alone. The owner's role serves only Subordinate, which never
+// holds on the subject's own record.
+func (s *snapshot) facts(rec *Record, who AssociateID) recordFacts {
 	f := recordFacts{typ: s.typeOf(rec.Type), group: -1, team: -1}
-	if rec.Owner != 0 {
+	if rec.Owner != 0 && rec.Owner != who {
 		f.ownerRole = s.ownerRole(rec.Owner)
 	}
 	if rec.Group != 0 {
@@ -178,14 +181,14 @@ func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
 	if role != nil {
 		g = role.rightsAt(f.typ)
 	}
+	// The loops visit the relations that hold, in relation order: rels
+	// holds only valid ones, each at its own bit.
 	if d.quiet {
 		// No causes to record: the cells alone.
 		var rights CRUD
 		if g != nil {
-			for r := Owner; r < numRelations; r++ {
-				if rels.Has(r) {
-					rights |= g[r]
-				}
+			for m := uint(rels); m != 0; m &= m - 1 {
+				rights |= g[bits.TrailingZeros(m)]
 			}
 		}
 		return rights
@@ -196,10 +199,8 @@ func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
 		return 0
 	}
 	var rights CRUD
-	for r := Owner; r < numRelations; r++ {
-		if !rels.Has(r) {
-			continue
-		}
+	for m := uint(rels); m != 0; m &= m - 1 {
+		r := Relation(bits.TrailingZeros(m))
 		c := cause{kind: CauseRole, rel: r, rights: g[r], id: int64(roleID)}
 		switch r {
 		case Team:
