@@ -35,10 +35,12 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 	// so their cache misses overlap the subject's instead of following it.
 	f := s.facts(&d.Record, d.Subject)
 	x := s.subject(d.Subject)
-	if g := s.gateHot(x.i, x.h, now); g != GateNone {
-		d.Gate = g
-		d.add(s.gateCause(x.i, g, now))
-		return
+	if !plainInternal(x.h) {
+		if g := s.gateHot(x.i, x.h, now); g != GateNone {
+			d.Gate = g
+			d.add(s.gateCause(x.i, g, now))
+			return
+		}
 	}
 	if AssociateType(x.h.typ) == System {
 		d.Rights, d.Allowed = LevelFull, true
@@ -72,6 +74,15 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 	if !d.Allowed && !d.quiet {
 		s.nearMiss(d, x, &f)
 	}
+}
+
+// plainInternal reports whether the header is that of an active internal
+// associate with no validity window and no licence to check: one every
+// gate lets through (see checkGate, which it short-cuts for the common
+// case). h may be nil.
+func plainInternal(h *hotAssoc) bool {
+	const need = hotPresent | hotActive | hotWindow | hotLicence
+	return h != nil && h.flags&need == hotPresent|hotActive && AssociateType(h.typ) == Internal
 }
 
 // recordFacts are what a decision looks up about a record alone.
@@ -522,10 +533,8 @@ func (s *snapshot) nearMiss(d *Decision, x subj, f *recordFacts) {
 		return
 	}
 	var held CRUD
-	for r := Owner; r < numRelations; r++ {
-		if d.Relations.Has(r) {
-			held |= g[r]
-		}
+	for m := uint(d.Relations); m != 0; m &= m - 1 {
+		held |= g[bits.TrailingZeros(m)]
 	}
 	if held&bit != 0 {
 		return // the role granted it; a restriction took it away
