@@ -270,7 +270,7 @@ func printTable(out io.Writer, cfg config, rows []row) {
 			floor = &rows[i]
 		}
 	}
-	fmt.Fprintln(out, "| engine | load (CPU) | heap after load | member ns/op (CPU) | member allocs/op | member ÷ floor | decide ns/op (CPU) | decide allocs/op | decide ÷ floor | queries checked | disagreements |")
+	fmt.Fprintln(out, "| engine | load (CPU) | heap after load | member ns/op (CPU) | member allocs/op | member ÷ floor (CPU) | decide ns/op (CPU) | decide allocs/op | decide ÷ floor (CPU) | queries checked | disagreements |")
 	fmt.Fprintln(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range rows {
 		agree := fmt.Sprint(r.Disagree)
@@ -295,12 +295,17 @@ func printTable(out io.Writer, cfg config, rows []row) {
 	}
 }
 
-// ratio renders t's wall time per operation as a multiple of the floor's.
+// ratio renders t's CPU time per operation as a multiple of the floor's:
+// on a shared machine wall time also counts the time the process waited
+// for a core. Without CPU times it compares wall times.
 func ratio(t, floor timing) string {
 	if t.N == 0 || floor.N == 0 || floor.T == 0 {
 		return "-"
 	}
 	x := (float64(t.T) / float64(t.N)) / (float64(floor.T) / float64(floor.N))
+	if t.CPU > 0 && floor.CPU > 0 {
+		x = (float64(t.CPU) / float64(t.N)) / (float64(floor.CPU) / float64(floor.N))
+	}
 	if x < 10 {
 		return fmt.Sprintf("%.2f×", x)
 	}
