@@ -2,6 +2,7 @@ package access
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 	"time"
 )
@@ -32,12 +33,14 @@ import (
 func (s *snapshot) decide(d *Decision, now func() time.Time) {
 	// The record's lookups come first: they do not depend on the subject,
 	// so their cache misses overlap the subject's instead of following it.
-	f := s.facts(&d.Record)
+	f := s.facts(&d.Record, d.Subject)
 	x := s.subject(d.Subject)
-	if g := s.gateHot(x.i, x.h, now); g != GateNone {
-		d.Gate = g
-		d.add(s.gateCause(x.i, g, now))
-		return
+	if !plainInternal(x.h) {
+		if g := s.gateHot(x.i, x.h, now); g != GateNone {
+			d.Gate = g
+			d.add(s.gateCause(x.i, g, now))
+			return
+		}
 	}
 	if AssociateType(x.h.typ) == System {
 		d.Rights, d.Allowed = LevelFull, true
@@ -48,13 +51,19 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 	// For an external subject roleRights sets only Owner, MyCompany and
 	// SameProject, so no relation means the record lies outside its own
 	// company and projects: the broad layers stop there.
-	outside := AssociateType(x.h.typ) == External && d.Relations == 0
-	shared, held := s.sharingRights(d, x, f.typ, outside)
-	granted, defaults, heldG := s.grantRights(d, x, f.typ, outside)
+	// A type no sharing rule, grant or default reaches skips those layers.
+	var shared, granted, defaults, held CRUD
+	if s.policy.opens(f.typ) {
+		outside := AssociateType(x.h.typ) == External && d.Relations == 0
+		var heldG CRUD
+		shared, held = s.sharingRights(d, x, f.typ, outside)
+		granted, defaults, heldG = s.grantRights(d, x, f.typ, outside)
+		held |= heldG
+	}
 	base, opened := rights|defaults, shared|granted
 	rights = base | opened
-	if held = (held | heldG) &^ rights; held != 0 {
-		d.add(cause{kind: CauseRestriction, restr: RestrictExternalScope, rights: held})
+	if held &^= rights; held != 0 {
+		d.add(cause{kind: CauseRestriction, sub: uint8(RestrictExternalScope), rights: held})
 	}
 	if s.policy.limited {
 		rights = s.limit(d, x, &f, base, opened)
@@ -62,22 +71,33 @@ func (s *snapshot) decide(d *Decision, now func() time.Time) {
 	rights = s.restrict(d, x, &f, rights)
 	d.Rights = rights
 	d.Allowed = rights.Allows(d.Action)
-	if !d.Allowed {
+	if !d.Allowed && !d.quiet {
 		s.nearMiss(d, x, &f)
 	}
+}
+
+// plainInternal reports whether the header is that of an active internal
+// associate with no validity window and no licence to check: one every
+// gate lets through (see checkGate, which it short-cuts for the common
+// case). h may be nil.
+func plainInternal(h *hotAssoc) bool {
+	const need = hotPresent | hotActive | hotWindow | hotLicence
+	return h != nil && h.flags&need == hotPresent|hotActive && AssociateType(h.typ) == Internal
 }
 
 // recordFacts are what a decision looks up about a record alone.
 type recordFacts struct {
 	typ         int32     // interned type
 	group, team int32     // group indexes, or -1
-	ownerRole   *roleNode // the owner's role, or nil
+	ownerRole   *roleNode // the owner's role, or nil (also when the subject is the owner)
 }
 
-// facts looks up what the decision needs about the record alone.
-func (s *snapshot) facts(rec *Record) recordFacts {
+// facts looks up what the decision for subject who needs about the
+// record alone. The owner's role serves only Subordinate, which never
+// holds on the subject's own record.
+func (s *snapshot) facts(rec *Record, who AssociateID) recordFacts {
 	f := recordFacts{typ: s.typeOf(rec.Type), group: -1, team: -1}
-	if rec.Owner != 0 {
+	if rec.Owner != 0 && rec.Owner != who {
 		f.ownerRole = s.ownerRole(rec.Owner)
 	}
 	if rec.Group != 0 {
@@ -154,7 +174,7 @@ func (s *snapshot) gateCause(i int32, g Gate, now func() time.Time) cause {
 	case GateNoLicence:
 		if i >= 0 && s.assocs[i] != nil {
 			p, id := s.licences.check(&s.assocs[i].a, now())
-			c.lic, c.id = p, int64(id)
+			c.sub, c.id = uint8(p), int64(id)
 		}
 	}
 	return c
@@ -172,16 +192,26 @@ func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
 	if role != nil {
 		g = role.rightsAt(f.typ)
 	}
+	// The loops visit the relations that hold, in relation order: rels
+	// holds only valid ones, each at its own bit.
+	if d.quiet {
+		// No causes to record: the cells alone.
+		var rights CRUD
+		if g != nil {
+			for m := uint(rels); m != 0; m &= m - 1 {
+				rights |= g[bits.TrailingZeros(m)]
+			}
+		}
+		return rights
+	}
 	roleID := s.roleID(x)
 	if g == nil {
 		d.add(cause{kind: CauseNoRole, id: int64(roleID)})
 		return 0
 	}
 	var rights CRUD
-	for r := Owner; r < numRelations; r++ {
-		if !rels.Has(r) {
-			continue
-		}
+	for m := uint(rels); m != 0; m &= m - 1 {
+		r := Relation(bits.TrailingZeros(m))
 		c := cause{kind: CauseRole, rel: r, rights: g[r], id: int64(roleID)}
 		switch r {
 		case Team:
@@ -436,7 +466,7 @@ func (s *snapshot) limit(d *Decision, x subj, f *recordFacts, base, opened CRUD)
 				took = capped &^ l.max
 			}
 			if took != 0 {
-				d.add(cause{kind: CauseLimit, id: int64(l.id), group: int64(l.group), rights: took, held: l.max, scope: l.scope, named: l.record != 0})
+				d.add(cause{kind: CauseLimit, id: int64(l.id), group: int64(l.group), rights: took, held: l.max, sub: uint8(l.scope), named: l.record != 0})
 			}
 		}
 	}
@@ -448,7 +478,7 @@ func (s *snapshot) restrict(d *Decision, x subj, f *recordFacts, rights CRUD) CR
 	rec := &d.Record
 	cut := func(r Restriction) {
 		if rights != 0 {
-			d.add(cause{kind: CauseRestriction, restr: r, rights: rights})
+			d.add(cause{kind: CauseRestriction, sub: uint8(r), rights: rights})
 		}
 		rights = 0
 	}
@@ -503,10 +533,8 @@ func (s *snapshot) nearMiss(d *Decision, x subj, f *recordFacts) {
 		return
 	}
 	var held CRUD
-	for r := Owner; r < numRelations; r++ {
-		if d.Relations.Has(r) {
-			held |= g[r]
-		}
+	for m := uint(d.Relations); m != 0; m &= m - 1 {
+		held |= g[bits.TrailingZeros(m)]
 	}
 	if held&bit != 0 {
 		return // the role granted it; a restriction took it away

@@ -198,6 +198,9 @@ type Decision struct {
 
 	causes  [maxCauses]cause
 	nCauses uint8
+	// quiet is set by [Engine.Allowed], which wants the answer alone: the
+	// layers record no causes and look for no nearest miss.
+	quiet   bool
 	dropped uint16
 	// names is the resolver's history of names, for rendering; nil for a
 	// Decision made by hand.
@@ -234,6 +237,9 @@ func (v names) named(c Cause) Cause {
 }
 
 func (d *Decision) add(c cause) {
+	if d.quiet {
+		return
+	}
 	if int(d.nCauses) < maxCauses {
 		d.causes[d.nCauses] = c
 		d.nCauses++
@@ -251,11 +257,13 @@ type cause struct {
 	gate   Gate
 	rel    Relation
 	rights CRUD
-	restr  Restriction
-	named  bool           // CauseLimit: the limit covers this one record
-	held   CRUD           // CauseNearMiss: what the relations that held grant; CauseLimit: its Max
-	scope  LimitScope     // CauseLimit
-	lic    LicenceProblem // CauseGate with GateNoLicence: what is wrong
+	named  bool // CauseLimit: the limit covers this one record
+	held   CRUD // CauseNearMiss: what the relations that held grant; CauseLimit: its Max
+	// sub is what only one kind has, which is why they can share a byte:
+	// the Restriction of a CauseRestriction, the LimitScope of a
+	// CauseLimit, the LicenceProblem of a CauseGate with GateNoLicence.
+	// Eight bytes in all before the ids keep a cause at 24 bytes.
+	sub uint8
 	// id is the Role (CauseRole, CauseNoRole), Rule (CauseSharing),
 	// Grant (CauseGrant), Limit (CauseLimit), the undefined type
 	// (GateMalformed) or the Licence (GateNoLicence); group is the Group.
@@ -263,11 +271,13 @@ type cause struct {
 }
 
 func (p cause) unpack() Cause {
-	c := Cause{Kind: p.kind, Gate: p.gate, Relation: p.rel, Rights: p.rights, Restriction: p.restr, Named: p.named, Held: p.held, Group: GroupID(p.group)}
+	c := Cause{Kind: p.kind, Gate: p.gate, Relation: p.rel, Rights: p.rights, Named: p.named, Held: p.held, Group: GroupID(p.group)}
 	switch p.kind {
+	case CauseRestriction:
+		c.Restriction = Restriction(p.sub)
 	case CauseGate:
 		if p.gate == GateNoLicence {
-			c.Licence, c.LicenceProblem = LicenceID(p.id), p.lic
+			c.Licence, c.LicenceProblem = LicenceID(p.id), LicenceProblem(p.sub)
 		} else {
 			c.Type = AssociateType(p.id)
 		}
@@ -278,7 +288,7 @@ func (p cause) unpack() Cause {
 	case CauseGrant:
 		c.Grant = GrantID(p.id)
 	case CauseLimit:
-		c.Limit, c.Scope, c.Max, c.Held = LimitID(p.id), p.scope, p.held, 0
+		c.Limit, c.Scope, c.Max, c.Held = LimitID(p.id), LimitScope(p.sub), p.held, 0
 	}
 	return c
 }

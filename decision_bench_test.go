@@ -339,6 +339,29 @@ func BenchmarkCan(b *testing.B) {
 	}{{"latency", o.mixed}, {"latency-allow", o.allow}, {"latency-deny", o.deny}} {
 		b.Run(bb.name, func(b *testing.B) { dLatency(b, o, bb.qs) })
 	}
+	// allowed-* ask Engine.Allowed the random (and the hot) questions:
+	// the yes/no path, which records no causes and returns no Decision.
+	for _, bb := range []struct {
+		name string
+		qs   []dQuestion
+	}{{"allowed-mixed", o.mixed}, {"allowed-hot", o.mixed[:1024]}} {
+		b.Run(bb.name, func(b *testing.B) {
+			mask := len(bb.qs) - 1
+			allowed := 0
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				q := &bb.qs[i&mask]
+				ok, err := o.engine.Allowed(ctx, q.who, q.act, q.rec)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if ok {
+					allowed++
+				}
+			}
+			b.ReportMetric(float64(allowed)/float64(b.N), "allowed/op")
+		})
+	}
 	b.Run("roles-only", func(b *testing.B) {
 		mask := len(o.mixed) - 1
 		b.ReportAllocs()

@@ -1367,8 +1367,8 @@ func dGolden(t *testing.T, name, got string) {
 	}
 }
 
-// TestCanAllocs: Can allocates nothing, for allows and denies alike, with
-// sharing rules and grants to look through.
+// TestCanAllocs: Can and Allowed allocate nothing, for allows and denies
+// alike, with sharing rules and grants to look through.
 func TestCanAllocs(t *testing.T) {
 	e, _ := dResolver(t, dGoldenOrg())
 	ctx := context.Background()
@@ -1399,6 +1399,16 @@ func TestCanAllocs(t *testing.T) {
 			}
 			if allocs != 0 {
 				t.Errorf("Can allocates %v times per call, want 0", allocs)
+			}
+			var ok bool
+			allocs = testing.AllocsPerRun(1000, func() {
+				ok, _ = e.Allowed(ctx, c.who, c.act, c.rec)
+			})
+			if ok != c.allowed {
+				t.Fatalf("Allowed answers %v, want %v", ok, c.allowed)
+			}
+			if allocs != 0 {
+				t.Errorf("Allowed allocates %v times per call, want 0", allocs)
 			}
 		})
 	}
@@ -1686,6 +1696,9 @@ func dCheckAgainstRef(t *rapid.T, e *access.Engine, m *decModel, who access.Asso
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("Can(%d, %s, %+v) differs from the reference (-want +got):\n%s%s", who, act, r, diff, d)
 	}
+	if ok, err := e.Allowed(context.Background(), who, act, r); err != nil || ok != d.Allowed {
+		t.Fatalf("Allowed(%d, %s, %+v) = %v, %v; Can allowed %v: %s", who, act, r, ok, err, d.Allowed, d)
+	}
 	return d
 }
 
@@ -1830,6 +1843,9 @@ func TestPropErrorsDeny(t *testing.T) {
 			d, err := e.Can(context.Background(), who, act, r)
 			if err != nil && (d.Allowed || d.Rights != 0) {
 				t.Fatalf("Can(%d, %s, %+v) errs (%v) yet gives %s", who, act, r, err, d)
+			}
+			if ok, aerr := e.Allowed(context.Background(), who, act, r); ok != d.Allowed || (aerr != nil) != (err != nil) || (aerr != nil && ok) {
+				t.Fatalf("Allowed(%d, %s, %+v) = %v, %v; Can: %v, %v", who, act, r, ok, aerr, d.Allowed, err)
 			}
 			if invalid := m.decide(who, act, r, dNow).invalid; (err != nil) != invalid {
 				t.Fatalf("Can(%d, %s, %+v): error %v; the request is invalid: %v", who, act, r, err, invalid)

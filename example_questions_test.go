@@ -158,3 +158,35 @@ func ExampleEngine_WhoCanSeq() {
 	// 1 other
 	// 2 other
 }
+
+// Middleware that needs only yes or no asks Allowed: the answer Can would
+// give, without the explanation, for less. Any error means no.
+func ExampleEngine_Allowed() {
+	ctx := context.Background()
+	seller := map[string]access.Grid{"contact": {access.Owner: access.LevelFull, access.Other: access.LevelRead}}
+	_, r := exampleResolver(access.Batch{
+		Roles:  []access.Role{{ID: 1, Name: "Sales", Rights: seller}},
+		Groups: []access.Group{{ID: 10, Name: "Sales"}},
+		Associates: []access.Associate{
+			{ID: 101, Name: "anna", PrimaryGroup: 10, Role: 1, Active: true},
+			{ID: 102, Name: "ben", PrimaryGroup: 10, Role: 1, Active: true},
+		},
+	})
+	defer r.Close()
+
+	contact := access.Record{Type: "contact", ID: 7, Owner: 101}
+	for _, q := range []struct {
+		who access.AssociateID
+		act access.Action
+	}{{101, access.Update}, {102, access.Read}, {102, access.Update}} {
+		ok, err := r.Allowed(ctx, q.who, q.act, contact)
+		fmt.Println(q.who, q.act, ok, err)
+	}
+	ok, err := r.Allowed(ctx, 102, access.Read, access.Record{Type: "", ID: 7})
+	fmt.Println(ok, errors.Is(err, access.ErrInvalid))
+	// Output:
+	// 101 update true <nil>
+	// 102 read true <nil>
+	// 102 update false <nil>
+	// false true
+}

@@ -406,11 +406,15 @@ type policy struct {
 	// the rules and whole-type grants of the type followed by the "*"
 	// ones, the grants on single records by record id, and the groups
 	// with a default permission for the type (or "*").
-	rulesAt        [][]*ruleNode
-	typeGrantsAt   [][]grantNode
-	recGrantsAt    []map[int64][]grantNode
-	recBloomAt     []idBloom // per type, the ids in recGrantsAt
-	defaultsAt     [][]defaultEntry
+	rulesAt      [][]*ruleNode
+	typeGrantsAt [][]grantNode
+	recGrantsAt  []map[int64][]grantNode
+	recBloomAt   []idBloom // per type, the ids in recGrantsAt
+	defaultsAt   [][]defaultEntry
+	// opensAt reports, per interned type, whether any sharing rule, grant
+	// or default permission may apply to its records: a decision about a
+	// type without skips those layers.
+	opensAt        []bool
 	funcGroups     map[string][]int32 // functional right → groups granting it
 	categories     map[CategoryID]*catNode
 	impersonations map[ImpersonationID]*impNode
@@ -534,6 +538,19 @@ func (s *snapshot) compilePerType() {
 	p.recGrantsAt, p.recBloomAt = perRecord(s, p.grantsByRecord)
 	s.compileDefaultsAt()
 	s.compileLimitsAt()
+	p.opensAt = make([]bool, len(s.types)+1)
+	for t := range p.opensAt {
+		p.opensAt[t] = len(p.rulesAt[t]) > 0 || len(p.typeGrantsAt[t]) > 0 || len(p.recGrantsAt[t]) > 0 || len(p.defaultsAt[t]) > 0
+	}
+}
+
+// opens reports whether any sharing rule, grant or default permission may
+// apply to records of interned type t.
+func (p *policy) opens(t int32) bool {
+	if int(t) >= len(p.opensAt) {
+		t = 0
+	}
+	return int(t) >= len(p.opensAt) || p.opensAt[t]
 }
 
 // compileLimitsAt builds the per-type arrays of the limits: the whole-type

@@ -323,7 +323,7 @@ func (s *snapshot) signIn(who AssociateID, ch Channel, now func() time.Time) Sig
 	if g != GateNone {
 		d.Gate = g
 		c := s.gateCause(i, g, now)
-		d.add(SignInCause{Kind: SignInGate, Gate: g, Licence: c.licence(), LicenceProblem: c.lic})
+		d.add(SignInCause{Kind: SignInGate, Gate: g, Licence: c.licence(), LicenceProblem: LicenceProblem(c.sub)})
 		return d
 	}
 	typ := n.a.Type

@@ -247,6 +247,7 @@ func policyBytes(p *policy) int64 {
 	for _, d := range p.defaultsAt {
 		n += sliceBytes(d)
 	}
+	n += sliceBytes(p.opensAt)
 	n += stringMapBytes(p.funcGroups)
 	for _, gs := range p.funcGroups {
 		n += sliceBytes(gs)

@@ -43,3 +43,19 @@ func (l *libraryEngine) Decide(q decisionQuery) (bool, error) {
 }
 
 func (l *libraryEngine) Close() { l.e.Close() }
+
+// libraryAllowed is the library answering decisions through
+// Engine.Allowed, the yes/no path without an explanation.
+type libraryAllowed struct{ *libraryEngine }
+
+func buildLibraryAllowed(w *workload) (engine, error) {
+	l, err := buildLibrary(w)
+	if err != nil {
+		return nil, err
+	}
+	return libraryAllowed{l.(*libraryEngine)}, nil
+}
+
+func (l libraryAllowed) Decide(q decisionQuery) (bool, error) {
+	return l.e.Allowed(context.Background(), q.Who, q.Action, l.records[q.Record])
+}

@@ -32,12 +32,12 @@ func main() {
 	cfg := defaultConfig()
 	registerFlags(flag.CommandLine, &cfg)
 	only := flag.String("engines", "", "comma-separated engines to run after the library (default: all): "+
-		strings.Join(contenderNames(contenders()[1:]), ", "))
+		strings.Join(contenderNames(contenders()[1:]), ", ")+"; the library and the floor always run")
 	flag.Parse()
 
 	var run []contender
 	for i, c := range contenders() {
-		if i == 0 || *only == "" || slices.Contains(strings.Split(*only, ","), c.Name) {
+		if i == 0 || c.Name == floorName || *only == "" || slices.Contains(strings.Split(*only, ","), c.Name) {
 			run = append(run, c)
 		}
 	}
@@ -264,8 +264,14 @@ func printTable(out io.Writer, cfg config, rows []row) {
 	fmt.Fprintf(out, "\n%d associates, %d groups, %d records; %d membership + %d decision queries per engine; "+
 		"best of %d timings; load average %s\n\n",
 		cfg.Associates, cfg.Groups, cfg.Records, cfg.Members, cfg.Decisions, max(cfg.Count, 1), loadAvg())
-	fmt.Fprintln(out, "| engine | load (CPU) | heap after load | member ns/op (CPU) | member allocs/op | decide ns/op (CPU) | decide allocs/op | queries checked | disagreements |")
-	fmt.Fprintln(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+	var floor *row
+	for i := range rows {
+		if rows[i].Name == floorName {
+			floor = &rows[i]
+		}
+	}
+	fmt.Fprintln(out, "| engine | load (CPU) | heap after load | member ns/op (CPU) | member allocs/op | member ÷ floor (CPU) | decide ns/op (CPU) | decide allocs/op | decide ÷ floor (CPU) | queries checked | disagreements |")
+	fmt.Fprintln(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range rows {
 		agree := fmt.Sprint(r.Disagree)
 		if r.Name == rows[0].Name {
@@ -274,15 +280,36 @@ func printTable(out io.Writer, cfg config, rows []row) {
 		if r.Errors > 0 {
 			agree += fmt.Sprintf(" + %d errors", r.Errors)
 		}
-		fmt.Fprintf(out, "| %s | %v (%v) | %s | %s (%s) | %d | %s (%s) | %d | %d | %s |\n",
+		memberRatio, decideRatio := "-", "-"
+		if floor != nil {
+			memberRatio, decideRatio = ratio(r.Member, floor.Member), ratio(r.Decide, floor.Decide)
+		}
+		fmt.Fprintf(out, "| %s | %v (%v) | %s | %s (%s) | %d | %s | %s (%s) | %d | %s | %d | %s |\n",
 			r.Name, r.Load.Round(time.Millisecond), r.LoadCPU.Round(time.Millisecond), mib(r.Heap),
-			nsPerOp(r.Member.BenchmarkResult), r.Member.CPUPerOp(), r.Member.AllocsPerOp(),
-			nsPerOp(r.Decide.BenchmarkResult), r.Decide.CPUPerOp(), r.Decide.AllocsPerOp(), r.Checked, agree)
+			nsPerOp(r.Member.BenchmarkResult), r.Member.CPUPerOp(), r.Member.AllocsPerOp(), memberRatio,
+			nsPerOp(r.Decide.BenchmarkResult), r.Decide.CPUPerOp(), r.Decide.AllocsPerOp(), decideRatio, r.Checked, agree)
 	}
 	fmt.Fprintln(out)
 	for _, r := range rows {
 		fmt.Fprintf(out, "- %s: %s\n", r.Name, r.Formulation)
 	}
+}
+
+// ratio renders t's CPU time per operation as a multiple of the floor's:
+// on a shared machine wall time also counts the time the process waited
+// for a core. Without CPU times it compares wall times.
+func ratio(t, floor timing) string {
+	if t.N == 0 || floor.N == 0 || floor.T == 0 {
+		return "-"
+	}
+	x := (float64(t.T) / float64(t.N)) / (float64(floor.T) / float64(floor.N))
+	if t.CPU > 0 && floor.CPU > 0 {
+		x = (float64(t.CPU) / float64(t.N)) / (float64(floor.CPU) / float64(floor.N))
+	}
+	if x < 10 {
+		return fmt.Sprintf("%.2f×", x)
+	}
+	return fmt.Sprintf("%.0f×", x)
 }
 
 // nsPerOp renders a result's wall time per operation with a thousands
