@@ -2,6 +2,7 @@ package access_test
 
 import (
 	"context"
+	"flag"
 	"maps"
 	"math/rand/v2"
 	"runtime"
@@ -48,13 +49,28 @@ var (
 	benchData *benchOrg
 )
 
+// benchAssociates sizes the benchmark organisations (go test -bench …
+// -args -associates 1000000): that many associates and a tenth as many
+// groups (at least 100), orggen's shape otherwise. 0 is orggen's default,
+// 100,000 associates and 10,000 groups.
+var benchAssociates = flag.Int("associates", 0, "associates in the benchmark organisations (0: orggen's default, 100,000)")
+
+// benchConfig is the orggen configuration the benchmarks share.
+func benchConfig() orggen.Config {
+	cfg := orggen.Default()
+	if n := *benchAssociates; n > 0 {
+		cfg.Associates, cfg.Groups = n, max(100, n/10)
+	}
+	return cfg
+}
+
 func loadBenchOrg(b *testing.B) *benchOrg {
 	b.Helper()
 	benchOnce.Do(func() {
 		ctx := context.Background()
 		o := &benchOrg{}
 		start := time.Now()
-		o.batch = orggen.Generate(orggen.Default())
+		o.batch = orggen.Generate(benchConfig())
 		gen := time.Since(start)
 
 		start = time.Now()
@@ -309,17 +325,34 @@ func BenchmarkMembershipChange(b *testing.B) {
 			b.Fatalf("IsMember(%d, %d) = %v, %v after the write, want %v", a.ID, top, ok, err, added[i])
 		}
 	}
+	lat := make([]time.Duration, 0, min(b.N, 1<<20))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
 		toggle(i % len(users))
+		if len(lat) < cap(lat) {
+			lat = append(lat, time.Since(t0))
+		}
 	}
 	b.StopTimer()
+	reportLatency(b, lat)
 	for i := range users {
 		if added[i] {
 			toggle(i)
 		}
 	}
+}
+
+// reportLatency reports the median and the 90th percentile of the
+// operations timed one by one.
+func reportLatency(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2])/1e3, "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*9/10])/1e3, "p90-µs")
 }
 
 // deepGroup returns a plain group with an ancestor at least hops nesting
@@ -393,12 +426,18 @@ func BenchmarkGroupChange(b *testing.B) {
 			b.Fatalf("IsMember(%d, %d) = %v, %v after the write, want %v", witness, top.ID, ok, err, nested)
 		}
 	}
+	lat := make([]time.Duration, 0, min(b.N, 1<<20))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
 		toggle()
+		if len(lat) < cap(lat) {
+			lat = append(lat, time.Since(t0))
+		}
 	}
 	b.StopTimer()
+	reportLatency(b, lat)
 	if nested {
 		toggle()
 	}
