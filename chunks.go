@@ -1,0 +1,135 @@
+package access
+
+import (
+	"iter"
+	"slices"
+)
+
+// chunked is an array split into chunks of chunkLen elements, which
+// snapshots share copy-on-write: an update that writes one element copies
+// the slice of chunk pointers (one pointer per chunkLen elements) and the
+// one chunk it touches, not the whole array. A million associates' node
+// pointers take 8 MB; a write to one of them copies 8 KB of chunk pointers
+// and one 8 KB chunk.
+//
+// Every chunk, and the slice of chunk pointers, records the cow (the
+// record of the snapshot being built) that made it; a write by the same
+// cow changes it in place, any other copies it first. A published
+// snapshot's cow is nil and a new update has a new one, so what a
+// published snapshot reads is never written. A nil owner owns nothing:
+// every write copies, which is correct, if slow, for tests that edit a
+// snapshot outside build and update.
+//
+// The zero value is an empty array. Reads (at, len, all) never allocate.
+type chunked[T any] struct {
+	chunks []*chunk[T]
+	n      int
+	// owner made chunks, the slice: the only cow that may append to it or
+	// replace its pointers in place.
+	owner *cow
+}
+
+const (
+	chunkShift = 10
+	chunkLen   = 1 << chunkShift
+	chunkMask  = chunkLen - 1
+)
+
+// chunk is one block of a chunked array and the cow that may write it.
+type chunk[T any] struct {
+	v     [chunkLen]T
+	owner *cow
+}
+
+// newChunked returns an array of n zero elements owned by o, its chunks
+// cut from one allocation.
+func newChunked[T any](o *cow, n int) chunked[T] {
+	k := (n + chunkMask) >> chunkShift
+	c := chunked[T]{chunks: make([]*chunk[T], k), n: n, owner: o}
+	all := make([]chunk[T], k)
+	for i := range all {
+		all[i].owner = o
+		c.chunks[i] = &all[i]
+	}
+	return c
+}
+
+// chunkedOf returns an array holding a copy of vs, owned by o.
+func chunkedOf[T any](o *cow, vs []T) chunked[T] {
+	c := newChunked[T](o, len(vs))
+	for k, ch := range c.chunks {
+		copy(ch.v[:], vs[k<<chunkShift:])
+	}
+	return c
+}
+
+// len returns the number of elements.
+func (c *chunked[T]) len() int { return c.n }
+
+// at returns element i, which must be below len.
+func (c *chunked[T]) at(i int32) T {
+	return c.chunks[i>>chunkShift].v[i&chunkMask]
+}
+
+// all yields every element with its index, in order.
+func (c *chunked[T]) all() iter.Seq2[int32, T] {
+	return func(yield func(int32, T) bool) {
+		for k, ch := range c.chunks {
+			base := k << chunkShift
+			for j := range min(chunkLen, c.n-base) {
+				if !yield(int32(base+j), ch.v[j]) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// slice returns a new slice of the elements, for tests and rare callers
+// that want one.
+func (c *chunked[T]) slice() []T {
+	out := make([]T, 0, c.n)
+	for _, v := range c.all() {
+		out = append(out, v)
+	}
+	return out
+}
+
+// ownSpine makes the slice of chunk pointers o's, copying it when another
+// cow made it (or o is nil).
+func (c *chunked[T]) ownSpine(o *cow) {
+	if o == nil || c.owner != o {
+		c.chunks = slices.Clone(c.chunks)
+		c.owner = o
+	}
+}
+
+// ref returns a pointer to element i (below len) through which o may
+// write it: the chunk holding it is o's, copied first when another cow
+// made it.
+func (c *chunked[T]) ref(o *cow, i int32) *T {
+	k := i >> chunkShift
+	ch := c.chunks[k]
+	if o == nil || ch.owner != o {
+		c.ownSpine(o)
+		cp := &chunk[T]{v: ch.v, owner: o}
+		c.chunks[k] = cp
+		ch = cp
+	}
+	return &ch.v[i&chunkMask]
+}
+
+// set stores v at index i (below len), on behalf of o.
+func (c *chunked[T]) set(o *cow, i int32, v T) {
+	*c.ref(o, i) = v
+}
+
+// append adds v at the end, on behalf of o.
+func (c *chunked[T]) append(o *cow, v T) {
+	if c.n == len(c.chunks)<<chunkShift {
+		c.ownSpine(o)
+		c.chunks = append(c.chunks, &chunk[T]{owner: o})
+	}
+	c.n++
+	c.set(o, int32(c.n-1), v)
+}
