@@ -51,15 +51,16 @@ var (
 
 // benchAssociates sizes the benchmark organisations (go test -bench …
 // -args -associates 1000000): that many associates and a tenth as many
-// groups (at least 100), orggen's shape otherwise. 0 is orggen's default,
-// 100,000 associates and 10,000 groups.
+// groups, but at least orggen's default 10,000, since the write
+// benchmarks need two group hierarchies eight levels deep; orggen's shape
+// otherwise. 0 is orggen's default, 100,000 associates.
 var benchAssociates = flag.Int("associates", 0, "associates in the benchmark organisations (0: orggen's default, 100,000)")
 
 // benchConfig is the orggen configuration the benchmarks share.
 func benchConfig() orggen.Config {
 	cfg := orggen.Default()
 	if n := *benchAssociates; n > 0 {
-		cfg.Associates, cfg.Groups = n, max(100, n/10)
+		cfg.Associates, cfg.Groups = n, max(cfg.Groups, n/10)
 	}
 	return cfg
 }

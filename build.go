@@ -69,7 +69,7 @@ func (s *snapshot) buildAssocs(b *Batch) {
 		as = slices.Clone(as)
 		slices.SortFunc(as, byID)
 	}
-	s.assocs = make([]*assocNode, 0, len(as))
+	assocs := make([]*assocNode, 0, len(as))
 	// The nodes come from one slab rather than one allocation each.
 	slab := make([]assocNode, len(as))
 	ids := make([]AssociateID, 0, len(as))
@@ -80,7 +80,7 @@ func (s *snapshot) buildAssocs(b *Batch) {
 	// without reading the id index first.
 	if len(as) > 0 && as[0].ID >= 0 && as[len(as)-1].ID < AssociateID(len(as)+len(as)/4+1024) {
 		s.identityLimit = int64(as[len(as)-1].ID) + 1 + int64(len(as)/8+1024)
-		s.assocs = make([]*assocNode, s.identityLimit)
+		assocs = make([]*assocNode, s.identityLimit)
 	}
 	for k, a := range as {
 		if k > 0 && as[k-1].ID == a.ID {
@@ -90,13 +90,14 @@ func (s *snapshot) buildAssocs(b *Batch) {
 		*n = *newAssocNode(a)
 		if s.identityLimit > 0 {
 			n.idx = int32(a.ID)
-			s.assocs[a.ID] = n
+			assocs[a.ID] = n
 		} else {
-			n.idx = int32(len(s.assocs))
-			s.assocs = append(s.assocs, n)
+			n.idx = int32(len(assocs))
+			assocs = append(assocs, n)
 		}
 		ids, idx = append(ids, a.ID), append(idx, n.idx)
 	}
+	s.assocs = chunkedOf(s.cow, assocs)
 	s.assocIndex = newIDIndex(ids, idx)
 }
 
@@ -110,7 +111,7 @@ func (s *snapshot) buildMembers() {
 	sc.slab = true
 	count := make([]int, len(s.groups))
 	total := 0
-	for _, n := range s.assocs {
+	for _, n := range s.assocs.all() {
 		if n == nil {
 			continue
 		}
@@ -121,18 +122,19 @@ func (s *snapshot) buildMembers() {
 		total += len(n.groups)
 	}
 	all := make([]int32, total)
-	s.members = make([][]int32, len(s.groups))
+	members := make([][]int32, len(s.groups))
 	for g, c := range count {
-		s.members[g], all = all[:0:c], all[c:]
+		members[g], all = all[:0:c], all[c:]
 	}
-	for i, n := range s.assocs {
+	for i, n := range s.assocs.all() {
 		if n == nil {
 			continue
 		}
 		for _, g := range n.groups {
-			s.members[g] = append(s.members[g], int32(i))
+			members[g] = append(members[g], i)
 		}
 	}
+	s.members = chunkedOf(s.cow, members)
 }
 
 func newGroupNode(g Group) *groupNode {

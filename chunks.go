@@ -3,6 +3,7 @@ package access
 import (
 	"iter"
 	"slices"
+	"unsafe"
 )
 
 // chunked is an array split into chunks of chunkLen elements, which
@@ -69,6 +70,41 @@ func (c *chunked[T]) len() int { return c.n }
 // at returns element i, which must be below len.
 func (c *chunked[T]) at(i int32) T {
 	return c.chunks[i>>chunkShift].v[i&chunkMask]
+}
+
+// get returns element i, or the zero value when i is out of range.
+func (c *chunked[T]) get(i int32) T {
+	if i < 0 || int(i) >= c.n {
+		var zero T
+		return zero
+	}
+	return c.at(i)
+}
+
+// differing yields, in order, the indexes below the longer of a's and
+// b's lengths that lie in chunks a and b do not share: comparing two
+// versions of an array costs a pass over the chunk pointers and the
+// chunks that differ, not a pass over the elements.
+func differing[T any](a, b *chunked[T]) iter.Seq[int32] {
+	return func(yield func(int32) bool) {
+		n := max(a.n, b.n)
+		for k := 0; k<<chunkShift < n; k++ {
+			if k < len(a.chunks) && k < len(b.chunks) && a.chunks[k] == b.chunks[k] {
+				continue
+			}
+			for i := k << chunkShift; i < min(n, (k+1)<<chunkShift); i++ {
+				if !yield(int32(i)) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// bytes returns the size of the chunks and of the slice of their pointers.
+func (c *chunked[T]) bytes() int64 {
+	var ch chunk[T]
+	return int64(len(c.chunks))*(int64(unsafe.Sizeof(ch))+8) + 24
 }
 
 // all yields every element with its index, in order.

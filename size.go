@@ -55,8 +55,8 @@ func (s *snapshot) walkBytes() int64 {
 		n += groupNodeBytes(g)
 	}
 	n += sliceBytes(s.smart)
-	n += sliceBytes(s.members)
-	for _, m := range s.members {
+	n += s.members.bytes()
+	for _, m := range s.members.all() {
 		n += sliceBytes(m)
 	}
 
@@ -66,8 +66,8 @@ func (s *snapshot) walkBytes() int64 {
 	}
 
 	n += idIndexBytes(&s.assocIndex)
-	n += sliceBytes(s.assocs)
-	for _, a := range s.assocs {
+	n += s.assocs.bytes()
+	for _, a := range s.assocs.all() {
 		n += assocNodeBytes(a)
 	}
 	n += sliceBytes(s.hot)
@@ -77,7 +77,7 @@ func (s *snapshot) walkBytes() int64 {
 		}
 	}
 	n += sliceBytes(s.personalGroups)
-	n += sliceBytes(s.assocRole)
+	n += s.assocRole.bytes()
 
 	n += mapBytes(s.types) + sliceBytes(s.typeNames)
 	for t := range s.types {
