@@ -134,7 +134,13 @@ func (s *snapshot) buildMembers() {
 			members[g] = append(members[g], i)
 		}
 	}
-	s.members = chunkedOf(s.cow, members)
+	sets := make([]*memberSet, len(members))
+	slab := make([]memberSet, len(members))
+	for g, m := range members {
+		slab[g] = newMemberSet(m)
+		sets[g] = &slab[g]
+	}
+	s.members = chunkedOf(s.cow, sets)
 }
 
 func newGroupNode(g Group) *groupNode {

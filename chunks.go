@@ -10,8 +10,8 @@ import (
 // snapshots share copy-on-write: an update that writes one element copies
 // the slice of chunk pointers (one pointer per chunkLen elements) and the
 // one chunk it touches, not the whole array. A million associates' node
-// pointers take 8 MB; a write to one of them copies 8 KB of chunk pointers
-// and one 8 KB chunk.
+// pointers take 8 MB; a write to one of them copies 16 KB of chunk
+// pointers and one 4 KB chunk.
 //
 // Every chunk, and the slice of chunk pointers, records the cow (the
 // record of the snapshot being built) that made it; a write by the same
@@ -31,7 +31,7 @@ type chunked[T any] struct {
 }
 
 const (
-	chunkShift = 10
+	chunkShift = 9
 	chunkLen   = 1 << chunkShift
 	chunkMask  = chunkLen - 1
 )
@@ -168,4 +168,109 @@ func (c *chunked[T]) append(o *cow, v T) {
 	}
 	c.n++
 	c.set(o, int32(c.n-1), v)
+}
+
+// memberSet is a group's effective members, sorted associate indexes, in
+// runs of at most 2*memberRun, so that a change to a group of a hundred
+// thousand members copies the run it touches and the run headers, not
+// the whole list. Runs are never empty and are shared between snapshots;
+// nothing writes into one after it is made.
+type memberSet struct{ runs [][]int32 }
+
+// memberRun is the length of the runs a list is cut into.
+const memberRun = 512
+
+// newMemberSet returns the set of the sorted list, cut into runs without
+// copying; the list must not be written afterwards.
+func newMemberSet(list []int32) memberSet {
+	if len(list) == 0 {
+		return memberSet{}
+	}
+	runs := make([][]int32, 0, (len(list)+memberRun-1)/memberRun)
+	return memberSet{appendRuns(runs, list)}
+}
+
+// appendRuns appends list, cut into runs of memberRun (the last one up to
+// 2*memberRun), each capped so that an append cannot spill into the next.
+func appendRuns(runs [][]int32, list []int32) [][]int32 {
+	for len(list) > 2*memberRun {
+		runs = append(runs, list[:memberRun:memberRun])
+		list = list[memberRun:]
+	}
+	if len(list) > 0 {
+		runs = append(runs, list[:len(list):len(list)])
+	}
+	return runs
+}
+
+// len returns the number of members.
+func (m memberSet) len() int {
+	n := 0
+	for _, r := range m.runs {
+		n += len(r)
+	}
+	return n
+}
+
+// all yields the members in order.
+func (m memberSet) all() iter.Seq[int32] {
+	return func(yield func(int32) bool) {
+		for _, r := range m.runs {
+			for _, a := range r {
+				if !yield(a) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// appendTo appends the members, in order, to dst.
+func (m memberSet) appendTo(dst []int32) []int32 {
+	for _, r := range m.runs {
+		dst = append(dst, r...)
+	}
+	return dst
+}
+
+// list returns the members as one sorted slice, which the caller must not
+// write: the run itself when there is one. It is never nil, even for no
+// members (byID reads nil as every associate).
+func (m memberSet) list() []int32 {
+	switch len(m.runs) {
+	case 0:
+		return []int32{}
+	case 1:
+		return m.runs[0]
+	}
+	return m.appendTo(make([]int32, 0, m.len()))
+}
+
+// with returns the set without rm and with add (both sorted; rm holds
+// only members, add only non-members). Runs that neither touches are
+// shared with m; each run that changes is copied once.
+func (m memberSet) with(add, rm []int32) memberSet {
+	if len(add)+len(rm) == 0 {
+		return m
+	}
+	if len(m.runs) == 0 {
+		return newMemberSet(mergeMembers(nil, add, rm))
+	}
+	out := make([][]int32, 0, len(m.runs)+len(add)/memberRun+1)
+	for k, run := range m.runs {
+		// Run k takes the changes below the next run's first member.
+		na, nr := len(add), len(rm)
+		if k+1 < len(m.runs) {
+			next := m.runs[k+1][0]
+			na, _ = slices.BinarySearch(add, next)
+			nr, _ = slices.BinarySearch(rm, next)
+		}
+		if na == 0 && nr == 0 {
+			out = append(out, run)
+			continue
+		}
+		out = appendRuns(out, mergeMembers(run, add[:na], rm[:nr]))
+		add, rm = add[na:], rm[nr:]
+	}
+	return memberSet{out}
 }

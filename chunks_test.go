@@ -123,3 +123,75 @@ func TestChunkedAllStops(t *testing.T) {
 		t.Fatalf("all yielded %v before the break, want [1 2]", seen)
 	}
 }
+
+// TestMemberSetProperty checks memberSet against a sorted slice under
+// random joins and leaves, with every older set kept and checked
+// unchanged, as published snapshots must be.
+func TestMemberSetProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		universe := rapid.IntRange(1, 6*memberRun).Draw(t, "universe")
+		ref := map[int32]bool{}
+		var init []int32
+		sparse := rapid.IntRange(0, 3).Draw(t, "sparseness")
+		for i := range int32(universe) {
+			if rapid.IntRange(0, sparse).Draw(t, "initial") == 0 {
+				ref[i] = true
+				init = append(init, i)
+			}
+		}
+		m := newMemberSet(init)
+		type version struct {
+			m    memberSet
+			want []int32
+		}
+		var kept []version
+		sorted := func() []int32 {
+			out := []int32{}
+			for i := range int32(universe) {
+				if ref[i] {
+					out = append(out, i)
+				}
+			}
+			return out
+		}
+		for range rapid.IntRange(1, 6).Draw(t, "versions") {
+			kept = append(kept, version{m, sorted()})
+			var add, rm []int32
+			for i := range int32(universe) {
+				if rapid.IntRange(0, 15).Draw(t, "change") != 0 {
+					continue
+				}
+				if ref[i] {
+					rm = append(rm, i)
+				} else {
+					add = append(add, i)
+				}
+				ref[i] = !ref[i]
+			}
+			m = m.with(add, rm)
+			want := sorted()
+			if diff := cmp.Diff(want, m.list()); diff != "" {
+				t.Fatalf("after +%v -%v (-want +got):\n%s", add, rm, diff)
+			}
+			if m.len() != len(want) || len(m.appendTo(nil)) != len(want) || len(slices.Collect(m.all())) != len(want) {
+				t.Fatalf("len %d, appendTo %d, all %d, want %d", m.len(), len(m.appendTo(nil)), len(slices.Collect(m.all())), len(want))
+			}
+			for _, r := range m.runs {
+				if len(r) == 0 || len(r) > 2*memberRun {
+					t.Fatalf("a run of %d members", len(r))
+				}
+			}
+			for _, k := range kept {
+				if diff := cmp.Diff(k.want, k.m.list()); diff != "" {
+					t.Fatalf("an older set changed (-want +got):\n%s", diff)
+				}
+			}
+		}
+	})
+}
+
+func TestMemberSetEmptyListIsNotNil(t *testing.T) {
+	if (memberSet{}).list() == nil {
+		t.Fatal("the empty set's list is nil, which byID reads as every associate")
+	}
+}

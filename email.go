@@ -127,7 +127,7 @@ func (e *Engine) ValidateEmails(ctx context.Context, g GroupID, opts EmailCheckO
 	if gn == nil {
 		return nil, fmt.Errorf("access: ValidateEmails: group %d: %w", g, ErrNotFound)
 	}
-	members := s.byID(s.members.at(gi))
+	members := s.byID(s.memberSet(gi).list())
 	out := make([]EmailResult, len(members))
 	domainOf := make([]int, len(members)) // index into domains, or -1
 	var domains []string

@@ -74,10 +74,10 @@ const (
 	hotLicence                  // the licence gate must read the node (see licenceTable.timeless)
 )
 
-// hotChunk is a block of headers: updates copy the chunks they change, not
-// the whole array.
+// hotChunk is a block of 512 headers, 16 KB: updates copy the chunks they
+// change, not the whole array.
 const (
-	hotShift = 11
+	hotShift = 9
 	hotLen   = 1 << hotShift
 )
 

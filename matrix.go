@@ -76,7 +76,7 @@ func (e *Engine) Matrix(ctx context.Context, g GroupID) (Matrix, error) {
 
 	// Members by role.
 	byRole := map[RoleID]int{}
-	for _, a := range s.members.at(gi) {
+	for a := range s.memberSet(gi).all() {
 		n := s.assocs.at(a)
 		out.Members++
 		switch {

@@ -27,7 +27,7 @@ func (e *Engine) MembersSeq(ctx context.Context, g GroupID) (iter.Seq[AssociateI
 	if gn == nil {
 		return nil, fmt.Errorf("access: group %d: %w", g, ErrNotFound)
 	}
-	ms := s.members.at(gi)
+	ms := s.memberSet(gi).list()
 	return func(yield func(AssociateID) bool) {
 		for _, a := range s.byID(ms) {
 			if !yield(s.assocs.at(a).a.ID) {

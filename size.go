@@ -57,7 +57,13 @@ func (s *snapshot) walkBytes() int64 {
 	n += sliceBytes(s.smart)
 	n += s.members.bytes()
 	for _, m := range s.members.all() {
-		n += sliceBytes(m)
+		if m == nil {
+			continue
+		}
+		n += 24 + sliceBytes(m.runs)
+		for _, r := range m.runs {
+			n += sliceBytes(r)
+		}
 	}
 
 	n += mapBytes(s.past)

@@ -59,7 +59,8 @@ type snapshot struct {
 	// members holds, per group index, the group's effective members as
 	// sorted associate indexes: what WhoCan, filters and listings read.
 	// It is shared copy-on-write in chunks (see chunked).
-	members chunked[[]int32]
+	// A nil entry is a group without members.
+	members chunked[*memberSet]
 
 	// assocIndex maps associate ids to indexes when they are not the same
 	// (see identityLimit).
@@ -335,6 +336,14 @@ func (x idIndex) with(id AssociateID, i int32) idIndex {
 	over[id] = i
 	x.over = over
 	return x
+}
+
+// memberSet returns the effective members of group index g.
+func (s *snapshot) memberSet(g int32) memberSet {
+	if m := s.members.at(g); m != nil {
+		return *m
+	}
+	return memberSet{}
 }
 
 func (s *snapshot) assoc(id AssociateID) (int32, *assocNode) {

@@ -133,7 +133,7 @@ func (s *snapshot) applyRoleAndGroupWrites(old *snapshot, d *Delta) (affected []
 	}
 	for g := range smartChanged {
 		if int(g) < old.members.len() {
-			affected = append(affected, old.members.at(g)...)
+			affected = old.memberSet(g).appendTo(affected)
 		}
 	}
 	changedRoles := s.changedRoles(old)
@@ -202,7 +202,7 @@ func (s *snapshot) membersOfMovedGroups(old *snapshot) (affected []int32) {
 			newUp = n.up
 		}
 		if !slices.Equal(oldUp, newUp) && g < old.members.len() {
-			affected = append(affected, old.members.at(int32(g))...)
+			affected = old.memberSet(int32(g)).appendTo(affected)
 		}
 	}
 	return affected
@@ -318,13 +318,18 @@ func (s *snapshot) rewriteHeaders(affected []int32) {
 // found into the groups' member lists, copying each list it changes.
 func (s *snapshot) applyMemberChanges(adds, removes map[int32][]int32) {
 	for g, add := range adds {
-		s.members.set(s.cow, g, mergeMembers(s.members.at(g), add, removes[g]))
+		s.setMembers(g, s.memberSet(g).with(add, removes[g]))
 	}
 	for g, rm := range removes {
 		if _, ok := adds[g]; !ok {
-			s.members.set(s.cow, g, mergeMembers(s.members.at(g), nil, rm))
+			s.setMembers(g, s.memberSet(g).with(nil, rm))
 		}
 	}
+}
+
+// setMembers makes m the members of group index g.
+func (s *snapshot) setMembers(g int32, m memberSet) {
+	s.members.set(s.cow, g, &m)
 }
 
 // scratchPool keeps the working memory of recomputeMemberships between

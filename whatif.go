@@ -563,7 +563,7 @@ func (s *snapshot) whatIfScope(next *snapshot, b *Batch) scope {
 		}
 		for _, g := range groups {
 			if gi, gn := sn.group(g); gn != nil {
-				for _, a := range sn.members.at(gi) {
+				for a := range sn.memberSet(gi).all() {
 					full(sn.assocs.at(a))
 				}
 			}
@@ -594,7 +594,7 @@ func (s *snapshot) whatIfScope(next *snapshot, b *Batch) scope {
 				return every()
 			}
 			if gi, gn := sn.group(l.Group); gn != nil {
-				for _, a := range sn.members.at(gi) {
+				for a := range sn.memberSet(gi).all() {
 					full(sn.assocs.at(a))
 				}
 			}
