@@ -340,6 +340,7 @@ func BenchmarkMembershipChange(b *testing.B) {
 	lat := make([]time.Duration, 0, min(b.N, 1<<20))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
 		toggle(i % len(users))
@@ -349,6 +350,7 @@ func BenchmarkMembershipChange(b *testing.B) {
 	}
 	b.StopTimer()
 	reportLatency(b, lat)
+	b.ReportMetric(float64(processCPU()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
 	for i := range users {
 		if added[i] {
 			toggle(i)
@@ -441,6 +443,7 @@ func BenchmarkGroupChange(b *testing.B) {
 	lat := make([]time.Duration, 0, min(b.N, 1<<20))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
 		toggle()
@@ -450,6 +453,7 @@ func BenchmarkGroupChange(b *testing.B) {
 	}
 	b.StopTimer()
 	reportLatency(b, lat)
+	b.ReportMetric(float64(processCPU()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
 	if nested {
 		toggle()
 	}
