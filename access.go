@@ -750,10 +750,10 @@ func (e *Engine) Members(ctx context.Context, g GroupID) ([]AssociateID, error) 
 	if gn == nil {
 		return nil, fmt.Errorf("access: group %d: %w", g, ErrNotFound)
 	}
-	ms := s.members[gi]
-	out := make([]AssociateID, len(ms))
-	for i, a := range ms {
-		out[i] = s.assocs[a].a.ID
+	ms := s.memberSet(gi)
+	out := make([]AssociateID, 0, ms.len())
+	for a := range ms.all() {
+		out = append(out, s.assocs.at(a).a.ID)
 	}
 	slices.Sort(out)
 	return out, nil

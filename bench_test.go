@@ -2,6 +2,7 @@ package access_test
 
 import (
 	"context"
+	"flag"
 	"maps"
 	"math/rand/v2"
 	"runtime"
@@ -29,10 +30,12 @@ type benchOrg struct {
 	// parents maps a group to the groups that list it.
 	parents map[access.GroupID][]access.GroupID
 	// pairs are random (internal associate, group) pairs, half of them
-	// memberships.
-	pairs    []memberPair
-	internal []access.AssociateID
-	groups   []access.GroupID
+	// memberships, made on first use (memberPairs): a million
+	// EffectiveGroups calls that only the IsMember benchmark needs.
+	pairs     []memberPair
+	pairsOnce sync.Once
+	internal  []access.AssociateID
+	groups    []access.GroupID
 	// How long the setup took: generating the organisation, loading it
 	// into the store, and NewResolver (Changes(0) and a full compile).
 	generate, load, resolve time.Duration
@@ -48,13 +51,29 @@ var (
 	benchData *benchOrg
 )
 
+// benchAssociates sizes the benchmark organisations (go test -bench …
+// -args -associates 1000000): that many associates and a tenth as many
+// groups, but at least orggen's default 10,000, since the write
+// benchmarks need two group hierarchies eight levels deep; orggen's shape
+// otherwise. 0 is orggen's default, 100,000 associates.
+var benchAssociates = flag.Int("associates", 0, "associates in the benchmark organisations (0: orggen's default, 100,000)")
+
+// benchConfig is the orggen configuration the benchmarks share.
+func benchConfig() orggen.Config {
+	cfg := orggen.Default()
+	if n := *benchAssociates; n > 0 {
+		cfg.Associates, cfg.Groups = n, max(cfg.Groups, n/10)
+	}
+	return cfg
+}
+
 func loadBenchOrg(b *testing.B) *benchOrg {
 	b.Helper()
 	benchOnce.Do(func() {
 		ctx := context.Background()
 		o := &benchOrg{}
 		start := time.Now()
-		o.batch = orggen.Generate(orggen.Default())
+		o.batch = orggen.Generate(benchConfig())
 		gen := time.Since(start)
 
 		start = time.Now()
@@ -84,6 +103,18 @@ func loadBenchOrg(b *testing.B) *benchOrg {
 				o.internal = append(o.internal, a.ID)
 			}
 		}
+		benchData = o
+	})
+	if benchData == nil {
+		b.Fatal("the benchmark organisation failed to load")
+	}
+	return benchData
+}
+
+// memberPairs makes o.pairs, once.
+func (o *benchOrg) memberPairs() []memberPair {
+	o.pairsOnce.Do(func() {
+		ctx, e := context.Background(), o.engine
 		rng := rand.New(rand.NewPCG(1, 2))
 		// A million pairs, so that the associates asked about are spread
 		// over the whole organisation and their memberships are not all
@@ -100,12 +131,8 @@ func loadBenchOrg(b *testing.B) *benchOrg {
 			}
 			o.pairs = append(o.pairs, memberPair{a, g})
 		}
-		benchData = o
 	})
-	if benchData == nil {
-		b.Fatal("the benchmark organisation failed to load")
-	}
-	return benchData
+	return o.pairs
 }
 
 // BenchmarkSetup reports how long the shared setup took, once: generating
@@ -145,6 +172,7 @@ func (o *benchOrg) upward(g access.GroupID) map[access.GroupID]int {
 // random groups, as a request deciding many things for one user does.
 func BenchmarkIsMember(b *testing.B) {
 	o := loadBenchOrg(b)
+	o.memberPairs()
 	ctx := context.Background()
 	// random-pairs cycles through 16,384 random pairs, the usual shape of
 	// such a benchmark; spread uses a million, so that the associates asked
@@ -309,17 +337,36 @@ func BenchmarkMembershipChange(b *testing.B) {
 			b.Fatalf("IsMember(%d, %d) = %v, %v after the write, want %v", a.ID, top, ok, err, added[i])
 		}
 	}
+	lat := make([]time.Duration, 0, min(b.N, 1<<20))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
 		toggle(i % len(users))
+		if len(lat) < cap(lat) {
+			lat = append(lat, time.Since(t0))
+		}
 	}
 	b.StopTimer()
+	reportLatency(b, lat)
+	b.ReportMetric(float64(processCPU()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
 	for i := range users {
 		if added[i] {
 			toggle(i)
 		}
 	}
+}
+
+// reportLatency reports the median and the 90th percentile of the
+// operations timed one by one.
+func reportLatency(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2])/1e3, "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*9/10])/1e3, "p90-µs")
 }
 
 // deepGroup returns a plain group with an ancestor at least hops nesting
@@ -393,12 +440,20 @@ func BenchmarkGroupChange(b *testing.B) {
 			b.Fatalf("IsMember(%d, %d) = %v, %v after the write, want %v", witness, top.ID, ok, err, nested)
 		}
 	}
+	lat := make([]time.Duration, 0, min(b.N, 1<<20))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
 		toggle()
+		if len(lat) < cap(lat) {
+			lat = append(lat, time.Since(t0))
+		}
 	}
 	b.StopTimer()
+	reportLatency(b, lat)
+	b.ReportMetric(float64(processCPU()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
 	if nested {
 		toggle()
 	}

@@ -73,7 +73,7 @@ func (s *snapshot) buildAssocs(b *Batch) {
 		as = slices.Clone(as)
 		slices.SortFunc(as, byID)
 	}
-	s.assocs = make([]*assocNode, 0, len(as))
+	assocs := make([]*assocNode, 0, len(as))
 	// The nodes come from one slab rather than one allocation each.
 	slab := make([]assocNode, len(as))
 	ids := make([]AssociateID, 0, len(as))
@@ -84,7 +84,7 @@ func (s *snapshot) buildAssocs(b *Batch) {
 	// without reading the id index first.
 	if len(as) > 0 && as[0].ID >= 0 && as[len(as)-1].ID < AssociateID(len(as)+len(as)/4+1024) {
 		s.identityLimit = int64(as[len(as)-1].ID) + 1 + int64(len(as)/8+1024)
-		s.assocs = make([]*assocNode, s.identityLimit)
+		assocs = make([]*assocNode, s.identityLimit)
 	}
 	// Associates with equal attributes share one map: the snapshot never
 	// changes a map, and hands out copies (Associate.clone).
@@ -98,13 +98,14 @@ func (s *snapshot) buildAssocs(b *Batch) {
 		*n = *newAssocNode(a)
 		if s.identityLimit > 0 {
 			n.idx = int32(a.ID)
-			s.assocs[a.ID] = n
+			assocs[a.ID] = n
 		} else {
-			n.idx = int32(len(s.assocs))
-			s.assocs = append(s.assocs, n)
+			n.idx = int32(len(assocs))
+			assocs = append(assocs, n)
 		}
 		ids, idx = append(ids, a.ID), append(idx, n.idx)
 	}
+	s.assocs = chunkedOf(s.cow, assocs)
 	s.assocIndex = newIDIndex(ids, idx)
 }
 
@@ -117,7 +118,7 @@ func (s *snapshot) buildMembers() {
 	s.computeEffective()
 	count := make([]int, len(s.groups))
 	total := 0
-	for _, n := range s.assocs {
+	for _, n := range s.assocs.all() {
 		if n == nil {
 			continue
 		}
@@ -127,18 +128,25 @@ func (s *snapshot) buildMembers() {
 		total += len(n.groups)
 	}
 	all := make([]int32, total)
-	s.members = make([][]int32, len(s.groups))
+	members := make([][]int32, len(s.groups))
 	for g, c := range count {
-		s.members[g], all = all[:0:c], all[c:]
+		members[g], all = all[:0:c], all[c:]
 	}
-	for i, n := range s.assocs {
+	for i, n := range s.assocs.all() {
 		if n == nil {
 			continue
 		}
 		for _, g := range n.groups {
-			s.members[g] = append(s.members[g], int32(i))
+			members[g] = append(members[g], i)
 		}
 	}
+	sets := make([]*memberSet, len(members))
+	slab := make([]memberSet, len(members))
+	for g, m := range members {
+		slab[g] = newMemberSet(m)
+		sets[g] = &slab[g]
+	}
+	s.members = chunkedOf(s.cow, sets)
 }
 
 // parallelMin is the fewest associates per goroutine computeEffective
@@ -150,24 +158,25 @@ var parallelMin = 16 << 10
 // read, so it splits them into runs computed in parallel, one scratch
 // each, up to GOMAXPROCS at once.
 func (s *snapshot) computeEffective() {
-	runs := min(runtime.GOMAXPROCS(0), len(s.assocs)/parallelMin)
-	run := func(part []*assocNode) {
+	n := s.assocs.len()
+	runs := min(runtime.GOMAXPROCS(0), n/parallelMin)
+	run := func(lo, hi int) {
 		sc := newScratch(len(s.groups))
 		sc.slab = true
-		for _, n := range part {
-			if n != nil {
-				n.groups = s.effective(&n.a, sc)
+		for i := lo; i < hi; i++ {
+			if a := s.assocs.at(int32(i)); a != nil {
+				a.groups = s.effective(&a.a, sc)
 			}
 		}
 	}
 	if runs <= 1 {
-		run(s.assocs)
+		run(0, n)
 		return
 	}
 	var wg sync.WaitGroup
-	per := (len(s.assocs) + runs - 1) / runs
-	for lo := 0; lo < len(s.assocs); lo += per {
-		wg.Go(func() { run(s.assocs[lo:min(lo+per, len(s.assocs))]) })
+	per := (n + runs - 1) / runs
+	for lo := 0; lo < n; lo += per {
+		wg.Go(func() { run(lo, min(lo+per, n)) })
 	}
 	wg.Wait()
 }
@@ -458,19 +467,15 @@ func (s *snapshot) reachAll(a *Associate, sc *scratch) bool {
 	return len(sc.touched) > 0
 }
 
-// scratchPool holds the scratch of viasOf, which explanations call
-// outside any build.
-var scratchPool = sync.Pool{New: func() any { return newScratch(0) }}
-
 // viasOf returns the explanations of the associate's memberships, vias[i]
 // explaining n.groups[i], computed afresh from the snapshot: the same
 // computation that gave n its groups, so the same answer. A group the
 // computation does not reach (never, in a consistent node) gets a base
 // step, so that a path to it ends there.
 func (s *snapshot) viasOf(n *assocNode) []via {
-	sc := scratchPool.Get().(*scratch)
+	sc := getScratch(len(s.groups))
 	groups, vias := s.memberships(&n.a, sc)
-	scratchPool.Put(sc)
+	putScratch(sc)
 	if slices.Equal(groups, n.groups) {
 		return vias
 	}

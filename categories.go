@@ -72,7 +72,7 @@ func (e *Engine) CategoryMembers(ctx context.Context, c CategoryID) ([]Associate
 		return nil, fmt.Errorf("access: CategoryMembers: category %d: %w", c, ErrNotFound)
 	}
 	var out []AssociateID
-	for _, n := range s.assocs {
+	for _, n := range s.assocs.all() {
 		if n == nil {
 			continue
 		}

@@ -20,6 +20,11 @@ import (
 // record owns nothing, so every own… helper copies: correct, if slow, for
 // code (tests) that edits a snapshot outside build and update.
 //
+// The arrays sized by the associates and groups (snapshot.assocs,
+// snapshot.assocRole, snapshot.members) are chunked: each chunk records
+// the cow that made it, so that an update copies the chunks it writes, not
+// the arrays (see chunked).
+//
 // The personal-group array (snapshot.personalGroups) is the exception: successive
 // snapshots append to one array in place, coordinated by its persArena,
 // rather than copying it (see hotWriter).
@@ -38,13 +43,11 @@ type cow struct {
 type cowPart uint8
 
 const (
-	cowMembers cowPart = 1 << iota // snapshot.members
-	cowAssocs                      // snapshot.assocs, the slice of node pointers
-	cowNodes                       // every node snapshot.assocs points at, edited in place
-	cowGroups                      // snapshot.groupIdx and snapshot.groups
-	cowTypes                       // snapshot.types and snapshot.typeNames
-	cowHot                         // snapshot.hot, the slice of chunk pointers, and snapshot.assocRole
-	cowChunks                      // every header chunk (buildHot made them all afresh)
+	cowNodes  cowPart = 1 << iota // every node snapshot.assocs points at, edited in place
+	cowGroups                     // snapshot.groupIdx and snapshot.groups
+	cowTypes                      // snapshot.types and snapshot.typeNames
+	cowHot                        // snapshot.hot, the slice of chunk pointers
+	cowChunks                     // every header chunk (buildHot made them all afresh)
 )
 
 // owns reports whether part p is the snapshot's own, to write in place.
@@ -76,32 +79,16 @@ func (c *cow) claimChunk(i int32) bool {
 	return true
 }
 
-// ownMembers makes s.members the snapshot's own.
-func (s *snapshot) ownMembers() {
-	if s.cow.claim(cowMembers) {
-		s.members = slices.Clone(s.members)
-	}
-}
-
-// ownAssocs makes the slice s.assocs the snapshot's own; the nodes it
-// points at stay shared (see ownNodes).
-func (s *snapshot) ownAssocs() {
-	if s.cow.claim(cowAssocs) {
-		s.assocs = slices.Clone(s.assocs)
-	}
-}
-
 // ownNodes makes every associate node the snapshot's own, copying each,
 // and reports whether it copied them (they were shared).
 func (s *snapshot) ownNodes() bool {
 	if !s.cow.claim(cowNodes) {
 		return false
 	}
-	s.ownAssocs()
-	for i, a := range s.assocs {
+	for i, a := range s.assocs.all() {
 		if a != nil {
 			c := *a
-			s.assocs[i] = &c
+			s.assocs.set(s.cow, i, &c)
 		}
 	}
 	return true
@@ -126,12 +113,11 @@ func (s *snapshot) ownTypes() {
 	}
 }
 
-// ownHot makes the chunk-pointer slice s.hot and s.assocRole the
-// snapshot's own; the chunks stay shared (see ownChunk).
+// ownHot makes the chunk-pointer slice s.hot the snapshot's own; the
+// chunks stay shared (see ownChunk).
 func (s *snapshot) ownHot() {
 	if s.cow.claim(cowHot) {
 		s.hot = slices.Clone(s.hot)
-		s.assocRole = slices.Clone(s.assocRole)
 	}
 }
 

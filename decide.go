@@ -168,12 +168,12 @@ func (s *snapshot) gateCause(i int32, g Gate, now func() time.Time) cause {
 	case GateMalformed:
 		// Keep the undefined type, so the explanation can name the
 		// value whoever reads the log must look for.
-		if i >= 0 && s.assocs[i] != nil {
-			c.id = int64(s.assocs[i].a.Type)
+		if i >= 0 && s.assocs.at(i) != nil {
+			c.id = int64(s.assocs.at(i).a.Type)
 		}
 	case GateNoLicence:
-		if i >= 0 && s.assocs[i] != nil {
-			p, id := s.licences.check(&s.assocs[i].a, now())
+		if i >= 0 && s.assocs.at(i) != nil {
+			p, id := s.licences.check(&s.assocs.at(i).a, now())
 			c.sub, c.id = uint8(p), int64(id)
 		}
 	}
@@ -244,7 +244,7 @@ func (s *snapshot) relations(d *Decision, x subj, f *recordFacts, role *roleNode
 		if rec.Group != 0 {
 			switch gi := f.group; {
 			case gi >= 0 && gi == h.primary,
-				gi < 0 && h.flags&hotOddPrimary != 0 && s.assocs[x.i].primary == rec.Group:
+				gi < 0 && h.flags&hotOddPrimary != 0 && s.assocs.at(x.i).primary == rec.Group:
 				rels = rels.With(PrimaryGroup)
 			case gi >= 0 && s.memberHot(h, gi):
 				rels = rels.With(OtherGroup)
@@ -271,7 +271,7 @@ func (s *snapshot) relations(d *Decision, x subj, f *recordFacts, role *roleNode
 			}
 		}
 	case External:
-		a := &s.assocs[x.i].a
+		a := &s.assocs.at(x.i).a
 		if rec.Company != 0 && rec.Company == a.Company {
 			rels = rels.With(MyCompany)
 		}

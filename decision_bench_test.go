@@ -77,7 +77,7 @@ func dLoadBench(b *testing.B) *dBenchOrg {
 func dBuildBench() (*dBenchOrg, error) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(7, 11))
-	batch := orggen.Generate(orggen.Default())
+	batch := orggen.Generate(benchConfig())
 
 	// Every role gets a grid (orggen gives most roles one already), and
 	// every third one a row of its own for sales.

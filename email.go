@@ -127,13 +127,13 @@ func (e *Engine) ValidateEmails(ctx context.Context, g GroupID, opts EmailCheckO
 	if gn == nil {
 		return nil, fmt.Errorf("access: ValidateEmails: group %d: %w", g, ErrNotFound)
 	}
-	members := s.byID(s.members[gi])
+	members := s.byID(s.memberSet(gi).list())
 	out := make([]EmailResult, len(members))
 	domainOf := make([]int, len(members)) // index into domains, or -1
 	var domains []string
 	index := map[string]int{}
 	for i, a := range members {
-		n := s.assocs[a]
+		n := s.assocs.at(a)
 		out[i] = EmailResult{Associate: n.a.ID, Name: n.a.Name, Email: n.a.Email}
 		domainOf[i] = -1
 		d, status, err := emailDomain(n.a.Email)

@@ -15,15 +15,15 @@ import (
 func CheckHeaders(e *Engine) error { return checkHeaders(e.snap.Load()) }
 
 func checkHeaders(s *snapshot) error {
-	if len(s.hot)*hotLen < len(s.assocs) || len(s.assocRole) < len(s.assocs) {
-		return fmt.Errorf("%d headers and %d role slots for %d associates", len(s.hot)*hotLen, len(s.assocRole), len(s.assocs))
+	if len(s.hot)*hotLen < s.assocs.len() || s.assocRole.len() < s.assocs.len() {
+		return fmt.Errorf("%d headers and %d role slots for %d associates", len(s.hot)*hotLen, s.assocRole.len(), s.assocs.len())
 	}
-	for i, n := range s.assocs {
+	for i, n := range s.assocs.all() {
 		x := s.subjectOfNode(n)
 		h := s.hotAt(int32(i))
 		if n == nil {
-			if h.flags&hotPresent != 0 || s.assocRole[i] != -1 {
-				return fmt.Errorf("deleted associate index %d: header %+v, role slot %d", i, *h, s.assocRole[i])
+			if h.flags&hotPresent != 0 || s.assocRole.at(i) != -1 {
+				return fmt.Errorf("deleted associate index %d: header %+v, role slot %d", i, *h, s.assocRole.at(i))
 			}
 			continue
 		}
@@ -33,8 +33,8 @@ func checkHeaders(s *snapshot) error {
 		if got := s.roleID(x); got != n.a.Role {
 			return fmt.Errorf("associate %d: header role %d, want %d", n.a.ID, got, n.a.Role)
 		}
-		if s.assocRole[i] != h.role {
-			return fmt.Errorf("associate %d: role slot %d, header %d", n.a.ID, s.assocRole[i], h.role)
+		if s.assocRole.at(i) != h.role {
+			return fmt.Errorf("associate %d: role slot %d, header %d", n.a.ID, s.assocRole.at(i), h.role)
 		}
 		if h.policyMask != n.policyMask || AssociateType(h.typ) != n.a.Type || (h.flags&hotActive != 0) != n.a.Active {
 			return fmt.Errorf("associate %d: header %+v disagrees with node", n.a.ID, *h)

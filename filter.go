@@ -719,7 +719,7 @@ func (s *snapshot) filterCache() *filterCache {
 		// hold their role still: their records are a superior's
 		// subordinates' records, as ownerRole makes them for Can.
 		fc.start = make([]int32, len(s.roleByPre)+1)
-		for _, n := range s.assocs {
+		for _, n := range s.assocs.all() {
 			if n != nil && n.a.Role != 0 {
 				if rn := s.roles[n.a.Role]; rn != nil {
 					fc.start[rn.pre+1]++
@@ -736,7 +736,7 @@ func (s *snapshot) filterCache() *filterCache {
 		}
 		fc.byPos = make([]int64, fc.start[len(s.roleByPre)])
 		next := slices.Clone(fc.start)
-		for _, n := range s.assocs {
+		for _, n := range s.assocs.all() {
 			if n != nil && n.a.Role != 0 {
 				if rn := s.roles[n.a.Role]; rn != nil {
 					fc.byPos[next[rn.pre]] = int64(n.a.ID)
@@ -759,7 +759,7 @@ func (s *snapshot) filterCache() *filterCache {
 			for _, x := range r.from.assocs {
 				o.owners = append(o.owners, int64(x))
 			}
-			for _, n := range s.assocs {
+			for _, n := range s.assocs.all() {
 				if n != nil && s.holds(&r.from, n.a.ID, s.subjectOfNode(n)) {
 					o.owners = append(o.owners, int64(n.a.ID))
 				}

@@ -74,10 +74,10 @@ const (
 	hotLicence                  // the licence gate must read the node (see licenceTable.timeless)
 )
 
-// hotChunk is a block of headers: updates copy the chunks they change, not
-// the whole array.
+// hotChunk is a block of 512 headers, 16 KB: updates copy the chunks they
+// change, not the whole array.
 const (
-	hotShift = 11
+	hotShift = 9
 	hotLen   = 1 << hotShift
 )
 
@@ -111,7 +111,7 @@ func (s *snapshot) memberHot(h *hotAssoc, g int32) bool {
 		return false
 	}
 	if h.flags&hotManyPersonal != 0 {
-		_, ok := slices.BinarySearch(s.assocs[h.personalStart].groups, g)
+		_, ok := slices.BinarySearch(s.assocs.at(h.personalStart).groups, g)
 		return ok
 	}
 	return contains(s.personalGroups[h.personalStart:h.personalStart+int32(h.personalCount)], g)
@@ -125,7 +125,7 @@ func (s *snapshot) gateHot(i int32, h *hotAssoc, now func() time.Time) Gate {
 	}
 	var a *Associate
 	if h.flags&(hotWindow|hotLicence) != 0 {
-		a = &s.assocs[i].a
+		a = &s.assocs.at(i).a
 	}
 	return checkGate(AssociateType(h.typ), h.flags&hotActive != 0, a, s.licences, now)
 }
@@ -176,7 +176,7 @@ func (s *snapshot) roleID(x subj) RoleID {
 	case x.h.role >= 0:
 		return s.roleIDs[x.h.role]
 	case x.h.flags&hotOddRole != 0:
-		return s.assocs[x.i].role
+		return s.assocs.at(x.i).role
 	}
 	return 0
 }
@@ -253,7 +253,7 @@ func (s *snapshot) makeHot(n *assocNode) hotAssoc {
 
 // buildHot computes every header afresh, with a new overflow array.
 func (s *snapshot) buildHot() {
-	s.hot = make([]*hotChunk, (len(s.assocs)+hotLen-1)/hotLen)
+	s.hot = make([]*hotChunk, (s.assocs.len()+hotLen-1)/hotLen)
 	// One allocation for all chunks, so that the kernel can back it with
 	// huge pages; chunks copied by later updates are allocated one by one.
 	all := make([]hotAssoc, len(s.hot)*hotLen)
@@ -264,10 +264,10 @@ func (s *snapshot) buildHot() {
 	s.cow.claim(cowChunks)
 	s.personalGroups, s.personalDead = nil, 0
 	s.personalArena = &persArena{}
-	s.assocRole = make([]int32, len(s.assocs))
-	for i, n := range s.assocs {
-		*s.hotAt(int32(i)) = s.makeHot(n)
-		s.assocRole[i] = s.hotAt(int32(i)).role
+	s.assocRole = newChunked[int32](s.cow, s.assocs.len())
+	for i, n := range s.assocs.all() {
+		*s.hotAt(i) = s.makeHot(n)
+		s.assocRole.set(s.cow, i, s.hotAt(i).role)
 	}
 	s.personalArena.top.Store(int64(len(s.personalGroups)))
 	if len(all) > 0 {
@@ -312,14 +312,16 @@ func (w *hotWriter) set(i int32) {
 		s.hot = append(s.hot, new(hotChunk))
 		s.cow.claimChunk(int32(len(s.hot) - 1)) // new: nobody else has it
 	}
-	for int(i) >= len(s.assocRole) {
-		s.assocRole = append(s.assocRole, -1)
+	for int(i) >= s.assocRole.len() {
+		s.assocRole.append(s.cow, -1)
 	}
 	s.ownChunk(i >> hotShift)
 	h := s.hotAt(i)
 	s.personalDead += int(h.personalCount)
-	*h = s.makeHot(s.assocs[i])
-	s.assocRole[i] = h.role
+	*h = s.makeHot(s.assocs.at(i))
+	if s.assocRole.at(i) != h.role {
+		s.assocRole.set(s.cow, i, h.role)
+	}
 }
 
 // done compacts the personal-group array when most of it is dead.
@@ -345,7 +347,7 @@ func (w *hotWriter) compact() {
 		return
 	}
 	live := make([]int32, 0, len(s.personalGroups)-s.personalDead)
-	for i := range s.assocs {
+	for i := range s.assocs.all() {
 		s.ownChunk(int32(i) >> hotShift)
 		h := s.hotAt(int32(i))
 		if h.personalCount == 0 {

@@ -76,8 +76,8 @@ func (e *Engine) Matrix(ctx context.Context, g GroupID) (Matrix, error) {
 
 	// Members by role.
 	byRole := map[RoleID]int{}
-	for _, a := range s.members[gi] {
-		n := s.assocs[a]
+	for a := range s.memberSet(gi).all() {
+		n := s.assocs.at(a)
 		out.Members++
 		switch {
 		case s.gate(n, e.now) != GateNone:

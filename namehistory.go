@@ -83,24 +83,22 @@ func (h *history) diff(old, s *snapshot) {
 		k := nameKey{kind, id}
 		h.undo[k] = append(h.undo[k], nameChange{rev: s.rev, name: before, had: had})
 	}
-	if len(old.assocs) != len(s.assocs) || len(s.assocs) == 0 || &old.assocs[0] != &s.assocs[0] {
-		for i, n := range old.assocs {
-			if n == nil || (i < len(s.assocs) && s.assocs[i] == n) {
-				continue
-			}
-			_, nn := s.assoc(n.a.ID)
-			after := ""
-			if nn != nil {
-				after = nn.a.Name
-			}
-			note(nameAssoc, int64(n.a.ID), n.a.Name, true, after, nn != nil)
+	for i := range differing(&old.assocs, &s.assocs) {
+		n, nn := old.assocs.get(i), s.assocs.get(i)
+		if n == nn {
+			continue
 		}
-		for i, n := range s.assocs {
-			if n == nil || (i < len(old.assocs) && old.assocs[i] == n) {
-				continue
+		if n != nil {
+			_, after := s.assoc(n.a.ID)
+			name := ""
+			if after != nil {
+				name = after.a.Name
 			}
-			if _, on := old.assoc(n.a.ID); on == nil {
-				note(nameAssoc, int64(n.a.ID), "", false, n.a.Name, true)
+			note(nameAssoc, int64(n.a.ID), n.a.Name, true, name, after != nil)
+		}
+		if nn != nil {
+			if _, on := old.assoc(nn.a.ID); on == nil {
+				note(nameAssoc, int64(nn.a.ID), "", false, nn.a.Name, true)
 			}
 		}
 	}

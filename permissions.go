@@ -45,16 +45,17 @@ func (e *Engine) WhoCan(ctx context.Context, act Action, rec Record) ([]Allowed,
 	if err := e.checkRequest(act, &rec); err != nil {
 		return nil, err
 	}
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(s.assocs)/8192))
+	workers := min(runtime.GOMAXPROCS(0), max(1, s.assocs.len()/8192))
 	parts := make([][]Allowed, workers)
 	var wg sync.WaitGroup
-	chunk := (len(s.assocs) + workers - 1) / workers
+	chunk := (s.assocs.len() + workers - 1) / workers
 	for w := range workers {
-		lo, hi := w*chunk, min((w+1)*chunk, len(s.assocs))
+		lo, hi := w*chunk, min((w+1)*chunk, s.assocs.len())
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for _, n := range s.assocs[lo:hi] {
+			for i := lo; i < hi; i++ {
+				n := s.assocs.at(int32(i))
 				if n == nil || ctx.Err() != nil {
 					continue
 				}

@@ -27,10 +27,10 @@ func (e *Engine) MembersSeq(ctx context.Context, g GroupID) (iter.Seq[AssociateI
 	if gn == nil {
 		return nil, fmt.Errorf("access: group %d: %w", g, ErrNotFound)
 	}
-	ms := s.members[gi]
+	ms := s.memberSet(gi).list()
 	return func(yield func(AssociateID) bool) {
 		for _, a := range s.byID(ms) {
-			if !yield(s.assocs[a].a.ID) {
+			if !yield(s.assocs.at(a).a.ID) {
 				return
 			}
 		}
@@ -58,7 +58,7 @@ func (e *Engine) WhoCanSeq(ctx context.Context, act Action, rec Record) (iter.Se
 				yield(Allowed{}, fmt.Errorf("access: WhoCan: %w", err))
 				return
 			}
-			n := s.assocs[i]
+			n := s.assocs.at(i)
 			d := Decision{Action: act, Subject: n.a.ID, Record: rec, Revision: s.rev, names: s.names}
 			s.decide(&d, e.now)
 			if !d.Allowed {
@@ -116,7 +116,7 @@ func (e *Engine) AssociatesSeq(ctx context.Context, after AssociateID) (iter.Seq
 	idx := s.byID(nil)
 	// The first index past after: every id up to after compares below.
 	from, _ := slices.BinarySearchFunc(idx, after, func(i int32, after AssociateID) int {
-		if s.assocs[i].a.ID <= after {
+		if s.assocs.at(i).a.ID <= after {
 			return -1
 		}
 		return 1
@@ -124,7 +124,7 @@ func (e *Engine) AssociatesSeq(ctx context.Context, after AssociateID) (iter.Seq
 	idx = idx[from:]
 	return func(yield func(Associate) bool) {
 		for _, i := range idx {
-			if !yield(s.assocs[i].a.clone()) {
+			if !yield(s.assocs.at(i).a.clone()) {
 				return
 			}
 		}
@@ -168,14 +168,14 @@ func sortIdx[ID cmp.Ordered](idx []int32, id func(int32) ID) {
 // the last full build out of order cost a sorted copy.
 func (s *snapshot) byID(idx []int32) []int32 {
 	if idx == nil {
-		idx = make([]int32, 0, len(s.assocs))
-		for i, n := range s.assocs {
+		idx = make([]int32, 0, s.assocs.len())
+		for i, n := range s.assocs.all() {
 			if n != nil {
 				idx = append(idx, int32(i))
 			}
 		}
 	}
-	less := func(a, b int32) int { return cmp.Compare(s.assocs[a].a.ID, s.assocs[b].a.ID) }
+	less := func(a, b int32) int { return cmp.Compare(s.assocs.at(a).a.ID, s.assocs.at(b).a.ID) }
 	if slices.IsSortedFunc(idx, less) {
 		return idx
 	}

@@ -55,9 +55,15 @@ func (s *snapshot) walkBytes() int64 {
 		n += groupNodeBytes(g)
 	}
 	n += sliceBytes(s.smart)
-	n += sliceBytes(s.members)
-	for _, m := range s.members {
-		n += sliceBytes(m)
+	n += s.members.bytes()
+	for _, m := range s.members.all() {
+		if m == nil {
+			continue
+		}
+		n += 24 + sliceBytes(m.runs)
+		for _, r := range m.runs {
+			n += sliceBytes(r)
+		}
 	}
 
 	n += mapBytes(s.past)
@@ -66,11 +72,11 @@ func (s *snapshot) walkBytes() int64 {
 	}
 
 	n += idIndexBytes(&s.assocIndex)
-	n += sliceBytes(s.assocs)
+	n += s.assocs.bytes()
 	// Associates with equal attributes share one map (see buildAssocs):
 	// count each map once.
 	attrs := map[unsafe.Pointer]struct{}{}
-	for _, a := range s.assocs {
+	for _, a := range s.assocs.all() {
 		n += assocNodeBytes(a, attrs)
 	}
 	n += sliceBytes(s.hot)
@@ -80,7 +86,7 @@ func (s *snapshot) walkBytes() int64 {
 		}
 	}
 	n += sliceBytes(s.personalGroups)
-	n += sliceBytes(s.assocRole)
+	n += s.assocRole.bytes()
 
 	n += mapBytes(s.types) + sliceBytes(s.typeNames)
 	for t := range s.types {

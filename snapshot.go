@@ -58,14 +58,17 @@ type snapshot struct {
 	smart []int32
 	// members holds, per group index, the group's effective members as
 	// sorted associate indexes: what WhoCan, filters and listings read.
-	members [][]int32
+	// It is shared copy-on-write in chunks (see chunked).
+	// A nil entry is a group without members.
+	members chunked[*memberSet]
 
 	// assocIndex maps associate ids to indexes when they are not the same
 	// (see identityLimit).
 	assocIndex idIndex
 	// assocs holds each associate's node by index (nil when deleted or a
 	// reserved slot): its memberships with their explanations.
-	assocs []*assocNode
+	// It is shared copy-on-write in chunks (see chunked).
+	assocs chunked[*assocNode]
 	// identityLimit is set when every id below it has the index
 	// equal to the id (its slot is reserved, nil while the id is absent),
 	// so that a decision finds the subject's header without the id index;
@@ -88,7 +91,8 @@ type snapshot struct {
 	// assocRole is each associate's role slot by index (-1 when it has none
 	// or is deleted), kept apart from the headers so that a decision learns
 	// the record owner's role from a small array.
-	assocRole []int32
+	// It is shared copy-on-write in chunks (see chunked).
+	assocRole chunked[int32]
 
 	// roleSlot gives every role id seen a stable slot, so that headers and
 	// principal sets can name a role by a small integer across updates.
@@ -331,12 +335,20 @@ func (x idIndex) with(id AssociateID, i int32) idIndex {
 	return x
 }
 
+// memberSet returns the effective members of group index g.
+func (s *snapshot) memberSet(g int32) memberSet {
+	if m := s.members.at(g); m != nil {
+		return *m
+	}
+	return memberSet{}
+}
+
 func (s *snapshot) assoc(id AssociateID) (int32, *assocNode) {
 	i, ok := s.assocIndex.get(id)
 	if !ok {
 		return -1, nil
 	}
-	return i, s.assocs[i]
+	return i, s.assocs.at(i)
 }
 
 // ownerRole returns the role node of the associate with the given id, or
@@ -344,13 +356,13 @@ func (s *snapshot) assoc(id AssociateID) (int32, *assocNode) {
 // node or header.
 func (s *snapshot) ownerRole(id AssociateID) *roleNode {
 	if uint64(id) < uint64(s.identityLimit) {
-		if slot := s.assocRole[id]; slot >= 0 {
+		if slot := s.assocRole.at(int32(id)); slot >= 0 {
 			return s.roleAt[slot]
 		}
 		return s.pastRole(id)
 	}
 	if i, ok := s.assocIndex.get(id); ok {
-		if slot := s.assocRole[i]; slot >= 0 {
+		if slot := s.assocRole.at(i); slot >= 0 {
 			return s.roleAt[slot]
 		}
 	}

@@ -3,6 +3,7 @@ package access
 import (
 	"maps"
 	"slices"
+	"sync"
 )
 
 // This file is the incremental half of the snapshot pipeline (build.go is
@@ -93,7 +94,7 @@ func (s *snapshot) applyLicenceWrites(old *snapshot, d *Delta) (relicensed []int
 	if need == 0 {
 		return nil
 	}
-	for i, n := range s.assocs {
+	for i, n := range s.assocs.all() {
 		if n != nil && uint(n.typ) < 64 && need&(1<<uint(n.typ)) != 0 {
 			relicensed = append(relicensed, int32(i))
 		}
@@ -125,20 +126,19 @@ func (s *snapshot) applyRoleAndGroupWrites(old *snapshot, d *Delta) (affected []
 	} else {
 		smartChanged = s.applyGroupWrites(d)
 		s.compileGroups()
-		s.ownMembers()
-		for len(s.members) < len(s.groups) {
-			s.members = append(s.members, nil)
+		for s.members.len() < len(s.groups) {
+			s.members.append(s.cow, nil)
 		}
 		affected = s.membersOfMovedGroups(old)
 	}
 	for g := range smartChanged {
-		if int(g) < len(old.members) {
-			affected = append(affected, old.members[g]...)
+		if int(g) < old.members.len() {
+			affected = old.memberSet(g).appendTo(affected)
 		}
 	}
 	changedRoles := s.changedRoles(old)
 	if len(changedRoles)+len(smartChanged) > 0 {
-		for i, n := range s.assocs {
+		for i, n := range s.assocs.all() {
 			if n != nil && n.a.Type == Internal && s.touchedBy(&n.a, changedRoles, smartChanged) {
 				affected = append(affected, int32(i))
 			}
@@ -201,8 +201,8 @@ func (s *snapshot) membersOfMovedGroups(old *snapshot) (affected []int32) {
 		if n != nil {
 			newUp = n.up
 		}
-		if !slices.Equal(oldUp, newUp) && g < len(old.members) {
-			affected = append(affected, old.members[g]...)
+		if !slices.Equal(oldUp, newUp) && g < old.members.len() {
+			affected = old.memberSet(int32(g)).appendTo(affected)
 		}
 	}
 	return affected
@@ -233,7 +233,6 @@ func (s *snapshot) applyAssociateWrites(d *Delta) (affected []int32) {
 	if len(d.Associates)+len(d.DeleteAssociates) == 0 {
 		return nil
 	}
-	s.ownAssocs()
 	for _, a := range d.Associates {
 		i, ok := s.assocIndex.get(a.ID)
 		switch {
@@ -242,17 +241,18 @@ func (s *snapshot) applyAssociateWrites(d *Delta) (affected []int32) {
 			i = int32(a.ID) // its reserved slot
 			s.assocIndex = s.assocIndex.with(a.ID, i)
 		default:
-			i = int32(len(s.assocs))
+			i = int32(s.assocs.len())
 			s.assocIndex = s.assocIndex.with(a.ID, i)
-			s.assocs = append(s.assocs, nil)
+			s.assocs.append(s.cow, nil)
 		}
-		s.assocs[i] = newAssocNode(a)
-		s.assocs[i].idx = i
+		n := newAssocNode(a)
+		n.idx = i
+		s.assocs.set(s.cow, i, n)
 		affected = append(affected, i)
 	}
 	for _, id := range d.DeleteAssociates {
 		if i, n := s.assoc(id); n != nil {
-			s.assocs[i] = nil
+			s.assocs.set(s.cow, i, nil)
 			affected = append(affected, i)
 		}
 	}
@@ -264,20 +264,20 @@ func (s *snapshot) applyAssociateWrites(d *Delta) (affected []int32) {
 // group index, the associates that joined it (adds) and left it (removes)
 // compared with old, each list sorted.
 func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32) (adds, removes map[int32][]int32) {
-	s.ownAssocs()
 	adds, removes = map[int32][]int32{}, map[int32][]int32{}
-	sc := newScratch(len(s.groups))
+	sc := getScratch(len(s.groups))
+	defer putScratch(sc)
 	for _, i := range affected {
 		var before, after []int32
-		if int(i) < len(old.assocs) && old.assocs[i] != nil {
-			before = old.assocs[i].groups
+		if int(i) < old.assocs.len() && old.assocs.at(i) != nil {
+			before = old.assocs.at(i).groups
 		}
-		if n := s.assocs[i]; n != nil {
+		if n := s.assocs.at(i); n != nil {
 			nn := newAssocNode(n.a)
 			nn.idx = i
 			nn.groups = s.effective(&nn.a, sc)
 			nn.policyMask = s.policyMaskOf(nn.groups)
-			s.assocs[i] = nn
+			s.assocs.set(s.cow, i, nn)
 			after = nn.groups
 		}
 		diffGroups(i, before, after, adds, removes)
@@ -317,18 +317,37 @@ func (s *snapshot) rewriteHeaders(affected []int32) {
 // applyMemberChanges merges the joins and leaves recomputeMemberships
 // found into the groups' member lists, copying each list it changes.
 func (s *snapshot) applyMemberChanges(adds, removes map[int32][]int32) {
-	if len(adds)+len(removes) == 0 {
-		return
+	for g, add := range adds {
+		s.setMembers(g, s.memberSet(g).with(add, removes[g]))
 	}
-	s.ownMembers()
-	for g := range s.members {
-		add, rm := adds[int32(g)], removes[int32(g)]
-		if len(add)+len(rm) == 0 {
-			continue
+	for g, rm := range removes {
+		if _, ok := adds[g]; !ok {
+			s.setMembers(g, s.memberSet(g).with(nil, rm))
 		}
-		s.members[g] = mergeMembers(s.members[g], add, rm)
 	}
 }
+
+// setMembers makes m the members of group index g.
+func (s *snapshot) setMembers(g int32, m memberSet) {
+	s.members.set(s.cow, g, &m)
+}
+
+// scratchPool keeps the working memory of recomputeMemberships between
+// updates: it is sized by the groups, and a write that recomputes one
+// associate should not allocate and clear arrays for every group.
+var scratchPool sync.Pool
+
+// getScratch returns a scratch for n groups, from the pool when it can.
+func getScratch(n int) *scratch {
+	if sc, ok := scratchPool.Get().(*scratch); ok {
+		sc.grow(n)
+		return sc
+	}
+	return newScratch(n)
+}
+
+// putScratch returns sc to the pool.
+func putScratch(sc *scratch) { scratchPool.Put(sc) }
 
 // smartChange records a group whose smartness or rule changed (node is nil
 // when the group was deleted).

@@ -503,7 +503,7 @@ func (s *snapshot) whatIfScope(next *snapshot, b *Batch) scope {
 	}
 	every := func() scope {
 		for _, sn := range [2]*snapshot{s, next} {
-			for _, n := range sn.assocs {
+			for _, n := range sn.assocs.all() {
 				add(n)
 			}
 		}
@@ -524,14 +524,8 @@ func (s *snapshot) whatIfScope(next *snapshot, b *Batch) scope {
 	}
 	// Memberships: an update gives a new node to every associate whose
 	// memberships it recomputes, and shares the others.
-	for i := range max(len(s.assocs), len(next.assocs)) {
-		var was, is *assocNode
-		if i < len(s.assocs) {
-			was = s.assocs[i]
-		}
-		if i < len(next.assocs) {
-			is = next.assocs[i]
-		}
+	for i := range differing(&s.assocs, &next.assocs) {
+		was, is := s.assocs.get(i), next.assocs.get(i)
 		if was != is {
 			add(was)
 			add(is)
@@ -561,7 +555,7 @@ func (s *snapshot) whatIfScope(next *snapshot, b *Batch) scope {
 	}
 	for _, sn := range [2]*snapshot{s, next} {
 		if len(roles) > 0 {
-			for _, n := range sn.assocs {
+			for _, n := range sn.assocs.all() {
 				if n != nil && roles[n.a.Role] {
 					full(n)
 				}
@@ -569,8 +563,8 @@ func (s *snapshot) whatIfScope(next *snapshot, b *Batch) scope {
 		}
 		for _, g := range groups {
 			if gi, gn := sn.group(g); gn != nil {
-				for _, a := range sn.members[gi] {
-					full(sn.assocs[a])
+				for a := range sn.memberSet(gi).all() {
+					full(sn.assocs.at(a))
 				}
 			}
 		}
@@ -600,8 +594,8 @@ func (s *snapshot) whatIfScope(next *snapshot, b *Batch) scope {
 				return every()
 			}
 			if gi, gn := sn.group(l.Group); gn != nil {
-				for _, a := range sn.members[gi] {
-					full(sn.assocs[a])
+				for a := range sn.memberSet(gi).all() {
+					full(sn.assocs.at(a))
 				}
 			}
 		}
@@ -625,7 +619,7 @@ func (s *snapshot) whatIfScope(next *snapshot, b *Batch) scope {
 		if len(reach) == 0 {
 			continue
 		}
-		for _, n := range sn.assocs {
+		for _, n := range sn.assocs.all() {
 			if n == nil || sc.full[n.a.ID] {
 				continue
 			}
@@ -999,7 +993,7 @@ func (v snapView) Dependants(_ context.Context, ref Ref) ([]Ref, error) {
 			check(KindGroup, int64(gn.group.ID), &gn.group)
 		}
 	}
-	for _, n := range s.assocs {
+	for _, n := range s.assocs.all() {
 		if n != nil {
 			check(KindAssociate, int64(n.a.ID), &n.a)
 		}

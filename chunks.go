@@ -1,0 +1,276 @@
+package access
+
+import (
+	"iter"
+	"slices"
+	"unsafe"
+)
+
+// chunked is an array split into chunks of chunkLen elements, which
+// snapshots share copy-on-write: an update that writes one element copies
+// the slice of chunk pointers (one pointer per chunkLen elements) and the
+// one chunk it touches, not the whole array. A million associates' node
+// pointers take 8 MB; a write to one of them copies 16 KB of chunk
+// pointers and one 4 KB chunk.
+//
+// Every chunk, and the slice of chunk pointers, records the cow (the
+// record of the snapshot being built) that made it; a write by the same
+// cow changes it in place, any other copies it first. A published
+// snapshot's cow is nil and a new update has a new one, so what a
+// published snapshot reads is never written. A nil owner owns nothing:
+// every write copies, which is correct, if slow, for tests that edit a
+// snapshot outside build and update.
+//
+// The zero value is an empty array. Reads (at, len, all) never allocate.
+type chunked[T any] struct {
+	chunks []*chunk[T]
+	n      int
+	// owner made chunks, the slice: the only cow that may append to it or
+	// replace its pointers in place.
+	owner *cow
+}
+
+const (
+	chunkShift = 9
+	chunkLen   = 1 << chunkShift
+	chunkMask  = chunkLen - 1
+)
+
+// chunk is one block of a chunked array and the cow that may write it.
+type chunk[T any] struct {
+	v     [chunkLen]T
+	owner *cow
+}
+
+// newChunked returns an array of n zero elements owned by o, its chunks
+// cut from one allocation.
+func newChunked[T any](o *cow, n int) chunked[T] {
+	k := (n + chunkMask) >> chunkShift
+	c := chunked[T]{chunks: make([]*chunk[T], k), n: n, owner: o}
+	all := make([]chunk[T], k)
+	for i := range all {
+		all[i].owner = o
+		c.chunks[i] = &all[i]
+	}
+	return c
+}
+
+// chunkedOf returns an array holding a copy of vs, owned by o.
+func chunkedOf[T any](o *cow, vs []T) chunked[T] {
+	c := newChunked[T](o, len(vs))
+	for k, ch := range c.chunks {
+		copy(ch.v[:], vs[k<<chunkShift:])
+	}
+	return c
+}
+
+// len returns the number of elements.
+func (c *chunked[T]) len() int { return c.n }
+
+// at returns element i, which must be below len.
+func (c *chunked[T]) at(i int32) T {
+	return c.chunks[i>>chunkShift].v[i&chunkMask]
+}
+
+// get returns element i, or the zero value when i is out of range.
+func (c *chunked[T]) get(i int32) T {
+	if i < 0 || int(i) >= c.n {
+		var zero T
+		return zero
+	}
+	return c.at(i)
+}
+
+// differing yields, in order, the indexes below the longer of a's and
+// b's lengths that lie in chunks a and b do not share: comparing two
+// versions of an array costs a pass over the chunk pointers and the
+// chunks that differ, not a pass over the elements.
+func differing[T any](a, b *chunked[T]) iter.Seq[int32] {
+	return func(yield func(int32) bool) {
+		n := max(a.n, b.n)
+		for k := 0; k<<chunkShift < n; k++ {
+			if k < len(a.chunks) && k < len(b.chunks) && a.chunks[k] == b.chunks[k] {
+				continue
+			}
+			for i := k << chunkShift; i < min(n, (k+1)<<chunkShift); i++ {
+				if !yield(int32(i)) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// bytes returns the size of the chunks and of the slice of their pointers.
+func (c *chunked[T]) bytes() int64 {
+	var ch chunk[T]
+	return int64(len(c.chunks))*(int64(unsafe.Sizeof(ch))+8) + 24
+}
+
+// all yields every element with its index, in order.
+func (c *chunked[T]) all() iter.Seq2[int32, T] {
+	return func(yield func(int32, T) bool) {
+		for k, ch := range c.chunks {
+			base := k << chunkShift
+			for j := range min(chunkLen, c.n-base) {
+				if !yield(int32(base+j), ch.v[j]) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// slice returns a new slice of the elements, for tests and rare callers
+// that want one.
+func (c *chunked[T]) slice() []T {
+	out := make([]T, 0, c.n)
+	for _, v := range c.all() {
+		out = append(out, v)
+	}
+	return out
+}
+
+// ownSpine makes the slice of chunk pointers o's, copying it when another
+// cow made it (or o is nil).
+func (c *chunked[T]) ownSpine(o *cow) {
+	if o == nil || c.owner != o {
+		c.chunks = slices.Clone(c.chunks)
+		c.owner = o
+	}
+}
+
+// ref returns a pointer to element i (below len) through which o may
+// write it: the chunk holding it is o's, copied first when another cow
+// made it.
+func (c *chunked[T]) ref(o *cow, i int32) *T {
+	k := i >> chunkShift
+	ch := c.chunks[k]
+	if o == nil || ch.owner != o {
+		c.ownSpine(o)
+		cp := &chunk[T]{v: ch.v, owner: o}
+		c.chunks[k] = cp
+		ch = cp
+	}
+	return &ch.v[i&chunkMask]
+}
+
+// set stores v at index i (below len), on behalf of o.
+func (c *chunked[T]) set(o *cow, i int32, v T) {
+	*c.ref(o, i) = v
+}
+
+// append adds v at the end, on behalf of o.
+func (c *chunked[T]) append(o *cow, v T) {
+	if c.n == len(c.chunks)<<chunkShift {
+		c.ownSpine(o)
+		c.chunks = append(c.chunks, &chunk[T]{owner: o})
+	}
+	c.n++
+	c.set(o, int32(c.n-1), v)
+}
+
+// memberSet is a group's effective members, sorted associate indexes, in
+// runs of at most 2*memberRun, so that a change to a group of a hundred
+// thousand members copies the run it touches and the run headers, not
+// the whole list. Runs are never empty and are shared between snapshots;
+// nothing writes into one after it is made.
+type memberSet struct{ runs [][]int32 }
+
+// memberRun is the length of the runs a list is cut into.
+const memberRun = 512
+
+// newMemberSet returns the set of the sorted list, cut into runs without
+// copying; the list must not be written afterwards.
+func newMemberSet(list []int32) memberSet {
+	if len(list) == 0 {
+		return memberSet{}
+	}
+	runs := make([][]int32, 0, (len(list)+memberRun-1)/memberRun)
+	return memberSet{appendRuns(runs, list)}
+}
+
+// appendRuns appends list, cut into runs of memberRun (the last one up to
+// 2*memberRun), each capped so that an append cannot spill into the next.
+func appendRuns(runs [][]int32, list []int32) [][]int32 {
+	for len(list) > 2*memberRun {
+		runs = append(runs, list[:memberRun:memberRun])
+		list = list[memberRun:]
+	}
+	if len(list) > 0 {
+		runs = append(runs, list[:len(list):len(list)])
+	}
+	return runs
+}
+
+// len returns the number of members.
+func (m memberSet) len() int {
+	n := 0
+	for _, r := range m.runs {
+		n += len(r)
+	}
+	return n
+}
+
+// all yields the members in order.
+func (m memberSet) all() iter.Seq[int32] {
+	return func(yield func(int32) bool) {
+		for _, r := range m.runs {
+			for _, a := range r {
+				if !yield(a) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// appendTo appends the members, in order, to dst.
+func (m memberSet) appendTo(dst []int32) []int32 {
+	for _, r := range m.runs {
+		dst = append(dst, r...)
+	}
+	return dst
+}
+
+// list returns the members as one sorted slice, which the caller must not
+// write: the run itself when there is one. It is never nil, even for no
+// members (byID reads nil as every associate).
+func (m memberSet) list() []int32 {
+	switch len(m.runs) {
+	case 0:
+		return []int32{}
+	case 1:
+		return m.runs[0]
+	}
+	return m.appendTo(make([]int32, 0, m.len()))
+}
+
+// with returns the set without rm and with add (both sorted; rm holds
+// only members, add only non-members). Runs that neither touches are
+// shared with m; each run that changes is copied once.
+func (m memberSet) with(add, rm []int32) memberSet {
+	if len(add)+len(rm) == 0 {
+		return m
+	}
+	if len(m.runs) == 0 {
+		return newMemberSet(mergeMembers(nil, add, rm))
+	}
+	out := make([][]int32, 0, len(m.runs)+len(add)/memberRun+1)
+	for k, run := range m.runs {
+		// Run k takes the changes below the next run's first member.
+		na, nr := len(add), len(rm)
+		if k+1 < len(m.runs) {
+			next := m.runs[k+1][0]
+			na, _ = slices.BinarySearch(add, next)
+			nr, _ = slices.BinarySearch(rm, next)
+		}
+		if na == 0 && nr == 0 {
+			out = append(out, run)
+			continue
+		}
+		out = appendRuns(out, mergeMembers(run, add[:na], rm[:nr]))
+		add, rm = add[na:], rm[nr:]
+	}
+	return memberSet{out}
+}

@@ -1,0 +1,197 @@
+package access
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
+)
+
+func TestChunkedEmpty(t *testing.T) {
+	var c chunked[int32]
+	if c.len() != 0 || len(c.slice()) != 0 {
+		t.Fatalf("zero chunked: len %d, slice %v", c.len(), c.slice())
+	}
+	for i, v := range c.all() {
+		t.Fatalf("zero chunked yielded %d: %d", i, v)
+	}
+}
+
+// TestChunkedSharesWhatItDoesNotWrite checks the copy-on-write contract:
+// a write by a new owner leaves the array it was copied from unchanged,
+// copies only the chunk it touches, and writes in place once it owns it.
+func TestChunkedSharesWhatItDoesNotWrite(t *testing.T) {
+	o1 := &cow{}
+	old := chunkedOf(o1, make([]int32, 3*chunkLen+5))
+	o2 := &cow{}
+	c := old
+	c.set(o2, chunkLen+7, 42)
+	if old.at(chunkLen+7) != 0 {
+		t.Fatal("the write reached the array it was copied from")
+	}
+	if c.at(chunkLen+7) != 42 {
+		t.Fatalf("at = %d after set, want 42", c.at(chunkLen+7))
+	}
+	for k := range c.chunks {
+		if shared := c.chunks[k] == old.chunks[k]; shared != (k != 1) {
+			t.Errorf("chunk %d shared = %v after a write to chunk 1", k, shared)
+		}
+	}
+	if &c.chunks[0] == &old.chunks[0] {
+		t.Error("the slice of chunk pointers is shared after a write")
+	}
+	copied := c.chunks[1]
+	c.set(o2, chunkLen+8, 43)
+	if c.chunks[1] != copied {
+		t.Error("a second write by the same owner copied the chunk again")
+	}
+	c.append(o2, 7)
+	if c.len() != 3*chunkLen+6 || c.at(int32(3*chunkLen+5)) != 7 || old.len() != 3*chunkLen+5 {
+		t.Errorf("after append: len %d, last %d, old len %d", c.len(), c.at(int32(c.len()-1)), old.len())
+	}
+}
+
+// TestChunkedProperty checks chunked against a plain slice under random
+// sets and appends by a sequence of owners, with every older version kept
+// and checked unchanged, as published snapshots must be.
+func TestChunkedProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(0, 3*chunkLen).Draw(t, "n")
+		ref := make([]int64, n)
+		for i := range ref {
+			ref[i] = int64(i)
+		}
+		var owner *cow
+		if rapid.Bool().Draw(t, "owned build") {
+			owner = &cow{}
+		}
+		c := chunkedOf(owner, ref)
+		type version struct {
+			c   chunked[int64]
+			ref []int64
+		}
+		var kept []version
+		for range rapid.IntRange(1, 8).Draw(t, "versions") {
+			kept = append(kept, version{c, slices.Clone(ref)})
+			if rapid.Bool().Draw(t, "nil owner") {
+				owner = nil
+			} else {
+				owner = &cow{}
+			}
+			for range rapid.IntRange(0, 20).Draw(t, "writes") {
+				v := rapid.Int64().Draw(t, "v")
+				if len(ref) == 0 || rapid.IntRange(0, 4).Draw(t, "op") == 0 {
+					c.append(owner, v)
+					ref = append(ref, v)
+					continue
+				}
+				i := rapid.IntRange(0, len(ref)-1).Draw(t, "i")
+				c.set(owner, int32(i), v)
+				ref[i] = v
+			}
+			if diff := cmp.Diff(ref, c.slice()); diff != "" {
+				t.Fatalf("chunked differs from the slice (-want +got):\n%s", diff)
+			}
+			if c.len() != len(ref) {
+				t.Fatalf("len %d, want %d", c.len(), len(ref))
+			}
+			for i := range ref {
+				if got := c.at(int32(i)); got != ref[i] {
+					t.Fatalf("at(%d) = %d, want %d", i, got, ref[i])
+				}
+			}
+			for _, k := range kept {
+				if diff := cmp.Diff(k.ref, k.c.slice()); diff != "" {
+					t.Fatalf("an older version changed (-want +got):\n%s", diff)
+				}
+			}
+		}
+	})
+}
+
+func TestChunkedAllStops(t *testing.T) {
+	c := chunkedOf(nil, []int32{1, 2, 3, 4})
+	var seen []int32
+	for i, v := range c.all() {
+		if i == 2 {
+			break
+		}
+		seen = append(seen, v)
+	}
+	if !slices.Equal(seen, []int32{1, 2}) {
+		t.Fatalf("all yielded %v before the break, want [1 2]", seen)
+	}
+}
+
+// TestMemberSetProperty checks memberSet against a sorted slice under
+// random joins and leaves, with every older set kept and checked
+// unchanged, as published snapshots must be.
+func TestMemberSetProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		universe := rapid.IntRange(1, 6*memberRun).Draw(t, "universe")
+		ref := map[int32]bool{}
+		var init []int32
+		sparse := rapid.IntRange(0, 3).Draw(t, "sparseness")
+		for i := range int32(universe) {
+			if rapid.IntRange(0, sparse).Draw(t, "initial") == 0 {
+				ref[i] = true
+				init = append(init, i)
+			}
+		}
+		m := newMemberSet(init)
+		type version struct {
+			m    memberSet
+			want []int32
+		}
+		var kept []version
+		sorted := func() []int32 {
+			out := []int32{}
+			for i := range int32(universe) {
+				if ref[i] {
+					out = append(out, i)
+				}
+			}
+			return out
+		}
+		for range rapid.IntRange(1, 6).Draw(t, "versions") {
+			kept = append(kept, version{m, sorted()})
+			var add, rm []int32
+			for i := range int32(universe) {
+				if rapid.IntRange(0, 15).Draw(t, "change") != 0 {
+					continue
+				}
+				if ref[i] {
+					rm = append(rm, i)
+				} else {
+					add = append(add, i)
+				}
+				ref[i] = !ref[i]
+			}
+			m = m.with(add, rm)
+			want := sorted()
+			if diff := cmp.Diff(want, m.list()); diff != "" {
+				t.Fatalf("after +%v -%v (-want +got):\n%s", add, rm, diff)
+			}
+			if m.len() != len(want) || len(m.appendTo(nil)) != len(want) || len(slices.Collect(m.all())) != len(want) {
+				t.Fatalf("len %d, appendTo %d, all %d, want %d", m.len(), len(m.appendTo(nil)), len(slices.Collect(m.all())), len(want))
+			}
+			for _, r := range m.runs {
+				if len(r) == 0 || len(r) > 2*memberRun {
+					t.Fatalf("a run of %d members", len(r))
+				}
+			}
+			for _, k := range kept {
+				if diff := cmp.Diff(k.want, k.m.list()); diff != "" {
+					t.Fatalf("an older set changed (-want +got):\n%s", diff)
+				}
+			}
+		}
+	})
+}
+
+func TestMemberSetEmptyListIsNotNil(t *testing.T) {
+	if (memberSet{}).list() == nil {
+		t.Fatal("the empty set's list is nil, which byID reads as every associate")
+	}
+}
