@@ -271,3 +271,26 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestSeqNewEmptyGroup: a group added by an update with nobody in it lists
+// nobody — MembersSeq and ValidateEmails once read its missing member list
+// as "every associate".
+func TestSeqNewEmptyGroup(t *testing.T) {
+	ctx := context.Background()
+	s, e := xResolver(t, impOrg())
+	xApply(t, s, access.Batch{Groups: []access.Group{{ID: 990, Name: "Empty"}}})
+	seq, err := e.MembersSeq(ctx, 990)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := slices.Collect(seq); len(got) != 0 {
+		t.Errorf("MembersSeq(new empty group) = %v, want nobody", got)
+	}
+	res, err := e.ValidateEmails(ctx, 990, access.EmailCheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 0 {
+		t.Errorf("ValidateEmails(new empty group) = %d results, want none", len(res))
+	}
+}
