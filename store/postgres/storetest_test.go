@@ -9,27 +9,35 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// TestStoretest runs the conformance suite. The suite asks for over a
-// hundred empty stores, one after another; creating, migrating and
-// dropping a schema for each would take a minute, so a schema a subtest is
-// done with is emptied and handed to the next one. The schemas belong to
-// this test alone.
+// TestStoretest runs the conformance suite on Stores opened from a DSN
+// whose search_path names the schema.
 func TestStoretest(t *testing.T) {
 	testDSN(t)
+	recycle(t, func() string { return newSchema(t) },
+		func(ctx context.Context, dsn string) (*Store, error) { return Open(ctx, dsn, nil) },
+		empty)
+}
+
+// recycle runs the conformance suite on migrated Stores that open returns
+// for a key (a DSN, a schema name). The suite asks for over a hundred
+// empty stores, one after another; creating, migrating and dropping a
+// schema for each would take a minute, so a key a subtest is done with is
+// emptied and handed to the next one, and fresh makes a new key only when
+// none is free. The keys belong to the calling test alone.
+func recycle(t *testing.T, fresh func() string, open func(ctx context.Context, key string) (*Store, error), empty func(ctx context.Context, key string) error) {
 	var mu sync.Mutex
 	var free []string
 	storetest.Run(t, func(st *testing.T) storetest.Store {
 		mu.Lock()
-		var dsn string
+		var key string
 		if n := len(free); n > 0 {
-			dsn, free = free[n-1], free[:n-1]
+			key, free = free[n-1], free[:n-1]
+		} else {
+			key = fresh()
 		}
 		mu.Unlock()
-		if dsn == "" {
-			dsn = newSchema(t)
-		}
 		ctx := context.Background()
-		s, err := Open(ctx, dsn, nil)
+		s, err := open(ctx, key)
 		if err != nil {
 			st.Fatal(err)
 		}
@@ -39,12 +47,12 @@ func TestStoretest(t *testing.T) {
 		}
 		st.Cleanup(func() {
 			s.Close()
-			if err := empty(ctx, dsn); err != nil {
+			if err := empty(ctx, key); err != nil {
 				st.Error(err)
 				return
 			}
 			mu.Lock()
-			free = append(free, dsn)
+			free = append(free, key)
 			mu.Unlock()
 		})
 		return s

@@ -103,40 +103,10 @@ func TestTenants(t *testing.T) {
 // the next.
 func TestStoretestSchemaOption(t *testing.T) {
 	pool, schema := tenantPool(t, 4)
-	ctx := context.Background()
-	var mu sync.Mutex
-	var free []string
 	n := 0
-	storetest.Run(t, func(st *testing.T) storetest.Store {
-		mu.Lock()
-		var name string
-		if k := len(free); k > 0 {
-			name, free = free[k-1], free[:k-1]
-		} else {
-			n++
-			name = schema(fmt.Sprint("s", n))
-		}
-		mu.Unlock()
-		s, err := New(ctx, pool, &Options{Schema: name})
-		if err != nil {
-			st.Fatal(err)
-		}
-		if err := s.Migrate(ctx); err != nil {
-			s.Close()
-			st.Fatal(err)
-		}
-		st.Cleanup(func() {
-			s.Close()
-			if err := emptySchema(ctx, pool, name); err != nil {
-				st.Error(err)
-				return
-			}
-			mu.Lock()
-			free = append(free, name)
-			mu.Unlock()
-		})
-		return s
-	})
+	recycle(t, func() string { n++; return schema(fmt.Sprint("s", n)) },
+		func(ctx context.Context, name string) (*Store, error) { return New(ctx, pool, &Options{Schema: name}) },
+		func(ctx context.Context, name string) error { return emptySchema(ctx, pool, name) })
 }
 
 // emptySchema deletes every row of the store's tables in schema and
