@@ -259,15 +259,20 @@ func (m memberSet) with(add, rm []int32) memberSet {
 	out := make([][]int32, 0, len(m.runs)+len(add)/memberRun+1)
 	for k, run := range m.runs {
 		// Run k takes the changes below the next run's first member.
+		if len(add)+len(rm) == 0 {
+			// Every change is made: the rest is shared as it is.
+			out = append(out, m.runs[k:]...)
+			break
+		}
 		na, nr := len(add), len(rm)
 		if k+1 < len(m.runs) {
 			next := m.runs[k+1][0]
+			if (na == 0 || add[0] >= next) && (nr == 0 || rm[0] >= next) {
+				out = append(out, run) // no change below next
+				continue
+			}
 			na, _ = slices.BinarySearch(add, next)
 			nr, _ = slices.BinarySearch(rm, next)
-		}
-		if na == 0 && nr == 0 {
-			out = append(out, run)
-			continue
 		}
 		out = appendRuns(out, mergeMembers(run, add[:na], rm[:nr]))
 		add, rm = add[na:], rm[nr:]

@@ -375,26 +375,34 @@ func (s *snapshot) touchedBy(a *Associate, roles map[RoleID]bool, smart map[int3
 }
 
 // mergeMembers returns the sorted list cur without rm and with add; all
-// three are sorted, and the result is a new slice.
+// three are sorted, and the result is a new slice. It finds each change
+// in cur by binary search and copies the stretches between changes whole,
+// so that one join or leave costs a search and a copy, not a pass over
+// cur element by element. A value in both add and rm ends up in the list,
+// as does a value of add already in cur (once); a value of rm not in cur
+// is ignored.
 func mergeMembers(cur, add, rm []int32) []int32 {
-	out := make([]int32, 0, len(cur)+len(add)-len(rm))
-	r := 0
-	a := 0
-	for _, m := range cur {
-		for a < len(add) && add[a] < m {
-			out = append(out, add[a])
-			a++
-		}
-		for r < len(rm) && rm[r] < m {
-			r++
-		}
-		if r < len(rm) && rm[r] == m {
+	out := make([]int32, 0, max(len(cur)+len(add)-len(rm), 0))
+	i := 0 // cur[:i] is dealt with
+	for len(add) > 0 || len(rm) > 0 {
+		// Removals go first on a tie, so that the addition wins.
+		if len(rm) > 0 && (len(add) == 0 || rm[0] <= add[0]) {
+			j, found := slices.BinarySearch(cur[i:], rm[0])
+			rm = rm[1:]
+			out = append(out, cur[i:i+j]...)
+			i += j
+			if found {
+				i++
+			}
 			continue
 		}
-		if a < len(add) && add[a] == m {
-			a++
+		j, found := slices.BinarySearch(cur[i:], add[0])
+		out = append(out, cur[i:i+j]...)
+		i += j
+		if !found { // a member already is copied with the rest of cur
+			out = append(out, add[0])
 		}
-		out = append(out, m)
+		add = add[1:]
 	}
-	return append(out, add[a:]...)
+	return append(out, cur[i:]...)
 }

@@ -326,6 +326,41 @@ func lookup[ID ~int64, T any](ctx context.Context, o *overlay, kind Kind, puts m
 	return &v, nil
 }
 
+// present is lookup for callers that only ask whether id will exist: it
+// does not copy the entity to the heap, which for an associate in many
+// groups was an allocation per group on every write.
+func present[ID ~int64, T any](ctx context.Context, o *overlay, kind Kind, puts map[ID]*T, id ID,
+	get func(context.Context, ID) (T, error)) (bool, error) {
+	if puts[id] != nil {
+		return true, nil
+	}
+	if o.deleted[Ref{kind, int64(id)}] {
+		return false, nil
+	}
+	_, err := get(ctx, id)
+	return found(err)
+}
+
+func (o *overlay) hasRole(ctx context.Context, id RoleID) (bool, error) {
+	return present(ctx, o, KindRole, o.roles, id, o.v.Role)
+}
+
+func (o *overlay) hasGroup(ctx context.Context, id GroupID) (bool, error) {
+	return present(ctx, o, KindGroup, o.groups, id, o.v.Group)
+}
+
+func (o *overlay) hasAssociate(ctx context.Context, id AssociateID) (bool, error) {
+	return present(ctx, o, KindAssociate, o.associates, id, o.v.Associate)
+}
+
+func (o *overlay) hasCategory(ctx context.Context, id CategoryID) (bool, error) {
+	return present(ctx, o, KindCategory, o.categories, id, o.v.Category)
+}
+
+func (o *overlay) hasLicence(ctx context.Context, id LicenceID) (bool, error) {
+	return present(ctx, o, KindLicence, o.licences, id, o.v.Licence)
+}
+
 func (o *overlay) role(ctx context.Context, id RoleID) (*Role, error) {
 	return lookup(ctx, o, KindRole, o.roles, id, o.v.Role)
 }
@@ -348,14 +383,14 @@ func (o *overlay) licence(ctx context.Context, id LicenceID) (*Licence, error) {
 
 // exists reports whether every id will exist once the batch is applied, and
 // otherwise an ErrInvalid error naming the first missing one.
-func exists[ID ~int64, T any](ctx context.Context, what, noun string, ids []ID,
-	get func(context.Context, ID) (*T, error)) error {
+func exists[ID ~int64](ctx context.Context, what, noun string, ids []ID,
+	has func(context.Context, ID) (bool, error)) error {
 	for _, id := range ids {
-		v, err := get(ctx, id)
+		ok, err := has(ctx, id)
 		if err != nil {
 			return err
 		}
-		if v == nil {
+		if !ok {
 			return fmt.Errorf("access: %s: %w: %s %d does not exist", what, ErrInvalid, noun, id)
 		}
 	}
@@ -443,10 +478,10 @@ func (o *overlay) roleOnCycle(ctx context.Context, id RoleID) (bool, error) {
 
 func (o *overlay) checkCategory(ctx context.Context, c *Category) error {
 	what := fmt.Sprintf("category %d", c.ID)
-	if err := exists(ctx, what, "group", c.Groups, o.group); err != nil {
+	if err := exists(ctx, what, "group", c.Groups, o.hasGroup); err != nil {
 		return err
 	}
-	if err := exists(ctx, what, "role", c.Roles, o.role); err != nil {
+	if err := exists(ctx, what, "role", c.Roles, o.hasRole); err != nil {
 		return err
 	}
 	path := []int64{int64(c.ID)}
@@ -480,13 +515,13 @@ func (o *overlay) checkCategory(ctx context.Context, c *Category) error {
 // primary group.
 func (o *overlay) checkGroup(ctx context.Context, g *Group) error {
 	what := fmt.Sprintf("group %d", g.ID)
-	if err := exists(ctx, what, "member group", g.Groups, o.group); err != nil {
+	if err := exists(ctx, what, "member group", g.Groups, o.hasGroup); err != nil {
 		return err
 	}
-	if err := exists(ctx, what, "role", slices.Concat(g.Roles, g.RolesAndSubordinates), o.role); err != nil {
+	if err := exists(ctx, what, "role", slices.Concat(g.Roles, g.RolesAndSubordinates), o.hasRole); err != nil {
 		return err
 	}
-	if err := exists(ctx, what, "admin associate", g.Admins, o.associate); err != nil {
+	if err := exists(ctx, what, "admin associate", g.Admins, o.hasAssociate); err != nil {
 		return err
 	}
 	if path, err := o.groupCycle(ctx, g); err != nil {
@@ -671,35 +706,35 @@ func (o *overlay) checkAssociate(ctx context.Context, a *Associate) error {
 			return fmt.Errorf("access: %s: %w: primary group %d is a smart group", what, ErrInvalid, a.PrimaryGroup)
 		}
 	}
-	if err := exists(ctx, what, "group", a.Groups, o.group); err != nil {
+	if err := exists(ctx, what, "group", a.Groups, o.hasGroup); err != nil {
 		return err
 	}
 	if a.Role != 0 {
-		if err := exists(ctx, what, "role", []RoleID{a.Role}, o.role); err != nil {
+		if err := exists(ctx, what, "role", []RoleID{a.Role}, o.hasRole); err != nil {
 			return err
 		}
 	}
-	if err := exists(ctx, what, "category", a.Categories, o.category); err != nil {
+	if err := exists(ctx, what, "category", a.Categories, o.hasCategory); err != nil {
 		return err
 	}
-	return exists(ctx, what, "licence", a.Licences, o.licence)
+	return exists(ctx, what, "licence", a.Licences, o.hasLicence)
 }
 
 func (o *overlay) checkPrincipals(ctx context.Context, what string, p *Principals) error {
-	if err := exists(ctx, what, "associate", p.Associates, o.associate); err != nil {
+	if err := exists(ctx, what, "associate", p.Associates, o.hasAssociate); err != nil {
 		return err
 	}
-	if err := exists(ctx, what, "group", p.Groups, o.group); err != nil {
+	if err := exists(ctx, what, "group", p.Groups, o.hasGroup); err != nil {
 		return err
 	}
-	return exists(ctx, what, "role", slices.Concat(p.Roles, p.RolesAndSubordinates), o.role)
+	return exists(ctx, what, "role", slices.Concat(p.Roles, p.RolesAndSubordinates), o.hasRole)
 }
 
 func (o *overlay) checkPrincipal(ctx context.Context, what string, p Principal) error {
 	if p.Group != 0 {
-		return exists(ctx, what, "group", []GroupID{p.Group}, o.group)
+		return exists(ctx, what, "group", []GroupID{p.Group}, o.hasGroup)
 	}
-	return exists(ctx, what, "associate", []AssociateID{p.Associate}, o.associate)
+	return exists(ctx, what, "associate", []AssociateID{p.Associate}, o.hasAssociate)
 }
 
 // dependants lists what refers to ref once the batch is applied: the
