@@ -81,9 +81,11 @@ func (s *snapshot) buildAssocs(b *Batch) {
 	// When ids are small and dense, as database serials are, an
 	// associate's index is its id, and ids a little past the largest get
 	// their slots reserved: a decision then finds the subject's header
-	// without reading the id index first.
+	// without reading the id index first. The reserve is an eighth more,
+	// rounded up to whole chunks, so a small organisation keeps one chunk
+	// of each array (a tenant of a hundred associates held three).
 	if len(as) > 0 && as[0].ID >= 0 && as[len(as)-1].ID < AssociateID(len(as)+len(as)/4+1024) {
-		s.identityLimit = int64(as[len(as)-1].ID) + 1 + int64(len(as)/8+1024)
+		s.identityLimit = (int64(as[len(as)-1].ID) + 1 + int64(len(as)/8) + chunkMask) &^ chunkMask
 		assocs = make([]*assocNode, s.identityLimit)
 	}
 	// Associates with equal attributes share one map: the snapshot never

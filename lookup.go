@@ -118,7 +118,7 @@ func asciiLower(s string) string {
 
 // buildNames indexes the names of every associate and group of s.
 func (s *snapshot) buildNames() {
-	x := &nameIndex{assocs: newNameMap[AssociateID](s.assocs.len()), groups: newNameMap[GroupID](len(s.groups))}
+	x := &nameIndex{assocs: newNameMap[AssociateID](s.assocIndex.n), groups: newNameMap[GroupID](len(s.groups))}
 	for _, n := range s.assocs.all() {
 		if n != nil {
 			x.assocs.add(loginKey(n.a.Name), n.a.ID)
