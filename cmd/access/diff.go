@@ -9,7 +9,7 @@ import (
 	"slices"
 
 	"github.com/crmaccess/access"
-	"github.com/crmaccess/access/cmd/access/internal/model"
+	"github.com/crmaccess/access/cmd/access/model"
 )
 
 // cmdDiff is `access diff BEFORE AFTER` and `access diff SOURCE --change

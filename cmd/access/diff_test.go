@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/crmaccess/access"
-	"github.com/crmaccess/access/cmd/access/internal/model"
+	"github.com/crmaccess/access/cmd/access/model"
 	"github.com/google/go-cmp/cmp"
 )
 

@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/crmaccess/access/cmd/access/internal/model"
+	"github.com/crmaccess/access/cmd/access/model"
 )
 
 // cmdExport writes the whole model of SOURCE as a model file: YAML on w,

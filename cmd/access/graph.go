@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/crmaccess/access"
-	"github.com/crmaccess/access/cmd/access/internal/model"
+	"github.com/crmaccess/access/cmd/access/model"
 	"github.com/crmaccess/access/graph"
 )
 

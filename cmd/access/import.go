@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/crmaccess/access"
-	"github.com/crmaccess/access/cmd/access/internal/model"
+	"github.com/crmaccess/access/cmd/access/model"
 	"github.com/crmaccess/access/store/memory"
 	"github.com/crmaccess/access/store/postgres"
 	"github.com/crmaccess/access/store/sqlite"

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/crmaccess/access/cmd/access/internal/model"
+	"github.com/crmaccess/access/cmd/access/model"
 )
 
 // A vtiger organisation as the importer reads it from the database: a

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/crmaccess/access"
-	"github.com/crmaccess/access/cmd/access/internal/model"
+	"github.com/crmaccess/access/cmd/access/model"
 	"github.com/crmaccess/access/store/memory"
 	"github.com/crmaccess/access/store/postgres"
 	"github.com/crmaccess/access/store/sqlite"

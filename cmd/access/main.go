@@ -17,7 +17,7 @@
 // TYPE{KEY: VALUE, …}, such as contact{id: 42, owner: bo, group: Oslo}; the
 // keys are id, owner, group, team, company, project, category, published
 // and visibility. The model file format is described in the package
-// documentation of internal/model and in testdata/quickstart.yaml.
+// documentation of package model and in testdata/quickstart.yaml.
 //
 // Exit status: 0 on success; 1 when a test fails (test), a decision
 // denies (explain), or lint finds something; 2 on bad usage or an error.

@@ -16,7 +16,7 @@ import (
 	"testing"
 
 	"github.com/crmaccess/access"
-	"github.com/crmaccess/access/cmd/access/internal/model"
+	"github.com/crmaccess/access/cmd/access/model"
 	"github.com/crmaccess/access/store/postgres"
 	"github.com/crmaccess/access/store/sqlite"
 	"github.com/google/go-cmp/cmp"

@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/crmaccess/access"
-	"github.com/crmaccess/access/cmd/access/internal/model"
+	"github.com/crmaccess/access/cmd/access/model"
 )
 
 // group resolves a GROUP argument: a name, an id or "a quoted name".

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/crmaccess/access"
-	"github.com/crmaccess/access/cmd/access/internal/model"
+	"github.com/crmaccess/access/cmd/access/model"
 )
 
 // An exported model refers by name where names are unique, writes every
