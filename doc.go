@@ -30,13 +30,14 @@
 //
 // An [Associate] is a user of one of five types, with SuperOffice's numeric
 // values: [Internal] (0, employees), [Resource] (1, rooms and equipment),
-// [External] (4, partners and customers), [Anonymous] (7, obsolete: loaded
-// but never granted anything) and [System] (13, integrations). Login names
+// [External] (4, partners and customers), [Anonymous] (7: granted no
+// record, but may sign in to the API, see [Engine.SignIn]) and [System] (13,
+// integrations). Login names
 // are unique compared case-insensitively ([FoldName]).
 //
 // Before any rule, the gates: an associate must exist, be Active, and the
 // time (Options.Now) must lie in its validity window [ValidFrom, ValidTo).
-// Resources cannot sign in and anonymous associates get nothing. A system
+// Resources cannot sign in and anonymous associates get no record. A system
 // user that passes the gates bypasses every rule. An inactive or deleted
 // associate still matters as the owner of its records.
 //
