@@ -364,6 +364,19 @@ func BenchmarkPoolCan(b *testing.B) {
 			engines[r.IntN(tenants)].Can(ctx, 2, access.Read, rec)
 		}
 	})
+	// The same random tenants found by name in a plain map, as a service
+	// that kept its own resolvers would: the pool's own cost is the
+	// difference from this.
+	byName := make(map[string]*access.Engine, tenants)
+	for i, e := range engines {
+		byName[names[i]] = e
+	}
+	b.Run("map", func(b *testing.B) {
+		r := rand.New(rand.NewPCG(1, 2))
+		for b.Loop() {
+			byName[names[r.IntN(tenants)]].Can(ctx, 2, access.Read, rec)
+		}
+	})
 	b.Run("single", func(b *testing.B) {
 		e, err := p.Get(ctx, names[0])
 		if err != nil {
