@@ -534,11 +534,12 @@ func TestModelFollowsResolver(t *testing.T) {
 // server error, and nothing of the query may come back unescaped.
 func FuzzQuery(f *testing.F) {
 	for _, s := range []string{"", "id=101", "q=person", "who=Person+2&action=update&type=contact&owner=101&group=10",
-		"q=%ZZ", "q=%3Cscript%3E", "id=101&via=20", "associate=101", "q=a&q=b", "who=%00"} {
+		"q=%ZZ", "q=%3Cscript%3E", "id=101&via=20", "associate=101", "q=a&q=b", "who=%00",
+		"change=" + urlQuery(`{"Groups": [{"ID": 10, "Name": "<script>", "Groups": [20]}]}`)} {
 		f.Add(s)
 	}
 	fx := newFixture(f, quickstart(), true)
-	pages := []string{"", "find", "associate", "group", "explain", "graph.svg", "graph.dot", "graph.mmd"}
+	pages := []string{"", "find", "associate", "group", "explain", "whatif", "graph.svg", "graph.dot", "graph.mmd"}
 	f.Fuzz(func(t *testing.T, raw string) {
 		for _, page := range pages {
 			req := httptest.NewRequest(http.MethodGet, "http://debug.test/d/"+page, nil)
