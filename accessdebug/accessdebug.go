@@ -33,8 +33,8 @@
 //     rights, and what their limits leave) with what the group itself
 //     contributes, its limits among it;
 //   - explain?who=&action=&type=…: a form; its answer is the decision with
-//     every cause, allow or deny, worded as [access.Decision.String] words
-//     it, and who else may do the same;
+//     every cause, allow or deny (limits among them), the decision's own
+//     text ([access.Decision.String]), and who else may do the same;
 //   - graph.svg, graph.dot, graph.mmd?associate=&via=: the associate's graph
 //     on its own, in each format;
 //   - whatif?change=: paste a change (a Batch as JSON) and see the
