@@ -113,8 +113,9 @@ func (r EmailResult) Reason() string {
 // members share it. Each lookup ends with its context even when opts.DNS
 // ignores it: a lookup past opts.Timeout fails with a *net.DNSError
 // wrapping [context.DeadlineExceeded]. A lookup that fails is that
-// domain's members' verdict, [EmailLookupFailed] with the error, never the call's error,
-// and neither is a panicking [DNS]. The call fails only as [Engine.Members]
+// domain's members' verdict, [EmailLookupFailed] with the error, never the
+// call's error, and neither is a panicking [DNS]. The call fails only as
+// [Engine.Members]
 // does (unknown group: [ErrNotFound]) or when ctx ends first: a check cut
 // short returns ctx's error, wrapped, and no results.
 //
