@@ -115,9 +115,8 @@ func (r EmailResult) Reason() string {
 // wrapping [context.DeadlineExceeded]. A lookup that fails is that
 // domain's members' verdict, [EmailLookupFailed] with the error, never the
 // call's error, and neither is a panicking [DNS]. The call fails only as
-// [Engine.Members]
-// does (unknown group: [ErrNotFound]) or when ctx ends first: a check cut
-// short returns ctx's error, wrapped, and no results.
+// [Engine.Members] does (unknown group: [ErrNotFound]) or when ctx ends
+// first: a check cut short returns ctx's error, wrapped, and no results.
 //
 // A domain "exists" when it has MX or address records: net.Resolver does
 // not tell a name that does not exist (NXDOMAIN) from one without records
