@@ -14,7 +14,10 @@ import (
 // DNS is what [Engine.ValidateEmails] asks of the domain name system: a
 // domain's mail servers, and, when it has none, whether it has addresses
 // at all. A *net.Resolver implements it; tests and applications with their
-// own resolver pass another. It must be safe for concurrent use.
+// own resolver pass another. It must be safe for concurrent use, and
+// should return when its context ends: one that does not is left behind
+// when the lookup's timeout or the caller's context ends (its goroutine
+// runs on until it returns), so that it cannot hold the check.
 type DNS interface {
 	// LookupMX returns the MX records of name. An error whose
 	// *net.DNSError has IsNotFound set means name has none (or does not
@@ -107,11 +110,13 @@ func (r EmailResult) Reason() string {
 // The members come from the snapshot current at the call; the lookups
 // then run without it, concurrently (at most opts.Concurrency domains at
 // once, each lookup bounded by opts.Timeout), one per domain however many
-// members share it. A lookup that fails is that domain's members'
-// verdict, [EmailLookupFailed] with the error, never the call's error,
-// and neither is a panicking [DNS]. The call fails only as [Engine.Members]
-// does (unknown group: [ErrNotFound]) or when ctx ends first: a check cut
-// short returns ctx's error, wrapped, and no results.
+// members share it. Each lookup ends with its context even when opts.DNS
+// ignores it: a lookup past opts.Timeout fails with a *net.DNSError
+// wrapping [context.DeadlineExceeded]. A lookup that fails is that
+// domain's members' verdict, [EmailLookupFailed] with the error, never the
+// call's error, and neither is a panicking [DNS]. The call fails only as
+// [Engine.Members] does (unknown group: [ErrNotFound]) or when ctx ends
+// first: a check cut short returns ctx's error, wrapped, and no results.
 //
 // A domain "exists" when it has MX or address records: net.Resolver does
 // not tell a name that does not exist (NXDOMAIN) from one without records
@@ -236,17 +241,10 @@ feed:
 
 // checkDomain decides one domain: an MX record makes it valid; without
 // one, address records tell a domain that exists from one that does not.
-func checkDomain(ctx context.Context, dns DNS, timeout time.Duration, domain string) (v domainVerdict) {
-	defer func() {
-		if p := recover(); p != nil {
-			v = domainVerdict{EmailLookupFailed, fmt.Errorf("the DNS resolver panicked: %v", p)}
-		}
-	}()
+func checkDomain(ctx context.Context, dns DNS, timeout time.Duration, domain string) domainVerdict {
 	fqdn := domain + "."
-	var mx []*net.MX
-	err := dnsLookup(ctx, timeout, func(ctx context.Context) (err error) {
-		mx, err = dns.LookupMX(ctx, fqdn)
-		return err
+	mx, err := dnsLookup(ctx, timeout, fqdn, func(ctx context.Context) ([]*net.MX, error) {
+		return dns.LookupMX(ctx, fqdn)
 	})
 	// net.Resolver returns the well-formed records along with an error
 	// about malformed ones: the records decide.
@@ -264,9 +262,8 @@ func checkDomain(ctx context.Context, dns DNS, timeout time.Duration, domain str
 	if !notFound(err) {
 		return domainVerdict{EmailLookupFailed, err}
 	}
-	err = dnsLookup(ctx, timeout, func(ctx context.Context) error {
-		_, err := dns.LookupHost(ctx, fqdn)
-		return err
+	_, err = dnsLookup(ctx, timeout, fqdn, func(ctx context.Context) ([]string, error) {
+		return dns.LookupHost(ctx, fqdn)
 	})
 	switch {
 	case err == nil:
@@ -277,11 +274,41 @@ func checkDomain(ctx context.Context, dns DNS, timeout time.Duration, domain str
 	return domainVerdict{EmailLookupFailed, err}
 }
 
-// dnsLookup runs f with ctx bounded by timeout.
-func dnsLookup(ctx context.Context, timeout time.Duration, f func(context.Context) error) error {
+// dnsLookup runs lookup f of name with ctx bounded by timeout, and returns
+// when f does or when that context ends, whichever is first. A DNS that
+// ignores its context (the interface cannot enforce it) would otherwise
+// hold the whole check past every deadline; f then runs on in its own
+// goroutine until it returns, its answer dropped into a one-slot channel
+// nobody reads, and the lookup fails with a *net.DNSError that wraps the
+// context's error, as net.Resolver's own do. A panic in f is a failed
+// lookup too: it cannot be recovered anywhere but in f's goroutine.
+func dnsLookup[T any](ctx context.Context, timeout time.Duration, name string, f func(context.Context) (T, error)) (T, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return f(ctx)
+	type answer struct {
+		v   T
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		var a answer
+		defer func() {
+			if p := recover(); p != nil {
+				a = answer{err: fmt.Errorf("the DNS resolver panicked: %v", p)}
+			}
+			done <- a
+		}()
+		a.v, a.err = f(ctx)
+	}()
+	select {
+	case a := <-done:
+		return a.v, a.err
+	case <-ctx.Done():
+		var zero T
+		err := ctx.Err()
+		return zero, &net.DNSError{UnwrapErr: err, Err: err.Error(), Name: name,
+			IsTimeout: errors.Is(err, context.DeadlineExceeded)}
+	}
 }
 
 // notFound reports whether err says the name has no records of the type

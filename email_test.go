@@ -403,3 +403,88 @@ func TestPropValidateEmails(t *testing.T) {
 		}
 	})
 }
+
+// stuckDNS ignores its context: a lookup of a name starting with "stuck"
+// (MX) or of a host starting with "hostless" returns only when release is
+// closed; "hostless" names have no MX record, so their address lookup is
+// the one that sticks.
+type stuckDNS struct{ release chan struct{} }
+
+func (d stuckDNS) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
+	if strings.HasPrefix(name, "hostless") {
+		return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+	}
+	<-d.release
+	return nil, errors.New("released")
+}
+
+func (d stuckDNS) LookupHost(ctx context.Context, host string) ([]string, error) {
+	<-d.release
+	return nil, errors.New("released")
+}
+
+// TestValidateEmails_stuckResolver: a DNS that ignores its context cannot
+// hold ValidateEmails past Timeout (each lookup fails with the context's
+// error) nor past the caller's deadline (the call returns ctx's error).
+func TestValidateEmails_stuckResolver(t *testing.T) {
+	dns := stuckDNS{release: make(chan struct{})}
+	// Let the stuck lookups end when the test does, fixed or not.
+	t.Cleanup(func() { close(dns.release) })
+	e := emailOrg(t, "a@stuck.test", "b@hostless.test", "c@stuck2.test")
+
+	// call runs ValidateEmails, waiting at most 3 s for it so that a
+	// regression fails the test instead of hanging the suite.
+	call := func(t *testing.T, ctx context.Context, opts access.EmailCheckOptions) ([]access.EmailResult, error, time.Duration) {
+		t.Helper()
+		type answer struct {
+			res []access.EmailResult
+			err error
+		}
+		done := make(chan answer, 1)
+		start := time.Now()
+		go func() {
+			res, err := e.ValidateEmails(ctx, 10, opts)
+			done <- answer{res, err}
+		}()
+		select {
+		case a := <-done:
+			return a.res, a.err, time.Since(start)
+		case <-time.After(3 * time.Second):
+			t.Fatalf("ValidateEmails (Timeout %s) still blocked after 3 s on a DNS that ignores its context", opts.Timeout)
+			return nil, nil, 0
+		}
+	}
+
+	t.Run("timeout", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		got, err, took := call(t, ctx, access.EmailCheckOptions{DNS: dns, Timeout: 100 * time.Millisecond, Concurrency: 3})
+		if err != nil {
+			t.Fatalf("err = %v after %s, want results: each lookup ends at its 100 ms timeout", err, took)
+		}
+		for _, r := range got {
+			if r.Status != access.EmailLookupFailed || !errors.Is(r.Err, context.DeadlineExceeded) {
+				t.Errorf("%s: %s (%v), want lookup failed with context.DeadlineExceeded", r.Email, r.Status, r.Err)
+			}
+			if !strings.Contains(r.Reason(), "lookup ") || !strings.Contains(r.Reason(), r.Email[strings.IndexByte(r.Email, '@')+1:]) {
+				t.Errorf("%s: reason %q does not name the lookup's domain", r.Email, r.Reason())
+			}
+		}
+	})
+	t.Run("caller's deadline", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		got, err, took := call(t, ctx, access.EmailCheckOptions{DNS: dns, Timeout: time.Minute})
+		if !errors.Is(err, context.DeadlineExceeded) || got != nil {
+			t.Errorf("%v, %v after %s; want context.DeadlineExceeded and no results", got, err, took)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(50*time.Millisecond, cancel)
+		got, err, took := call(t, ctx, access.EmailCheckOptions{DNS: dns, Timeout: time.Minute, Concurrency: 1})
+		if !errors.Is(err, context.Canceled) || got != nil {
+			t.Errorf("%v, %v after %s; want context.Canceled and no results", got, err, took)
+		}
+	})
+}

@@ -1,13 +1,17 @@
 package access_test
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"pgregory.net/rapid"
 
 	"github.com/crmaccess/access"
 	"github.com/crmaccess/access/store/memory"
@@ -77,7 +81,7 @@ func TestConvertLegacyRoles(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			roles, gaps := access.ConvertLegacyRoles(c.rows)
-			if diff := cmp.Diff(c.roles, roles, cmpopts.EquateEmpty()); diff != "" {
+			if diff := gocmp.Diff(c.roles, roles, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("roles (-want +got):\n%s", diff)
 			}
 			// Reasons are compared by their beginning: the rest is advice.
@@ -87,7 +91,7 @@ func TestConvertLegacyRoles(t *testing.T) {
 					short[i].Reason = c.gaps[i].Reason
 				}
 			}
-			if diff := cmp.Diff(c.gaps, short, cmpopts.EquateEmpty()); diff != "" {
+			if diff := gocmp.Diff(c.gaps, short, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("gaps (-want +got):\n%s", diff)
 			}
 			checkLegacy(t, c.rows, roles, gaps)
@@ -151,10 +155,10 @@ func checkLegacy(t testing.TB, rows []access.LegacyRole, roles []access.Role, ga
 		rev[i] = row
 	}
 	roles2, gaps2 := access.ConvertLegacyRoles(rev)
-	if diff := cmp.Diff(roles, roles2, cmpopts.EquateEmpty()); diff != "" {
+	if diff := gocmp.Diff(roles, roles2, cmpopts.EquateEmpty()); diff != "" {
 		t.Fatalf("roles depend on the order of rights (-forward +reversed):\n%s", diff)
 	}
-	if diff := cmp.Diff(gaps, gaps2, cmpopts.EquateEmpty()); diff != "" {
+	if diff := gocmp.Diff(gaps, gaps2, cmpopts.EquateEmpty()); diff != "" {
 		t.Fatalf("gaps depend on the order of rights (-forward +reversed):\n%s", diff)
 	}
 }
@@ -190,5 +194,181 @@ func FuzzConvertLegacyRoles(f *testing.F) {
 		}
 		roles, gaps := access.ConvertLegacyRoles(rows)
 		checkLegacy(t, rows, roles, gaps)
+	})
+}
+
+// refLegacy is the reference conversion table, kept here apart from
+// legacy.go's: each Customer Service right the seeds name, and the
+// functional right it becomes, or "" when it has none (a reported gap).
+var refLegacy = map[string]string{
+	"admin":            "service-administration",
+	"category-admin":   "category-administration",
+	"list-all-tickets": "list-all-requests",
+	"list-own-tickets": "list-requests-in-own-categories",
+	"read-all-tickets": "read-all-requests",
+	"read-own-tickets": "read-requests-in-own-categories",
+	"edit-all-tickets": "edit-all-requests",
+	"edit-own-tickets": "edit-requests-in-own-categories",
+	"kb":               "knowledge-base",
+	"faq-edit":         "edit-faq-entries",
+	"faq-publish":      "administrate-faq",
+	"statistics":       "view-statistics",
+	"list-tables":      "list-tables",
+	"edit-tables":      "edit-tables",
+	"facebook":         "facebook",
+	"delete-tickets":   "",
+	"use-user-group":   "",
+	"use-categories":   "",
+}
+
+// refLegacyGap is a gap as the reference model knows it: whose, and which
+// right ("" for the row itself).
+type refLegacyGap struct {
+	Role  int64
+	Right string
+}
+
+// refConvert is the reference model of ConvertLegacyRoles: plain loops
+// over refLegacy, with rights matched by splitting on spaces, underscores
+// and hyphens and lower-casing.
+func refConvert(rows []access.LegacyRole) ([]access.Role, []refLegacyGap) {
+	functions := map[string]bool{}
+	for _, f := range refLegacy {
+		if f != "" {
+			functions[f] = true
+		}
+	}
+	norm := func(s string) string {
+		return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return strings.ContainsRune(" \t_-", r) }), "-")
+	}
+	var roles []access.Role
+	var gaps []refLegacyGap
+	seen := map[int64]bool{}
+	for _, row := range rows {
+		if row.ID <= 0 || seen[row.ID] {
+			gaps = append(gaps, refLegacyGap{row.ID, ""})
+			continue
+		}
+		seen[row.ID] = true
+		r := access.Role{ID: access.RoleID(row.ID), Name: row.Name}
+		valid := !strings.ContainsRune(row.Name, 0)
+		if strings.TrimSpace(row.Name) == "" {
+			r.Name = "Customer Service role " + strconv.FormatInt(row.ID, 10)
+			gaps = append(gaps, refLegacyGap{row.ID, ""})
+		}
+		fs := map[string]bool{}
+		for _, right := range row.Rights {
+			k := norm(right)
+			if f, ok := refLegacy[k]; ok && f != "" {
+				fs[f] = true
+			} else if functions[k] {
+				fs[k] = true
+			} else {
+				gaps = append(gaps, refLegacyGap{row.ID, right})
+			}
+		}
+		if !valid {
+			gaps = append(gaps, refLegacyGap{row.ID, ""})
+			continue
+		}
+		if len(fs) > 0 {
+			r.Functions = slices.Sorted(maps.Keys(fs))
+		}
+		roles = append(roles, r)
+	}
+	slices.SortFunc(roles, func(a, b access.Role) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(gaps, func(a, b refLegacyGap) int {
+		return cmp.Or(cmp.Compare(a.Role, b.Role), strings.Compare(a.Right, b.Right))
+	})
+	return roles, gaps
+}
+
+// drawLegacyRight draws a right as an importer might spell it: a known
+// legacy right in any case with spaces, underscores or hyphens, a
+// functional right already converted, an unknown name, or an empty one.
+func drawLegacyRight(t *rapid.T) string {
+	known := slices.Sorted(maps.Keys(refLegacy))
+	switch rapid.IntRange(0, 9).Draw(t, "kind") {
+	case 0:
+		return rapid.SampledFrom([]string{"", " ", "__"}).Draw(t, "empty")
+	case 1:
+		return rapid.SampledFrom([]string{"launch-rockets", "edit all", "Admin istrator", "tickets"}).Draw(t, "unknown")
+	case 2:
+		var fs []string
+		for _, f := range refLegacy {
+			if f != "" {
+				fs = append(fs, f)
+			}
+		}
+		slices.Sort(fs)
+		return rapid.SampledFrom(fs).Draw(t, "function")
+	}
+	k := rapid.SampledFrom(known).Draw(t, "right")
+	sep := rapid.SampledFrom([]string{"-", " ", "_", "  "}).Draw(t, "sep")
+	k = strings.ReplaceAll(k, "-", sep)
+	switch rapid.IntRange(0, 2).Draw(t, "case") {
+	case 1:
+		k = strings.ToUpper(k)
+	case 2:
+		k = strings.ToUpper(k[:1]) + k[1:]
+	}
+	return rapid.SampledFrom([]string{"", " "}).Draw(t, "pad") + k
+}
+
+// TestPropConvertLegacyRoles: on random rows, ConvertLegacyRoles gives the
+// reference model's roles and gaps — every right converted or reported,
+// ids kept, rows that cannot be roles left out with a gap — and the same
+// answer whatever the order of each row's rights, and of rows with
+// distinct ids.
+func TestPropConvertLegacyRoles(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var rows []access.LegacyRole
+		for i := range rapid.IntRange(0, 6).Draw(t, "rows") {
+			row := access.LegacyRole{
+				ID:   rapid.Int64Range(-1, 8).Draw(t, "id"),
+				Name: rapid.SampledFrom([]string{"Support", "Agent", "Lead " + strconv.Itoa(i), "", "  ", "bad\x00name"}).Draw(t, "name"),
+			}
+			for range rapid.IntRange(0, 6).Draw(t, "rights") {
+				row.Rights = append(row.Rights, drawLegacyRight(t))
+			}
+			rows = append(rows, row)
+		}
+		roles, gaps := access.ConvertLegacyRoles(rows)
+		wantRoles, wantGaps := refConvert(rows)
+		if diff := gocmp.Diff(wantRoles, roles, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("roles (-reference +ConvertLegacyRoles):\n%s", diff)
+		}
+		var gotGaps []refLegacyGap
+		for _, g := range gaps {
+			if g.Reason == "" {
+				t.Fatalf("gap %+v gives no reason", g)
+			}
+			gotGaps = append(gotGaps, refLegacyGap{g.Role, g.Right})
+		}
+		if diff := gocmp.Diff(wantGaps, gotGaps, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("gaps (-reference +ConvertLegacyRoles):\n%s", diff)
+		}
+
+		// Order: shuffle each row's rights, and the rows when their ids
+		// are distinct (with a repeat, the first row wins by design).
+		shuffled := make([]access.LegacyRole, len(rows))
+		for i, row := range rows {
+			row.Rights = rapid.Permutation(row.Rights).Draw(t, "rights order")
+			shuffled[i] = row
+		}
+		ids := map[int64]bool{}
+		for _, row := range rows {
+			ids[row.ID] = true
+		}
+		if len(ids) == len(rows) {
+			shuffled = rapid.Permutation(shuffled).Draw(t, "rows order")
+		}
+		roles2, gaps2 := access.ConvertLegacyRoles(shuffled)
+		if diff := gocmp.Diff(roles, roles2, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("roles depend on order (-given +shuffled):\n%s", diff)
+		}
+		if diff := gocmp.Diff(gaps, gaps2, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("gaps depend on order (-given +shuffled):\n%s", diff)
+		}
 	})
 }

@@ -131,7 +131,13 @@ func (o *overlay) checkSeats(ctx context.Context) error {
 			return err
 		}
 		if len(holders) > l.Seats {
-			return fmt.Errorf("access: licence %d (%s): %w: %d holders exceed its %d seats", id, l.Name, ErrInvalid, len(holders), l.Seats)
+			// Holders exceed the seats, so there are at least two of them;
+			// a single seat is the one plural to mind.
+			seats := "seats"
+			if l.Seats == 1 {
+				seats = "seat"
+			}
+			return fmt.Errorf("access: licence %d (%s): %w: %d holders exceed its %d %s", id, l.Name, ErrInvalid, len(holders), l.Seats, seats)
 		}
 	}
 	return nil

@@ -24,14 +24,17 @@
 //   - find?q=: associates and groups whose name contains q, or whose id is q;
 //   - associate?id=: effective groups with the path explaining each, drawn
 //     as a graph (package graph) with one path highlighted (via=GROUP picks
-//     which), functional rights, the permissions matrix by entity type,
+//     which), functional rights, the permissions matrix by entity type
+//     with the limits that cap each type and what they leave,
 //     categories "(from usergroup)", the sign-in channels (client, API)
 //     with the reason for each, and the facts that decide them;
 //   - group?id=: effective members, nesting up and down, and the
 //     permissions matrix of its members (entity types × relations ×
-//     rights) with what the group itself contributes;
+//     rights, and what their limits leave) with what the group itself
+//     contributes, its limits among it;
 //   - explain?who=&action=&type=…: a form; its answer is the decision with
-//     every cause, allow or deny, and who else may do the same;
+//     every cause, allow or deny (limits among them), the decision's own
+//     text ([access.Decision.String]), and who else may do the same;
 //   - graph.svg, graph.dot, graph.mmd?associate=&via=: the associate's graph
 //     on its own, in each format;
 //   - whatif?change=: paste a change (a Batch as JSON) and see the

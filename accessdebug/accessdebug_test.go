@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/crmaccess/access"
 	"github.com/crmaccess/access/accessdebug"
 	"github.com/crmaccess/access/store/memory"
@@ -20,7 +22,7 @@ import (
 // quickstart is the organisation of examples/quickstart, with a few
 // additions so that every part of the pages has something to show: a
 // functional right, a group default, a grant, a sharing rule and a
-// category listing a usergroup.
+// category listing a usergroup, a limit on a group and one on a record.
 func quickstart() access.Batch {
 	seller := access.Grid{access.Owner: access.LevelFull, access.PrimaryGroup: access.LevelUpdate, access.OtherGroup: access.LevelRead}
 	rights := map[string]access.Grid{access.Wildcard: seller}
@@ -48,6 +50,10 @@ func quickstart() access.Batch {
 		Grants:       []access.Grant{{ID: 1, Group: 20, EntityType: "sale", RecordID: 9, Rights: access.LevelFull}},
 		SharingRules: []access.SharingRule{{ID: 1, Name: "Marketing reads Sales", EntityType: "contact", From: access.Principals{Groups: []access.GroupID{20}}, To: access.Principals{Roles: []access.RoleID{3}}, Rights: access.R}},
 		Categories:   []access.Category{{ID: 5, Name: "Support", Groups: []access.GroupID{10}}},
+		Limits: []access.Limit{
+			{ID: 1, Group: 11, EntityType: "sale", Max: access.LevelRead},
+			{ID: 2, EntityType: "contact", RecordID: 42, Max: access.LevelNone},
+		},
 	}
 }
 
@@ -158,6 +164,19 @@ var pagePaths = []struct {
 	{"explain deny", "/debug/access/explain?who=103&action=update&type=contact&owner=101&group=10&visibility=all&published=on", []string{
 		`<span id="verdict" class="deny">deny</span>`, "role Marketing (3), relation other: -", "sharing rule Marketing reads Sales (1) adds R",
 		"role: role Sales Assistant (2), relation primary group: CRU (through group Team A (10))"}},
+	{"associate with limits", "/debug/access/associate?id=103", []string{
+		`<th scope="col">Limits</th><th scope="col">At most</th></tr>`,
+		`<td>limit 1 (group Team B (11)) keeps at most R on sale</td><td class="c">R</td></tr>`,
+		`<td>limit 2 (organisation-wide) keeps at most - on contact 42</td><td class="c"></td></tr>`}},
+	{"group with a limit", "/debug/access/group?id=11", []string{
+		`<th scope="col">Group default</th><th scope="col">At most</th></tr>`,
+		`<ul id="limits"><li>limit 1 (group Team B (11)) keeps at most R on sale</li></ul>`}},
+	{"explain a group limit", "/debug/access/explain?who=103&action=update&type=sale&id=9", []string{
+		`<span id="verdict" class="deny">deny</span>`,
+		`<tr><td>limit</td><td>limit 1 (group Team B (11)) keeps at most R on sale: takes away CUD</td><td class="c">CUD</td></tr>`}},
+	{"explain a record limit", "/debug/access/explain?who=101&action=read&type=contact&id=42&owner=101", []string{
+		`<span id="verdict" class="deny">deny</span>`,
+		`<tr><td>limit</td><td>limit 2 (organisation-wide) keeps at most - on contact 42: takes away CRUD</td>`}},
 	{"graph svg", "/debug/access/graph.svg?associate=101", []string{`<svg xmlns=`, `data-node="a101"`}},
 	{"graph dot", "/debug/access/graph.dot?associate=101&via=20", []string{"digraph access", `"a101" -> "g10"`}},
 	{"graph mermaid", "/debug/access/graph.mmd?associate=101", []string{"flowchart TB"}},
@@ -181,6 +200,66 @@ func TestPages(t *testing.T) {
 	}
 	if after := f.mem.Revision(); after != before {
 		t.Errorf("the store moved from revision %d to %d while the pages were read", before, after)
+	}
+	t.Run("limits", func(t *testing.T) { testLimitPages(t) })
+}
+
+// testLimitPages checks the limits on the explain page word for word
+// against the library's own explanation, and that the group's matrix keeps
+// apart members of one role whom limits leave different rights.
+func testLimitPages(t *testing.T) {
+	b := quickstart()
+	// Person 5 holds role Sales like Person 1, but sits in Team B, whose
+	// limit caps sales at R.
+	b.Associates = append(b.Associates, access.Associate{ID: 105, Name: "Person 5", PrimaryGroup: 11, Role: 1, Active: true})
+	f := newFixture(t, b, true)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		who access.AssociateID
+		act access.Action
+		rec access.Record
+		q   string
+	}{
+		{105, access.Update, access.Record{Type: "sale", ID: 9}, "who=105&action=update&type=sale&id=9"},
+		{101, access.Read, access.Record{Type: "contact", ID: 42, Owner: 101}, "who=101&action=read&type=contact&id=42&owner=101"},
+	} {
+		d, err := f.r.Can(ctx, tc.who, tc.act, tc.rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, body := get(t, f.h, "/d/explain?"+tc.q)
+		const row = "<tr><td>limit</td><td>"
+		i := strings.Index(body, row)
+		if i < 0 {
+			t.Fatalf("explain %s shows no limit cause:\n%s", tc.q, body)
+		}
+		text := body[i+len(row):]
+		text = html.UnescapeString(text[:strings.Index(text, "</td>")])
+		if !strings.Contains(d.String(), "; "+text+";") {
+			t.Errorf("explain %s: the limit reads %q, not as the library says it:\n%s", tc.q, text, d)
+		}
+	}
+	_, body := get(t, f.h, "/d/group?id=20")
+	for _, want := range []string{
+		`<tr><th scope="row">sale</th><td>Sales (1)</td><td>1</td>`,
+	} {
+		if n := strings.Count(body, want); n != 2 {
+			t.Errorf("group 20: %d rows %q, want 2 (one capped at R, one not):\n%s", n, want, body)
+		}
+	}
+	var capped []string
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, `<tr><th scope="row">sale</th>`) && strings.HasSuffix(line, `<td class="c">R</td></tr>`) {
+			capped = append(capped, line[:strings.Index(line, "<td class=")])
+		}
+	}
+	want := []string{
+		`<tr><th scope="row">sale</th><td>Sales (1)</td><td>1</td>`,
+		`<tr><th scope="row">sale</th><td>Marketing (3)</td><td>1</td>`,
+		`<tr><th scope="row">sale</th><td>Marketing Assistant (4)</td><td>1</td>`,
+	}
+	if diff := cmp.Diff(want, capped); diff != "" {
+		t.Errorf("group 20: the sale rows capped at R (-want +got):\n%s", diff)
 	}
 }
 
@@ -322,6 +401,7 @@ func TestHostileNamesAreEscaped(t *testing.T) {
 	b.Associates[0].Name = hostile[0]
 	b.Associates[1].Name = hostile[4]
 	b.Groups[0].Name = hostile[1]
+	b.Groups[1].Name = hostile[0] + "limited" // named by limit 1
 	b.Groups[2].Name = hostile[3]
 	b.Roles[0].Name = hostile[2]
 	b.Categories[0].Name = hostile[1] + "cat"
@@ -336,6 +416,8 @@ func TestHostileNamesAreEscaped(t *testing.T) {
 		"/d/associate?id=103",
 		"/d/group?id=10",
 		"/d/group?id=20",
+		"/d/group?id=11",
+		"/d/explain?who=103&action=update&type=sale&id=9",
 		"/d/explain?who=" + urlQuery(hostile[0]) + "&action=update&type=" + urlQuery(hostile[1]) + "&owner=101&group=10",
 		"/d/explain?who=" + urlQuery(hostile[1]) + "&action=read&type=contact",
 		"/d/find?q=" + urlQuery(hostile[3]) + "&bad" + urlQuery(hostile[0]) + "=1",
@@ -452,11 +534,12 @@ func TestModelFollowsResolver(t *testing.T) {
 // server error, and nothing of the query may come back unescaped.
 func FuzzQuery(f *testing.F) {
 	for _, s := range []string{"", "id=101", "q=person", "who=Person+2&action=update&type=contact&owner=101&group=10",
-		"q=%ZZ", "q=%3Cscript%3E", "id=101&via=20", "associate=101", "q=a&q=b", "who=%00"} {
+		"q=%ZZ", "q=%3Cscript%3E", "id=101&via=20", "associate=101", "q=a&q=b", "who=%00",
+		"change=" + urlQuery(`{"Groups": [{"ID": 10, "Name": "<script>", "Groups": [20]}]}`)} {
 		f.Add(s)
 	}
 	fx := newFixture(f, quickstart(), true)
-	pages := []string{"", "find", "associate", "group", "explain", "graph.svg", "graph.dot", "graph.mmd"}
+	pages := []string{"", "find", "associate", "group", "explain", "whatif", "graph.svg", "graph.dot", "graph.mmd"}
 	f.Fuzz(func(t *testing.T, raw string) {
 		for _, page := range pages {
 			req := httptest.NewRequest(http.MethodGet, "http://debug.test/d/"+page, nil)

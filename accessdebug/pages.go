@@ -178,6 +178,10 @@ type typeRow struct {
 	Sharing []string
 	Grants  []string
 	Default string
+	// Limits are the limits that cap the type, as text; AtMost is what the
+	// whole-type limits among them leave ("" when none caps the type).
+	Limits []string
+	AtMost string
 }
 
 type fact struct{ Name, Value string }
@@ -394,7 +398,43 @@ func typeRowOf(m *model, tp access.TypePermissions) typeRow {
 	for _, g := range tp.Grants {
 		row.Grants = append(row.Grants, grantText(m, g))
 	}
+	for _, l := range tp.Limits {
+		row.Limits = append(row.Limits, limitText(m, l))
+	}
+	if slices.ContainsFunc(tp.Limits, func(l access.Limit) bool { return l.RecordID == 0 && l.Scope == access.LimitAll }) {
+		row.AtMost = tp.Max().String()
+	}
 	return row
+}
+
+// limitText says what a limit caps, in the words of the library's own
+// explanation of a limit cause (without what it took away, which depends
+// on a decision): "limit 2 (group Temps (20)) keeps at most CRU on contact".
+func limitText(m *model, l access.Limit) string {
+	on := l.EntityType
+	if l.RecordID != 0 {
+		on = fmt.Sprintf("%s %d", l.EntityType, l.RecordID)
+	}
+	return fmt.Sprintf("%s keeps at most %s on %s", limitHead(m, l.ID, l.Group, l.Scope, ""), l.Max, on)
+}
+
+// limitHead is the start of a limit's text: "limit 2 (group Temps (20))",
+// "limit 1 (organisation-wide, unrelated records)". name, when set, names
+// the group as the decision knew it.
+func limitHead(m *model, id access.LimitID, g access.GroupID, scope access.LimitScope, name string) string {
+	who := "organisation-wide"
+	if g != 0 {
+		if name == "" {
+			name = groupName(m, g)
+		} else {
+			name = label(name, int64(g))
+		}
+		who = "group " + name
+	}
+	if scope != access.LimitAll {
+		who += ", " + scope.String()
+	}
+	return fmt.Sprintf("limit %d (%s)", id, who)
 }
 
 func grantText(m *model, g access.Grant) string {
@@ -478,6 +518,7 @@ type matrixRow struct {
 	Members int
 	Cells   []string
 	Default string
+	AtMost  string // what the members' whole-type limits leave; "" when none
 }
 
 type groupPage struct {
@@ -496,6 +537,7 @@ type groupPage struct {
 	Grants     []string
 	Sharing    []string
 	Categories []string
+	Limits     []string
 	Graph      template.HTML
 	GraphNote  string
 }
@@ -544,10 +586,13 @@ func (h *handler) group(w http.ResponseWriter, r *http.Request, q params) error 
 
 	// The matrix: each distinct role among the members, with its rights
 	// by entity type and relation. Members share rows by role, so the
-	// table stays as long as the roles are many, not the members.
+	// table stays as long as the roles are many, not the members. Limits
+	// follow a member's other groups too, so members of one role that
+	// keep different rights under them get a row each.
 	type key struct {
-		typ  string
-		role access.RoleID
+		typ    string
+		role   access.RoleID
+		atMost string
 	}
 	rows := map[key]*matrixRow{}
 	var order []key
@@ -564,15 +609,15 @@ func (h *handler) group(w http.ResponseWriter, r *http.Request, q params) error 
 			continue
 		}
 		for _, tp := range perms.Types {
-			k := key{tp.EntityType, perms.Role.ID}
+			tr := typeRowOf(m, tp)
+			k := key{tp.EntityType, perms.Role.ID, tr.AtMost}
 			row := rows[k]
 			if row == nil {
-				tr := typeRowOf(m, tp)
 				roleText := label(perms.Role.Name, int64(perms.Role.ID))
 				if perms.System {
 					roleText += " (system user: every right)"
 				}
-				row = &matrixRow{Type: tp.EntityType, Role: roleText, Cells: tr.Cells, Default: tr.Default}
+				row = &matrixRow{Type: tp.EntityType, Role: roleText, Cells: tr.Cells, Default: tr.Default, AtMost: tr.AtMost}
 				rows[k] = row
 				order = append(order, k)
 			}
@@ -580,7 +625,7 @@ func (h *handler) group(w http.ResponseWriter, r *http.Request, q params) error 
 		}
 	}
 	slices.SortFunc(order, func(a, b key) int {
-		return cmp.Or(cmp.Compare(notWild(a.typ), notWild(b.typ)), strings.Compare(a.typ, b.typ), cmp.Compare(a.role, b.role))
+		return cmp.Or(cmp.Compare(notWild(a.typ), notWild(b.typ)), strings.Compare(a.typ, b.typ), cmp.Compare(a.role, b.role), strings.Compare(a.atMost, b.atMost))
 	})
 	for _, k := range order {
 		p.Matrix = append(p.Matrix, *rows[k])
@@ -600,6 +645,9 @@ func (h *handler) group(w http.ResponseWriter, r *http.Request, q params) error 
 	}
 	for _, c := range gp.Categories {
 		p.Categories = append(p.Categories, c.String())
+	}
+	for _, l := range gp.Limits {
+		p.Limits = append(p.Limits, limitText(m, l))
 	}
 	return h.render(w, http.StatusOK, "group", p)
 }
@@ -844,12 +892,12 @@ func (h *handler) explain(w http.ResponseWriter, r *http.Request, q params) erro
 	p.Subject = assocLink(m, who)
 	p.Rights, p.Relations, p.Gate = d.Rights.String(), d.Relations.String(), d.Gate.String()
 	for _, c := range d.Causes() {
-		p.Causes = append(p.Causes, causeRow{Kind: c.Kind.String(), Text: causeText(m, c), Rights: c.Rights.String()})
+		p.Causes = append(p.Causes, causeRow{Kind: c.Kind.String(), Text: causeText(m, rec, c), Rights: c.Rights.String()})
 	}
 	p.Summary = d.String()
 	for _, a := range allowed {
 		p.WhoCan = append(p.WhoCan, allowedRow{Who: assocLink(m, a.Associate), Rights: a.Rights.String(),
-			Relations: a.Relations.String(), Because: a.Because.Kind.String() + ": " + causeText(m, a.Because)})
+			Relations: a.Relations.String(), Because: a.Because.Kind.String() + ": " + causeText(m, rec, a.Because)})
 	}
 	return h.render(w, http.StatusOK, "explain", p)
 }
@@ -929,8 +977,9 @@ func (h *handler) readExplain(ctx context.Context, m *model, q params) (access.A
 	return who, act, rec, problems
 }
 
-// causeText says what one cause of a decision is, with names.
-func causeText(m *model, c access.Cause) string {
+// causeText says what one cause of a decision about record rec is, with
+// names.
+func causeText(m *model, rec access.Record, c access.Cause) string {
 	// Causes from WhoCan come without names; the model has them.
 	if m != nil {
 		if r := m.roles[c.Role]; c.RoleName == "" && r != nil {
@@ -981,6 +1030,14 @@ func causeText(m *model, c access.Cause) string {
 		return fmt.Sprintf("restriction %q removes %s", c.Restriction.String(), c.Rights)
 	case access.CauseNearMiss:
 		return fmt.Sprintf("nearest miss: relation %s would grant %s, but the relations that held grant only %s", c.Relation, c.Rights, c.Held)
+	case access.CauseLimit:
+		// The library's wording (Decision.String): "limit 2 (group Temps
+		// (20)) keeps at most CRU on contact: takes away D".
+		on := rec.Type
+		if c.Named {
+			on = fmt.Sprintf("%s %d", rec.Type, rec.ID)
+		}
+		return fmt.Sprintf("%s keeps at most %s on %s: takes away %s", limitHead(m, c.Limit, c.Group, c.Scope, c.GroupName), c.Max, on, c.Rights)
 	case 0:
 		return "—"
 	}

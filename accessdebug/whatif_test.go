@@ -2,6 +2,8 @@ package accessdebug_test
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -61,4 +63,44 @@ func TestWhatIfPage(t *testing.T) {
 	if code, _ := do(t, f.h, http.MethodPost, "/d/whatif?change="+urlQuery(move)); code != http.StatusMethodNotAllowed {
 		t.Errorf("POST what-if: status %d, want 405", code)
 	}
+}
+
+// FuzzChange sends any text as the what-if page's change, the JSON batch
+// its parser reads: the page answers 200 or 400, never a server error,
+// shows nothing of the text unescaped, and writes nothing.
+func FuzzChange(f *testing.F) {
+	for _, s := range []string{
+		"",
+		`{}`,
+		`{"Groups": [{"ID": 20, "Name": "Sales", "Groups": [10, 11]}]}`,
+		`{"Associates": [{"ID": 103, "Name": "Person 3", "Type": "internal", "PrimaryGroup": 10, "Role": 3, "Active": true}]}`,
+		`{"Associates": [{"ID": 105, "Name": "<script>alert(1)</script>", "Type": "internal", "PrimaryGroup": 20, "Role": 1, "Active": true}]}`,
+		`{"Groups": [{"ID": 10, "Name": "Team A", "Groups": [20]}]}`,
+		`{"DeleteGroups": [10]}`,
+		`{"Limits": [{"ID": 3, "Group": 10, "EntityType": "*", "Max": "R"}]}`,
+		`{"Roles": [{"ID": 1, "Name": "Sales", "Rights": {"*": {"owner": "CRUD"}}}]}`,
+		`{"Gropus": []}`,
+		`{"Groups": [{"ID": -1}]} {}`,
+		`[1, 2`,
+		"{\"Groups\": [{\"ID\": 10, \"Name\": \"\\u0000\"}]}",
+	} {
+		f.Add(s)
+	}
+	fx := newFixture(f, quickstart(), true)
+	before, rev := fx.mem.Revision(), fx.r.Revision()
+	f.Fuzz(func(t *testing.T, change string) {
+		req := httptest.NewRequest(http.MethodGet, "http://debug.test/d/whatif", nil)
+		req.URL.RawQuery = url.Values{"change": {change}}.Encode()
+		rec := httptest.NewRecorder()
+		fx.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK && rec.Code != http.StatusBadRequest {
+			t.Fatalf("what-if %q: status %d, want 200 or 400:\n%s", change, rec.Code, rec.Body)
+		}
+		if strings.Contains(rec.Body.String(), "<script") {
+			t.Fatalf("what-if %q shows <script unescaped", change)
+		}
+		if fx.mem.Revision() != before || fx.r.Revision() != rev {
+			t.Fatalf("what-if %q wrote: store revision %d → %d, resolver %d → %d", change, before, fx.mem.Revision(), rev, fx.r.Revision())
+		}
+	})
 }

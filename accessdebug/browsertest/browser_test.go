@@ -3,7 +3,9 @@ package browsertest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -15,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +34,27 @@ var update = flag.Bool("update", false, "rewrite the screenshots under accessdeb
 // chromium is where Debian's chromium package installs the browser; .ci/run
 // installs it.
 const chromium = "/usr/bin/chromium"
+
+// noBrowser ends a test that found no browser: on CI (CI=true, which
+// .ci/run and the usual CI services set) it fails, because CI always
+// installs one and a skip there would hide that the pages went untested;
+// elsewhere it skips, so the suite runs on a machine without chromium.
+func noBrowser(t testing.TB, err error) {
+	t.Helper()
+	msg := fmt.Sprintf("no browser: %v (.ci/run installs Debian's chromium)", err)
+	if onCI() {
+		t.Fatal(msg + "; on CI (CI=true) a missing browser is a failure, not a skip")
+	} else {
+		t.Skip(msg)
+	}
+}
+
+// onCI reports whether the environment says it is CI: CI set to a true
+// value (true, 1, …).
+func onCI() bool {
+	ci, _ := strconv.ParseBool(os.Getenv("CI"))
+	return ci
+}
 
 // quickstart is the organisation of examples/quickstart.
 func quickstart() access.Batch {
@@ -95,12 +119,12 @@ func serve(t *testing.T) string {
 	return srv.URL + "/debug/access/"
 }
 
-// browser starts a headless chromium with a fresh profile, or skips the
-// test when none is installed.
+// browser starts a headless chromium with a fresh profile. When none is
+// installed the test skips, except on CI (see noBrowser).
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
-		t.Skipf("no browser: %v (.ci/run installs Debian's chromium)", err)
+		noBrowser(t, err)
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
@@ -408,5 +432,43 @@ func TestPaintSeesBlank(t *testing.T) {
 	}
 	if colours, ink := paint(drawn); colours < 8 || ink != 20*50 {
 		t.Errorf("drawn page: %d colours, %d inked pixels; want ≥ 8 and 1000", colours, ink)
+	}
+}
+
+// endRecorder records how a test would end, instead of ending it.
+type endRecorder struct {
+	testing.TB
+	failed, skipped bool
+	msg             string
+}
+
+func (r *endRecorder) Helper()           {}
+func (r *endRecorder) Fatal(args ...any) { r.failed, r.msg = true, fmt.Sprint(args...) }
+func (r *endRecorder) Skip(args ...any)  { r.skipped, r.msg = true, fmt.Sprint(args...) }
+
+// TestNoBrowserFailsOnCI: without a browser the browser tests fail on CI
+// and skip elsewhere.
+func TestNoBrowserFailsOnCI(t *testing.T) {
+	missing := errors.New("stat /usr/bin/chromium: no such file or directory")
+	for _, tc := range []struct {
+		ci   string
+		fail bool
+	}{
+		{"true", true},
+		{"1", true},
+		{"", false},
+		{"false", false},
+	} {
+		t.Run("CI="+tc.ci, func(t *testing.T) {
+			t.Setenv("CI", tc.ci)
+			var r endRecorder
+			noBrowser(&r, missing)
+			if r.failed != tc.fail || r.skipped == tc.fail {
+				t.Errorf("CI=%q: failed %t, skipped %t; want failed %t", tc.ci, r.failed, r.skipped, tc.fail)
+			}
+			if !strings.Contains(r.msg, "no browser: "+missing.Error()) {
+				t.Errorf("CI=%q: the message %q does not say the browser is missing", tc.ci, r.msg)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -287,6 +288,9 @@ type rejectCase struct {
 	// mention lists strings the error message must contain, such as the
 	// dependants that block a delete.
 	mention []string
+	// lacks lists strings the error message must not contain, such as a
+	// wrong plural.
+	lacks []string
 }
 
 // rejectCases lists the batches every store must reject, each with the
@@ -416,7 +420,7 @@ func rejectCases() []rejectCase {
 			withA(105, func(a *access.Associate) { a.Licences = []access.LicenceID{900} })), want: access.ErrInvalid,
 			mention: []string{"licence 900 (Sales Premier)", "3 holders exceed its 2 seats"}},
 		{name: "licence seats below its holders", batch: access.Batch{Licences: []access.Licence{{ID: 901, Name: "Expander Collaboration", Seats: 1}}},
-			want: access.ErrInvalid, mention: []string{"2 holders exceed its 1 seats"}},
+			want: access.ErrInvalid, mention: []string{"2 holders exceed its 1 seat"}, lacks: []string{"1 seats"}},
 		{name: "licence with negative seats", batch: access.Batch{Licences: []access.Licence{{ID: 903, Name: "x", Seats: -1}}}, want: access.ErrInvalid},
 		{name: "licence without a name", batch: access.Batch{Licences: []access.Licence{{ID: 903}}}, want: access.ErrInvalid},
 		{name: "licence for an unknown type", batch: access.Batch{Licences: []access.Licence{{ID: 903, Name: "x", For: []access.AssociateType{3}}}}, want: access.ErrInvalid},
@@ -509,6 +513,11 @@ func testRejected(t *testing.T, newStore func(*testing.T) Store) {
 				t.Fatalf("Apply succeeded at revision %d, want an error wrapping %q", got, tc.want)
 			}
 			checkErr(t, err, tc.want, tc.mention...)
+			for _, w := range tc.lacks {
+				if strings.Contains(err.Error(), w) {
+					t.Errorf("error %q contains %q", err, w)
+				}
+			}
 			// What Check refuses, every store refuses with Check's own
 			// error: the same message everywhere, and no driver's.
 			if cerr := tc.batch.Check(); cerr != nil && err.Error() != cerr.Error() {
