@@ -1,10 +1,12 @@
 package model
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/crmaccess/access"
 )
@@ -123,6 +125,29 @@ func (f *File) Change(base *access.Batch) (access.Batch, error) {
 	b.Limits = unchanged(b.Limits, base.Limits, func(v access.Limit) access.LimitID { return v.ID })
 	b.Licences = unchanged(b.Licences, base.Licences, func(v access.Licence) access.LicenceID { return v.ID })
 	return b, nil
+}
+
+// ChangeParser returns a reader of model-file fragments (YAML or JSON)
+// that puts each over the model s holds at the time, with [File.Change]:
+// what accessdebug.Options.ParseChange takes, so that the debug pages'
+// what-if accepts a fragment of a model file instead of a JSON batch. It
+// reads the whole model from s on every call.
+func ChangeParser(s access.Store) func(ctx context.Context, text string) (access.Batch, error) {
+	return func(ctx context.Context, text string) (access.Batch, error) {
+		name := "change.yaml"
+		if t := strings.TrimSpace(text); strings.HasPrefix(t, "{") {
+			name = "change.json"
+		}
+		f, err := Parse(name, []byte(text))
+		if err != nil {
+			return access.Batch{}, err
+		}
+		d, err := s.Changes(ctx, 0)
+		if err != nil {
+			return access.Batch{}, err
+		}
+		return f.Change(&d.Batch)
+	}
 }
 
 // place gives each entity of one section of a fragment its id in the
