@@ -57,7 +57,12 @@ var errUsage = errors.New("bad usage")
 var commands = map[string]func(ctx context.Context, args []string, w io.Writer) (int, error){
 	"test": cmdTest, "explain": cmdExplain, "who-can": cmdWhoCan, "groups": cmdGroups,
 	"lint": cmdLint, "matrix": cmdMatrix, "categories": cmdCategories, "graph": cmdGraph,
-	"export": cmdExport, "load": cmdLoad, "migrate": cmdMigrate, "diff": cmdDiff,
+	"migrate": cmdMigrate, "diff": cmdDiff,
+}
+
+// warners are the subcommands that also warn on stderr, by name.
+var warners = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error){
+	"import": cmdImport, "export": cmdExport, "load": cmdLoad,
 }
 
 // run is the whole command, with its streams passed in so tests run it in
@@ -74,8 +79,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case cmd == "help" || cmd == "-h" || cmd == "-help" || cmd == "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
-	case cmd == "import":
-		code, err = cmdImport(ctx, rest, stdout, stderr)
+	case warners[cmd] != nil:
+		code, err = warners[cmd](ctx, rest, stdout, stderr)
 	case commands[cmd] != nil:
 		code, err = commands[cmd](ctx, rest, stdout)
 	default:
