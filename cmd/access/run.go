@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/crmaccess/access"
 	"github.com/crmaccess/access/cmd/access/model"
@@ -157,7 +158,11 @@ func open(ctx context.Context, arg string) (*source, error) {
 	d, err := st.Changes(ctx, 0)
 	if err == nil {
 		s.batch = d.Batch
-		s.engine, err = access.NewResolver(ctx, st, nil)
+		// The resolver's first read is the model just read (a copy: the
+		// resolver owns what Changes returns), not a second read of the
+		// whole store: at 100,000 associates that read is a second or more.
+		d.Batch = d.Batch.Clone()
+		s.engine, err = access.NewResolver(ctx, &readOnce{Store: st, first: &d}, nil)
 	}
 	if err != nil {
 		if s.close != nil {
@@ -167,6 +172,24 @@ func open(ctx context.Context, arg string) (*source, error) {
 	}
 	s.index = model.NewIndex(&s.batch)
 	return s, nil
+}
+
+// readOnce is a store whose first whole-model read is one already made.
+type readOnce struct {
+	access.Store
+	mu    sync.Mutex
+	first *access.Delta
+}
+
+func (r *readOnce) Changes(ctx context.Context, since access.Revision) (access.Delta, error) {
+	r.mu.Lock()
+	d := r.first
+	r.first = nil
+	r.mu.Unlock()
+	if d != nil && since == 0 {
+		return *d, nil
+	}
+	return r.Store.Changes(ctx, since)
 }
 
 func (s *source) who(arg string) (access.AssociateID, error) {
