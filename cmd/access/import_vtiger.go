@@ -661,7 +661,9 @@ func (d *vtigerData) roleRights(roleID map[string]access.RoleID, note func(strin
 		// vtiger combines a user's profiles by union, separately for tab
 		// visibility and for each operation.
 		anyProfile := func(ok func(p int64) bool) bool { return slices.ContainsFunc(ps, ok) }
-		if anyProfile(func(p int64) bool { return global[[2]int64{p, vtGlobalViewAll}] || global[[2]int64{p, vtGlobalEditAll}] }) {
+		if anyProfile(func(p int64) bool {
+			return global[[2]int64{p, vtGlobalViewAll}] || global[[2]int64{p, vtGlobalEditAll}]
+		}) {
 			unlimited[r.ID] = true
 		}
 		for _, tab := range slices.Sorted(maps.Keys(tabs)) {
