@@ -20,6 +20,7 @@ func TestDiff(t *testing.T) {
 		{"diff-files", []string{"diff", quickstart, "testdata/diff-after.yaml"}},
 		{"diff-change-limit", []string{"diff", quickstart, "--change", "testdata/change-limit.yaml"}},
 		{"diff-files-limit", []string{"diff", quickstart, "testdata/diff-after-limit.yaml"}},
+		{"diff-change-limit-unrelated", []string{"diff", quickstart, "--change", "testdata/change-limit-unrelated.yaml"}},
 		{"diff-files-limit-removed", []string{"diff", "testdata/diff-after-limit.yaml", quickstart}},
 		{"diff-same", []string{"diff", quickstart, quickstart}},
 		{"diff-cycle", []string{"diff", quickstart, "--change", "testdata/change-bad.yaml"}},

@@ -58,12 +58,12 @@ var errUsage = errors.New("bad usage")
 var commands = map[string]func(ctx context.Context, args []string, w io.Writer) (int, error){
 	"test": cmdTest, "explain": cmdExplain, "who-can": cmdWhoCan, "groups": cmdGroups,
 	"lint": cmdLint, "matrix": cmdMatrix, "categories": cmdCategories, "graph": cmdGraph,
-	"migrate": cmdMigrate, "diff": cmdDiff,
+	"migrate": cmdMigrate,
 }
 
 // warners are the subcommands that also warn on stderr, by name.
 var warners = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error){
-	"import": cmdImport, "export": cmdExport, "load": cmdLoad,
+	"import": cmdImport, "export": cmdExport, "load": cmdLoad, "diff": cmdDiff,
 }
 
 // run is the whole command, with its streams passed in so tests run it in
