@@ -84,6 +84,13 @@ type Options struct {
 	// MatrixMembers bounds how many members of a group the permissions
 	// matrix asks about (one Permissions call each). Default: 500.
 	MatrixMembers int
+	// ParseChange, when set, reads the what-if page's change in place of
+	// the default, an access.Batch as JSON: an application that keeps its
+	// model in files passes a reader of its own format (the access
+	// command's model package reads a model-file fragment this way, with
+	// model.File.Change over the store's model). Its error is shown to the
+	// admin with status 400.
+	ParseChange func(ctx context.Context, text string) (access.Batch, error)
 }
 
 // New returns the handler that serves the pages about resolver r.

@@ -37,23 +37,31 @@ type whatIfRow struct {
 const whatIfExample = `{"Groups": [{"ID": 20, "Name": "Sales", "Groups": [10, 11]}]}`
 
 // whatIf reads parameter change, an access.Batch as JSON (the library's
-// field names), and shows what it would change. An empty or absent change
-// shows the form.
+// field names) or what Options.ParseChange reads, and shows what it would
+// change. An empty or absent change shows the form.
 func (h *handler) whatIf(w http.ResponseWriter, r *http.Request, q params) error {
 	if err := q.only("what-if", "change"); err != nil {
 		return err
 	}
 	p := whatIfPage{common: h.common("What-if"), Example: whatIfExample}
+	if h.opts.ParseChange != nil {
+		p.Example = "" // the example is JSON
+	}
 	text, ok := q["change"]
 	if !ok || strings.TrimSpace(text) == "" {
 		return h.render(w, http.StatusOK, "whatif", p)
 	}
 	p.Change = text
-	change, err := parseChange(text)
-	if err != nil {
+	ctx := r.Context()
+	var change access.Batch
+	var err error
+	if h.opts.ParseChange != nil {
+		if change, err = h.opts.ParseChange(ctx, text); err != nil {
+			return badf("The change cannot be read: %v.", err)
+		}
+	} else if change, err = parseChange(text); err != nil {
 		return badf("The change is not a batch in JSON: %v.", err)
 	}
-	ctx := r.Context()
 	d, err := h.r.WhatIf(ctx, change)
 	if err != nil {
 		// A change the store would refuse is the answer, not a failure of

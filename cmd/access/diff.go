@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"slices"
 
 	"github.com/crmaccess/access"
 	"github.com/crmaccess/access/cmd/access/model"
@@ -17,7 +16,9 @@ import (
 // turning BEFORE into AFTER, or applying the model-file fragment FILE to
 // SOURCE, would make (see access.Engine.WhatIf), and exits 0 when there is
 // none, 1 when there is some, 2 on error. --json prints the diff as JSON.
-func cmdDiff(ctx context.Context, args []string, w io.Writer) (int, error) {
+// A change to limits the diff does not show (see unshownLimits) is noted
+// on stderr.
+func cmdDiff(ctx context.Context, args []string, w, stderr io.Writer) (int, error) {
 	var pos []string
 	var changeFile string
 	asJSON := false
@@ -56,8 +57,8 @@ func cmdDiff(ctx context.Context, args []string, w io.Writer) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if change, err = fragmentChange(&s.batch, frag); err != nil {
-			return 0, fmt.Errorf("%s: %w", changeFile, err)
+		if change, err = frag.Change(&s.batch); err != nil {
+			return 0, err
 		}
 	} else {
 		after, err := open(ctx, pos[1])
@@ -70,6 +71,9 @@ func cmdDiff(ctx context.Context, args []string, w io.Writer) (int, error) {
 	d, err := s.engine.WhatIf(ctx, change)
 	if err != nil {
 		return 0, err
+	}
+	if ids := unshownLimits(&s.batch, &change); len(ids) > 0 {
+		fmt.Fprintf(stderr, "access: note: the change puts or deletes limits %v, on one record or on unrelated records only; what-if does not count what those change (access.Diff): ask explain or who-can about the records they cover\n", ids)
 	}
 	if asJSON {
 		data, err := json.MarshalIndent(d, "", "  ")
@@ -86,72 +90,36 @@ func cmdDiff(ctx context.Context, args []string, w io.Writer) (int, error) {
 	return exitFalse, nil
 }
 
-// fragmentChange returns the puts that applying the model-file fragment
-// frag to the model base makes. An entity of the fragment replaces the
-// base's entity with the same id, or, without an id, the one with the
-// same name (a login name for associates, compared as the library folds
-// them); any other is added. Names in the fragment resolve against the
-// base and the fragment together. A fragment cannot delete.
-func fragmentChange(base *access.Batch, frag *model.File) (access.Batch, error) {
-	m := model.FromBatch(base)
-	m.Roles = mergeEntities(m.Roles, frag.Roles, func(v *model.Role) (*int64, string) { return &v.ID, v.Name }, false)
-	m.Groups = mergeEntities(m.Groups, frag.Groups, func(v *model.Group) (*int64, string) { return &v.ID, v.Name }, false)
-	m.Associates = mergeEntities(m.Associates, frag.Associates, func(v *model.Associate) (*int64, string) { return &v.ID, v.Name }, true)
-	m.SharingRules = mergeEntities(m.SharingRules, frag.SharingRules, func(v *model.SharingRule) (*int64, string) { return &v.ID, v.Name }, false)
-	m.Grants = mergeEntities(m.Grants, frag.Grants, func(v *model.Grant) (*int64, string) { return &v.ID, "" }, false)
-	m.Categories = mergeEntities(m.Categories, frag.Categories, func(v *model.Category) (*int64, string) { return &v.ID, v.Name }, false)
-	m.Impersonations = mergeEntities(m.Impersonations, frag.Impersonations, func(v *model.Impersonation) (*int64, string) { return &v.ID, "" }, false)
-	after, _, err := m.Batch()
-	if err != nil {
-		return access.Batch{}, err
+// unshownLimits returns the ids of the limits the change puts or deletes
+// whose effect Engine.WhatIf does not count: a limit on one record, or
+// on unrelated records only (on either side of the change).
+func unshownLimits(before, change *access.Batch) []access.LimitID {
+	unshown := func(l access.Limit) bool { return l.RecordID != 0 || l.Scope == access.LimitUnrelated }
+	was := map[access.LimitID]access.Limit{}
+	for _, l := range before.Limits {
+		was[l.ID] = l
 	}
-	c := batchChange(base, &after)
-	// A fragment only puts: what it does not mention stays.
-	c.DeleteRoles, c.DeleteGroups, c.DeleteAssociates = nil, nil, nil
-	c.DeleteSharingRules, c.DeleteGrants, c.DeleteCategories, c.DeleteImpersonations = nil, nil, nil, nil
-	return c, nil
-}
-
-// mergeEntities returns base with each entity of frag put over it: by id
-// when it has one, else by name when exactly one entity of base has the
-// name, else appended (and given an id by the model file's rules).
-func mergeEntities[T any](base, frag []T, key func(*T) (*int64, string), fold bool) []T {
-	out := slices.Clone(base)
-	norm := func(s string) string {
-		if fold {
-			return access.FoldName(s)
-		}
-		return s
-	}
-	for _, v := range frag {
-		id, name := key(&v)
-		at := -1
-		for i := range out {
-			oid, oname := key(&out[i])
-			if *id != 0 && *oid == *id || *id == 0 && name != "" && norm(oname) == norm(name) {
-				if at >= 0 && *id == 0 {
-					at = -2 // the name is not unique: add, and let the ids tell
-					break
-				}
-				at = i
-			}
-		}
-		if at >= 0 {
-			if *id == 0 {
-				oid, _ := key(&out[at])
-				*id = *oid
-			}
-			out[at] = v
-		} else {
-			out = append(out, v)
+	var ids []access.LimitID
+	for _, l := range change.Limits {
+		if old, ok := was[l.ID]; unshown(l) || ok && unshown(old) {
+			ids = append(ids, l.ID)
 		}
 	}
-	return out
+	for _, id := range change.DeleteLimits {
+		if old, ok := was[id]; ok && unshown(old) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // batchChange returns the batch that turns the model before into after:
-// the entities after puts that before lacks or holds differently, and
-// deletes of those before holds and after lacks.
+// the entities after puts that before lacks or holds differently, deletes
+// of those before holds and after lacks, and a forget of each past owner
+// before holds and after lacks. A past owner that after holds and before
+// lacks cannot be written by a batch (only a store writes them, when it
+// deletes an associate): the diff leaves it out, as it does any other
+// field of a store's batch that is no model (see TestBatchChangeFields).
 func batchChange(before, after *access.Batch) access.Batch {
 	var c access.Batch
 	c.Roles, c.DeleteRoles = changes(before.Roles, after.Roles, func(v access.Role) access.RoleID { return v.ID })
@@ -161,6 +129,9 @@ func batchChange(before, after *access.Batch) access.Batch {
 	c.Grants, c.DeleteGrants = changes(before.Grants, after.Grants, func(v access.Grant) access.GrantID { return v.ID })
 	c.Categories, c.DeleteCategories = changes(before.Categories, after.Categories, func(v access.Category) access.CategoryID { return v.ID })
 	c.Impersonations, c.DeleteImpersonations = changes(before.Impersonations, after.Impersonations, func(v access.Impersonation) access.ImpersonationID { return v.ID })
+	c.Limits, c.DeleteLimits = changes(before.Limits, after.Limits, func(v access.Limit) access.LimitID { return v.ID })
+	c.Licences, c.DeleteLicences = changes(before.Licences, after.Licences, func(v access.Licence) access.LicenceID { return v.ID })
+	_, c.ForgetPastOwners = changes(before.PastOwners, after.PastOwners, func(v access.PastOwner) access.AssociateID { return v.ID })
 	return c
 }
 
@@ -172,7 +143,7 @@ func changes[T any, ID ~int64](before, after []T, id func(T) ID) (puts []T, dels
 	is := make(map[ID]bool, len(after))
 	for _, v := range after {
 		is[id(v)] = true
-		if old, ok := was[id(v)]; !ok || !reflect.DeepEqual(normal(old), normal(v)) {
+		if old, ok := was[id(v)]; !ok || !reflect.DeepEqual(old, v) && !reflect.DeepEqual(normal(old), normal(v)) {
 			puts = append(puts, v)
 		}
 	}

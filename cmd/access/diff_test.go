@@ -1,11 +1,10 @@
 package main
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/crmaccess/access"
-	"github.com/crmaccess/access/cmd/access/model"
-	"github.com/google/go-cmp/cmp"
 )
 
 // TestDiff runs `access diff` end to end: exit 0 for no difference, 1 for
@@ -19,6 +18,10 @@ func TestDiff(t *testing.T) {
 		{"diff-change-json", []string{"diff", quickstart, "--change", "testdata/change-nest.yaml", "--json"}},
 		{"diff-none", []string{"diff", quickstart, "--change", "testdata/change-none.yaml"}},
 		{"diff-files", []string{"diff", quickstart, "testdata/diff-after.yaml"}},
+		{"diff-change-limit", []string{"diff", quickstart, "--change", "testdata/change-limit.yaml"}},
+		{"diff-files-limit", []string{"diff", quickstart, "testdata/diff-after-limit.yaml"}},
+		{"diff-change-limit-unrelated", []string{"diff", quickstart, "--change", "testdata/change-limit-unrelated.yaml"}},
+		{"diff-files-limit-removed", []string{"diff", "testdata/diff-after-limit.yaml", quickstart}},
 		{"diff-same", []string{"diff", quickstart, quickstart}},
 		{"diff-cycle", []string{"diff", quickstart, "--change", "testdata/change-bad.yaml"}},
 		{"diff-unknown-name", []string{"diff", quickstart, "--change", "testdata/change-unknown.yaml"}},
@@ -31,38 +34,49 @@ func TestDiff(t *testing.T) {
 	}
 }
 
-// TestFragmentChange: a fragment's entities replace those with the same
-// id or name, keep their ids, and new ones are added.
-func TestFragmentChange(t *testing.T) {
-	base := access.Batch{
-		Roles:  []access.Role{{ID: 1, Name: "Sales"}},
-		Groups: []access.Group{{ID: 10, Name: "Team A"}, {ID: 20, Name: "Sales"}},
-		Associates: []access.Associate{{ID: 101, Name: "anna", PrimaryGroup: 10, Role: 1, Active: true,
-			Type: access.Internal}},
+// TestBatchChangeFields fails when access.Batch gains a field that
+// batchChange does not handle: each entity list of a store's model must
+// show up in the change when before and after differ in it, and every
+// other field must be listed here as no model.
+func TestBatchChangeFields(t *testing.T) {
+	// Fields a store's Changes from revision 0 never sets, or that are
+	// instructions rather than model.
+	notModel := map[string]bool{
+		"DeleteRoles": true, "DeleteGroups": true, "DeleteAssociates": true,
+		"DeleteSharingRules": true, "DeleteGrants": true, "DeleteCategories": true,
+		"DeleteImpersonations": true, "DeleteLimits": true, "DeleteLicences": true,
+		"ForgetPastOwners": true, "Patches": true, "CreateOnly": true, "ExpectRevision": true,
 	}
-	frag, err := model.Parse("change.yaml", []byte(`
-groups:
-  - name: Sales
-    groups: [Team A]
-  - name: Oslo
-associates:
-  - name: ANNA
-    primary group: Oslo
-    role: Sales
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := fragmentChange(&base, frag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := access.Batch{
-		Groups: []access.Group{{ID: 20, Name: "Sales", Groups: []access.GroupID{10}}, {ID: 21, Name: "Oslo"}},
-		Associates: []access.Associate{{ID: 101, Name: "ANNA", PrimaryGroup: 21, Role: 1, Active: true,
-			Type: access.Internal}},
-	}
-	if diff := cmp.Diff(normal(want), normal(got)); diff != "" {
-		t.Errorf("fragmentChange (-want +got):\n%s", diff)
+	bt := reflect.TypeFor[access.Batch]()
+	for i := range bt.NumField() {
+		f := bt.Field(i)
+		if notModel[f.Name] {
+			continue
+		}
+		t.Run(f.Name, func(t *testing.T) {
+			if f.Type.Kind() != reflect.Slice || f.Type.Elem().Kind() != reflect.Struct {
+				t.Fatalf("Batch.%s is new: handle it in batchChange, or list it in notModel", f.Name)
+			}
+			// One entity with id 7 in one model and not in the other.
+			var one access.Batch
+			s := reflect.MakeSlice(f.Type, 1, 1)
+			id := s.Index(0).FieldByName("ID")
+			if !id.IsValid() {
+				t.Fatalf("Batch.%s holds entities without an ID: handle it in batchChange", f.Name)
+			}
+			id.SetInt(7)
+			reflect.ValueOf(&one).Elem().Field(i).Set(s)
+			// A past owner only a store writes, when it deletes an
+			// associate: a batch cannot add one (see batchChange).
+			if c := batchChange(&access.Batch{}, &one); c.Empty() && f.Name != "PastOwners" {
+				t.Errorf("batchChange(empty, one %s) is empty", f.Name)
+			}
+			if c := batchChange(&one, &access.Batch{}); c.Empty() {
+				t.Errorf("batchChange(one %s, empty) is empty", f.Name)
+			}
+			if c := batchChange(&one, &one); !c.Empty() {
+				t.Errorf("batchChange(one %s, the same) = %+v, want empty", f.Name, c)
+			}
+		})
 	}
 }

@@ -96,14 +96,16 @@ var vtigerFixture = []string{
 // group's members are its users, the holders of its roles, the holders of
 // its roles and of every role below them, and the members of its member
 // groups, to any depth. Group 8 is the importer's group for users in no
-// group, 9 the administrators' group.
+// group, 9 the administrators' group, 10 the group organisation-wide
+// sharing limits: the holders of every role but CEO, whose profile has
+// view all and edit all.
 var vtigerWant = map[access.AssociateID][]access.GroupID{
-	1:  {8, 9},       // admin: in no group; an administrator
-	5:  {2, 4, 6, 7}, // anna: Team A; Sales ⊃ Team A; Support by H4; Company ⊃ Sales
-	6:  {2, 4, 6, 7}, // bo: Team A and Support directly; Support also by H5 below H4
-	7:  {3, 4, 7},    // cid: Team B; Sales; Company (H7 is not below H4)
-	8:  {2, 4, 6, 7}, // dag (inactive): as bo
-	10: {5, 7, 8},    // finn: Marketing Group by role H6; Company ⊃ Marketing Group
+	1:  {8, 9},           // admin: in no group; an administrator
+	5:  {2, 4, 6, 7, 10}, // anna: Team A; Sales ⊃ Team A; Support by H4; Company ⊃ Sales
+	6:  {2, 4, 6, 7, 10}, // bo: Team A and Support directly; Support also by H5 below H4
+	7:  {3, 4, 7, 10},    // cid: Team B; Sales; Company (H7 is not below H4)
+	8:  {2, 4, 6, 7, 10}, // dag (inactive): as bo
+	10: {5, 7, 8, 10},    // finn: Marketing Group by role H6; Company ⊃ Marketing Group
 }
 
 func effective(t *testing.T, b access.Batch) map[access.AssociateID][]access.GroupID {
@@ -217,11 +219,16 @@ func TestImportVtigerMariaDB(t *testing.T) {
 		for _, r := range f.Roles {
 			rights[r.Name] = r.Rights
 		}
-		all := model.Grid{"owner": "CRUD", "subordinate": "CRUD"}
+		// Contacts and Potentials have organisation-wide sharing: the
+		// other cell holds the profile's rights, which the limits cap on
+		// records of others.
+		all := model.Grid{"owner": "CRUD", "subordinate": "CRUD", "other": "CRUD"}
+		cr := model.Grid{"owner": "CR", "subordinate": "CR", "other": "CR"}
 		wantRights := map[string]map[string]model.Grid{
 			"Organisation": nil,
 			// View all and edit all reach every module the profile
-			// shows, the other cell too.
+			// shows, the other cell too, past organisation-wide
+			// sharing (capped: Contacts private, Potentials R).
 			"CEO": {
 				"contacts": {"owner": "CRUD", "subordinate": "CRUD", "other": "RU"}, "potentials": {"owner": "CRUD", "subordinate": "CRUD", "other": "RU"},
 				"accounts": {"owner": "RU", "subordinate": "RU", "other": "RU"}, "leads": {"owner": "RU", "subordinate": "RU", "other": "RU"},
@@ -230,16 +237,39 @@ func TestImportVtigerMariaDB(t *testing.T) {
 			// Sales Profile: Potentials may be created and viewed, not
 			// edited; Leads are hidden although their operations are
 			// allowed.
-			"Vice President": {"contacts": all, "potentials": {"owner": "CR", "subordinate": "CR"}},
-			"Sales Man":      {"contacts": all, "potentials": {"owner": "CR", "subordinate": "CR"}},
+			"Vice President": {"contacts": all, "potentials": cr},
+			"Sales Man":      {"contacts": all, "potentials": cr},
 			// Sales and Support Profile, combined as vtiger does: union.
-			"Sales Manager": {"contacts": all, "potentials": {"owner": "CR", "subordinate": "CR"}, "helpdesk": {"owner": "RU", "subordinate": "RU"}},
+			"Sales Manager": {"contacts": all, "potentials": cr, "helpdesk": {"owner": "RU", "subordinate": "RU"}},
 			// Accounts: edit without view has no equivalent.
-			"Marketing":           {"contacts": {"owner": "R", "subordinate": "R"}, "helpdesk": {"owner": "RU", "subordinate": "RU"}},
-			"Marketing Assistant": {"contacts": {"owner": "R", "subordinate": "R"}, "helpdesk": {"owner": "RU", "subordinate": "RU"}},
+			"Marketing":           {"contacts": {"owner": "R", "subordinate": "R", "other": "R"}, "helpdesk": {"owner": "RU", "subordinate": "RU"}},
+			"Marketing Assistant": {"contacts": {"owner": "R", "subordinate": "R", "other": "R"}, "helpdesk": {"owner": "RU", "subordinate": "RU"}},
 		}
 		if diff := cmp.Diff(wantRights, rights); diff != "" {
 			t.Errorf("role rights (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("limits and descriptions", func(t *testing.T) {
+		want := []model.Limit{
+			{ID: 1, Group: &model.Ref{Name: "vtiger organisation-wide sharing"}, Type: "potentials", Max: "R", Scope: "unrelated records"},
+			{ID: 2, Group: &model.Ref{Name: "vtiger organisation-wide sharing"}, Type: "contacts", Max: "-", Scope: "unrelated records"},
+		}
+		if diff := cmp.Diff(want, f.Limits, cmp.AllowUnexported(model.Ref{})); diff != "" {
+			t.Errorf("limits (-want +got):\n%s", diff)
+		}
+		desc := map[string]string{}
+		for _, g := range f.Groups {
+			if g.Description != "" {
+				desc[g.Name] = g.Description
+			}
+		}
+		wantDesc := map[string]string{
+			"Team A": "Person 1 and Person 2", "Sales": "Team A and Team B", "Support": "Sales managers and their subordinates",
+			"vtiger organisation-wide sharing": "vtiger users whose role has no view all or edit all: vtiger_def_org_share limits them",
+		}
+		if diff := cmp.Diff(wantDesc, desc); diff != "" {
+			t.Errorf("group descriptions (-want +got):\n%s", diff)
 		}
 	})
 
@@ -256,14 +286,12 @@ func TestImportVtigerMariaDB(t *testing.T) {
 
 	t.Run("summary", func(t *testing.T) {
 		for _, s := range []string{
-			"imported from vtiger: 7 roles, 8 groups, 6 associates",
+			"imported from vtiger: 7 roles, 9 groups, 6 associates",
 			"user eve (9): deleted in vtiger; not imported",
 			`users in no vtiger group get the primary group "vtiger users without a group" (8)`,
 			`group "vtiger administrators" (9), which grants the functional right admin`,
 			"role H6: Accounts: vtiger allows U without viewing",
-			"Contacts is private organisation-wide; not imported yet",
-			"Potentials is public read-only organisation-wide; not imported yet",
-			"3 group descriptions",
+			`organisation-wide sharing limits the group "vtiger organisation-wide sharing" (10), the holders of every role without view all or edit all`,
 			"vtiger_datashare_module_rel: 2 rows not imported (custom sharing rules",
 		} {
 			if !strings.Contains(stderr.String(), s) {
@@ -299,6 +327,13 @@ func TestImportVtigerMariaDB(t *testing.T) {
 			{"inactive", 8, access.Read, access.Record{Type: "contacts", Owner: 8}, false},
 			{"edit all", 1, access.Update, access.Record{Type: "contacts", Team: 3}, true},
 			{"edit all does not delete", 1, access.Delete, access.Record{Type: "contacts", Team: 3}, false},
+			// vtiger_def_org_share: Contacts are private, Potentials
+			// public read-only (within what the profile allows).
+			{"private: not of others", 7, access.Read, access.Record{Type: "contacts", Owner: 5}, false},
+			{"read-only: read others'", 5, access.Read, access.Record{Type: "potentials", Owner: 10}, true},
+			{"read-only: not create others'", 5, access.Create, access.Record{Type: "potentials", Owner: 10}, false},
+			{"read-only: own as the profile allows", 5, access.Create, access.Record{Type: "potentials", Owner: 5}, true},
+			{"view all past private", 1, access.Read, access.Record{Type: "contacts", Owner: 5}, true},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				d, err := e.Can(ctx, c.who, c.act, c.rec)

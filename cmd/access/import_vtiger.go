@@ -64,6 +64,11 @@ const vtigerAdminGroup = "vtiger administrators"
 // of every internal associate, vtiger has no such notion.
 const vtigerNoGroup = "vtiger users without a group"
 
+// vtigerSharingGroup names the group the importer limits by vtiger's
+// organisation-wide sharing when some roles have view all or edit all
+// (vtiger lets those past it): the holders of every other role.
+const vtigerSharingGroup = "vtiger organisation-wide sharing"
+
 // vtigerUnread are vtiger tables with security settings the importer
 // does not map (yet); their rows are counted for the summary.
 var vtigerUnread = []string{
@@ -330,7 +335,7 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 		roleID[r.ID], used[next] = access.RoleID(next), true
 		note("role %s: id is not of the form H<number>; imported as role %d", r.ID, next)
 	}
-	rights := d.roleRights(roleID, note)
+	rights, unlimited := d.roleRights(roleID, note)
 	for _, r := range d.Roles {
 		role := access.Role{ID: roleID[r.ID], Name: importName("role "+r.ID, r.Name, idText("role", roleID[r.ID]), note), Rights: rights[r.ID]}
 		path := strings.Split(r.ParentRole, "::")
@@ -376,7 +381,6 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 		}
 		maxGroup = max(maxGroup, g.ID)
 	}
-	described := 0
 	groups := map[access.GroupID]*access.Group{}
 	for _, g := range d.Groups {
 		if g.ID <= 0 {
@@ -384,13 +388,7 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 			continue
 		}
 		name := importName(idText("group", g.ID), g.Name, idText("group", g.ID), note)
-		if g.Description != "" {
-			described++
-		}
-		groups[access.GroupID(g.ID)] = &access.Group{ID: access.GroupID(g.ID), Name: name}
-	}
-	if described > 0 {
-		note("%d group descriptions: the library's groups have no description; not imported", described)
+		groups[access.GroupID(g.ID)] = &access.Group{ID: access.GroupID(g.ID), Name: name, Description: g.Description}
 	}
 	edge := func(table string, l vtLink, add func(g *access.Group) bool) {
 		g, ok := groups[groupIDs[l.A]]
@@ -529,17 +527,37 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 			note("vtiger_users2group: user %s does not exist; row skipped", l.B)
 		}
 	}
+	// Organisation-wide sharing: a limit per module that caps, on records
+	// a user is not related to, what the role's cells give (roleRights
+	// put the profile's rights in the other cell of every shared module).
+	// vtiger's view all and edit all reach past it: the roles that hold
+	// them are left out of the limit and have their other cell capped
+	// already.
+	var limited access.GroupID // 0: everyone
+	if len(unlimited) > 0 && len(d.OrgShare) > 0 {
+		g := newGroup(vtigerSharingGroup)
+		g.Description = "vtiger users whose role has no view all or edit all: vtiger_def_org_share limits them"
+		for _, r := range d.Roles {
+			if id, ok := roleID[r.ID]; ok && !unlimited[r.ID] {
+				g.Roles = append(g.Roles, id)
+			}
+		}
+		limited = g.ID
+		note("organisation-wide sharing limits the group %q (%d), the holders of every role without view all or edit all, which vtiger lets past it", vtigerSharingGroup, g.ID)
+	}
+	for _, tab := range slices.Sorted(maps.Keys(d.OrgShare)) {
+		level, ok := vtOrgShareLevel(d.OrgShare[tab])
+		if !ok {
+			note("vtiger_def_org_share: tab %d has the unknown permission %d; not imported, so records of others are not shared", tab, d.OrgShare[tab])
+			continue
+		}
+		b.Limits = append(b.Limits, access.Limit{
+			ID: access.LimitID(len(b.Limits) + 1), Group: limited, EntityType: vtEntityType(d.Tabs, tab),
+			Max: level, Scope: access.LimitUnrelated,
+		})
+	}
 	for _, id := range slices.Sorted(maps.Keys(groups)) {
 		b.Groups = append(b.Groups, *groups[id])
-	}
-
-	// Organisation-wide sharing.
-	for _, tab := range slices.Sorted(maps.Keys(d.OrgShare)) {
-		name := d.Tabs[tab]
-		if name == "" {
-			name = fmt.Sprintf("tab %d", tab)
-		}
-		note("vtiger_def_org_share: %s is %s organisation-wide; not imported yet (the library's organisation-wide ceilings come later), so records of others are not shared", name, vtOrgShareText(d.OrgShare[tab]))
 	}
 	for _, t := range slices.Sorted(maps.Keys(d.Unread)) {
 		why := "no mapping yet"
@@ -547,7 +565,7 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 			// The library's sharing rules add rights past a role's
 			// cells; vtiger's stay within the profile's permissions, so
 			// importing them as they are would grant more than vtiger.
-			why = "custom sharing rules: vtiger keeps them within each user's profile, the library's sharing rules add rights past a role's cells, so they wait for organisation-wide ceilings"
+			why = "custom sharing rules: no mapping yet"
 		}
 		note("%s: %d rows not imported (%s)", t, d.Unread[t], why)
 	}
@@ -557,23 +575,39 @@ func (d *vtigerData) batch() (access.Batch, []string) {
 	return b, notes
 }
 
-// vtOrgShareText names a vtiger_def_org_share permission.
-func vtOrgShareText(p int64) string {
+// vtOrgShareLevel returns the most a vtiger_def_org_share permission
+// lets a user do with records of others: public read-only, public
+// read-write, public read-write-delete, private.
+func vtOrgShareLevel(p int64) (access.CRUD, bool) {
 	switch p {
 	case 0:
-		return "public read-only"
+		return access.LevelRead, true
 	case 1:
-		return "public read-write"
+		return access.LevelUpdate, true
 	case 2:
-		return "public read-write-delete"
+		return access.LevelFull, true
 	case 3:
-		return "private"
+		return access.LevelNone, true
 	}
-	return fmt.Sprintf("permission %d", p)
+	return 0, false
 }
 
-// roleRights returns each vtiger role's rights grids, from its profiles.
-func (d *vtigerData) roleRights(roleID map[string]access.RoleID, note func(string, ...any)) map[string]map[string]access.Grid {
+// vtEntityType is the entity type of a vtiger module: its name in lower
+// case, or tab<id> when vtiger_tab lacks it.
+func vtEntityType(tabs map[int64]string, tab int64) string {
+	if name := tabs[tab]; name != "" {
+		return strings.ToLower(name)
+	}
+	return fmt.Sprintf("tab%d", tab)
+}
+
+// roleRights returns each vtiger role's rights grids, from its profiles,
+// and the roles whose profiles hold view all or edit all. The other cell
+// of a module with organisation-wide sharing holds the profile's rights
+// (the limit batch adds caps them on unrelated records) or, for a role
+// with view all or edit all, which vtiger lets past the sharing, those
+// rights capped here and the global ones.
+func (d *vtigerData) roleRights(roleID map[string]access.RoleID, note func(string, ...any)) (map[string]map[string]access.Grid, map[string]bool) {
 	profiles := map[string][]int64{}
 	for _, l := range d.RoleProfile {
 		if _, ok := roleID[l.A]; !ok {
@@ -618,6 +652,7 @@ func (d *vtigerData) roleRights(roleID map[string]access.RoleID, note func(strin
 		}
 	}
 	out := map[string]map[string]access.Grid{}
+	unlimited := map[string]bool{}
 	for _, r := range d.Roles {
 		ps := profiles[r.ID]
 		if len(ps) == 0 {
@@ -626,6 +661,11 @@ func (d *vtigerData) roleRights(roleID map[string]access.RoleID, note func(strin
 		// vtiger combines a user's profiles by union, separately for tab
 		// visibility and for each operation.
 		anyProfile := func(ok func(p int64) bool) bool { return slices.ContainsFunc(ps, ok) }
+		if anyProfile(func(p int64) bool {
+			return global[[2]int64{p, vtGlobalViewAll}] || global[[2]int64{p, vtGlobalEditAll}]
+		}) {
+			unlimited[r.ID] = true
+		}
 		for _, tab := range slices.Sorted(maps.Keys(tabs)) {
 			if !anyProfile(func(p int64) bool { return tabOK[[2]int64{p, tab}] }) {
 				continue
@@ -680,13 +720,27 @@ func (d *vtigerData) roleRights(roleID map[string]access.RoleID, note func(strin
 				out[r.ID] = map[string]access.Grid{}
 			}
 			g := access.Grid{access.Owner: c | all, access.Subordinate: c | all}
-			if all != 0 {
-				g[access.Other] = all
+			other := all
+			if level, ok := vtOrgShareLevel(d.OrgShare[tab]); ok && d.hasOrgShare(tab) {
+				if unlimited[r.ID] {
+					other |= c & level
+				} else {
+					other = c
+				}
+			}
+			if other != 0 {
+				g[access.Other] = other
 			}
 			out[r.ID][strings.ToLower(name)] = g
 		}
 	}
-	return out
+	return out, unlimited
+}
+
+// hasOrgShare reports whether vtiger_def_org_share has a row for tab.
+func (d *vtigerData) hasOrgShare(tab int64) bool {
+	_, ok := d.OrgShare[tab]
+	return ok
 }
 
 // uniqueRows returns the rows with the first of each key, noting the

@@ -341,3 +341,43 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("migrate without a store: %s", got)
 	}
 }
+
+// TestPastOwners: a store holding a past owner (an associate deleted
+// while its records keep its id) loads into another store without it and
+// exports without it, and both say so on stderr; before, load failed
+// ("past owners are written by the store…", exit 2) and export dropped it
+// silently.
+func TestPastOwners(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.db")
+	s, err := sqlite.Open(ctx, src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadQuickstart(t, s)
+	if _, err := s.Apply(ctx, access.Batch{DeleteAssociates: []access.AssociateID{105}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	warning := "access: warning: " + src + ": 1 past owner was %s: Former colleague (105); only a store writes past owners"
+
+	got := runCmd("export", src)
+	if !strings.Contains(got, "-- stderr --\n"+fmt.Sprintf(warning, "not exported")) || !strings.HasSuffix(got, "-- exit 0 --\n") {
+		t.Errorf("access export: %s", got)
+	}
+	if strings.Contains(got, "Former colleague") && strings.Index(got, "Former colleague") < strings.Index(got, "-- stderr --") {
+		t.Errorf("access export wrote the past owner as an associate:\n%s", got)
+	}
+
+	dst := filepath.Join(dir, "dst.db")
+	got = runCmd("load", src, "--into", dst)
+	if !strings.HasPrefix(got, "loaded 4 roles, 6 groups, 4 associates into "+dst+"\n-- stderr --\n"+fmt.Sprintf(warning, "not loaded")) || !strings.HasSuffix(got, "-- exit 0 --\n") {
+		t.Errorf("access load: %s", got)
+	}
+	// The copy is the source without the past owner.
+	want, _, _ := strings.Cut(runCmd("export", src), "-- stderr --")
+	if diff := cmp.Diff(want+"-- exit 0 --\n", runCmd("export", dst)); diff != "" {
+		t.Errorf("export of the loaded copy (-source +copy):\n%s", diff)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/crmaccess/access"
 	"github.com/crmaccess/access/cmd/access/model"
@@ -57,7 +58,12 @@ var errUsage = errors.New("bad usage")
 var commands = map[string]func(ctx context.Context, args []string, w io.Writer) (int, error){
 	"test": cmdTest, "explain": cmdExplain, "who-can": cmdWhoCan, "groups": cmdGroups,
 	"lint": cmdLint, "matrix": cmdMatrix, "categories": cmdCategories, "graph": cmdGraph,
-	"export": cmdExport, "load": cmdLoad, "migrate": cmdMigrate, "diff": cmdDiff,
+	"migrate": cmdMigrate,
+}
+
+// warners are the subcommands that also warn on stderr, by name.
+var warners = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error){
+	"import": cmdImport, "export": cmdExport, "load": cmdLoad, "diff": cmdDiff,
 }
 
 // run is the whole command, with its streams passed in so tests run it in
@@ -74,8 +80,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case cmd == "help" || cmd == "-h" || cmd == "-help" || cmd == "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
-	case cmd == "import":
-		code, err = cmdImport(ctx, rest, stdout, stderr)
+	case warners[cmd] != nil:
+		code, err = warners[cmd](ctx, rest, stdout, stderr)
 	case commands[cmd] != nil:
 		code, err = commands[cmd](ctx, rest, stdout)
 	default:
@@ -152,7 +158,11 @@ func open(ctx context.Context, arg string) (*source, error) {
 	d, err := st.Changes(ctx, 0)
 	if err == nil {
 		s.batch = d.Batch
-		s.engine, err = access.NewResolver(ctx, st, nil)
+		// The resolver's first read is the model just read (a copy: the
+		// resolver owns what Changes returns), not a second read of the
+		// whole store: at 100,000 associates that read is a second or more.
+		d.Batch = d.Batch.Clone()
+		s.engine, err = access.NewResolver(ctx, &readOnce{Store: st, first: &d}, nil)
 	}
 	if err != nil {
 		if s.close != nil {
@@ -162,6 +172,24 @@ func open(ctx context.Context, arg string) (*source, error) {
 	}
 	s.index = model.NewIndex(&s.batch)
 	return s, nil
+}
+
+// readOnce is a store whose first whole-model read is one already made.
+type readOnce struct {
+	access.Store
+	mu    sync.Mutex
+	first *access.Delta
+}
+
+func (r *readOnce) Changes(ctx context.Context, since access.Revision) (access.Delta, error) {
+	r.mu.Lock()
+	d := r.first
+	r.first = nil
+	r.mu.Unlock()
+	if d != nil && since == 0 {
+		return *d, nil
+	}
+	return r.Store.Changes(ctx, since)
 }
 
 func (s *source) who(arg string) (access.AssociateID, error) {

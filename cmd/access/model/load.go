@@ -153,10 +153,11 @@ func (t *table) known(r Ref) (int64, error) {
 }
 
 // assignIDs gives every entity without an id the next free one of its
-// kind, in file order, and reports an id given twice.
-func assignIDs(f *File, section string, n int, id func(int) *int64) error {
+// kind above floor and the ids given, in file order, and reports an id
+// given twice.
+func assignIDs(f *File, section string, n int, id func(int) *int64, floor int64) error {
 	seen := map[int64]int{}
-	var top int64
+	top := floor
 	for i := range n {
 		v := *id(i)
 		if v == 0 {
@@ -274,7 +275,7 @@ func (f *File) assign() error {
 		{"limits", len(f.Limits), func(i int) *int64 { return &f.Limits[i].ID }},
 		{"licences", len(f.Licences), func(i int) *int64 { return &f.Licences[i].ID }},
 	} {
-		if err := assignIDs(f, s.section, s.n, s.id); err != nil {
+		if err := assignIDs(f, s.section, s.n, s.id, 0); err != nil {
 			return err
 		}
 	}
