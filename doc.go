@@ -312,7 +312,9 @@
 // it has an MX record. It asks the DNS through the small [DNS] interface
 // (a *net.Resolver by default), at most Concurrency domains at once, each
 // within Timeout and once per domain, and reports a failing lookup as that
-// address's reason, never as the call's error. [ConvertLegacyRoles] turns
+// address's reason, never as the call's error; a DNS that ignores its
+// context cannot hold the call past Timeout or the caller's deadline.
+// [ConvertLegacyRoles] turns
 // SuperOffice Customer Service roles (the ej_role table, obsolete since
 // 7.5) into roles with the matching Service functional rights, and lists
 // what had no equivalent.
