@@ -137,25 +137,34 @@ func (m MembershipChange) String() string {
 //   - Kind CauseGrant: grant Grant on the type or one of its records;
 //   - Kind CauseDefault: the union of the associate's groups' default
 //     permissions for the type;
-//   - Kind CauseLimit: the ceiling the whole-type limits put on every
-//     record of the type ([TypePermissions.Max]; CRUD where none does, or
-//     where the associate does not exist), so a new denial shows as
-//     rights lost. Limits on one record or on
-//     unrelated records only are not cells.
+//   - Kind CauseLimit with Limit 0: the ceiling the whole-type [LimitAll]
+//     limits put on every record of the type ([TypePermissions.Max]; CRUD
+//     where none does, or where the associate does not exist), so a new
+//     denial shows as rights lost;
+//   - Kind CauseLimit with Limit set: limit Limit, one that covers one
+//     record of the type or has [LimitUnrelated] scope, with its Max as
+//     the rights (CRUD where the limit does not reach the associate: no
+//     cap).
 //
 // Before and After are the cell's rights on either side (empty where the
-// source does not reach the associate). A sharing rule or grant that
-// reaches the associate on both sides with the same rights but changes in
-// another way (whose records it opens, which record) is a change with
-// Before equal to After.
+// source does not reach the associate, CRUD for a limit). A sharing rule,
+// grant or limit that reaches the associate on both sides with the same
+// rights but changes in another way (whose records it opens, which
+// record, its scope) is a change with Before equal to After.
 type RightsChange struct {
 	EntityType string    `json:"entityType"`
 	Kind       CauseKind `json:"kind"`
 	Relation   Relation  `json:"relation,omitempty"`
 	Rule       RuleID    `json:"rule,omitempty"`
 	Grant      GrantID   `json:"grant,omitempty"`
-	Before     CRUD      `json:"before"`
-	After      CRUD      `json:"after"`
+	Limit      LimitID   `json:"limit,omitempty"`
+	// Record and Scope are limit Limit's RecordID and Scope after the
+	// change, or before it where the change takes the limit away from
+	// the associate.
+	Record int64      `json:"record,omitempty"`
+	Scope  LimitScope `json:"scope,omitempty"`
+	Before CRUD       `json:"before"`
+	After  CRUD       `json:"after"`
 }
 
 // Gained returns the rights After has and Before lacks.
@@ -165,7 +174,9 @@ func (r RightsChange) Gained() CRUD { return r.After &^ r.Before }
 func (r RightsChange) Lost() CRUD { return r.Before &^ r.After }
 
 // Source describes where the cell's rights come from: "role, relation
-// owner", "sharing rule 3", "grant 7" or "group defaults".
+// owner", "sharing rule 3", "grant 7", "group defaults", "limits" (the
+// whole-type ceiling), "limit 4 on record 42", "limit 4 on unrelated
+// records" or "limit 4 on record 42 (unrelated only)".
 func (r RightsChange) Source() string {
 	switch r.Kind {
 	case CauseRole:
@@ -177,6 +188,15 @@ func (r RightsChange) Source() string {
 	case CauseDefault:
 		return "group defaults"
 	case CauseLimit:
+		switch {
+		case r.Limit == 0:
+		case r.Record != 0 && r.Scope == LimitUnrelated:
+			return fmt.Sprintf("limit %d on record %d (unrelated only)", r.Limit, r.Record)
+		case r.Record != 0:
+			return fmt.Sprintf("limit %d on record %d", r.Limit, r.Record)
+		default:
+			return fmt.Sprintf("limit %d on unrelated records", r.Limit)
+		}
 		return "limits"
 	}
 	return r.Kind.String()
@@ -356,12 +376,14 @@ func (d Diff) MarshalJSON() ([]byte, error) {
 //
 // Only the associates the change can reach are compared: those whose
 // memberships it changes, the holders of a role it writes, the effective
-// members of a group it writes, and those a sharing rule or grant it
-// writes or deletes applies to on either side. A role tree reshaped, or a
-// kind of write this function does not know, compares every associate.
-// An associate whose only change is memberships of groups that no sharing
-// rule or grant names and that carry no default permission or functional
-// right is compared on its memberships alone.
+// members of a group it writes, those a sharing rule or grant it writes
+// or deletes applies to on either side, and the effective members of the
+// group a limit it writes or deletes names on either side (everyone, for
+// an organisation-wide limit). A role tree reshaped, or a kind of write
+// this function does not know, compares every associate. An associate
+// whose only change is memberships of groups that no sharing rule, grant
+// or limit names and that carry no default permission or functional right
+// is compared on its memberships alone.
 //
 // What is compared is what [Engine.EffectiveGroups], [Engine.Permissions]
 // and [Engine.Has] answer; categories and impersonation rules are not part
@@ -689,10 +711,11 @@ type rightsCell struct {
 	Relation   Relation
 	Rule       RuleID
 	Grant      GrantID
+	Limit      LimitID
 }
 
-// cellValue is a cell's rights and, for a rule or grant, its value, so
-// that a change of scope shows.
+// cellValue is a cell's rights and, for a rule, grant or limit, its
+// value, so that a change of scope shows.
 type cellValue struct {
 	rights CRUD
 	value  any
@@ -729,6 +752,12 @@ func viewOf(ctx context.Context, e *Engine, n *assocNode) (accessView, error) {
 		}
 		if m := tp.Max(); m != LevelFull {
 			v.cells[rightsCell{EntityType: t, Kind: CauseLimit}] = cellValue{rights: m}
+		}
+		// The other limits, which Max leaves out, are cells of their own.
+		for _, l := range tp.Limits {
+			if l.RecordID != 0 || l.Scope != LimitAll {
+				v.cells[rightsCell{EntityType: t, Kind: CauseLimit, Limit: l.ID}] = cellValue{l.Max, l}
+			}
 		}
 	}
 	for _, f := range p.Functions {
@@ -892,8 +921,14 @@ func rightsChanges(was, is *accessView) []RightsChange {
 				continue
 			}
 		}
-		out = append(out, RightsChange{EntityType: k.EntityType, Kind: k.Kind, Relation: k.Relation,
-			Rule: k.Rule, Grant: k.Grant, Before: b.rights, After: a.rights})
+		rc := RightsChange{EntityType: k.EntityType, Kind: k.Kind, Relation: k.Relation,
+			Rule: k.Rule, Grant: k.Grant, Limit: k.Limit, Before: b.rights, After: a.rights}
+		if l, ok := a.value.(Limit); ok {
+			rc.Record, rc.Scope = l.RecordID, l.Scope
+		} else if l, ok := b.value.(Limit); ok {
+			rc.Record, rc.Scope = l.RecordID, l.Scope
+		}
+		out = append(out, rc)
 	}
 	return out
 }
@@ -906,14 +941,15 @@ func (v *accessView) cell(k rightsCell) cellValue {
 	}
 	c, ok := v.cells[k]
 	if !ok && k.Kind == CauseLimit {
-		c.rights = LevelFull // no limit caps the type
+		c.rights = LevelFull // no limit caps the type, or not this one
 	}
 	return c
 }
 
 func compareCells(x, y rightsCell) int {
 	return cmp.Or(cmp.Compare(x.EntityType, y.EntityType), cmp.Compare(x.Kind, y.Kind),
-		cmp.Compare(x.Relation, y.Relation), cmp.Compare(x.Rule, y.Rule), cmp.Compare(x.Grant, y.Grant))
+		cmp.Compare(x.Relation, y.Relation), cmp.Compare(x.Rule, y.Rule), cmp.Compare(x.Grant, y.Grant),
+		cmp.Compare(x.Limit, y.Limit))
 }
 
 func (a *AssociateDiff) empty() bool {

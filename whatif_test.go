@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"pgregory.net/rapid"
@@ -41,11 +42,15 @@ type naiveCell struct {
 	rel   access.Relation
 	rule  access.RuleID
 	grant access.GrantID
+	limit access.LimitID
 }
 
 type naiveValue struct {
 	rights access.CRUD
-	value  string // the rule or grant, printed
+	value  string // the rule, grant or limit, printed
+	// record and scope are a limit's.
+	record int64
+	scope  access.LimitScope
 }
 
 // naiveChannels are the sign-in channels, in their defined order.
@@ -86,16 +91,23 @@ func naiveAsk(t *rapid.T, e *access.Engine, who access.AssociateID, universe []s
 			}
 		}
 		for _, r := range tp.Sharing {
-			v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseSharing, rule: r.ID}] = naiveValue{r.Rights, fmt.Sprintf("%+v", r)}
+			v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseSharing, rule: r.ID}] = naiveValue{rights: r.Rights, value: fmt.Sprintf("%+v", r)}
 		}
 		for _, g := range tp.Grants {
-			v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseGrant, grant: g.ID}] = naiveValue{g.Rights, fmt.Sprintf("%+v", g)}
+			v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseGrant, grant: g.ID}] = naiveValue{rights: g.Rights, value: fmt.Sprintf("%+v", g)}
 		}
 		if tp.Default != 0 {
 			v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseDefault}] = naiveValue{rights: tp.Default}
 		}
 		if m := tp.Max(); m != access.LevelFull {
 			v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseLimit}] = naiveValue{rights: m}
+		}
+		// A limit Max leaves out (on one record, or on unrelated records
+		// only) is a cell of its own.
+		for _, l := range tp.Limits {
+			if l.RecordID != 0 || l.Scope != access.LimitAll {
+				v.cells[naiveCell{typ: tp.EntityType, kind: access.CauseLimit, limit: l.ID}] = naiveValue{l.Max, fmt.Sprintf("%+v", l), l.RecordID, l.Scope}
+			}
 		}
 	}
 	if !p.System {
@@ -147,13 +159,13 @@ func naiveDiff(who access.AssociateID, name string, was, is naiveView) (access.A
 		}
 		x, ok := v.cells[c]
 		if !ok && c.kind == access.CauseLimit {
-			x.rights = access.LevelFull // nothing caps the type
+			x.rights = access.LevelFull // nothing caps the type, or not this limit
 		}
 		return x
 	}
 	cells := slices.Collect(maps.Keys(seen))
 	slices.SortFunc(cells, func(x, y naiveCell) int {
-		return cmpOr(compare(x.typ, y.typ), compare(x.kind, y.kind), compare(x.rel, y.rel), compare(x.rule, y.rule), compare(x.grant, y.grant))
+		return cmpOr(compare(x.typ, y.typ), compare(x.kind, y.kind), compare(x.rel, y.rel), compare(x.rule, y.rule), compare(x.grant, y.grant), compare(x.limit, y.limit))
 	})
 	// A system user may do everything: its status says so, and neither
 	// rights nor functional rights are listed against it.
@@ -170,8 +182,14 @@ func naiveDiff(who access.AssociateID, name string, was, is naiveView) (access.A
 				continue // the "*" row's change says it
 			}
 		}
-		d.Rights = append(d.Rights, access.RightsChange{EntityType: c.typ, Kind: c.kind, Relation: c.rel, Rule: c.rule, Grant: c.grant,
-			Before: b.rights, After: a.rights})
+		rc := access.RightsChange{EntityType: c.typ, Kind: c.kind, Relation: c.rel, Rule: c.rule, Grant: c.grant, Limit: c.limit,
+			Before: b.rights, After: a.rights}
+		if a.value != "" {
+			rc.Record, rc.Scope = a.record, a.scope
+		} else {
+			rc.Record, rc.Scope = b.record, b.scope
+		}
+		d.Rights = append(d.Rights, rc)
 	}
 	if !system {
 		for _, f := range slices.Sorted(maps.Keys(was.funcs)) {
@@ -302,6 +320,12 @@ func drawChange(t *rapid.T, org *access.Batch, universe []string) access.Batch {
 			c.DeleteGrants = append(c.DeleteGrants, v.ID)
 		}
 	}
+	c.Limits = drawLimits(t, org, &other)
+	for _, v := range org.Limits {
+		if del("dellimit") {
+			c.DeleteLimits = append(c.DeleteLimits, v.ID)
+		}
+	}
 	// Deleting what is also put is invalid; keep the put.
 	c.DeleteAssociates = slices.DeleteFunc(c.DeleteAssociates, func(id access.AssociateID) bool {
 		return slices.ContainsFunc(c.Associates, func(a access.Associate) bool { return a.ID == id })
@@ -315,7 +339,44 @@ func drawChange(t *rapid.T, org *access.Batch, universe []string) access.Batch {
 	c.DeleteGrants = slices.DeleteFunc(c.DeleteGrants, func(id access.GrantID) bool {
 		return slices.ContainsFunc(c.Grants, func(g access.Grant) bool { return g.ID == id })
 	})
+	c.DeleteLimits = slices.DeleteFunc(c.DeleteLimits, func(id access.LimitID) bool {
+		return slices.ContainsFunc(c.Limits, func(l access.Limit) bool { return l.ID == id })
+	})
 	return c
+}
+
+// drawLimits draws limits to put over org's: some of other's (a random
+// organisation's: whole-type, on one record, on unrelated records,
+// organisation-wide or on a group), and some of org's own with their
+// record, scope, Max or group moved.
+func drawLimits(t *rapid.T, org, other *access.Batch) []access.Limit {
+	pick := func(label string) bool { return rapid.IntRange(0, 2).Draw(t, label) == 0 }
+	var out []access.Limit
+	for _, l := range other.Limits {
+		if pick("putlimit") {
+			out = append(out, l)
+		}
+	}
+	levels := []access.CRUD{access.LevelNone, access.LevelRead, access.LevelCreate, access.LevelUpdate, access.LevelFull}
+	for _, l := range org.Limits {
+		if slices.ContainsFunc(out, func(x access.Limit) bool { return x.ID == l.ID }) || !pick("movelimit") {
+			continue
+		}
+		switch rapid.IntRange(0, 3).Draw(t, "move") {
+		case 0:
+			if l.EntityType != "*" {
+				l.RecordID = int64(rapid.IntRange(0, 4).Draw(t, "lrec"))
+			}
+		case 1:
+			l.Scope = access.LimitScope(1 - l.Scope)
+		case 2:
+			l.Max = rapid.SampledFrom(levels).Draw(t, "lmax")
+		case 3:
+			l.Group = access.GroupID(rapid.IntRange(0, len(org.Groups)).Draw(t, "lgroup"))
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // storedOrg draws an organisation a store accepts.
@@ -554,4 +615,171 @@ func TestWhatIfDuringWrites(t *testing.T) {
 			t.Error("a preview moved person3 into group 10")
 		}
 	}
+}
+
+// TestWhatIfLimits: a limit on one record or on unrelated records only is
+// a cell of its own, keyed by its id, for every associate it reaches; a
+// whole-type denial stays the type's ceiling. Before, such limits made no
+// difference in the diff while Can denied.
+func TestWhatIfLimits(t *testing.T) {
+	ctx := context.Background()
+	org := access.Batch{
+		Roles: []access.Role{{ID: 1, Name: "Sales", Rights: map[string]access.Grid{
+			"*": {access.Owner: access.LevelFull, access.Other: access.LevelFull},
+		}}},
+		Groups: []access.Group{{ID: 10, Name: "Oslo"}, {ID: 20, Name: "Bergen"}},
+		Associates: []access.Associate{
+			{ID: 1, Name: "anna", Type: access.Internal, Active: true, PrimaryGroup: 10, Role: 1},
+			{ID: 2, Name: "bo", Type: access.Internal, Active: true, PrimaryGroup: 20, Role: 1},
+		},
+		Limits: []access.Limit{{ID: 6, Group: 10, EntityType: "contact", RecordID: 42, Max: access.LevelRead}},
+	}
+	s := memory.New()
+	if _, err := s.Apply(ctx, org.Clone()); err != nil {
+		t.Fatal(err)
+	}
+	e := newResolver(t, s, nil)
+	limit := func(who access.AssociateID, typ string, id access.LimitID, rec int64, scope access.LimitScope, before, after access.CRUD) access.AssociateDiff {
+		names := map[access.AssociateID]string{1: "anna", 2: "bo"}
+		st := access.AccessStatus{Exists: true}
+		return access.AssociateDiff{Associate: who, Name: names[who], Before: st, After: st, Rights: []access.RightsChange{{
+			EntityType: typ, Kind: access.CauseLimit, Limit: id, Record: rec, Scope: scope, Before: before, After: after}}}
+	}
+	tests := []struct {
+		name   string
+		change access.Batch
+		want   []access.AssociateDiff
+		text   []string // the rights lines of the diff's text, in order
+	}{
+		{"a limit on one record added", access.Batch{Limits: []access.Limit{{ID: 7, Group: 20, EntityType: "sale", RecordID: 9, Max: access.LevelNone}}},
+			[]access.AssociateDiff{limit(2, "sale", 7, 9, access.LimitAll, access.LevelFull, access.LevelNone)},
+			[]string{"sale, limit 7 on record 9: CRUD → - (-CRUD)"}},
+		{"a limit on unrelated records added", access.Batch{Limits: []access.Limit{{ID: 8, EntityType: "*", Max: access.LevelRead, Scope: access.LimitUnrelated}}},
+			[]access.AssociateDiff{
+				limit(1, "*", 8, 0, access.LimitUnrelated, access.LevelFull, access.LevelRead),
+				limit(2, "*", 8, 0, access.LimitUnrelated, access.LevelFull, access.LevelRead),
+			},
+			[]string{"*, limit 8 on unrelated records: CRUD → R (-CUD)", "*, limit 8 on unrelated records: CRUD → R (-CUD)"}},
+		{"a limit's record moved", access.Batch{Limits: []access.Limit{{ID: 6, Group: 10, EntityType: "contact", RecordID: 43, Max: access.LevelRead}}},
+			[]access.AssociateDiff{limit(1, "contact", 6, 43, access.LimitAll, access.LevelRead, access.LevelRead)},
+			[]string{"contact, limit 6 on record 43: R → R (scope changed)"}},
+		{"a limit made unrelated only", access.Batch{Limits: []access.Limit{{ID: 6, Group: 10, EntityType: "contact", RecordID: 42, Max: access.LevelRead, Scope: access.LimitUnrelated}}},
+			[]access.AssociateDiff{limit(1, "contact", 6, 42, access.LimitUnrelated, access.LevelRead, access.LevelRead)},
+			[]string{"contact, limit 6 on record 42 (unrelated only): R → R (scope changed)"}},
+		{"a limit moved to another group", access.Batch{Limits: []access.Limit{{ID: 6, Group: 20, EntityType: "contact", RecordID: 42, Max: access.LevelUpdate}}},
+			[]access.AssociateDiff{
+				limit(1, "contact", 6, 42, access.LimitAll, access.LevelRead, access.LevelFull),
+				limit(2, "contact", 6, 42, access.LimitAll, access.LevelFull, access.LevelUpdate),
+			},
+			[]string{"contact, limit 6 on record 42: R → CRUD (+CUD)", "contact, limit 6 on record 42: CRUD → CRU (-D)"}},
+		{"a limit removed", access.Batch{DeleteLimits: []access.LimitID{6}},
+			[]access.AssociateDiff{limit(1, "contact", 6, 42, access.LimitAll, access.LevelRead, access.LevelFull)},
+			[]string{"contact, limit 6 on record 42: R → CRUD (+CUD)"}},
+		{"a whole-type denial is the ceiling", access.Batch{Limits: []access.Limit{{ID: 9, Group: 20, EntityType: "sale", Max: access.LevelNone}}},
+			[]access.AssociateDiff{{Associate: 2, Name: "bo", Before: access.AccessStatus{Exists: true}, After: access.AccessStatus{Exists: true},
+				Rights: []access.RightsChange{{EntityType: "sale", Kind: access.CauseLimit, Before: access.LevelFull, After: access.LevelNone}}}},
+			[]string{"sale, limits: CRUD → - (-CRUD)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := e.WhatIf(ctx, tt.change)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, d.Associates); diff != "" {
+				t.Errorf("WhatIf (-want +got):\n%s", diff)
+			}
+			var text []string
+			for _, a := range d.Associates {
+				for _, r := range a.Rights {
+					text = append(text, r.String())
+				}
+			}
+			if diff := cmp.Diff(tt.text, text); diff != "" {
+				t.Errorf("rights as text (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestPropWhatIfLimitsMatchCan: a change to limits alone that changes
+// what Can decides for an associate on some record lists a rights cell
+// for that associate — whole-type limits, limits on one record and
+// limits on unrelated records alike. Before limits other than whole-type
+// ones were cells, such a change could show no difference while Can
+// denied.
+func TestPropWhatIfLimitsMatchCan(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	opts := &access.Options{PollInterval: -1, Now: func() time.Time { return now }}
+	rapid.Check(t, func(t *rapid.T) {
+		ctx := context.Background()
+		s, org := storedOrg(t, []string{"export"})
+		e, err := access.NewResolver(ctx, s, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		other := access.GenOrg(t)
+		change := access.Batch{Limits: drawLimits(t, &org, &other)}
+		for _, l := range org.Limits {
+			if !slices.ContainsFunc(change.Limits, func(x access.Limit) bool { return x.ID == l.ID }) && rapid.IntRange(0, 3).Draw(t, "dellimit") == 0 {
+				change.DeleteLimits = append(change.DeleteLimits, l.ID)
+			}
+		}
+		d, werr := e.WhatIf(ctx, change)
+		recs := make([]access.Record, 12)
+		for i := range recs {
+			recs[i] = access.GenRecord(t, &org)
+		}
+		// Asked before the store is written: the resolver follows it.
+		type question struct {
+			who access.AssociateID
+			act access.Action
+			rec access.Record
+		}
+		var qs []question
+		var was []access.Decision
+		var wasErr []error
+		for _, a := range org.Associates {
+			for _, rec := range recs {
+				for act := access.Read; act <= access.Delete; act++ {
+					dec, err := e.Can(ctx, a.ID, act, rec)
+					qs, was, wasErr = append(qs, question{a.ID, act, rec}), append(was, dec), append(wasErr, err)
+				}
+			}
+		}
+		if _, aerr := s.Apply(ctx, change.Clone()); (werr == nil) != (aerr == nil) {
+			t.Fatalf("WhatIf error %v, store error %v", werr, aerr)
+		}
+		if werr != nil {
+			return
+		}
+		fresh, err := access.NewResolver(ctx, s, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fresh.Close()
+		listed := map[access.AssociateID][]access.RightsChange{}
+		for _, a := range d.Associates {
+			listed[a.Associate] = a.Rights
+		}
+		for i, q := range qs {
+			is, err := fresh.Can(ctx, q.who, q.act, q.rec)
+			if (wasErr[i] == nil) != (err == nil) {
+				t.Fatalf("Can before: %v, after: %v", wasErr[i], err)
+			}
+			if err != nil {
+				continue // a record Can refuses (genRecord draws some)
+			}
+			// The cell is the record type's, or the "*" row's when it
+			// says the same.
+			ofType := slices.ContainsFunc(listed[q.who], func(r access.RightsChange) bool {
+				return r.EntityType == q.rec.Type || r.EntityType == "*"
+			})
+			if was[i].Allowed != is.Allowed && !ofType {
+				t.Fatalf("change %+v: Can(%d, %s, %+v) goes from %v to %v, but the diff lists no rights of the type for the associate:\nbefore: %s\nafter: %s\ndiff: %s",
+					change, q.who, q.act, q.rec, was[i].Allowed, is.Allowed, was[i], is, d.String())
+			}
+		}
+	})
 }

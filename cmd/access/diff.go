@@ -16,9 +16,7 @@ import (
 // turning BEFORE into AFTER, or applying the model-file fragment FILE to
 // SOURCE, would make (see access.Engine.WhatIf), and exits 0 when there is
 // none, 1 when there is some, 2 on error. --json prints the diff as JSON.
-// A change to limits the diff does not show (see unshownLimits) is noted
-// on stderr.
-func cmdDiff(ctx context.Context, args []string, w, stderr io.Writer) (int, error) {
+func cmdDiff(ctx context.Context, args []string, w, _ io.Writer) (int, error) {
 	var pos []string
 	var changeFile string
 	asJSON := false
@@ -72,9 +70,6 @@ func cmdDiff(ctx context.Context, args []string, w, stderr io.Writer) (int, erro
 	if err != nil {
 		return 0, err
 	}
-	if ids := unshownLimits(&s.batch, &change); len(ids) > 0 {
-		fmt.Fprintf(stderr, "access: note: the change puts or deletes limits %v, on one record or on unrelated records only; what-if does not count what those change (access.Diff): ask explain or who-can about the records they cover\n", ids)
-	}
 	if asJSON {
 		data, err := json.MarshalIndent(d, "", "  ")
 		if err != nil {
@@ -88,29 +83,6 @@ func cmdDiff(ctx context.Context, args []string, w, stderr io.Writer) (int, erro
 		return exitOK, nil
 	}
 	return exitFalse, nil
-}
-
-// unshownLimits returns the ids of the limits the change puts or deletes
-// whose effect Engine.WhatIf does not count: a limit on one record, or
-// on unrelated records only (on either side of the change).
-func unshownLimits(before, change *access.Batch) []access.LimitID {
-	unshown := func(l access.Limit) bool { return l.RecordID != 0 || l.Scope == access.LimitUnrelated }
-	was := map[access.LimitID]access.Limit{}
-	for _, l := range before.Limits {
-		was[l.ID] = l
-	}
-	var ids []access.LimitID
-	for _, l := range change.Limits {
-		if old, ok := was[l.ID]; unshown(l) || ok && unshown(old) {
-			ids = append(ids, l.ID)
-		}
-	}
-	for _, id := range change.DeleteLimits {
-		if old, ok := was[id]; ok && unshown(old) {
-			ids = append(ids, id)
-		}
-	}
-	return ids
 }
 
 // batchChange returns the batch that turns the model before into after:

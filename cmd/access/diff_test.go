@@ -21,6 +21,8 @@ func TestDiff(t *testing.T) {
 		{"diff-change-limit", []string{"diff", quickstart, "--change", "testdata/change-limit.yaml"}},
 		{"diff-files-limit", []string{"diff", quickstart, "testdata/diff-after-limit.yaml"}},
 		{"diff-change-limit-unrelated", []string{"diff", quickstart, "--change", "testdata/change-limit-unrelated.yaml"}},
+		{"diff-change-limit-record", []string{"diff", quickstart, "--change", "testdata/change-limit-record.yaml"}},
+		{"diff-change-limit-record-json", []string{"diff", quickstart, "--change", "testdata/change-limit-record.yaml", "--json"}},
 		{"diff-files-limit-removed", []string{"diff", "testdata/diff-after-limit.yaml", quickstart}},
 		{"diff-same", []string{"diff", quickstart, quickstart}},
 		{"diff-cycle", []string{"diff", quickstart, "--change", "testdata/change-bad.yaml"}},
