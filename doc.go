@@ -293,8 +293,9 @@
 // builds the model the write would lead to without publishing it, and
 // reports per associate what changes — effective memberships added or
 // removed with their paths, permission cells (an entity type and a source:
-// the role for a relation, a sharing rule, a grant or the group defaults)
-// with rights before and after, functional rights gained or lost, and the
+// the role for a relation, a sharing rule, a grant, the group defaults,
+// the ceiling the whole-type limits put on the type, or one limit on a
+// record or on unrelated records) with rights before and after, functional rights gained or lost, and the
 // associate's status. Only the associates the write can reach are
 // compared, so a one-group change at 100,000 associates previews in about
 // a second. Nothing is written.
