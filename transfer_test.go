@@ -795,3 +795,29 @@ func TestTransferAssociatePastOwner(t *testing.T) {
 		t.Errorf("TransferAssociate(forgotten 5, 6): %v, want ErrNotFound", err)
 	}
 }
+
+// TestDeleteGroupOfPastOwner: a plain delete of a past owner's primary
+// group is allowed (a past owner's group is no reference) and leaves the
+// past owner naming the id, as PastOwner documents; it then counts as
+// having no primary group. A transfer is what moves it.
+func TestDeleteGroupOfPastOwner(t *testing.T) {
+	ctx := context.Background()
+	s := memory.New()
+	if _, err := s.Apply(ctx, with(access.Batch{Associates: []access.Associate{{ID: 7, Name: "di", PrimaryGroup: 40, Role: 1, Active: true}}})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(ctx, access.Batch{DeleteAssociates: []access.AssociateID{7}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(ctx, access.Batch{DeleteGroups: []access.GroupID{40}}); err != nil {
+		t.Fatalf("deleting the past owner's primary group: %v", err)
+	}
+	d, err := s.Changes(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []access.PastOwner{{ID: 7, Name: "di", Type: access.Internal, Role: 1, PrimaryGroup: 40}}
+	if diff := cmp.Diff(want, d.PastOwners); diff != "" {
+		t.Errorf("past owners after deleting group 40 (-want +got):\n%s", diff)
+	}
+}
