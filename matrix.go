@@ -93,7 +93,10 @@ func (row *MatrixRow) limit(gr *grid, ls []Limit) {
 	}
 }
 
-// Matrix returns group g's permissions matrix. Unknown group: an error
+// Matrix returns group g's permissions matrix. Its cells are what the
+// members keep after the limits membership of g brings and the
+// organisation-wide ones (see [MatrixRow]): a group denied a type shows no
+// rights there, whatever the role grants. Unknown group: an error
 // wrapping [ErrNotFound].
 func (e *Engine) Matrix(ctx context.Context, g GroupID) (Matrix, error) {
 	s, err := e.current()
