@@ -561,6 +561,11 @@ func TestPropTransfer(t *testing.T) {
 			fromG = pick(t, "smart from", smart)
 		}
 		toG := pick(t, "to", org.Groups)
+		// From smart, a plain to other than from most of the time, so
+		// that what the transfer would lose is what decides.
+		if plain := slices.DeleteFunc(slices.Clone(org.Groups), func(g access.Group) bool { return g.Smart != "" || g.ID == fromG.ID }); fromG.Smart != "" && len(plain) > 0 && rapid.IntRange(0, 3).Draw(t, "plain to") > 0 {
+			toG = pick(t, "plain to", plain)
+		}
 		from, to := fromG.ID, toG.ID
 		before := map[access.GroupID]map[access.AssociateID]bool{}
 		for _, g := range org.Groups {
