@@ -39,6 +39,14 @@ type Batch struct {
 	// a [Delta] carries the past owners a write kept. A caller's batch
 	// that sets it is invalid.
 	PastOwners []PastOwner
+	// MovePastOwners gives past owners another primary group: after the
+	// batch, every [PastOwner] whose PrimaryGroup was a move's From has
+	// the move's To ([TransferGroup] sets it, so that a sharing rule from
+	// the group keeps opening the past owners' records once it names
+	// To). The store applies it inside the write, in
+	// [Batch.KeepPastOwners], as puts of the past owners it changes: a
+	// [Delta] carries those, never the move.
+	MovePastOwners []PastOwnerMove
 
 	// Patches change stored entities in place, against their values at
 	// commit (see [Patch] and [Batch.Patched]): concurrent patches of one
@@ -64,7 +72,7 @@ func (b *Batch) Empty() bool {
 		len(b.DeleteRoles)+len(b.DeleteGroups)+len(b.DeleteAssociates)+
 		len(b.DeleteSharingRules)+len(b.DeleteGrants)+len(b.DeleteCategories)+
 		len(b.DeleteImpersonations)+len(b.DeleteLimits)+len(b.DeleteLicences)+len(b.Patches)+
-		len(b.ForgetPastOwners)+len(b.PastOwners) == 0
+		len(b.ForgetPastOwners)+len(b.PastOwners)+len(b.MovePastOwners) == 0
 }
 
 // Clone returns a deep copy of the batch.
@@ -84,6 +92,7 @@ func (b *Batch) Clone() Batch {
 		DeleteLicences:       slices.Clone(b.DeleteLicences),
 		ForgetPastOwners:     slices.Clone(b.ForgetPastOwners),
 		PastOwners:           slices.Clone(b.PastOwners),
+		MovePastOwners:       slices.Clone(b.MovePastOwners),
 		Patches:              slices.Clone(b.Patches),
 		CreateOnly:           b.CreateOnly,
 		ExpectRevision:       b.ExpectRevision,

@@ -85,6 +85,9 @@ func (dEmptyView) Category(context.Context, access.CategoryID) (access.Category,
 func (dEmptyView) Licence(context.Context, access.LicenceID) (access.Licence, error) {
 	return access.Licence{}, access.ErrNotFound
 }
+func (dEmptyView) PastOwnersIn(context.Context, access.GroupID) ([]access.PastOwner, error) {
+	return nil, nil
+}
 func (dEmptyView) Dependants(context.Context, access.Ref) ([]access.Ref, error) { return nil, nil }
 
 type dTB interface {

@@ -287,5 +287,15 @@ func (b *Batch) Check() error {
 	if len(b.PastOwners) > 0 {
 		return fmt.Errorf("access: %w: past owner %d: %v", ErrInvalid, b.PastOwners[0].ID, errPastOwnersPut)
 	}
+	moved := make(map[GroupID]bool, len(b.MovePastOwners))
+	for _, m := range b.MovePastOwners {
+		if m.From <= 0 || m.To <= 0 || m.From == m.To {
+			return fmt.Errorf("access: %w: %s: two different positive group ids are needed", ErrInvalid, m)
+		}
+		if moved[m.From] {
+			return fmt.Errorf("access: %w: %s: group %d is moved twice in one batch", ErrInvalid, m, m.From)
+		}
+		moved[m.From] = true
+	}
 	return nil
 }

@@ -3,6 +3,7 @@ package access_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -261,6 +262,27 @@ func TestPropLimitsOnlyTakeAway(t *testing.T) {
 				}
 				if gained := a.Rights &^ b.Rights; gained != 0 || (a.Allowed && !b.Allowed) {
 					t.Fatalf("adding limit %+v gave %s:\nbefore: %s\nafter:  %s", more.Limits[len(more.Limits)-1], gained, b, a)
+				}
+				// Filter and WhoCan gain no answer either: a record the
+				// filter did not match it does not match now, and nobody
+				// joins the list of who can. A filter that fails matches
+				// nothing.
+				match := func(e *access.Engine) bool {
+					f, err := e.Filter(ctx, who, act, r.Type)
+					return err == nil && f.Match(r)
+				}
+				if match(after) && !match(before) {
+					t.Fatalf("adding limit %+v: Filter(%d, %s, %q) matches %+v, which it did not before", more.Limits[len(more.Limits)-1], who, act, r.Type, r)
+				}
+				was, err1 := before.WhoCan(ctx, act, r)
+				now, err2 := after.WhoCan(ctx, act, r)
+				if err1 != nil || err2 != nil {
+					t.Fatalf("WhoCan: %v, %v", err1, err2)
+				}
+				for _, x := range now {
+					if !slices.ContainsFunc(was, func(y access.Allowed) bool { return y.Associate == x.Associate && x.Rights&^y.Rights == 0 }) {
+						t.Fatalf("adding limit %+v: WhoCan(%s, %+v) lists %+v, which it did not before (%+v)", more.Limits[len(more.Limits)-1], act, r, x, was)
+					}
 				}
 			}
 		}

@@ -472,6 +472,44 @@ func (p LicenceProblem) MarshalText() ([]byte, error) {
 	return enumMarshal(licenceProblemNames[:], p, "licence problem")
 }
 
+// UnmarshalText reads a name [LicenceProblem.MarshalText] writes.
+func (p *LicenceProblem) UnmarshalText(text []byte) error {
+	v, err := enumUnmarshal[LicenceProblem](licenceProblemNames[:], text, "licence problem")
+	if err == nil {
+		*p = v
+	}
+	return err
+}
+
+// ParseLicenceProblem returns the problem named s ("ok", "missing", "not
+// yet valid" or "expired"), or an error wrapping [ErrInvalid].
+func ParseLicenceProblem(s string) (LicenceProblem, error) {
+	return enumParse[LicenceProblem](licenceProblemNames[:], s, "licence problem")
+}
+
+// SignInCauseKind
+
+// MarshalText writes the kind's name ("gate", "type", "backend login"),
+// and fails with [ErrInvalid] for an undefined value.
+func (k SignInCauseKind) MarshalText() ([]byte, error) {
+	return enumMarshal(signInCauseNames[:], k, "sign-in cause")
+}
+
+// UnmarshalText reads a name [SignInCauseKind.MarshalText] writes.
+func (k *SignInCauseKind) UnmarshalText(text []byte) error {
+	v, err := enumUnmarshal[SignInCauseKind](signInCauseNames[:], text, "sign-in cause")
+	if err == nil {
+		*k = v
+	}
+	return err
+}
+
+// ParseSignInCauseKind returns the kind named s, or an error wrapping
+// [ErrInvalid].
+func ParseSignInCauseKind(s string) (SignInCauseKind, error) {
+	return enumParse[SignInCauseKind](signInCauseNames[:], s, "sign-in cause")
+}
+
 // Channel
 
 var channelNames = [...]string{

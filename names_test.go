@@ -217,6 +217,23 @@ func TestEnumText(t *testing.T) {
 			prefix: "channel", parse: access.ParseChannel, values: allUint8[access.Channel],
 		}.check(t, (*access.Channel).UnmarshalText)
 	})
+	t.Run("LicenceProblem", func(t *testing.T) {
+		enumCase[access.LicenceProblem]{
+			names: map[access.LicenceProblem]string{
+				access.LicenceOK: "ok", access.LicenceMissing: "missing",
+				access.LicenceNotYetValid: "not yet valid", access.LicenceExpired: "expired",
+			},
+			prefix: "licence problem", zeroName: true, parse: access.ParseLicenceProblem, values: allUint8[access.LicenceProblem],
+		}.check(t, (*access.LicenceProblem).UnmarshalText)
+	})
+	t.Run("SignInCauseKind", func(t *testing.T) {
+		enumCase[access.SignInCauseKind]{
+			names: map[access.SignInCauseKind]string{
+				access.SignInGate: "gate", access.SignInType: "type", access.SignInBackendLogin: "backend login",
+			},
+			prefix: "sign-in cause", parse: access.ParseSignInCauseKind, values: allUint8[access.SignInCauseKind],
+		}.check(t, (*access.SignInCauseKind).UnmarshalText)
+	})
 	t.Run("Kind", func(t *testing.T) {
 		enumCase[access.Kind]{
 			names: map[access.Kind]string{
@@ -488,6 +505,22 @@ func FuzzParseVisibility(f *testing.F) {
 
 func FuzzParseKind(f *testing.F) {
 	fuzzEnumText(f, access.ParseKind, (*access.Kind).UnmarshalText, access.KindRole, access.KindSharingRule)
+}
+
+func FuzzParseLimitScope(f *testing.F) {
+	fuzzEnumText(f, access.ParseLimitScope, (*access.LimitScope).UnmarshalText, access.LimitAll, access.LimitUnrelated)
+}
+
+func FuzzParseLicenceProblem(f *testing.F) {
+	fuzzEnumText(f, access.ParseLicenceProblem, (*access.LicenceProblem).UnmarshalText, access.LicenceOK, access.LicenceNotYetValid)
+}
+
+func FuzzParseChannel(f *testing.F) {
+	fuzzEnumText(f, access.ParseChannel, (*access.Channel).UnmarshalText, access.ChannelClient, access.ChannelAPI)
+}
+
+func FuzzParseSignInCauseKind(f *testing.F) {
+	fuzzEnumText(f, access.ParseSignInCauseKind, (*access.SignInCauseKind).UnmarshalText, access.SignInGate, access.SignInBackendLogin)
 }
 
 func FuzzParseDialect(f *testing.F) {

@@ -1,9 +1,11 @@
 package access
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // PastOwner is what the model keeps of a deleted associate for the
@@ -27,10 +29,14 @@ import (
 //
 // A past owner is never a subject: it passes no gate and belongs to no
 // group. Its Role and PrimaryGroup are no references ([References] yields
-// none, so they never block a delete, and [TransferGroup] does not move
-// them): the role or group may be deleted later, and a past owner whose
-// role is gone has no superiors, one whose group is gone no primary
-// group. [Engine.PastOwners] lists the past owners.
+// none, so they never block a delete): the role or group may be deleted
+// later, and a past owner whose role is gone has no superiors, one whose
+// group is gone no primary group. [TransferGroup] moves the primary group
+// with everything else ([Batch.MovePastOwners]); a plain delete of the
+// group leaves the past owner naming its id, so a group put later with
+// the same id would be its primary group again — transfer the group, or
+// forget the past owner, rather than reuse the id. [Engine.PastOwners]
+// lists the past owners.
 type PastOwner struct {
 	ID           AssociateID
 	Name         string
@@ -45,23 +51,43 @@ func pastOwnerOf(a *Associate) PastOwner {
 	return PastOwner{ID: a.ID, Name: a.Name, Type: a.Type, Role: a.Role, Company: a.Company, PrimaryGroup: a.PrimaryGroup}
 }
 
+// PastOwnerMove moves past owners from one primary group to another (see
+// [Batch.MovePastOwners]).
+type PastOwnerMove struct {
+	From, To GroupID
+}
+
+// String renders the move as "past owners of group 10 → group 20".
+func (m PastOwnerMove) String() string {
+	return fmt.Sprintf("past owners of group %d → group %d", m.From, m.To)
+}
+
 // errPastOwnersPut marks a caller's batch that puts past owners: only a
 // store writes them, from the associates a batch deletes.
 var errPastOwnersPut = errors.New("past owners are written by the store when an associate is deleted; a batch can only forget them")
 
 // KeepPastOwners returns b with a put of a [PastOwner] for every
 // associate b deletes that v holds (from its value in v) and does not
-// forget, and with every associate b puts forgotten as a past owner.
-// Stores call it inside the transaction that commits b, after
-// [Batch.Validate] and before writing, so that a deleted associate and
-// its past owner entry commit together. The result shares b's values.
+// forget, with every associate b puts forgotten as a past owner, and
+// with b's MovePastOwners applied: a put of every past owner, kept
+// before or now, whose primary group a move names as From, with the
+// move's To (MovePastOwners is then empty). Stores call it inside the
+// transaction that commits b, after [Batch.Validate] and before writing,
+// so that a deleted associate and its past owner entry commit together,
+// and a group transfer moves the past owners in it. The result shares
+// b's values.
 //
 // Errors pass on v's, other than [ErrNotFound].
 func (b *Batch) KeepPastOwners(ctx context.Context, v View) (Batch, error) {
 	out := *b
-	if len(b.DeleteAssociates)+len(b.Associates) == 0 {
+	if len(b.DeleteAssociates)+len(b.Associates)+len(b.MovePastOwners) == 0 {
 		return out, nil
 	}
+	moves := make(map[GroupID]GroupID, len(b.MovePastOwners))
+	for _, m := range b.MovePastOwners {
+		moves[m.From] = m.To
+	}
+	out.MovePastOwners = nil
 	forgotten := make(map[AssociateID]bool, len(b.ForgetPastOwners))
 	for _, id := range b.ForgetPastOwners {
 		forgotten[id] = true
@@ -78,9 +104,34 @@ func (b *Batch) KeepPastOwners(ctx context.Context, v View) (Batch, error) {
 		if err != nil {
 			return Batch{}, fmt.Errorf("access: keeping associate %d as a past owner: %w", id, err)
 		}
-		out.PastOwners = append(out.PastOwners, pastOwnerOf(&a))
+		p := pastOwnerOf(&a)
+		if to, ok := moves[p.PrimaryGroup]; ok {
+			p.PrimaryGroup = to
+		}
+		out.PastOwners = append(out.PastOwners, p)
 		forgotten[id] = true
 	}
+	put := make(map[AssociateID]bool, len(b.Associates))
+	for _, a := range b.Associates {
+		put[a.ID] = true
+	}
+	// Past owners kept before: each moves once, by its group before the
+	// batch, so that moves A→B and B→C do not chain.
+	var moved []PastOwner
+	for _, m := range b.MovePastOwners {
+		in, err := v.PastOwnersIn(ctx, m.From)
+		if err != nil {
+			return Batch{}, fmt.Errorf("access: moving %s: %w", m, err)
+		}
+		for _, p := range in {
+			if !forgotten[p.ID] && !put[p.ID] && p.PrimaryGroup == m.From {
+				p.PrimaryGroup = m.To
+				moved = append(moved, p)
+			}
+		}
+	}
+	slices.SortFunc(moved, func(a, b PastOwner) int { return cmp.Compare(a.ID, b.ID) })
+	out.PastOwners = append(out.PastOwners, moved...)
 	forget := append([]AssociateID(nil), b.ForgetPastOwners...)
 	for _, a := range b.Associates {
 		if !forgotten[a.ID] {

@@ -308,11 +308,19 @@ const (
 //	         and beyond. CRUD for owner and team; R for primary and other
 //	         group, subordinate, category member, unowned, my company and
 //	         same project; nothing for other: records of colleagues the
-//	         subject reaches through no relation stay hidden.
+//	         subject reaches through no relation stay hidden. "Limited
+//	         within the own group" is R, the same as level 3 gives there,
+//	         because the accumulative levels are -, R, CR, CRU and CRUD:
+//	         none lies between R and nothing, so level 4 stays below level
+//	         3 by what it gives beyond (nothing for other, where level 3
+//	         reads).
 //	level 5  read access to most data, limited access to others' data, can
 //	         create activities. R for owner, team and every relation level
 //	         4 reads; nothing for other; on appointments CR for owner and
-//	         team, so it can still create its own activities.
+//	         team, so it can still create its own activities. "Can create
+//	         activities" is modelled as the appointment entity type, the
+//	         activity a user creates for itself; an application whose
+//	         activities are other types gives them the same row.
 //
 // "Limited" is not one CRUD set in SuperOffice's wording; here it means
 // "less than the level above grants there", chosen so that each level

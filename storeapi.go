@@ -82,6 +82,10 @@ type View interface {
 	AssociateByName(ctx context.Context, name string) (Associate, error)
 	Category(ctx context.Context, id CategoryID) (Category, error)
 	Licence(ctx context.Context, id LicenceID) (Licence, error)
+	// PastOwnersIn lists, in any order, the past owners whose
+	// PrimaryGroup is g (what [Batch.KeepPastOwners] needs to apply
+	// [Batch.MovePastOwners]); none is no error.
+	PastOwnersIn(ctx context.Context, g GroupID) ([]PastOwner, error)
 	// Dependants lists the entities that refer to ref: those whose value
 	// [References] yields ref for. Order does not matter. refs.go holds
 	// the one table of which field of which kind refers to which kind;

@@ -10,6 +10,7 @@ package access
 // records are; these are that step.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -43,16 +44,22 @@ import (
 // the move would close (to nested in a member group of from) is left for
 // the store's validation to refuse with an error wrapping [ErrCycle].
 //
+// Past owners whose primary group is from get to, inside the write that
+// applies the batch ([Batch.MovePastOwners]): the sharing rules that
+// opened their records from from open them from to.
+//
 // What does not move: from's own properties (name, smart rule, functional
 // rights, default permissions, self-service, fields). Members that from's
-// smart rule gave it do not become members of to. Past owners whose
-// primary group was from keep its id ([PastOwner] holds no references):
-// once from is gone they count as having no primary group.
+// smart rule gave it do not become members of to, so a smart from is
+// transferred only when every one of its effective members is an
+// effective member of to after the batch; otherwise the records whose
+// team moves to to would silently lose those owners.
 //
-// Errors wrap [ErrInvalid] when from equals to, an id is not positive or
-// to is a smart group (its rule alone decides its members),
-// [ErrNotFound] naming from or to when the model lacks it, and pass on
-// the store's.
+// Errors wrap [ErrInvalid] when from equals to, an id is not positive,
+// to is a smart group (its rule alone decides its members), or from is a
+// smart group with members that to would not have (the error names
+// them: make them members of to first); [ErrNotFound] naming from or to
+// when the model lacks it; and pass on the store's.
 func TransferGroup(ctx context.Context, s Store, from, to GroupID) (Batch, error) {
 	if from <= 0 || to <= 0 || from == to {
 		return Batch{}, fmt.Errorf("access: transfer from group %d to group %d: %w: two different positive ids are needed", from, to, ErrInvalid)
@@ -68,7 +75,15 @@ func TransferGroup(ctx context.Context, s Store, from, to GroupID) (Batch, error
 	if dst.Smart != "" {
 		return Batch{}, fmt.Errorf("access: transfer from group %d to group %d: %w: group %d (to) is a smart group: its rule alone decides its members", from, to, ErrInvalid, to)
 	}
+	var before Batch
+	if src.Smart != "" {
+		// moveRefs changes m's values in place.
+		before = m.Batch.Clone()
+	}
 	b := Batch{DeleteGroups: []GroupID{from}, ExpectRevision: m.To}
+	if slices.ContainsFunc(m.PastOwners, func(p PastOwner) bool { return p.PrimaryGroup == from }) {
+		b.MovePastOwners = []PastOwnerMove{{From: from, To: to}}
+	}
 	moveRefs(&m.Batch, &b, Ref{KindGroup, int64(from)}, int64(to), func(e any) bool {
 		changed := false
 		switch e := e.(type) {
@@ -93,7 +108,58 @@ func TransferGroup(ctx context.Context, s Store, from, to GroupID) (Batch, error
 		}
 		return changed
 	})
+	if src.Smart != "" {
+		if lost := transferLosses(m.To, &before, &b, from, to); len(lost) > 0 {
+			return Batch{}, fmt.Errorf("access: transfer from group %d to group %d: %w: group %d (from) is a smart group, and %s would not be effective members of group %d (to) after the transfer, so records whose team moves would lose them as owners; make them members of group %d first", from, to, ErrInvalid, from, lost, to, to)
+		}
+	}
 	return b, nil
+}
+
+// transferLosses names, in id order, the effective members of group
+// from in model (at revision rev) who would not be effective members of
+// group to once b is applied: "associates 3 (anna) and 7 (bo)". It is
+// empty when there are none.
+func transferLosses(rev Revision, model, b *Batch, from, to GroupID) string {
+	s0 := build(rev, model)
+	g := s0.groupIndex(from)
+	if g < 0 {
+		return ""
+	}
+	// Read from's members before the update, which may reuse s0's nodes.
+	var members []*Associate
+	for i := range s0.memberSet(g).all() {
+		a := s0.assocs.at(i).a
+		members = append(members, &a)
+	}
+	d := Delta{From: rev, To: rev + 1, Batch: b.Clone()}
+	s1 := s0.update(&d)
+	kept := map[AssociateID]bool{}
+	if t := s1.groupIndex(to); t >= 0 {
+		for i := range s1.memberSet(t).all() {
+			kept[s1.assocs.at(i).a.ID] = true
+		}
+	}
+	var lost []*Associate
+	for _, a := range members {
+		if !kept[a.ID] {
+			lost = append(lost, a)
+		}
+	}
+	slices.SortFunc(lost, func(a, b *Associate) int { return cmp.Compare(a.ID, b.ID) })
+	var names []string
+	for _, a := range lost[:min(len(lost), 10)] {
+		names = append(names, fmt.Sprintf("%d (%s)", a.ID, a.Name))
+	}
+	switch n := len(lost); {
+	case n == 0:
+		return ""
+	case n == 1:
+		return "associate " + names[0]
+	case n > len(names):
+		return fmt.Sprintf("associates %s and %d more", strings.Join(names, ", "), n-len(names))
+	}
+	return "associates " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // TransferAssociate returns one batch that moves every reference the
@@ -109,9 +175,15 @@ func TransferGroup(ctx context.Context, s Store, from, to GroupID) (Batch, error
 // forgets from as a past owner ([Batch.ForgetPastOwners]): apply it in
 // the transaction that moves from's records to to.
 //
-// Errors are as for TransferGroup, and wrap [ErrInvalid] when to is a
-// system user and an impersonation rule targets from (system users cannot
-// be impersonated).
+// from may be a past owner, an associate already deleted (see
+// [Engine.PastOwners]): nothing the model holds names it any more, so the
+// batch only forgets it, and is applied with the move of its records as
+// before. to must be an associate.
+//
+// Errors are as for TransferGroup ([ErrNotFound] when from is neither an
+// associate nor a past owner), and wrap [ErrInvalid] when to is a system
+// user and an impersonation rule targets from (system users cannot be
+// impersonated).
 func TransferAssociate(ctx context.Context, s Store, from, to AssociateID) (Batch, error) {
 	if from <= 0 || to <= 0 || from == to {
 		return Batch{}, fmt.Errorf("access: transfer from associate %d to associate %d: %w: two different positive ids are needed", from, to, ErrInvalid)
@@ -122,12 +194,17 @@ func TransferAssociate(ctx context.Context, s Store, from, to AssociateID) (Batc
 	}
 	id := func(a *Associate) AssociateID { return a.ID }
 	dst := findByID(m.Associates, to, id)
-	if err := bothFound("associate", int64(from), int64(to), findByID(m.Associates, from, id) != nil, dst != nil); err != nil {
+	live := findByID(m.Associates, from, id) != nil
+	past := !live && findByID(m.PastOwners, from, func(p *PastOwner) AssociateID { return p.ID }) != nil
+	if err := bothFound("associate", int64(from), int64(to), live || past, dst != nil); err != nil {
 		return Batch{}, err
 	}
 	// The records move in the same transaction (TransferRecords), so
 	// from is no past owner of any.
-	b := Batch{DeleteAssociates: []AssociateID{from}, ForgetPastOwners: []AssociateID{from}, ExpectRevision: m.To}
+	b := Batch{ForgetPastOwners: []AssociateID{from}, ExpectRevision: m.To}
+	if live {
+		b.DeleteAssociates = []AssociateID{from}
+	}
 	moveRefs(&m.Batch, &b, Ref{KindAssociate, int64(from)}, int64(to), nil)
 	// A rule letting to act as to is no rule; keeping it would only
 	// confuse whoever reads the rules.

@@ -3,6 +3,7 @@ package access_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -465,20 +466,44 @@ func drawReferences(t *rapid.T, b *access.Batch) {
 	}
 }
 
-// TestPropTransfer: on random valid organisations, a group transfer's
-// batch either applies or is refused for a cycle it would close (and then
-// nothing changes); once applied, nothing refers to from, every effective
-// member of from or of to is one of to, and every other group keeps its
-// members. An associate transfer always applies and leaves nothing
-// referring to from.
+// TestPropTransfer: on random valid organisations, some with a past
+// owner, a group transfer is refused when from is smart and would lose
+// members (the error names one), and its batch otherwise either applies
+// or is refused for a cycle it would close (and then nothing changes);
+// once applied, nothing refers to from, every effective member of from
+// or of to is one of to, every other group keeps its members, and a past
+// owner whose primary group was from has to. An associate transfer,
+// from a live associate or a past owner, always applies, leaves nothing
+// referring to from and forgets it as a past owner.
 func TestPropTransfer(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		ctx := context.Background()
 		org := drawOrg(t, validOrg)
 		drawReferences(t, &org)
+		var victim access.AssociateID
+		if len(org.Associates) >= 2 && rapid.Bool().Draw(t, "past owner") {
+			victim = pick(t, "past owner", org.Associates).ID
+			org = withoutAssociate(org, victim)
+		}
 		s := memory.New()
 		if _, err := s.Apply(ctx, org); err != nil {
 			t.Fatalf("a drawn organisation: %v", err)
+		}
+		if victim != 0 {
+			if _, err := s.Apply(ctx, access.Batch{DeleteAssociates: []access.AssociateID{victim}}); err != nil {
+				t.Fatalf("deleting %d: %v", victim, err)
+			}
+		}
+		pastOwners := func() map[access.AssociateID]access.PastOwner {
+			d, err := s.Changes(ctx, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[access.AssociateID]access.PastOwner{}
+			for _, p := range d.PastOwners {
+				out[p.ID] = p
+			}
+			return out
 		}
 		r, err := access.NewResolver(ctx, s, nil)
 		if err != nil {
@@ -506,24 +531,47 @@ func TestPropTransfer(t *testing.T) {
 			targeted := slices.ContainsFunc(org.Impersonations, func(m access.Impersonation) bool {
 				return m.Target.Associate == from && m.Actor.Associate != to && m.Actor.Associate != from
 			})
-			if from == to || targeted && toA.Type == access.System {
+			switch {
+			case from != to && to == victim:
+				if !errors.Is(err, access.ErrNotFound) {
+					t.Fatalf("TransferAssociate(%d, past owner %d): %v, want ErrNotFound", from, to, err)
+				}
+				return
+			case from == to || targeted && toA.Type == access.System:
 				if !errors.Is(err, access.ErrInvalid) {
 					t.Fatalf("TransferAssociate(%d, %d): %v, want ErrInvalid", from, to, err)
 				}
 				return
-			}
-			if err != nil {
+			case err != nil:
 				t.Fatal(err)
 			}
 			if _, err := s.Apply(ctx, b); err != nil {
 				t.Fatalf("applying TransferAssociate(%d, %d): %v", from, to, err)
 			}
 			checkNoReference(t, s, access.Ref{Kind: access.KindAssociate, ID: int64(from)})
+			if p, ok := pastOwners()[from]; ok {
+				t.Fatalf("after TransferAssociate(%d, %d), %d is still a past owner: %+v", from, to, from, p)
+			}
 			return
 		}
 		fromG := pick(t, "from", org.Groups)
+		// Smart groups are few: draw one as from a third of the time,
+		// so that members a transfer would lose are met.
+		if smart := slices.DeleteFunc(slices.Clone(org.Groups), func(g access.Group) bool { return g.Smart == "" }); len(smart) > 0 && rapid.IntRange(0, 2).Draw(t, "smart from") == 0 {
+			fromG = pick(t, "smart from", smart)
+		}
 		toG := pick(t, "to", org.Groups)
+		// From smart, a plain to other than from most of the time, so
+		// that what the transfer would lose is what decides.
+		if plain := slices.DeleteFunc(slices.Clone(org.Groups), func(g access.Group) bool { return g.Smart != "" || g.ID == fromG.ID }); fromG.Smart != "" && len(plain) > 0 && rapid.IntRange(0, 3).Draw(t, "plain to") > 0 {
+			toG = pick(t, "plain to", plain)
+		}
 		from, to := fromG.ID, toG.ID
+		before := map[access.GroupID]map[access.AssociateID]bool{}
+		for _, g := range org.Groups {
+			before[g.ID] = members(g.ID)
+		}
+		past0 := pastOwners()
 		b, err := access.TransferGroup(ctx, s, from, to)
 		switch {
 		case from == to || toG.Smart != "":
@@ -531,12 +579,19 @@ func TestPropTransfer(t *testing.T) {
 				t.Fatalf("TransferGroup(%d, %d): %v, want ErrInvalid", from, to, err)
 			}
 			return
+		case fromG.Smart != "" && errors.Is(err, access.ErrInvalid):
+			// A smart from whose rule's members to would not have: the
+			// error names one of from's members.
+			named := false
+			for id := range before[from] {
+				named = named || contains(err, fmt.Sprintf(" %d (", id))
+			}
+			if !named || !contains(err, "smart") {
+				t.Fatalf("TransferGroup(%d, %d): %v; want it to name a member of %d", from, to, err, from)
+			}
+			return
 		case err != nil:
 			t.Fatal(err)
-		}
-		before := map[access.GroupID]map[access.AssociateID]bool{}
-		for _, g := range org.Groups {
-			before[g.ID] = members(g.ID)
 		}
 		revision := func() access.Revision {
 			d, err := s.Changes(ctx, 0)
@@ -557,12 +612,11 @@ func TestPropTransfer(t *testing.T) {
 		}
 		checkNoReference(t, s, access.Ref{Kind: access.KindGroup, ID: int64(from)})
 		after := members(to)
-		// A smart group's rule does not move: the members it gave from
-		// (and through from, to) need not be to's.
-		smartFrom := func(id access.AssociateID) bool { return fromG.Smart != "" && before[from][id] }
+		// A smart from is transferred only when to keeps every member
+		// its rule gave it, so nobody is lost.
 		for _, g := range []access.GroupID{from, to} {
 			for id := range before[g] {
-				if !after[id] && !smartFrom(id) {
+				if !after[id] {
 					t.Errorf("associate %d, a member of group %d before, is no member of %d after", id, g, to)
 				}
 			}
@@ -572,14 +626,203 @@ func TestPropTransfer(t *testing.T) {
 				continue
 			}
 			// A group that included from includes to, and so may gain
-			// to's members; it loses none but those a smart from's rule
-			// gave it (the rule does not move).
+			// to's members; it loses none.
 			got := members(g.ID)
 			for id := range before[g.ID] {
-				if !got[id] && !smartFrom(id) {
+				if !got[id] {
 					t.Errorf("group %d lost member %d", g.ID, id)
 				}
 			}
 		}
+		for id, p := range pastOwners() {
+			want := past0[id]
+			if want.PrimaryGroup == from {
+				want.PrimaryGroup = to
+			}
+			if p != want {
+				t.Errorf("past owner after the transfer: %+v, want %+v", p, want)
+			}
+		}
+		if len(pastOwners()) != len(past0) {
+			t.Errorf("past owners %v after the transfer, want %v", pastOwners(), past0)
+		}
 	})
+}
+
+// TestTransferGroupPastOwner: a reader who reached a past owner's records
+// through a sharing rule from the past owner's primary group keeps them
+// after the group is transferred: the rule names to, and so does the past
+// owner. Can, Filter and WhoCan agree.
+func TestTransferGroupPastOwner(t *testing.T) {
+	ctx := context.Background()
+	s := memory.New()
+	model := with(access.Batch{
+		Associates: []access.Associate{{ID: 7, Name: "di", PrimaryGroup: 10, Role: 1, Active: true}},
+		SharingRules: []access.SharingRule{{ID: 1, Name: "from's records to other", EntityType: "contact", Rights: access.LevelRead,
+			From: access.Principals{Groups: []access.GroupID{10}}, To: access.Principals{Groups: []access.GroupID{30}}}},
+	})
+	if _, err := s.Apply(ctx, model); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(ctx, access.Batch{DeleteAssociates: []access.AssociateID{7}}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := access.NewResolver(ctx, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	rec := access.Record{Type: "contact", ID: 1, Owner: 7}
+	type answer struct {
+		Can, Filter, WhoCan bool
+		PrimaryGroup        access.GroupID
+	}
+	ask := func() answer {
+		t.Helper()
+		if err := e.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		d, err := e.Can(ctx, 5, access.Read, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := e.Filter(ctx, 5, access.Read, "contact")
+		if err != nil {
+			t.Fatal(err)
+		}
+		who, err := e.WhoCan(ctx, access.Read, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		past, err := e.PastOwners(ctx)
+		if err != nil || len(past) != 1 {
+			t.Fatalf("PastOwners: %v, %v; want past owner 7", past, err)
+		}
+		return answer{d.Allowed, f.Match(rec), slices.ContainsFunc(who, func(a access.Allowed) bool { return a.Associate == 5 }), past[0].PrimaryGroup}
+	}
+	if diff := cmp.Diff(answer{true, true, true, 10}, ask()); diff != "" {
+		t.Fatalf("before the transfer (-want +got):\n%s", diff)
+	}
+	b, err := access.TransferGroup(ctx, s, 10, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []access.PastOwnerMove{{From: 10, To: 20}}; !cmp.Equal(want, b.MovePastOwners) {
+		t.Errorf("TransferGroup(10, 20).MovePastOwners = %v, want %v", b.MovePastOwners, want)
+	}
+	if _, err := s.Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(answer{true, true, true, 20}, ask()); diff != "" {
+		t.Errorf("after the transfer (-want +got):\n%s", diff)
+	}
+}
+
+// TestTransferGroupSmart: a smart from is transferred only when each of
+// its effective members is an effective member of to afterwards; the
+// error names those who are not.
+func TestTransferGroupSmart(t *testing.T) {
+	ctx := context.Background()
+	sales := map[string]string{"dept": "sales"}
+	for _, c := range []struct {
+		name   string
+		assocs []access.Associate
+		lost   string // "" for a transfer that applies
+	}{
+		{"no members", nil, ""},
+		{"members already in to", []access.Associate{
+			{ID: 7, Name: "di", PrimaryGroup: 20, Role: 1, Active: true, Attributes: sales},
+			{ID: 8, Name: "ed", PrimaryGroup: 30, Groups: []access.GroupID{20}, Role: 1, Active: true, Attributes: sales},
+		}, ""},
+		{"one would be lost", []access.Associate{
+			{ID: 7, Name: "di", PrimaryGroup: 20, Role: 1, Active: true, Attributes: sales},
+			{ID: 8, Name: "ed", PrimaryGroup: 30, Role: 1, Active: true, Attributes: sales},
+		}, "associate 8 (ed) would not"},
+		{"two would be lost", []access.Associate{
+			{ID: 7, Name: "di", PrimaryGroup: 30, Role: 1, Active: true, Attributes: sales},
+			{ID: 8, Name: "ed", PrimaryGroup: 30, Role: 1, Active: true, Attributes: sales},
+		}, "associates 7 (di) and 8 (ed) would not"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := memory.New()
+			model := with(access.Batch{
+				Groups:     []access.Group{{ID: 10, Name: "From", Smart: `attr.dept == "sales"`}},
+				Associates: c.assocs,
+			})
+			if _, err := s.Apply(ctx, model); err != nil {
+				t.Fatal(err)
+			}
+			b, err := access.TransferGroup(ctx, s, 10, 20)
+			if c.lost != "" {
+				if !errors.Is(err, access.ErrInvalid) || !contains(err, c.lost) || !contains(err, "smart") {
+					t.Fatalf("TransferGroup(10, 20): %v, want ErrInvalid naming %q", err, c.lost)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Apply(ctx, b); err != nil {
+				t.Fatalf("applying the transfer: %v", err)
+			}
+		})
+	}
+}
+
+// TestTransferAssociatePastOwner: an associate already deleted, kept as
+// a past owner, is transferred too: the batch forgets it.
+func TestTransferAssociatePastOwner(t *testing.T) {
+	ctx := context.Background()
+	s := memory.New()
+	if _, err := s.Apply(ctx, transferBase()); err != nil {
+		t.Fatal(err)
+	}
+	rev, err := s.Apply(ctx, access.Batch{DeleteAssociates: []access.AssociateID{5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := access.TransferAssociate(ctx, s, 5, 6)
+	if err != nil {
+		t.Fatalf("TransferAssociate(past owner 5, 6): %v", err)
+	}
+	want := access.Batch{ForgetPastOwners: []access.AssociateID{5}, ExpectRevision: rev}
+	if diff := cmp.Diff(want, b, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("TransferAssociate(past owner 5, 6) (-want +got):\n%s", diff)
+	}
+	if _, err := s.Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := s.Changes(ctx, 0); err != nil || len(d.PastOwners) != 0 {
+		t.Errorf("past owners after the transfer: %v, %v; want none", d.PastOwners, err)
+	}
+	// Forgotten, it is unknown.
+	if _, err := access.TransferAssociate(ctx, s, 5, 6); !errors.Is(err, access.ErrNotFound) {
+		t.Errorf("TransferAssociate(forgotten 5, 6): %v, want ErrNotFound", err)
+	}
+}
+
+// TestDeleteGroupOfPastOwner: a plain delete of a past owner's primary
+// group is allowed (a past owner's group is no reference) and leaves the
+// past owner naming the id, as PastOwner documents; it then counts as
+// having no primary group. A transfer is what moves it.
+func TestDeleteGroupOfPastOwner(t *testing.T) {
+	ctx := context.Background()
+	s := memory.New()
+	if _, err := s.Apply(ctx, with(access.Batch{Associates: []access.Associate{{ID: 7, Name: "di", PrimaryGroup: 40, Role: 1, Active: true}}})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(ctx, access.Batch{DeleteAssociates: []access.AssociateID{7}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(ctx, access.Batch{DeleteGroups: []access.GroupID{40}}); err != nil {
+		t.Fatalf("deleting the past owner's primary group: %v", err)
+	}
+	d, err := s.Changes(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []access.PastOwner{{ID: 7, Name: "di", Type: access.Internal, Role: 1, PrimaryGroup: 40}}
+	if diff := cmp.Diff(want, d.PastOwners); diff != "" {
+		t.Errorf("past owners after deleting group 40 (-want +got):\n%s", diff)
+	}
 }

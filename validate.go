@@ -101,6 +101,18 @@ func (o *overlay) checkPuts(ctx context.Context) error {
 			}
 		}
 	}
+	for _, m := range b.MovePastOwners {
+		// To becomes a primary group, with an associate's rules for one.
+		g, err := o.group(ctx, m.To)
+		switch {
+		case err != nil:
+			return err
+		case g == nil:
+			return fmt.Errorf("access: %s: %w: group %d does not exist", m, ErrInvalid, m.To)
+		case g.IsSmart():
+			return fmt.Errorf("access: %s: %w: group %d is a smart group, which cannot be a primary group", m, ErrInvalid, m.To)
+		}
+	}
 	return o.checkSeats(ctx)
 }
 

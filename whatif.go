@@ -484,7 +484,7 @@ var knownChangeFields = map[string]bool{
 	"Limits": true, "DeleteLimits": true,
 	// Past owners only keep relations to records; no associate's
 	// memberships, permissions or sign-in depend on them.
-	"PastOwners": true, "ForgetPastOwners": true,
+	"PastOwners": true, "ForgetPastOwners": true, "MovePastOwners": true,
 }
 
 // scope is the associates a write can reach (see whatIfScope).
@@ -1006,6 +1006,16 @@ func (v snapView) Licence(_ context.Context, id LicenceID) (Licence, error) {
 		return l.clone(), nil
 	}
 	return Licence{}, fmt.Errorf("access: licence %d: %w", id, ErrNotFound)
+}
+
+func (v snapView) PastOwnersIn(_ context.Context, g GroupID) ([]PastOwner, error) {
+	var out []PastOwner
+	for _, p := range v.s.pastOwnerList() {
+		if p.PrimaryGroup == g {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 // Dependants scans the whole model: deletes are rare and a what-if is not

@@ -23,7 +23,9 @@ func (s *source) group(arg string) (access.GroupID, error) {
 // cmdMatrix prints a group's permissions matrix (Dynamicweb's): for its
 // effective members, entity types × relations × rights, one row per
 // entity type and role, with what the group's defaults and type-wide
-// grants add.
+// grants add. The cells are the rights after the limits the members are
+// under; "max" is the most a whole-type limit leaves them, and "limits"
+// names those limits by id ("-" for none).
 func cmdMatrix(ctx context.Context, args []string, w io.Writer) (int, error) {
 	if err := wantArgs(args, 2, "SOURCE GROUP"); err != nil {
 		return 0, err
@@ -47,14 +49,22 @@ func cmdMatrix(ctx context.Context, args []string, w io.Writer) (int, error) {
 	for r := access.Owner; r <= access.Unowned; r++ {
 		head = append(head, r.String())
 	}
-	head = append(head, "default", "granted")
+	head = append(head, "default", "granted", "max", "limits")
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for _, row := range m.Rows {
 		cells := []string{row.EntityType, row.Role.String(), fmt.Sprint(row.Members)}
 		for r := access.Owner; r <= access.Unowned; r++ {
 			cells = append(cells, row.Relations[r].String())
 		}
-		cells = append(cells, row.Default.String(), row.Granted.String())
+		limits := "-"
+		if len(row.Limits) > 0 {
+			ids := make([]string, len(row.Limits))
+			for i, l := range row.Limits {
+				ids[i] = fmt.Sprint(l.ID)
+			}
+			limits = strings.Join(ids, ",")
+		}
+		cells = append(cells, row.Default.String(), row.Granted.String(), row.Max.String(), limits)
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return exitOK, tw.Flush()

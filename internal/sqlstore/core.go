@@ -246,6 +246,11 @@ func (c *Core) Licence(ctx context.Context, id access.LicenceID) (access.Licence
 	return inView(ctx, c, func(v *View) (access.Licence, error) { return v.Licence(ctx, id) })
 }
 
+// PastOwnersIn answers [access.View.PastOwnersIn] from a snapshot.
+func (c *Core) PastOwnersIn(ctx context.Context, g access.GroupID) ([]access.PastOwner, error) {
+	return inView(ctx, c, func(v *View) ([]access.PastOwner, error) { return v.PastOwnersIn(ctx, g) })
+}
+
 // Dependants answers [access.View.Dependants] from a snapshot.
 func (c *Core) Dependants(ctx context.Context, ref access.Ref) ([]access.Ref, error) {
 	return inView(ctx, c, func(v *View) ([]access.Ref, error) { return v.Dependants(ctx, ref) })

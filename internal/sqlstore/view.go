@@ -162,6 +162,24 @@ func (v *View) lookupNames(ctx context.Context, folds []string) (Selection, erro
 	return sel, rows.Err()
 }
 
+// PastOwnersIn lists, by id, the past owners whose primary group is g.
+func (v *View) PastOwnersIn(ctx context.Context, g access.GroupID) ([]access.PastOwner, error) {
+	ids, err := queryIDs(ctx, v.c, "SELECT id FROM access_past_owner WHERE primary_group_id = $1 ORDER BY id", int64(g))
+	if err != nil {
+		return nil, fmt.Errorf("%s: past owners of group %d: %w", v.d.Name, g, err)
+	}
+	if err := v.fetch(ctx, Selection{access.KindPastOwner: ids}); err != nil {
+		return nil, fmt.Errorf("%s: %w", v.d.Name, err)
+	}
+	out := make([]access.PastOwner, 0, len(ids))
+	for _, id := range ids {
+		if p := v.m.pastOwners.get(access.AssociateID(id)); p != nil {
+			out = append(out, *p)
+		}
+	}
+	return out, nil
+}
+
 // Dependants lists the entities that refer to ref.
 func (v *View) Dependants(ctx context.Context, ref access.Ref) ([]access.Ref, error) {
 	deps, err := Dependants(ctx, v.c, ref)

@@ -687,6 +687,18 @@ func (s *Store) AssociateByName(ctx context.Context, name string) (access.Associ
 	return b.Clone().Associates[0], err
 }
 
+// PastOwnersIn lists, by id, the past owners whose primary group is g
+// (see [access.View.PastOwnersIn]).
+// Errors: ctx.Err().
+func (s *Store) PastOwnersIn(ctx context.Context, g access.GroupID) ([]access.PastOwner, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return txView{s}.PastOwnersIn(ctx, g)
+}
+
 // Dependants lists, in kind and id order, the entities that refer to ref,
 // as [access.View] describes them. An entity the store does not hold has
 // none, and so has every entity of a kind nothing refers to.
@@ -728,6 +740,17 @@ func (v txView) Category(_ context.Context, id access.CategoryID) (access.Catego
 
 func (v txView) Licence(_ context.Context, id access.LicenceID) (access.Licence, error) {
 	return get(&v.s.licences, id)
+}
+
+func (v txView) PastOwnersIn(_ context.Context, g access.GroupID) ([]access.PastOwner, error) {
+	var out []access.PastOwner
+	for _, p := range v.s.past.rows {
+		if p.PrimaryGroup == g {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b access.PastOwner) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 func (v txView) AssociateByName(_ context.Context, name string) (access.Associate, error) {

@@ -73,6 +73,14 @@ func (s *Store) Licence(ctx context.Context, id access.LicenceID) (access.Licenc
 	return s.core.Licence(ctx, id)
 }
 
+// PastOwnersIn lists, by id, the past owners whose primary group is g
+// (see [access.View.PastOwnersIn]).
+//
+// Errors: as for [Store.Dependants].
+func (s *Store) PastOwnersIn(ctx context.Context, g access.GroupID) ([]access.PastOwner, error) {
+	return s.core.PastOwnersIn(ctx, g)
+}
+
 // Dependants lists the entities that refer to ref (see
 // [access.View.Dependants]), in kind and id order.
 //

@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("ConcurrentPatches", func(t *testing.T) { testConcurrentPatches(t, newStore) })
 	t.Run("PatchProperty", func(t *testing.T) { testPatchProperty(t, newStore) })
 	t.Run("PastOwners", func(t *testing.T) { testPastOwners(t, newStore) })
+	t.Run("MovePastOwners", func(t *testing.T) { testMovePastOwners(t, newStore) })
 }
 
 // t0 is a time with no sub-second part, which every database keeps.
