@@ -129,7 +129,11 @@
 // moves every reference onto another group or associate — memberships,
 // nesting, sharing rules, grants, categories, impersonation rules, admins,
 // limits — collapses duplicates, deletes the old one and expects the
-// revision it was read at. The records are the application's: apply the
+// revision it was read at. Past owners whose primary group is the old
+// group get the new one in the same write ([Batch].MovePastOwners); a
+// smart group is transferred only when the new group would hold all its
+// members, and [TransferAssociate] of a past owner just forgets it once
+// its records have moved. The records are the application's: apply the
 // batch with the SQL store's ApplyTx and call its TransferRecords with the
 // same [Columns] [Engine.Filter] uses, in one transaction, so team-owned
 // records never silently lose their owners ([Applied].Deleted lists what

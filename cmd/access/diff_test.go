@@ -47,7 +47,7 @@ func TestBatchChangeFields(t *testing.T) {
 		"DeleteRoles": true, "DeleteGroups": true, "DeleteAssociates": true,
 		"DeleteSharingRules": true, "DeleteGrants": true, "DeleteCategories": true,
 		"DeleteImpersonations": true, "DeleteLimits": true, "DeleteLicences": true,
-		"ForgetPastOwners": true, "Patches": true, "CreateOnly": true, "ExpectRevision": true,
+		"ForgetPastOwners": true, "MovePastOwners": true, "Patches": true, "CreateOnly": true, "ExpectRevision": true,
 	}
 	bt := reflect.TypeFor[access.Batch]()
 	for i := range bt.NumField() {
