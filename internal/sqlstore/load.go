@@ -16,6 +16,11 @@ import (
 // cannot understand fails the load with a [*RowError].
 func Load(ctx context.Context, d *Dialect, c Conn, sel Selection) (*Model, error) {
 	m := NewModel()
+	if sel == nil {
+		if err := reserveAll(ctx, c, m); err != nil {
+			return nil, err
+		}
+	}
 	for _, k := range kinds {
 		var ids []int64
 		if sel != nil {
@@ -23,8 +28,6 @@ func Load(ctx context.Context, d *Dialect, c Conn, sel Selection) (*Model, error
 				continue
 			}
 			k.reserve(m, len(ids))
-		} else if err := reserveAll(ctx, c, m, k); err != nil {
-			return nil, err
 		}
 		for _, t := range k.tables {
 			q := "SELECT " + t.sel + " FROM " + t.name
@@ -42,22 +45,41 @@ func Load(ctx context.Context, d *Dialect, c Conn, sel Selection) (*Model, error
 	return m, nil
 }
 
-// reserveAll makes room for every entity of kind k: growing a slice of
-// a hundred thousand values as they arrive costs more than counting them.
-func reserveAll(ctx context.Context, c Conn, m *Model, k *kindSpec) error {
-	rows, err := c.Query(ctx, "SELECT count(*) FROM "+k.main())
+// reserveAll makes room for every entity of every kind: growing a slice
+// of a hundred thousand values as they arrive costs more than counting
+// them. One query counts every kind's main table, so a small model's load
+// pays one round trip for it, not one per kind.
+func reserveAll(ctx context.Context, c Conn, m *Model) error {
+	var q strings.Builder
+	q.WriteString("SELECT ")
+	for i, k := range kinds {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(SELECT count(*) FROM " + k.main() + ")")
+	}
+	rows, err := c.Query(ctx, q.String())
 	if err != nil {
-		return fmt.Errorf("reading table %s: %w", k.main(), err)
+		return fmt.Errorf("counting the stored entities: %w", err)
 	}
 	defer rows.Close()
-	var n int64
+	n := make([]int64, len(kinds))
+	dest := make([]any, len(kinds))
+	for i := range n {
+		dest[i] = &n[i]
+	}
 	if rows.Next() {
-		if err := rows.Scan(&n); err != nil {
-			return fmt.Errorf("reading table %s: %w", k.main(), err)
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("counting the stored entities: %w", err)
 		}
 	}
-	k.reserve(m, int(n))
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("counting the stored entities: %w", err)
+	}
+	for i, k := range kinds {
+		k.reserve(m, int(n[i]))
+	}
+	return nil
 }
 
 func loadTable(ctx context.Context, c Conn, l *loader, q string, args []any) error {
