@@ -294,6 +294,46 @@ func (p *Pool) Stats() PoolStats {
 	return s
 }
 
+// PoolTenant is one resident tenant of a [Pool], as [Pool.Tenants] lists
+// it.
+type PoolTenant struct {
+	// Tenant is the name the tenant was asked for by.
+	Tenant string
+	// Bytes is its snapshot's estimated size ([Stats.SnapshotBytes]).
+	Bytes int64
+	// Revision is the revision its resolver answers from.
+	Revision Revision
+	// Staleness is how long its resolver has gone without a successful
+	// refresh while the store may have moved on ([Engine.Staleness]).
+	Staleness time.Duration
+}
+
+// Tenants lists the resident tenants, the most recently used first (in
+// the order eviction would keep them, so the tail is what goes next).
+func (p *Pool) Tenants() []PoolTenant {
+	type used struct {
+		t    *tenantEntry
+		tick uint64
+	}
+	p.mu.RLock()
+	all := make([]used, 0, p.resident)
+	for _, t := range p.tenants {
+		if t.engine != nil {
+			all = append(all, used{t, t.used.Load()})
+		}
+	}
+	p.mu.RUnlock()
+	slices.SortFunc(all, func(a, b used) int {
+		return cmp.Or(cmp.Compare(b.tick, a.tick), cmp.Compare(a.t.tenant, b.t.tenant))
+	})
+	out := make([]PoolTenant, len(all))
+	for i, u := range all {
+		e := u.t.engine
+		out[i] = PoolTenant{Tenant: u.t.tenant, Bytes: e.snap.Load().bytes(), Revision: e.Revision(), Staleness: e.Staleness()}
+	}
+	return out
+}
+
 // Close closes every resident resolver; Get fails with [ErrPoolClosed]
 // afterwards, and loads under way close their resolver when they end.
 func (p *Pool) Close() error {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/crmaccess/access"
 	"github.com/crmaccess/access/internal/orggen"
 	"github.com/crmaccess/access/store/memory"
@@ -276,6 +278,54 @@ func TestPoolChangeWakesOnlyItsTenant(t *testing.T) {
 	}
 	if e1.Revision() != rev1 {
 		t.Errorf("tenant 1 moved from revision %d to %d on tenant 0's write", rev1, e1.Revision())
+	}
+}
+
+// TestPoolTenantsListsResidents: Tenants lists the resident tenants, most
+// recently used first, with their snapshot's size and revision; an
+// evicted tenant is gone from the list.
+func TestPoolTenantsListsResidents(t *testing.T) {
+	ctx := context.Background()
+	ts := newTenantStores(t, 3)
+	p := newPool(t, access.PoolOptions{Open: ts.open})
+	for _, tenant := range []string{"0", "1", "2", "0"} {
+		if _, err := p.Get(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ts.stores["1"].Apply(ctx, access.Batch{Groups: []access.Group{{ID: 11, Name: "Bergen"}}}); err != nil {
+		t.Fatal(err)
+	}
+	e1, _ := p.Get(ctx, "1")
+	if err := e1.Sync(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	got := p.Tenants()
+	var names []string
+	var sum int64
+	for _, x := range got {
+		names = append(names, x.Tenant)
+		sum += x.Bytes
+		e, _ := p.Get(ctx, x.Tenant)
+		if x.Bytes != e.Stats().SnapshotBytes || x.Bytes <= 0 {
+			t.Errorf("tenant %s: %d bytes, its resolver says %d", x.Tenant, x.Bytes, e.Stats().SnapshotBytes)
+		}
+		if want := ts.stores[x.Tenant].Revision(); x.Revision != want {
+			t.Errorf("tenant %s at revision %d, its store at %d", x.Tenant, x.Revision, want)
+		}
+	}
+	if diff := cmp.Diff([]string{"1", "0", "2"}, names); diff != "" {
+		t.Errorf("Tenants order (-want +got):\n%s", diff)
+	}
+	if !p.Evict("0") {
+		t.Fatal("tenant 0 was not resident")
+	}
+	names = names[:0]
+	for _, x := range p.Tenants() {
+		names = append(names, x.Tenant)
+	}
+	if diff := cmp.Diff([]string{"2", "1"}, names); diff != "" {
+		t.Errorf("Tenants after evicting 0 (-want +got):\n%s", diff)
 	}
 }
 

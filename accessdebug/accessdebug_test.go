@@ -614,6 +614,11 @@ func TestStatusShowsPool(t *testing.T) {
 	if !strings.Contains(body, `<td id="pool-resident">2</td>`) {
 		t.Errorf("status page does not show 2 resident tenants:\n%s", body)
 	}
+	// The tenants, most recently used first: acme was asked for last.
+	acme, globex := strings.Index(body, "<tr><td>acme</td>"), strings.Index(body, "<tr><td>globex</td>")
+	if acme < 0 || globex < 0 || acme > globex || !strings.Contains(body, `<table id="tenants">`) {
+		t.Errorf("status page does not list acme, then globex:\n%s", body)
+	}
 	_, body = get(t, accessdebug.New(r, func(*http.Request) error { return nil }, nil), "/d/")
 	if !strings.Contains(body, "No tenant pool") {
 		t.Errorf("status page without a pool:\n%s", body)

@@ -40,7 +40,14 @@ type statusPage struct {
 	StoreRev  access.Revision
 	ModelErr  string
 	Pool      *access.PoolStats
+	// Tenants are the pool's most recently used resident tenants, at most
+	// maxTenants of them.
+	Tenants []access.PoolTenant
 }
+
+// maxTenants bounds the tenants the status page lists: a pool may hold
+// thousands.
+const maxTenants = 50
 
 func (h *handler) status(w http.ResponseWriter, r *http.Request, q params) error {
 	if err := q.only("status"); err != nil {
@@ -56,6 +63,8 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request, q params) error
 	if h.opts.Pool != nil {
 		ps := h.opts.Pool.Stats()
 		p.Pool = &ps
+		p.Tenants = h.opts.Pool.Tenants()
+		p.Tenants = p.Tenants[:min(len(p.Tenants), maxTenants)]
 	}
 	// The status page must show even when the store fails: that is when
 	// an operator opens it.
