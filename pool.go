@@ -308,9 +308,10 @@ type PoolTenant struct {
 	Staleness time.Duration
 }
 
-// Tenants lists the resident tenants, the most recently used first (in
-// the order eviction would keep them, so the tail is what goes next).
-func (p *Pool) Tenants() []PoolTenant {
+// Tenants lists the n most recently used resident tenants (every one when
+// n ≤ 0), the most recently used first: the order eviction keeps them in,
+// so the tail is what goes next. Only the tenants listed are measured.
+func (p *Pool) Tenants(n int) []PoolTenant {
 	type used struct {
 		t    *tenantEntry
 		tick uint64
@@ -326,6 +327,9 @@ func (p *Pool) Tenants() []PoolTenant {
 	slices.SortFunc(all, func(a, b used) int {
 		return cmp.Or(cmp.Compare(b.tick, a.tick), cmp.Compare(a.t.tenant, b.t.tenant))
 	})
+	if n > 0 && n < len(all) {
+		all = all[:n]
+	}
 	out := make([]PoolTenant, len(all))
 	for i, u := range all {
 		e := u.t.engine

@@ -300,7 +300,10 @@ func TestPoolTenantsListsResidents(t *testing.T) {
 	if err := e1.Sync(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
-	got := p.Tenants()
+	if top := p.Tenants(1); len(top) != 1 || top[0].Tenant != "1" {
+		t.Errorf("Tenants(1) = %+v, want tenant 1 alone", top)
+	}
+	got := p.Tenants(0)
 	var names []string
 	var sum int64
 	for _, x := range got {
@@ -321,7 +324,7 @@ func TestPoolTenantsListsResidents(t *testing.T) {
 		t.Fatal("tenant 0 was not resident")
 	}
 	names = names[:0]
-	for _, x := range p.Tenants() {
+	for _, x := range p.Tenants(0) {
 		names = append(names, x.Tenant)
 	}
 	if diff := cmp.Diff([]string{"2", "1"}, names); diff != "" {

@@ -63,8 +63,7 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request, q params) error
 	if h.opts.Pool != nil {
 		ps := h.opts.Pool.Stats()
 		p.Pool = &ps
-		p.Tenants = h.opts.Pool.Tenants()
-		p.Tenants = p.Tenants[:min(len(p.Tenants), maxTenants)]
+		p.Tenants = h.opts.Pool.Tenants(maxTenants)
 	}
 	// The status page must show even when the store fails: that is when
 	// an operator opens it.

@@ -41,31 +41,37 @@ func (f *File) Change(base *access.Batch) (access.Batch, error) {
 	for _, r := range base.SharingRules {
 		rules.add(int64(r.ID), r.Name)
 	}
-	if err := place(c, "roles", c.Roles, func(v *Role) (*int64, string) { return &v.ID, v.Name }, x.roles, base.Roles, func(v access.Role) int64 { return int64(v.ID) }); err != nil {
+	// A new associate must not take a past owner's id: putting it would
+	// end the past owner, and the newcomer would own its records.
+	var pastTop int64
+	for _, p := range base.PastOwners {
+		pastTop = max(pastTop, int64(p.ID))
+	}
+	if err := place(c, "roles", c.Roles, func(v *Role) (*int64, string) { return &v.ID, v.Name }, x.roles, base.Roles, func(v access.Role) int64 { return int64(v.ID) }, 0); err != nil {
 		return access.Batch{}, err
 	}
-	if err := place(c, "groups", c.Groups, func(v *Group) (*int64, string) { return &v.ID, v.Name }, x.groups, base.Groups, func(v access.Group) int64 { return int64(v.ID) }); err != nil {
+	if err := place(c, "groups", c.Groups, func(v *Group) (*int64, string) { return &v.ID, v.Name }, x.groups, base.Groups, func(v access.Group) int64 { return int64(v.ID) }, 0); err != nil {
 		return access.Batch{}, err
 	}
-	if err := place(c, "associates", c.Associates, func(v *Associate) (*int64, string) { return &v.ID, v.Name }, x.assocs, base.Associates, func(v access.Associate) int64 { return int64(v.ID) }); err != nil {
+	if err := place(c, "associates", c.Associates, func(v *Associate) (*int64, string) { return &v.ID, v.Name }, x.assocs, base.Associates, func(v access.Associate) int64 { return int64(v.ID) }, pastTop); err != nil {
 		return access.Batch{}, err
 	}
-	if err := place(c, "sharing rules", c.SharingRules, func(v *SharingRule) (*int64, string) { return &v.ID, v.Name }, rules, base.SharingRules, func(v access.SharingRule) int64 { return int64(v.ID) }); err != nil {
+	if err := place(c, "sharing rules", c.SharingRules, func(v *SharingRule) (*int64, string) { return &v.ID, v.Name }, rules, base.SharingRules, func(v access.SharingRule) int64 { return int64(v.ID) }, 0); err != nil {
 		return access.Batch{}, err
 	}
-	if err := place(c, "grants", c.Grants, func(v *Grant) (*int64, string) { return &v.ID, "" }, nil, base.Grants, func(v access.Grant) int64 { return int64(v.ID) }); err != nil {
+	if err := place(c, "grants", c.Grants, func(v *Grant) (*int64, string) { return &v.ID, "" }, nil, base.Grants, func(v access.Grant) int64 { return int64(v.ID) }, 0); err != nil {
 		return access.Batch{}, err
 	}
-	if err := place(c, "categories", c.Categories, func(v *Category) (*int64, string) { return &v.ID, v.Name }, x.categories, base.Categories, func(v access.Category) int64 { return int64(v.ID) }); err != nil {
+	if err := place(c, "categories", c.Categories, func(v *Category) (*int64, string) { return &v.ID, v.Name }, x.categories, base.Categories, func(v access.Category) int64 { return int64(v.ID) }, 0); err != nil {
 		return access.Batch{}, err
 	}
-	if err := place(c, "impersonations", c.Impersonations, func(v *Impersonation) (*int64, string) { return &v.ID, "" }, nil, base.Impersonations, func(v access.Impersonation) int64 { return int64(v.ID) }); err != nil {
+	if err := place(c, "impersonations", c.Impersonations, func(v *Impersonation) (*int64, string) { return &v.ID, "" }, nil, base.Impersonations, func(v access.Impersonation) int64 { return int64(v.ID) }, 0); err != nil {
 		return access.Batch{}, err
 	}
-	if err := place(c, "limits", c.Limits, func(v *Limit) (*int64, string) { return &v.ID, "" }, nil, base.Limits, func(v access.Limit) int64 { return int64(v.ID) }); err != nil {
+	if err := place(c, "limits", c.Limits, func(v *Limit) (*int64, string) { return &v.ID, "" }, nil, base.Limits, func(v access.Limit) int64 { return int64(v.ID) }, 0); err != nil {
 		return access.Batch{}, err
 	}
-	if err := place(c, "licences", c.Licences, func(v *Licence) (*int64, string) { return &v.ID, v.Name }, x.licences, base.Licences, func(v access.Licence) int64 { return int64(v.ID) }); err != nil {
+	if err := place(c, "licences", c.Licences, func(v *Licence) (*int64, string) { return &v.ID, v.Name }, x.licences, base.Licences, func(v access.Licence) int64 { return int64(v.ID) }, 0); err != nil {
 		return access.Batch{}, err
 	}
 	for _, v := range c.SharingRules {
@@ -153,13 +159,13 @@ func ChangeParser(s access.Store) func(ctx context.Context, text string) (access
 // place gives each entity of one section of a fragment its id in the
 // model it goes over: its own, the id of the one entity of base with its
 // name (t finds names; nil for a kind without), or the next free id
-// above base's and the fragment's. It then records the fragment's names
+// above base's, the fragment's and floor. It then records the fragment's names
 // in t, so that references resolve against the model after the change.
-func place[T, B any](f *File, section string, frag []T, key func(*T) (*int64, string), t *table, base []B, baseID func(B) int64) error {
+func place[T, B any](f *File, section string, frag []T, key func(*T) (*int64, string), t *table, base []B, baseID func(B) int64, floor int64) error {
 	if len(frag) == 0 {
 		return nil
 	}
-	var top int64
+	top := floor
 	for _, v := range base {
 		top = max(top, baseID(v))
 	}

@@ -23,6 +23,9 @@ func TestChange(t *testing.T) {
 		},
 		Limits:   []access.Limit{{ID: 3, EntityType: "sale", Max: access.LevelRead}},
 		Licences: []access.Licence{{ID: 1, Name: "Premier"}},
+		// A deleted associate whose records wait to be moved: a newcomer
+		// must not take its id and so its records.
+		PastOwners: []access.PastOwner{{ID: 103, Name: "cy", PrimaryGroup: 10, Role: 1}},
 	}
 	tests := []struct {
 		name, frag string
@@ -66,6 +69,17 @@ associates:
 		want: access.Batch{
 			Groups:     []access.Group{{ID: 10, Name: "Team Oslo"}},
 			Associates: []access.Associate{{ID: 102, Name: "bo", PrimaryGroup: 10, Role: 1, Active: true, Groups: []access.GroupID{10}}},
+		},
+	}, {
+		name: "a new associate takes no past owner's id",
+		frag: `
+associates:
+  - name: di
+    primary group: Team A
+    role: Sales
+`,
+		want: access.Batch{
+			Associates: []access.Associate{{ID: 104, Name: "di", PrimaryGroup: 10, Role: 1, Active: true}},
 		},
 	}, {
 		name: "limits and licences",
