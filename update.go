@@ -373,8 +373,9 @@ func (s *snapshot) recloseGroups(old *snapshot, d *Delta, smartChanged map[int32
 type nestPlan struct {
 	groups []int32 // the groups whose members may change, children first
 	sorted []int32 // groups, sorted
+	at     []int32 // at[x] is the position of sorted[x] in groups
 	// inner[k] lists the positions in groups of groups[k]'s children that
-	// are themselves in groups; outer[k] its other children.
+	// are themselves in groups; outer[k] its other children, sorted.
 	inner, outer [][]int32
 }
 
@@ -439,7 +440,8 @@ func (s *snapshot) planNesting(old *snapshot, moved []int32) *nestPlan {
 				out = append(out, c)
 			}
 		}
-		p.inner, p.outer = append(p.inner, in), append(p.outer, out)
+		slices.Sort(out)
+		p.inner, p.outer = append(p.inner, in), append(p.outer, slices.Compact(out))
 		return true
 	}
 	for _, g := range slices.Sorted(maps.Keys(changed)) {
@@ -454,6 +456,10 @@ func (s *snapshot) planNesting(old *snapshot, moved []int32) *nestPlan {
 		return nil
 	}
 	p.sorted = slices.Sorted(slices.Values(p.groups))
+	p.at = make([]int32, len(p.sorted))
+	for x, g := range p.sorted {
+		p.at[x] = pos[g]
+	}
 	return p
 }
 
@@ -465,29 +471,22 @@ func (s *snapshot) renest(a *Associate, before []int32, p *nestPlan, in []bool) 
 		role = r.base
 	}
 	for k, h := range p.groups {
-		m := s.baseMember(a, h, role)
+		m := false
 		for _, j := range p.inner[k] {
-			if m {
+			if m = in[j]; m {
 				break
 			}
-			m = in[j]
 		}
-		for _, c := range p.outer[k] {
-			if m {
-				break
-			}
-			_, m = slices.BinarySearch(before, c)
-		}
-		in[k] = m
+		in[k] = m || intersects(before, p.outer[k]) || s.baseMember(a, h, role)
 	}
-	n := 0
-	for _, g := range before {
-		if _, ok := slices.BinarySearch(p.sorted, g); !ok {
-			n++
+	// before with the plan's groups replaced: the stretches between them
+	// are copied whole.
+	n := len(before)
+	for x, g := range p.sorted {
+		if _, ok := slices.BinarySearch(before, g); ok {
+			n--
 		}
-	}
-	for k := range p.groups {
-		if in[k] {
+		if in[p.at[x]] {
 			n++
 		}
 	}
@@ -495,18 +494,34 @@ func (s *snapshot) renest(a *Associate, before []int32, p *nestPlan, in []bool) 
 		return nil // as effective has it
 	}
 	after := make([]int32, 0, n)
-	for _, g := range before {
-		if _, ok := slices.BinarySearch(p.sorted, g); !ok {
+	i := 0
+	for x, g := range p.sorted {
+		j, found := slices.BinarySearch(before[i:], g)
+		after = append(after, before[i:i+j]...)
+		i += j
+		if found {
+			i++
+		}
+		if in[p.at[x]] {
 			after = append(after, g)
 		}
 	}
-	for k, h := range p.groups {
-		if in[k] {
-			after = append(after, h)
+	return append(after, before[i:]...)
+}
+
+// intersects reports whether the sorted lists a and b share an element.
+func intersects(a, b []int32) bool {
+	for len(a) > 0 && len(b) > 0 {
+		switch {
+		case a[0] < b[0]:
+			a = a[1:]
+		case b[0] < a[0]:
+			b = b[1:]
+		default:
+			return true
 		}
 	}
-	slices.Sort(after)
-	return after
+	return false
 }
 
 // baseMember reports whether group h (not a smart one) takes the
