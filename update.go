@@ -181,6 +181,7 @@ func (s *snapshot) applyGroupWrites(d *Delta) map[int32]smartChange {
 		i, ok := s.groupIdx[g.ID]
 		if !ok {
 			i = int32(len(s.groups))
+			s.ownGroupIdx()
 			s.groupIdx[g.ID] = i
 			s.groups = append(s.groups, nil)
 		}
