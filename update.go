@@ -510,6 +510,20 @@ func (s *snapshot) renest(a *Associate, before []int32, p *nestPlan, in []bool) 
 	return append(after, before[i:]...)
 }
 
+// diff is diffGroups for an associate renest recomputed: it looks only at
+// the plan's groups, where in says whether the associate is now a member.
+func (p *nestPlan) diff(i int32, before []int32, in []bool, adds, removes map[int32][]int32) {
+	for x, g := range p.sorted {
+		_, was := slices.BinarySearch(before, g)
+		switch is := in[p.at[x]]; {
+		case is && !was:
+			adds[g] = append(adds[g], i)
+		case was && !is:
+			removes[g] = append(removes[g], i)
+		}
+	}
+}
+
 // intersects reports whether the sorted lists a and b share an element.
 func intersects(a, b []int32) bool {
 	for len(a) > 0 && len(b) > 0 {
@@ -638,21 +652,29 @@ func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32, plan *n
 		if on != nil {
 			before = on.groups
 		}
-		if n := s.assocs.at(i); n != nil {
-			nn := newAssocNode(n.a)
-			nn.idx = i
-			// An associate the delta writes has a fresh node, and its
-			// base groups may have moved: it is computed afresh.
-			if plan != nil && n == on && nn.a.Type == Internal {
-				nn.groups = s.renest(&nn.a, before, plan, in)
-			} else {
-				nn.groups = s.effective(&nn.a, sc)
-			}
-			nn.policyMask = s.policyMaskOf(nn.groups)
-			s.assocs.set(s.cow, i, nn)
-			after = nn.groups
+		n := s.assocs.at(i)
+		if n == nil {
+			diffGroups(i, before, nil, adds, removes)
+			continue
 		}
-		diffGroups(i, before, after, adds, removes)
+		nn := newAssocNode(n.a)
+		nn.idx = i
+		// An associate the delta writes has a fresh node, and its base
+		// groups may have moved: it is computed afresh.
+		renested := plan != nil && n == on && nn.a.Type == Internal
+		if renested {
+			nn.groups = s.renest(&nn.a, before, plan, in)
+		} else {
+			nn.groups = s.effective(&nn.a, sc)
+		}
+		nn.policyMask = s.policyMaskOf(nn.groups)
+		s.assocs.set(s.cow, i, nn)
+		after = nn.groups
+		if renested {
+			plan.diff(i, before, in, adds, removes) // only the plan's groups moved
+		} else {
+			diffGroups(i, before, after, adds, removes)
+		}
 	}
 	return adds, removes
 }
