@@ -382,7 +382,7 @@ type nestPlan struct {
 
 // nestWorkMax bounds the children a plan looks at per associate; past
 // it, computing each associate's memberships afresh is as cheap.
-const nestWorkMax = 512
+const nestWorkMax = 4096
 
 // planNesting returns the plan for the groups in moved, whose closures
 // changed, or nil when there is none worth following: the groups whose
@@ -524,8 +524,18 @@ func (p *nestPlan) diff(i int32, before []int32, in []bool, adds, removes map[in
 	}
 }
 
-// intersects reports whether the sorted lists a and b share an element.
+// intersects reports whether the sorted lists a and b share an element:
+// by a merge, or by searching b for each of a when b is much the longer
+// (a group with hundreds of children, an associate in tens of groups).
 func intersects(a, b []int32) bool {
+	if len(b) > 8*len(a) {
+		for _, x := range a {
+			if _, ok := slices.BinarySearch(b, x); ok {
+				return true
+			}
+		}
+		return false
+	}
 	for len(a) > 0 && len(b) > 0 {
 		switch {
 		case a[0] < b[0]:

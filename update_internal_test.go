@@ -128,3 +128,19 @@ func compareSnapshots(t *rapid.T, got, want *snapshot) {
 		t.Fatal(err)
 	}
 }
+
+func TestIntersects(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		sorted := func(label string, n int) []int32 {
+			return slices.Compact(slices.Sorted(slices.Values(rapid.SliceOfN(rapid.Int32Range(0, 200), 0, n).Draw(t, label))))
+		}
+		a, b := sorted("a", 10), sorted("b", 150)
+		want := slices.ContainsFunc(a, func(x int32) bool { return slices.Contains(b, x) })
+		if got := intersects(a, b); got != want {
+			t.Fatalf("intersects(%v, %v) = %v", a, b, got)
+		}
+		if got := intersects(b, a); got != want {
+			t.Fatalf("intersects(%v, %v) = %v", b, a, got)
+		}
+	})
+}
