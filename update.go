@@ -37,9 +37,27 @@ func (old *snapshot) update(d *Delta) *snapshot {
 	// The policy holds group indexes and role slots, and its per-type
 	// arrays cover the interned types: a role write that keeps the tree's
 	// shape and names no new entity type leaves it as it is.
-	s.updatePolicy(d, len(d.Groups)+len(d.DeleteGroups) > 0 || old.reshapes(d) || len(s.types) != len(old.types))
+	s.updatePolicy(d, !old.policyKeeps(d) || old.reshapes(d) || len(s.types) != len(old.types))
 	s.cow = nil
 	return s
+}
+
+// policyKeeps reports whether the compiled policy stands for the delta's
+// group writes: it names groups by index and reads their Defaults and
+// Functions, so a delta that deletes no group and rewrites existing ones
+// keeping those (a nesting change, a rename) leaves it as it is.
+func (old *snapshot) policyKeeps(d *Delta) bool {
+	if len(d.DeleteGroups) > 0 {
+		return false
+	}
+	for i := range d.Groups {
+		g := &d.Groups[i]
+		_, n := old.group(g.ID)
+		if n == nil || !maps.Equal(n.group.Defaults, g.Defaults) || !slices.Equal(n.group.Functions, g.Functions) {
+			return false
+		}
+	}
+	return true
 }
 
 // updateMembership returns a shallow copy of old with the delta's role,

@@ -41,6 +41,12 @@ func TestNestingUpdateMatchesBuild(t *testing.T) {
 			if rapid.IntRange(0, 3).Draw(t, "role?") == 0 {
 				g.Roles = []RoleID{rapid.SampledFrom(roleIDs).Draw(t, "role")}
 			}
+			if rapid.IntRange(0, 3).Draw(t, "defaults?") == 0 {
+				g.Defaults = map[string]CRUD{"lead": CRUD(rapid.IntRange(0, 15).Draw(t, "rights"))}
+			}
+			if rapid.IntRange(0, 3).Draw(t, "function?") == 0 {
+				g.Functions = []string{rapid.SampledFrom([]string{"export", "login"}).Draw(t, "function")}
+			}
 			return g
 		}
 		b := &Batch{Roles: roles}
@@ -117,6 +123,15 @@ func compareSnapshots(t *rapid.T, got, want *snapshot) {
 		if !slices.Equal(want.viasOf(w), got.viasOf(g)) {
 			t.Fatalf("associate %d's explanations differ", w.a.ID)
 		}
+	}
+	if diff := cmp.Diff(want.policy.defaults, got.policy.defaults, cmpopts.EquateEmpty()); diff != "" {
+		t.Fatalf("groups with defaults (-build +update):\n%s", diff)
+	}
+	if diff := cmp.Diff(want.policy.funcGroups, got.policy.funcGroups, cmpopts.EquateEmpty()); diff != "" {
+		t.Fatalf("functional rights (-build +update):\n%s", diff)
+	}
+	if diff := cmp.Diff(want.policyBit, got.policyBit, cmpopts.EquateEmpty()); diff != "" {
+		t.Fatalf("policy bits (-build +update):\n%s", diff)
 	}
 	for id, w := range want.roles {
 		g := got.roles[id]
