@@ -16,10 +16,13 @@ import (
 //     gate they can change;
 //  1. applyRoleAndGroupWrites: role and group puts and deletes, the role
 //     tree and group closures recompiled, and the associates whose
-//     memberships this can change;
+//     memberships this can change. A delta that only rewrites existing
+//     groups (a nesting change) recloses just the groups below the edges
+//     it moves (recloseGroups) and plans how their members' memberships
+//     follow from the old ones (nestPlan);
 //  2. applyAssociateWrites: associate puts and deletes;
-//  3. recomputeMemberships: the affected associates' nodes afresh, and the
-//     difference to their old groups;
+//  3. recomputeMemberships: the affected associates' nodes afresh (by
+//     the plan when there is one), and the difference to their old groups;
 //  4. rewriteHeaders and applyMemberChanges: the decision headers (of
 //     those and of the relicensed) and the groups' member lists follow;
 //  5. updateNames and updatePolicy: the name index and the compiled policy.
