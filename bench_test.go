@@ -394,6 +394,58 @@ func (o *benchOrg) deepGroup(b *testing.B, hops int) (deep, top access.GroupID) 
 func BenchmarkGroupChange(b *testing.B) {
 	o := loadBenchOrg(b)
 	ctx := context.Background()
+	top, other := benchHierarchies(b, o)
+	var moved access.GroupID
+	for _, c := range other.Groups {
+		if g, _ := o.store.Group(ctx, c); len(g.Groups) > 0 && !slices.Contains(top.Groups, c) {
+			moved = c
+			break
+		}
+	}
+	benchNesting(b, o, top, moved)
+}
+
+// BenchmarkGroupChange1000 is BenchmarkGroupChange for the group of the
+// other hierarchy whose members number closest to a thousand (the size
+// issue 15's target names), found by descending into the largest child
+// while it has at least that many.
+func BenchmarkGroupChange1000(b *testing.B) {
+	o := loadBenchOrg(b)
+	ctx := context.Background()
+	top, other := benchHierarchies(b, o)
+	size := func(id access.GroupID) int {
+		ids, err := o.engine.Members(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return len(ids)
+	}
+	dist := func(n int) int { return max(n-1000, 1000-n) }
+	moved, n := other.ID, size(other.ID)
+	for {
+		g, err := o.store.Group(ctx, moved)
+		if err != nil {
+			b.Fatal(err)
+		}
+		best, bestN := access.GroupID(0), -1
+		for _, c := range g.Groups {
+			if cn := size(c); cn > bestN && !slices.Contains(top.Groups, c) {
+				best, bestN = c, cn
+			}
+		}
+		if best == 0 || (bestN < 1000 && dist(bestN) >= dist(n)) {
+			break
+		}
+		moved, n = best, bestN
+		if bestN < 1000 {
+			break
+		}
+	}
+	benchNesting(b, o, top, moved)
+}
+
+// benchHierarchies returns the top groups of two hierarchies.
+func benchHierarchies(b *testing.B, o *benchOrg) (top, other access.Group) {
 	var tops []access.Group
 	for _, g := range o.batch.Groups {
 		if len(o.parents[g.ID]) == 0 && len(g.Groups) > 0 {
@@ -403,14 +455,13 @@ func BenchmarkGroupChange(b *testing.B) {
 	if len(tops) < 2 {
 		b.Fatal("fewer than two hierarchies")
 	}
-	top, other := tops[0], tops[1]
-	var moved access.GroupID
-	for _, c := range other.Groups {
-		if g, _ := o.store.Group(ctx, c); len(g.Groups) > 0 && !slices.Contains(top.Groups, c) {
-			moved = c
-			break
-		}
-	}
+	return tops[0], tops[1]
+}
+
+// benchNesting times nesting group moved under top and taking it out
+// again, each a write of top visible to readers before the next.
+func benchNesting(b *testing.B, o *benchOrg, top access.Group, moved access.GroupID) {
+	ctx := context.Background()
 	ids, err := o.engine.Members(ctx, moved)
 	if err != nil {
 		b.Fatal(err)

@@ -43,11 +43,12 @@ type cow struct {
 type cowPart uint8
 
 const (
-	cowNodes  cowPart = 1 << iota // every node snapshot.assocs points at, edited in place
-	cowGroups                     // snapshot.groupIdx and snapshot.groups
-	cowTypes                      // snapshot.types and snapshot.typeNames
-	cowHot                        // snapshot.hot, the slice of chunk pointers
-	cowChunks                     // every header chunk (buildHot made them all afresh)
+	cowNodes    cowPart = 1 << iota // every node snapshot.assocs points at, edited in place
+	cowGroups                       // snapshot.groups
+	cowTypes                        // snapshot.types and snapshot.typeNames
+	cowHot                          // snapshot.hot, the slice of chunk pointers
+	cowChunks                       // every header chunk (buildHot made them all afresh)
+	cowGroupIdx                     // snapshot.groupIdx
 )
 
 // owns reports whether part p is the snapshot's own, to write in place.
@@ -94,11 +95,18 @@ func (s *snapshot) ownNodes() bool {
 	return true
 }
 
-// ownGroups makes s.groupIdx and s.groups the snapshot's own.
+// ownGroups makes s.groups the snapshot's own.
 func (s *snapshot) ownGroups() {
 	if s.cow.claim(cowGroups) {
-		s.groupIdx = maps.Clone(s.groupIdx)
 		s.groups = slices.Clone(s.groups)
+	}
+}
+
+// ownGroupIdx makes s.groupIdx the snapshot's own. Only a new group id
+// writes to it, so an update that rewrites existing groups shares it.
+func (s *snapshot) ownGroupIdx() {
+	if s.cow.claim(cowGroupIdx) {
+		s.groupIdx = maps.Clone(s.groupIdx)
 	}
 }
 

@@ -1,6 +1,7 @@
 package access
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"sync"
@@ -15,10 +16,13 @@ import (
 //     gate they can change;
 //  1. applyRoleAndGroupWrites: role and group puts and deletes, the role
 //     tree and group closures recompiled, and the associates whose
-//     memberships this can change;
+//     memberships this can change. A delta that only rewrites existing
+//     groups (a nesting change) recloses just the groups below the edges
+//     it moves (recloseGroups) and plans how their members' memberships
+//     follow from the old ones (nestPlan);
 //  2. applyAssociateWrites: associate puts and deletes;
-//  3. recomputeMemberships: the affected associates' nodes afresh, and the
-//     difference to their old groups;
+//  3. recomputeMemberships: the affected associates' nodes afresh (by
+//     the plan when there is one), and the difference to their old groups;
 //  4. rewriteHeaders and applyMemberChanges: the decision headers (of
 //     those and of the relicensed) and the groups' member lists follow;
 //  5. updateNames and updatePolicy: the name index and the compiled policy.
@@ -36,9 +40,27 @@ func (old *snapshot) update(d *Delta) *snapshot {
 	// The policy holds group indexes and role slots, and its per-type
 	// arrays cover the interned types: a role write that keeps the tree's
 	// shape and names no new entity type leaves it as it is.
-	s.updatePolicy(d, len(d.Groups)+len(d.DeleteGroups) > 0 || old.reshapes(d) || len(s.types) != len(old.types))
+	s.updatePolicy(d, !old.policyKeeps(d) || old.reshapes(d) || len(s.types) != len(old.types))
 	s.cow = nil
 	return s
+}
+
+// policyKeeps reports whether the compiled policy stands for the delta's
+// group writes: it names groups by index and reads their Defaults and
+// Functions, so a delta that deletes no group and rewrites existing ones
+// keeping those (a nesting change, a rename) leaves it as it is.
+func (old *snapshot) policyKeeps(d *Delta) bool {
+	if len(d.DeleteGroups) > 0 {
+		return false
+	}
+	for i := range d.Groups {
+		g := &d.Groups[i]
+		_, n := old.group(g.ID)
+		if n == nil || !maps.Equal(n.group.Defaults, g.Defaults) || !slices.Equal(n.group.Functions, g.Functions) {
+			return false
+		}
+	}
+	return true
 }
 
 // updateMembership returns a shallow copy of old with the delta's role,
@@ -54,13 +76,13 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 	s.size = &sizeMemo{}
 	s.cow = &cow{}
 	relicensed := s.applyLicenceWrites(old, d)
-	affected := s.applyRoleAndGroupWrites(old, d)
+	affected, plan := s.applyRoleAndGroupWrites(old, d)
 	affected = append(affected, s.applyAssociateWrites(d)...)
 	slices.Sort(affected)
 	affected = slices.Compact(affected)
 	var adds, removes map[int32][]int32
 	if len(affected) > 0 {
-		adds, removes = s.recomputeMemberships(old, affected)
+		adds, removes = s.recomputeMemberships(old, affected, plan)
 	}
 	headers := affected
 	if len(relicensed) > 0 {
@@ -107,16 +129,18 @@ func (s *snapshot) applyLicenceWrites(old *snapshot, d *Delta) (relicensed []int
 // repeated) of the associates whose memberships may have changed: the
 // members of every group whose upward closure or smart rule changed, and
 // the holders of every role whose base groups changed, or who may match a
-// changed rule.
-func (s *snapshot) applyRoleAndGroupWrites(old *snapshot, d *Delta) (affected []int32) {
+// changed rule. When only nesting moved (see recloseGroups), it also
+// returns a plan for recomputing those members' memberships from their
+// old ones.
+func (s *snapshot) applyRoleAndGroupWrites(old *snapshot, d *Delta) (affected []int32, plan *nestPlan) {
 	groupsChanged := len(d.Groups)+len(d.DeleteGroups) > 0
 	switch {
 	case !groupsChanged && len(d.Roles) > 0 && !old.reshapes(d):
 		// New rights, names or functional rights: no membership moves.
 		s.patchRoles(d.Roles)
-		return nil
+		return nil, nil
 	case !groupsChanged && len(d.Roles)+len(d.DeleteRoles) == 0:
-		return nil
+		return nil, nil
 	}
 	s.applyRoleWrites(d)
 	var smartChanged map[int32]smartChange
@@ -125,11 +149,18 @@ func (s *snapshot) applyRoleAndGroupWrites(old *snapshot, d *Delta) (affected []
 		s.compileRoles()
 	} else {
 		smartChanged = s.applyGroupWrites(d)
-		s.compileGroups()
-		for s.members.len() < len(s.groups) {
-			s.members.append(s.cow, nil)
+		if moved, rolesMoved, ok := s.recloseGroups(old, d, smartChanged); ok {
+			affected = s.membersOf(old, moved)
+			if !rolesMoved {
+				plan = s.planNesting(old, moved)
+			}
+		} else {
+			s.compileGroups()
+			for s.members.len() < len(s.groups) {
+				s.members.append(s.cow, nil)
+			}
+			affected = s.membersOfMovedGroups(old)
 		}
-		affected = s.membersOfMovedGroups(old)
 	}
 	for g := range smartChanged {
 		if int(g) < old.members.len() {
@@ -144,7 +175,7 @@ func (s *snapshot) applyRoleAndGroupWrites(old *snapshot, d *Delta) (affected []
 			}
 		}
 	}
-	return affected
+	return affected, plan
 }
 
 // applyRoleWrites replaces s.roles with a copy carrying the delta's role
@@ -171,6 +202,7 @@ func (s *snapshot) applyGroupWrites(d *Delta) map[int32]smartChange {
 		i, ok := s.groupIdx[g.ID]
 		if !ok {
 			i = int32(len(s.groups))
+			s.ownGroupIdx()
 			s.groupIdx[g.ID] = i
 			s.groups = append(s.groups, nil)
 		}
@@ -203,6 +235,377 @@ func (s *snapshot) membersOfMovedGroups(old *snapshot) (affected []int32) {
 		}
 		if !slices.Equal(oldUp, newUp) && g < old.members.len() {
 			affected = old.memberSet(int32(g)).appendTo(affected)
+		}
+	}
+	return affected
+}
+
+// recloseGroups is compileGroups for a delta that only rewrites existing
+// groups in place: none is created, deleted or changes smartness, and no
+// role is written. It recomputes the upward closures of just the groups
+// below an edge the delta adds or removes (in the old graph or the new),
+// and keeps the role nodes unless one's base groups or their closures
+// move, so that nesting one group under another costs that group's
+// subtree and its ancestors, not every group. It returns the groups whose
+// closure changed and whether it recompiled the roles, or ok false,
+// having changed nothing, when the delta is not of that kind.
+func (s *snapshot) recloseGroups(old *snapshot, d *Delta, smartChanged map[int32]smartChange) (moved []int32, rolesMoved, ok bool) {
+	if len(smartChanged)+len(d.DeleteGroups)+len(d.Roles)+len(d.DeleteRoles) > 0 || len(s.groups) != len(old.groups) {
+		return nil, false, false
+	}
+	written := make(map[int32]bool, len(d.Groups))
+	for _, g := range d.Groups {
+		i := s.groupIdx[g.ID]
+		if old.groups[i] == nil {
+			return nil, false, false
+		}
+		written[i] = true
+	}
+	// seeds are the groups gaining or losing an includer: each written
+	// group's children in one graph and not the other.
+	seeds := map[int32]bool{}
+	for p := range written {
+		on, nn := old.groups[p], s.groups[p]
+		if !slices.Equal(on.group.Roles, nn.group.Roles) || !slices.Equal(on.group.RolesAndSubordinates, nn.group.RolesAndSubordinates) {
+			rolesMoved = true
+		}
+		before, after := s.kidsOf(on), s.kidsOf(nn)
+		for _, c := range before {
+			if !slices.Contains(after, c) {
+				seeds[c] = true
+			}
+		}
+		for _, c := range after {
+			if !slices.Contains(before, c) {
+				seeds[c] = true
+			}
+		}
+	}
+	// below: the seeds and everything under them in either graph, whose
+	// closures may change; their order does not matter.
+	var below []int32
+	inBelow := map[int32]bool{}
+	for c := range seeds {
+		inBelow[c] = true
+		below = append(below, c)
+	}
+	for h := 0; h < len(below); h++ {
+		x := below[h]
+		kids := s.kidsOf(s.groups[x])
+		if written[x] {
+			kids = append(kids, s.kidsOf(old.groups[x])...)
+		}
+		for _, c := range kids {
+			if !inBelow[c] {
+				inBelow[c] = true
+				below = append(below, c)
+			}
+		}
+	}
+	// A written group outside below keeps its closure, which its fresh
+	// node from applyGroupWrites lacks.
+	for p := range written {
+		if !inBelow[p] {
+			nn := *s.groups[p]
+			nn.up = old.groups[p].up
+			s.groups[p] = &nn
+		}
+	}
+	// includers(x) in the new graph: those of the old one (the distance 1
+	// entries of x's old closure, in index order) unless x is a seed.
+	var buf []int32
+	includers := func(x int32) []int32 {
+		buf = buf[:0]
+		for _, e := range old.groups[x].up {
+			if e.dist == 1 && !(seeds[x] && written[e.g]) {
+				buf = append(buf, e.g)
+			}
+		}
+		if seeds[x] {
+			for p := range written {
+				if slices.Contains(s.kidsOf(s.groups[p]), x) {
+					buf = append(buf, p)
+				}
+			}
+			slices.Sort(buf)
+			buf = slices.Compact(buf)
+		}
+		return buf
+	}
+	type mark struct{ dist, pred int32 }
+	seen := map[int32]mark{}
+	var queue []int32
+	for _, g := range below {
+		// closeGroupsUpward's search, from g alone.
+		clear(seen)
+		queue = append(queue[:0], g)
+		seen[g] = mark{0, -1}
+		for h := 0; h < len(queue); h++ {
+			x := queue[h]
+			dx := seen[x].dist
+			for _, p := range includers(x) {
+				if _, ok := seen[p]; !ok {
+					seen[p] = mark{dx + 1, x}
+					queue = append(queue, p)
+				}
+			}
+		}
+		up := make([]upEdge, len(queue))
+		for i, x := range queue {
+			up[i] = upEdge{g: x, pred: seen[x].pred, dist: seen[x].dist}
+		}
+		slices.SortFunc(up, func(a, b upEdge) int { return cmp.Compare(a.g, b.g) })
+		if !slices.Equal(up, old.groups[g].up) {
+			moved = append(moved, g)
+		} else {
+			up = old.groups[g].up
+		}
+		nn := *s.groups[g]
+		nn.up = up
+		s.groups[g] = &nn
+	}
+	slices.Sort(moved)
+	// A role's base groups come from the groups' role lists, and its
+	// closure from their closures.
+	if !rolesMoved {
+	roles:
+		for _, r := range s.roles {
+			for _, e := range r.base {
+				if _, ok := slices.BinarySearch(moved, e.g); ok {
+					rolesMoved = true
+					break roles
+				}
+			}
+		}
+	}
+	if rolesMoved {
+		s.compileRoles()
+	}
+	return moved, rolesMoved, true
+}
+
+// nestPlan recomputes memberships after a change that moved only group
+// closures (recloseGroups without a role recompile): an associate's base
+// groups (primary, secondary, role, smart) then stay as they were, so its
+// memberships change only in the groups some moved group left or
+// entered, and in each of those it is a member exactly when it is a base
+// member or a member of one of the group's children. The plan lists
+// those groups children first, so one pass decides them from the
+// associate's old memberships.
+type nestPlan struct {
+	groups []int32 // the groups whose members may change, children first
+	sorted []int32 // groups, sorted
+	at     []int32 // at[x] is the position of sorted[x] in groups
+	// inner[k] lists the positions in groups of groups[k]'s children that
+	// are themselves in groups; outer[k] its other children, sorted.
+	inner, outer [][]int32
+}
+
+// nestWorkMax bounds the children a plan looks at per associate; past
+// it, computing each associate's memberships afresh is as cheap.
+const nestWorkMax = 4096
+
+// planNesting returns the plan for the groups in moved, whose closures
+// changed, or nil when there is none worth following: the groups whose
+// members may change have too many children, or lie on a cycle.
+func (s *snapshot) planNesting(old *snapshot, moved []int32) *nestPlan {
+	changed := map[int32]bool{}
+	for _, g := range moved {
+		a, b := old.groups[g].up, s.groups[g].up
+		for _, e := range a {
+			if _, ok := slices.BinarySearchFunc(b, e.g, func(u upEdge, g int32) int { return cmp.Compare(u.g, g) }); !ok {
+				changed[e.g] = true
+			}
+		}
+		for _, e := range b {
+			if _, ok := slices.BinarySearchFunc(a, e.g, func(u upEdge, g int32) int { return cmp.Compare(u.g, g) }); !ok {
+				changed[e.g] = true
+			}
+		}
+	}
+	p := &nestPlan{}
+	// Depth first, children before parents; a group met again while
+	// still open is on a cycle.
+	const (
+		open = 1
+		done = 2
+	)
+	state := map[int32]int{}
+	pos := map[int32]int32{}
+	work := 0
+	var visit func(g int32) bool
+	visit = func(g int32) bool {
+		state[g] = open
+		kids := s.kidsOf(s.groups[g])
+		work += len(kids)
+		for _, c := range kids {
+			if !changed[c] {
+				continue
+			}
+			switch state[c] {
+			case open:
+				return false
+			case 0:
+				if !visit(c) {
+					return false
+				}
+			}
+		}
+		state[g] = done
+		pos[g] = int32(len(p.groups))
+		p.groups = append(p.groups, g)
+		var in, out []int32
+		for _, c := range kids {
+			if changed[c] {
+				in = append(in, pos[c])
+			} else {
+				out = append(out, c)
+			}
+		}
+		slices.Sort(out)
+		p.inner, p.outer = append(p.inner, in), append(p.outer, slices.Compact(out))
+		return true
+	}
+	for _, g := range slices.Sorted(maps.Keys(changed)) {
+		if s.groups[g].group.IsSmart() {
+			return nil // never: a smart group is nobody's ancestor
+		}
+		if state[g] == 0 && !visit(g) {
+			return nil
+		}
+	}
+	if work > nestWorkMax {
+		return nil
+	}
+	p.sorted = slices.Sorted(slices.Values(p.groups))
+	p.at = make([]int32, len(p.sorted))
+	for x, g := range p.sorted {
+		p.at[x] = pos[g]
+	}
+	return p
+}
+
+// renest returns the associate's memberships under the plan, given its
+// old ones (before); in is scratch of len(p.groups).
+func (s *snapshot) renest(a *Associate, before []int32, p *nestPlan, in []bool) []int32 {
+	var role []baseEdge
+	if r := s.roles[a.Role]; r != nil {
+		role = r.base
+	}
+	for k, h := range p.groups {
+		m := false
+		for _, j := range p.inner[k] {
+			if m = in[j]; m {
+				break
+			}
+		}
+		in[k] = m || intersects(before, p.outer[k]) || s.baseMember(a, h, role)
+	}
+	// before with the plan's groups replaced: the stretches between them
+	// are copied whole.
+	n := len(before)
+	for x, g := range p.sorted {
+		if _, ok := slices.BinarySearch(before, g); ok {
+			n--
+		}
+		if in[p.at[x]] {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil // as effective has it
+	}
+	after := make([]int32, 0, n)
+	i := 0
+	for x, g := range p.sorted {
+		j, found := slices.BinarySearch(before[i:], g)
+		after = append(after, before[i:i+j]...)
+		i += j
+		if found {
+			i++
+		}
+		if in[p.at[x]] {
+			after = append(after, g)
+		}
+	}
+	return append(after, before[i:]...)
+}
+
+// diff is diffGroups for an associate renest recomputed: it looks only at
+// the plan's groups, where in says whether the associate is now a member.
+func (p *nestPlan) diff(i int32, before []int32, in []bool, adds, removes map[int32][]int32) {
+	for x, g := range p.sorted {
+		_, was := slices.BinarySearch(before, g)
+		switch is := in[p.at[x]]; {
+		case is && !was:
+			adds[g] = append(adds[g], i)
+		case was && !is:
+			removes[g] = append(removes[g], i)
+		}
+	}
+}
+
+// intersects reports whether the sorted lists a and b share an element:
+// by a merge, or by searching b for each of a when b is much the longer
+// (a group with hundreds of children, an associate in tens of groups).
+func intersects(a, b []int32) bool {
+	if len(b) > 8*len(a) {
+		for _, x := range a {
+			if _, ok := slices.BinarySearch(b, x); ok {
+				return true
+			}
+		}
+		return false
+	}
+	for len(a) > 0 && len(b) > 0 {
+		switch {
+		case a[0] < b[0]:
+			a = a[1:]
+		case b[0] < a[0]:
+			b = b[1:]
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// baseMember reports whether group h (not a smart one) takes the
+// associate in directly: as its primary or a secondary group, or by its
+// role (role is the role's base).
+func (s *snapshot) baseMember(a *Associate, h int32, role []baseEdge) bool {
+	if g, n := s.group(a.PrimaryGroup); g == h && n != nil {
+		return true
+	}
+	for _, id := range a.Groups {
+		if g, n := s.group(id); g == h && n != nil {
+			return true
+		}
+	}
+	_, ok := slices.BinarySearchFunc(role, h, func(e baseEdge, h int32) int { return cmp.Compare(e.g, h) })
+	return ok
+}
+
+// kidsOf returns the indexes of the existing groups n lists, none for a
+// smart group (whose Groups do not count), in the order listed.
+func (s *snapshot) kidsOf(n *groupNode) []int32 {
+	if n == nil || n.group.IsSmart() {
+		return nil
+	}
+	out := make([]int32, 0, len(n.group.Groups))
+	for _, c := range n.group.Groups {
+		if ci, ok := s.groupIdx[c]; ok && s.groups[ci] != nil {
+			out = append(out, ci)
+		}
+	}
+	return out
+}
+
+// membersOf returns the old members of the groups, possibly repeated.
+func (s *snapshot) membersOf(old *snapshot, groups []int32) (affected []int32) {
+	for _, g := range groups {
+		if int(g) < old.members.len() {
+			affected = old.memberSet(g).appendTo(affected)
 		}
 	}
 	return affected
@@ -263,24 +666,46 @@ func (s *snapshot) applyAssociateWrites(d *Delta) (affected []int32) {
 // a fresh node with its effective groups and policy bits, and returns, per
 // group index, the associates that joined it (adds) and left it (removes)
 // compared with old, each list sorted.
-func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32) (adds, removes map[int32][]int32) {
+func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32, plan *nestPlan) (adds, removes map[int32][]int32) {
 	adds, removes = map[int32][]int32{}, map[int32][]int32{}
 	sc := getScratch(len(s.groups))
 	defer putScratch(sc)
+	var in []bool
+	if plan != nil {
+		in = make([]bool, len(plan.groups))
+	}
 	for _, i := range affected {
 		var before, after []int32
-		if int(i) < old.assocs.len() && old.assocs.at(i) != nil {
-			before = old.assocs.at(i).groups
+		var on *assocNode
+		if int(i) < old.assocs.len() {
+			on = old.assocs.at(i)
 		}
-		if n := s.assocs.at(i); n != nil {
-			nn := newAssocNode(n.a)
-			nn.idx = i
+		if on != nil {
+			before = on.groups
+		}
+		n := s.assocs.at(i)
+		if n == nil {
+			diffGroups(i, before, nil, adds, removes)
+			continue
+		}
+		nn := newAssocNode(n.a)
+		nn.idx = i
+		// An associate the delta writes has a fresh node, and its base
+		// groups may have moved: it is computed afresh.
+		renested := plan != nil && n == on && nn.a.Type == Internal
+		if renested {
+			nn.groups = s.renest(&nn.a, before, plan, in)
+		} else {
 			nn.groups = s.effective(&nn.a, sc)
-			nn.policyMask = s.policyMaskOf(nn.groups)
-			s.assocs.set(s.cow, i, nn)
-			after = nn.groups
 		}
-		diffGroups(i, before, after, adds, removes)
+		nn.policyMask = s.policyMaskOf(nn.groups)
+		s.assocs.set(s.cow, i, nn)
+		after = nn.groups
+		if renested {
+			plan.diff(i, before, in, adds, removes) // only the plan's groups moved
+		} else {
+			diffGroups(i, before, after, adds, removes)
+		}
 	}
 	return adds, removes
 }

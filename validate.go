@@ -617,34 +617,43 @@ func (o *overlay) groupCycle(ctx context.Context, g *Group) ([]int64, error) {
 // the groups and edges it visits, and no depth of nesting can overflow the
 // stack. It records in o.groupComp the component of every group that lies
 // on a cycle (a component of more than one group), and in o.groupKids the
-// groups each visited group lists.
+// groups each of those lists. A put of a group at the top of a large
+// hierarchy visits all of it, so the per-group state is kept in slices by
+// visit number, and one map gives the numbers.
 func (o *overlay) groupCycles(ctx context.Context) error {
 	o.groupComp = map[GroupID]int32{}
 	o.groupKids = map[GroupID][]GroupID{}
-	index := map[GroupID]int32{} // -1 for a group that will not exist
-	low := map[GroupID]int32{}
-	onStack := map[GroupID]bool{}
-	var stack []GroupID
+	index := map[GroupID]int32{} // visit number; -1 for a group that will not exist
+	// By visit number: the group's id, what it lists, the lowest visit
+	// number it reaches, and whether it is on the stack.
+	var (
+		ids     []GroupID
+		kids    [][]GroupID
+		low     []int32
+		onStack []bool
+		stack   []int32
+	)
 	type frame struct {
-		id   GroupID
+		v    int32
 		next int
 	}
 	var calls []frame
 	comps := int32(0)
 	visit := func(id GroupID) error {
-		g, err := o.group(ctx, id)
+		listed, ok, err := o.groupsListed(ctx, id)
 		if err != nil {
 			return err
 		}
-		if g == nil {
+		if !ok {
 			index[id] = -1
 			return nil
 		}
-		index[id], low[id] = int32(len(index)), int32(len(index))
-		o.groupKids[id] = g.Groups
-		stack = append(stack, id)
-		onStack[id] = true
-		calls = append(calls, frame{id: id})
+		v := int32(len(ids))
+		index[id] = v
+		ids, kids = append(ids, id), append(kids, listed)
+		low, onStack = append(low, v), append(onStack, true)
+		stack = append(stack, v)
+		calls = append(calls, frame{v: v})
 		return nil
 	}
 	for i := range o.b.Groups {
@@ -656,35 +665,36 @@ func (o *overlay) groupCycles(ctx context.Context) error {
 		}
 		for len(calls) > 0 {
 			f := &calls[len(calls)-1]
-			if kids := o.groupKids[f.id]; f.next < len(kids) {
-				c := kids[f.next]
+			if ks := kids[f.v]; f.next < len(ks) {
+				c := ks[f.next]
 				f.next++
 				if ci, ok := index[c]; !ok {
 					if err := visit(c); err != nil {
 						return err
 					}
-				} else if ci >= 0 && onStack[c] {
-					low[f.id] = min(low[f.id], ci)
+				} else if ci >= 0 && onStack[ci] {
+					low[f.v] = min(low[f.v], ci)
 				}
 				continue
 			}
-			id := f.id
+			v := f.v
 			calls = calls[:len(calls)-1]
 			if len(calls) > 0 {
-				p := calls[len(calls)-1].id
-				low[p] = min(low[p], low[id])
+				p := calls[len(calls)-1].v
+				low[p] = min(low[p], low[v])
 			}
-			if low[id] != index[id] {
+			if low[v] != v {
 				continue
 			}
 			k := len(stack) - 1
-			for stack[k] != id {
+			for stack[k] != v {
 				k--
 			}
 			for _, m := range stack[k:] {
 				onStack[m] = false
 				if len(stack)-k > 1 {
-					o.groupComp[m] = comps
+					o.groupComp[ids[m]] = comps
+					o.groupKids[ids[m]] = kids[m]
 				}
 			}
 			comps++
@@ -692,6 +702,22 @@ func (o *overlay) groupCycles(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// groupsListed returns the Groups of group id once the batch is applied,
+// and whether it will exist: lookup without copying the group to the heap.
+func (o *overlay) groupsListed(ctx context.Context, id GroupID) ([]GroupID, bool, error) {
+	if g := o.groups[id]; g != nil {
+		return g.Groups, true, nil
+	}
+	if o.deleted[Ref{KindGroup, int64(id)}] {
+		return nil, false, nil
+	}
+	g, err := o.v.Group(ctx, id)
+	if ok, err := found(err); !ok {
+		return nil, false, err
+	}
+	return g.Groups, true, nil
 }
 
 // checkAssociate checks an associate the batch puts: its login name is
