@@ -101,6 +101,36 @@ func differing[T any](a, b *chunked[T]) iter.Seq[int32] {
 	}
 }
 
+// changed yields, in order, the indexes below the longer of a's and b's
+// lengths whose elements differ (past an array's end its elements read as
+// the zero value, as get does). Like differing it skips the chunks a and
+// b share, and it compares the rest in place, not through get.
+func changed[T comparable](a, b *chunked[T]) iter.Seq[int32] {
+	return func(yield func(int32) bool) {
+		n, both := max(a.n, b.n), min(a.n, b.n)
+		for k := 0; k<<chunkShift < n; k++ {
+			lo, hi := k<<chunkShift, min(n, (k+1)<<chunkShift)
+			if hi <= both {
+				ca, cb := a.chunks[k], b.chunks[k]
+				if ca == cb {
+					continue
+				}
+				for j := range hi - lo {
+					if ca.v[j] != cb.v[j] && !yield(int32(lo+j)) {
+						return
+					}
+				}
+				continue
+			}
+			for i := int32(lo); i < int32(hi); i++ {
+				if a.get(i) != b.get(i) && !yield(i) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // bytes returns the size of the chunks and of the slice of their pointers.
 func (c *chunked[T]) bytes() int64 {
 	var ch chunk[T]
