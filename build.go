@@ -389,11 +389,72 @@ func (sc *scratch) grow(n int) {
 // computes them again when asked, which costs what this did, where
 // keeping them cost four bytes per membership, 400 MB at a million
 // associates.
+//
+// The groups an associate's role gives it are the role's closure, which
+// every holder shares (roleNode.closure, the upward closure of the role's
+// base groups), so effective walks only the associate's own groups and
+// smart groups and merges the closure in: the same set reachAll reaches,
+// for a pass over a sorted list instead of a walk over the base groups'
+// upward edges.
 func (s *snapshot) effective(a *Associate, sc *scratch) []int32 {
-	if !s.reachAll(a, sc) {
+	if a.Type != Internal {
 		return nil
 	}
-	return sc.sorted()
+	r := s.roles[a.Role]
+	if r == nil || len(r.closure) == 0 {
+		if !s.reachAll(a, sc) {
+			return nil
+		}
+		return sc.sorted()
+	}
+	if !s.reach(a, sc, false) {
+		return r.closure // shared: nothing writes a node's groups
+	}
+	own := sc.sorted()
+	n := unionLen(own, r.closure)
+	if n == len(r.closure) {
+		return r.closure
+	}
+	return unionInto(sc.take(n)[:0], own, r.closure)
+}
+
+// unionLen returns the size of the union of the sorted lists a and b.
+func unionLen(a, b []int32) int {
+	n, i, j := 0, 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case b[j] < a[i]:
+			j++
+		default:
+			i++
+			j++
+		}
+		n++
+	}
+	return n + len(a) - i + len(b) - j
+}
+
+// unionInto appends the union of the sorted lists a and b to dst.
+func unionInto(dst, a, b []int32) []int32 {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			dst = append(dst, a[i])
+			i++
+		case b[j] < a[i]:
+			dst = append(dst, b[j])
+			j++
+		default:
+			dst = append(dst, a[i])
+			i++
+			j++
+		}
+	}
+	dst = append(dst, a[i:]...)
+	return append(dst, b[j:]...)
 }
 
 // memberships is effective with each group's explanation: vias[i]
@@ -418,6 +479,12 @@ func (s *snapshot) memberships(a *Associate, sc *scratch) (groups []int32, vias 
 // shortest distance, the base reason and the predecessor of each, and
 // reports whether it reaches any.
 func (s *snapshot) reachAll(a *Associate, sc *scratch) bool {
+	return s.reach(a, sc, true)
+}
+
+// reach is reachAll, leaving out the groups the associate's role gives
+// it unless withRole.
+func (s *snapshot) reach(a *Associate, sc *scratch, withRole bool) bool {
 	if a.Type != Internal {
 		return false
 	}
@@ -456,7 +523,7 @@ func (s *snapshot) reachAll(a *Associate, sc *scratch) bool {
 	for _, id := range a.Groups {
 		direct(id, ViaSecondary)
 	}
-	if r := s.roles[a.Role]; r != nil {
+	if r := s.roles[a.Role]; r != nil && withRole {
 		for _, e := range r.base {
 			reach(e.g, e.reason)
 		}
