@@ -195,3 +195,34 @@ func TestMemberSetEmptyListIsNotNil(t *testing.T) {
 		t.Fatal("the empty set's list is nil, which byID reads as every associate")
 	}
 }
+
+// TestChangedYieldsTheIndexesThatDiffer checks changed against a plain
+// comparison of two versions of an array, one derived from the other by
+// random sets and appends.
+func TestChangedYieldsTheIndexesThatDiffer(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(0, 3*chunkLen).Draw(t, "n")
+		old := chunkedOf(&cow{}, make([]int32, n))
+		c := old
+		o := &cow{}
+		for range rapid.IntRange(0, 20).Draw(t, "writes") {
+			if c.len() == 0 || rapid.IntRange(0, 4).Draw(t, "append") == 0 {
+				c.append(o, int32(rapid.IntRange(0, 2).Draw(t, "v")))
+				continue
+			}
+			c.set(o, int32(rapid.IntRange(0, c.len()-1).Draw(t, "i")), int32(rapid.IntRange(0, 2).Draw(t, "v")))
+		}
+		var want []int32
+		for i := range int32(max(old.len(), c.len())) {
+			if old.get(i) != c.get(i) {
+				want = append(want, i)
+			}
+		}
+		for _, pair := range [][2]*chunked[int32]{{&old, &c}, {&c, &old}} {
+			got := slices.Collect(changed(pair[0], pair[1]))
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("changed (-want +got):\n%s", diff)
+			}
+		}
+	})
+}
