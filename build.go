@@ -148,7 +148,7 @@ func (s *snapshot) buildMembers() {
 		slab[g] = newMemberSet(m)
 		sets[g] = &slab[g]
 	}
-	s.members = chunkedOf(s.cow, sets)
+	s.members = memberTableOf(s.cow, sets)
 }
 
 // parallelMin is the fewest associates per goroutine computeEffective
