@@ -305,6 +305,9 @@ type scratch struct {
 	// array alive.
 	slab   bool
 	groups []int32
+	// own holds effective's list of the groups an associate reaches
+	// beside its role's, reused from one associate to the next.
+	own []int32
 	// groupsLen is the size of the last array cut, which grows from
 	// slabFirst to slabLen.
 	groupsLen int
@@ -354,7 +357,12 @@ func newScratch(n int) *scratch {
 // associate in a hundred groups out of ten thousand is several times
 // cheaper.
 func (sc *scratch) sorted() []int32 {
-	out := sc.take(len(sc.touched))[:0]
+	return sc.sortedInto(sc.take(len(sc.touched))[:0])
+}
+
+// sortedInto is sorted, appending to out, which must have room for the
+// touched groups.
+func (sc *scratch) sortedInto(out []int32) []int32 {
 	lo, hi := sc.touched[0], sc.touched[0]
 	for _, g := range sc.touched {
 		lo, hi = min(lo, g), max(hi, g)
@@ -410,7 +418,10 @@ func (s *snapshot) effective(a *Associate, sc *scratch) []int32 {
 	if !s.reach(a, sc, false) {
 		return r.closure // shared: nothing writes a node's groups
 	}
-	own := sc.sorted()
+	// The associate's own groups are working memory, not a list to keep:
+	// they go to sc.own rather than to a slab.
+	own := sc.sortedInto(slices.Grow(sc.own[:0], len(sc.touched)))
+	sc.own = own
 	n := unionLen(own, r.closure)
 	if n == len(r.closure) {
 		return r.closure
