@@ -232,6 +232,10 @@ type Engine struct {
 	jobs       chan refreshJob
 	workerMu   sync.Mutex
 	workerIdle bool
+	// inline says the store is Infallible: its Changes cannot block, so
+	// the resolver's own refreshes run on the goroutine that asks for them
+	// (see refresh).
+	inline bool
 
 	// health guards what follows: the watchdog that marks the resolver
 	// stale on time, and the record of refreshes behind Stats.
@@ -326,6 +330,7 @@ func NewResolver(ctx context.Context, s Store, opts *Options) (*Engine, error) {
 	}
 	loaded := e.clock()
 	e.ctx, e.cancel = context.WithCancel(context.Background())
+	_, e.inline = s.(Infallible)
 	ch := make(chan struct{})
 	e.advanced.Store(&ch)
 	e.publish(build(d.To, &d.Batch))
@@ -465,6 +470,15 @@ func (e *Engine) refresh(ctx context.Context, background bool) error {
 			e.failed(err)
 		}
 		return err
+	}
+	if background && e.inline {
+		// The store cannot keep this refresh waiting (it is Infallible),
+		// and building is work, not waiting: the goroutine that asked
+		// (the store's watcher, the poll loop) does it, and is spared
+		// handing it to the worker and waiting to be woken, a sizeable
+		// part of a small write's cost.
+		defer func() { <-e.sem }()
+		return e.refreshHeld(ctx, background)
 	}
 	done := make(chan error, 1)
 	e.startRefresh(refreshJob{ctx: ctx, background: background, done: done})
