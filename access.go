@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/crmaccess/access/internal/intern"
 )
 
 // Action is what a subject wants to do with a record. The zero value is not
@@ -225,6 +227,15 @@ type Engine struct {
 	// than a mutex so that a caller waits its turn only as long as its
 	// context allows.
 	sem chan struct{}
+	// jobs hands a refresh to the refresh worker (see refreshWorker);
+	// workerIdle, guarded by workerMu, says a worker waits on it.
+	jobs       chan refreshJob
+	workerMu   sync.Mutex
+	workerIdle bool
+	// inline says the store is Infallible: its Changes cannot block, so
+	// the resolver's own refreshes run on the goroutine that asks for them
+	// (see refresh).
+	inline bool
 
 	// health guards what follows: the watchdog that marks the resolver
 	// stale on time, and the record of refreshes behind Stats.
@@ -303,7 +314,7 @@ func NewResolver(ctx context.Context, s Store, opts *Options) (*Engine, error) {
 	}
 	e := &Engine{
 		store: s, now: o.Now, log: o.Logger, maxStale: o.MaxStaleness, timeout: o.RefreshTimeout,
-		clock: o.clock, sem: make(chan struct{}, 1), audit: o.Audit, types: types,
+		clock: o.clock, sem: make(chan struct{}, 1), jobs: make(chan refreshJob, 1), audit: o.Audit, types: types,
 	}
 	if e.clock == nil {
 		// time.Now carries a monotonic reading and time.Since uses it; so
@@ -319,6 +330,7 @@ func NewResolver(ctx context.Context, s Store, opts *Options) (*Engine, error) {
 	}
 	loaded := e.clock()
 	e.ctx, e.cancel = context.WithCancel(context.Background())
+	_, e.inline = s.(Infallible)
 	ch := make(chan struct{})
 	e.advanced.Store(&ch)
 	e.publish(build(d.To, &d.Batch))
@@ -353,7 +365,7 @@ func firstLoad(ctx context.Context, s Store) (Delta, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		d, err := s.Changes(ctx, 0)
+		d, err := s.Changes(readOnly(ctx, s), 0)
 		done <- result{d, err}
 	}()
 	select {
@@ -362,6 +374,19 @@ func firstLoad(ctx context.Context, s Store) (Delta, error) {
 	case <-ctx.Done():
 		return Delta{}, ctx.Err()
 	}
+}
+
+// readOnly returns ctx, for a call of s.Changes, with the resolver's
+// promise never to change the associates it reads (see intern.ReadOnly):
+// neither update nor build does, and the resolver hands out copies. It
+// makes the promise to an [Infallible] store only (store/memory, which
+// then spares the copies), not to a wrapper that might change what it
+// passes on.
+func readOnly(ctx context.Context, s Store) context.Context {
+	if _, ok := s.(Infallible); ok {
+		return intern.ReadOnly(ctx)
+	}
+	return ctx
 }
 
 // publish makes s the snapshot readers see and wakes Sync callers.
@@ -446,11 +471,17 @@ func (e *Engine) refresh(ctx context.Context, background bool) error {
 		}
 		return err
 	}
-	done := make(chan error, 1)
-	go func() {
+	if background && e.inline {
+		// The store cannot keep this refresh waiting (it is Infallible),
+		// and building is work, not waiting: the goroutine that asked
+		// (the store's watcher, the poll loop) does it, and is spared
+		// handing it to the worker and waiting to be woken, a sizeable
+		// part of a small write's cost.
 		defer func() { <-e.sem }()
-		done <- e.refreshHeld(ctx, background)
-	}()
+		return e.refreshHeld(ctx, background)
+	}
+	done := make(chan error, 1)
+	e.startRefresh(refreshJob{ctx: ctx, background: background, done: done})
 	select {
 	case err := <-done:
 		return err
@@ -464,12 +495,79 @@ func (e *Engine) refresh(ctx context.Context, background bool) error {
 	}
 }
 
+// refreshJob is one refresh for the worker to run: refreshHeld(ctx,
+// background), its result sent on done (buffered).
+type refreshJob struct {
+	ctx        context.Context
+	background bool
+	done       chan error
+}
+
+// refreshLinger is how long the refresh worker waits for the next refresh
+// before it exits: long enough for a stream of writes to reuse it (and its
+// stack, grown to what an update needs), short enough that an idle
+// resolver soon holds no goroutine.
+const refreshLinger = 100 * time.Millisecond
+
+// startRefresh runs j on the refresh worker, starting one when none
+// waits. The caller holds sem, which the worker releases when j is done;
+// so there is one job at a time, and usually one worker.
+func (e *Engine) startRefresh(j refreshJob) {
+	e.workerMu.Lock()
+	idle := e.workerIdle
+	e.workerIdle = false
+	e.workerMu.Unlock()
+	if idle {
+		e.jobs <- j // the idle worker takes it, even if it is timing out
+		return
+	}
+	go e.refreshWorker(j)
+}
+
+// refreshWorker runs j and the jobs startRefresh hands it after, each in
+// turn, on one goroutine, so that a stream of refreshes does not start a
+// goroutine (and grow its stack) for each. It exits once it has waited
+// refreshLinger for a job, or the resolver is closed.
+func (e *Engine) refreshWorker(j refreshJob) {
+	var linger *time.Timer
+	for {
+		j.done <- e.refreshHeld(j.ctx, j.background)
+		j = refreshJob{} // let the job's context go while idle
+		e.workerMu.Lock()
+		e.workerIdle = true
+		e.workerMu.Unlock()
+		<-e.sem
+		if linger == nil {
+			linger = time.NewTimer(refreshLinger)
+		} else {
+			linger.Reset(refreshLinger)
+		}
+		select {
+		case j = <-e.jobs:
+			continue
+		case <-linger.C:
+		case <-e.ctx.Done():
+		}
+		e.workerMu.Lock()
+		idle := e.workerIdle
+		e.workerIdle = false
+		e.workerMu.Unlock()
+		if idle {
+			linger.Stop()
+			return
+		}
+		// startRefresh claimed this worker before it could leave: the
+		// job is on its way.
+		j = <-e.jobs
+	}
+}
+
 // refreshHeld asks the store for what changed and publishes it; the caller
 // holds sem.
 func (e *Engine) refreshHeld(ctx context.Context, background bool) error {
 	cur := e.snap.Load()
 	start := e.clock()
-	d, err := e.store.Changes(ctx, cur.rev)
+	d, err := e.store.Changes(readOnly(ctx, e.store), cur.rev)
 	if err != nil {
 		err = fmt.Errorf("access: refresh from revision %d: %w", cur.rev, err)
 		if (background && e.ctx.Err() == nil) || (!background && ctx.Err() == nil) {

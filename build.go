@@ -148,7 +148,7 @@ func (s *snapshot) buildMembers() {
 		slab[g] = newMemberSet(m)
 		sets[g] = &slab[g]
 	}
-	s.members = chunkedOf(s.cow, sets)
+	s.members = memberTableOf(s.cow, sets)
 }
 
 // parallelMin is the fewest associates per goroutine computeEffective
@@ -305,6 +305,9 @@ type scratch struct {
 	// array alive.
 	slab   bool
 	groups []int32
+	// own holds effective's list of the groups an associate reaches
+	// beside its role's, reused from one associate to the next.
+	own []int32
 	// groupsLen is the size of the last array cut, which grows from
 	// slabFirst to slabLen.
 	groupsLen int
@@ -354,7 +357,12 @@ func newScratch(n int) *scratch {
 // associate in a hundred groups out of ten thousand is several times
 // cheaper.
 func (sc *scratch) sorted() []int32 {
-	out := sc.take(len(sc.touched))[:0]
+	return sc.sortedInto(sc.take(len(sc.touched))[:0])
+}
+
+// sortedInto is sorted, appending to out, which must have room for the
+// touched groups.
+func (sc *scratch) sortedInto(out []int32) []int32 {
 	lo, hi := sc.touched[0], sc.touched[0]
 	for _, g := range sc.touched {
 		lo, hi = min(lo, g), max(hi, g)
@@ -389,11 +397,75 @@ func (sc *scratch) grow(n int) {
 // computes them again when asked, which costs what this did, where
 // keeping them cost four bytes per membership, 400 MB at a million
 // associates.
+//
+// The groups an associate's role gives it are the role's closure, which
+// every holder shares (roleNode.closure, the upward closure of the role's
+// base groups), so effective walks only the associate's own groups and
+// smart groups and merges the closure in: the same set reachAll reaches,
+// for a pass over a sorted list instead of a walk over the base groups'
+// upward edges.
 func (s *snapshot) effective(a *Associate, sc *scratch) []int32 {
-	if !s.reachAll(a, sc) {
+	if a.Type != Internal {
 		return nil
 	}
-	return sc.sorted()
+	r := s.roles[a.Role]
+	if r == nil || len(r.closure) == 0 {
+		if !s.reachAll(a, sc) {
+			return nil
+		}
+		return sc.sorted()
+	}
+	if !s.reach(a, sc, false) {
+		return r.closure // shared: nothing writes a node's groups
+	}
+	// The associate's own groups are working memory, not a list to keep:
+	// they go to sc.own rather than to a slab.
+	own := sc.sortedInto(slices.Grow(sc.own[:0], len(sc.touched)))
+	sc.own = own
+	n := unionLen(own, r.closure)
+	if n == len(r.closure) {
+		return r.closure
+	}
+	return unionInto(sc.take(n)[:0], own, r.closure)
+}
+
+// unionLen returns the size of the union of the sorted lists a and b.
+func unionLen(a, b []int32) int {
+	n, i, j := 0, 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case b[j] < a[i]:
+			j++
+		default:
+			i++
+			j++
+		}
+		n++
+	}
+	return n + len(a) - i + len(b) - j
+}
+
+// unionInto appends the union of the sorted lists a and b to dst.
+func unionInto(dst, a, b []int32) []int32 {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			dst = append(dst, a[i])
+			i++
+		case b[j] < a[i]:
+			dst = append(dst, b[j])
+			j++
+		default:
+			dst = append(dst, a[i])
+			i++
+			j++
+		}
+	}
+	dst = append(dst, a[i:]...)
+	return append(dst, b[j:]...)
 }
 
 // memberships is effective with each group's explanation: vias[i]
@@ -418,6 +490,12 @@ func (s *snapshot) memberships(a *Associate, sc *scratch) (groups []int32, vias 
 // shortest distance, the base reason and the predecessor of each, and
 // reports whether it reaches any.
 func (s *snapshot) reachAll(a *Associate, sc *scratch) bool {
+	return s.reach(a, sc, true)
+}
+
+// reach is reachAll, leaving out the groups the associate's role gives
+// it unless withRole.
+func (s *snapshot) reach(a *Associate, sc *scratch, withRole bool) bool {
 	if a.Type != Internal {
 		return false
 	}
@@ -456,7 +534,7 @@ func (s *snapshot) reachAll(a *Associate, sc *scratch) bool {
 	for _, id := range a.Groups {
 		direct(id, ViaSecondary)
 	}
-	if r := s.roles[a.Role]; r != nil {
+	if r := s.roles[a.Role]; r != nil && withRole {
 		for _, e := range r.base {
 			reach(e.g, e.reason)
 		}

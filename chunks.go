@@ -101,6 +101,36 @@ func differing[T any](a, b *chunked[T]) iter.Seq[int32] {
 	}
 }
 
+// changed yields, in order, the indexes below the longer of a's and b's
+// lengths whose elements differ (past an array's end its elements read as
+// the zero value, as get does). Like differing it skips the chunks a and
+// b share, and it compares the rest in place, not through get.
+func changed[T comparable](a, b *chunked[T]) iter.Seq[int32] {
+	return func(yield func(int32) bool) {
+		n, both := max(a.n, b.n), min(a.n, b.n)
+		for k := 0; k<<chunkShift < n; k++ {
+			lo, hi := k<<chunkShift, min(n, (k+1)<<chunkShift)
+			if hi <= both {
+				ca, cb := a.chunks[k], b.chunks[k]
+				if ca == cb {
+					continue
+				}
+				for j := range hi - lo {
+					if ca.v[j] != cb.v[j] && !yield(int32(lo+j)) {
+						return
+					}
+				}
+				continue
+			}
+			for i := int32(lo); i < int32(hi); i++ {
+				if a.get(i) != b.get(i) && !yield(i) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // bytes returns the size of the chunks and of the slice of their pointers.
 func (c *chunked[T]) bytes() int64 {
 	var ch chunk[T]
@@ -168,6 +198,105 @@ func (c *chunked[T]) append(o *cow, v T) {
 	}
 	c.n++
 	c.set(o, int32(c.n-1), v)
+}
+
+// memberTable holds the groups' member sets by group index, shared
+// copy-on-write in blocks as chunked shares its chunks, but in blocks of
+// memberBlockLen pointers rather than chunkLen: a write changes the members
+// of every group above the one an associate joins, most of them in
+// different blocks, so a write copies half a kilobyte per group it
+// touches, and the slice of block pointers (a hundred and sixty at ten
+// thousand groups), where chunks of chunkLen cost four kilobytes each.
+//
+// The zero value is an empty table. Reads (at, len, all) never allocate.
+type memberTable struct {
+	blocks []*memberBlock
+	n      int
+	// owner made blocks, the slice (see chunked.owner).
+	owner *cow
+}
+
+const (
+	memberBlockShift = 6
+	memberBlockLen   = 1 << memberBlockShift
+	memberBlockMask  = memberBlockLen - 1
+)
+
+// memberBlock is one block of a memberTable and the cow that may write it.
+type memberBlock struct {
+	v     [memberBlockLen]*memberSet
+	owner *cow
+}
+
+// memberTableOf returns a table holding a copy of sets, owned by o, its
+// blocks cut from one allocation.
+func memberTableOf(o *cow, sets []*memberSet) memberTable {
+	k := (len(sets) + memberBlockMask) >> memberBlockShift
+	t := memberTable{blocks: make([]*memberBlock, k), n: len(sets), owner: o}
+	all := make([]memberBlock, k)
+	for i := range all {
+		all[i].owner = o
+		copy(all[i].v[:], sets[i<<memberBlockShift:])
+		t.blocks[i] = &all[i]
+	}
+	return t
+}
+
+// len returns the number of groups the table covers.
+func (t *memberTable) len() int { return t.n }
+
+// at returns the member set of group index g, which must be below len; nil
+// for a group without members.
+func (t *memberTable) at(g int32) *memberSet {
+	return t.blocks[g>>memberBlockShift].v[g&memberBlockMask]
+}
+
+// set stores m for group index g (below len), on behalf of o, copying the
+// block, and the slice of block pointers, unless o made them.
+func (t *memberTable) set(o *cow, g int32, m *memberSet) {
+	k := g >> memberBlockShift
+	b := t.blocks[k]
+	if o == nil || b.owner != o {
+		if o == nil || t.owner != o {
+			t.blocks = slices.Clone(t.blocks)
+			t.owner = o
+		}
+		b = &memberBlock{v: b.v, owner: o}
+		t.blocks[k] = b
+	}
+	b.v[g&memberBlockMask] = m
+}
+
+// append adds m for the next group index, on behalf of o.
+func (t *memberTable) append(o *cow, m *memberSet) {
+	if t.n == len(t.blocks)<<memberBlockShift {
+		if o == nil || t.owner != o {
+			t.blocks = slices.Clone(t.blocks)
+			t.owner = o
+		}
+		t.blocks = append(t.blocks, &memberBlock{owner: o})
+	}
+	t.n++
+	t.set(o, int32(t.n-1), m)
+}
+
+// all yields every group index with its member set, in order.
+func (t *memberTable) all() iter.Seq2[int32, *memberSet] {
+	return func(yield func(int32, *memberSet) bool) {
+		for k, b := range t.blocks {
+			base := k << memberBlockShift
+			for j := range min(memberBlockLen, t.n-base) {
+				if !yield(int32(base+j), b.v[j]) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// bytes returns the size of the blocks and of the slice of their pointers.
+func (t *memberTable) bytes() int64 {
+	return int64(len(t.blocks))*(int64(unsafe.Sizeof(memberBlock{}))+8) + 24
 }
 
 // memberSet is a group's effective members, sorted associate indexes, in

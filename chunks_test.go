@@ -195,3 +195,108 @@ func TestMemberSetEmptyListIsNotNil(t *testing.T) {
 		t.Fatal("the empty set's list is nil, which byID reads as every associate")
 	}
 }
+
+// TestChangedYieldsTheIndexesThatDiffer checks changed against a plain
+// comparison of two versions of an array, one derived from the other by
+// random sets and appends.
+func TestChangedYieldsTheIndexesThatDiffer(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(0, 3*chunkLen).Draw(t, "n")
+		old := chunkedOf(&cow{}, make([]int32, n))
+		c := old
+		o := &cow{}
+		for range rapid.IntRange(0, 20).Draw(t, "writes") {
+			if c.len() == 0 || rapid.IntRange(0, 4).Draw(t, "append") == 0 {
+				c.append(o, int32(rapid.IntRange(0, 2).Draw(t, "v")))
+				continue
+			}
+			c.set(o, int32(rapid.IntRange(0, c.len()-1).Draw(t, "i")), int32(rapid.IntRange(0, 2).Draw(t, "v")))
+		}
+		var want []int32
+		for i := range int32(max(old.len(), c.len())) {
+			if old.get(i) != c.get(i) {
+				want = append(want, i)
+			}
+		}
+		for _, pair := range [][2]*chunked[int32]{{&old, &c}, {&c, &old}} {
+			got := slices.Collect(changed(pair[0], pair[1]))
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("changed (-want +got):\n%s", diff)
+			}
+		}
+	})
+}
+
+// TestMemberTableProperty checks memberTable against a plain slice under
+// random sets and appends by a sequence of owners, with every older
+// version kept and checked unchanged, as published snapshots must be.
+func TestMemberTableProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(0, 3*memberBlockLen).Draw(t, "n")
+		sets := make([]*memberSet, 0, n+64)
+		for i := range n {
+			if i%3 != 0 {
+				sets = append(sets, &memberSet{})
+			} else {
+				sets = append(sets, nil)
+			}
+		}
+		var owner *cow
+		if rapid.Bool().Draw(t, "owned build") {
+			owner = &cow{}
+		}
+		m := memberTableOf(owner, sets)
+		ref := slices.Clone(sets)
+		type version struct {
+			m   memberTable
+			ref []*memberSet
+		}
+		var kept []version
+		slice := func(m *memberTable) []*memberSet {
+			var out []*memberSet
+			for g, v := range m.all() {
+				if int(g) != len(out) {
+					t.Fatalf("all yielded index %d after %d entries", g, len(out))
+				}
+				out = append(out, v)
+			}
+			return out
+		}
+		same := func(a, b []*memberSet) bool { return slices.Equal(a, b) }
+		for range rapid.IntRange(1, 8).Draw(t, "versions") {
+			kept = append(kept, version{m, slices.Clone(ref)})
+			if rapid.Bool().Draw(t, "nil owner") {
+				owner = nil
+			} else {
+				owner = &cow{}
+			}
+			for range rapid.IntRange(0, 20).Draw(t, "writes") {
+				var v *memberSet
+				if rapid.Bool().Draw(t, "set") {
+					v = &memberSet{}
+				}
+				if len(ref) == 0 || rapid.IntRange(0, 4).Draw(t, "op") == 0 {
+					m.append(owner, v)
+					ref = append(ref, v)
+					continue
+				}
+				i := rapid.IntRange(0, len(ref)-1).Draw(t, "i")
+				m.set(owner, int32(i), v)
+				ref[i] = v
+			}
+			if got := slice(&m); !same(ref, got) || m.len() != len(ref) {
+				t.Fatalf("table differs from the slice: len %d, want %d", m.len(), len(ref))
+			}
+			for i := range ref {
+				if m.at(int32(i)) != ref[i] {
+					t.Fatalf("at(%d) differs", i)
+				}
+			}
+			for _, k := range kept {
+				if got := slice(&k.m); !same(k.ref, got) {
+					t.Fatal("an older version changed")
+				}
+			}
+		}
+	})
+}

@@ -23,7 +23,7 @@ import (
 // The arrays sized by the associates and groups (snapshot.assocs,
 // snapshot.assocRole, snapshot.members) are chunked: each chunk records
 // the cow that made it, so that an update copies the chunks it writes, not
-// the arrays (see chunked).
+// the arrays (see chunked, and memberTable for the members).
 //
 // The personal-group array (snapshot.personalGroups) is the exception: successive
 // snapshots append to one array in place, coordinated by its persArena,

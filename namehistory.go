@@ -3,6 +3,7 @@ package access
 import (
 	"slices"
 	"sync"
+	"unsafe"
 )
 
 // A Decision is explained lazily: Can records ids, and names are looked up
@@ -83,11 +84,8 @@ func (h *history) diff(old, s *snapshot) {
 		k := nameKey{kind, id}
 		h.undo[k] = append(h.undo[k], nameChange{rev: s.rev, name: before, had: had})
 	}
-	for i := range differing(&old.assocs, &s.assocs) {
+	for i := range changed(&old.assocs, &s.assocs) {
 		n, nn := old.assocs.get(i), s.assocs.get(i)
-		if n == nn {
-			continue
-		}
 		if n != nil {
 			_, after := s.assoc(n.a.ID)
 			name := ""
@@ -123,31 +121,13 @@ func (h *history) diff(old, s *snapshot) {
 			}
 		}
 	}
-	for id, n := range old.roles {
-		nn := s.roles[id]
-		after := ""
-		if nn != nil {
-			after = nn.role.Name
-		}
-		note(nameRole, int64(id), n.role.Name, true, after, nn != nil)
+	// An update that writes no role shares the role map, and one that
+	// writes no sharing rule the rule map: nothing in them to compare.
+	if !sameMap(old.roles, s.roles) {
+		diffRoles(old, s, note)
 	}
-	for id, n := range s.roles {
-		if old.roles[id] == nil {
-			note(nameRole, int64(id), "", false, n.role.Name, true)
-		}
-	}
-	for id, n := range old.policy.rules {
-		nn := s.policy.rules[id]
-		after := ""
-		if nn != nil {
-			after = nn.rule.Name
-		}
-		note(nameRule, int64(id), n.rule.Name, true, after, nn != nil)
-	}
-	for id, n := range s.policy.rules {
-		if old.policy.rules[id] == nil {
-			note(nameRule, int64(id), "", false, n.rule.Name, true)
-		}
+	if !sameMap(old.policy.rules, s.policy.rules) {
+		diffRules(old, s, note)
 	}
 	if old.licences != s.licences {
 		ol, nl := old.licences.all(), s.licences.all()
@@ -164,6 +144,51 @@ func (h *history) diff(old, s *snapshot) {
 			}
 		}
 	}
+}
+
+// noteFunc records a name change for diff: the entity's name and
+// existence before and after.
+type noteFunc func(kind nameKind, id int64, before string, had bool, after string, has bool)
+
+// diffRoles notes the role names that differ between old and s.
+func diffRoles(old, s *snapshot, note noteFunc) {
+	for id, n := range old.roles {
+		nn := s.roles[id]
+		after := ""
+		if nn != nil {
+			after = nn.role.Name
+		}
+		note(nameRole, int64(id), n.role.Name, true, after, nn != nil)
+	}
+	for id, n := range s.roles {
+		if old.roles[id] == nil {
+			note(nameRole, int64(id), "", false, n.role.Name, true)
+		}
+	}
+}
+
+// diffRules notes the sharing rule names that differ between old and s.
+func diffRules(old, s *snapshot, note noteFunc) {
+	for id, n := range old.policy.rules {
+		nn := s.policy.rules[id]
+		after := ""
+		if nn != nil {
+			after = nn.rule.Name
+		}
+		note(nameRule, int64(id), n.rule.Name, true, after, nn != nil)
+	}
+	for id, n := range s.policy.rules {
+		if old.policy.rules[id] == nil {
+			note(nameRule, int64(id), "", false, n.rule.Name, true)
+		}
+	}
+}
+
+// sameMap reports whether a and b are the same map (not merely equal):
+// a snapshot shares a map with its predecessor until an update copies it
+// to write it, so the same map means the same entries.
+func sameMap[K comparable, V any](a, b map[K]V) bool {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
 }
 
 // names is a read view of a history at one revision, valid while the

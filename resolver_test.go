@@ -3,6 +3,9 @@ package access_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -149,5 +152,68 @@ func TestSync_timesOut(t *testing.T) {
 	defer cancel()
 	if err := r.Sync(wait, 99); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Sync to a revision the store never reaches: err = %v, want DeadlineExceeded", err)
+	}
+}
+
+// TestResolver_refreshWorkerLeavesWhenIdle checks that a stream of
+// refreshes runs on one refresh worker, and that the worker is gone soon
+// after the refreshes stop: an idle resolver holds no goroutine for
+// refreshing. The worker is found in a dump of every goroutine's stack,
+// by the resolver's address, its first argument.
+func TestResolver_refreshWorkerLeavesWhenIdle(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.New()
+	if _, err := mem.Apply(ctx, access.Batch{
+		Roles:      []access.Role{{ID: 1, Name: "Sales"}},
+		Groups:     []access.Group{{ID: 10, Name: "Team A"}},
+		Associates: []access.Associate{{ID: 11, Name: "anna", Type: access.Internal, PrimaryGroup: 10, Role: 1, Active: true}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Not the memory store itself: the resolver refreshes on the
+	// goroutine that asks when its store is Infallible.
+	r, err := access.NewResolver(ctx, storeOnly{mem}, &access.Options{PollInterval: -1, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	workers := func() int {
+		buf := make([]byte, 1<<20)
+		for {
+			n := runtime.Stack(buf, true)
+			if n < len(buf) {
+				return strings.Count(string(buf[:n]), fmt.Sprintf("access.(*Engine).refreshWorker(%p", r))
+			}
+			buf = make([]byte, 2*len(buf))
+		}
+	}
+	seen := 0 // writes after which the worker waited for the next
+	for i := range 50 {
+		a := access.Associate{ID: 11, Name: fmt.Sprintf("anna%d", i), Type: access.Internal, PrimaryGroup: 10, Role: 1, Active: true}
+		if err := mem.PutAssociate(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		switch n := workers(); {
+		case n > 1:
+			t.Fatalf("after refresh %d: %d refresh workers, want at most one", i, n)
+		case n == 1:
+			seen++
+		}
+	}
+	if seen == 0 {
+		t.Error("no refresh worker waited for the next refresh after any of 50")
+	}
+	if got, want := r.Revision(), mem.Revision(); got != want {
+		t.Fatalf("resolver at revision %d after the writes, store at %d", got, want)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for workers() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the refresh worker is still there 10 s after the last write")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

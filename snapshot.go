@@ -58,9 +58,9 @@ type snapshot struct {
 	smart []int32
 	// members holds, per group index, the group's effective members as
 	// sorted associate indexes: what WhoCan, filters and listings read.
-	// It is shared copy-on-write in chunks (see chunked).
+	// It is shared copy-on-write in blocks (see memberTable).
 	// A nil entry is a group without members.
-	members chunked[*memberSet]
+	members memberTable
 
 	// assocIndex maps associate ids to indexes when they are not the same
 	// (see identityLimit).

@@ -104,3 +104,36 @@ func TestTypeOfFewAndMany(t *testing.T) {
 		}
 	}
 }
+
+// TestEffectiveIsWhatReachAllReaches checks that effective, which merges
+// the role's closure into the associate's own reach, gives the groups the
+// full walk reaches, for built snapshots and for updated ones.
+func TestEffectiveIsWhatReachAllReaches(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b := genOrg(t)
+		s := build(1, &b)
+		// Move one associate, so that an update's effective is checked
+		// too.
+		a := b.Associates[rapid.IntRange(0, len(b.Associates)-1).Draw(t, "moved")]
+		a.Groups = []GroupID{GroupID(rapid.IntRange(1, len(b.Groups)).Draw(t, "to"))}
+		next := s.update(&Delta{From: 1, To: 2, Batch: Batch{Associates: []Associate{a}}})
+		for _, snap := range []*snapshot{s, next} {
+			sc := newScratch(len(snap.groups))
+			for _, n := range snap.assocs.all() {
+				if n == nil {
+					continue
+				}
+				var want []int32
+				if snap.reachAll(&n.a, sc) {
+					want = sc.sorted()
+				}
+				if !slices.Equal(n.groups, want) {
+					t.Fatalf("rev %d associate %d: groups %v, reachAll reaches %v", snap.rev, n.a.ID, n.groups, want)
+				}
+				if got := snap.effective(&n.a, sc); !slices.Equal(got, want) {
+					t.Fatalf("rev %d associate %d: effective %v, reachAll reaches %v", snap.rev, n.a.ID, got, want)
+				}
+			}
+		}
+	})
+}

@@ -3,6 +3,7 @@
 package intern
 
 import (
+	"context"
 	"hash/maphash"
 	"maps"
 )
@@ -50,4 +51,23 @@ func (in *Maps) Intern(m map[string]string) map[string]string {
 	in.new++
 	in.seen[h] = append(in.seen[h], m)
 	return m
+}
+
+// readOnlyKey is the context key of [ReadOnly].
+type readOnlyKey struct{}
+
+// ReadOnly returns a context that carries the caller's promise never to
+// change the associates a store's Changes hands it under that context:
+// neither their attribute maps nor their slices. A store that keeps its
+// values unchanged once written (store/memory) may then hand out its own
+// instead of copies. Only the resolver makes the promise; the key is
+// internal, so nobody else can.
+func ReadOnly(ctx context.Context) context.Context {
+	return context.WithValue(ctx, readOnlyKey{}, true)
+}
+
+// IsReadOnly reports whether ctx carries the promise of [ReadOnly].
+func IsReadOnly(ctx context.Context) bool {
+	v, _ := ctx.Value(readOnlyKey{}).(bool)
+	return v
 }

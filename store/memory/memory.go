@@ -519,7 +519,7 @@ func (s *Store) Changes(ctx context.Context, since access.Revision) (access.Delt
 	to := s.Revision()
 	entries, ok := s.log.after(since)
 	if since == 0 || since > to || !ok {
-		return s.full(to), nil
+		return s.full(ctx, to), nil
 	}
 	seen := make(map[access.Ref]struct{})
 	var b access.Batch
@@ -535,7 +535,25 @@ func (s *Store) Changes(ctx context.Context, since access.Revision) (access.Delt
 		}
 	}
 	s.sort(&b)
-	return access.Delta{From: since, To: to, Batch: b.Clone()}, nil
+	return access.Delta{From: since, To: to, Batch: handOut(ctx, &b)}, nil
+}
+
+// handOut returns b, which shares memory with the store, for the caller of
+// Changes: a deep copy, except that the associates are the store's own
+// when ctx carries the caller's promise not to change them
+// ([intern.ReadOnly], which the resolver makes). The store never changes a
+// value it holds, only replaces it, so sharing them is safe; it spares a
+// write the copy of the associate's attributes and lists, and a full load
+// the copy of every associate's.
+func handOut(ctx context.Context, b *access.Batch) access.Batch {
+	if !intern.IsReadOnly(ctx) {
+		return b.Clone()
+	}
+	as := b.Associates
+	b.Associates = nil
+	out := b.Clone()
+	out.Associates = as
+	return out
 }
 
 func (t *table[ID, V]) pick(id int64, b *access.Batch) {
@@ -548,13 +566,13 @@ func (t *table[ID, V]) pick(id int64, b *access.Batch) {
 }
 
 // full returns the whole model as a delta. The caller holds mu.
-func (s *Store) full(to access.Revision) access.Delta {
+func (s *Store) full(ctx context.Context, to access.Revision) access.Delta {
 	var b access.Batch
 	for _, t := range s.tables[access.KindRole:] {
 		t.all(&b)
 	}
 	s.sort(&b)
-	return access.Delta{To: to, Full: true, Batch: b.Clone()}
+	return access.Delta{To: to, Full: true, Batch: handOut(ctx, &b)}
 }
 
 // all sets b's puts of the kind to every entity in the table, in id order.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/intern"
 	"github.com/crmaccess/access/internal/orggen"
 	"github.com/crmaccess/access/store/memory"
 	"github.com/crmaccess/access/store/storetest"
@@ -425,4 +427,58 @@ func TestTenants(t *testing.T) {
 		}
 		return s
 	})
+}
+
+// TestChangesReadOnlySharesAssociates checks both sides of
+// intern.ReadOnly: under it Changes hands out the store's own associates
+// (the same attribute map, no copy), without it a copy the caller may
+// change without touching the store; and a later write replaces what it
+// handed out rather than changing it.
+func TestChangesReadOnlySharesAssociates(t *testing.T) {
+	ctx := context.Background()
+	s := memory.New()
+	anna := access.Associate{ID: 11, Name: "anna", Type: access.Internal, Role: 1, PrimaryGroup: 10, Active: true,
+		Attributes: map[string]string{"dept": "sales"}}
+	if _, err := s.Apply(ctx, access.Batch{
+		Roles:      []access.Role{{ID: 1, Name: "Sales"}},
+		Groups:     []access.Group{{ID: 10, Name: "Team A"}},
+		Associates: []access.Associate{anna},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	same := func(a, b map[string]string) bool {
+		return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+	}
+	for _, since := range []access.Revision{0, 1} {
+		if since == 1 {
+			anna.Attributes = map[string]string{"dept": "support"}
+			if err := s.PutAssociate(ctx, anna); err != nil {
+				t.Fatal(err)
+			}
+		}
+		shared, err := s.Changes(intern.ReadOnly(ctx), since)
+		if err != nil || len(shared.Associates) != 1 {
+			t.Fatalf("Changes(ReadOnly, %d) = %d associates, %v", since, len(shared.Associates), err)
+		}
+		again, _ := s.Changes(intern.ReadOnly(ctx), since)
+		if !same(shared.Associates[0].Attributes, again.Associates[0].Attributes) {
+			t.Errorf("Changes(ReadOnly, %d) copied the attributes", since)
+		}
+		copied, _ := s.Changes(ctx, since)
+		if same(shared.Associates[0].Attributes, copied.Associates[0].Attributes) {
+			t.Errorf("Changes(%d) without ReadOnly shares the store's attributes", since)
+		}
+		copied.Associates[0].Attributes["dept"] = "changed by the caller"
+		if got := shared.Associates[0].Attributes["dept"]; got != anna.Attributes["dept"] {
+			t.Errorf("Changes(%d): dept %q after the caller changed its copy, want %q", since, got, anna.Attributes["dept"])
+		}
+		if since == 0 {
+			// What a later write does to what was handed out: nothing.
+			defer func(a map[string]string) {
+				if a["dept"] != "sales" {
+					t.Errorf("a write changed the attributes handed out before it: %v", a)
+				}
+			}(shared.Associates[0].Attributes)
+		}
+	}
 }
