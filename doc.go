@@ -357,7 +357,8 @@
 // (subject, record) pairs in about 275 ns (median), 110 ns when the
 // subject is in cache, neither allocating; a full snapshot compiles in
 // about 0.4 s into about 170 MB; a membership change is visible in about
-// 0.1 ms, copying only the chunks it touches. Decisions read a dense
+// 25 µs and a nesting change in a few milliseconds, each copying only the
+// chunks it touches. Decisions read a dense
 // 32-byte header per associate, which on Linux the resolver asks to be
 // backed by transparent huge pages. When only yes or no is needed,
 // [Engine.Allowed] gives Can's answer without building its explanation.
