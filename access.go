@@ -146,7 +146,9 @@ type Options struct {
 	// (polls and notifications), waiting for its turn included, so that a
 	// store stuck on a lock cannot hold refreshes up for ever. Default,
 	// and for zero or negative values: [DefaultRefreshTimeout]. Refresh
-	// and Sync use the caller's context instead.
+	// and Sync use the caller's context instead. Over an [Infallible]
+	// store, a notification's refresh runs on the store's notifying
+	// goroutine and the timeout bounds only its wait for its turn.
 	RefreshTimeout time.Duration
 	// Logger receives refresh failures (level Error: the first of a run,
 	// then at most one a minute), the resolver turning stale (Error) and
@@ -346,7 +348,7 @@ func NewResolver(ctx context.Context, s Store, opts *Options) (*Engine, error) {
 	if w, ok := s.(Watcher); ok {
 		e.stopWatch = w.Watch(func(rev Revision) {
 			if rev > e.Revision() {
-				e.background()
+				e.background(e.inline)
 			}
 		})
 	}
@@ -378,13 +380,13 @@ func firstLoad(ctx context.Context, s Store) (Delta, error) {
 
 // readOnly returns ctx, for a call of s.Changes, with the resolver's
 // promise never to change the associates it reads (see intern.ReadOnly):
-// neither update nor build does, and the resolver hands out copies. It
-// makes the promise to an [Infallible] store only (store/memory, which
-// then spares the copies), not to a wrapper that might change what it
-// passes on.
+// neither update nor build does, and the resolver hands out copies. The
+// promise is made to s itself: a wrapper that embeds a memory store and
+// calls it under ctx is not s, so the store hands the wrapper copies,
+// which it may change.
 func readOnly(ctx context.Context, s Store) context.Context {
 	if _, ok := s.(Infallible); ok {
-		return intern.ReadOnly(ctx)
+		return intern.ReadOnly(ctx, s)
 	}
 	return ctx
 }
@@ -407,17 +409,20 @@ func (e *Engine) poll(every time.Duration) {
 		case <-e.ctx.Done():
 			return
 		case <-t.C:
-			e.background()
+			e.background(false)
 		}
 	}
 }
 
 // background refreshes on the resolver's own behalf, within
 // Options.RefreshTimeout. A failure is recorded and logged, not returned.
-func (e *Engine) background() {
+// With inline, the calling goroutine builds the snapshot itself (see
+// refresh): only the watcher of an Infallible store asks for that, whose
+// notification follows a write the store has already made.
+func (e *Engine) background(inline bool) {
 	ctx, cancel := context.WithTimeout(e.ctx, e.timeout)
 	defer cancel()
-	_ = e.refresh(ctx, true)
+	_ = e.refresh(ctx, true, inline)
 }
 
 // Close stops following the store. The resolver keeps answering from its
@@ -452,13 +457,13 @@ func (e *Engine) Close() error {
 // allows. A store call that ignores ctx goes on in the background and
 // keeps the turn until it returns.
 func (e *Engine) Refresh(ctx context.Context) error {
-	return e.refresh(ctx, false)
+	return e.refresh(ctx, false, false)
 }
 
 // refresh runs one refresh for ctx. A background refresh records every
 // failure; a caller's does not record its own context ending, which says
 // nothing about the store.
-func (e *Engine) refresh(ctx context.Context, background bool) error {
+func (e *Engine) refresh(ctx context.Context, background, inline bool) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("access: refresh: %w", err)
 	}
@@ -471,12 +476,13 @@ func (e *Engine) refresh(ctx context.Context, background bool) error {
 		}
 		return err
 	}
-	if background && e.inline {
+	if inline {
 		// The store cannot keep this refresh waiting (it is Infallible),
 		// and building is work, not waiting: the goroutine that asked
-		// (the store's watcher, the poll loop) does it, and is spared
-		// handing it to the worker and waiting to be woken, a sizeable
-		// part of a small write's cost.
+		// (the store's watcher) does it, and is spared handing it to the
+		// worker and waiting to be woken, a sizeable part of a small
+		// write's cost. Polls still go to the worker, so RefreshTimeout
+		// bounds them even over a wrapper whose Changes blocks.
 		defer func() { <-e.sem }()
 		return e.refreshHeld(ctx, background)
 	}
@@ -781,7 +787,7 @@ func (e *Engine) Sync(ctx context.Context, rev Revision) error {
 		}
 		wake := *e.advanced.Load()
 		// A failure is recorded and logged by refresh; Sync asks again.
-		_ = e.refresh(ctx, false)
+		_ = e.refresh(ctx, false, false)
 		if e.Revision() >= rev {
 			return nil
 		}

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/crmaccess/access/internal/intern"
 )
@@ -152,8 +153,11 @@ func (s *snapshot) buildMembers() {
 }
 
 // parallelMin is the fewest associates per goroutine computeEffective
-// starts: below it one goroutine does all. Tests lower it.
-var parallelMin = 16 << 10
+// starts: below it one goroutine does all. Tests lower it, while other
+// resolvers may be building, hence the atomic.
+var parallelMin atomic.Int64
+
+func init() { parallelMin.Store(16 << 10) }
 
 // computeEffective gives every associate node its effective groups. The
 // associates are independent and the compiled groups and roles are only
@@ -161,7 +165,7 @@ var parallelMin = 16 << 10
 // each, up to GOMAXPROCS at once.
 func (s *snapshot) computeEffective() {
 	n := s.assocs.len()
-	runs := min(runtime.GOMAXPROCS(0), n/parallelMin)
+	runs := min(runtime.GOMAXPROCS(0), n/int(parallelMin.Load()))
 	run := func(lo, hi int) {
 		sc := newScratch(len(s.groups))
 		sc.slab = true

@@ -66,7 +66,6 @@ func TestMain(m *testing.M) {
 // SetParallelMin sets the fewest associates per goroutine of a full
 // build's membership computation and returns a function that restores it.
 func SetParallelMin(n int) (restore func()) {
-	old := parallelMin
-	parallelMin = n
-	return func() { parallelMin = old }
+	old := parallelMin.Swap(int64(n))
+	return func() { parallelMin.Store(old) }
 }

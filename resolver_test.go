@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -215,5 +216,93 @@ func TestResolver_refreshWorkerLeavesWhenIdle(t *testing.T) {
 			t.Fatal("the refresh worker is still there 10 s after the last write")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// taggingStore embeds a memory store, so it is Infallible and a Watcher,
+// and edits what it hands on, as an application's decorator might.
+type taggingStore struct{ *memory.Store }
+
+func (w taggingStore) Changes(ctx context.Context, since access.Revision) (access.Delta, error) {
+	d, err := w.Store.Changes(ctx, since)
+	for i := range d.Associates {
+		if d.Associates[i].Attributes != nil {
+			d.Associates[i].Attributes["via"] = "wrapper"
+		}
+	}
+	return d, err
+}
+
+// TestResolverWrapperCannotChangeStore: the resolver's promise not to
+// change what the memory store hands it is made to that store only, so a
+// wrapper that edits the delta edits a copy, never the store's own rows.
+func TestResolverWrapperCannotChangeStore(t *testing.T) {
+	ctx := context.Background()
+	s := memory.New()
+	if _, err := s.Apply(ctx, access.Batch{
+		Roles:      []access.Role{{ID: 1, Name: "Sales"}},
+		Groups:     []access.Group{{ID: 10, Name: "Team A"}},
+		Associates: []access.Associate{{ID: 11, Name: "anna", Role: 1, PrimaryGroup: 10, Active: true, Attributes: map[string]string{"dept": "sales"}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e := newResolver(t, taggingStore{s}, nil)
+	if err := s.PutAssociate(ctx, access.Associate{ID: 12, Name: "bo", Role: 1, PrimaryGroup: 10, Active: true, Attributes: map[string]string{"dept": "support"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Sync(ctx, s.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []access.AssociateID{11, 12} {
+		a, err := s.Associate(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := a.Attributes["via"]; ok {
+			t.Errorf("associate %d: the wrapper's edit reached the store's own row (via=%q)", id, v)
+		}
+	}
+}
+
+// blockedStore embeds a memory store (Infallible) but its Changes blocks
+// after the first load until released: each poll asks for the changes
+// since the resolver's revision, and waits.
+type blockedStore struct {
+	*memory.Store
+	release chan struct{}
+}
+
+func (w *blockedStore) Changes(ctx context.Context, since access.Revision) (access.Delta, error) {
+	if since > 0 {
+		<-w.release
+	}
+	return w.Store.Changes(ctx, since)
+}
+
+// TestResolverPollTimeoutOverBlockingWrapper: polls go through the
+// refresh worker, so RefreshTimeout bounds them even over an Infallible
+// store whose wrapper blocks; the failures are counted.
+func TestResolverPollTimeoutOverBlockingWrapper(t *testing.T) {
+	ctx := context.Background()
+	s := &blockedStore{Store: memory.New(), release: make(chan struct{})}
+	if _, err := s.Apply(ctx, access.Batch{Roles: []access.Role{{ID: 1, Name: "Sales"}}}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := access.NewResolver(ctx, s, &access.Options{PollInterval: 5 * time.Millisecond, RefreshTimeout: 20 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	defer close(s.release)
+	deadline := time.Now().Add(10 * time.Second)
+	for e.Stats().Failures == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no background refresh failed in 10 s with RefreshTimeout 20 ms over a blocked store")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := e.Stats().LastError; !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("last error %v, want one wrapping context.DeadlineExceeded", err)
 	}
 }

@@ -105,11 +105,13 @@ type Delta struct {
 }
 
 // Infallible is an optional capability of a [Store] whose Changes cannot
-// fail, because it holds the model in the process, and which tells its
-// watchers of every write (store/memory). A resolver over it cannot fall
-// behind for want of its store, so it does not bound staleness by default
-// (see Options.MaxStaleness). A wrapper that can fail (a proxy, a fault
-// injector) must not expose the method, as embedding a Store would.
+// fail and returns at once, because it holds the model in the process,
+// and which tells its watchers of every write (store/memory). A resolver
+// over it cannot fall behind for want of its store, so it does not bound
+// staleness by default (see Options.MaxStaleness), and it refreshes on
+// the goroutine that notifies it. A wrapper that can fail or wait (a
+// proxy, a fault injector, a decorator that blocks) must not expose the
+// method, as embedding a Store would: embed it in a named field instead.
 type Infallible interface {
 	Store
 	// ChangesCannotFail does nothing; having it is the promise.

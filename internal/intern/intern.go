@@ -57,17 +57,21 @@ func (in *Maps) Intern(m map[string]string) map[string]string {
 type readOnlyKey struct{}
 
 // ReadOnly returns a context that carries the caller's promise never to
-// change the associates a store's Changes hands it under that context:
+// change the associates that store's Changes hands it under that context:
 // neither their attribute maps nor their slices. A store that keeps its
 // values unchanged once written (store/memory) may then hand out its own
-// instead of copies. Only the resolver makes the promise; the key is
-// internal, so nobody else can.
-func ReadOnly(ctx context.Context) context.Context {
-	return context.WithValue(ctx, readOnlyKey{}, true)
+// instead of copies. The promise is made to store, the value the caller
+// calls: a store that is called under it by a wrapper of itself (which
+// might change what it passes on) is not the one promised, and must copy.
+// Only the resolver makes the promise; the key is internal, so nobody
+// else can.
+func ReadOnly(ctx context.Context, store any) context.Context {
+	return context.WithValue(ctx, readOnlyKey{}, store)
 }
 
-// IsReadOnly reports whether ctx carries the promise of [ReadOnly].
-func IsReadOnly(ctx context.Context) bool {
-	v, _ := ctx.Value(readOnlyKey{}).(bool)
-	return v
+// IsReadOnly reports whether ctx carries the promise of [ReadOnly] made
+// to store itself.
+func IsReadOnly(ctx context.Context, store any) bool {
+	v := ctx.Value(readOnlyKey{})
+	return v != nil && v == store
 }

@@ -535,18 +535,19 @@ func (s *Store) Changes(ctx context.Context, since access.Revision) (access.Delt
 		}
 	}
 	s.sort(&b)
-	return access.Delta{From: since, To: to, Batch: handOut(ctx, &b)}, nil
+	return access.Delta{From: since, To: to, Batch: s.handOut(ctx, &b)}, nil
 }
 
 // handOut returns b, which shares memory with the store, for the caller of
 // Changes: a deep copy, except that the associates are the store's own
 // when ctx carries the caller's promise not to change them
-// ([intern.ReadOnly], which the resolver makes). The store never changes a
+// ([intern.ReadOnly], which the resolver makes to this store, not to a
+// wrapper calling it). The store never changes a
 // value it holds, only replaces it, so sharing them is safe; it spares a
 // write the copy of the associate's attributes and lists, and a full load
 // the copy of every associate's.
-func handOut(ctx context.Context, b *access.Batch) access.Batch {
-	if !intern.IsReadOnly(ctx) {
+func (s *Store) handOut(ctx context.Context, b *access.Batch) access.Batch {
+	if !intern.IsReadOnly(ctx, s) {
 		return b.Clone()
 	}
 	as := b.Associates
@@ -572,7 +573,7 @@ func (s *Store) full(ctx context.Context, to access.Revision) access.Delta {
 		t.all(&b)
 	}
 	s.sort(&b)
-	return access.Delta{To: to, Full: true, Batch: handOut(ctx, &b)}
+	return access.Delta{To: to, Full: true, Batch: s.handOut(ctx, &b)}
 }
 
 // all sets b's puts of the kind to every entity in the table, in id order.

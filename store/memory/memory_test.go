@@ -429,6 +429,9 @@ func TestTenants(t *testing.T) {
 	})
 }
 
+// wrapper embeds a Store, as an application's decorator would.
+type wrapper struct{ *memory.Store }
+
 // TestChangesReadOnlySharesAssociates checks both sides of
 // intern.ReadOnly: under it Changes hands out the store's own associates
 // (the same attribute map, no copy), without it a copy the caller may
@@ -456,17 +459,23 @@ func TestChangesReadOnlySharesAssociates(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		shared, err := s.Changes(intern.ReadOnly(ctx), since)
+		shared, err := s.Changes(intern.ReadOnly(ctx, s), since)
 		if err != nil || len(shared.Associates) != 1 {
 			t.Fatalf("Changes(ReadOnly, %d) = %d associates, %v", since, len(shared.Associates), err)
 		}
-		again, _ := s.Changes(intern.ReadOnly(ctx), since)
+		again, _ := s.Changes(intern.ReadOnly(ctx, s), since)
 		if !same(shared.Associates[0].Attributes, again.Associates[0].Attributes) {
 			t.Errorf("Changes(ReadOnly, %d) copied the attributes", since)
 		}
 		copied, _ := s.Changes(ctx, since)
 		if same(shared.Associates[0].Attributes, copied.Associates[0].Attributes) {
 			t.Errorf("Changes(%d) without ReadOnly shares the store's attributes", since)
+		}
+		// A promise made to another store (a wrapper that embeds this one
+		// and calls it under the resolver's context) is not made to s.
+		wrapped, _ := s.Changes(intern.ReadOnly(ctx, wrapper{s}), since)
+		if same(shared.Associates[0].Attributes, wrapped.Associates[0].Attributes) {
+			t.Errorf("Changes(%d) under a promise made to a wrapper shares the store's attributes", since)
 		}
 		copied.Associates[0].Attributes["dept"] = "changed by the caller"
 		if got := shared.Associates[0].Attributes["dept"]; got != anna.Attributes["dept"] {
