@@ -68,7 +68,7 @@ func (s *Store) Apply(ctx context.Context, b access.Batch) (access.Revision, err
 // Errors: as for Apply, but never [access.ErrCommitUnknown]. After an
 // error the caller must roll tx back.
 func (s *Store) ApplyTx(ctx context.Context, tx pgx.Tx, b access.Batch) (access.Revision, error) {
-	return s.applyTx(ctx, txConn{tx}, &b)
+	return s.applyTx(ctx, txConn{q: tx, bulk: &s.bulk}, &b)
 }
 
 // Notify calls this Store's watchers with rev, as Apply does after
