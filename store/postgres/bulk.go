@@ -2,11 +2,15 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crmaccess/access/internal/sqlstore"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // A large write suspends the foreign keys of the tables it writes: it
@@ -16,8 +20,10 @@ import (
 // own — at a million associates, most of an import's time and all of its
 // COMMIT's. Dropping a key takes an ACCESS EXCLUSIVE lock on both its
 // tables until the transaction ends, so meanwhile readers of those tables
-// wait; the store takes the locks first, in the order readers take
-// them, so that a reader half-way through a snapshot finishes first.
+// wait. The write takes the locks first, all in one statement that gives
+// up before a deadlock could be found (see lockAll), so that it neither
+// aborts a reader nor is aborted; when it cannot get them it writes row
+// by row.
 //
 // bulkPolicy says which writes do so: those that insert at least rows
 // rows, and at least a share-th of the rows the tables they write already
@@ -27,10 +33,11 @@ import (
 type bulkPolicy struct {
 	rows  int
 	share int64
+	tries int    // attempts to lock the tables (see lockAll)
 	taken func() // called for each write that takes the path, in tests
 }
 
-var defaultBulk = bulkPolicy{rows: 100_000, share: 4}
+var defaultBulk = bulkPolicy{rows: 100_000, share: 4, tries: 20}
 
 // foreignKey is a foreign key as the catalogue defines it.
 type foreignKey struct {
@@ -106,15 +113,18 @@ func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx c
 		return strings.Compare(a, b)
 	})
 	lock = slices.Compact(lock)
-	var drop, add strings.Builder
-	drop.WriteString("LOCK TABLE ")
+	var lockSQL, drop, add strings.Builder
+	lockSQL.WriteString("LOCK TABLE ")
 	for i, t := range lock {
 		if i > 0 {
-			drop.WriteString(", ")
+			lockSQL.WriteString(", ")
 		}
-		drop.WriteString(pgx.Identifier{t}.Sanitize())
+		lockSQL.WriteString(pgx.Identifier{t}.Sanitize())
 	}
-	drop.WriteString(" IN ACCESS EXCLUSIVE MODE;\n")
+	lockSQL.WriteString(" IN ACCESS EXCLUSIVE MODE")
+	if ok, err := c.lockAll(ctx, lockSQL.String()); err != nil || !ok {
+		return nil, err
+	}
 	// A table with checks still pending in the transaction cannot be
 	// altered: make them now (an ApplyTx after another, in one
 	// transaction), failing as COMMIT would for a row that refers to
@@ -161,4 +171,53 @@ func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx c
 		_, err := c.q.Exec(ctx, restore)
 		return err
 	}, nil
+}
+
+// lockAll runs lock, a LOCK TABLE statement, waiting at most half the
+// server's deadlock_timeout each time, in a savepoint rolled back (with
+// the locks it got) when the wait ends: a reader that holds one of the
+// tables and waits for another the statement already locked then goes on
+// before either side's deadlock check could abort it. It tries again
+// after a pause, up to c.bulk.tries times, and then reports false: the
+// write goes row by row instead. The transaction's lock_timeout is left as
+// it was.
+func (c txConn) lockAll(ctx context.Context, lock string) (bool, error) {
+	var wait int64
+	var old string
+	if err := c.q.QueryRow(ctx, `SELECT greatest(setting::bigint / 2, 1), current_setting('lock_timeout')
+		FROM pg_settings WHERE name = 'deadlock_timeout'`).Scan(&wait, &old); err != nil {
+		return false, err
+	}
+	set := "SELECT set_config('lock_timeout', $1, true)"
+	for try := 1; ; try++ {
+		if _, err := c.q.Exec(ctx, "SAVEPOINT access_bulk_lock"); err != nil {
+			return false, err
+		}
+		_, err := c.q.Exec(ctx, set, strconv.FormatInt(wait, 10)+"ms")
+		if err == nil {
+			_, err = c.q.Exec(ctx, lock)
+		}
+		var pgErr *pgconn.PgError
+		if err == nil {
+			if _, err := c.q.Exec(ctx, "RELEASE SAVEPOINT access_bulk_lock"); err != nil {
+				return false, err
+			}
+			_, err := c.q.Exec(ctx, set, old)
+			return err == nil, err
+		}
+		if !errors.As(err, &pgErr) || pgErr.Code != "55P03" { // lock_not_available
+			return false, err
+		}
+		if _, err := c.q.Exec(ctx, "ROLLBACK TO SAVEPOINT access_bulk_lock"); err != nil {
+			return false, err
+		}
+		if try >= c.bulk.tries {
+			return false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(time.Duration(try) * 50 * time.Millisecond):
+		}
+	}
 }

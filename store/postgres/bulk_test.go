@@ -18,7 +18,7 @@ import (
 // counts the writes that took it.
 func everyWrite(s *Store) *atomic.Int64 {
 	n := new(atomic.Int64)
-	s.bulk = bulkPolicy{rows: 0, share: 1 << 40, taken: func() { n.Add(1) }}
+	s.bulk = bulkPolicy{rows: 0, share: 1 << 40, tries: 2, taken: func() { n.Add(1) }}
 	return n
 }
 
@@ -32,7 +32,7 @@ func TestStoretestBulk(t *testing.T) {
 		func(ctx context.Context, dsn string) (*Store, error) {
 			s, err := Open(ctx, dsn, nil)
 			if err == nil {
-				s.bulk = bulkPolicy{rows: 0, share: 1 << 40, taken: func() { taken.Add(1) }}
+				s.bulk = bulkPolicy{rows: 0, share: 1 << 40, tries: 20, taken: func() { taken.Add(1) }}
 			}
 			return s, err
 		},
@@ -246,5 +246,52 @@ func TestBulkRestoreChecksEveryRow(t *testing.T) {
 		if got := foreignKeys(t, dsn); !slices.Equal(got, keys) {
 			t.Fatalf("%s: foreign keys\n%q\nwant\n%q", tc.name, got, keys)
 		}
+	}
+}
+
+// TestBulkLockBusy: while a reader holds a table a large write would lock,
+// the write gives up the locks (a few times) and writes row by row, the
+// reader unharmed; once the reader is done the next write suspends the
+// keys.
+func TestBulkLockBusy(t *testing.T) {
+	dsn := newSchema(t)
+	ctx := context.Background()
+	s := open(t, dsn, nil)
+	taken := everyWrite(s)
+	org := orggen.Generate(orggen.Config{Associates: 300, Groups: 30})
+	reader, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close(ctx)
+	tx, err := reader.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM access_associate").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("reader: %d associates, %v", n, err)
+	}
+	if _, err := s.Apply(ctx, org); err != nil {
+		t.Fatalf("import beside a reader: %v", err)
+	}
+	if taken.Load() != 0 {
+		t.Fatal("the import suspended the keys beside a reader")
+	}
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM access_group").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("reader after the import: %d groups in its snapshot, %v", n, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	org.Associates = org.Associates[:100]
+	if _, err := s.Apply(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	if taken.Load() != 1 {
+		t.Fatalf("%d writes suspended the keys after the reader ended, want 1", taken.Load())
+	}
+	if rev, err := s.Revision(ctx); err != nil || rev != 2 {
+		t.Fatalf("revision %d, %v", rev, err)
 	}
 }
