@@ -116,13 +116,16 @@ func Tables() []string {
 
 // write stores b. Every entity b puts or deletes first loses its rows
 // (its child rows go with it, ON DELETE CASCADE); then the puts are
-// inserted afresh. The deletes name their ids as a subquery (Dialect.List)
-// rather than with Dialect.In: PostgreSQL plans "id = ANY($1)" by looking
-// at every element of the array, a tenth of a second per 100,000 ids
-// whether or not any row matches. Replacing rather than updating lets one batch swap two
+// inserted afresh. Replacing rather than updating lets one batch swap two
 // associates' names under the unique index, and keeps the code the same
 // for every kind. The foreign keys between entities are deferred to
 // commit, so the order of the statements does not matter to them.
+//
+// The deletes name their ids as a subquery (Dialect.List) rather than
+// with Dialect.In: PostgreSQL plans "id = ANY($1)" by looking at every
+// element of the array, a tenth of a second per 100,000 ids whether or not
+// any row matches. A kind with many puts or deletes whose table is empty
+// deletes nothing.
 //
 // When c is a [Bulk] that suspends its checks for the write, the child
 // rows are deleted explicitly, and the checks are restored (checking
