@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"encoding/json"
 	"testing"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -61,4 +62,23 @@ func FuzzDecodeFlat(f *testing.F) {
 			t.Fatalf("decodeFlat(%q) (-encoding/json +decodeFlat):\n%s", b, diff)
 		}
 	})
+}
+
+// TestDecodeMapIn: decoding with a table of strings gives the maps
+// decoding without one gives, and two maps share the strings they repeat.
+func TestDecodeMapIn(t *testing.T) {
+	strs := interned{}
+	var maps []map[string]string
+	for _, in := range []string{`{"city": "Oslo", "dept": "R&D"}`, `{"dept":"R&D","city":"Oslo","title":"CTO"}`, `{"x":"\u00e9"}`, `null`, `{}`} {
+		got, err := decodeMapIn([]byte(in), strs)
+		want, werr := decodeMap([]byte(in))
+		if err != nil || werr != nil || !cmp.Equal(got, want) {
+			t.Fatalf("%s: decodeMapIn %v, %v; decodeMap %v, %v", in, got, err, want, werr)
+		}
+		maps = append(maps, got)
+	}
+	a, b := maps[0]["city"], maps[1]["city"]
+	if unsafe.StringData(a) != unsafe.StringData(b) || len(strs) != 6 {
+		t.Fatalf("the maps do not share their strings (%d in the table)", len(strs))
+	}
 }

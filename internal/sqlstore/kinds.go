@@ -128,9 +128,68 @@ func kindOf(k access.Kind) *kindSpec {
 }
 
 // rowSink collects rows to insert, by table.
-type rowSink map[string][][]any
+type rowSink map[string]*rowList
 
-func (w rowSink) add(table string, row ...any) { w[table] = append(w[table], row) }
+func (w rowSink) add(table string, row ...any) {
+	r := w[table]
+	if r == nil {
+		r = &rowList{}
+		w[table] = r
+	}
+	r.add(row)
+}
+
+// rows returns the rows added to table, in order.
+func (w rowSink) rows(table string) [][]any {
+	if r := w[table]; r != nil {
+		return r.all()
+	}
+	return nil
+}
+
+// rowList holds the rows of one table. A million associates make five
+// million rows: rather than allocate each row's values on their own and
+// grow one slice of them a quarter at a time (copying it each time), it
+// copies the values into slabs and the rows into chunks, each allocated
+// once, twice as large as the one before up to a bound, and never moved,
+// and makes the one slice of all the rows at the end.
+type rowList struct {
+	n      int
+	chunks [][][]any
+	slab   []any
+}
+
+// rowChunk bounds the rows of one chunk (and of one slab).
+const rowChunk = 4096
+
+func (r *rowList) add(row []any) {
+	if len(r.slab)+len(row) > cap(r.slab) {
+		r.slab = make([]any, 0, len(row)*min(max(2*cap(r.slab)/max(len(row), 1), 8), rowChunk))
+	}
+	start := len(r.slab)
+	r.slab = append(r.slab, row...)
+	if k := len(r.chunks); k == 0 || len(r.chunks[k-1]) == cap(r.chunks[k-1]) {
+		size := 8
+		if k > 0 {
+			size = min(2*cap(r.chunks[k-1]), rowChunk)
+		}
+		r.chunks = append(r.chunks, make([][]any, 0, size))
+	}
+	c := &r.chunks[len(r.chunks)-1]
+	*c = append(*c, r.slab[start:len(r.slab):len(r.slab)])
+	r.n++
+}
+
+func (r *rowList) all() [][]any {
+	if len(r.chunks) == 1 {
+		return r.chunks[0]
+	}
+	out := make([][]any, 0, r.n)
+	for _, c := range r.chunks {
+		out = append(out, c...)
+	}
+	return out
+}
 
 func addIDs[T ~int64](w rowSink, table string, owner int64, vals []T) {
 	for i, v := range vals {
@@ -163,10 +222,11 @@ func jsonMap(m map[string]string) any {
 
 // loader assembles rows of one table into a model.
 type loader struct {
-	d *Dialect
-	m *Model
-	t *table
-	n int // rows read so far
+	d    *Dialect
+	m    *Model
+	t    *table
+	n    int      // rows read so far
+	strs interned // strings of the string maps read so far
 }
 
 func (l *loader) bad(row string, format string, args ...any) error {
@@ -485,7 +545,10 @@ var associateKind = &kindSpec{
 							return l.bad(row(), "%s: %s is outside the years %d to %d", t.col, t.t.UTC().Format(time.RFC3339Nano), access.MinYear, access.MaxYear)
 						}
 					}
-					if a.Attributes, err = decodeMap(attrs); err != nil {
+					if l.strs == nil {
+						l.strs = interned{}
+					}
+					if a.Attributes, err = decodeMapIn(attrs, l.strs); err != nil {
 						return l.bad(row(), "attributes: %v", err)
 					}
 					l.m.associates.put(a.ID, a)

@@ -10,26 +10,37 @@ import (
 // set holds loaded entities of one kind, in the order they were added,
 // with an index by id. Loads add main-table rows in id order, so the list
 // is usually already the sorted slice a Batch wants, and no entity is a
-// heap object of its own.
+// heap object of its own. While the ids arrive in increasing order the set
+// keeps no map: get searches the sorted ids, starting where the last
+// lookup ended (child rows come in their owners' order), so loading a
+// million associates builds no million-entry map. The first id out of
+// order builds the index.
 type set[ID ~int64, T any] struct {
 	ids   []ID
 	list  []T
-	index map[ID]int
+	index map[ID]int // nil while ids is strictly increasing
+	hint  int        // where the last lookup in sorted ids ended
 }
 
 // reserve makes room for n more entities.
 func (s *set[ID, T]) reserve(n int) {
-	if s.index == nil {
-		s.index = make(map[ID]int, n)
-	}
 	s.ids = slices.Grow(s.ids, n)
 	s.list = slices.Grow(s.list, n)
+	adviseHuge(s.list[:cap(s.list)])
 }
 
 // put adds v, or replaces the entity with the same id.
 func (s *set[ID, T]) put(id ID, v T) {
 	if s.index == nil {
-		s.index = map[ID]int{}
+		if n := len(s.ids); n == 0 || s.ids[n-1] < id {
+			s.ids = append(s.ids, id)
+			s.list = append(s.list, v)
+			return
+		}
+		s.index = make(map[ID]int, max(len(s.ids), cap(s.ids)))
+		for i, id := range s.ids {
+			s.index[id] = i
+		}
 	}
 	if i, ok := s.index[id]; ok {
 		s.list[i] = v
@@ -40,19 +51,41 @@ func (s *set[ID, T]) put(id ID, v T) {
 	s.list = append(s.list, v)
 }
 
+// find returns the position of id, or -1.
+func (s *set[ID, T]) find(id ID) int {
+	if s.index != nil {
+		if i, ok := s.index[id]; ok {
+			return i
+		}
+		return -1
+	}
+	// Look a few places on from the last hit first.
+	for i := s.hint; i < len(s.ids) && i < s.hint+4; i++ {
+		if s.ids[i] == id {
+			s.hint = i
+			return i
+		}
+		if s.ids[i] > id {
+			break
+		}
+	}
+	if i, ok := slices.BinarySearch(s.ids, id); ok {
+		s.hint = i
+		return i
+	}
+	return -1
+}
+
 // get returns the entity with the given id, or nil. The pointer is valid
 // until the next put.
 func (s *set[ID, T]) get(id ID) *T {
-	if i, ok := s.index[id]; ok {
+	if i := s.find(id); i >= 0 {
 		return &s.list[i]
 	}
 	return nil
 }
 
-func (s *set[ID, T]) has(id ID) bool {
-	_, ok := s.index[id]
-	return ok
-}
+func (s *set[ID, T]) has(id ID) bool { return s.find(id) >= 0 }
 
 func (s *set[ID, T]) merge(o *set[ID, T]) {
 	for i, id := range o.ids {

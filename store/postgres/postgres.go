@@ -17,7 +17,13 @@
 // and maps (access_role_right, access_group_member, access_associate_group
 // and so on), whose rows go with their owner. References between entities
 // are foreign keys checked at commit; the rules and their error messages
-// are [access.Batch.Validate]'s. access_revision holds the revision
+// are [access.Batch.Validate]'s. A large write (100,000 rows or more, and
+// at least a quarter of what the tables it writes hold, by a Store whose
+// user owns the tables) suspends the foreign keys of those tables instead,
+// and adds them back after its last row, which checks every row of the
+// tables at once: PostgreSQL checks a key row by row, which at a million
+// associates is most of an import. Until such a write commits, readers of
+// the tables it writes wait for it (it holds ACCESS EXCLUSIVE locks). access_revision holds the revision
 // counter, access_change the change log, access_schema the applied
 // migrations. The SQL files under migrations/ document every column.
 //
@@ -36,7 +42,9 @@
 //
 // A write reported as failed has not taken effect. The caller's context
 // cannot cut COMMIT short: it is checked just before, and COMMIT runs to
-// its answer. Only when the connection is lost while the server commits
+// its answer, waited for 30 seconds plus 50 microseconds for each row the
+// write inserted (a write with its foreign keys in force checks them at
+// commit, row by row). Only when the connection is lost while the server commits
 // is the outcome unknown; Apply then returns an error wrapping
 // [access.ErrCommitUnknown], and [Store.Committed] asks the server, by the
 // write's transaction id, whether it committed.
@@ -206,6 +214,7 @@ type Store struct {
 	beginRead, beginWrite, beginShort string
 	searchPath                        string
 
+	bulk      bulkPolicy    // which writes suspend the foreign keys (txConn.Bulk)
 	listenPID atomic.Uint32 // backend pid of the listen connection, for tests
 	standby   bool          // the server was in recovery when the Store opened
 }
@@ -265,7 +274,7 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, opts *Options) 
 			return nil, err
 		}
 	}
-	s := &Store{pool: pool, ownPool: own, listenCfg: pool.Config().ConnConfig.Copy()}
+	s := &Store{pool: pool, ownPool: own, listenCfg: pool.Config().ConnConfig.Copy(), bulk: defaultBulk}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -278,7 +287,7 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, opts *Options) 
 	if err := s.openStandby(ctx); err != nil {
 		return nil, err
 	}
-	db := sqlstore.Conn(txConn{pool})
+	db := sqlstore.Conn(txConn{q: pool})
 	if s.opts.Schema != "" {
 		s.schema = s.opts.Schema
 		s.searchPath = pgx.Identifier{s.schema}.Sanitize()
@@ -382,7 +391,7 @@ func (s *Store) migrateTo(ctx context.Context, version int) error {
 			return fmt.Errorf("postgres: migrate: creating schema %s: %w", s.searchPath, err)
 		}
 	}
-	if err := sqlstore.Migrate(ctx, dialect, txConn{tx}, migrations, version); err != nil {
+	if err := sqlstore.Migrate(ctx, dialect, txConn{q: tx}, migrations, version); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -399,13 +408,20 @@ func (s *Store) snapshot(ctx context.Context) (sqlstore.Conn, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return txConn{tx}, func() { tx.Rollback(context.WithoutCancel(ctx)) }, nil
+	return txConn{q: tx}, func() { tx.Rollback(context.WithoutCancel(ctx)) }, nil
 }
 
 // commitTimeout bounds the wait for the answer to COMMIT, which does not
-// end with the caller's context (see inTx). A commit that takes longer is
-// reported as unknown; Store.Apply's documentation names the figure.
-const commitTimeout = 30 * time.Second
+// end with the caller's context (see inTx), plus commitPerRow for each row
+// the transaction inserted: COMMIT checks the deferred foreign keys of
+// every row a write inserted with them in force, about ten microseconds
+// a key, so a batch of a million associates may legitimately take longer
+// than 30 s to commit. A commit that takes longer is reported as unknown;
+// Store.Apply's documentation names the figures.
+const (
+	commitTimeout = 30 * time.Second
+	commitPerRow  = 50 * time.Microsecond
+)
 
 // inTx runs fn in a new READ COMMITTED transaction and commits it if fn
 // succeeds.
@@ -426,7 +442,8 @@ func (s *Store) inTx(ctx context.Context, op string, fn func(c sqlstore.Conn) (a
 		return 0, fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	rev, err := fn(txConn{tx})
+	var rows int
+	rev, err := fn(txConn{q: tx, rows: &rows, bulk: &s.bulk})
 	if err != nil {
 		return 0, readOnly(op, err)
 	}
@@ -437,7 +454,7 @@ func (s *Store) inTx(ctx context.Context, op string, fn func(c sqlstore.Conn) (a
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("postgres: %s: before commit: %w", op, err)
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout+time.Duration(rows)*commitPerRow)
 	defer cancel()
 	if err := tx.Commit(cctx); err != nil {
 		if commitRefused(err) {
@@ -529,13 +546,16 @@ func (s *Store) announce(ctx context.Context, c sqlstore.Conn, rev access.Revisi
 	return nil
 }
 
-// dialect tells the shared SQL code about PostgreSQL.
+// dialect tells the shared SQL code about PostgreSQL. InText names its
+// strings as a subquery: PostgreSQL plans "col = ANY($1)" by looking at
+// every element, which for the names of a million associates (the lookup
+// of an import's names) takes over a second.
 var dialect = &sqlstore.Dialect{
 	Name:   "postgres",
 	In:     func(col string) string { return col + " = ANY($1::bigint[])" },
 	IDs:    func(ids []int64) any { return ids },
 	List:   "SELECT unnest($1::bigint[])",
-	InText: func(col string) string { return col + " = ANY($1::text[])" },
+	InText: func(col string) string { return col + " IN (SELECT unnest($1::text[]))" },
 	Texts:  func(s []string) any { return s },
 	Time:   func(t time.Time) any { return t },
 	ScanTime: func() (any, func() (time.Time, error)) {
@@ -563,10 +583,18 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// txConn adapts a pgx transaction (or pool) to sqlstore.Conn.
-type txConn struct{ q querier }
+// txConn adapts a pgx transaction (or pool) to sqlstore.Conn. If rows is
+// not nil, Insert adds the number of rows it inserts to it. bulk, for a
+// write transaction, says when a write suspends the foreign keys (see
+// txConn.Bulk); nil never.
+type txConn struct {
+	q    querier
+	rows *int
+	bulk *bulkPolicy
+}
 
 func (c txConn) Query(ctx context.Context, sql string, args ...any) (sqlstore.Rows, error) {
 	rows, err := c.q.Query(ctx, sql, args...)
@@ -589,6 +617,9 @@ const copyThreshold = 64
 // Insert adds rows to table: with one multi-row INSERT for a few rows, by
 // COPY from copyThreshold rows on.
 func (c txConn) Insert(ctx context.Context, table string, cols []string, rows [][]any) error {
+	if c.rows != nil {
+		*c.rows += len(rows)
+	}
 	if len(rows) >= copyThreshold {
 		_, err := c.q.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
 		return err

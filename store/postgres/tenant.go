@@ -65,7 +65,7 @@ func (c shortConn) Exec(ctx context.Context, sql string, args ...any) error {
 
 func (c shortConn) Insert(ctx context.Context, table string, cols []string, rows [][]any) error {
 	return pgx.BeginTxFunc(ctx, c.s.pool, pgx.TxOptions{BeginQuery: c.s.beginShort}, func(tx pgx.Tx) error {
-		return txConn{tx}.Insert(ctx, table, cols, rows)
+		return txConn{q: tx}.Insert(ctx, table, cols, rows)
 	})
 }
 

@@ -1,0 +1,223 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmaccess/access/internal/sqlstore"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// A large write suspends the foreign keys of the tables it writes: it
+// drops them before its first row and adds them back after its last,
+// which checks every row of each table at once (one join per key),
+// where PostgreSQL otherwise checks each row inserted or deleted on its
+// own — at a million associates, most of an import's time and all of its
+// COMMIT's. Dropping a key takes an ACCESS EXCLUSIVE lock on both its
+// tables until the transaction ends, so meanwhile readers of those tables
+// wait. The write takes the locks first, all in one statement that gives
+// up before a deadlock could be found (see lockAll), so that it neither
+// aborts a reader nor is aborted; when it cannot get them it writes row
+// by row.
+//
+// bulkPolicy says which writes do so: those that insert at least rows
+// rows, and at least a share-th of the rows the tables they write already
+// hold (PostgreSQL's estimate), since adding the keys back checks the
+// whole tables, not only the new rows. Tests lower it to send every write
+// this way.
+type bulkPolicy struct {
+	rows  int
+	share int64
+	tries int    // attempts to lock the tables (see lockAll)
+	taken func() // called for each write that takes the path, in tests
+}
+
+var defaultBulk = bulkPolicy{rows: 100_000, share: 4, tries: 20}
+
+// foreignKey is a foreign key as the catalogue defines it.
+type foreignKey struct {
+	name, table, refTable, def string
+	deferrable                 bool
+}
+
+// Bulk suspends the foreign keys between tables and any other table,
+// when the write is large, the current user owns the tables (only their
+// owner may alter them) and the write is not small beside what the tables
+// hold; see [sqlstore.Bulk].
+func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx context.Context) error, error) {
+	if c.bulk == nil || rows < c.bulk.rows {
+		return nil, nil
+	}
+	res, err := c.q.Query(ctx, `SELECT current_schema(), k.conname, t.relname, r.relname, pg_get_constraintdef(k.oid), k.condeferrable,
+		pg_has_role(t.relowner, 'USAGE') AND pg_has_role(r.relowner, 'USAGE'),
+		CASE WHEN t.relname = ANY($1) THEN greatest(t.reltuples, 0)::bigint ELSE 0 END
+		FROM pg_constraint k
+		JOIN pg_class t ON t.oid = k.conrelid
+		JOIN pg_class r ON r.oid = k.confrelid
+		WHERE k.contype = 'f'
+		AND t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+		AND (t.relname = ANY($1) OR r.relname = ANY($1))
+		ORDER BY t.relname, k.conname`, tables)
+	if err != nil {
+		return nil, err
+	}
+	var keys []foreignKey
+	var schema string
+	owner := true
+	held := map[string]int64{}
+	for res.Next() {
+		var k foreignKey
+		var own bool
+		var n int64
+		if err := res.Scan(&schema, &k.name, &k.table, &k.refTable, &k.def, &k.deferrable, &own, &n); err != nil {
+			res.Close()
+			return nil, err
+		}
+		keys = append(keys, k)
+		owner = owner && own
+		held[k.table] = n
+	}
+	res.Close()
+	if err := res.Err(); err != nil {
+		return nil, err
+	}
+	var stored int64
+	for _, n := range held {
+		stored += n
+	}
+	if len(keys) == 0 || !owner || int64(rows)*c.bulk.share < stored {
+		return nil, nil
+	}
+
+	// Lock every table a key joins, in the order readers take them.
+	order := sqlstore.Tables()
+	rank := func(t string) int {
+		if i := slices.Index(order, t); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	var lock []string
+	for _, k := range keys {
+		lock = append(lock, k.table, k.refTable)
+	}
+	slices.SortStableFunc(lock, func(a, b string) int {
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra - rb
+		}
+		return strings.Compare(a, b)
+	})
+	lock = slices.Compact(lock)
+	var lockSQL, drop, add strings.Builder
+	lockSQL.WriteString("LOCK TABLE ")
+	for i, t := range lock {
+		if i > 0 {
+			lockSQL.WriteString(", ")
+		}
+		lockSQL.WriteString(pgx.Identifier{t}.Sanitize())
+	}
+	lockSQL.WriteString(" IN ACCESS EXCLUSIVE MODE")
+	if ok, err := c.lockAll(ctx, lockSQL.String()); err != nil || !ok {
+		return nil, err
+	}
+	// A table with checks still pending in the transaction cannot be
+	// altered: make them now (an ApplyTx after another, in one
+	// transaction), failing as COMMIT would for a row that refers to
+	// nothing.
+	deferred := false
+	for _, k := range keys {
+		if k.deferrable {
+			if deferred {
+				drop.WriteString(", ")
+			} else {
+				drop.WriteString("SET CONSTRAINTS ")
+				deferred = true
+			}
+			drop.WriteString(pgx.Identifier{schema, k.name}.Sanitize())
+		}
+	}
+	if deferred {
+		drop.WriteString(" IMMEDIATE;\n")
+	}
+	for i, k := range keys {
+		t, name := pgx.Identifier{k.table}.Sanitize(), pgx.Identifier{k.name}.Sanitize()
+		if i == 0 || keys[i-1].table != k.table {
+			if i > 0 {
+				drop.WriteString(";\n")
+				add.WriteString(";\n")
+			}
+			drop.WriteString("ALTER TABLE " + t)
+			add.WriteString("ALTER TABLE " + t)
+		} else {
+			drop.WriteString(",")
+			add.WriteString(",")
+		}
+		drop.WriteString(" DROP CONSTRAINT " + name)
+		add.WriteString(" ADD CONSTRAINT " + name + " " + k.def)
+	}
+	if _, err := c.q.Exec(ctx, drop.String()); err != nil {
+		return nil, err
+	}
+	if c.bulk.taken != nil {
+		c.bulk.taken()
+	}
+	restore := add.String()
+	return func(ctx context.Context) error {
+		_, err := c.q.Exec(ctx, restore)
+		return err
+	}, nil
+}
+
+// lockAll runs lock, a LOCK TABLE statement, waiting at most half the
+// server's deadlock_timeout each time, in a savepoint rolled back (with
+// the locks it got) when the wait ends: a reader that holds one of the
+// tables and waits for another the statement already locked then goes on
+// before either side's deadlock check could abort it. It tries again
+// after a pause, up to c.bulk.tries times, and then reports false: the
+// write goes row by row instead. The transaction's lock_timeout is left as
+// it was.
+func (c txConn) lockAll(ctx context.Context, lock string) (bool, error) {
+	var wait int64
+	var old string
+	if err := c.q.QueryRow(ctx, `SELECT greatest(setting::bigint / 2, 1), current_setting('lock_timeout')
+		FROM pg_settings WHERE name = 'deadlock_timeout'`).Scan(&wait, &old); err != nil {
+		return false, err
+	}
+	set := "SELECT set_config('lock_timeout', $1, true)"
+	for try := 1; ; try++ {
+		if _, err := c.q.Exec(ctx, "SAVEPOINT access_bulk_lock"); err != nil {
+			return false, err
+		}
+		_, err := c.q.Exec(ctx, set, strconv.FormatInt(wait, 10)+"ms")
+		if err == nil {
+			_, err = c.q.Exec(ctx, lock)
+		}
+		var pgErr *pgconn.PgError
+		if err == nil {
+			if _, err := c.q.Exec(ctx, "RELEASE SAVEPOINT access_bulk_lock"); err != nil {
+				return false, err
+			}
+			_, err := c.q.Exec(ctx, set, old)
+			return err == nil, err
+		}
+		if !errors.As(err, &pgErr) || pgErr.Code != "55P03" { // lock_not_available
+			return false, err
+		}
+		if _, err := c.q.Exec(ctx, "ROLLBACK TO SAVEPOINT access_bulk_lock"); err != nil {
+			return false, err
+		}
+		if try >= c.bulk.tries {
+			return false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(time.Duration(try) * 50 * time.Millisecond):
+		}
+	}
+}
