@@ -29,7 +29,23 @@ type Maps struct {
 // Intern returns a map equal to m: the first equal map it was given, or
 // m.
 func (in *Maps) Intern(m map[string]string) map[string]string {
+	return in.intern(m, false)
+}
+
+// Own returns a map equal to m that m's owner cannot change: a copy of
+// m, shared with every equal map Own was given before, or, once Maps has
+// given up, a copy of its own. A nil m gives nil. Interning before
+// copying saves the copy, which is most of the cost of taking in a large
+// batch of associates.
+func (in *Maps) Own(m map[string]string) map[string]string {
+	return in.intern(m, true)
+}
+
+func (in *Maps) intern(m map[string]string, own bool) map[string]string {
 	if len(m) == 0 || in.new >= giveUp && 2*in.new > in.tries {
+		if own {
+			return maps.Clone(m)
+		}
 		return m
 	}
 	if in.seen == nil {
@@ -49,6 +65,9 @@ func (in *Maps) Intern(m map[string]string) map[string]string {
 		}
 	}
 	in.new++
+	if own {
+		m = maps.Clone(m)
+	}
 	in.seen[h] = append(in.seen[h], m)
 	return m
 }
