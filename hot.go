@@ -111,7 +111,7 @@ func (s *snapshot) memberHot(h *hotAssoc, g int32) bool {
 		return false
 	}
 	if h.flags&hotManyPersonal != 0 {
-		_, ok := slices.BinarySearch(s.assocs.at(h.personalStart).groups, g)
+		_, ok := slices.BinarySearch(s.assocs.at(h.personalStart).personal, g)
 		return ok
 	}
 	return contains(s.personalGroups[h.personalStart:h.personalStart+int32(h.personalCount)], g)
@@ -187,9 +187,22 @@ func (s *snapshot) memberOf(x subj, g int32) bool {
 	return x.h != nil && s.memberHot(x.h, g)
 }
 
-// makeHot computes the header of node n (nil for a deleted associate).
-// Its personal groups are appended to s.pers, which the caller must own.
-func (s *snapshot) makeHot(n *assocNode) hotAssoc {
+// makeHot computes the header of node n (nil for a deleted associate),
+// whose personal groups (its effective groups beyond its role's closure,
+// sorted) are personal. It appends them to s.personalGroups, which the
+// caller must own, unless there are more than persMax: the header then
+// points at the node, whose own list they must be (assocNode.personal).
+func (s *snapshot) makeHot(n *assocNode, personal []int32) hotAssoc {
+	h := s.makeHotBase(n)
+	if n != nil {
+		s.setPersonal(&h, n, personal)
+	}
+	return h
+}
+
+// makeHotBase is makeHot without the personal groups: the header's bloom
+// filter, personalStart, personalCount and hotManyPersonal are left zero.
+func (s *snapshot) makeHotBase(n *assocNode) hotAssoc {
 	h := hotAssoc{role: -1, primary: -1}
 	if n == nil {
 		return h
@@ -217,42 +230,52 @@ func (s *snapshot) makeHot(n *assocNode) hotAssoc {
 		h.flags |= hotOddPrimary
 	}
 	h.policyMask = n.policyMask
-	var closure []int32
 	if slot, ok := s.roleSlot[n.role]; ok {
 		h.role = slot
-		if r := s.roleAt[slot]; r != nil && n.typ == Internal {
-			closure = r.closure
-		}
 	} else if n.role != 0 {
 		h.flags |= hotOddRole
-	}
-	// Personal groups: n.groups without the role's closure; both sorted.
-	k := 0
-	start := len(s.personalGroups)
-	for _, g := range n.groups {
-		for k < len(closure) && closure[k] < g {
-			k++
-		}
-		if k < len(closure) && closure[k] == g {
-			continue
-		}
-		h.bloom |= hotBit(g)
-		s.personalGroups = append(s.personalGroups, g)
-	}
-	if np := len(s.personalGroups) - start; np > persMax {
-		// Search the node's full list instead; pers then holds the
-		// associate's index.
-		s.personalGroups = s.personalGroups[:start]
-		h.flags |= hotManyPersonal
-		h.personalStart = n.idx
-	} else {
-		h.personalStart, h.personalCount = int32(start), uint16(np)
 	}
 	return h
 }
 
-// buildHot computes every header afresh, with a new overflow array.
+// setPersonal gives header h of node n the personal groups personal, as
+// makeHot describes.
+func (s *snapshot) setPersonal(h *hotAssoc, n *assocNode, personal []int32) {
+	for _, g := range personal {
+		h.bloom |= hotBit(g)
+	}
+	if len(personal) > persMax {
+		// Search the node's list instead; personalStart then holds the
+		// associate's index.
+		h.flags |= hotManyPersonal
+		h.personalStart = n.idx
+		return
+	}
+	if len(personal) > 0 {
+		h.personalStart, h.personalCount = int32(len(s.personalGroups)), uint16(len(personal))
+		s.personalGroups = append(s.personalGroups, personal...)
+	}
+}
+
+// buildHot computes every header afresh, with a new personal-group
+// array. The personal groups come from s.pending after a build's
+// memberships, else from the headers being replaced.
 func (s *snapshot) buildHot() {
+	personal := s.pending
+	if personal == nil {
+		personal = make([][]int32, s.assocs.len())
+		for i, n := range s.assocs.all() {
+			if n != nil {
+				personal[i] = s.personalOf(n)
+			}
+		}
+	}
+	total := 0
+	for _, p := range personal {
+		if len(p) <= persMax {
+			total += len(p)
+		}
+	}
 	s.hot = make([]*hotChunk, (s.assocs.len()+hotLen-1)/hotLen)
 	// One allocation for all chunks, so that the kernel can back it with
 	// huge pages; chunks copied by later updates are allocated one by one.
@@ -262,13 +285,16 @@ func (s *snapshot) buildHot() {
 	}
 	s.cow.claim(cowHot)
 	s.cow.claim(cowChunks)
-	s.personalGroups, s.personalDead = nil, 0
+	// An eighth more room than the headers take, so that updates append
+	// in place for a while before the array must move.
+	s.personalGroups, s.personalDead = make([]int32, 0, total+total/8), 0
 	s.personalArena = &persArena{}
 	s.assocRole = newChunked[int32](s.cow, s.assocs.len())
 	for i, n := range s.assocs.all() {
-		*s.hotAt(i) = s.makeHot(n)
+		*s.hotAt(i) = s.makeHot(n, personal[i])
 		s.assocRole.set(s.cow, i, s.hotAt(i).role)
 	}
+	s.pending = nil
 	s.personalArena.top.Store(int64(len(s.personalGroups)))
 	if len(all) > 0 {
 		adviseHuge(unsafe.Pointer(&all[0]), uintptr(len(all))*unsafe.Sizeof(all[0]))
@@ -305,8 +331,9 @@ func (s *snapshot) hotWriter() *hotWriter {
 // one appends to it rather than copying it.
 type persArena struct{ top atomic.Int64 }
 
-// set recomputes the header of associate index i from the snapshot's node.
-func (w *hotWriter) set(i int32) {
+// set recomputes the header of associate index i from the snapshot's
+// node, whose personal groups are personal (see makeHot).
+func (w *hotWriter) set(i int32, personal []int32) {
 	s := w.s
 	for int(i) >= len(s.hot)*hotLen {
 		s.hot = append(s.hot, new(hotChunk))
@@ -318,7 +345,26 @@ func (w *hotWriter) set(i int32) {
 	s.ownChunk(i >> hotShift)
 	h := s.hotAt(i)
 	s.personalDead += int(h.personalCount)
-	*h = s.makeHot(s.assocs.at(i))
+	*h = s.makeHot(s.assocs.at(i), personal)
+	if s.assocRole.at(i) != h.role {
+		s.assocRole.set(s.cow, i, h.role)
+	}
+}
+
+// refresh recomputes the header of associate index i from the snapshot's
+// node, keeping its personal groups: for a node whose memberships did not
+// change, and whose role's closure did not either.
+func (w *hotWriter) refresh(i int32) {
+	s := w.s
+	s.ownChunk(i >> hotShift)
+	h := s.hotAt(i)
+	n := s.assocs.at(i)
+	nh := s.makeHotBase(n)
+	if n != nil {
+		nh.bloom, nh.personalStart, nh.personalCount = h.bloom, h.personalStart, h.personalCount
+		nh.flags |= h.flags & hotManyPersonal
+	}
+	*h = nh
 	if s.assocRole.at(i) != h.role {
 		s.assocRole.set(s.cow, i, h.role)
 	}

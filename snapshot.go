@@ -82,6 +82,10 @@ type snapshot struct {
 	// groups an associate has beyond its role's closure, each header
 	// pointing at its run. Mutable: see the type's comment.
 	personalGroups []int32
+	// pending holds, while a build has computed the associates'
+	// memberships but not yet their headers, each one's personal groups
+	// by index (see personalOf); buildHot consumes it. Nil otherwise.
+	pending [][]int32
 	// personalDead counts the entries of pers that no header refers to any
 	// more; pers is compacted when they outnumber the live ones.
 	personalDead int
@@ -217,9 +221,14 @@ type upEdge struct {
 // explanations. Decisions read the associate's header instead (see
 // hotAssoc), which is computed from the node.
 type assocNode struct {
-	// groups are the indexes of the effective groups, sorted. Their
-	// explanations are computed when asked (see snapshot.viasOf).
-	groups []int32
+	// personal lists the associate's personal groups (its effective
+	// groups beyond its role's closure, sorted) when there are more than
+	// its header can count (hotManyPersonal); nil otherwise, the header's
+	// run in snapshot.personalGroups holding them. The full list of
+	// effective groups is not kept: snapshot.groupsOf merges the role's
+	// closure with the personal groups when asked, and their explanations
+	// are computed when asked too (see snapshot.explanations).
+	personal []int32
 	// policyMask has bit b set when the associate is a member of the
 	// policy group with bit b (see snapshot.policyBit): the few groups that
 	// grants, defaults, sharing rules and categories name, tested on every
@@ -451,6 +460,89 @@ func (s *snapshot) group(id GroupID) (int32, *groupNode) {
 		return -1, nil
 	}
 	return i, s.groups[i]
+}
+
+// roleClosure returns the role closure that the effective groups of an
+// associate with the given role and type include: the role's, for an
+// Internal associate whose role exists; nil otherwise. It is the rule
+// memberHot and makeHot follow, read from the role slots rather than a
+// header.
+func (s *snapshot) roleClosure(role RoleID, typ AssociateType) []int32 {
+	if typ != Internal {
+		return nil
+	}
+	if slot, ok := s.roleSlot[role]; ok {
+		if r := s.roleAt[slot]; r != nil {
+			return r.closure
+		}
+	}
+	return nil
+}
+
+// closureOf returns the role closure node n's effective groups include
+// (see roleClosure), from its header once the headers are built.
+func (s *snapshot) closureOf(n *assocNode) []int32 {
+	if s.pending != nil {
+		return s.roleClosure(n.role, n.typ)
+	}
+	h := s.hotAt(n.idx)
+	if h.role >= 0 && h.typ == uint8(Internal) {
+		if r := s.roleAt[h.role]; r != nil {
+			return r.closure
+		}
+	}
+	return nil
+}
+
+// personalOf returns node n's personal groups: its effective groups
+// beyond closureOf(n), sorted. They are the header's run in
+// s.personalGroups, or the node's own list with hotManyPersonal, or,
+// while a build has made no headers yet, s.pending's. The result is
+// shared: callers must not change it.
+func (s *snapshot) personalOf(n *assocNode) []int32 {
+	if s.pending != nil {
+		return s.pending[n.idx]
+	}
+	h := s.hotAt(n.idx)
+	switch {
+	case h.flags&hotManyPersonal != 0:
+		return n.personal
+	case h.personalCount == 0:
+		return nil
+	}
+	return s.personalGroups[h.personalStart : h.personalStart+int32(h.personalCount)]
+}
+
+// groupsOf returns the indexes of node n's effective groups, sorted: its
+// role's closure merged with its personal groups (the two never share a
+// group). It allocates only when both are non-empty; the result may be
+// shared with the snapshot, so callers must not change it. Decisions do
+// not call it: they test one group at a time against the header
+// (memberHot).
+func (s *snapshot) groupsOf(n *assocNode) []int32 {
+	closure, personal := s.closureOf(n), s.personalOf(n)
+	switch {
+	case len(personal) == 0:
+		return closure
+	case len(closure) == 0:
+		return personal
+	}
+	return unionInto(make([]int32, 0, len(closure)+len(personal)), closure, personal)
+}
+
+// policyMaskOfNode is policyMaskOf for node n's effective groups, without
+// merging them into one list.
+func (s *snapshot) policyMaskOfNode(n *assocNode) (mask [policyBits / 64]uint64) {
+	return s.policyMaskOfSplit(s.closureOf(n), s.personalOf(n))
+}
+
+// policyMaskOfSplit is policyMaskOf for the groups of two lists.
+func (s *snapshot) policyMaskOfSplit(a, b []int32) (mask [policyBits / 64]uint64) {
+	m, n := s.policyMaskOf(a), s.policyMaskOf(b)
+	for k := range mask {
+		mask[k] = m[k] | n[k]
+	}
+	return mask
 }
 
 // policyBits is how many policy groups get a bit in every associate's policyMask.

@@ -105,9 +105,11 @@ func TestTypeOfFewAndMany(t *testing.T) {
 	}
 }
 
-// TestEffectiveIsWhatReachAllReaches checks that effective, which merges
-// the role's closure into the associate's own reach, gives the groups the
-// full walk reaches, for built snapshots and for updated ones.
+// TestEffectiveIsWhatReachAllReaches checks that an associate's role
+// closure and personal groups (personalGroupsOf, which leaves the closure
+// out of the associate's own reach) are apart and together give the
+// groups the full walk reaches, for built snapshots and for updated ones,
+// and that groupsOf gives those too.
 func TestEffectiveIsWhatReachAllReaches(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		b := genOrg(t)
@@ -127,11 +129,13 @@ func TestEffectiveIsWhatReachAllReaches(t *testing.T) {
 				if snap.reachAll(&n.a, sc) {
 					want = sc.sorted()
 				}
-				if !slices.Equal(n.groups, want) {
-					t.Fatalf("rev %d associate %d: groups %v, reachAll reaches %v", snap.rev, n.a.ID, n.groups, want)
+				if got := snap.groupsOf(n); !slices.Equal(got, want) {
+					t.Fatalf("rev %d associate %d: groups %v, reachAll reaches %v", snap.rev, n.a.ID, got, want)
 				}
-				if got := snap.effective(&n.a, sc); !slices.Equal(got, want) {
-					t.Fatalf("rev %d associate %d: effective %v, reachAll reaches %v", snap.rev, n.a.ID, got, want)
+				closure := snap.roleClosure(n.a.Role, n.a.Type)
+				personal := snap.personalGroupsOf(&n.a, closure, sc)
+				if got := unionInto(nil, closure, personal); !slices.Equal(got, want) || len(got) != len(closure)+len(personal) {
+					t.Fatalf("rev %d associate %d: closure %v and personal groups %v, reachAll reaches %v", snap.rev, n.a.ID, closure, personal, want)
 				}
 			}
 		}
