@@ -167,8 +167,7 @@ var parallelMin atomic.Int64
 func init() { parallelMin.Store(16 << 10) }
 
 // computeEffective computes every associate's personal groups (see
-// personalGroupsOf) into s.pending, for buildMembers and buildHot, and
-// gives the nodes with more than a header counts their own list. The
+// personalGroupsOf) into s.pending, for buildMembers and buildHot. The
 // associates are independent and the compiled groups and roles are only
 // read, so it splits them into runs computed in parallel, one scratch
 // each, up to GOMAXPROCS at once.
@@ -181,11 +180,7 @@ func (s *snapshot) computeEffective() {
 		sc.slab = true
 		for i := lo; i < hi; i++ {
 			if a := s.assocs.at(int32(i)); a != nil {
-				p := s.personalGroupsOf(&a.a, s.roleClosure(a.role, a.typ), sc)
-				s.pending[i] = p
-				if len(p) > persMax {
-					a.personal = p
-				}
+				s.pending[i] = s.personalGroupsOf(&a.a, s.roleClosure(a.a.Role, a.a.Type), sc)
 			}
 		}
 	}

@@ -45,10 +45,10 @@ func checkHeaders(s *snapshot) error {
 		if gi, g := s.group(n.a.PrimaryGroup); g != nil && h.primary != gi {
 			return fmt.Errorf("associate %d: header primary %d, want %d", n.a.ID, h.primary, gi)
 		}
-		if many := h.flags&hotManyPersonal != 0; many != (n.personal != nil) {
-			return fmt.Errorf("associate %d: header says many personal groups %v, node lists %d", n.a.ID, many, len(n.personal))
-		}
 		closure, personal := s.closureOf(n), s.personalOf(n)
+		if many := h.flags&hotManyPersonal != 0; many != (len(personal) > persMax) || !many && len(personal) != int(h.personalCount) {
+			return fmt.Errorf("associate %d: header %+v for %d personal groups", n.a.ID, *h, len(personal))
+		}
 		for _, g := range personal {
 			if contains(closure, g) {
 				return fmt.Errorf("associate %d: personal group index %d is in its role's closure", n.a.ID, g)

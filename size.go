@@ -178,9 +178,7 @@ func assocNodeBytes(a *assocNode, attrs map[unsafe.Pointer]struct{}) int64 {
 	if a == nil {
 		return 0
 	}
-	// A node keeps only the personal groups its header cannot count; the
-	// others are in the personal-group array, counted once.
-	n := int64(unsafe.Sizeof(*a)) + sliceBytes(a.personal)
+	n := int64(unsafe.Sizeof(*a))
 	x := &a.a
 	n += int64(len(x.Name)) + int64(len(x.Email)) + sliceBytes(x.Groups) + sliceBytes(x.Projects) + sliceBytes(x.Categories)
 	if x.Attributes == nil {

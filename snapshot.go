@@ -217,50 +217,39 @@ type upEdge struct {
 	dist    int32
 }
 
-// assocNode is an associate with its effective memberships and their
-// explanations. Decisions read the associate's header instead (see
-// hotAssoc), which is computed from the node.
+// assocNode is an associate as the snapshot keeps it. Its memberships are
+// not kept here: they are its role's closure and its personal groups, the
+// run its header points at (see groupsOf), and their explanations are
+// computed when asked (see snapshot.explanations). Decisions read the
+// header (see hotAssoc), not the node.
 type assocNode struct {
-	// personal lists the associate's personal groups (its effective
-	// groups beyond its role's closure, sorted) when there are more than
-	// its header can count (hotManyPersonal); nil otherwise, the header's
-	// run in snapshot.personalGroups holding them. The full list of
-	// effective groups is not kept: snapshot.groupsOf merges the role's
-	// closure with the personal groups when asked, and their explanations
-	// are computed when asked too (see snapshot.explanations).
-	personal []int32
 	// policyMask has bit b set when the associate is a member of the
 	// policy group with bit b (see snapshot.policyBit): the few groups that
 	// grants, defaults, sharing rules and categories name, tested on every
 	// decision. The header carries a copy.
 	policyMask [policyBits / 64]uint64
-	// role, primary, typ, active and window copy the fields of a that
-	// the header is computed from, beside the membership lists.
-	role    RoleID
-	primary GroupID
-	typ     AssociateType
-	active  bool
-	window  bool // has a validity window
-	// a is the associate as the store sent it, for explanations, smart
-	// rules and validity windows.
+	// a is the associate as the store sent it, which the header is
+	// computed from, for explanations, smart rules and validity windows.
 	a Associate
 	// idx is the associate's index, so that a node found by id leads
 	// back to its header.
 	idx int32
 }
 
-// newAssocNode makes the node of an associate, without memberships.
+// newAssocNode makes the node of an associate.
 func newAssocNode(a Associate) *assocNode {
-	return &assocNode{a: a, role: a.Role, primary: a.PrimaryGroup, typ: a.Type, active: a.Active,
-		window: !a.ValidFrom.IsZero() || !a.ValidTo.IsZero()}
+	return &assocNode{a: a}
 }
+
+// window reports whether the associate has a validity window.
+func (n *assocNode) window() bool { return !n.a.ValidFrom.IsZero() || !n.a.ValidTo.IsZero() }
 
 // via is one step of a membership's explanation: either a base reason
 // (primary, secondary, role, role tree, smart) with from() == -1, or
 // ViaGroup with from() the index of the included group one step closer to
 // the associate. It packs both into four bytes, with the reason in the
 // low three bits. Vias are computed when an explanation is asked for
-// (snapshot.viasOf), not kept.
+// (snapshot.explanations), not kept.
 type via uint32
 
 func mkVia(from int32, r Reason) via { return via(uint32(from+1)<<3 | uint32(r&7)) }
@@ -483,7 +472,7 @@ func (s *snapshot) roleClosure(role RoleID, typ AssociateType) []int32 {
 // (see roleClosure), from its header once the headers are built.
 func (s *snapshot) closureOf(n *assocNode) []int32 {
 	if s.pending != nil {
-		return s.roleClosure(n.role, n.typ)
+		return s.roleClosure(n.a.Role, n.a.Type)
 	}
 	h := s.hotAt(n.idx)
 	if h.role >= 0 && h.typ == uint8(Internal) {
@@ -496,21 +485,17 @@ func (s *snapshot) closureOf(n *assocNode) []int32 {
 
 // personalOf returns node n's personal groups: its effective groups
 // beyond closureOf(n), sorted. They are the header's run in
-// s.personalGroups, or the node's own list with hotManyPersonal, or,
-// while a build has made no headers yet, s.pending's. The result is
-// shared: callers must not change it.
+// s.personalGroups or, while a build has made no headers yet, s.pending's.
+// The result is shared: callers must not change it.
 func (s *snapshot) personalOf(n *assocNode) []int32 {
 	if s.pending != nil {
 		return s.pending[n.idx]
 	}
 	h := s.hotAt(n.idx)
-	switch {
-	case h.flags&hotManyPersonal != 0:
-		return n.personal
-	case h.personalCount == 0:
+	if h.personalCount == 0 && h.flags&hotManyPersonal == 0 {
 		return nil
 	}
-	return s.personalGroups[h.personalStart : h.personalStart+int32(h.personalCount)]
+	return s.personalRun(h)
 }
 
 // groupsOf returns the indexes of node n's effective groups, sorted: its

@@ -118,7 +118,7 @@ func (s *snapshot) applyLicenceWrites(old *snapshot, d *Delta) (relicensed []int
 		return nil
 	}
 	for i, n := range s.assocs.all() {
-		if n != nil && uint(n.typ) < 64 && need&(1<<uint(n.typ)) != 0 {
+		if n != nil && uint(n.a.Type) < 64 && need&(1<<uint(n.a.Type)) != 0 {
 			relicensed = append(relicensed, int32(i))
 		}
 	}
@@ -697,7 +697,7 @@ func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32, plan *n
 		}
 		nn := newAssocNode(n.a)
 		nn.idx = i
-		closure := s.roleClosure(nn.role, nn.typ)
+		closure := s.roleClosure(nn.a.Role, nn.a.Type)
 		// An associate the delta writes has a fresh node, and its base
 		// groups may have moved: it is computed afresh. The plan moves no
 		// role's closure.
@@ -707,9 +707,6 @@ func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32, plan *n
 			is = s.renest(&nn.a, closure, was, plan, in)
 		} else {
 			is = s.personalGroupsOf(&nn.a, closure, sc)
-		}
-		if len(is) > persMax {
-			nn.personal = is
 		}
 		nn.policyMask = s.policyMaskOfSplit(closure, is)
 		s.assocs.set(s.cow, i, nn)
