@@ -52,7 +52,7 @@ func (e *Engine) Field(ctx context.Context, who AssociateID, key string) (FieldV
 			continue
 		}
 		if vias == nil {
-			groups, vias = s.explanations(n)
+			_, vias = s.explanations(n) // they explain groupsOf(n), as groups is
 		}
 		hops := hops(groups, vias, i)
 		if s.groups[g].group.ID == n.a.PrimaryGroup {
