@@ -125,10 +125,14 @@ func (s *snapshot) buildMembers() {
 		if n == nil {
 			continue
 		}
-		for _, g := range n.groups {
+		closure, personal := s.closureOf(n), s.personalOf(n)
+		for _, g := range closure {
 			count[g]++
 		}
-		total += len(n.groups)
+		for _, g := range personal {
+			count[g]++
+		}
+		total += len(closure) + len(personal)
 	}
 	all := make([]int32, total)
 	members := make([][]int32, len(s.groups))
@@ -139,7 +143,10 @@ func (s *snapshot) buildMembers() {
 		if n == nil {
 			continue
 		}
-		for _, g := range n.groups {
+		for _, g := range s.closureOf(n) {
+			members[g] = append(members[g], i)
+		}
+		for _, g := range s.personalOf(n) {
 			members[g] = append(members[g], i)
 		}
 	}
@@ -159,19 +166,21 @@ var parallelMin atomic.Int64
 
 func init() { parallelMin.Store(16 << 10) }
 
-// computeEffective gives every associate node its effective groups. The
+// computeEffective computes every associate's personal groups (see
+// personalGroupsOf) into s.pending, for buildMembers and buildHot. The
 // associates are independent and the compiled groups and roles are only
 // read, so it splits them into runs computed in parallel, one scratch
 // each, up to GOMAXPROCS at once.
 func (s *snapshot) computeEffective() {
 	n := s.assocs.len()
+	s.pending = make([][]int32, n)
 	runs := min(runtime.GOMAXPROCS(0), n/int(parallelMin.Load()))
 	run := func(lo, hi int) {
 		sc := newScratch(len(s.groups))
 		sc.slab = true
 		for i := lo; i < hi; i++ {
 			if a := s.assocs.at(int32(i)); a != nil {
-				a.groups = s.effective(&a.a, sc)
+				s.pending[i] = s.personalGroupsOf(&a.a, s.roleClosure(a.a.Role, a.a.Type), sc)
 			}
 		}
 	}
@@ -396,41 +405,52 @@ func (sc *scratch) grow(n int) {
 	}
 }
 
-// effective computes the associate's effective groups, sorted, from the
-// compiled groups and roles. Their explanations are not kept: viasOf
+// personalGroupsOf computes the associate's personal groups: its
+// effective groups beyond closure, the closure of its role (see
+// roleClosure), sorted. Their explanations are not kept: explanations
 // computes them again when asked, which costs what this did, where
 // keeping them cost four bytes per membership, 400 MB at a million
-// associates.
+// associates. Nor is the full list of effective groups kept (see
+// groupsOf).
 //
 // The groups an associate's role gives it are the role's closure, which
 // every holder shares (roleNode.closure, the upward closure of the role's
-// base groups), so effective walks only the associate's own groups and
-// smart groups and merges the closure in: the same set reachAll reaches,
-// for a pass over a sorted list instead of a walk over the base groups'
-// upward edges.
-func (s *snapshot) effective(a *Associate, sc *scratch) []int32 {
+// base groups), so it walks only the associate's own groups and smart
+// groups and leaves out those in the closure: with the closure, the same
+// set reachAll reaches, for a pass over a sorted list instead of a walk
+// over the base groups' upward edges.
+func (s *snapshot) personalGroupsOf(a *Associate, closure []int32, sc *scratch) []int32 {
 	if a.Type != Internal {
 		return nil
 	}
-	r := s.roles[a.Role]
-	if r == nil || len(r.closure) == 0 {
+	if len(closure) == 0 {
 		if !s.reachAll(a, sc) {
 			return nil
 		}
 		return sc.sorted()
 	}
 	if !s.reach(a, sc, false) {
-		return r.closure // shared: nothing writes a node's groups
+		return nil
 	}
-	// The associate's own groups are working memory, not a list to keep:
-	// they go to sc.own rather than to a slab.
+	// The associate's own groups are working memory: they go to sc.own
+	// rather than to a slab, and only those beyond the closure are kept.
 	own := sc.sortedInto(slices.Grow(sc.own[:0], len(sc.touched)))
 	sc.own = own
-	n := unionLen(own, r.closure)
-	if n == len(r.closure) {
-		return r.closure
+	n := len(own) + len(closure) - unionLen(own, closure) // in both
+	if n == len(own) {
+		return nil
 	}
-	return unionInto(sc.take(n)[:0], own, r.closure)
+	out := sc.take(len(own) - n)[:0]
+	k := 0
+	for _, g := range own {
+		for k < len(closure) && closure[k] < g {
+			k++
+		}
+		if k == len(closure) || closure[k] != g {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // unionLen returns the size of the union of the sorted lists a and b.
@@ -551,24 +571,31 @@ func (s *snapshot) reach(a *Associate, sc *scratch, withRole bool) bool {
 	return len(sc.touched) > 0
 }
 
-// viasOf returns the explanations of the associate's memberships, vias[i]
-// explaining n.groups[i], computed afresh from the snapshot: the same
-// computation that gave n its groups, so the same answer. A group the
-// computation does not reach (never, in a consistent node) gets a base
-// step, so that a path to it ends there.
-func (s *snapshot) viasOf(n *assocNode) []via {
+// explanations returns the associate's effective groups (groupsOf) and
+// their explanations, vias[i] explaining groups[i], computed afresh from
+// the snapshot: the same computation that gave n its groups, so the same
+// answer. A group the computation does not reach (never, in a consistent
+// snapshot) gets a base step, so that a path to it ends there.
+func (s *snapshot) explanations(n *assocNode) (groups []int32, vias []via) {
 	sc := getScratch(len(s.groups))
-	groups, vias := s.memberships(&n.a, sc)
+	reached, rvias := s.memberships(&n.a, sc)
 	putScratch(sc)
-	if slices.Equal(groups, n.groups) {
-		return vias
+	groups = s.groupsOf(n)
+	if slices.Equal(reached, groups) {
+		return groups, rvias
 	}
-	out := make([]via, len(n.groups))
-	for i, g := range n.groups {
-		out[i] = mkVia(-1, ViaPrimary)
-		if j, ok := slices.BinarySearch(groups, g); ok {
-			out[i] = vias[j]
+	vias = make([]via, len(groups))
+	for i, g := range groups {
+		vias[i] = mkVia(-1, ViaPrimary)
+		if j, ok := slices.BinarySearch(reached, g); ok {
+			vias[i] = rvias[j]
 		}
 	}
-	return out
+	return groups, vias
+}
+
+// viasOf is explanations without the groups.
+func (s *snapshot) viasOf(n *assocNode) []via {
+	_, vias := s.explanations(n)
+	return vias
 }

@@ -44,13 +44,14 @@ func (s *snapshot) categoryMembership(n *assocNode, c *catNode) (CategoryMembers
 		return CategoryMembership{}, false
 	}
 	m := CategoryMembership{Category: CategoryRef{c.cat.ID, c.cat.Name}, Direct: direct}
+	var groups []int32
 	var vias []via // computed for the first group to explain
 	for _, gi := range c.groups {
 		if s.memberOf(s.subjectOfNode(n), gi) {
 			if vias == nil {
-				vias = s.viasOf(n)
+				groups, vias = s.explanations(n)
 			}
-			m.Groups = append(m.Groups, s.explainVia(n, vias, gi))
+			m.Groups = append(m.Groups, s.explainVia(n, groups, vias, gi))
 		}
 	}
 	slices.SortFunc(m.Groups, func(a, b Membership) int { return cmp.Compare(a.Group, b.Group) })

@@ -115,10 +115,10 @@ func (s *snapshot) gate(n *assocNode, now func() time.Time) Gate {
 		return GateUnknown
 	}
 	var a *Associate
-	if n.window || s.licences.needs(n.typ) {
+	if n.window() || s.licences.needs(n.a.Type) {
 		a = &n.a
 	}
-	return checkGate(n.typ, n.active, a, s.licences, now)
+	return checkGate(n.a.Type, n.a.Active, a, s.licences, now)
 }
 
 // checkGate applies the gates to an associate of type typ; a is the
@@ -244,7 +244,7 @@ func (s *snapshot) relations(d *Decision, x subj, f *recordFacts, role *roleNode
 		if rec.Group != 0 {
 			switch gi := f.group; {
 			case gi >= 0 && gi == h.primary,
-				gi < 0 && h.flags&hotOddPrimary != 0 && s.assocs.at(x.i).primary == rec.Group:
+				gi < 0 && h.flags&hotOddPrimary != 0 && s.assocs.at(x.i).a.PrimaryGroup == rec.Group:
 				rels = rels.With(PrimaryGroup)
 			case gi >= 0 && s.memberHot(h, gi):
 				rels = rels.With(OtherGroup)

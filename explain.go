@@ -18,9 +18,9 @@ import (
 // general the cost is the memberships plus, at each branching, the depth
 // of the branch point for every branch but the longest.
 func (s *snapshot) explainAll(n *assocNode) []Membership {
-	m := len(n.groups)
-	vias := s.viasOf(n)
-	pred := pathSteps(n, vias)
+	groups, vias := s.explanations(n)
+	m := len(groups)
+	pred := pathSteps(groups, vias)
 	depth := pathDepths(pred)
 	byDepth := shallowFirst(depth)
 	height, heavy := heavyChildren(pred, byDepth)
@@ -39,7 +39,7 @@ func (s *snapshot) explainAll(n *assocNode) []Membership {
 				copy(buf[i], buf[p][:d])
 			}
 		}
-		buf[i][d] = s.groupRef(n.groups[i])
+		buf[i][d] = s.groupRef(groups[i])
 		root[i] = i
 		if p >= 0 {
 			root[i] = root[p]
@@ -47,10 +47,10 @@ func (s *snapshot) explainAll(n *assocNode) []Membership {
 		why := vias[root[i]].reason()
 		r, ok := byRoot[root[i]]
 		if !ok {
-			r.role, r.sub = s.entryRoles(n, n.groups[root[i]], why)
+			r.role, r.sub = s.entryRoles(n, groups[root[i]], why)
 			byRoot[root[i]] = r
 		}
-		out[i] = Membership{Group: s.groups[n.groups[i]].group.ID, Reason: why, Role: r.role, Subordinate: r.sub,
+		out[i] = Membership{Group: s.groups[groups[i]].group.ID, Reason: why, Role: r.role, Subordinate: r.sub,
 			Path: buf[i][: d+1 : d+1]}
 	}
 	return out
@@ -58,9 +58,9 @@ func (s *snapshot) explainAll(n *assocNode) []Membership {
 
 // pathSteps returns, for each of the associate's memberships, the one a
 // step closer to the associate along its shortest path; vias explains
-// n.groups.
-func pathSteps(n *assocNode, vias []via) []int32 {
-	m := len(n.groups)
+// groups.
+func pathSteps(groups []int32, vias []via) []int32 {
+	m := len(groups)
 	// pred[i] is the membership one step closer to the associate, or -1
 	// for one it enters directly (or, in an inconsistent node, a step
 	// that leads nowhere or round in a circle).
@@ -68,7 +68,7 @@ func pathSteps(n *assocNode, vias []via) []int32 {
 	for i := range pred {
 		pred[i] = -1
 		if v := vias[i]; v.reason() == ViaGroup {
-			if j, ok := slices.BinarySearch(n.groups, v.from()); ok {
+			if j, ok := slices.BinarySearch(groups, v.from()); ok {
 				pred[i] = int32(j)
 			}
 		}
@@ -166,20 +166,21 @@ func heavyChildren(pred, byDepth []int32) (height, heavy []int32) {
 }
 
 // explain rebuilds the shortest path to group g from the associate's
-// steps, computed afresh (see viasOf).
+// steps, computed afresh (see explanations).
 func (s *snapshot) explain(n *assocNode, g int32) Membership {
-	return s.explainVia(n, s.viasOf(n), g)
+	groups, vias := s.explanations(n)
+	return s.explainVia(n, groups, vias, g)
 }
 
-// explainVia is explain with the associate's steps given: vias explains
-// n.groups, as viasOf returns it, so that several explanations of one
-// associate compute them once.
-func (s *snapshot) explainVia(n *assocNode, vias []via, g int32) Membership {
+// explainVia is explain with the associate's groups and steps given:
+// vias explains groups, as explanations returns them, so that several
+// explanations of one associate compute them once.
+func (s *snapshot) explainVia(n *assocNode, groups []int32, vias []via, g int32) Membership {
 	var path []GroupRef
 	var why via
 	for x := g; ; {
-		i, ok := slices.BinarySearch(n.groups, x)
-		if !ok || len(path) > len(n.groups) {
+		i, ok := slices.BinarySearch(groups, x)
+		if !ok || len(path) > len(groups) {
 			break // cannot happen in a consistent node; never loop
 		}
 		path = append(path, s.groupRef(x))

@@ -10,14 +10,17 @@ import (
 
 // CheckHeaders reports the first way in which the engine's decision
 // headers disagree with its associate nodes: every header must say what
-// its node says, and a header's membership test must agree with the
-// node's full list of effective groups for every group.
+// its node says, its personal groups must lie outside its role's
+// closure, the effective groups they make with the closure (groupsOf)
+// must be those a fresh walk from the associate reaches (reachAll), and a
+// header's membership test must agree with them for every group.
 func CheckHeaders(e *Engine) error { return checkHeaders(e.snap.Load()) }
 
 func checkHeaders(s *snapshot) error {
 	if len(s.hot)*hotLen < s.assocs.len() || s.assocRole.len() < s.assocs.len() {
 		return fmt.Errorf("%d headers and %d role slots for %d associates", len(s.hot)*hotLen, s.assocRole.len(), s.assocs.len())
 	}
+	sc := newScratch(len(s.groups))
 	for i, n := range s.assocs.all() {
 		x := s.subjectOfNode(n)
 		h := s.hotAt(int32(i))
@@ -42,8 +45,25 @@ func checkHeaders(s *snapshot) error {
 		if gi, g := s.group(n.a.PrimaryGroup); g != nil && h.primary != gi {
 			return fmt.Errorf("associate %d: header primary %d, want %d", n.a.ID, h.primary, gi)
 		}
+		closure, personal := s.closureOf(n), s.personalOf(n)
+		if many := h.flags&hotManyPersonal != 0; many != (len(personal) > persMax) || !many && len(personal) != int(h.personalCount) {
+			return fmt.Errorf("associate %d: header %+v for %d personal groups", n.a.ID, *h, len(personal))
+		}
+		for _, g := range personal {
+			if contains(closure, g) {
+				return fmt.Errorf("associate %d: personal group index %d is in its role's closure", n.a.ID, g)
+			}
+		}
+		var reached []int32
+		if s.reachAll(&n.a, sc) {
+			reached = sc.sorted()
+		}
+		groups := s.groupsOf(n)
+		if !slices.Equal(groups, reached) {
+			return fmt.Errorf("associate %d: groups %v, reachAll reaches %v", n.a.ID, groups, reached)
+		}
 		for g := range s.groups {
-			_, want := slices.BinarySearch(n.groups, int32(g))
+			_, want := slices.BinarySearch(groups, int32(g))
 			if got := s.memberHot(h, int32(g)); got != want {
 				return fmt.Errorf("associate %d, group index %d: header says member %v, node says %v", n.a.ID, g, got, want)
 			}

@@ -46,14 +46,15 @@ func (e *Engine) Field(ctx context.Context, who AssociateID, key string) (FieldV
 	}
 	best, bestHops := int32(-1), 0
 	var vias []via // computed for the first group with the field
-	for i, g := range n.groups {
+	groups := s.groupsOf(n)
+	for i, g := range groups {
 		if v, ok := s.groups[g].group.Fields[key]; !ok || !hasValue(v) {
 			continue
 		}
 		if vias == nil {
-			vias = s.viasOf(n)
+			_, vias = s.explanations(n) // they explain groupsOf(n), as groups is
 		}
-		hops := hops(n, vias, i)
+		hops := hops(groups, vias, i)
 		if s.groups[g].group.ID == n.a.PrimaryGroup {
 			hops = -1 // the primary group comes first
 		}
@@ -72,12 +73,12 @@ func (e *Engine) Field(ctx context.Context, who AssociateID, key string) (FieldV
 // [Engine.Field]: it does unless it is empty or only white space.
 func hasValue(v string) bool { return strings.TrimSpace(v) != "" }
 
-// hops counts the nesting edges on the shortest path to n.groups[i];
-// vias explains n.groups.
-func hops(n *assocNode, vias []via, i int) int {
+// hops counts the nesting edges on the shortest path to groups[i]; vias
+// explains groups.
+func hops(groups []int32, vias []via, i int) int {
 	h := 0
-	for vias[i].reason() == ViaGroup && h <= len(n.groups) {
-		j, ok := slices.BinarySearch(n.groups, vias[i].from())
+	for vias[i].reason() == ViaGroup && h <= len(groups) {
+		j, ok := slices.BinarySearch(groups, vias[i].from())
 		if !ok {
 			break
 		}

@@ -365,8 +365,9 @@ type filterSubject struct {
 func (s *snapshot) newFilterSubject(n *assocNode, act Action, typ string) filterSubject {
 	a := &n.a
 	q := filterSubject{n: n, a: a, bit: act.right(), typ: typ, own: eq(colOwner, int64(a.ID))}
-	q.groups = make([]int64, 0, len(n.groups))
-	for _, g := range n.groups {
+	groups := s.groupsOf(n)
+	q.groups = make([]int64, 0, len(groups))
+	for _, g := range groups {
 		q.groups = append(q.groups, int64(s.groups[g].group.ID))
 	}
 	// An external subject is held to its own company and projects: what

@@ -10,9 +10,9 @@ import (
 
 // A decision about a random associate is bound by memory latency: at the
 // benchmark's size (100,000 associates in about a hundred groups each) the
-// nodes and their membership lists take some seventy megabytes, far more
-// than the caches hold, and reaching a node and then its list costs two
-// trips to main memory. So the snapshot keeps, beside the nodes, a dense
+// nodes take some thirty megabytes and a list of every associate's groups
+// would take forty more, far more than the caches hold, and reaching a node
+// and then its list costs two trips to main memory. So the snapshot keeps, beside the nodes, a dense
 // array of 32-byte headers with what a decision reads about an associate:
 // three and a half megabytes for 100,000 associates, on huge pages, which
 // stand a fair chance of staying in the last-level cache.
@@ -53,7 +53,7 @@ type hotAssoc struct {
 	// personalCount counts the associate's personal groups.
 	personalCount uint16
 	// personalStart is where they start in snapshot.personalGroups; with
-	// hotManyPersonal, the associate's index, whose node lists them.
+	// hotManyPersonal, where their count is, which they follow.
 	personalStart int32
 }
 
@@ -70,7 +70,7 @@ const (
 	hotCategories               // the associate has a service login
 	hotOddRole                  // the associate names a role no slot has
 	hotOddPrimary               // the associate names a primary group that does not exist
-	hotManyPersonal             // too many personal groups for nPers: search the node's groups
+	hotManyPersonal             // too many personal groups for personalCount: the run starts with its length
 	hotLicence                  // the licence gate must read the node (see licenceTable.timeless)
 )
 
@@ -111,7 +111,7 @@ func (s *snapshot) memberHot(h *hotAssoc, g int32) bool {
 		return false
 	}
 	if h.flags&hotManyPersonal != 0 {
-		_, ok := slices.BinarySearch(s.assocs.at(h.personalStart).groups, g)
+		_, ok := slices.BinarySearch(s.personalRun(h), g)
 		return ok
 	}
 	return contains(s.personalGroups[h.personalStart:h.personalStart+int32(h.personalCount)], g)
@@ -176,7 +176,7 @@ func (s *snapshot) roleID(x subj) RoleID {
 	case x.h.role >= 0:
 		return s.roleIDs[x.h.role]
 	case x.h.flags&hotOddRole != 0:
-		return s.assocs.at(x.i).role
+		return s.assocs.at(x.i).a.Role
 	}
 	return 0
 }
@@ -187,18 +187,49 @@ func (s *snapshot) memberOf(x subj, g int32) bool {
 	return x.h != nil && s.memberHot(x.h, g)
 }
 
-// makeHot computes the header of node n (nil for a deleted associate).
-// Its personal groups are appended to s.pers, which the caller must own.
-func (s *snapshot) makeHot(n *assocNode) hotAssoc {
+// makeHot computes the header of node n (nil for a deleted associate),
+// whose personal groups (its effective groups beyond its role's closure,
+// sorted) are personal. It appends them to s.personalGroups, which the
+// caller must own; when there are more than persMax, the header cannot
+// count them, and their count goes first (hotManyPersonal).
+func (s *snapshot) makeHot(n *assocNode, personal []int32) hotAssoc {
+	h := s.makeHotBase(n)
+	if n != nil {
+		s.setPersonal(&h, personal)
+	}
+	return h
+}
+
+// personalRun returns the personal groups of header h.
+func (s *snapshot) personalRun(h *hotAssoc) []int32 {
+	start, n := h.personalStart, int32(h.personalCount)
+	if h.flags&hotManyPersonal != 0 {
+		start, n = start+1, s.personalGroups[start]
+	}
+	return s.personalGroups[start : start+n]
+}
+
+// personalSpan is how many entries of s.personalGroups header h's run
+// takes.
+func (s *snapshot) personalSpan(h *hotAssoc) int {
+	if h.flags&hotManyPersonal != 0 {
+		return int(s.personalGroups[h.personalStart]) + 1
+	}
+	return int(h.personalCount)
+}
+
+// makeHotBase is makeHot without the personal groups: the header's bloom
+// filter, personalStart, personalCount and hotManyPersonal are left zero.
+func (s *snapshot) makeHotBase(n *assocNode) hotAssoc {
 	h := hotAssoc{role: -1, primary: -1}
 	if n == nil {
 		return h
 	}
 	h.flags = hotPresent
-	if n.active {
+	if n.a.Active {
 		h.flags |= hotActive
 	}
-	if n.window {
+	if n.window() {
 		h.flags |= hotWindow
 	}
 	if n.a.ServiceLogin != 0 {
@@ -207,52 +238,62 @@ func (s *snapshot) makeHot(n *assocNode) hotAssoc {
 	if !s.licences.timeless(&n.a) {
 		h.flags |= hotLicence
 	}
-	h.typ = uint8(n.typ)
-	if AssociateType(h.typ) != n.typ {
+	h.typ = uint8(n.a.Type)
+	if AssociateType(h.typ) != n.a.Type {
 		h.typ = 0xff // no type a decision knows
 	}
-	if gi, g := s.group(n.primary); g != nil {
+	if gi, g := s.group(n.a.PrimaryGroup); g != nil {
 		h.primary = gi
-	} else if n.primary != 0 {
+	} else if n.a.PrimaryGroup != 0 {
 		h.flags |= hotOddPrimary
 	}
 	h.policyMask = n.policyMask
-	var closure []int32
-	if slot, ok := s.roleSlot[n.role]; ok {
+	if slot, ok := s.roleSlot[n.a.Role]; ok {
 		h.role = slot
-		if r := s.roleAt[slot]; r != nil && n.typ == Internal {
-			closure = r.closure
-		}
-	} else if n.role != 0 {
+	} else if n.a.Role != 0 {
 		h.flags |= hotOddRole
-	}
-	// Personal groups: n.groups without the role's closure; both sorted.
-	k := 0
-	start := len(s.personalGroups)
-	for _, g := range n.groups {
-		for k < len(closure) && closure[k] < g {
-			k++
-		}
-		if k < len(closure) && closure[k] == g {
-			continue
-		}
-		h.bloom |= hotBit(g)
-		s.personalGroups = append(s.personalGroups, g)
-	}
-	if np := len(s.personalGroups) - start; np > persMax {
-		// Search the node's full list instead; pers then holds the
-		// associate's index.
-		s.personalGroups = s.personalGroups[:start]
-		h.flags |= hotManyPersonal
-		h.personalStart = n.idx
-	} else {
-		h.personalStart, h.personalCount = int32(start), uint16(np)
 	}
 	return h
 }
 
-// buildHot computes every header afresh, with a new overflow array.
+// setPersonal gives header h the personal groups personal, as makeHot
+// describes.
+func (s *snapshot) setPersonal(h *hotAssoc, personal []int32) {
+	for _, g := range personal {
+		h.bloom |= hotBit(g)
+	}
+	if len(personal) > persMax {
+		h.flags |= hotManyPersonal
+		h.personalStart = int32(len(s.personalGroups))
+		s.personalGroups = append(append(s.personalGroups, int32(len(personal))), personal...)
+		return
+	}
+	if len(personal) > 0 {
+		h.personalStart, h.personalCount = int32(len(s.personalGroups)), uint16(len(personal))
+		s.personalGroups = append(s.personalGroups, personal...)
+	}
+}
+
+// buildHot computes every header afresh, with a new personal-group
+// array. The personal groups come from s.pending after a build's
+// memberships, else from the headers being replaced.
 func (s *snapshot) buildHot() {
+	personal := s.pending
+	if personal == nil {
+		personal = make([][]int32, s.assocs.len())
+		for i, n := range s.assocs.all() {
+			if n != nil {
+				personal[i] = s.personalOf(n)
+			}
+		}
+	}
+	total := 0
+	for _, p := range personal {
+		total += len(p)
+		if len(p) > persMax {
+			total++ // the count
+		}
+	}
 	s.hot = make([]*hotChunk, (s.assocs.len()+hotLen-1)/hotLen)
 	// One allocation for all chunks, so that the kernel can back it with
 	// huge pages; chunks copied by later updates are allocated one by one.
@@ -262,13 +303,16 @@ func (s *snapshot) buildHot() {
 	}
 	s.cow.claim(cowHot)
 	s.cow.claim(cowChunks)
-	s.personalGroups, s.personalDead = nil, 0
+	// An eighth more room than the headers take, so that updates append
+	// in place for a while before the array must move.
+	s.personalGroups, s.personalDead = make([]int32, 0, total+total/8), 0
 	s.personalArena = &persArena{}
 	s.assocRole = newChunked[int32](s.cow, s.assocs.len())
 	for i, n := range s.assocs.all() {
-		*s.hotAt(i) = s.makeHot(n)
+		*s.hotAt(i) = s.makeHot(n, personal[i])
 		s.assocRole.set(s.cow, i, s.hotAt(i).role)
 	}
+	s.pending = nil
 	s.personalArena.top.Store(int64(len(s.personalGroups)))
 	if len(all) > 0 {
 		adviseHuge(unsafe.Pointer(&all[0]), uintptr(len(all))*unsafe.Sizeof(all[0]))
@@ -305,8 +349,9 @@ func (s *snapshot) hotWriter() *hotWriter {
 // one appends to it rather than copying it.
 type persArena struct{ top atomic.Int64 }
 
-// set recomputes the header of associate index i from the snapshot's node.
-func (w *hotWriter) set(i int32) {
+// set recomputes the header of associate index i from the snapshot's
+// node, whose personal groups are personal (see makeHot).
+func (w *hotWriter) set(i int32, personal []int32) {
 	s := w.s
 	for int(i) >= len(s.hot)*hotLen {
 		s.hot = append(s.hot, new(hotChunk))
@@ -317,8 +362,27 @@ func (w *hotWriter) set(i int32) {
 	}
 	s.ownChunk(i >> hotShift)
 	h := s.hotAt(i)
-	s.personalDead += int(h.personalCount)
-	*h = s.makeHot(s.assocs.at(i))
+	s.personalDead += s.personalSpan(h)
+	*h = s.makeHot(s.assocs.at(i), personal)
+	if s.assocRole.at(i) != h.role {
+		s.assocRole.set(s.cow, i, h.role)
+	}
+}
+
+// refresh recomputes the header of associate index i from the snapshot's
+// node, keeping its personal groups: for a node whose memberships did not
+// change, and whose role's closure did not either.
+func (w *hotWriter) refresh(i int32) {
+	s := w.s
+	s.ownChunk(i >> hotShift)
+	h := s.hotAt(i)
+	n := s.assocs.at(i)
+	nh := s.makeHotBase(n)
+	if n != nil {
+		nh.bloom, nh.personalStart, nh.personalCount = h.bloom, h.personalStart, h.personalCount
+		nh.flags |= h.flags & hotManyPersonal
+	}
+	*h = nh
 	if s.assocRole.at(i) != h.role {
 		s.assocRole.set(s.cow, i, h.role)
 	}
@@ -350,11 +414,12 @@ func (w *hotWriter) compact() {
 	for i := range s.assocs.all() {
 		s.ownChunk(int32(i) >> hotShift)
 		h := s.hotAt(int32(i))
-		if h.personalCount == 0 {
+		span := int32(s.personalSpan(h))
+		if span == 0 {
 			continue
 		}
 		start := len(live)
-		live = append(live, s.personalGroups[h.personalStart:h.personalStart+int32(h.personalCount)]...)
+		live = append(live, s.personalGroups[h.personalStart:h.personalStart+span]...)
 		h.personalStart = int32(start)
 	}
 	s.personalGroups, s.personalDead = live, 0

@@ -684,7 +684,7 @@ func (s *snapshot) assignPolicyBits() {
 	copied := s.ownNodes()
 	for _, a := range s.assocs.all() {
 		if a != nil {
-			a.policyMask = s.policyMaskOf(a.groups)
+			a.policyMask = s.policyMaskOfNode(a)
 		}
 	}
 	if copied {

@@ -172,21 +172,13 @@ func groupNodeBytes(g *groupNode) int64 {
 	return n
 }
 
-// assocNodeBytes counts an associate's node, its attribute map and its
-// group list only if they are not in attrs, which it adds them to.
+// assocNodeBytes counts an associate's node and its attribute map, the
+// map only if it is not in attrs, which it adds it to.
 func assocNodeBytes(a *assocNode, attrs map[unsafe.Pointer]struct{}) int64 {
 	if a == nil {
 		return 0
 	}
 	n := int64(unsafe.Sizeof(*a))
-	// An associate with no groups beyond its role's shares the role's
-	// closure (see snapshot.effective): count each list once.
-	if g := unsafe.Pointer(unsafe.SliceData(a.groups)); g != nil {
-		if _, ok := attrs[g]; !ok {
-			attrs[g] = struct{}{}
-			n += sliceBytes(a.groups)
-		}
-	}
 	x := &a.a
 	n += int64(len(x.Name)) + int64(len(x.Email)) + sliceBytes(x.Groups) + sliceBytes(x.Projects) + sliceBytes(x.Categories)
 	if x.Attributes == nil {

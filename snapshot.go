@@ -82,6 +82,10 @@ type snapshot struct {
 	// groups an associate has beyond its role's closure, each header
 	// pointing at its run. Mutable: see the type's comment.
 	personalGroups []int32
+	// pending holds, while a build has computed the associates'
+	// memberships but not yet their headers, each one's personal groups
+	// by index (see personalOf); buildHot consumes it. Nil otherwise.
+	pending [][]int32
 	// personalDead counts the entries of pers that no header refers to any
 	// more; pers is compacted when they outnumber the live ones.
 	personalDead int
@@ -213,45 +217,39 @@ type upEdge struct {
 	dist    int32
 }
 
-// assocNode is an associate with its effective memberships and their
-// explanations. Decisions read the associate's header instead (see
-// hotAssoc), which is computed from the node.
+// assocNode is an associate as the snapshot keeps it. Its memberships are
+// not kept here: they are its role's closure and its personal groups, the
+// run its header points at (see groupsOf), and their explanations are
+// computed when asked (see snapshot.explanations). Decisions read the
+// header (see hotAssoc), not the node.
 type assocNode struct {
-	// groups are the indexes of the effective groups, sorted. Their
-	// explanations are computed when asked (see snapshot.viasOf).
-	groups []int32
 	// policyMask has bit b set when the associate is a member of the
 	// policy group with bit b (see snapshot.policyBit): the few groups that
 	// grants, defaults, sharing rules and categories name, tested on every
 	// decision. The header carries a copy.
 	policyMask [policyBits / 64]uint64
-	// role, primary, typ, active and window copy the fields of a that
-	// the header is computed from, beside the membership lists.
-	role    RoleID
-	primary GroupID
-	typ     AssociateType
-	active  bool
-	window  bool // has a validity window
-	// a is the associate as the store sent it, for explanations, smart
-	// rules and validity windows.
+	// a is the associate as the store sent it, which the header is
+	// computed from, for explanations, smart rules and validity windows.
 	a Associate
 	// idx is the associate's index, so that a node found by id leads
 	// back to its header.
 	idx int32
 }
 
-// newAssocNode makes the node of an associate, without memberships.
+// newAssocNode makes the node of an associate.
 func newAssocNode(a Associate) *assocNode {
-	return &assocNode{a: a, role: a.Role, primary: a.PrimaryGroup, typ: a.Type, active: a.Active,
-		window: !a.ValidFrom.IsZero() || !a.ValidTo.IsZero()}
+	return &assocNode{a: a}
 }
+
+// window reports whether the associate has a validity window.
+func (n *assocNode) window() bool { return !n.a.ValidFrom.IsZero() || !n.a.ValidTo.IsZero() }
 
 // via is one step of a membership's explanation: either a base reason
 // (primary, secondary, role, role tree, smart) with from() == -1, or
 // ViaGroup with from() the index of the included group one step closer to
 // the associate. It packs both into four bytes, with the reason in the
 // low three bits. Vias are computed when an explanation is asked for
-// (snapshot.viasOf), not kept.
+// (snapshot.explanations), not kept.
 type via uint32
 
 func mkVia(from int32, r Reason) via { return via(uint32(from+1)<<3 | uint32(r&7)) }
@@ -451,6 +449,85 @@ func (s *snapshot) group(id GroupID) (int32, *groupNode) {
 		return -1, nil
 	}
 	return i, s.groups[i]
+}
+
+// roleClosure returns the role closure that the effective groups of an
+// associate with the given role and type include: the role's, for an
+// Internal associate whose role exists; nil otherwise. It is the rule
+// memberHot and makeHot follow, read from the role slots rather than a
+// header.
+func (s *snapshot) roleClosure(role RoleID, typ AssociateType) []int32 {
+	if typ != Internal {
+		return nil
+	}
+	if slot, ok := s.roleSlot[role]; ok {
+		if r := s.roleAt[slot]; r != nil {
+			return r.closure
+		}
+	}
+	return nil
+}
+
+// closureOf returns the role closure node n's effective groups include
+// (see roleClosure), from its header once the headers are built.
+func (s *snapshot) closureOf(n *assocNode) []int32 {
+	if s.pending != nil {
+		return s.roleClosure(n.a.Role, n.a.Type)
+	}
+	h := s.hotAt(n.idx)
+	if h.role >= 0 && h.typ == uint8(Internal) {
+		if r := s.roleAt[h.role]; r != nil {
+			return r.closure
+		}
+	}
+	return nil
+}
+
+// personalOf returns node n's personal groups: its effective groups
+// beyond closureOf(n), sorted. They are the header's run in
+// s.personalGroups or, while a build has made no headers yet, s.pending's.
+// The result is shared: callers must not change it.
+func (s *snapshot) personalOf(n *assocNode) []int32 {
+	if s.pending != nil {
+		return s.pending[n.idx]
+	}
+	h := s.hotAt(n.idx)
+	if h.personalCount == 0 && h.flags&hotManyPersonal == 0 {
+		return nil
+	}
+	return s.personalRun(h)
+}
+
+// groupsOf returns the indexes of node n's effective groups, sorted: its
+// role's closure merged with its personal groups (the two never share a
+// group). It allocates only when both are non-empty; the result may be
+// shared with the snapshot, so callers must not change it. Decisions do
+// not call it: they test one group at a time against the header
+// (memberHot).
+func (s *snapshot) groupsOf(n *assocNode) []int32 {
+	closure, personal := s.closureOf(n), s.personalOf(n)
+	switch {
+	case len(personal) == 0:
+		return closure
+	case len(closure) == 0:
+		return personal
+	}
+	return unionInto(make([]int32, 0, len(closure)+len(personal)), closure, personal)
+}
+
+// policyMaskOfNode is policyMaskOf for node n's effective groups, without
+// merging them into one list.
+func (s *snapshot) policyMaskOfNode(n *assocNode) (mask [policyBits / 64]uint64) {
+	return s.policyMaskOfSplit(s.closureOf(n), s.personalOf(n))
+}
+
+// policyMaskOfSplit is policyMaskOf for the groups of two lists.
+func (s *snapshot) policyMaskOfSplit(a, b []int32) (mask [policyBits / 64]uint64) {
+	m, n := s.policyMaskOf(a), s.policyMaskOf(b)
+	for k := range mask {
+		mask[k] = m[k] | n[k]
+	}
+	return mask
 }
 
 // policyBits is how many policy groups get a bit in every associate's policyMask.

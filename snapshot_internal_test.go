@@ -1,6 +1,7 @@
 package access
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -105,9 +106,11 @@ func TestTypeOfFewAndMany(t *testing.T) {
 	}
 }
 
-// TestEffectiveIsWhatReachAllReaches checks that effective, which merges
-// the role's closure into the associate's own reach, gives the groups the
-// full walk reaches, for built snapshots and for updated ones.
+// TestEffectiveIsWhatReachAllReaches checks that an associate's role
+// closure and personal groups (personalGroupsOf, which leaves the closure
+// out of the associate's own reach) are apart and together give the
+// groups the full walk reaches, for built snapshots and for updated ones,
+// and that groupsOf gives those too.
 func TestEffectiveIsWhatReachAllReaches(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		b := genOrg(t)
@@ -127,13 +130,107 @@ func TestEffectiveIsWhatReachAllReaches(t *testing.T) {
 				if snap.reachAll(&n.a, sc) {
 					want = sc.sorted()
 				}
-				if !slices.Equal(n.groups, want) {
-					t.Fatalf("rev %d associate %d: groups %v, reachAll reaches %v", snap.rev, n.a.ID, n.groups, want)
+				if got := snap.groupsOf(n); !slices.Equal(got, want) {
+					t.Fatalf("rev %d associate %d: groups %v, reachAll reaches %v", snap.rev, n.a.ID, got, want)
 				}
-				if got := snap.effective(&n.a, sc); !slices.Equal(got, want) {
-					t.Fatalf("rev %d associate %d: effective %v, reachAll reaches %v", snap.rev, n.a.ID, got, want)
+				closure := snap.roleClosure(n.a.Role, n.a.Type)
+				personal := snap.personalGroupsOf(&n.a, closure, sc)
+				if got := unionInto(nil, closure, personal); !slices.Equal(got, want) || len(got) != len(closure)+len(personal) {
+					t.Fatalf("rev %d associate %d: closure %v and personal groups %v, reachAll reaches %v", snap.rev, n.a.ID, closure, personal, want)
 				}
 			}
 		}
 	})
+}
+
+// TestHeadersFollowEveryKindOfWrite applies random writes of every kind
+// that rewrites headers to a built snapshot: licences (which rewrite
+// headers keeping their personal groups), grants and group defaults
+// (which can move the policy bits and rebuild every header from the old
+// ones), associate moves and role changes (new personal groups, the old
+// runs dead, compacted as tests set persCompactMin), and nesting changes
+// (the nesting plan). After each it checks every header against a fresh
+// walk from its associate (checkHeaders). Associates get up to eight
+// secondary groups, so that some have more personal groups than persMax
+// (lowered by TestMain) and their runs start with their count.
+func TestHeadersFollowEveryKindOfWrite(t *testing.T) {
+	many := 0
+	rapid.Check(t, func(t *rapid.T) {
+		nGroups := rapid.IntRange(2, 16).Draw(t, "groups")
+		drawGroup := func(t *rapid.T, i int) Group {
+			g := Group{ID: GroupID(i), Name: fmt.Sprint("g", i)}
+			for j := 1; j < i; j++ {
+				if rapid.IntRange(0, 4).Draw(t, "nest") == 0 {
+					g.Groups = append(g.Groups, GroupID(j))
+				}
+			}
+			if rapid.IntRange(0, 3).Draw(t, "byrole") == 0 {
+				g.Roles = []RoleID{RoleID(rapid.IntRange(1, 3).Draw(t, "role"))}
+			}
+			if rapid.IntRange(0, 5).Draw(t, "defaults") == 0 {
+				g.Defaults = map[string]CRUD{"contact": R}
+			}
+			return g
+		}
+		drawAssoc := func(t *rapid.T, id int) Associate {
+			a := Associate{ID: AssociateID(id), Name: fmt.Sprint("a", id), Active: true,
+				Role:         RoleID(rapid.IntRange(0, 3).Draw(t, "its role")),
+				PrimaryGroup: GroupID(rapid.IntRange(1, nGroups).Draw(t, "primary"))}
+			for range rapid.IntRange(0, 8).Draw(t, "secondaries") {
+				a.Groups = append(a.Groups, GroupID(rapid.IntRange(1, nGroups).Draw(t, "secondary")))
+			}
+			if rapid.IntRange(0, 6).Draw(t, "external") == 0 {
+				a.Type = External
+			}
+			return a
+		}
+		b := Batch{Roles: []Role{{ID: 1, Name: "r1"}, {ID: 2, Name: "r2", Parent: 1}, {ID: 3, Name: "r3", Parent: 2}}}
+		for i := 1; i <= nGroups; i++ {
+			b.Groups = append(b.Groups, drawGroup(t, i))
+		}
+		nAssocs := rapid.IntRange(1, 12).Draw(t, "associates")
+		for id := 1; id <= nAssocs; id++ {
+			b.Associates = append(b.Associates, drawAssoc(t, id))
+		}
+		s := build(1, &b)
+		if err := checkHeaders(s); err != nil {
+			t.Fatalf("built: %v", err)
+		}
+		for w := range rapid.IntRange(1, 8).Draw(t, "writes") {
+			d := Delta{From: s.rev, To: s.rev + 1}
+			switch kind := rapid.IntRange(0, 4).Draw(t, "kind"); kind {
+			case 0:
+				if rapid.Bool().Draw(t, "licence put") {
+					d.Licences = []Licence{{ID: 1, Name: "l", For: []AssociateType{Internal, External}}}
+				} else {
+					d.DeleteLicences = []LicenceID{1}
+				}
+			case 1:
+				if rapid.Bool().Draw(t, "grant put") {
+					d.Grants = []Grant{{ID: GrantID(rapid.IntRange(1, 3).Draw(t, "grant")),
+						Group: GroupID(rapid.IntRange(1, nGroups).Draw(t, "grant group")), EntityType: "contact", Rights: R}}
+				} else {
+					d.DeleteGrants = []GrantID{GrantID(rapid.IntRange(1, 3).Draw(t, "grant"))}
+				}
+			case 2:
+				d.Associates = []Associate{drawAssoc(t, rapid.IntRange(1, nAssocs+1).Draw(t, "moved"))}
+			case 3:
+				d.Groups = []Group{drawGroup(t, rapid.IntRange(1, nGroups).Draw(t, "rewritten"))}
+			case 4:
+				d.DeleteAssociates = []AssociateID{AssociateID(rapid.IntRange(1, nAssocs).Draw(t, "deleted"))}
+			}
+			s = s.update(&d)
+			if err := checkHeaders(s); err != nil {
+				t.Fatalf("write %d: %v", w, err)
+			}
+		}
+		for i := range s.assocs.all() {
+			if s.hotAt(i).flags&hotManyPersonal != 0 {
+				many++
+			}
+		}
+	})
+	if many == 0 {
+		t.Error("no associate had more personal groups than a header counts: the test checks too little")
+	}
 }

@@ -81,8 +81,9 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 	slices.Sort(affected)
 	affected = slices.Compact(affected)
 	var adds, removes map[int32][]int32
+	var personal [][]int32
 	if len(affected) > 0 {
-		adds, removes = s.recomputeMemberships(old, affected, plan)
+		adds, removes, personal = s.recomputeMemberships(old, affected, plan)
 	}
 	headers := affected
 	if len(relicensed) > 0 {
@@ -91,7 +92,7 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 		headers = slices.Compact(headers)
 	}
 	if len(headers) > 0 {
-		s.rewriteHeaders(headers)
+		s.rewriteHeaders(headers, affected, personal)
 	}
 	if len(affected) > 0 {
 		s.applyMemberChanges(adds, removes)
@@ -117,7 +118,7 @@ func (s *snapshot) applyLicenceWrites(old *snapshot, d *Delta) (relicensed []int
 		return nil
 	}
 	for i, n := range s.assocs.all() {
-		if n != nil && uint(n.typ) < 64 && need&(1<<uint(n.typ)) != 0 {
+		if n != nil && uint(n.a.Type) < 64 && need&(1<<uint(n.a.Type)) != 0 {
 			relicensed = append(relicensed, int32(i))
 		}
 	}
@@ -485,9 +486,10 @@ func (s *snapshot) planNesting(old *snapshot, moved []int32) *nestPlan {
 	return p
 }
 
-// renest returns the associate's memberships under the plan, given its
-// old ones (before); in is scratch of len(p.groups).
-func (s *snapshot) renest(a *Associate, before []int32, p *nestPlan, in []bool) []int32 {
+// renest returns the associate's personal groups under the plan, given
+// its old ones (before) and its role's closure, which the plan does not
+// move; in is scratch of len(p.groups).
+func (s *snapshot) renest(a *Associate, closure, before []int32, p *nestPlan, in []bool) []int32 {
 	var role []baseEdge
 	if r := s.roles[a.Role]; r != nil {
 		role = r.base
@@ -499,21 +501,21 @@ func (s *snapshot) renest(a *Associate, before []int32, p *nestPlan, in []bool) 
 				break
 			}
 		}
-		in[k] = m || intersects(before, p.outer[k]) || s.baseMember(a, h, role)
+		in[k] = m || intersects(before, p.outer[k]) || intersects(closure, p.outer[k]) || s.baseMember(a, h, role)
 	}
-	// before with the plan's groups replaced: the stretches between them
-	// are copied whole.
+	// before with the plan's groups replaced (those in the closure are
+	// no personal groups): the stretches between them are copied whole.
 	n := len(before)
 	for x, g := range p.sorted {
 		if _, ok := slices.BinarySearch(before, g); ok {
 			n--
 		}
-		if in[p.at[x]] {
+		if in[p.at[x]] && !contains(closure, g) {
 			n++
 		}
 	}
 	if n == 0 {
-		return nil // as effective has it
+		return nil // as personalGroupsOf has it
 	}
 	after := make([]int32, 0, n)
 	i := 0
@@ -524,7 +526,7 @@ func (s *snapshot) renest(a *Associate, before []int32, p *nestPlan, in []bool) 
 		if found {
 			i++
 		}
-		if in[p.at[x]] {
+		if in[p.at[x]] && !contains(closure, g) {
 			after = append(after, g)
 		}
 	}
@@ -532,11 +534,14 @@ func (s *snapshot) renest(a *Associate, before []int32, p *nestPlan, in []bool) 
 }
 
 // diff is diffGroups for an associate renest recomputed: it looks only at
-// the plan's groups, where in says whether the associate is now a member.
-func (p *nestPlan) diff(i int32, before []int32, in []bool, adds, removes map[int32][]int32) {
+// the plan's groups, where in says whether the associate is now a member
+// beside its role's closure; before are its old personal groups.
+func (p *nestPlan) diff(i int32, closure, before []int32, in []bool, adds, removes map[int32][]int32) {
 	for x, g := range p.sorted {
+		inClosure := contains(closure, g)
 		_, was := slices.BinarySearch(before, g)
-		switch is := in[p.at[x]]; {
+		was = was || inClosure
+		switch is := in[p.at[x]] || inClosure; {
 		case is && !was:
 			adds[g] = append(adds[g], i)
 		case was && !is:
@@ -663,51 +668,81 @@ func (s *snapshot) applyAssociateWrites(d *Delta) (affected []int32) {
 }
 
 // recomputeMemberships gives each affected associate (sorted, no repeats)
-// a fresh node with its effective groups and policy bits, and returns, per
-// group index, the associates that joined it (adds) and left it (removes)
+// a fresh node with its policy bits, and returns its personal groups
+// (personal[k] those of affected[k], for rewriteHeaders) and, per group
+// index, the associates that joined it (adds) and left it (removes)
 // compared with old, each list sorted.
-func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32, plan *nestPlan) (adds, removes map[int32][]int32) {
+func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32, plan *nestPlan) (adds, removes map[int32][]int32, personal [][]int32) {
 	adds, removes = map[int32][]int32{}, map[int32][]int32{}
+	personal = make([][]int32, len(affected))
 	sc := getScratch(len(s.groups))
 	defer putScratch(sc)
 	var in []bool
 	if plan != nil {
 		in = make([]bool, len(plan.groups))
 	}
-	for _, i := range affected {
-		var before, after []int32
+	for k, i := range affected {
 		var on *assocNode
 		if int(i) < old.assocs.len() {
 			on = old.assocs.at(i)
 		}
+		var wasClosure, was []int32
 		if on != nil {
-			before = on.groups
+			wasClosure, was = old.closureOf(on), old.personalOf(on)
 		}
 		n := s.assocs.at(i)
 		if n == nil {
-			diffGroups(i, before, nil, adds, removes)
+			diffSplit(i, wasClosure, was, nil, nil, adds, removes)
 			continue
 		}
 		nn := newAssocNode(n.a)
 		nn.idx = i
+		closure := s.roleClosure(nn.a.Role, nn.a.Type)
 		// An associate the delta writes has a fresh node, and its base
-		// groups may have moved: it is computed afresh.
-		renested := plan != nil && n == on && nn.a.Type == Internal
+		// groups may have moved: it is computed afresh. The plan moves no
+		// role's closure.
+		renested := plan != nil && n == on && nn.a.Type == Internal && sameList(closure, wasClosure)
+		var is []int32
 		if renested {
-			nn.groups = s.renest(&nn.a, before, plan, in)
+			is = s.renest(&nn.a, closure, was, plan, in)
 		} else {
-			nn.groups = s.effective(&nn.a, sc)
+			is = s.personalGroupsOf(&nn.a, closure, sc)
 		}
-		nn.policyMask = s.policyMaskOf(nn.groups)
+		nn.policyMask = s.policyMaskOfSplit(closure, is)
 		s.assocs.set(s.cow, i, nn)
-		after = nn.groups
+		personal[k] = is
 		if renested {
-			plan.diff(i, before, in, adds, removes) // only the plan's groups moved
+			plan.diff(i, closure, was, in, adds, removes) // only the plan's groups moved
 		} else {
-			diffGroups(i, before, after, adds, removes)
+			diffSplit(i, wasClosure, was, closure, is, adds, removes)
 		}
 	}
-	return adds, removes
+	return adds, removes, personal
+}
+
+// sameList reports whether the sorted lists a and b are equal, first by
+// whether they are one list (as a role's closure shared by two snapshots
+// is).
+func sameList(a, b []int32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || &a[0] == &b[0] {
+		return true
+	}
+	return slices.Equal(a, b)
+}
+
+// diffSplit is diffGroups for an associate whose effective groups were a
+// role closure and personal groups (wasClosure, was) and are now
+// (closure, is). With the same closure on both sides only the personal
+// groups can differ, and those are all it compares.
+func diffSplit(i int32, wasClosure, was, closure, is []int32, adds, removes map[int32][]int32) {
+	if sameList(wasClosure, closure) {
+		diffGroups(i, was, is, adds, removes)
+		return
+	}
+	diffGroups(i, unionInto(nil, wasClosure, was), unionInto(nil, closure, is), adds, removes)
 }
 
 // diffGroups records associate i under each group in after but not
@@ -729,12 +764,21 @@ func diffGroups(i int32, before, after []int32, adds, removes map[int32][]int32)
 	}
 }
 
-// rewriteHeaders recomputes the decision headers of the affected
-// associates from their nodes.
-func (s *snapshot) rewriteHeaders(affected []int32) {
+// rewriteHeaders recomputes the decision headers of the associates in
+// headers (sorted) from their nodes: with their new personal groups for
+// those recomputeMemberships recomputed (affected[k] with personal[k],
+// affected a sorted subset of headers), keeping their personal groups for
+// the rest, whose memberships did not move.
+func (s *snapshot) rewriteHeaders(headers, affected []int32, personal [][]int32) {
 	w := s.hotWriter()
-	for _, i := range affected {
-		w.set(i)
+	k := 0
+	for _, i := range headers {
+		if k < len(affected) && affected[k] == i {
+			w.set(i, personal[k])
+			k++
+			continue
+		}
+		w.refresh(i)
 	}
 	w.done()
 }

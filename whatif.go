@@ -854,10 +854,10 @@ func statusOf(s *snapshot, n *assocNode, now func() time.Time) AccessStatus {
 func membershipChanges(s, next *snapshot, wn, in *assocNode) []MembershipChange {
 	var was, is []int32
 	if wn != nil {
-		was = wn.groups
+		was = s.groupsOf(wn)
 	}
 	if in != nil {
-		is = in.groups
+		is = next.groupsOf(in)
 	}
 	var out []MembershipChange
 	var wasVias, isVias []via // computed for the first change on each side
@@ -866,16 +866,16 @@ func membershipChanges(s, next *snapshot, wn, in *assocNode) []MembershipChange 
 		switch {
 		case j == len(is) || i < len(was) && was[i] < is[j]:
 			if wasVias == nil {
-				wasVias = s.viasOf(wn)
+				_, wasVias = s.explanations(wn)
 			}
-			m := s.explainVia(wn, wasVias, was[i])
+			m := s.explainVia(wn, was, wasVias, was[i])
 			out = append(out, MembershipChange{Group: m.Path[len(m.Path)-1], Before: &m})
 			i++
 		case i == len(was) || is[j] < was[i]:
 			if isVias == nil {
-				isVias = next.viasOf(in)
+				_, isVias = next.explanations(in)
 			}
-			m := next.explainVia(in, isVias, is[j])
+			m := next.explainVia(in, is, isVias, is[j])
 			out = append(out, MembershipChange{Group: m.Path[len(m.Path)-1], After: &m})
 			j++
 		default:
