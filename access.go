@@ -891,7 +891,10 @@ func (e *Engine) Members(ctx context.Context, g GroupID) ([]AssociateID, error) 
 // Can does not allocate, for allows and denies alike.
 func (e *Engine) Can(ctx context.Context, who AssociateID, act Action, rec Record) (d Decision, err error) {
 	s, err := e.current()
-	d.Action, d.Subject, d.Record, d.Revision, d.names = act, who, rec, s.rev, s.names
+	// One field at a time: a multiple assignment would copy the record
+	// through a temporary.
+	d.Action, d.Subject, d.Revision, d.names = act, who, s.rev, s.names
+	d.Record = rec
 	if err == nil {
 		err = e.checkRequest(act, &rec)
 	}
@@ -918,9 +921,7 @@ func (e *Engine) Allowed(ctx context.Context, who AssociateID, act Action, rec R
 		if err := e.checkRequest(act, &rec); err != nil {
 			return false, err
 		}
-		d := Decision{Action: act, Subject: who, Record: rec, quiet: true}
-		s.decide(&d, e.now)
-		return d.Allowed, nil
+		return s.allowed(who, act, &rec, e.now), nil
 	}
 	d, err := e.Can(ctx, who, act, rec)
 	return d.Allowed, err

@@ -198,9 +198,6 @@ type Decision struct {
 
 	causes  [maxCauses]cause
 	nCauses uint8
-	// quiet is set by [Engine.Allowed], which wants the answer alone: the
-	// layers record no causes and look for no nearest miss.
-	quiet   bool
 	dropped uint16
 	// names is the resolver's history of names, for rendering; nil for a
 	// Decision made by hand.
@@ -236,12 +233,16 @@ func (v names) named(c Cause) Cause {
 	return c
 }
 
+// add keeps the cause, or counts it when maxCauses are kept already.
 func (d *Decision) add(c cause) {
-	if d.quiet {
-		return
-	}
 	if int(d.nCauses) < maxCauses {
-		d.causes[d.nCauses] = c
+		// Field by field: the cause is built in memory a byte at a time,
+		// and copying it whole would read it back in 16-byte words, which
+		// the processor cannot forward from the narrower stores still in
+		// flight (a stall of a dozen cycles for each cause).
+		p := &d.causes[d.nCauses]
+		p.kind, p.gate, p.rel, p.rights, p.named, p.held, p.sub = c.kind, c.gate, c.rel, c.rights, c.named, c.held, c.sub
+		p.id, p.group = c.id, c.group
 		d.nCauses++
 		return
 	}
