@@ -30,20 +30,18 @@ const (
 // Valid reports whether a is one of the four actions.
 func (a Action) Valid() bool { return a >= Read && a <= Delete }
 
-// right is the CRUD bit that allows the action.
+// right is the CRUD bit that allows the action, 0 for none.
 func (a Action) right() CRUD {
-	switch a {
-	case Read:
-		return R
-	case Create:
-		return C
-	case Update:
-		return U
-	case Delete:
-		return D
+	// A table, not a switch: every decision asks, for actions in any
+	// order, and a branch on them is mispredicted time and again.
+	if int(a) < len(actionRights) {
+		return actionRights[a]
 	}
 	return 0
 }
+
+// actionRights is the CRUD bit of each action.
+var actionRights = [...]CRUD{Read: R, Create: C, Update: U, Delete: D}
 
 // String names the action in lower case.
 func (a Action) String() string { return enumName(actionNames[:], a, "action") }
