@@ -45,7 +45,7 @@ type ask struct {
 }
 
 // add records the cause in the decision, if there is one.
-func (q *ask) add(c cause) {
+func (q *ask) add(c *cause) {
 	if d := q.d; d != nil {
 		d.add(c)
 	}
@@ -77,12 +77,13 @@ func (s *snapshot) judge(q *ask, now func() time.Time) (CRUD, bool) {
 		if g := s.gateHot(x.i, x.h, now); g != GateNone {
 			q.gate = g
 			if q.d != nil {
-				q.d.add(s.gateCause(x.i, g, now))
+				c := s.gateCause(x.i, g, now)
+				q.d.add(&c)
 			}
 			return 0, false
 		}
 		if AssociateType(x.h.typ) == System {
-			q.add(cause{kind: CauseSystem})
+			q.add(&cause{kind: CauseSystem})
 			return LevelFull, true
 		}
 	}
@@ -102,7 +103,7 @@ func (s *snapshot) judge(q *ask, now func() time.Time) (CRUD, bool) {
 	base, opened := rights|defaults, shared|granted
 	rights = base | opened
 	if held &^= rights; held != 0 {
-		q.add(cause{kind: CauseRestriction, sub: uint8(RestrictExternalScope), rights: held})
+		q.add(&cause{kind: CauseRestriction, sub: uint8(RestrictExternalScope), rights: held})
 	}
 	if s.policy.limited {
 		rights = s.limit(q, x, &f, base, opened)
@@ -224,13 +225,15 @@ func (s *snapshot) gateCause(i int32, g Gate, now func() time.Time) cause {
 func (s *snapshot) roleRights(q *ask, x subj, f *recordFacts) CRUD {
 	rec := q.rec
 	role := s.roleOf(x)
-	rels := s.relations(q, x, f, role)
-	q.rels = rels
-
 	var g *grid
 	if role != nil {
 		g = role.rightsAt(f.typ)
 	}
+	if q.d == nil && AssociateType(x.h.typ) == Internal && !s.policy.limited {
+		return s.roleAnswer(q, x, f, role, g)
+	}
+	rels := s.relations(q, x, f, role)
+	q.rels = rels
 	// The loops visit the relations that hold, in relation order: rels
 	// holds only valid ones, each at its own bit.
 	d := q.d
@@ -246,21 +249,25 @@ func (s *snapshot) roleRights(q *ask, x subj, f *recordFacts) CRUD {
 	}
 	roleID := s.roleID(x)
 	if g == nil {
-		d.add(cause{kind: CauseNoRole, id: int64(roleID)})
+		d.add(&cause{kind: CauseNoRole, id: int64(roleID)})
 		return 0
 	}
 	var rights CRUD
 	for m := uint(rels); m != 0; m &= m - 1 {
 		r := Relation(bits.TrailingZeros(m))
-		c := cause{kind: CauseRole, rel: r, rights: g[r], id: int64(roleID)}
+		rights |= g[r]
+		// Written in place (see Decision.add).
+		c := d.slot()
+		if c == nil {
+			continue
+		}
+		c.kind, c.rel, c.rights, c.id = CauseRole, r, g[r], int64(roleID)
 		switch r {
 		case Team:
 			c.group = int64(rec.Team)
 		case PrimaryGroup, OtherGroup:
 			c.group = int64(rec.Group)
 		}
-		rights |= g[r]
-		d.add(c)
 	}
 	return rights
 }
@@ -283,25 +290,17 @@ func (s *snapshot) relations(q *ask, x subj, f *recordFacts, role *roleNode) Rel
 		}
 		if rec.Group != 0 {
 			switch gi := f.group; {
-			case gi >= 0 && gi == h.primary,
-				gi < 0 && h.flags&hotOddPrimary != 0 && s.assocs.at(x.i).primary == rec.Group:
+			case s.inPrimary(q, x, f):
 				rels = rels.With(PrimaryGroup)
 			case gi >= 0 && s.memberHot(h, gi):
 				rels = rels.With(OtherGroup)
 			}
 		}
-		// A past owner keeps its role (ownerRole), so its superiors keep
-		// the relation until its records are transferred; an owner
-		// deleted and forgotten, or whose role is gone, has none.
-		if or := f.ownerRole; or != nil && rec.Owner != who && role != nil && !role.leaf && role.isAbove(or) {
+		if subordinate(q, f, role) {
 			rels = rels.With(Subordinate)
 		}
-		if rec.Category != 0 {
-			if c := s.policy.categories[rec.Category]; c != nil {
-				if direct, g, byRole := s.inCategory(x, c); direct || g >= 0 || byRole {
-					rels = rels.With(CategoryMember)
-				}
-			}
+		if s.inRecordCategory(q, x) {
+			rels = rels.With(CategoryMember)
 		}
 		if rels == 0 {
 			if rec.Owner != 0 || rec.Team != 0 {
@@ -320,6 +319,91 @@ func (s *snapshot) relations(q *ask, x subj, f *recordFacts, role *roleNode) Rel
 		}
 	}
 	return rels
+}
+
+// inPrimary reports whether the record's group is the internal subject's
+// primary group (PrimaryGroup).
+func (s *snapshot) inPrimary(q *ask, x subj, f *recordFacts) bool {
+	gi := f.group
+	return q.rec.Group != 0 && (gi >= 0 && gi == x.h.primary ||
+		gi < 0 && x.h.flags&hotOddPrimary != 0 && s.assocs.at(x.i).primary == q.rec.Group)
+}
+
+// subordinate reports whether the record's owner is the subordinate of
+// an internal subject whose role is role (Subordinate). A past owner keeps
+// its role (ownerRole), so its superiors keep the relation until its
+// records are transferred; an owner deleted and forgotten, or whose role
+// is gone, has none.
+func subordinate(q *ask, f *recordFacts, role *roleNode) bool {
+	or := f.ownerRole
+	return or != nil && q.rec.Owner != q.who && role != nil && !role.leaf && role.isAbove(or)
+}
+
+// inRecordCategory reports whether the internal subject is a member of
+// the record's category (CategoryMember).
+func (s *snapshot) inRecordCategory(q *ask, x subj) bool {
+	if q.rec.Category == 0 {
+		return false
+	}
+	c := s.policy.categories[q.rec.Category]
+	if c == nil {
+		return false
+	}
+	direct, g, byRole := s.inCategory(x, c)
+	return direct || g >= 0 || byRole
+}
+
+// roleAnswer is roleRights for a question that wants the answer alone
+// (q.d nil), from an internal subject, with no limits in the policy: then
+// nothing but the role's cells reads the relations, and of the cells only
+// the action's bit matters. It returns that bit when the cells grant it,
+// else 0, and tests only the relations that can change that: one whose
+// cell grants the bit, and, while none is known to hold, when the
+// fallback's cell grants it, any (a relation that holds turns the
+// fallback off). So a membership that cannot change the answer is never
+// looked up. q.rels is left unset.
+func (s *snapshot) roleAnswer(q *ask, x subj, f *recordFacts, role *roleNode, g *grid) CRUD {
+	bit := q.act.right()
+	if g == nil || bit == 0 {
+		return 0
+	}
+	rec, h := q.rec, x.h
+	fb := Unowned
+	if rec.Owner != 0 || rec.Team != 0 {
+		fb = Other
+	}
+	fallback := g[fb]&bit != 0
+	held := false // a specific relation holds
+	// need reports whether relation r must be tested.
+	need := func(r Relation) bool { return g[r]&bit != 0 || fallback && !held }
+	// hit records that r holds and reports whether that settles it.
+	hit := func(r Relation) bool {
+		held = true
+		return g[r]&bit != 0
+	}
+	if need(Owner) && rec.Owner != 0 && rec.Owner == q.who && hit(Owner) {
+		return bit
+	}
+	primary := s.inPrimary(q, x, f)
+	if need(PrimaryGroup) && primary && hit(PrimaryGroup) {
+		return bit
+	}
+	if need(Subordinate) && subordinate(q, f, role) && hit(Subordinate) {
+		return bit
+	}
+	if need(Team) && f.team >= 0 && s.memberHot(h, f.team) && hit(Team) {
+		return bit
+	}
+	if need(OtherGroup) && rec.Group != 0 && !primary && f.group >= 0 && s.memberHot(h, f.group) && hit(OtherGroup) {
+		return bit
+	}
+	if need(CategoryMember) && s.inRecordCategory(q, x) && hit(CategoryMember) {
+		return bit
+	}
+	if fallback && !held {
+		return bit
+	}
+	return 0
 }
 
 // sharingRights adds up the sharing rules that open the record to the
@@ -343,7 +427,7 @@ func (s *snapshot) sharingRights(q *ask, x subj, t int32, outside bool) (rights,
 			c.named = true
 		}
 		rights |= r.rule.Rights
-		q.add(c)
+		q.add(&c)
 	}
 	return rights, held
 }
@@ -428,7 +512,7 @@ func (s *snapshot) grantRights(q *ask, x subj, t int32, outside bool) (rights, d
 			}
 			covered = true
 			rights |= g.rights
-			q.add(c)
+			q.add(&c)
 		}
 	}
 	if int(t) >= len(s.policy.typeGrantsAt) {
@@ -454,7 +538,7 @@ func (s *snapshot) grantRights(q *ask, x subj, t int32, outside bool) (rights, d
 			continue
 		}
 		defaults |= e.rights
-		q.add(cause{kind: CauseDefault, group: int64(e.id), rights: e.rights})
+		q.add(&cause{kind: CauseDefault, group: int64(e.id), rights: e.rights})
 	}
 	return rights, defaults, held
 }
@@ -506,7 +590,7 @@ func (s *snapshot) limit(q *ask, x subj, f *recordFacts, base, opened CRUD) CRUD
 				took = capped &^ l.max
 			}
 			if took != 0 {
-				q.add(cause{kind: CauseLimit, id: int64(l.id), group: int64(l.group), rights: took, held: l.max, sub: uint8(l.scope), named: l.record != 0})
+				q.add(&cause{kind: CauseLimit, id: int64(l.id), group: int64(l.group), rights: took, held: l.max, sub: uint8(l.scope), named: l.record != 0})
 			}
 		}
 	}
@@ -518,7 +602,7 @@ func (s *snapshot) restrict(q *ask, x subj, f *recordFacts, rights CRUD) CRUD {
 	rec := q.rec
 	cut := func(r Restriction) {
 		if rights != 0 {
-			q.add(cause{kind: CauseRestriction, sub: uint8(r), rights: rights})
+			q.add(&cause{kind: CauseRestriction, sub: uint8(r), rights: rights})
 		}
 		rights = 0
 	}
@@ -586,7 +670,7 @@ func (s *snapshot) nearMiss(q *ask, x subj, f *recordFacts) {
 	if s.policy.limited && s.limit(&probe, x, f, bit, 0) == 0 {
 		return // a limit would take it away as well
 	}
-	q.add(cause{kind: CauseNearMiss, rel: fb, rights: g[fb], held: held, id: int64(s.roleID(x))})
+	q.add(&cause{kind: CauseNearMiss, rel: fb, rights: g[fb], held: held, id: int64(s.roleID(x))})
 }
 
 // has reports whether the associate's role or one of its effective groups
