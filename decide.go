@@ -299,7 +299,7 @@ func (s *snapshot) relations(q *ask, x subj, f *recordFacts, role *roleNode) Rel
 		if subordinate(q, f, role) {
 			rels = rels.With(Subordinate)
 		}
-		if s.inRecordCategory(q, x) {
+		if rec.Category != 0 && s.inRecordCategory(q, x) {
 			rels = rels.With(CategoryMember)
 		}
 		if rels == 0 {
@@ -397,7 +397,7 @@ func (s *snapshot) roleAnswer(q *ask, x subj, f *recordFacts, role *roleNode, g 
 	if need(OtherGroup) && rec.Group != 0 && !primary && f.group >= 0 && s.memberHot(h, f.group) && hit(OtherGroup) {
 		return bit
 	}
-	if need(CategoryMember) && s.inRecordCategory(q, x) && hit(CategoryMember) {
+	if rec.Category != 0 && need(CategoryMember) && s.inRecordCategory(q, x) && hit(CategoryMember) {
 		return bit
 	}
 	if fallback && !held {
