@@ -29,51 +29,91 @@ import (
 // A denied decision then looks for the nearest miss (nearMiss). Functional
 // rights (has) ride on the same role and group facts and end the file.
 
+// ask is one question as the layers read it: the record, the subject and
+// the action, the relations the role layer found, and the decision that
+// collects the causes. d is nil for a question that wants the answer
+// alone ([Engine.Allowed], and the probes of nearMiss): no cause is
+// recorded, no nearest miss looked for, and no [Decision] is filled in,
+// so such a question costs a few words of stack instead of a Decision.
+type ask struct {
+	rec  *Record
+	who  AssociateID
+	act  Action
+	gate Gate      // the gate that stopped the subject, or GateNone
+	rels Relations // set by roleRights
+	d    *Decision
+}
+
+// add records the cause in the decision, if there is one.
+func (q *ask) add(c *cause) {
+	if d := q.d; d != nil {
+		d.add(c)
+	}
+}
+
 // decide fills in the decision for d.Subject, d.Action and d.Record.
 func (s *snapshot) decide(d *Decision, now func() time.Time) {
+	q := ask{rec: &d.Record, who: d.Subject, act: d.Action, d: d}
+	rights, allowed := s.judge(&q, now)
+	d.Relations, d.Gate, d.Rights, d.Allowed = q.rels, q.gate, rights, allowed
+}
+
+// allowed answers the question alone: whether who may act on rec.
+func (s *snapshot) allowed(who AssociateID, act Action, rec *Record, now func() time.Time) bool {
+	q := ask{rec: rec, who: who, act: act}
+	_, ok := s.judge(&q, now)
+	return ok
+}
+
+// judge decides q: it returns the subject's rights on the record and
+// whether they allow the action, sets q.gate and q.rels, and records the
+// causes in q.d, if any.
+func (s *snapshot) judge(q *ask, now func() time.Time) (CRUD, bool) {
 	// The record's lookups come first: they do not depend on the subject,
 	// so their cache misses overlap the subject's instead of following it.
-	f := s.facts(&d.Record, d.Subject)
-	x := s.subject(d.Subject)
+	f := s.facts(q.rec, q.who)
+	x := s.subject(q.who)
 	if !plainInternal(x.h) {
 		if g := s.gateHot(x.i, x.h, now); g != GateNone {
-			d.Gate = g
-			d.add(s.gateCause(x.i, g, now))
-			return
+			q.gate = g
+			if q.d != nil {
+				c := s.gateCause(x.i, g, now)
+				q.d.add(&c)
+			}
+			return 0, false
+		}
+		if AssociateType(x.h.typ) == System {
+			q.add(&cause{kind: CauseSystem})
+			return LevelFull, true
 		}
 	}
-	if AssociateType(x.h.typ) == System {
-		d.Rights, d.Allowed = LevelFull, true
-		d.add(cause{kind: CauseSystem})
-		return
-	}
-	rights := s.roleRights(d, x, &f)
+	rights := s.roleRights(q, x, &f)
 	// For an external subject roleRights sets only Owner, MyCompany and
 	// SameProject, so no relation means the record lies outside its own
 	// company and projects: the broad layers stop there.
 	// A type no sharing rule, grant or default reaches skips those layers.
 	var shared, granted, defaults, held CRUD
 	if s.policy.opens(f.typ) {
-		outside := AssociateType(x.h.typ) == External && d.Relations == 0
+		outside := AssociateType(x.h.typ) == External && q.rels == 0
 		var heldG CRUD
-		shared, held = s.sharingRights(d, x, f.typ, outside)
-		granted, defaults, heldG = s.grantRights(d, x, f.typ, outside)
+		shared, held = s.sharingRights(q, x, f.typ, outside)
+		granted, defaults, heldG = s.grantRights(q, x, f.typ, outside)
 		held |= heldG
 	}
 	base, opened := rights|defaults, shared|granted
 	rights = base | opened
 	if held &^= rights; held != 0 {
-		d.add(cause{kind: CauseRestriction, sub: uint8(RestrictExternalScope), rights: held})
+		q.add(&cause{kind: CauseRestriction, sub: uint8(RestrictExternalScope), rights: held})
 	}
 	if s.policy.limited {
-		rights = s.limit(d, x, &f, base, opened)
+		rights = s.limit(q, x, &f, base, opened)
 	}
-	rights = s.restrict(d, x, &f, rights)
-	d.Rights = rights
-	d.Allowed = rights.Allows(d.Action)
-	if !d.Allowed && !d.quiet {
-		s.nearMiss(d, x, &f)
+	rights = s.restrict(q, x, &f, rights)
+	ok := rights.Allows(q.act)
+	if !ok && q.d != nil {
+		s.nearMiss(q, x, &f)
 	}
+	return rights, ok
 }
 
 // plainInternal reports whether the header is that of an active internal
@@ -182,19 +222,22 @@ func (s *snapshot) gateCause(i int32, g Gate, now func() time.Time) cause {
 
 // roleRights works out which ownership relations hold (relations) and
 // returns the union of the role's cells for them.
-func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
-	rec := &d.Record
+func (s *snapshot) roleRights(q *ask, x subj, f *recordFacts) CRUD {
+	rec := q.rec
 	role := s.roleOf(x)
-	rels := s.relations(d, x, f, role)
-	d.Relations = rels
-
 	var g *grid
 	if role != nil {
 		g = role.rightsAt(f.typ)
 	}
+	if q.d == nil && AssociateType(x.h.typ) == Internal && !s.policy.limited {
+		return s.roleAnswer(q, x, f, role, g)
+	}
+	rels := s.relations(q, x, f, role)
+	q.rels = rels
 	// The loops visit the relations that hold, in relation order: rels
 	// holds only valid ones, each at its own bit.
-	if d.quiet {
+	d := q.d
+	if d == nil {
 		// No causes to record: the cells alone.
 		var rights CRUD
 		if g != nil {
@@ -206,21 +249,25 @@ func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
 	}
 	roleID := s.roleID(x)
 	if g == nil {
-		d.add(cause{kind: CauseNoRole, id: int64(roleID)})
+		d.add(&cause{kind: CauseNoRole, id: int64(roleID)})
 		return 0
 	}
 	var rights CRUD
 	for m := uint(rels); m != 0; m &= m - 1 {
 		r := Relation(bits.TrailingZeros(m))
-		c := cause{kind: CauseRole, rel: r, rights: g[r], id: int64(roleID)}
+		rights |= g[r]
+		// Written in place (see Decision.add).
+		c := d.slot()
+		if c == nil {
+			continue
+		}
+		c.kind, c.rel, c.rights, c.id = CauseRole, r, g[r], int64(roleID)
 		switch r {
 		case Team:
 			c.group = int64(rec.Team)
 		case PrimaryGroup, OtherGroup:
 			c.group = int64(rec.Group)
 		}
-		rights |= g[r]
-		d.add(c)
 	}
 	return rights
 }
@@ -230,8 +277,8 @@ func (s *snapshot) roleRights(d *Decision, x subj, f *recordFacts) CRUD {
 // record's owner, team, group, a subordinate's ownership and the
 // category, falling back to Other or Unowned when none holds; for an
 // external subject only Owner, MyCompany and SameProject.
-func (s *snapshot) relations(d *Decision, x subj, f *recordFacts, role *roleNode) Relations {
-	rec, who, h := &d.Record, d.Subject, x.h
+func (s *snapshot) relations(q *ask, x subj, f *recordFacts, role *roleNode) Relations {
+	rec, who, h := q.rec, q.who, x.h
 	var rels Relations
 	if rec.Owner != 0 && rec.Owner == who {
 		rels = rels.With(Owner)
@@ -243,25 +290,17 @@ func (s *snapshot) relations(d *Decision, x subj, f *recordFacts, role *roleNode
 		}
 		if rec.Group != 0 {
 			switch gi := f.group; {
-			case gi >= 0 && gi == h.primary,
-				gi < 0 && h.flags&hotOddPrimary != 0 && s.assocs.at(x.i).a.PrimaryGroup == rec.Group:
+			case s.inPrimary(q, x, f):
 				rels = rels.With(PrimaryGroup)
 			case gi >= 0 && s.memberHot(h, gi):
 				rels = rels.With(OtherGroup)
 			}
 		}
-		// A past owner keeps its role (ownerRole), so its superiors keep
-		// the relation until its records are transferred; an owner
-		// deleted and forgotten, or whose role is gone, has none.
-		if or := f.ownerRole; or != nil && rec.Owner != who && role != nil && !role.leaf && role.isAbove(or) {
+		if subordinate(q, f, role) {
 			rels = rels.With(Subordinate)
 		}
-		if rec.Category != 0 {
-			if c := s.policy.categories[rec.Category]; c != nil {
-				if direct, g, byRole := s.inCategory(x, c); direct || g >= 0 || byRole {
-					rels = rels.With(CategoryMember)
-				}
-			}
+		if rec.Category != 0 && s.inRecordCategory(q, x) {
+			rels = rels.With(CategoryMember)
 		}
 		if rels == 0 {
 			if rec.Owner != 0 || rec.Team != 0 {
@@ -282,28 +321,113 @@ func (s *snapshot) relations(d *Decision, x subj, f *recordFacts, role *roleNode
 	return rels
 }
 
+// inPrimary reports whether the record's group is the internal subject's
+// primary group (PrimaryGroup).
+func (s *snapshot) inPrimary(q *ask, x subj, f *recordFacts) bool {
+	gi := f.group
+	return q.rec.Group != 0 && (gi >= 0 && gi == x.h.primary ||
+		gi < 0 && x.h.flags&hotOddPrimary != 0 && s.assocs.at(x.i).a.PrimaryGroup == q.rec.Group)
+}
+
+// subordinate reports whether the record's owner is the subordinate of
+// an internal subject whose role is role (Subordinate). A past owner keeps
+// its role (ownerRole), so its superiors keep the relation until its
+// records are transferred; an owner deleted and forgotten, or whose role
+// is gone, has none.
+func subordinate(q *ask, f *recordFacts, role *roleNode) bool {
+	or := f.ownerRole
+	return or != nil && q.rec.Owner != q.who && role != nil && !role.leaf && role.isAbove(or)
+}
+
+// inRecordCategory reports whether the internal subject is a member of
+// the record's category (CategoryMember).
+func (s *snapshot) inRecordCategory(q *ask, x subj) bool {
+	if q.rec.Category == 0 {
+		return false
+	}
+	c := s.policy.categories[q.rec.Category]
+	if c == nil {
+		return false
+	}
+	direct, g, byRole := s.inCategory(x, c)
+	return direct || g >= 0 || byRole
+}
+
+// roleAnswer is roleRights for a question that wants the answer alone
+// (q.d nil), from an internal subject, with no limits in the policy: then
+// nothing but the role's cells reads the relations, and of the cells only
+// the action's bit matters. It returns that bit when the cells grant it,
+// else 0, and tests only the relations that can change that: one whose
+// cell grants the bit, and, while none is known to hold, when the
+// fallback's cell grants it, any (a relation that holds turns the
+// fallback off). So a membership that cannot change the answer is never
+// looked up. q.rels is left unset.
+func (s *snapshot) roleAnswer(q *ask, x subj, f *recordFacts, role *roleNode, g *grid) CRUD {
+	bit := q.act.right()
+	if g == nil || bit == 0 {
+		return 0
+	}
+	rec, h := q.rec, x.h
+	fb := Unowned
+	if rec.Owner != 0 || rec.Team != 0 {
+		fb = Other
+	}
+	fallback := g[fb]&bit != 0
+	held := false // a specific relation holds
+	// need reports whether relation r must be tested.
+	need := func(r Relation) bool { return g[r]&bit != 0 || fallback && !held }
+	// hit records that r holds and reports whether that settles it.
+	hit := func(r Relation) bool {
+		held = true
+		return g[r]&bit != 0
+	}
+	if need(Owner) && rec.Owner != 0 && rec.Owner == q.who && hit(Owner) {
+		return bit
+	}
+	primary := s.inPrimary(q, x, f)
+	if need(PrimaryGroup) && primary && hit(PrimaryGroup) {
+		return bit
+	}
+	if need(Subordinate) && subordinate(q, f, role) && hit(Subordinate) {
+		return bit
+	}
+	if need(Team) && f.team >= 0 && s.memberHot(h, f.team) && hit(Team) {
+		return bit
+	}
+	if need(OtherGroup) && rec.Group != 0 && !primary && f.group >= 0 && s.memberHot(h, f.group) && hit(OtherGroup) {
+		return bit
+	}
+	if rec.Category != 0 && need(CategoryMember) && s.inRecordCategory(q, x) && hit(CategoryMember) {
+		return bit
+	}
+	if fallback && !held {
+		return bit
+	}
+	return 0
+}
+
 // sharingRights adds up the sharing rules that open the record to the
 // subject. When outside is set (an external subject, a record outside its
 // own company and projects) only rules whose To names the subject apply;
 // what the others would have added is returned as held.
-func (s *snapshot) sharingRights(d *Decision, x subj, t int32, outside bool) (rights, held CRUD) {
+func (s *snapshot) sharingRights(q *ask, x subj, t int32, outside bool) (rights, held CRUD) {
 	if int(t) >= len(s.policy.rulesAt) {
 		t = 0
 	}
 	for _, r := range s.policy.rulesAt[t] {
-		if !s.holds(&r.to, d.Subject, x) || !s.ownedBy(&r.from, &d.Record) {
+		if !s.holds(&r.to, q.who, x) || !s.ownedBy(&r.from, q.rec) {
 			continue
 		}
 		c := cause{kind: CauseSharing, id: int64(r.rule.ID), rights: r.rule.Rights}
 		if outside {
-			if !r.to.names(d.Subject) {
+			if !r.to.names(q.who) {
 				held |= r.rule.Rights
 				continue
 			}
 			c.named = true
 		}
 		rights |= r.rule.Rights
-		d.add(c)
+		q.add(&c)
 	}
 	return rights, held
 }
@@ -370,12 +494,12 @@ func (s *snapshot) pastHolds(from *principalSet, p *PastOwner) bool {
 // apply; what grants to groups and defaults would have added is returned
 // as held. What the grants give and what the defaults give are returned
 // apart, as limits treat them apart.
-func (s *snapshot) grantRights(d *Decision, x subj, t int32, outside bool) (rights, defaults, held CRUD) {
+func (s *snapshot) grantRights(q *ask, x subj, t int32, outside bool) (rights, defaults, held CRUD) {
 	covered := false
 	apply := func(list []grantNode) {
 		for i := range list {
 			g := &list[i]
-			if !g.applies(s, d.Subject, x) {
+			if !g.applies(s, q.who, x) {
 				continue
 			}
 			c := cause{kind: CauseGrant, id: int64(g.id), group: int64(g.group), rights: g.rights}
@@ -388,13 +512,13 @@ func (s *snapshot) grantRights(d *Decision, x subj, t int32, outside bool) (righ
 			}
 			covered = true
 			rights |= g.rights
-			d.add(c)
+			q.add(&c)
 		}
 	}
 	if int(t) >= len(s.policy.typeGrantsAt) {
 		t = 0
 	}
-	if id := d.Record.ID; id != 0 && s.policy.recBloomAt[t].mayHave(id) {
+	if id := q.rec.ID; id != 0 && s.policy.recBloomAt[t].mayHave(id) {
 		apply(s.policy.recGrantsAt[t][id])
 	}
 	apply(s.policy.typeGrantsAt[t])
@@ -414,7 +538,7 @@ func (s *snapshot) grantRights(d *Decision, x subj, t int32, outside bool) (righ
 			continue
 		}
 		defaults |= e.rights
-		d.add(cause{kind: CauseDefault, group: int64(e.id), rights: e.rights})
+		q.add(&cause{kind: CauseDefault, group: int64(e.id), rights: e.rights})
 	}
 	return rights, defaults, held
 }
@@ -424,17 +548,17 @@ func (s *snapshot) grantRights(d *Decision, x subj, t int32, outside bool) (righ
 // sharing rules and grants gave. LimitUnrelated limits cap base when no
 // relation in relatedRelations holds; LimitAll limits cap the sum. Each
 // limit that took something away is named, with what it took.
-func (s *snapshot) limit(d *Decision, x subj, f *recordFacts, base, opened CRUD) CRUD {
+func (s *snapshot) limit(q *ask, x subj, f *recordFacts, base, opened CRUD) CRUD {
 	p := &s.policy
 	t := f.typ
 	if int(t) >= len(p.limitsAt) {
 		t = 0
 	}
 	var onRecord []limitNode
-	if id := d.Record.ID; id != 0 && p.recLimitBloom[t].mayHave(id) {
+	if id := q.rec.ID; id != 0 && p.recLimitBloom[t].mayHave(id) {
 		onRecord = p.recLimitsAt[t][id]
 	}
-	unrelated := d.Relations&relatedRelations == 0
+	unrelated := q.rels&relatedRelations == 0
 	keepBase, keepAll := LevelFull, LevelFull
 	for _, list := range [2][]limitNode{p.limitsAt[t], onRecord} {
 		for i := range list {
@@ -450,7 +574,7 @@ func (s *snapshot) limit(d *Decision, x subj, f *recordFacts, base, opened CRUD)
 	}
 	capped := base&keepBase | opened
 	rights := capped & keepAll
-	if rights == base|opened {
+	if rights == base|opened || q.d == nil {
 		return rights
 	}
 	for _, list := range [2][]limitNode{p.limitsAt[t], onRecord} {
@@ -466,7 +590,7 @@ func (s *snapshot) limit(d *Decision, x subj, f *recordFacts, base, opened CRUD)
 				took = capped &^ l.max
 			}
 			if took != 0 {
-				d.add(cause{kind: CauseLimit, id: int64(l.id), group: int64(l.group), rights: took, held: l.max, sub: uint8(l.scope), named: l.record != 0})
+				q.add(&cause{kind: CauseLimit, id: int64(l.id), group: int64(l.group), rights: took, held: l.max, sub: uint8(l.scope), named: l.record != 0})
 			}
 		}
 	}
@@ -474,15 +598,15 @@ func (s *snapshot) limit(d *Decision, x subj, f *recordFacts, base, opened CRUD)
 }
 
 // restrict removes rights the record's restrictions take away.
-func (s *snapshot) restrict(d *Decision, x subj, f *recordFacts, rights CRUD) CRUD {
-	rec := &d.Record
+func (s *snapshot) restrict(q *ask, x subj, f *recordFacts, rights CRUD) CRUD {
+	rec := q.rec
 	cut := func(r Restriction) {
 		if rights != 0 {
-			d.add(cause{kind: CauseRestriction, sub: uint8(r), rights: rights})
+			q.add(&cause{kind: CauseRestriction, sub: uint8(r), rights: rights})
 		}
 		rights = 0
 	}
-	own := rec.Owner != 0 && rec.Owner == d.Subject
+	own := rec.Owner != 0 && rec.Owner == q.who
 	switch rec.Visibility {
 	case VisibleAssociate:
 		if !own {
@@ -515,38 +639,38 @@ func (s *snapshot) restrict(d *Decision, x subj, f *recordFacts, rights CRUD) CR
 // role would have granted the action through the fallback relation (Other,
 // or Unowned) had no specific relation held, and no restriction would have
 // taken it away again. It reads only what the role layer already read.
-func (s *snapshot) nearMiss(d *Decision, x subj, f *recordFacts) {
-	if AssociateType(x.h.typ) != Internal || d.Relations == 0 {
+func (s *snapshot) nearMiss(q *ask, x subj, f *recordFacts) {
+	if AssociateType(x.h.typ) != Internal || q.rels == 0 {
 		return
 	}
 	fb := Unowned
-	if d.Record.Owner != 0 || d.Record.Team != 0 {
+	if q.rec.Owner != 0 || q.rec.Team != 0 {
 		fb = Other
 	}
 	role := s.roleOf(x)
-	if d.Relations.Has(fb) || role == nil {
+	if q.rels.Has(fb) || role == nil {
 		return
 	}
 	g := role.rightsAt(f.typ)
-	bit := d.Action.right()
+	bit := q.act.right()
 	if g == nil || g[fb]&bit == 0 {
 		return
 	}
 	var held CRUD
-	for m := uint(d.Relations); m != 0; m &= m - 1 {
+	for m := uint(q.rels); m != 0; m &= m - 1 {
 		held |= g[bits.TrailingZeros(m)]
 	}
 	if held&bit != 0 {
 		return // the role granted it; a restriction took it away
 	}
-	probe := Decision{Subject: d.Subject, Record: d.Record, Relations: Relations(0).With(fb)}
+	probe := ask{rec: q.rec, who: q.who, act: q.act, rels: Relations(0).With(fb)}
 	if s.restrict(&probe, x, f, bit) == 0 {
 		return
 	}
 	if s.policy.limited && s.limit(&probe, x, f, bit, 0) == 0 {
 		return // a limit would take it away as well
 	}
-	d.add(cause{kind: CauseNearMiss, rel: fb, rights: g[fb], held: held, id: int64(s.roleID(x))})
+	q.add(&cause{kind: CauseNearMiss, rel: fb, rights: g[fb], held: held, id: int64(s.roleID(x))})
 }
 
 // has reports whether the associate's role or one of its effective groups

@@ -316,6 +316,7 @@ func BenchmarkCan(b *testing.B) {
 			allowed := 0
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := processCPU()
 			for i := 0; i < b.N; i++ {
 				q := &bb.qs[i&mask]
 				d, err := o.engine.Can(ctx, q.who, q.act, q.rec)
@@ -326,6 +327,7 @@ func BenchmarkCan(b *testing.B) {
 					allowed++
 				}
 			}
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(allowed)/float64(b.N), "allowed/op")
 		})
 	}
@@ -349,6 +351,7 @@ func BenchmarkCan(b *testing.B) {
 			mask := len(bb.qs) - 1
 			allowed := 0
 			b.ReportAllocs()
+			cpu := processCPU()
 			for i := 0; b.Loop(); i++ {
 				q := &bb.qs[i&mask]
 				ok, err := o.engine.Allowed(ctx, q.who, q.act, q.rec)
@@ -359,6 +362,7 @@ func BenchmarkCan(b *testing.B) {
 					allowed++
 				}
 			}
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(allowed)/float64(b.N), "allowed/op")
 		})
 	}
