@@ -42,7 +42,6 @@ var defaultBulk = bulkPolicy{rows: 100_000, share: 4, tries: 20}
 // foreignKey is a foreign key as the catalogue defines it.
 type foreignKey struct {
 	name, table, refTable, def string
-	deferrable                 bool
 }
 
 // Bulk suspends the foreign keys between tables and any other table,
@@ -53,7 +52,7 @@ func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx c
 	if c.bulk == nil || rows < c.bulk.rows {
 		return nil, nil
 	}
-	res, err := c.q.Query(ctx, `SELECT current_schema(), k.conname, t.relname, r.relname, pg_get_constraintdef(k.oid), k.condeferrable,
+	res, err := c.q.Query(ctx, `SELECT k.conname, t.relname, r.relname, pg_get_constraintdef(k.oid),
 		pg_has_role(t.relowner, 'USAGE') AND pg_has_role(r.relowner, 'USAGE'),
 		CASE WHEN t.relname = ANY($1) THEN greatest(t.reltuples, 0)::bigint ELSE 0 END
 		FROM pg_constraint k
@@ -67,14 +66,13 @@ func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx c
 		return nil, err
 	}
 	var keys []foreignKey
-	var schema string
 	owner := true
 	held := map[string]int64{}
 	for res.Next() {
 		var k foreignKey
 		var own bool
 		var n int64
-		if err := res.Scan(&schema, &k.name, &k.table, &k.refTable, &k.def, &k.deferrable, &own, &n); err != nil {
+		if err := res.Scan(&k.name, &k.table, &k.refTable, &k.def, &own, &n); err != nil {
 			res.Close()
 			return nil, err
 		}
@@ -126,23 +124,39 @@ func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx c
 		return nil, err
 	}
 	// A table with checks still pending in the transaction cannot be
-	// altered: make them now (an ApplyTx after another, in one
-	// transaction), failing as COMMIT would for a row that refers to
-	// nothing.
-	deferred := false
-	for _, k := range keys {
-		if k.deferrable {
-			if deferred {
-				drop.WriteString(", ")
-			} else {
-				drop.WriteString("SET CONSTRAINTS ")
-				deferred = true
-			}
-			drop.WriteString(pgx.Identifier{schema, k.name}.Sanitize())
-		}
+	// altered, nor can the table a dropped key refers to: make them now
+	// (an ApplyTx after another, in one transaction), failing as COMMIT
+	// would for a row that refers to nothing. The pending checks may be
+	// those of any deferrable key with a trigger on a table the keys join,
+	// not only of the keys dropped (a new role's parent, when a write of
+	// associates drops their key to access_role).
+	idents := make([]string, len(lock))
+	for i, t := range lock {
+		idents[i] = pgx.Identifier{t}.Sanitize()
 	}
-	if deferred {
-		drop.WriteString(" IMMEDIATE;\n")
+	res, err = c.q.Query(ctx, `SELECT n.nspname, k.conname
+		FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
+		WHERE k.condeferrable
+		AND (k.conrelid = ANY($1::text[]::regclass[]) OR k.confrelid = ANY($1::text[]::regclass[]))
+		ORDER BY 1, 2`, idents)
+	if err != nil {
+		return nil, err
+	}
+	var pending []string
+	for res.Next() {
+		var nsp, name string
+		if err := res.Scan(&nsp, &name); err != nil {
+			res.Close()
+			return nil, err
+		}
+		pending = append(pending, pgx.Identifier{nsp, name}.Sanitize())
+	}
+	res.Close()
+	if err := res.Err(); err != nil {
+		return nil, err
+	}
+	if len(pending) > 0 {
+		drop.WriteString("SET CONSTRAINTS " + strings.Join(pending, ", ") + " IMMEDIATE;\n")
 	}
 	for i, k := range keys {
 		t, name := pgx.Identifier{k.table}.Sanitize(), pgx.Identifier{k.name}.Sanitize()

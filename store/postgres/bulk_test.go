@@ -295,3 +295,44 @@ func TestBulkLockBusy(t *testing.T) {
 		t.Fatalf("revision %d, %v", rev, err)
 	}
 }
+
+// TestBulkApplyTxAfterAnother: a large ApplyTx that follows a small one in
+// the same transaction (which leaves deferred checks pending on tables the
+// large one does not write but whose keys it drops, such as a new role's
+// parent) succeeds, suspending the keys, as it does row by row.
+func TestBulkApplyTxAfterAnother(t *testing.T) {
+	testDSN(t)
+	ctx := context.Background()
+	dsn := newSchema(t)
+	s := open(t, dsn, nil)
+	keys := foreignKeys(t, dsn)
+	org := orggen.Generate(orggen.Config{Associates: 200, Groups: 20})
+	people := org.Associates
+	org.Associates = nil
+	if _, err := s.Apply(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	var taken atomic.Int64
+	s.bulk = bulkPolicy{rows: 100, share: 1 << 40, tries: 2, taken: func() { taken.Add(1) }}
+	tx, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	roles := []access.Role{{ID: 900_001, Name: "top"}, {ID: 900_002, Name: "below", Parent: 900_001}}
+	if _, err := s.ApplyTx(ctx, tx, access.Batch{Roles: roles}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplyTx(ctx, tx, access.Batch{Associates: people}); err != nil {
+		t.Fatalf("a large ApplyTx after a small one: %v", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if taken.Load() != 1 {
+		t.Fatalf("%d writes took the bulk path, want 1", taken.Load())
+	}
+	if got := foreignKeys(t, dsn); !slices.Equal(got, keys) {
+		t.Fatalf("foreign keys\n%q\nwant\n%q", got, keys)
+	}
+}
