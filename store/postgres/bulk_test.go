@@ -336,3 +336,73 @@ func TestBulkApplyTxAfterAnother(t *testing.T) {
 		t.Fatalf("foreign keys\n%q\nwant\n%q", got, keys)
 	}
 }
+
+// TestBulkBesideApplyTxCaller: a transaction that has read a table of the
+// store and then calls ApplyTx waits for the write lock of a large write
+// under way; that write must not wait for the reader's table lock in turn
+// long enough for PostgreSQL to find a deadlock and abort the caller (a
+// write row by row never waits for a reader).
+func TestBulkBesideApplyTxCaller(t *testing.T) {
+	testDSN(t)
+	ctx := context.Background()
+	dsn := newSchema(t)
+	s := open(t, dsn, nil)
+	org := orggen.Generate(orggen.Config{Associates: 300, Groups: 30})
+	people := org.Associates
+	org.Associates = nil
+	if _, err := s.Apply(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	s.bulk = bulkPolicy{rows: 100, share: 1 << 40, tries: 4}
+	watch, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close(ctx)
+	for i := range 3 {
+		tx, err := s.Pool().Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM access_associate").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		batch := access.Batch{Associates: people}
+		if i > 0 {
+			batch = access.Batch{DeleteAssociates: []access.AssociateID{people[i].ID}}
+			for _, a := range people[100:] {
+				a.Active = i%2 == 0
+				batch.Associates = append(batch.Associates, a)
+			}
+		}
+		go func() { _, err := s.Apply(ctx, batch); done <- err }()
+		// Wait until the large write waits for a table lock.
+		for {
+			var waiting bool
+			if err := watch.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock' AND locktype = 'relation')`).Scan(&waiting); err != nil {
+				t.Fatal(err)
+			}
+			if waiting {
+				break
+			}
+		}
+		_, err = s.ApplyTx(ctx, tx, access.Batch{Roles: []access.Role{{ID: access.RoleID(900_000 + i), Name: "r"}}})
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "40P01" {
+			tx.Rollback(ctx)
+			<-done
+			t.Fatalf("round %d: ApplyTx beside a large write: %v", i, err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
