@@ -42,10 +42,12 @@ type foreignKey struct {
 	name, table, refTable, def string
 }
 
-// Bulk suspends the foreign keys between tables and any other table,
-// when the write is large, the current user owns the tables (only their
+// Bulk suspends the foreign keys between tables and any other table of
+// the store, in the store's schema, when the write is large, the current user owns the tables (only their
 // owner may alter them) and the write is not small beside what the tables
-// hold; see [sqlstore.Bulk].
+// hold; see [sqlstore.Bulk]. The keys of an application's tables that
+// refer to the store's stay in force: their actions (ON DELETE CASCADE,
+// SET NULL) must still act on each row the write deletes.
 func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx context.Context) error, error) {
 	if c.bulk == nil || rows < c.bulk.rows {
 		return nil, nil
@@ -58,8 +60,10 @@ func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx c
 		JOIN pg_class r ON r.oid = k.confrelid
 		WHERE k.contype = 'f'
 		AND t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+		AND r.relnamespace = t.relnamespace
+		AND t.relname = ANY($2) AND r.relname = ANY($2)
 		AND (t.relname = ANY($1) OR r.relname = ANY($1))
-		ORDER BY t.relname, k.conname`, tables)
+		ORDER BY t.relname, k.conname`, tables, sqlstore.Tables())
 	if err != nil {
 		return nil, err
 	}

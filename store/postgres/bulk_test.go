@@ -406,3 +406,42 @@ func TestBulkBesideApplyTxCaller(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkApplicationCascade: an application's table in the store's
+// schema whose key refers to access_associate ON DELETE CASCADE loses the
+// rows of a deleted associate whether the write goes row by row or with
+// the keys suspended.
+func TestBulkApplicationCascade(t *testing.T) {
+	testDSN(t)
+	ctx := context.Background()
+	dsn := newSchema(t)
+	org := orggen.Generate(orggen.Config{Associates: 50, Groups: 5})
+	a := org.Associates[0]
+	a.ID, a.Name = 900_001, "note owner"
+	org.Associates = append(org.Associates, a)
+	for _, bulk := range []bool{false, true} {
+		s := open(t, dsn, nil)
+		if _, err := s.Apply(ctx, org); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Pool().Exec(ctx, `CREATE TABLE IF NOT EXISTS app_note (associate_id bigint NOT NULL REFERENCES access_associate (id) ON DELETE CASCADE, note text);
+			INSERT INTO app_note VALUES (900001, 'n')`); err != nil {
+			t.Fatal(err)
+		}
+		var taken *atomic.Int64
+		if bulk {
+			taken = everyWrite(s)
+		}
+		if _, err := s.Apply(ctx, access.Batch{DeleteAssociates: []access.AssociateID{a.ID}}); err != nil {
+			t.Fatalf("bulk %v: deleting an associate with an application's row: %v", bulk, err)
+		}
+		if bulk && taken.Load() != 1 {
+			t.Fatalf("%d writes took the bulk path, want 1", taken.Load())
+		}
+		var n int
+		if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM app_note").Scan(&n); err != nil || n != 0 {
+			t.Fatalf("bulk %v: %d notes left, %v", bulk, n, err)
+		}
+		s.Close()
+	}
+}
