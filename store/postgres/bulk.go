@@ -136,7 +136,7 @@ func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx c
 	for i, t := range lock {
 		idents[i] = pgx.Identifier{t}.Sanitize()
 	}
-	res, err = c.q.Query(ctx, `SELECT n.nspname, k.conname
+	res, err = c.q.Query(ctx, `SELECT n.nspname, k.conname, k.condeferred
 		FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
 		WHERE k.condeferrable
 		AND (k.conrelid = ANY($1::text[]::regclass[]) OR k.confrelid = ANY($1::text[]::regclass[]))
@@ -144,14 +144,18 @@ func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx c
 	if err != nil {
 		return nil, err
 	}
-	var pending []string
+	var pending, deferred []string
 	for res.Next() {
 		var nsp, name string
-		if err := res.Scan(&nsp, &name); err != nil {
+		var initially bool
+		if err := res.Scan(&nsp, &name, &initially); err != nil {
 			res.Close()
 			return nil, err
 		}
 		pending = append(pending, pgx.Identifier{nsp, name}.Sanitize())
+		if initially {
+			deferred = append(deferred, pending[len(pending)-1])
+		}
 	}
 	res.Close()
 	if err := res.Err(); err != nil {
@@ -159,6 +163,11 @@ func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx c
 	}
 	if len(pending) > 0 {
 		drop.WriteString("SET CONSTRAINTS " + strings.Join(pending, ", ") + " IMMEDIATE;\n")
+	}
+	if len(deferred) > 0 {
+		// Back to deferred, for the keys not dropped (a dropped key
+		// comes back as its definition says).
+		drop.WriteString("SET CONSTRAINTS " + strings.Join(deferred, ", ") + " DEFERRED;\n")
 	}
 	for i, k := range keys {
 		t, name := pgx.Identifier{k.table}.Sanitize(), pgx.Identifier{k.name}.Sanitize()

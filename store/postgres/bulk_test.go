@@ -299,7 +299,8 @@ func TestBulkLockBusy(t *testing.T) {
 // TestBulkApplyTxAfterAnother: a large ApplyTx that follows a small one in
 // the same transaction (which leaves deferred checks pending on tables the
 // large one does not write but whose keys it drops, such as a new role's
-// parent) succeeds, suspending the keys, as it does row by row.
+// parent) succeeds, suspending the keys, as it does row by row, and
+// leaves the keys it does not drop deferred for the writes that follow.
 func TestBulkApplyTxAfterAnother(t *testing.T) {
 	testDSN(t)
 	ctx := context.Background()
@@ -325,6 +326,11 @@ func TestBulkApplyTxAfterAnother(t *testing.T) {
 	}
 	if _, err := s.ApplyTx(ctx, tx, access.Batch{Associates: people}); err != nil {
 		t.Fatalf("a large ApplyTx after a small one: %v", err)
+	}
+	// The keys are deferred again for what follows: replacing the parent
+	// role deletes it before it inserts it afresh.
+	if _, err := s.ApplyTx(ctx, tx, access.Batch{Roles: roles[:1]}); err != nil {
+		t.Fatalf("a small ApplyTx after a large one: %v", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
