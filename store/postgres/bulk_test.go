@@ -384,13 +384,13 @@ func TestBulkBesideApplyTxCaller(t *testing.T) {
 			}
 		}
 		go func() { _, err := s.Apply(ctx, batch); done <- err }()
-		// Wait until the large write waits for a table lock.
+		// Wait until the large write holds the write lock.
 		for {
-			var waiting bool
-			if err := watch.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock' AND locktype = 'relation')`).Scan(&waiting); err != nil {
+			var held bool
+			if err := watch.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted)`).Scan(&held); err != nil {
 				t.Fatal(err)
 			}
-			if waiting {
+			if held {
 				break
 			}
 		}
