@@ -42,18 +42,19 @@ var defaultBulk = bulkPolicy{rows: 100_000, share: 4, tries: 20}
 // foreignKey is a foreign key as the catalogue defines it.
 type foreignKey struct {
 	name, table, refTable, def string
-	deferrable                 bool
 }
 
-// Bulk suspends the foreign keys between tables and any other table,
-// when the write is large, the current user owns the tables (only their
+// Bulk suspends the foreign keys between tables and any other table of
+// the store, in the store's schema, when the write is large, the current user owns the tables (only their
 // owner may alter them) and the write is not small beside what the tables
-// hold; see [sqlstore.Bulk].
+// hold; see [sqlstore.Bulk]. The keys of an application's tables that
+// refer to the store's stay in force: their actions (ON DELETE CASCADE,
+// SET NULL) must still act on each row the write deletes.
 func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx context.Context) error, error) {
 	if c.bulk == nil || rows < c.bulk.rows {
 		return nil, nil
 	}
-	res, err := c.q.Query(ctx, `SELECT current_schema(), k.conname, t.relname, r.relname, pg_get_constraintdef(k.oid), k.condeferrable,
+	res, err := c.q.Query(ctx, `SELECT k.conname, t.relname, r.relname, pg_get_constraintdef(k.oid),
 		pg_has_role(t.relowner, 'USAGE') AND pg_has_role(r.relowner, 'USAGE'),
 		CASE WHEN t.relname = ANY($1) THEN greatest(t.reltuples, 0)::bigint ELSE 0 END
 		FROM pg_constraint k
@@ -61,20 +62,21 @@ func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx c
 		JOIN pg_class r ON r.oid = k.confrelid
 		WHERE k.contype = 'f'
 		AND t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+		AND r.relnamespace = t.relnamespace
+		AND t.relname = ANY($2) AND r.relname = ANY($2)
 		AND (t.relname = ANY($1) OR r.relname = ANY($1))
-		ORDER BY t.relname, k.conname`, tables)
+		ORDER BY t.relname, k.conname`, tables, sqlstore.Tables())
 	if err != nil {
 		return nil, err
 	}
 	var keys []foreignKey
-	var schema string
 	owner := true
 	held := map[string]int64{}
 	for res.Next() {
 		var k foreignKey
 		var own bool
 		var n int64
-		if err := res.Scan(&schema, &k.name, &k.table, &k.refTable, &k.def, &k.deferrable, &own, &n); err != nil {
+		if err := res.Scan(&k.name, &k.table, &k.refTable, &k.def, &own, &n); err != nil {
 			res.Close()
 			return nil, err
 		}
@@ -126,23 +128,48 @@ func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx c
 		return nil, err
 	}
 	// A table with checks still pending in the transaction cannot be
-	// altered: make them now (an ApplyTx after another, in one
-	// transaction), failing as COMMIT would for a row that refers to
-	// nothing.
-	deferred := false
-	for _, k := range keys {
-		if k.deferrable {
-			if deferred {
-				drop.WriteString(", ")
-			} else {
-				drop.WriteString("SET CONSTRAINTS ")
-				deferred = true
-			}
-			drop.WriteString(pgx.Identifier{schema, k.name}.Sanitize())
+	// altered, nor can the table a dropped key refers to: make them now
+	// (an ApplyTx after another, in one transaction), failing as COMMIT
+	// would for a row that refers to nothing. The pending checks may be
+	// those of any deferrable key with a trigger on a table the keys join,
+	// not only of the keys dropped (a new role's parent, when a write of
+	// associates drops their key to access_role).
+	idents := make([]string, len(lock))
+	for i, t := range lock {
+		idents[i] = pgx.Identifier{t}.Sanitize()
+	}
+	res, err = c.q.Query(ctx, `SELECT n.nspname, k.conname, k.condeferred
+		FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
+		WHERE k.condeferrable
+		AND (k.conrelid = ANY($1::text[]::regclass[]) OR k.confrelid = ANY($1::text[]::regclass[]))
+		ORDER BY 1, 2`, idents)
+	if err != nil {
+		return nil, err
+	}
+	var pending, deferred []string
+	for res.Next() {
+		var nsp, name string
+		var initially bool
+		if err := res.Scan(&nsp, &name, &initially); err != nil {
+			res.Close()
+			return nil, err
+		}
+		pending = append(pending, pgx.Identifier{nsp, name}.Sanitize())
+		if initially {
+			deferred = append(deferred, pending[len(pending)-1])
 		}
 	}
-	if deferred {
-		drop.WriteString(" IMMEDIATE;\n")
+	res.Close()
+	if err := res.Err(); err != nil {
+		return nil, err
+	}
+	if len(pending) > 0 {
+		drop.WriteString("SET CONSTRAINTS " + strings.Join(pending, ", ") + " IMMEDIATE;\n")
+	}
+	if len(deferred) > 0 {
+		// Back to deferred, for the keys not dropped (a dropped key
+		// comes back as its definition says).
+		drop.WriteString("SET CONSTRAINTS " + strings.Join(deferred, ", ") + " DEFERRED;\n")
 	}
 	for i, k := range keys {
 		t, name := pgx.Identifier{k.table}.Sanitize(), pgx.Identifier{k.name}.Sanitize()

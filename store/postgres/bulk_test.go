@@ -295,3 +295,159 @@ func TestBulkLockBusy(t *testing.T) {
 		t.Fatalf("revision %d, %v", rev, err)
 	}
 }
+
+// TestBulkApplyTxAfterAnother: a large ApplyTx that follows a small one in
+// the same transaction (which leaves deferred checks pending on tables the
+// large one does not write but whose keys it drops, such as a new role's
+// parent) succeeds, suspending the keys, as it does row by row, and
+// leaves the keys it does not drop deferred for the writes that follow.
+func TestBulkApplyTxAfterAnother(t *testing.T) {
+	testDSN(t)
+	ctx := context.Background()
+	dsn := newSchema(t)
+	s := open(t, dsn, nil)
+	keys := foreignKeys(t, dsn)
+	org := orggen.Generate(orggen.Config{Associates: 200, Groups: 20})
+	people := org.Associates
+	org.Associates = nil
+	if _, err := s.Apply(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	var taken atomic.Int64
+	s.bulk = bulkPolicy{rows: 100, share: 1 << 40, tries: 2, taken: func() { taken.Add(1) }}
+	tx, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	roles := []access.Role{{ID: 900_001, Name: "top"}, {ID: 900_002, Name: "below", Parent: 900_001}}
+	if _, err := s.ApplyTx(ctx, tx, access.Batch{Roles: roles}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplyTx(ctx, tx, access.Batch{Associates: people}); err != nil {
+		t.Fatalf("a large ApplyTx after a small one: %v", err)
+	}
+	// The keys are deferred again for what follows: replacing the parent
+	// role deletes it before it inserts it afresh.
+	if _, err := s.ApplyTx(ctx, tx, access.Batch{Roles: roles[:1]}); err != nil {
+		t.Fatalf("a small ApplyTx after a large one: %v", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if taken.Load() != 1 {
+		t.Fatalf("%d writes took the bulk path, want 1", taken.Load())
+	}
+	if got := foreignKeys(t, dsn); !slices.Equal(got, keys) {
+		t.Fatalf("foreign keys\n%q\nwant\n%q", got, keys)
+	}
+}
+
+// TestBulkBesideApplyTxCaller: a transaction that has read a table of the
+// store and then calls ApplyTx waits for the write lock of a large write
+// under way; that write must not wait for the reader's table lock in turn
+// long enough for PostgreSQL to find a deadlock and abort the caller (a
+// write row by row never waits for a reader).
+func TestBulkBesideApplyTxCaller(t *testing.T) {
+	testDSN(t)
+	ctx := context.Background()
+	dsn := newSchema(t)
+	s := open(t, dsn, nil)
+	org := orggen.Generate(orggen.Config{Associates: 300, Groups: 30})
+	people := org.Associates
+	org.Associates = nil
+	if _, err := s.Apply(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	s.bulk = bulkPolicy{rows: 100, share: 1 << 40, tries: 4}
+	watch, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close(ctx)
+	for i := range 3 {
+		tx, err := s.Pool().Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM access_associate").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		batch := access.Batch{Associates: people}
+		if i > 0 {
+			batch = access.Batch{DeleteAssociates: []access.AssociateID{people[i].ID}}
+			for _, a := range people[100:] {
+				a.Active = i%2 == 0
+				batch.Associates = append(batch.Associates, a)
+			}
+		}
+		go func() { _, err := s.Apply(ctx, batch); done <- err }()
+		// Wait until the large write holds the write lock.
+		for {
+			var held bool
+			if err := watch.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted)`).Scan(&held); err != nil {
+				t.Fatal(err)
+			}
+			if held {
+				break
+			}
+		}
+		_, err = s.ApplyTx(ctx, tx, access.Batch{Roles: []access.Role{{ID: access.RoleID(900_000 + i), Name: "r"}}})
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "40P01" {
+			tx.Rollback(ctx)
+			<-done
+			t.Fatalf("round %d: ApplyTx beside a large write: %v", i, err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestBulkApplicationCascade: an application's table in the store's
+// schema whose key refers to access_associate ON DELETE CASCADE loses the
+// rows of a deleted associate whether the write goes row by row or with
+// the keys suspended.
+func TestBulkApplicationCascade(t *testing.T) {
+	testDSN(t)
+	ctx := context.Background()
+	dsn := newSchema(t)
+	org := orggen.Generate(orggen.Config{Associates: 50, Groups: 5})
+	a := org.Associates[0]
+	a.ID, a.Name = 900_001, "note owner"
+	org.Associates = append(org.Associates, a)
+	for _, bulk := range []bool{false, true} {
+		s := open(t, dsn, nil)
+		if _, err := s.Apply(ctx, org); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Pool().Exec(ctx, `CREATE TABLE IF NOT EXISTS app_note (associate_id bigint NOT NULL REFERENCES access_associate (id) ON DELETE CASCADE, note text);
+			INSERT INTO app_note VALUES (900001, 'n')`); err != nil {
+			t.Fatal(err)
+		}
+		var taken *atomic.Int64
+		if bulk {
+			taken = everyWrite(s)
+		}
+		if _, err := s.Apply(ctx, access.Batch{DeleteAssociates: []access.AssociateID{a.ID}}); err != nil {
+			t.Fatalf("bulk %v: deleting an associate with an application's row: %v", bulk, err)
+		}
+		if bulk && taken.Load() != 1 {
+			t.Fatalf("%d writes took the bulk path, want 1", taken.Load())
+		}
+		var n int
+		if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM app_note").Scan(&n); err != nil || n != 0 {
+			t.Fatalf("bulk %v: %d notes left, %v", bulk, n, err)
+		}
+		s.Close()
+	}
+}
