@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,10 +19,9 @@ import (
 // own — at a million associates, most of an import's time and all of its
 // COMMIT's. Dropping a key takes an ACCESS EXCLUSIVE lock on both its
 // tables until the transaction ends, so meanwhile readers of those tables
-// wait. The write takes the locks first, all in one statement that gives
-// up before a deadlock could be found (see lockAll), so that it neither
-// aborts a reader nor is aborted; when it cannot get them it writes row
-// by row.
+// wait. The write takes the locks first, all in one statement that never
+// waits (see lockAll), so that it neither aborts a reader nor is aborted;
+// when it cannot get them it writes row by row.
 //
 // bulkPolicy says which writes do so: those that insert at least rows
 // rows, and at least a share-th of the rows the tables they write already
@@ -200,38 +198,27 @@ func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx c
 	}, nil
 }
 
-// lockAll runs lock, a LOCK TABLE statement, waiting at most half the
-// server's deadlock_timeout each time, in a savepoint rolled back (with
-// the locks it got) when the wait ends: a reader that holds one of the
-// tables and waits for another the statement already locked then goes on
-// before either side's deadlock check could abort it. It tries again
-// after a pause, up to c.bulk.tries times, and then reports false: the
-// write goes row by row instead. The transaction's lock_timeout is left as
-// it was.
+// lockAll runs lock, a LOCK TABLE statement, with NOWAIT, in a
+// savepoint rolled back (with the locks it got) when a table is held:
+// the write never waits for a table lock. It holds the store's write
+// lock, and a transaction that holds one of the tables (a reader, or an
+// application's transaction that has read or referred to a table) may be
+// waiting for that lock, as ApplyTx does; a wait of the write's for the
+// table would close the circle, and PostgreSQL's deadlock check would
+// abort one of them, however short the wait. It tries again after a
+// pause, up to c.bulk.tries times, and then reports false: the write goes
+// row by row instead.
 func (c txConn) lockAll(ctx context.Context, lock string) (bool, error) {
-	var wait int64
-	var old string
-	if err := c.q.QueryRow(ctx, `SELECT greatest(setting::bigint / 2, 1), current_setting('lock_timeout')
-		FROM pg_settings WHERE name = 'deadlock_timeout'`).Scan(&wait, &old); err != nil {
-		return false, err
-	}
-	set := "SELECT set_config('lock_timeout', $1, true)"
 	for try := 1; ; try++ {
 		if _, err := c.q.Exec(ctx, "SAVEPOINT access_bulk_lock"); err != nil {
 			return false, err
 		}
-		_, err := c.q.Exec(ctx, set, strconv.FormatInt(wait, 10)+"ms")
+		_, err := c.q.Exec(ctx, lock+" NOWAIT")
 		if err == nil {
-			_, err = c.q.Exec(ctx, lock)
-		}
-		var pgErr *pgconn.PgError
-		if err == nil {
-			if _, err := c.q.Exec(ctx, "RELEASE SAVEPOINT access_bulk_lock"); err != nil {
-				return false, err
-			}
-			_, err := c.q.Exec(ctx, set, old)
+			_, err := c.q.Exec(ctx, "RELEASE SAVEPOINT access_bulk_lock")
 			return err == nil, err
 		}
+		var pgErr *pgconn.PgError
 		if !errors.As(err, &pgErr) || pgErr.Code != "55P03" { // lock_not_available
 			return false, err
 		}
