@@ -35,7 +35,7 @@ type bulkPolicy struct {
 	taken func() // called for each write that takes the path, in tests
 }
 
-var defaultBulk = bulkPolicy{rows: 100_000, share: 4, tries: 20}
+var defaultBulk = bulkPolicy{rows: 100_000, share: 4, tries: 5}
 
 // foreignKey is a foreign key as the catalogue defines it.
 type foreignKey struct {

@@ -23,7 +23,11 @@
 // and adds them back after its last row, which checks every row of the
 // tables at once: PostgreSQL checks a key row by row, which at a million
 // associates is most of an import. Until such a write commits, readers of
-// the tables it writes wait for it (it holds ACCESS EXCLUSIVE locks). access_revision holds the revision
+// the tables it writes wait for it (it holds ACCESS EXCLUSIVE locks,
+// which it asks for without waiting, trying a few times, so that it never
+// waits while it holds the store's write lock; when the tables stay busy
+// it writes row by row). [Store.ApplyTx] always writes row by row: the
+// transaction is the caller's. access_revision holds the revision
 // counter, access_change the change log, access_schema the applied
 // migrations. The SQL files under migrations/ document every column.
 //

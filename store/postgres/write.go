@@ -71,10 +71,15 @@ func (s *Store) Apply(ctx context.Context, b access.Batch) (access.Revision, err
 // pg_current_xact_id()::text::bigint) and pass it with the revision to
 // [Store.Committed] as an [access.CommitError].
 //
+// A large write here goes row by row, never by suspending the tables'
+// foreign keys as a large [Store.Apply] may: the transaction is the
+// caller's, which may hold locks of its own and must not be left, after
+// an error, with the keys gone.
+//
 // Errors: as for Apply, but never [access.ErrCommitUnknown]. After an
 // error the caller must roll tx back.
 func (s *Store) ApplyTx(ctx context.Context, tx pgx.Tx, b access.Batch) (access.Revision, error) {
-	return s.applyTx(ctx, txConn{q: tx, bulk: &s.bulk}, &b)
+	return s.applyTx(ctx, txConn{q: tx}, &b)
 }
 
 // Notify calls this Store's watchers with rev, as Apply does after
