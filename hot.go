@@ -444,18 +444,20 @@ func (w *hotWriter) compact() {
 }
 
 // compactInto copies the live personal groups to a new array with room
-// for half as many again, and need more.
+// for half as many again, and need more. It may run while the writer is
+// midway (makeRoom): associates appended by the update may have no
+// header chunk yet, and so no personal groups to move.
 func (w *hotWriter) compactInto(need int) {
 	s := w.s
 	n := len(s.personalGroups) - s.personalDead
 	live := make([]int32, 0, n+n/2+need)
-	for i := range s.assocs.all() {
-		s.ownChunk(int32(i) >> hotShift)
-		h := s.hotAt(int32(i))
-		span := int32(s.personalSpan(h))
+	for i := range int32(min(s.assocs.len(), len(s.hot)*hotLen)) {
+		span := int32(s.personalSpan(s.hotAt(i)))
 		if span == 0 {
 			continue
 		}
+		s.ownChunk(i >> hotShift)
+		h := s.hotAt(i)
 		start := len(live)
 		live = append(live, s.personalGroups[h.personalStart:h.personalStart+span]...)
 		h.personalStart = int32(start)
