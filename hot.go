@@ -74,10 +74,13 @@ const (
 	hotLicence                  // the licence gate must read the node (see licenceTable.timeless)
 )
 
-// hotChunk is a block of 512 headers, 16 KB: updates copy the chunks they
-// change, not the whole array.
+// hotChunk is a block of 128 headers, 4 KB: updates copy the chunks they
+// change, not the whole array. A nesting change rewrites the headers of
+// a thousand associates scattered over the array, most in chunks of their
+// own, so the chunk is kept small; the slice of chunk pointers every
+// update copies is then 8 KB per 128,000 associates (62 KB at a million).
 const (
-	hotShift = 9
+	hotShift = 7
 	hotLen   = 1 << hotShift
 )
 
@@ -360,6 +363,13 @@ func (w *hotWriter) set(i int32, personal []int32) {
 	for int(i) >= s.assocRole.len() {
 		s.assocRole.append(s.cow, -1)
 	}
+	need := len(personal)
+	if need > persMax {
+		need++ // the count
+	}
+	if len(s.personalGroups)+need > cap(s.personalGroups) {
+		w.makeRoom(need)
+	}
 	s.ownChunk(i >> hotShift)
 	h := s.hotAt(i)
 	s.personalDead += s.personalSpan(h)
@@ -403,6 +413,26 @@ func (w *hotWriter) done() {
 	s.personalArena.top.Store(int64(len(s.personalGroups)))
 }
 
+// makeRoom moves the personal-group array, which has no room for need
+// more entries, to one with room for half as many again as it keeps (and
+// need): copying only the live entries when a quarter or more are dead,
+// else all of them. Growing by a quarter each time updates fill the
+// array, as append does, and compacting only once half is dead, copied
+// the array every few updates that each rewrite a thousand headers, into
+// a compacted array with no room left; compacting early into an array
+// with room copies about half as much.
+func (w *hotWriter) makeRoom(need int) {
+	s := w.s
+	n := len(s.personalGroups)
+	if s.personalDead >= n/4 && s.personalDead >= persCompactMin {
+		w.compactInto(need)
+		return
+	}
+	grown := make([]int32, n, n+n/2+need)
+	copy(grown, s.personalGroups)
+	s.personalGroups = grown
+}
+
 // compact copies the live personal groups to a new array when most of the
 // current one is dead.
 func (w *hotWriter) compact() {
@@ -410,14 +440,24 @@ func (w *hotWriter) compact() {
 	if s.personalDead <= len(s.personalGroups)/2 || s.personalDead < persCompactMin {
 		return
 	}
-	live := make([]int32, 0, len(s.personalGroups)-s.personalDead)
-	for i := range s.assocs.all() {
-		s.ownChunk(int32(i) >> hotShift)
-		h := s.hotAt(int32(i))
-		span := int32(s.personalSpan(h))
+	w.compactInto(0)
+}
+
+// compactInto copies the live personal groups to a new array with room
+// for half as many again, and need more. It may run while the writer is
+// midway (makeRoom): associates appended by the update may have no
+// header chunk yet, and so no personal groups to move.
+func (w *hotWriter) compactInto(need int) {
+	s := w.s
+	n := len(s.personalGroups) - s.personalDead
+	live := make([]int32, 0, n+n/2+need)
+	for i := range int32(min(s.assocs.len(), len(s.hot)*hotLen)) {
+		span := int32(s.personalSpan(s.hotAt(i)))
 		if span == 0 {
 			continue
 		}
+		s.ownChunk(i >> hotShift)
+		h := s.hotAt(i)
 		start := len(live)
 		live = append(live, s.personalGroups[h.personalStart:h.personalStart+span]...)
 		h.personalStart = int32(start)

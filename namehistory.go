@@ -101,23 +101,37 @@ func (h *history) diff(old, s *snapshot) {
 		}
 	}
 	if len(old.groups) != len(s.groups) || len(s.groups) == 0 || &old.groups[0] != &s.groups[0] {
-		for _, n := range old.groups {
-			if n == nil {
+		// An update keeps each group at its index: where both snapshots
+		// hold one node, or the same group, at an index, the names are
+		// compared there, and only the other slots (a group created,
+		// deleted, or moved by a full build) are looked up by id.
+		for i := range max(len(old.groups), len(s.groups)) {
+			var n, nn *groupNode
+			if i < len(old.groups) {
+				n = old.groups[i]
+			}
+			if i < len(s.groups) {
+				nn = s.groups[i]
+			}
+			switch {
+			case n == nn:
+				continue
+			case n != nil && nn != nil && n.group.ID == nn.group.ID:
+				note(nameGroup, int64(n.group.ID), n.group.Name, true, nn.group.Name, true)
 				continue
 			}
-			_, nn := s.group(n.group.ID)
-			after := ""
+			if n != nil {
+				_, after := s.group(n.group.ID)
+				name := ""
+				if after != nil {
+					name = after.group.Name
+				}
+				note(nameGroup, int64(n.group.ID), n.group.Name, true, name, after != nil)
+			}
 			if nn != nil {
-				after = nn.group.Name
-			}
-			note(nameGroup, int64(n.group.ID), n.group.Name, true, after, nn != nil)
-		}
-		for _, n := range s.groups {
-			if n == nil {
-				continue
-			}
-			if _, on := old.group(n.group.ID); on == nil {
-				note(nameGroup, int64(n.group.ID), "", false, n.group.Name, true)
+				if _, on := old.group(nn.group.ID); on == nil {
+					note(nameGroup, int64(nn.group.ID), "", false, nn.group.Name, true)
+				}
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"pgregory.net/rapid"
 )
@@ -232,5 +233,53 @@ func TestHeadersFollowEveryKindOfWrite(t *testing.T) {
 	})
 	if many == 0 {
 		t.Error("no associate had more personal groups than a header counts: the test checks too little")
+	}
+}
+
+// TestHeadersCompactWhileAssociatesArrive: updates that rewrite every
+// associate (leaving their old personal-group runs dead) and add more
+// past the last header chunk make the writer move the personal-group
+// array midway, compacting it while the new associates have no header
+// yet; every header must still be right afterwards (checkHeaders).
+func TestHeadersCompactWhileAssociatesArrive(t *testing.T) {
+	const groups = 12
+	assoc := func(id, round int) Associate {
+		a := Associate{ID: AssociateID(id), Name: fmt.Sprint("a", id), Active: true,
+			PrimaryGroup: GroupID(1 + id%groups)}
+		for k := range 3 + (id+round)%4 {
+			a.Groups = append(a.Groups, GroupID(1+(id*7+round*5+k*3)%groups))
+		}
+		return a
+	}
+	var b Batch
+	for g := 1; g <= groups; g++ {
+		b.Groups = append(b.Groups, Group{ID: GroupID(g), Name: fmt.Sprint("g", g)})
+	}
+	n := 2*hotLen - 20
+	for id := 1; id <= n; id++ {
+		b.Associates = append(b.Associates, assoc(id, 0))
+	}
+	s := build(1, &b)
+	moved := 0
+	for round := 1; round <= 6; round++ {
+		d := Delta{From: s.rev, To: s.rev + 1}
+		for id := 1; id <= n; id++ {
+			d.Associates = append(d.Associates, assoc(id, round))
+		}
+		for id := n + 1; id <= n+hotLen+30; id++ {
+			d.Associates = append(d.Associates, assoc(id, round))
+		}
+		n += hotLen + 30
+		before := unsafe.SliceData(s.personalGroups)
+		s = s.update(&d)
+		if unsafe.SliceData(s.personalGroups) != before {
+			moved++
+		}
+		if err := checkHeaders(s); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+	}
+	if moved == 0 {
+		t.Fatal("the personal-group array never moved: the test checks nothing")
 	}
 }

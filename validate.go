@@ -571,6 +571,9 @@ func (o *overlay) checkGroup(ctx context.Context, g *Group) error {
 // traced within its cycle alone.
 func (o *overlay) groupCycle(ctx context.Context, g *Group) ([]int64, error) {
 	if o.groupComp == nil {
+		if o.outsideCycles(ctx, g) {
+			return nil, nil
+		}
 		if err := o.groupCycles(ctx); err != nil {
 			return nil, err
 		}
@@ -609,6 +612,57 @@ func (o *overlay) groupCycle(ctx context.Context, g *Group) ([]int64, error) {
 		stack = append(stack, frame{kids: o.groupKids[c]})
 	}
 	return nil, nil
+}
+
+// groupAncestorsMax bounds the includers outsideCycles walks up through
+// before it leaves the question to groupCycles.
+const groupAncestorsMax = 256
+
+// outsideCycles reports whether g, when it is the one group the batch
+// puts, provably lies on no cycle once the batch is applied, by a walk up
+// from g rather than down: nesting a group under the top of a large
+// hierarchy then costs the few groups above it, not every group below.
+// Only g's list changes, so a cycle through g is g, one of the groups it
+// lists, and a path back to g that does not pass through g on the way,
+// every edge of it one the model lists already (a group the batch deletes
+// lists nothing). The walk therefore follows, from g, the groups that
+// list each group it reaches (from the view's dependants, each checked
+// through the overlay), never through g; g is on a cycle exactly when it
+// lists itself or a group the walk reaches. False means "maybe": the
+// batch puts other groups, the walk met a group g lists, grew past
+// groupAncestorsMax, or the view failed; groupCycles then decides.
+func (o *overlay) outsideCycles(ctx context.Context, g *Group) bool {
+	if len(o.b.Groups) != 1 || slices.Contains(g.Groups, g.ID) {
+		return false
+	}
+	seen := map[GroupID]bool{g.ID: true}
+	queue := []GroupID{g.ID}
+	for h := 0; h < len(queue); h++ {
+		x := queue[h]
+		deps, err := o.v.Dependants(ctx, Ref{KindGroup, int64(x)})
+		if err != nil {
+			return false
+		}
+		for _, r := range deps {
+			p := GroupID(r.ID)
+			if r.Kind != KindGroup || seen[p] {
+				continue
+			}
+			listed, ok, err := o.groupsListed(ctx, p)
+			if err != nil {
+				return false
+			}
+			if !ok || !slices.Contains(listed, x) {
+				continue
+			}
+			if slices.Contains(g.Groups, p) || len(queue) == groupAncestorsMax {
+				return false
+			}
+			seen[p] = true
+			queue = append(queue, p)
+		}
+	}
+	return true
 }
 
 // groupCycles finds the strongly connected components of the Groups
