@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/cputime"
 	"github.com/crmaccess/access/internal/orggen"
 	"github.com/crmaccess/access/store/memory"
 )
@@ -340,7 +341,7 @@ func BenchmarkMembershipChange(b *testing.B) {
 	lat := make([]time.Duration, 0, min(b.N, 1<<20))
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
 		toggle(i % len(users))
@@ -350,7 +351,7 @@ func BenchmarkMembershipChange(b *testing.B) {
 	}
 	b.StopTimer()
 	reportLatency(b, lat)
-	b.ReportMetric(float64(processCPU()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
 	for i := range users {
 		if added[i] {
 			toggle(i)
@@ -494,7 +495,7 @@ func benchNesting(b *testing.B, o *benchOrg, top access.Group, moved access.Grou
 	lat := make([]time.Duration, 0, min(b.N, 1<<20))
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
 		toggle()
@@ -504,7 +505,7 @@ func benchNesting(b *testing.B, o *benchOrg, top access.Group, moved access.Grou
 	}
 	b.StopTimer()
 	reportLatency(b, lat)
-	b.ReportMetric(float64(processCPU()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
 	if nested {
 		toggle()
 	}

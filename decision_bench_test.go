@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/cputime"
 	"github.com/crmaccess/access/internal/orggen"
 )
 
@@ -316,7 +317,7 @@ func BenchmarkCan(b *testing.B) {
 			allowed := 0
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for i := 0; i < b.N; i++ {
 				q := &bb.qs[i&mask]
 				d, err := o.engine.Can(ctx, q.who, q.act, q.rec)
@@ -327,7 +328,7 @@ func BenchmarkCan(b *testing.B) {
 					allowed++
 				}
 			}
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(allowed)/float64(b.N), "allowed/op")
 		})
 	}
@@ -351,7 +352,7 @@ func BenchmarkCan(b *testing.B) {
 			mask := len(bb.qs) - 1
 			allowed := 0
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for i := 0; b.Loop(); i++ {
 				q := &bb.qs[i&mask]
 				ok, err := o.engine.Allowed(ctx, q.who, q.act, q.rec)
@@ -362,7 +363,7 @@ func BenchmarkCan(b *testing.B) {
 					allowed++
 				}
 			}
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(allowed)/float64(b.N), "allowed/op")
 		})
 	}

@@ -3,13 +3,13 @@ package access_test
 import (
 	"context"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/cputime"
 	"github.com/crmaccess/access/internal/orggen"
 	"github.com/crmaccess/access/store/memory"
 )
@@ -30,16 +30,6 @@ var scaleSizes = []struct {
 // organisation, not a bigger one.
 func scaleOrg(n int) access.Batch {
 	return orggen.Generate(orggen.Config{Associates: n, Groups: min(max(n/10, 10), 10_000)})
-}
-
-// cpuTime returns the CPU time the process has used, user and system:
-// on a shared machine a truer measure of work than the wall clock.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // liveHeap returns the live heap after two collections.
@@ -75,25 +65,25 @@ func BenchmarkScale(b *testing.B) {
 				batch := scaleOrg(sz.n)
 				b.StartTimer()
 
-				start, cpu := time.Now(), cpuTime()
+				start, cpu := time.Now(), cputime.Process()
 				mem := memory.New()
 				if _, err := mem.Apply(ctx, batch); err != nil {
 					b.Fatal(err)
 				}
 				apply += time.Since(start)
-				applyCPU += cpuTime() - cpu
+				applyCPU += cputime.Process() - cpu
 				b.StopTimer()
 				batch = access.Batch{}
 				storeHeap = liveHeap() - base
 				b.StartTimer()
 
-				start, cpu = time.Now(), cpuTime()
+				start, cpu = time.Now(), cputime.Process()
 				e, err := access.NewResolver(ctx, mem, &access.Options{PollInterval: -1})
 				if err != nil {
 					b.Fatal(err)
 				}
 				ready += time.Since(start)
-				readyCPU += cpuTime() - cpu
+				readyCPU += cputime.Process() - cpu
 				b.StopTimer()
 				heap = liveHeap() - base
 				snap = e.Stats().SnapshotBytes

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/cputime"
 )
 
 // engine answers the two kinds of query in one engine's own terms. Each
@@ -108,12 +109,12 @@ type built struct {
 // build builds c's engine and measures its build time and heap.
 func build(c contender, w *workload) (*built, error) {
 	before := heapAlloc()
-	start, cpu := time.Now(), cpuTime()
+	start, cpu := time.Now(), cputime.Process()
 	e, err := c.Build(w)
 	if err != nil {
 		return nil, err
 	}
-	load, loadCPU := time.Since(start), cpuTime()-cpu
+	load, loadCPU := time.Since(start), cputime.Process()-cpu
 	after := heapAlloc()
 	return &built{engine: e, Load: load, LoadCPU: loadCPU, Heap: int64(after) - int64(before)}, nil
 }

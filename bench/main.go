@@ -25,6 +25,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crmaccess/access/internal/cputime"
 )
 
 func main() {
@@ -233,11 +235,11 @@ func timeIt(count, n int, f func(i int)) timing {
 		var cpu time.Duration
 		r := testing.Benchmark(func(b *testing.B) {
 			b.ReportAllocs()
-			start := cpuTime()
+			start := cputime.Process()
 			for i := 0; i < b.N; i++ {
 				f(i % n)
 			}
-			cpu = cpuTime() - start
+			cpu = cputime.Process() - start
 		})
 		t := timing{r, cpu}
 		if best.N == 0 || t.CPU*time.Duration(best.N) < best.CPU*time.Duration(t.N) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/cputime"
 	"github.com/crmaccess/access/internal/orggen"
 	"github.com/crmaccess/access/internal/sqlstore/sqltest"
 )
@@ -153,23 +154,23 @@ func BenchmarkScale(b *testing.B) {
 				org := orggen.Generate(orggen.Config{Associates: sz.n, Groups: min(max(sz.n/10, 10), 10_000)})
 				s := open(b, newSchema(b), nil)
 				b.StartTimer()
-				start, cpu := time.Now(), cpuTime()
+				start, cpu := time.Now(), cputime.Process()
 				if _, err := s.Apply(ctx, org); err != nil {
 					b.Fatal(err)
 				}
 				imp += time.Since(start)
-				impCPU += cpuTime() - cpu
+				impCPU += cputime.Process() - cpu
 				b.StopTimer()
 				org = access.Batch{}
 				runtime.GC()
 				b.StartTimer()
-				start, cpu = time.Now(), cpuTime()
+				start, cpu = time.Now(), cputime.Process()
 				r, err := access.NewResolver(ctx, s, &access.Options{PollInterval: -1})
 				if err != nil {
 					b.Fatal(err)
 				}
 				cold += time.Since(start)
-				coldCPU += cpuTime() - cpu
+				coldCPU += cputime.Process() - cpu
 				b.StopTimer()
 				r.Close()
 				s.Close()
