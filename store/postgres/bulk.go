@@ -30,7 +30,7 @@ import (
 // this way.
 type bulkPolicy struct {
 	rows  int
-	share int64
+	share int64  // 0: whatever the tables hold (tests)
 	tries int    // attempts to lock the tables (see lockAll)
 	taken func() // called for each write that takes the path, in tests
 }
@@ -54,7 +54,7 @@ func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx c
 	}
 	res, err := c.q.Query(ctx, `SELECT k.conname, t.relname, r.relname, pg_get_constraintdef(k.oid),
 		pg_has_role(t.relowner, 'USAGE') AND pg_has_role(r.relowner, 'USAGE'),
-		CASE WHEN t.relname = ANY($1) THEN greatest(t.reltuples, 0)::bigint ELSE 0 END
+		CASE WHEN t.relname = ANY($1) THEN t.reltuples::bigint ELSE 0 END
 		FROM pg_constraint k
 		JOIN pg_class t ON t.oid = k.conrelid
 		JOIN pg_class r ON r.oid = k.confrelid
@@ -86,12 +86,26 @@ func (c txConn) Bulk(ctx context.Context, tables []string, rows int) (func(ctx c
 	if err := res.Err(); err != nil {
 		return nil, err
 	}
-	var stored int64
-	for _, n := range held {
-		stored += n
-	}
-	if len(keys) == 0 || !owner || int64(rows)*c.bulk.share < stored {
+	if len(keys) == 0 || !owner {
 		return nil, nil
+	}
+	if c.bulk.share > 0 {
+		// A table never vacuumed nor analysed has no estimate (-1): count
+		// its rows, only as far as the answer needs.
+		limit := int64(rows)*c.bulk.share + 1
+		var stored int64
+		for t, n := range held {
+			if n < 0 && stored < limit {
+				err := c.q.QueryRow(ctx, "SELECT count(*) FROM (SELECT FROM "+pgx.Identifier{t}.Sanitize()+" LIMIT $1) x", limit).Scan(&n)
+				if err != nil {
+					return nil, err
+				}
+			}
+			stored += max(n, 0)
+		}
+		if int64(rows)*c.bulk.share < stored {
+			return nil, nil
+		}
 	}
 
 	// Lock every table a key joins, in the order readers take them.

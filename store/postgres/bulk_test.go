@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmaccess/access"
 	"github.com/crmaccess/access/internal/orggen"
+	"github.com/crmaccess/access/internal/sqlstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -18,7 +19,7 @@ import (
 // counts the writes that took it.
 func everyWrite(s *Store) *atomic.Int64 {
 	n := new(atomic.Int64)
-	s.bulk = bulkPolicy{rows: 0, share: 1 << 40, tries: 2, taken: func() { n.Add(1) }}
+	s.bulk = bulkPolicy{rows: 0, share: 0, tries: 2, taken: func() { n.Add(1) }}
 	return n
 }
 
@@ -32,7 +33,7 @@ func TestStoretestBulk(t *testing.T) {
 		func(ctx context.Context, dsn string) (*Store, error) {
 			s, err := Open(ctx, dsn, nil)
 			if err == nil {
-				s.bulk = bulkPolicy{rows: 0, share: 1 << 40, tries: 20, taken: func() { taken.Add(1) }}
+				s.bulk = bulkPolicy{rows: 0, share: 0, tries: 20, taken: func() { taken.Add(1) }}
 			}
 			return s, err
 		},
@@ -322,7 +323,7 @@ func TestBulkApplyTxAfterAnother(t *testing.T) {
 		t.Fatal(err)
 	}
 	var taken atomic.Int64
-	s.bulk = bulkPolicy{rows: 100, share: 1 << 40, tries: 2, taken: func() { taken.Add(1) }}
+	s.bulk = bulkPolicy{rows: 100, share: 0, tries: 2, taken: func() { taken.Add(1) }}
 	tx, err := s.Pool().Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -367,7 +368,7 @@ func TestBulkBesideApplyTxCaller(t *testing.T) {
 	if _, err := s.Apply(ctx, org); err != nil {
 		t.Fatal(err)
 	}
-	s.bulk = bulkPolicy{rows: 100, share: 1 << 40, tries: 4}
+	s.bulk = bulkPolicy{rows: 100, share: 0, tries: 4}
 	watch, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -457,5 +458,50 @@ func TestBulkApplicationCascade(t *testing.T) {
 			t.Fatalf("bulk %v: %d notes left, %v", bulk, n, err)
 		}
 		s.Close()
+	}
+}
+
+// TestBulkUnanalysedTable: a table PostgreSQL has no estimate for yet
+// (never vacuumed nor analysed: reltuples is -1) is counted, not read as
+// empty, so a write that is small beside what it holds goes row by row
+// rather than suspending the keys and checking the whole table again.
+func TestBulkUnanalysedTable(t *testing.T) {
+	testDSN(t)
+	ctx := context.Background()
+	dsn := newSchema(t)
+	s := open(t, dsn, nil)
+	var taken atomic.Int64
+	s.bulk = bulkPolicy{rows: 100, share: 4, tries: 2, taken: func() { taken.Add(1) }}
+	// Keep autovacuum from analysing the tables during the test.
+	for _, table := range sqlstore.Tables() {
+		if _, err := s.Pool().Exec(ctx, "ALTER TABLE "+pgx.Identifier{table}.Sanitize()+" SET (autovacuum_enabled = false)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	org := orggen.Generate(orggen.Config{Associates: 2000, Groups: 50})
+	if _, err := s.Apply(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	if n := taken.Load(); n != 1 {
+		t.Fatalf("the import into empty tables: %d bulk writes, want 1", n)
+	}
+	var estimate float64
+	if err := s.Pool().QueryRow(ctx, "SELECT reltuples FROM pg_class WHERE oid = 'access_associate'::regclass").Scan(&estimate); err != nil {
+		t.Fatal(err)
+	}
+	if estimate >= 0 {
+		t.Fatalf("access_associate has an estimate (reltuples %v): the test needs a table never analysed", estimate)
+	}
+	// 150 associates put again: at least 100 rows, far fewer than a
+	// quarter of the 2,000 associates and their rows.
+	again := slices.Clone(org.Associates[:150])
+	for i := range again {
+		again[i].Email = "again@example.com"
+	}
+	if _, err := s.Apply(ctx, access.Batch{Associates: again}); err != nil {
+		t.Fatal(err)
+	}
+	if n := taken.Load(); n != 1 {
+		t.Fatalf("a write small beside an unanalysed table took the bulk path (%d bulk writes, want 1)", n)
 	}
 }
