@@ -593,9 +593,3 @@ func (s *snapshot) explanations(n *assocNode) (groups []int32, vias []via) {
 	}
 	return groups, vias
 }
-
-// viasOf is explanations without the groups.
-func (s *snapshot) viasOf(n *assocNode) []via {
-	_, vias := s.explanations(n)
-	return vias
-}

@@ -52,7 +52,6 @@
 package accessdebug
 
 import (
-	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -323,8 +322,4 @@ func assocLink(m *model, id access.AssociateID) link {
 
 func groupLink(ref access.GroupRef) link {
 	return link{Href: fmt.Sprintf("group?id=%d", ref.ID), Name: ref.Name, ID: int64(ref.ID)}
-}
-
-func byID[T any](s []T, id func(T) int64) {
-	slices.SortFunc(s, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
 }
