@@ -887,22 +887,29 @@ func (e *Engine) Members(ctx context.Context, g GroupID) ([]AssociateID, error) 
 // [RestrictExternalScope] cause.
 //
 // Can does not allocate, for allows and denies alike.
-func (e *Engine) Can(ctx context.Context, who AssociateID, act Action, rec Record) (d Decision, err error) {
+func (e *Engine) Can(ctx context.Context, who AssociateID, act Action, rec Record) (Decision, error) {
+	// Small enough to be inlined, so that can fills the caller's Decision
+	// in place instead of a result the caller then copies.
+	var d Decision
+	err := e.can(ctx, who, act, &rec, &d)
+	return d, err
+}
+
+// can is Can writing its answer into d, which must be zero.
+func (e *Engine) can(ctx context.Context, who AssociateID, act Action, rec *Record, d *Decision) error {
 	s, err := e.current()
-	// One field at a time: a multiple assignment would copy the record
-	// through a temporary.
 	d.Action, d.Subject, d.Revision, d.names = act, who, s.rev, s.names
-	d.Record = rec
+	d.Record = *rec
 	if err == nil {
-		err = e.checkRequest(act, &rec)
+		err = e.checkRequest(act, rec)
 	}
 	if err == nil {
-		s.decide(&d, e.now)
+		s.decide(d, e.now)
 	}
 	if e.audit != nil {
-		e.auditDecision(ctx, s, &d, 0, err)
+		e.auditDecision(ctx, s, d, 0, err)
 	}
-	return d, err
+	return err
 }
 
 // Allowed reports whether the associate may perform the action on the
