@@ -96,9 +96,9 @@ func (s *snapshot) buildAssocs(b *Batch) {
 		if k > 0 && as[k-1].ID == a.ID {
 			continue // a store never sends one id twice; keep the first
 		}
-		a.Attributes = attrs.Intern(a.Attributes)
+		as[k].Attributes = attrs.Intern(a.Attributes)
 		n := &slab[len(ids)]
-		*n = *newAssocNode(a)
+		*n = *newAssocNode(&as[k])
 		if s.identityLimit > 0 {
 			n.idx = int32(a.ID)
 			assocs[a.ID] = n
@@ -180,7 +180,7 @@ func (s *snapshot) computeEffective() {
 		sc.slab = true
 		for i := lo; i < hi; i++ {
 			if a := s.assocs.at(int32(i)); a != nil {
-				s.pending[i] = s.personalGroupsOf(&a.a, s.roleClosure(a.a.Role, a.a.Type), sc)
+				s.pending[i] = s.personalGroupsOf(a.a, s.roleClosure(a.a.Role, a.a.Type), sc)
 			}
 		}
 	}
@@ -578,7 +578,7 @@ func (s *snapshot) reach(a *Associate, sc *scratch, withRole bool) bool {
 // snapshot) gets a base step, so that a path to it ends there.
 func (s *snapshot) explanations(n *assocNode) (groups []int32, vias []via) {
 	sc := getScratch(len(s.groups))
-	reached, rvias := s.memberships(&n.a, sc)
+	reached, rvias := s.memberships(n.a, sc)
 	putScratch(sc)
 	groups = s.groupsOf(n)
 	if slices.Equal(reached, groups) {

@@ -156,7 +156,7 @@ func (s *snapshot) gate(n *assocNode, now func() time.Time) Gate {
 	}
 	var a *Associate
 	if n.window() || s.licences.needs(n.a.Type) {
-		a = &n.a
+		a = n.a
 	}
 	return checkGate(n.a.Type, n.a.Active, a, s.licences, now)
 }
@@ -213,7 +213,7 @@ func (s *snapshot) gateCause(i int32, g Gate, now func() time.Time) cause {
 		}
 	case GateNoLicence:
 		if i >= 0 && s.assocs.at(i) != nil {
-			p, id := s.licences.check(&s.assocs.at(i).a, now())
+			p, id := s.licences.check(s.assocs.at(i).a, now())
 			c.sub, c.id = uint8(p), int64(id)
 		}
 	}
@@ -310,7 +310,7 @@ func (s *snapshot) relations(q *ask, x subj, f *recordFacts, role *roleNode) Rel
 			}
 		}
 	case External:
-		a := &s.assocs.at(x.i).a
+		a := s.assocs.at(x.i).a
 		if rec.Company != 0 && rec.Company == a.Company {
 			rels = rels.With(MyCompany)
 		}

@@ -55,7 +55,7 @@ func checkHeaders(s *snapshot) error {
 			}
 		}
 		var reached []int32
-		if s.reachAll(&n.a, sc) {
+		if s.reachAll(n.a, sc) {
 			reached = sc.sorted()
 		}
 		groups := s.groupsOf(n)

@@ -363,7 +363,7 @@ type filterSubject struct {
 // newFilterSubject gathers what the layers of a filter for associate n,
 // action act and entity type typ share.
 func (s *snapshot) newFilterSubject(n *assocNode, act Action, typ string) filterSubject {
-	a := &n.a
+	a := n.a
 	q := filterSubject{n: n, a: a, bit: act.right(), typ: typ, own: eq(colOwner, int64(a.ID))}
 	groups := s.groupsOf(n)
 	q.groups = make([]int64, 0, len(groups))

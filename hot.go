@@ -128,7 +128,7 @@ func (s *snapshot) gateHot(i int32, h *hotAssoc, now func() time.Time) Gate {
 	}
 	var a *Associate
 	if h.flags&(hotWindow|hotLicence) != 0 {
-		a = &s.assocs.at(i).a
+		a = s.assocs.at(i).a
 	}
 	return checkGate(AssociateType(h.typ), h.flags&hotActive != 0, a, s.licences, now)
 }
@@ -238,7 +238,7 @@ func (s *snapshot) makeHotBase(n *assocNode) hotAssoc {
 	if n.a.ServiceLogin != 0 {
 		h.flags |= hotCategories
 	}
-	if !s.licences.timeless(&n.a) {
+	if !s.licences.timeless(n.a) {
 		h.flags |= hotLicence
 	}
 	h.typ = uint8(n.a.Type)

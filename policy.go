@@ -843,7 +843,7 @@ func (s *snapshot) inCategory(x subj, c *catNode) (direct bool, group int32, rol
 	if x.h == nil || x.h.flags&hotCategories == 0 {
 		return false, -1, false
 	}
-	a := &s.assocs.at(x.i).a
+	a := s.assocs.at(x.i).a
 	direct = slices.Contains(a.Categories, c.cat.ID)
 	if hasBits(x.h, c.mask) || len(c.groupsWithoutBit) > 0 {
 		for _, g := range c.groups {

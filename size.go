@@ -178,8 +178,10 @@ func assocNodeBytes(a *assocNode, attrs map[unsafe.Pointer]struct{}) int64 {
 	if a == nil {
 		return 0
 	}
-	n := int64(unsafe.Sizeof(*a))
-	x := &a.a
+	// The associate is not in the node but in the delta's slice it
+	// points into, which the snapshot keeps alive: count it here.
+	x := a.a
+	n := int64(unsafe.Sizeof(*a)) + int64(unsafe.Sizeof(*x))
 	n += int64(len(x.Name)) + int64(len(x.Email)) + sliceBytes(x.Groups) + sliceBytes(x.Projects) + sliceBytes(x.Categories)
 	if x.Attributes == nil {
 		return n

@@ -230,14 +230,17 @@ type assocNode struct {
 	policyMask [policyBits / 64]uint64
 	// a is the associate as the store sent it, which the header is
 	// computed from, for explanations, smart rules and validity windows.
-	a Associate
+	// It points into the delta's slice of associates, which the snapshot
+	// owns (see build), rather than holding a copy: at a million
+	// associates a copy is a quarter of a gigabyte. Never written.
+	a *Associate
 	// idx is the associate's index, so that a node found by id leads
 	// back to its header.
 	idx int32
 }
 
 // newAssocNode makes the node of an associate.
-func newAssocNode(a Associate) *assocNode {
+func newAssocNode(a *Associate) *assocNode {
 	return &assocNode{a: a}
 }
 

@@ -128,14 +128,14 @@ func TestEffectiveIsWhatReachAllReaches(t *testing.T) {
 					continue
 				}
 				var want []int32
-				if snap.reachAll(&n.a, sc) {
+				if snap.reachAll(n.a, sc) {
 					want = sc.sorted()
 				}
 				if got := snap.groupsOf(n); !slices.Equal(got, want) {
 					t.Fatalf("rev %d associate %d: groups %v, reachAll reaches %v", snap.rev, n.a.ID, got, want)
 				}
 				closure := snap.roleClosure(n.a.Role, n.a.Type)
-				personal := snap.personalGroupsOf(&n.a, closure, sc)
+				personal := snap.personalGroupsOf(n.a, closure, sc)
 				if got := unionInto(nil, closure, personal); !slices.Equal(got, want) || len(got) != len(closure)+len(personal) {
 					t.Fatalf("rev %d associate %d: closure %v and personal groups %v, reachAll reaches %v", snap.rev, n.a.ID, closure, personal, want)
 				}

@@ -129,8 +129,7 @@ func transferLosses(rev Revision, model, b *Batch, from, to GroupID) string {
 	// Read from's members before the update, which may reuse s0's nodes.
 	var members []*Associate
 	for i := range s0.memberSet(g).all() {
-		a := s0.assocs.at(i).a
-		members = append(members, &a)
+		members = append(members, s0.assocs.at(i).a)
 	}
 	d := Delta{From: rev, To: rev + 1, Batch: b.Clone()}
 	s1 := s0.update(&d)

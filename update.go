@@ -171,7 +171,7 @@ func (s *snapshot) applyRoleAndGroupWrites(old *snapshot, d *Delta) (affected []
 	changedRoles := s.changedRoles(old)
 	if len(changedRoles)+len(smartChanged) > 0 {
 		for i, n := range s.assocs.all() {
-			if n != nil && n.a.Type == Internal && s.touchedBy(&n.a, changedRoles, smartChanged) {
+			if n != nil && n.a.Type == Internal && s.touchedBy(n.a, changedRoles, smartChanged) {
 				affected = append(affected, int32(i))
 			}
 		}
@@ -641,7 +641,8 @@ func (s *snapshot) applyAssociateWrites(d *Delta) (affected []int32) {
 	if len(d.Associates)+len(d.DeleteAssociates) == 0 {
 		return nil
 	}
-	for _, a := range d.Associates {
+	for k := range d.Associates {
+		a := &d.Associates[k]
 		i, ok := s.assocIndex.get(a.ID)
 		switch {
 		case ok:
@@ -704,9 +705,9 @@ func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32, plan *n
 		renested := plan != nil && n == on && nn.a.Type == Internal && sameList(closure, wasClosure)
 		var is []int32
 		if renested {
-			is = s.renest(&nn.a, closure, was, plan, in)
+			is = s.renest(nn.a, closure, was, plan, in)
 		} else {
-			is = s.personalGroupsOf(&nn.a, closure, sc)
+			is = s.personalGroupsOf(nn.a, closure, sc)
 		}
 		nn.policyMask = s.policyMaskOfSplit(closure, is)
 		s.assocs.set(s.cow, i, nn)

@@ -976,7 +976,7 @@ func (v snapView) Group(_ context.Context, id GroupID) (Group, error) {
 
 func (v snapView) Associate(_ context.Context, id AssociateID) (Associate, error) {
 	if _, n := v.s.assoc(id); n != nil {
-		return n.a, nil
+		return *n.a, nil
 	}
 	return Associate{}, fmt.Errorf("access: associate %d: %w", id, ErrNotFound)
 }
@@ -988,7 +988,7 @@ func (v snapView) AssociateByName(_ context.Context, name string) (Associate, er
 			id = many[0]
 		}
 		if _, n := v.s.assoc(id); id != 0 && n != nil {
-			return n.a, nil
+			return *n.a, nil
 		}
 	}
 	return Associate{}, fmt.Errorf("access: associate named %q: %w", name, ErrNotFound)
@@ -1041,7 +1041,7 @@ func (v snapView) Dependants(_ context.Context, ref Ref) ([]Ref, error) {
 	}
 	for _, n := range s.assocs.all() {
 		if n != nil {
-			check(KindAssociate, int64(n.a.ID), &n.a)
+			check(KindAssociate, int64(n.a.ID), n.a)
 		}
 	}
 	for id, r := range s.policy.rules {
