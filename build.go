@@ -96,7 +96,11 @@ func (s *snapshot) buildAssocs(b *Batch) {
 		if k > 0 && as[k-1].ID == a.ID {
 			continue // a store never sends one id twice; keep the first
 		}
-		as[k].Attributes = attrs.Intern(a.Attributes)
+		// Written only when it differs: a store may hand over its own
+		// associates, already interned, under intern.ReadOnly.
+		if m := attrs.Intern(a.Attributes); !sameMap(m, a.Attributes) {
+			as[k].Attributes = m
+		}
 		n := &slab[len(ids)]
 		*n = *newAssocNode(&as[k])
 		if s.identityLimit > 0 {
