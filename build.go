@@ -92,17 +92,23 @@ func (s *snapshot) buildAssocs(b *Batch) {
 	// Associates with equal attributes share one map: the snapshot never
 	// changes a map, and hands out copies (Associate.clone).
 	var attrs intern.Maps
-	for k, a := range as {
+	for k := range as {
+		a := &as[k]
 		if k > 0 && as[k-1].ID == a.ID {
 			continue // a store never sends one id twice; keep the first
 		}
-		// Written only when it differs: a store may hand over its own
-		// associates, already interned, under intern.ReadOnly.
+		// The delta's associates are only read, never written: a store
+		// may hand over its own (intern.ReadOnly). The stores in this
+		// module share equal attribute maps already; an associate from
+		// another store whose map is equal to an earlier one's gets a
+		// copy of its own with the earlier map.
 		if m := attrs.Intern(a.Attributes); !sameMap(m, a.Attributes) {
-			as[k].Attributes = m
+			c := *a
+			c.Attributes = m
+			a = &c
 		}
 		n := &slab[len(ids)]
-		*n = *newAssocNode(&as[k])
+		*n = *newAssocNode(a)
 		if s.identityLimit > 0 {
 			n.idx = int32(a.ID)
 			assocs[a.ID] = n

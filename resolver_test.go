@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/crmaccess/access"
 	"github.com/crmaccess/access/store/memory"
@@ -304,5 +308,72 @@ func TestResolverPollTimeoutOverBlockingWrapper(t *testing.T) {
 	}
 	if err := e.Stats().LastError; !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("last error %v, want one wrapping context.DeadlineExceeded", err)
+	}
+}
+
+// handOverStore hands a resolver fixed deltas and keeps them, so that a
+// test can check what the resolver did with them.
+type handOverStore struct {
+	rev    access.Revision
+	deltas []access.Delta
+	model  access.Batch
+	// then holds each delta's associates as handed over, and maps their
+	// attribute maps, before the caller could do anything with them.
+	then [][]access.Associate
+	maps [][]map[string]string
+}
+
+func (s *handOverStore) Changes(_ context.Context, since access.Revision) (access.Delta, error) {
+	d := access.Delta{From: since, To: s.rev, Full: since == 0 || since > s.rev, Batch: s.model.Clone()}
+	if !d.Full {
+		d.From, d.Batch = since, access.Batch{}
+	}
+	s.deltas = append(s.deltas, d)
+	s.then = append(s.then, slices.Clone(d.Associates))
+	var ms []map[string]string
+	for _, a := range d.Associates {
+		ms = append(ms, a.Attributes)
+	}
+	s.maps = append(s.maps, ms)
+	return d, nil
+}
+
+// TestResolverOnlyReadsDeltas checks that a resolver never writes into the
+// associates a store hands it, which a store may share with it (store/memory
+// does, under its promise): two associates whose attribute maps are equal
+// but distinct keep their own maps in the delta, while the resolver still
+// answers from them.
+func TestResolverOnlyReadsDeltas(t *testing.T) {
+	ctx := context.Background()
+	st := &handOverStore{rev: 1, model: access.Batch{
+		Roles:  []access.Role{{ID: 1, Name: "Sales"}},
+		Groups: []access.Group{{ID: 10, Name: "Team A"}},
+		Associates: []access.Associate{
+			{ID: 1, Name: "anna", Type: access.Internal, Role: 1, PrimaryGroup: 10, Active: true, Attributes: map[string]string{"city": "Oslo"}},
+			{ID: 2, Name: "bo", Type: access.Internal, Role: 1, PrimaryGroup: 10, Active: true, Attributes: map[string]string{"city": "Oslo"}},
+		},
+	}}
+	e, err := access.NewResolver(ctx, st, &access.Options{PollInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if len(st.deltas) == 0 || len(st.deltas[0].Associates) != 2 {
+		t.Fatalf("the resolver asked for %d deltas", len(st.deltas))
+	}
+	handed, want, kept := st.deltas[0].Associates, st.then[0], st.maps[0]
+	for _, id := range []access.AssociateID{1, 2} {
+		f, err := e.Field(ctx, id, "city")
+		if err != nil || f.Value != "Oslo" {
+			t.Fatalf("Field(%d, city) = %+v, %v; want Oslo", id, f, err)
+		}
+	}
+	if diff := cmp.Diff(want, handed); diff != "" {
+		t.Fatalf("the resolver changed the associates it was handed (-before +after):\n%s", diff)
+	}
+	for i, m := range kept {
+		if reflect.ValueOf(m).UnsafePointer() != reflect.ValueOf(handed[i].Attributes).UnsafePointer() {
+			t.Errorf("associate %d: the resolver replaced the attribute map it was handed", handed[i].ID)
+		}
 	}
 }

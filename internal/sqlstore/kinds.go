@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/crmaccess/access"
+	"github.com/crmaccess/access/internal/intern"
 )
 
 // The schema, kind by kind. Each kind has a main table keyed by id and
@@ -227,6 +228,9 @@ type loader struct {
 	t    *table
 	n    int      // rows read so far
 	strs interned // strings of the string maps read so far
+	// maps gives associates with equal attributes one map, as a resolver
+	// would otherwise have to (it never changes what a store hands it).
+	maps intern.Maps
 }
 
 func (l *loader) bad(row string, format string, args ...any) error {
@@ -551,6 +555,7 @@ var associateKind = &kindSpec{
 					if a.Attributes, err = decodeMapIn(attrs, l.strs); err != nil {
 						return l.bad(row(), "attributes: %v", err)
 					}
+					a.Attributes = l.maps.Intern(a.Attributes)
 					l.m.associates.put(a.ID, a)
 					return nil
 				}
