@@ -1,6 +1,7 @@
 package access_test
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"maps"
@@ -354,6 +355,96 @@ func BenchmarkMembershipChange(b *testing.B) {
 	b.ReportMetric(float64(cputime.Process()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
 	for i := range users {
 		if added[i] {
+			toggle(i)
+		}
+	}
+}
+
+// BenchmarkRoleChange moves associates between two roles with different
+// groups (and back) through the memory store, and checks that the
+// resolver shows the move at once, as BenchmarkMembershipChange does for a
+// group: every group of either role's closure changes members.
+func BenchmarkRoleChange(b *testing.B) {
+	o := loadBenchOrg(b)
+	ctx := context.Background()
+	// The two roles whose holders are in the most groups, with a group the
+	// first gives and the second does not.
+	groupsOf := func(id access.AssociateID) map[access.GroupID]bool {
+		ms, err := o.engine.EffectiveGroups(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out := map[access.GroupID]bool{}
+		for _, m := range ms {
+			if m.Reason == access.ViaRole || m.Reason == access.ViaRoleTree {
+				out[m.Group] = true
+			}
+		}
+		return out
+	}
+	byRole := map[access.RoleID][]access.Associate{}
+	size := map[access.RoleID]int{}
+	for _, id := range o.internal[:min(len(o.internal), 20000)] {
+		a, err := o.store.Associate(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if a.Role != 0 && len(byRole[a.Role]) < 64 {
+			if len(byRole[a.Role]) == 0 {
+				size[a.Role] = len(groupsOf(id))
+			}
+			byRole[a.Role] = append(byRole[a.Role], a)
+		}
+	}
+	roles := slices.SortedFunc(maps.Keys(size), func(x, y access.RoleID) int { return cmp.Compare(size[y], size[x]) })
+	if len(roles) < 2 {
+		b.Skip("fewer than two roles have holders")
+	}
+	from, to := roles[0], roles[1]
+	users := byRole[from]
+	var probe access.GroupID
+	for g := range groupsOf(users[0].ID) {
+		if ok, _ := o.engine.IsMember(ctx, byRole[to][0].ID, g); !ok {
+			probe = g
+			break
+		}
+	}
+	if probe == 0 {
+		b.Skip("the two roles give the same groups")
+	}
+	moved := make([]bool, len(users))
+	toggle := func(i int) {
+		a := &users[i]
+		if moved[i] {
+			a.Role = from
+		} else {
+			a.Role = to
+		}
+		moved[i] = !moved[i]
+		if err := o.store.PutAssociate(ctx, *a); err != nil {
+			b.Fatal(err)
+		}
+		if ok, err := o.engine.IsMember(ctx, a.ID, probe); err != nil || ok == moved[i] {
+			b.Fatalf("IsMember(%d, %d) = %v, %v after the write, want %v", a.ID, probe, ok, err, !moved[i])
+		}
+	}
+	lat := make([]time.Duration, 0, min(b.N, 1<<20))
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cputime.Process()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		toggle(i % len(users))
+		if len(lat) < cap(lat) {
+			lat = append(lat, time.Since(t0))
+		}
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
+	b.ReportMetric(float64(cputime.Process()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64(size[from]+size[to]), "role-groups")
+	for i := range users {
+		if moved[i] {
 			toggle(i)
 		}
 	}

@@ -123,50 +123,66 @@ func (s *snapshot) buildAssocs(b *Batch) {
 }
 
 // buildMembers computes every associate's effective groups and, from
-// them, every group's member list.
+// them, every group's personal members and every role's holders (see
+// snapshot.members and snapshot.holders).
 func (s *snapshot) buildMembers() {
-	// Members lists are cut from one array sized by a first count, which
+	// The lists are cut from one array sized by a first count, which
 	// spares the garbage of growing ten thousand lists by append. Each is
 	// capped at its length, so a later append cannot spill into the next.
 	s.computeEffective()
 	count := make([]int, len(s.groups))
+	held := make([]int, len(s.roleAt))
 	total := 0
 	for _, n := range s.assocs.all() {
 		if n == nil {
 			continue
 		}
-		closure, personal := s.closureOf(n), s.personalOf(n)
-		for _, g := range closure {
+		if r := s.holderSlot(n); r >= 0 {
+			held[r]++
+			total++
+		}
+		for _, g := range s.personalOf(n) {
 			count[g]++
 		}
-		for _, g := range personal {
-			count[g]++
-		}
-		total += len(closure) + len(personal)
+		total += len(s.personalOf(n))
 	}
 	all := make([]int32, total)
 	members := make([][]int32, len(s.groups))
 	for g, c := range count {
 		members[g], all = all[:0:c], all[c:]
 	}
+	holders := make([][]int32, len(held))
+	for r, c := range held {
+		holders[r], all = all[:0:c], all[c:]
+	}
 	for i, n := range s.assocs.all() {
 		if n == nil {
 			continue
 		}
-		for _, g := range s.closureOf(n) {
-			members[g] = append(members[g], i)
+		if r := s.holderSlot(n); r >= 0 {
+			holders[r] = append(holders[r], i)
 		}
 		for _, g := range s.personalOf(n) {
 			members[g] = append(members[g], i)
 		}
 	}
 	sets := make([]*memberSet, len(members))
-	slab := make([]memberSet, len(members))
+	slab := make([]memberSet, len(members)+len(holders))
 	for g, m := range members {
-		slab[g] = newMemberSet(m)
-		sets[g] = &slab[g]
+		if len(m) > 0 {
+			slab[g] = newMemberSet(m)
+			sets[g] = &slab[g]
+		}
 	}
 	s.members = memberTableOf(s.cow, sets)
+	s.holders = make([]*memberSet, len(holders))
+	for r, m := range holders {
+		if len(m) > 0 {
+			k := len(members) + r
+			slab[k] = newMemberSet(m)
+			s.holders[r] = &slab[k]
+		}
+	}
 }
 
 // parallelMin is the fewest associates per goroutine computeEffective

@@ -2,6 +2,7 @@ package access
 
 import (
 	"iter"
+	"math/bits"
 	"slices"
 	"unsafe"
 )
@@ -200,7 +201,7 @@ func (c *chunked[T]) append(o *cow, v T) {
 	c.set(o, int32(c.n-1), v)
 }
 
-// memberTable holds the groups' member sets by group index, shared
+// memberTable holds the groups' personal member sets by group index, shared
 // copy-on-write in blocks as chunked shares its chunks, but in blocks of
 // memberBlockLen pointers rather than chunkLen: a write changes the members
 // of every group above the one an associate joins, most of them in
@@ -299,8 +300,9 @@ func (t *memberTable) bytes() int64 {
 	return int64(len(t.blocks))*(int64(unsafe.Sizeof(memberBlock{}))+8) + 24
 }
 
-// memberSet is a group's effective members, sorted associate indexes, in
-// runs of at most 2*memberRun, so that a change to a group of a hundred
+// memberSet is a sorted list of associate indexes — a group's personal
+// members (snapshot.members) or a role's holders (snapshot.holders) — in
+// runs of at most 2*memberRun, so that a change to a list of a hundred
 // thousand members copies the run it touches and the run headers, not
 // the whole list. Runs are never empty and are shared between snapshots;
 // nothing writes into one after it is made.
@@ -407,4 +409,227 @@ func (m memberSet) with(add, rm []int32) memberSet {
 		add, rm = add[na:], rm[nr:]
 	}
 	return memberSet{out}
+}
+
+// groupMembers is a group's effective members as readers see them
+// (snapshot.memberSet): the holders of every role whose closure holds the
+// group, each role's holders kept once for every group of its closure
+// (snapshot.holders), and the group's personal members, those for whom
+// it lies beyond their role's closure (snapshot.members). At a million
+// associates most memberships come from roles, and a group's list no
+// longer repeats them: the role's list is shared.
+//
+// The parts are disjoint (an associate holds one role, and its personal
+// groups lie outside that role's closure), and each is sorted; readers
+// get them merged, in order. A value is three slice headers, and reading
+// it (len, all, appendTo) does not allocate unless more than mergeParts
+// parts must be merged; list allocates when there is more than one run.
+type groupMembers struct {
+	personal memberSet
+	// roles are the role slots whose closure holds the group; holders is
+	// snapshot.holders, indexed by them.
+	roles   []int32
+	holders []*memberSet
+}
+
+// part returns the holders of role slot r, empty when the slot has none.
+func (m *groupMembers) part(r int32) memberSet {
+	if int(r) < len(m.holders) && m.holders[r] != nil {
+		return *m.holders[r]
+	}
+	return memberSet{}
+}
+
+// single returns the one part that holds every member, when at most one
+// part is non-empty.
+func (m *groupMembers) single() (memberSet, bool) {
+	only, n := m.personal, 0
+	if len(only.runs) > 0 {
+		n++
+	}
+	for _, r := range m.roles {
+		if p := m.part(r); len(p.runs) > 0 {
+			if n++; n > 1 {
+				return memberSet{}, false
+			}
+			only = p
+		}
+	}
+	return only, true
+}
+
+// len returns the number of members.
+func (m groupMembers) len() int {
+	n := m.personal.len()
+	for _, r := range m.roles {
+		n += m.part(r).len()
+	}
+	return n
+}
+
+// all yields the members in order.
+func (m groupMembers) all() iter.Seq[int32] {
+	return func(yield func(int32) bool) {
+		if one, ok := m.single(); ok {
+			for _, r := range one.runs {
+				for _, a := range r {
+					if !yield(a) {
+						return
+					}
+				}
+			}
+			return
+		}
+		var mg merger
+		mg.start(&m)
+		for mg.fill() {
+			for w, b := range mg.marks {
+				if b == 0 {
+					continue
+				}
+				mg.marks[w] = 0
+				for base := mg.lo + int32(w<<6); b != 0; b &= b - 1 {
+					if !yield(base + int32(bits.TrailingZeros64(b))) {
+						return
+					}
+				}
+			}
+		}
+	}
+}
+
+// appendTo appends the members, in order, to dst.
+func (m groupMembers) appendTo(dst []int32) []int32 {
+	if one, ok := m.single(); ok {
+		return one.appendTo(dst)
+	}
+	var mg merger
+	mg.start(&m)
+	for mg.fill() {
+		for w, b := range mg.marks {
+			if b == 0 {
+				continue
+			}
+			mg.marks[w] = 0
+			for base := mg.lo + int32(w<<6); b != 0; b &= b - 1 {
+				dst = append(dst, base+int32(bits.TrailingZeros64(b)))
+			}
+		}
+	}
+	return dst
+}
+
+// list returns the members as one sorted slice, which the caller must not
+// write: a run of the snapshot's when one holds them all. It is never
+// nil, even for no members (byID reads nil as every associate).
+func (m groupMembers) list() []int32 {
+	if one, ok := m.single(); ok {
+		return one.list()
+	}
+	return m.appendTo(make([]int32, 0, m.len()))
+}
+
+// mergeParts is how many parts a merger keeps in itself; a group in the
+// closures of more roles than that has its cursors allocated.
+const mergeParts = 64
+
+// mergeWindow is the span of associate indexes a merger gathers at once.
+const mergeWindow = 1 << 12
+
+// merger merges a groupMembers' disjoint sorted parts in windows of
+// mergeWindow indexes: each fill takes from every part the members of the
+// next window that holds any and marks them in a bitmap, which the caller
+// reads in order and clears. Marking costs the same whatever the number
+// of parts, where a merge comparing the parts' heads would cost a
+// comparison per part per member: a group high in the hierarchy is in the
+// closure of most roles. A merger lives on its reader's stack; it holds
+// no pointer into itself, so that it stays there.
+type merger struct {
+	marks [mergeWindow / 64]uint64
+	lo    int32 // the window's first index
+	n     int   // live cursors in cur
+	cur   [mergeParts]mergeCursor
+	more  []mergeCursor // the cursors instead of cur, when there are too many
+}
+
+// mergeCursor is what remains of one part: the rest of its current run
+// and the runs after it.
+type mergeCursor struct {
+	run  []int32
+	rest [][]int32
+}
+
+// start sets the merger to the parts of m.
+func (mg *merger) start(m *groupMembers) {
+	if len(m.roles)+1 > mergeParts {
+		mg.more = make([]mergeCursor, 0, len(m.roles)+1)
+	}
+	mg.add(m.personal)
+	for _, r := range m.roles {
+		mg.add(m.part(r))
+	}
+}
+
+// add adds a part to merge.
+func (mg *merger) add(p memberSet) {
+	if len(p.runs) == 0 {
+		return
+	}
+	c := mergeCursor{run: p.runs[0], rest: p.runs[1:]}
+	if mg.more != nil {
+		mg.more = append(mg.more, c)
+		return
+	}
+	mg.cur[mg.n] = c
+	mg.n++
+}
+
+// fill marks the members of the next window that holds any, and reports
+// whether there was one; the marks must be clear.
+func (mg *merger) fill() bool {
+	if mg.more != nil {
+		mg.more = mg.fillFrom(mg.more)
+		return mg.lo >= 0
+	}
+	mg.n = len(mg.fillFrom(mg.cur[:mg.n]))
+	return mg.lo >= 0
+}
+
+// fillFrom is fill for the cursors cur, which it returns without those it
+// exhausts; it sets lo to -1 when there was no window to fill.
+func (mg *merger) fillFrom(cur []mergeCursor) []mergeCursor {
+	if len(cur) == 0 {
+		mg.lo = -1
+		return cur
+	}
+	lo := cur[0].run[0]
+	for k := 1; k < len(cur); k++ {
+		lo = min(lo, cur[k].run[0])
+	}
+	hi := lo + mergeWindow
+	mg.lo = lo
+	for k := 0; k < len(cur); {
+		c := &cur[k]
+		for {
+			j := 0
+			for j < len(c.run) && c.run[j] < hi {
+				a := c.run[j] - lo
+				mg.marks[a>>6] |= 1 << (a & 63)
+				j++
+			}
+			c.run = c.run[j:]
+			if len(c.run) > 0 || len(c.rest) == 0 {
+				break
+			}
+			c.run, c.rest = c.rest[0], c.rest[1:]
+		}
+		if len(c.run) == 0 {
+			// This part is done: the last cursor takes its place.
+			cur[k] = cur[len(cur)-1]
+			cur = cur[:len(cur)-1]
+			continue
+		}
+		k++
+	}
+	return cur
 }

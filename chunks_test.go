@@ -190,6 +190,75 @@ func TestMemberSetProperty(t *testing.T) {
 	})
 }
 
+// TestGroupMembersProperty checks that a group's members read from
+// disjoint parts (personal members, and the holders of the roles whose
+// closure holds it) are their sorted union through every reader, over
+// indexes spanning several merge windows and with more parts than the
+// merge keeps on the stack.
+func TestGroupMembersProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		universe := rapid.IntRange(0, 3*mergeWindow).Draw(t, "universe")
+		slots := rapid.IntRange(0, mergeParts+4).Draw(t, "role slots")
+		sparse := rapid.IntRange(1, 40).Draw(t, "sparseness")
+		// part[i] is -1 for a non-member, slots for a personal member,
+		// else the slot it holds.
+		parts := make([][]int32, slots+1)
+		for i := range int32(universe) {
+			if rapid.IntRange(0, sparse).Draw(t, "member?") != 0 {
+				continue
+			}
+			p := rapid.IntRange(0, slots).Draw(t, "part")
+			parts[p] = append(parts[p], i)
+		}
+		m := groupMembers{personal: newMemberSet(parts[slots]), holders: make([]*memberSet, slots)}
+		for r := range slots {
+			if len(parts[r]) > 0 || rapid.Bool().Draw(t, "empty set?") {
+				set := newMemberSet(parts[r])
+				m.holders[r] = &set
+			}
+		}
+		// The group is in the closures of some roles; members of the
+		// others are not its members. A slot past holders has none.
+		var want []int32
+		for r := range slots + 2 {
+			if rapid.IntRange(0, 3).Draw(t, "role's closure holds the group?") != 0 {
+				m.roles = append(m.roles, int32(r))
+				if r < slots {
+					want = append(want, parts[r]...)
+				}
+			}
+		}
+		want = append(want, parts[slots]...)
+		slices.Sort(want)
+		if want == nil {
+			want = []int32{}
+		}
+		if diff := cmp.Diff(want, m.list()); diff != "" {
+			t.Fatalf("list (-want +got):\n%s", diff)
+		}
+		if got := m.appendTo(nil); !slices.Equal(got, want) {
+			t.Fatalf("appendTo gives %v, want %v", got, want)
+		}
+		if got := slices.Collect(m.all()); !slices.Equal(got, want) {
+			t.Fatalf("all yields %v, want %v", got, want)
+		}
+		if m.len() != len(want) {
+			t.Fatalf("len %d, want %d", m.len(), len(want))
+		}
+		stop := rapid.IntRange(0, len(want)).Draw(t, "stop after")
+		var got []int32
+		for a := range m.all() {
+			if len(got) == stop {
+				break
+			}
+			got = append(got, a)
+		}
+		if !slices.Equal(got, want[:stop]) {
+			t.Fatalf("stopping after %d: all yields %v, want %v", stop, got, want[:stop])
+		}
+	})
+}
+
 func TestMemberSetEmptyListIsNotNil(t *testing.T) {
 	if (memberSet{}).list() == nil {
 		t.Fatal("the empty set's list is nil, which byID reads as every associate")

@@ -23,7 +23,9 @@ import (
 // The arrays sized by the associates and groups (snapshot.assocs,
 // snapshot.assocRole, snapshot.members) are chunked: each chunk records
 // the cow that made it, so that an update copies the chunks it writes, not
-// the arrays (see chunked, and memberTable for the members).
+// the arrays (see chunked, and memberTable for the members). The roles'
+// holder lists (snapshot.holders) are few: an update copies their slice
+// (cowHolders) and, of each list it changes, the runs it touches.
 //
 // The personal-group array (snapshot.personalGroups) is the exception: successive
 // snapshots append to one array in place, coordinated by its persArena,
@@ -49,6 +51,7 @@ const (
 	cowHot                          // snapshot.hot, the slice of chunk pointers
 	cowChunks                       // every header chunk (buildHot made them all afresh)
 	cowGroupIdx                     // snapshot.groupIdx
+	cowHolders                      // snapshot.holders, the slice of the roles' holder lists
 )
 
 // owns reports whether part p is the snapshot's own, to write in place.

@@ -69,8 +69,97 @@ func checkHeaders(s *snapshot) error {
 			}
 		}
 	}
+	return checkMembers(s)
+}
+
+// checkMembers reports the first way in which the snapshot's member lists
+// disagree with its associates: every group's members (memberSet, read
+// through each of its methods) must be exactly the associates whose
+// effective groups (groupsOf) hold it; its personal members those whose
+// personal groups do; every role slot's holders those holderSlot names;
+// and the roles listed for a group those whose closure holds it.
+func checkMembers(s *snapshot) error {
+	want := make([][]int32, len(s.groups))
+	personal := make([][]int32, len(s.groups))
+	held := make([][]int32, len(s.roleAt))
+	for i, n := range s.assocs.all() {
+		if n == nil {
+			continue
+		}
+		for _, g := range s.groupsOf(n) {
+			want[g] = append(want[g], i)
+		}
+		for _, g := range s.personalOf(n) {
+			personal[g] = append(personal[g], i)
+		}
+		if r := s.holderSlot(n); r >= 0 {
+			if int(r) >= len(held) {
+				return fmt.Errorf("associate %d holds role slot %d of %d", n.a.ID, r, len(held))
+			}
+			held[r] = append(held[r], i)
+		}
+	}
+	for r := range max(len(held), len(s.holders)) {
+		var got, w []int32
+		if r < len(s.holders) && s.holders[r] != nil {
+			got = s.holders[r].list()
+		}
+		if r < len(held) {
+			w = held[r]
+		}
+		if !equalMembers(got, w) {
+			return fmt.Errorf("role slot %d: holders %v, want %v", r, got, w)
+		}
+	}
+	for g := range s.groups {
+		var roles []int32
+		for slot, r := range s.roleAt {
+			if r != nil && s.groups[g] != nil && contains(r.closure, int32(g)) {
+				roles = append(roles, int32(slot))
+			}
+		}
+		m := s.memberSet(int32(g))
+		if !equalMembers(m.roles, roles) {
+			return fmt.Errorf("group index %d: in the closures of role slots %v, want %v", g, m.roles, roles)
+		}
+		if got := s.personalSet(int32(g)).list(); !equalMembers(got, personal[g]) {
+			return fmt.Errorf("group index %d: personal members %v, want %v", g, got, personal[g])
+		}
+		list := m.list()
+		if list == nil {
+			return fmt.Errorf("group index %d: list is nil", g)
+		}
+		if !equalMembers(list, want[g]) {
+			return fmt.Errorf("group index %d: members %v, want %v", g, list, want[g])
+		}
+		if m.len() != len(want[g]) {
+			return fmt.Errorf("group index %d: len %d, want %d", g, m.len(), len(want[g]))
+		}
+		if got := slices.Collect(m.all()); !equalMembers(got, want[g]) {
+			return fmt.Errorf("group index %d: all yields %v, want %v", g, got, want[g])
+		}
+		if got := m.appendTo([]int32{-1}); len(got) == 0 || got[0] != -1 || !equalMembers(got[1:], want[g]) {
+			return fmt.Errorf("group index %d: appendTo gives %v, want -1 and %v", g, got, want[g])
+		}
+		// A reader that stops early sees a prefix.
+		if k := len(want[g]) / 2; k > 0 {
+			var got []int32
+			for a := range m.all() {
+				got = append(got, a)
+				if len(got) == k {
+					break
+				}
+			}
+			if !equalMembers(got, want[g][:k]) {
+				return fmt.Errorf("group index %d: the first %d of all are %v, want %v", g, k, got, want[g][:k])
+			}
+		}
+	}
 	return nil
 }
+
+// equalMembers reports whether two lists are equal, nil and empty alike.
+func equalMembers(a, b []int32) bool { return slices.Equal(a, b) }
 
 // TestMain lowers the size limits that choose between representations, so
 // that the small models of the tests exercise every one of them — unless

@@ -228,6 +228,7 @@ func (s *snapshot) compileRoles() {
 	s.roleBitmaps(ids, fresh)
 	s.roles = fresh
 	s.assignRoleSlots(ids, order)
+	s.indexClosureRoles()
 }
 
 // rolesListedBy returns, per role, the groups that list it (ViaRole) or

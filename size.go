@@ -55,16 +55,17 @@ func (s *snapshot) walkBytes() int64 {
 		n += groupNodeBytes(g)
 	}
 	n += sliceBytes(s.smart)
+	// Member lists: the groups' personal members, and each role's holders
+	// once, with the index of which roles' closures hold which group.
 	n += s.members.bytes()
 	for _, m := range s.members.all() {
-		if m == nil {
-			continue
-		}
-		n += 24 + sliceBytes(m.runs)
-		for _, r := range m.runs {
-			n += sliceBytes(r)
-		}
+		n += memberSetBytes(m)
 	}
+	n += sliceBytes(s.holders)
+	for _, m := range s.holders {
+		n += memberSetBytes(m)
+	}
+	n += sliceBytes(s.closureRoles) + sliceBytes(s.closureRoleOff)
 
 	n += mapBytes(s.past)
 	for _, p := range s.past {
@@ -303,6 +304,19 @@ func perRecordBytes[T any](at []map[int64][]T, bloom []idBloom) int64 {
 	n += sliceBytes(bloom)
 	for _, b := range bloom {
 		n += sliceBytes(b)
+	}
+	return n
+}
+
+// memberSetBytes is the size of a member set behind a pointer (nil for
+// none): its header, run headers and runs.
+func memberSetBytes(m *memberSet) int64 {
+	if m == nil {
+		return 0
+	}
+	n := 24 + sliceBytes(m.runs)
+	for _, r := range m.runs {
+		n += sliceBytes(r)
 	}
 	return n
 }

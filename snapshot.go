@@ -56,11 +56,27 @@ type snapshot struct {
 	// smart lists the indexes of live smart groups, which every associate
 	// is matched against when its memberships are computed.
 	smart []int32
-	// members holds, per group index, the group's effective members as
-	// sorted associate indexes: what WhoCan, filters and listings read.
-	// It is shared copy-on-write in blocks (see memberTable).
-	// A nil entry is a group without members.
+	// members holds, per group index, the group's personal members as
+	// sorted associate indexes: the associates for whom the group lies
+	// beyond their role's closure (see personalOf). A group's effective
+	// members, what WhoCan, filters and listings read, are these and the
+	// holders of every role whose closure holds the group (see
+	// memberSet). It is shared copy-on-write in blocks (see memberTable).
+	// A nil entry is a group without personal members.
 	members memberTable
+	// holders holds, per role slot, the associates whose effective groups
+	// include the role's closure when the role exists: the Internal
+	// associates naming the role (see holderSlot), sorted, in runs. Each
+	// role's holders are kept once for every group of its closure, where
+	// member lists repeating them took 400 MB at a million associates. A
+	// nil entry is a slot without holders. An update copies the slice
+	// (cowHolders) and the lists it changes.
+	holders []*memberSet
+	// closureRoles lists, per group index, the role slots of the live
+	// roles whose closure holds the group, sorted: group g's are
+	// closureRoles[closureRoleOff[g]:closureRoleOff[g+1]]. compileRoles
+	// makes them afresh with the closures; nothing writes them after.
+	closureRoles, closureRoleOff []int32
 
 	// assocIndex maps associate ids to indexes when they are not the same
 	// (see identityLimit).
@@ -336,12 +352,67 @@ func (x idIndex) with(id AssociateID, i int32) idIndex {
 	return x
 }
 
-// memberSet returns the effective members of group index g.
-func (s *snapshot) memberSet(g int32) memberSet {
-	if m := s.members.at(g); m != nil {
-		return *m
+// memberSet returns the effective members of group index g: its personal
+// members and the holders of the roles whose closure holds it.
+func (s *snapshot) memberSet(g int32) groupMembers {
+	m := groupMembers{personal: s.personalSet(g), holders: s.holders}
+	if int(g)+1 < len(s.closureRoleOff) {
+		m.roles = s.closureRoles[s.closureRoleOff[g]:s.closureRoleOff[g+1]]
+	}
+	return m
+}
+
+// personalSet returns the personal members of group index g (see
+// snapshot.members).
+func (s *snapshot) personalSet(g int32) memberSet {
+	if int(g) < s.members.len() {
+		if m := s.members.at(g); m != nil {
+			return *m
+		}
 	}
 	return memberSet{}
+}
+
+// holderSlot returns the role slot whose holders list node n (see
+// snapshot.holders), or -1: an Internal associate naming a role that has
+// a slot. Only Internal associates' effective groups include their
+// role's closure (roleClosure); a slot whose role is deleted keeps its
+// holders, and no group lists it until the role is put again.
+func (s *snapshot) holderSlot(n *assocNode) int32 {
+	if n == nil || n.a.Type != Internal {
+		return -1
+	}
+	if slot, ok := s.roleSlot[n.a.Role]; ok {
+		return slot
+	}
+	return -1
+}
+
+// indexClosureRoles makes closureRoles and closureRoleOff from the live
+// roles' closures.
+func (s *snapshot) indexClosureRoles() {
+	off := make([]int32, len(s.groups)+1)
+	for _, r := range s.roleAt {
+		if r != nil {
+			for _, g := range r.closure {
+				off[g+1]++
+			}
+		}
+	}
+	for g := range len(s.groups) {
+		off[g+1] += off[g]
+	}
+	slots := make([]int32, off[len(s.groups)])
+	fill := slices.Clone(off[:len(s.groups)])
+	for slot, r := range s.roleAt { // in slot order: each group's are sorted
+		if r != nil {
+			for _, g := range r.closure {
+				slots[fill[g]] = int32(slot)
+				fill[g]++
+			}
+		}
+	}
+	s.closureRoles, s.closureRoleOff = slots, off
 }
 
 func (s *snapshot) assoc(id AssociateID) (int32, *assocNode) {

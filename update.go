@@ -80,10 +80,10 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 	affected = append(affected, s.applyAssociateWrites(d)...)
 	slices.Sort(affected)
 	affected = slices.Compact(affected)
-	var adds, removes map[int32][]int32
+	var changes memberChanges
 	var personal [][]int32
 	if len(affected) > 0 {
-		adds, removes, personal = s.recomputeMemberships(old, affected, plan)
+		changes, personal = s.recomputeMemberships(old, affected, plan)
 	}
 	headers := affected
 	if len(relicensed) > 0 {
@@ -95,7 +95,7 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 		s.rewriteHeaders(headers, affected, personal)
 	}
 	if len(affected) > 0 {
-		s.applyMemberChanges(adds, removes)
+		s.applyMemberChanges(&changes)
 	}
 	return &s
 }
@@ -533,23 +533,6 @@ func (s *snapshot) renest(a *Associate, closure, before []int32, p *nestPlan, in
 	return append(after, before[i:]...)
 }
 
-// diff is diffGroups for an associate renest recomputed: it looks only at
-// the plan's groups, where in says whether the associate is now a member
-// beside its role's closure; before are its old personal groups.
-func (p *nestPlan) diff(i int32, closure, before []int32, in []bool, adds, removes map[int32][]int32) {
-	for x, g := range p.sorted {
-		inClosure := contains(closure, g)
-		_, was := slices.BinarySearch(before, g)
-		was = was || inClosure
-		switch is := in[p.at[x]] || inClosure; {
-		case is && !was:
-			adds[g] = append(adds[g], i)
-		case was && !is:
-			removes[g] = append(removes[g], i)
-		}
-	}
-}
-
 // intersects reports whether the sorted lists a and b share an element:
 // by a merge, or by searching b for each of a when b is much the longer
 // (a group with hundreds of children, an associate in tens of groups).
@@ -668,13 +651,25 @@ func (s *snapshot) applyAssociateWrites(d *Delta) (affected []int32) {
 	return affected
 }
 
+// memberChanges is how an update's recomputed memberships change the
+// member lists: per group index, the associates that joined (adds) or
+// left (removes) its personal members, and per role slot, those that
+// came to hold (holdAdds) or ceased to hold (holdRemoves) the role, each
+// list sorted.
+type memberChanges struct {
+	adds, removes         map[int32][]int32
+	holdAdds, holdRemoves map[int32][]int32
+}
+
 // recomputeMemberships gives each affected associate (sorted, no repeats)
 // a fresh node with its policy bits, and returns its personal groups
-// (personal[k] those of affected[k], for rewriteHeaders) and, per group
-// index, the associates that joined it (adds) and left it (removes)
-// compared with old, each list sorted.
-func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32, plan *nestPlan) (adds, removes map[int32][]int32, personal [][]int32) {
-	adds, removes = map[int32][]int32{}, map[int32][]int32{}
+// (personal[k] those of affected[k], for rewriteHeaders) and how the
+// member lists change compared with old (see memberChanges). A role
+// closure that moves changes no list: the groups of the new closure read
+// the role's holders (snapshot.closureRoles), and only the personal
+// groups of its holders, which lie beyond it, are compared.
+func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32, plan *nestPlan) (ch memberChanges, personal [][]int32) {
+	ch = memberChanges{adds: map[int32][]int32{}, removes: map[int32][]int32{}, holdAdds: map[int32][]int32{}, holdRemoves: map[int32][]int32{}}
 	personal = make([][]int32, len(affected))
 	sc := getScratch(len(s.groups))
 	defer putScratch(sc)
@@ -691,9 +686,13 @@ func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32, plan *n
 		if on != nil {
 			wasClosure, was = old.closureOf(on), old.personalOf(on)
 		}
+		wasSlot := old.holderSlot(on)
 		n := s.assocs.at(i)
 		if n == nil {
-			diffSplit(i, wasClosure, was, nil, nil, adds, removes)
+			diffGroups(i, was, nil, ch.adds, ch.removes)
+			if wasSlot >= 0 {
+				ch.holdRemoves[wasSlot] = append(ch.holdRemoves[wasSlot], i)
+			}
 			continue
 		}
 		nn := newAssocNode(n.a)
@@ -712,13 +711,17 @@ func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32, plan *n
 		nn.policyMask = s.policyMaskOfSplit(closure, is)
 		s.assocs.set(s.cow, i, nn)
 		personal[k] = is
-		if renested {
-			plan.diff(i, closure, was, in, adds, removes) // only the plan's groups moved
-		} else {
-			diffSplit(i, wasClosure, was, closure, is, adds, removes)
+		diffGroups(i, was, is, ch.adds, ch.removes)
+		if slot := s.holderSlot(nn); slot != wasSlot {
+			if wasSlot >= 0 {
+				ch.holdRemoves[wasSlot] = append(ch.holdRemoves[wasSlot], i)
+			}
+			if slot >= 0 {
+				ch.holdAdds[slot] = append(ch.holdAdds[slot], i)
+			}
 		}
 	}
-	return adds, removes, personal
+	return ch, personal
 }
 
 // sameList reports whether the sorted lists a and b are equal, first by
@@ -732,18 +735,6 @@ func sameList(a, b []int32) bool {
 		return true
 	}
 	return slices.Equal(a, b)
-}
-
-// diffSplit is diffGroups for an associate whose effective groups were a
-// role closure and personal groups (wasClosure, was) and are now
-// (closure, is). With the same closure on both sides only the personal
-// groups can differ, and those are all it compares.
-func diffSplit(i int32, wasClosure, was, closure, is []int32, adds, removes map[int32][]int32) {
-	if sameList(wasClosure, closure) {
-		diffGroups(i, was, is, adds, removes)
-		return
-	}
-	diffGroups(i, unionInto(nil, wasClosure, was), unionInto(nil, closure, is), adds, removes)
 }
 
 // diffGroups records associate i under each group in after but not
@@ -784,20 +775,46 @@ func (s *snapshot) rewriteHeaders(headers, affected []int32, personal [][]int32)
 	w.done()
 }
 
-// applyMemberChanges merges the joins and leaves recomputeMemberships
-// found into the groups' member lists, copying each list it changes.
-func (s *snapshot) applyMemberChanges(adds, removes map[int32][]int32) {
-	for g, add := range adds {
-		s.setMembers(g, s.memberSet(g).with(add, removes[g]))
+// applyMemberChanges merges the changes recomputeMemberships found into
+// the groups' personal members and the roles' holders, copying each list
+// it changes (only the runs a change touches; see memberSet.with).
+func (s *snapshot) applyMemberChanges(ch *memberChanges) {
+	for g, add := range ch.adds {
+		s.setMembers(g, s.personalSet(g).with(add, ch.removes[g]))
 	}
-	for g, rm := range removes {
-		if _, ok := adds[g]; !ok {
-			s.setMembers(g, s.memberSet(g).with(nil, rm))
+	for g, rm := range ch.removes {
+		if _, ok := ch.adds[g]; !ok {
+			s.setMembers(g, s.personalSet(g).with(nil, rm))
+		}
+	}
+	if len(ch.holdAdds)+len(ch.holdRemoves) == 0 {
+		return
+	}
+	if s.cow.claim(cowHolders) {
+		s.holders = slices.Clone(s.holders)
+	}
+	if n := len(s.roleAt); len(s.holders) < n {
+		s.holders = append(s.holders, make([]*memberSet, n-len(s.holders))...)
+	}
+	set := func(r int32, add, rm []int32) {
+		var cur memberSet
+		if p := s.holders[r]; p != nil {
+			cur = *p
+		}
+		m := cur.with(add, rm)
+		s.holders[r] = &m
+	}
+	for r, add := range ch.holdAdds {
+		set(r, add, ch.holdRemoves[r])
+	}
+	for r, rm := range ch.holdRemoves {
+		if _, ok := ch.holdAdds[r]; !ok {
+			set(r, nil, rm)
 		}
 	}
 }
 
-// setMembers makes m the members of group index g.
+// setMembers makes m the personal members of group index g.
 func (s *snapshot) setMembers(g int32, m memberSet) {
 	s.members.set(s.cow, g, &m)
 }

@@ -2,6 +2,7 @@ package access
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 
@@ -163,6 +164,182 @@ func TestIntersects(t *testing.T) {
 		}
 		if got := intersects(b, a); got != want {
 			t.Fatalf("intersects(%v, %v) = %v", b, a, got)
+		}
+	})
+}
+
+// TestMemberListsUpdateMatchesBuild drives a snapshot through random
+// writes — associates put (another role, type, group or activity) and
+// deleted, roles put, reparented and deleted, groups put (other nesting
+// or role lists) and deleted — and checks after each update that every
+// group's members, read by id, are those a fresh build of the same model
+// has, and (checkHeaders, checkMembers) that they are exactly the
+// associates whose effective groups, a fresh walk from each associate,
+// hold the group. Associates name roles that do not exist too, and the
+// kinds whose effective groups leave out their role's closure (resources,
+// externals) hold roles like the rest.
+func TestMemberListsUpdateMatchesBuild(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		const nGroups, nRoles = 8, 4
+		gids := make([]GroupID, nGroups)
+		for i := range gids {
+			gids[i] = GroupID(i + 1)
+		}
+		// Role 5 never exists, but associates may name it.
+		rids := []RoleID{1, 2, 3, 4, 5}
+		drawRole := func(t *rapid.T, id RoleID) Role {
+			r := Role{ID: id, Name: fmt.Sprint("r", id)}
+			if id > 1 && rapid.Bool().Draw(t, "parent?") {
+				r.Parent = RoleID(rapid.IntRange(1, int(id)-1).Draw(t, "parent"))
+			}
+			return r
+		}
+		drawGroup := func(t *rapid.T, id GroupID) Group {
+			g := Group{ID: id, Name: fmt.Sprint("g", id)}
+			if id > 1 && rapid.IntRange(0, 6).Draw(t, "smart?") == 0 {
+				g.Smart = `name startswith "a1"`
+				return g
+			}
+			g.Groups = rapid.SliceOfNDistinct(rapid.SampledFrom(gids), 0, 2, rapid.ID).Draw(t, "kids")
+			g.Roles = rapid.SliceOfNDistinct(rapid.SampledFrom(rids), 0, 2, rapid.ID).Draw(t, "roles")
+			g.RolesAndSubordinates = rapid.SliceOfNDistinct(rapid.SampledFrom(rids), 0, 1, rapid.ID).Draw(t, "tree roles")
+			return g
+		}
+		drawAssoc := func(t *rapid.T, id AssociateID) Associate {
+			a := Associate{ID: id, Name: fmt.Sprint("a", id), Active: rapid.IntRange(0, 4).Draw(t, "inactive?") != 0,
+				Role: rapid.SampledFrom(append([]RoleID{0}, rids...)).Draw(t, "its role"), PrimaryGroup: rapid.SampledFrom(gids).Draw(t, "primary")}
+			a.Groups = rapid.SliceOfNDistinct(rapid.SampledFrom(gids), 0, 2, rapid.ID).Draw(t, "secondary")
+			switch rapid.IntRange(0, 5).Draw(t, "kind") {
+			case 0:
+				a.Type, a.PrimaryGroup, a.Groups = External, 0, nil
+			case 1:
+				a.Type, a.PrimaryGroup, a.Groups = Resource, 0, nil
+			}
+			return a
+		}
+		roles := map[RoleID]Role{}
+		groups := map[GroupID]Group{}
+		assocs := map[AssociateID]Associate{}
+		for _, id := range rids[:nRoles] {
+			roles[id] = drawRole(t, id)
+		}
+		for _, id := range gids {
+			groups[id] = drawGroup(t, id)
+		}
+		nAssocs := rapid.IntRange(0, 30).Draw(t, "associates")
+		for id := range AssociateID(nAssocs) {
+			assocs[id+1] = drawAssoc(t, id+1)
+		}
+		model := func() *Batch {
+			b := &Batch{}
+			for _, id := range slices.Sorted(maps.Keys(roles)) {
+				b.Roles = append(b.Roles, roles[id])
+			}
+			for _, id := range slices.Sorted(maps.Keys(groups)) {
+				b.Groups = append(b.Groups, groups[id].clone())
+			}
+			for _, id := range slices.Sorted(maps.Keys(assocs)) {
+				a := assocs[id]
+				a.Groups = slices.Clone(a.Groups)
+				b.Associates = append(b.Associates, a)
+			}
+			return b
+		}
+		s := build(1, model())
+		if err := checkHeaders(s); err != nil {
+			t.Fatalf("after the build: %v", err)
+		}
+		for w := range rapid.IntRange(1, 8).Draw(t, "writes") {
+			d := Delta{From: Revision(w + 1), To: Revision(w + 2)}
+			// A batch names an id once (see Batch).
+			named := map[any]bool{}
+			once := func(id any) bool {
+				if named[id] {
+					return false
+				}
+				named[id] = true
+				return true
+			}
+			for range rapid.IntRange(1, 3).Draw(t, "changes") {
+				switch rapid.IntRange(0, 9).Draw(t, "change") {
+				case 0, 1, 2, 3:
+					id := AssociateID(rapid.IntRange(1, nAssocs+3).Draw(t, "associate"))
+					if !once(id) {
+						continue
+					}
+					a := drawAssoc(t, id)
+					if old, ok := assocs[id]; ok && rapid.Bool().Draw(t, "only its role?") {
+						a = old
+						a.Groups = slices.Clone(old.Groups)
+						a.Role = rapid.SampledFrom(append([]RoleID{0}, rids...)).Draw(t, "new role")
+					}
+					assocs[id] = a
+					d.Associates = append(d.Associates, a)
+				case 4:
+					id := AssociateID(rapid.IntRange(1, nAssocs+3).Draw(t, "deleted associate"))
+					if !once(id) {
+						continue
+					}
+					delete(assocs, id)
+					d.DeleteAssociates = append(d.DeleteAssociates, id)
+				case 5:
+					id := rapid.SampledFrom(rids).Draw(t, "role")
+					if !once(id) {
+						continue
+					}
+					r := drawRole(t, id)
+					if _, ok := roles[r.Parent]; !ok {
+						r.Parent = 0
+					}
+					roles[id] = r
+					d.Roles = append(d.Roles, r)
+				case 6:
+					id := rapid.SampledFrom(rids).Draw(t, "deleted role")
+					if !once(id) || slices.ContainsFunc(slices.Collect(maps.Values(roles)), func(r Role) bool { return r.Parent == id }) {
+						continue // a store keeps the tree whole
+					}
+					delete(roles, id)
+					d.DeleteRoles = append(d.DeleteRoles, id)
+				case 7, 8:
+					id := rapid.SampledFrom(gids).Draw(t, "group")
+					if !once(id) {
+						continue
+					}
+					g := drawGroup(t, id)
+					groups[id] = g
+					d.Groups = append(d.Groups, g.clone())
+				case 9:
+					id := rapid.SampledFrom(gids).Draw(t, "deleted group")
+					if !once(id) {
+						continue
+					}
+					delete(groups, id)
+					d.DeleteGroups = append(d.DeleteGroups, id)
+				}
+			}
+			s = s.update(&d)
+			want := build(d.To, model())
+			if err := checkHeaders(s); err != nil {
+				t.Fatalf("after write %d: %v", w, err)
+			}
+			for id := range groups {
+				gi, _ := s.group(id)
+				wi, _ := want.group(id)
+				if gi < 0 || wi < 0 {
+					t.Fatalf("group %d: index %d after the update, %d in a build", id, gi, wi)
+				}
+				ids := func(s *snapshot, g int32) []AssociateID {
+					out := []AssociateID{}
+					for i := range s.memberSet(g).all() {
+						out = append(out, s.assocs.at(i).a.ID)
+					}
+					slices.Sort(out)
+					return out
+				}
+				if diff := cmp.Diff(ids(want, wi), ids(s, gi)); diff != "" {
+					t.Fatalf("after write %d, group %d's members (-build +update):\n%s", w, id, diff)
+				}
+			}
 		}
 	})
 }
