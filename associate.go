@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // AssociateID identifies an associate (a user, a resource or a system user).
@@ -221,6 +222,37 @@ func (a *Associate) check() error {
 // It maps every rune to the smallest rune of its Unicode case-folding orbit,
 // so "ANNA", "anna" and "Anna" collide, and so do "ſ" and "s".
 func FoldName(name string) string {
+	// An ASCII letter's orbit is its two cases (and, for k and s, a
+	// non-ASCII rune above both), so its smallest is the upper case; other
+	// ASCII runes fold to themselves. Most names are ASCII, and a bulk load
+	// folds each a few times: this path skips the orbit walks, and the
+	// copy when the name is folded already.
+	lower := false
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= utf8.RuneSelf {
+			return foldRunes(name)
+		}
+		lower = lower || 'a' <= c && c <= 'z'
+	}
+	if !lower {
+		return name
+	}
+	var b strings.Builder
+	b.Grow(len(name))
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// foldRunes is FoldName for any name: each rune, an invalid byte read as
+// U+FFFD, mapped to the smallest rune of its orbit.
+func foldRunes(name string) string {
 	var b strings.Builder
 	b.Grow(len(name))
 	for _, r := range name {
