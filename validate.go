@@ -211,8 +211,11 @@ type overlay struct {
 	associates map[AssociateID]*Associate
 	categories map[CategoryID]*Category
 	licences   map[LicenceID]*Licence
-	put        map[Ref]bool // every entity the batch puts
-	deleted    map[Ref]bool
+	// put holds the entities the batch puts of the kinds without a map
+	// above (see isPut): a bulk load's million associates are in
+	// associates alone.
+	put     map[Ref]bool
+	deleted map[Ref]bool
 
 	// What cycle detection has learnt, shared by the checks of all the
 	// batch's roles and groups (see roleOnCycle and groupCycles).
@@ -236,10 +239,8 @@ func newOverlay(b *Batch, v View) (*overlay, error) {
 		associates: make(map[AssociateID]*Associate, len(b.Associates)),
 		categories: make(map[CategoryID]*Category, len(b.Categories)),
 		licences:   make(map[LicenceID]*Licence, len(b.Licences)),
-		// Sized up front: a bulk load puts a million entities, and growing
-		// the set as it fills rehashed it some twenty times.
-		put:     make(map[Ref]bool, len(b.Roles)+len(b.Groups)+len(b.Associates)+len(b.SharingRules)+len(b.Grants)+len(b.Categories)+len(b.Impersonations)+len(b.Limits)+len(b.Licences)),
-		deleted: make(map[Ref]bool),
+		put:        make(map[Ref]bool, len(b.SharingRules)+len(b.Grants)+len(b.Impersonations)+len(b.Limits)),
+		deleted:    make(map[Ref]bool),
 	}
 	if err := o.addPuts(); err != nil {
 		return nil, err
@@ -256,10 +257,9 @@ func newOverlay(b *Batch, v View) (*overlay, error) {
 func (o *overlay) addPuts() error {
 	names := make(map[string]AssociateID, len(o.b.Associates))
 	return o.b.eachPut(func(r Ref, e any) error {
-		if o.put[r] {
+		if o.isPut(r) {
 			return fmt.Errorf("access: %w: %s is named twice in one batch", ErrInvalid, r)
 		}
-		o.put[r] = true
 		switch e := e.(type) {
 		case *Role:
 			o.roles[e.ID] = e
@@ -276,9 +276,28 @@ func (o *overlay) addPuts() error {
 			o.categories[e.ID] = e
 		case *Licence:
 			o.licences[e.ID] = e
+		default:
+			o.put[r] = true
 		}
 		return nil
 	})
+}
+
+// isPut reports whether the batch puts the entity r.
+func (o *overlay) isPut(r Ref) bool {
+	switch r.Kind {
+	case KindRole:
+		return o.roles[RoleID(r.ID)] != nil
+	case KindGroup:
+		return o.groups[GroupID(r.ID)] != nil
+	case KindAssociate:
+		return o.associates[AssociateID(r.ID)] != nil
+	case KindCategory:
+		return o.categories[CategoryID(r.ID)] != nil
+	case KindLicence:
+		return o.licences[LicenceID(r.ID)] != nil
+	}
+	return o.put[r]
 }
 
 // addDeletes records the ids the batch deletes, rejecting one it also
@@ -287,7 +306,7 @@ func (o *overlay) addDeletes() error {
 	for _, d := range o.b.deletes() {
 		for _, id := range d.ids {
 			r := Ref{d.kind, id}
-			if o.put[r] || o.deleted[r] {
+			if o.isPut(r) || o.deleted[r] {
 				return fmt.Errorf("access: %w: %s is named twice in one batch", ErrInvalid, r)
 			}
 			if id <= 0 {
@@ -856,7 +875,7 @@ func (o *overlay) dependants(ctx context.Context, ref Ref) ([]Ref, error) {
 	var out []Ref
 	seen := map[Ref]bool{}
 	for _, d := range deps {
-		if seen[d] || d == ref || o.deleted[d] || o.put[d] {
+		if seen[d] || d == ref || o.deleted[d] || o.isPut(d) {
 			continue
 		}
 		seen[d] = true
@@ -888,7 +907,7 @@ func (o *overlay) primaryCandidates(ctx context.Context, g GroupID) ([]Associate
 	}
 	var out []AssociateID
 	for _, d := range deps {
-		if d.Kind == KindAssociate && !o.deleted[d] && !o.put[d] {
+		if d.Kind == KindAssociate && !o.deleted[d] && !o.isPut(d) {
 			out = append(out, AssociateID(d.ID))
 		}
 	}
