@@ -306,11 +306,20 @@ func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref, at
 	if err := b.Validate(ctx, txView{s}); err != nil {
 		return 0, err
 	}
-	kept, err := b.KeepPastOwners(ctx, txView{s})
-	if err != nil {
-		return 0, err
+	if s.associates.len()+s.past.len() == 0 {
+		// Nothing to keep: no associate the batch deletes is held, and no
+		// past owner is there to move or forget. KeepPastOwners would
+		// return b with no past owners to put or move, and its list of
+		// every associate b puts to forget (a set and a list of a million
+		// at a first load) would forget nothing.
+		b.PastOwners, b.MovePastOwners, b.ForgetPastOwners = nil, nil, nil
+	} else {
+		kept, err := b.KeepPastOwners(ctx, txView{s})
+		if err != nil {
+			return 0, err
+		}
+		*b = kept
 	}
-	*b = kept
 	// Associates with equal attributes share one map: the store never
 	// changes a map it holds, and copies every value it hands out. Those
 	// of b are shared already (see clone); patched ones may not be.
@@ -909,16 +918,30 @@ type changeLog struct {
 	entries [][]access.Ref  // what each revision touched
 	horizon access.Revision // the latest revision no longer in entries
 	size    int             // refs in entries, counted
+	// first is the number of refs revision 1 touched. While horizon is 0
+	// its entry is nil: it would be read only for Changes(0), which
+	// answers with a full delta, and after a first load it would hold a
+	// ref to every entity (16 MB at a million associates). It still
+	// counts towards size, so the log forgets exactly as it would with
+	// the refs in it.
+	first int
 }
 
 // add appends the next revision and forgets the oldest ones while there are
 // more than max, or while the log holds more refs than both max and the
 // model.
 func (l *changeLog) add(touched []access.Ref, model int) {
-	l.entries = append(l.entries, touched)
 	l.size += len(touched)
+	if l.horizon == 0 && len(l.entries) == 0 {
+		l.first, touched = len(touched), nil
+	}
+	l.entries = append(l.entries, touched)
 	for len(l.entries) > 0 && (len(l.entries) > l.max || l.size > max(l.max, model)) {
-		l.size -= len(l.entries[0])
+		n := len(l.entries[0])
+		if l.horizon == 0 {
+			n = l.first
+		}
+		l.size -= n
 		// Drop the refs now rather than when append next reallocates.
 		l.entries[0] = nil
 		l.entries = l.entries[1:]
