@@ -687,7 +687,7 @@ func (t *table[ID, V]) all(b *access.Batch) {
 		*puts = nil
 		return
 	}
-	*puts = t.rows.sorted(t.id)
+	*puts = t.rows.sorted()
 }
 
 func (s *Store) sort(b *access.Batch) {

@@ -41,8 +41,15 @@ func TestRowsAsMap(t *testing.T) {
 					}
 					return out
 				}()).Draw(t, "adopt ids")[:n]
-				if rapid.Bool().Draw(t, "sorted") {
+				switch rapid.IntRange(0, 2).Draw(t, "order") {
+				case 0:
 					slices.Sort(ids)
+				case 1:
+					// Consecutive, as serials loaded in order.
+					start := rapid.Int64Range(1, maxID).Draw(t, "first")
+					for i := range ids {
+						ids[i] = start + int64(i)
+					}
 				}
 				vs := make([]row, n)
 				for i, id := range ids {
@@ -51,8 +58,16 @@ func TestRowsAsMap(t *testing.T) {
 				}
 				r.adopt(vs, rowID)
 			case op <= 1:
+				next := rapid.Bool().Draw(t, "next ids")
 				for range rapid.IntRange(1, rowChunk+2).Draw(t, "puts") {
 					id := rapid.Int64Range(1, maxID).Draw(t, "put")
+					if next {
+						// The id after the highest: a serial's next value.
+						id = 1
+						for k := range want {
+							id = max(id, k+1)
+						}
+					}
 					v := row{id, tick}
 					r.put(id, &v)
 					want[id] = v
@@ -67,7 +82,7 @@ func TestRowsAsMap(t *testing.T) {
 			if r.len() != len(want) {
 				t.Fatalf("len = %d, want %d", r.len(), len(want))
 			}
-			for id := int64(0); id <= maxID+1; id++ {
+			for id := int64(0); id <= 2*maxID+2*rowChunk+4; id++ {
 				got := r.get(id)
 				w, ok := want[id]
 				switch {
@@ -81,7 +96,7 @@ func TestRowsAsMap(t *testing.T) {
 			for _, id := range slices.Sorted(maps.Keys(want)) {
 				wantSorted = append(wantSorted, want[id])
 			}
-			got := r.sorted(rowID)
+			got := r.sorted()
 			if diff := gocmp.Diff(wantSorted, got, gocmp.AllowUnexported(row{})); len(want) > 0 && diff != "" {
 				t.Fatalf("sorted (ordered %v) (-want +got):\n%s", r.ordered, diff)
 			}
