@@ -65,8 +65,8 @@ type Store struct {
 	// tables holds the tables above by kind, in kind order; index 0 is
 	// nil.
 	tables [access.KindPastOwner + 1]kindTable
-	// byName maps access.FoldName of each associate's name to its id.
-	byName map[string]access.AssociateID
+	// byName finds each associate by its name (see names).
+	byName names
 	// deps maps an entity to the set of entities whose values refer to it
 	// (see depSet).
 	// deps is by the kind of the entity referred to, then by its id:
@@ -182,7 +182,7 @@ func NewWithLog(n int) *Store {
 			func(b *access.Batch) (*[]access.PastOwner, *[]access.AssociateID) {
 				return &b.PastOwners, &b.ForgetPastOwners
 			}),
-		byName: make(map[string]access.AssociateID),
+		byName: newNames(),
 		log:    changeLog{max: n},
 	}
 	s.tables = [...]kindTable{
@@ -339,16 +339,13 @@ func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref, at
 	for _, id := range b.DeleteAssociates {
 		s.unname(id)
 	}
-	if len(s.byName) == 0 && len(b.Associates) > 0 {
-		// A first load: sized once rather than grown twenty times.
-		s.byName = make(map[string]access.AssociateID, len(b.Associates))
-	}
+	s.byName.grow(len(b.Associates))
 	touched := make([]access.Ref, 0, len(b.Roles)+len(b.Groups)+len(b.Associates)+len(b.DeleteAssociates))
 	for _, t := range s.tables[access.KindRole:] {
 		touched = t.write(s, b, touched)
 	}
 	for _, a := range b.Associates {
-		s.byName[access.FoldName(a.Name)] = a.ID
+		s.byName.add(access.FoldName(a.Name), a.ID, s.heldName)
 	}
 
 	rev := s.Revision() + 1
@@ -523,10 +520,16 @@ func (s *Store) unlink(from, to access.Ref) {
 
 func (s *Store) unname(id access.AssociateID) {
 	if a := s.associates.rows.get(id); a != nil {
-		if f := access.FoldName(a.Name); s.byName[f] == id {
-			delete(s.byName, f)
-		}
+		s.byName.remove(access.FoldName(a.Name), id)
 	}
+}
+
+// heldName returns the name of the associate id, if the store holds it.
+func (s *Store) heldName(id access.AssociateID) (string, bool) {
+	if a := s.associates.rows.get(id); a != nil {
+		return a.Name, true
+	}
+	return "", false
 }
 
 func (s *Store) has(r access.Ref) bool {
@@ -893,7 +896,7 @@ func (v txView) byName(name string) (access.Associate, bool) {
 	// A name outside the domain names nobody, even one whose folded form
 	// (invalid UTF-8 read as U+FFFD) matches a held name: the SQL stores
 	// answer so too.
-	if id, ok := v.s.byName[access.FoldName(name)]; ok && access.ValidName(name) {
+	if id, ok := v.s.byName.find(access.FoldName(name), v.s.heldName); ok && access.ValidName(name) {
 		return *v.s.associates.rows.get(id), true
 	}
 	return access.Associate{}, false
