@@ -68,10 +68,9 @@ type Store struct {
 	// byName finds each associate by its name (see names).
 	byName names
 	// deps maps an entity to the set of entities whose values refer to it
-	// (see depSet).
-	// deps is by the kind of the entity referred to, then by its id:
-	// an int64 key hashes several times faster than a Ref, and a load
-	// looks up a set for every reference of every entity it puts.
+	// (see depSet): by the entity's kind, then by its id, since an int64
+	// key hashes several times faster than a Ref, and a load looks up a
+	// set for every reference of every entity it puts.
 	deps [access.KindPastOwner + 1]map[int64]*depSet
 	log  changeLog
 
