@@ -257,27 +257,46 @@ func newOverlay(b *Batch, v View) (*overlay, error) {
 func (o *overlay) addPuts() error {
 	names := make(map[string]AssociateID, len(o.b.Associates))
 	return o.b.eachPut(func(r Ref, e any) error {
-		if o.isPut(r) {
-			return fmt.Errorf("access: %w: %s is named twice in one batch", ErrInvalid, r)
-		}
+		// A put whose set does not grow is the second of its id: one map
+		// operation a put rather than a lookup and an add (a bulk load
+		// puts a million). The overlay is dropped on the error, so the
+		// value the second put left in the set does not matter.
+		var before, after int
 		switch e := e.(type) {
 		case *Role:
+			before = len(o.roles)
 			o.roles[e.ID] = e
+			after = len(o.roles)
 		case *Group:
+			before = len(o.groups)
 			o.groups[e.ID] = e
+			after = len(o.groups)
 		case *Associate:
+			before = len(o.associates)
 			o.associates[e.ID] = e
-			f := FoldName(e.Name)
-			if other, ok := names[f]; ok {
-				return fmt.Errorf("access: associate %d: %w: %q is also the name of associate %d in the same batch", e.ID, ErrNameTaken, e.Name, other)
-			}
-			names[f] = e.ID
+			after = len(o.associates)
 		case *Category:
+			before = len(o.categories)
 			o.categories[e.ID] = e
+			after = len(o.categories)
 		case *Licence:
+			before = len(o.licences)
 			o.licences[e.ID] = e
+			after = len(o.licences)
 		default:
+			before = len(o.put)
 			o.put[r] = true
+			after = len(o.put)
+		}
+		if after == before {
+			return fmt.Errorf("access: %w: %s is named twice in one batch", ErrInvalid, r)
+		}
+		if a, ok := e.(*Associate); ok {
+			f := FoldName(a.Name)
+			if other, ok := names[f]; ok {
+				return fmt.Errorf("access: associate %d: %w: %q is also the name of associate %d in the same batch", a.ID, ErrNameTaken, a.Name, other)
+			}
+			names[f] = a.ID
 		}
 		return nil
 	})
