@@ -457,7 +457,7 @@ func (t *table[ID, V]) write(s *Store, b *access.Batch, touched []access.Ref) []
 		if old := t.rows.get(id); old != nil {
 			from := access.Ref{Kind: t.kind, ID: int64(id)}
 			access.References(old, func(to access.Ref) bool { s.unlink(from, to); return true })
-			t.rows.remove(id)
+			t.rows.remove(id, t.id)
 			touched = append(touched, from)
 		}
 	}

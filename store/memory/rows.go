@@ -19,7 +19,8 @@ import (
 // have consecutive ids, as database serials loaded in order do, the
 // position is the id's distance from the first (the dense range, which
 // grows as the next id is added); a value deleted there leaves a hole
-// that only its id can fill again. Every other id is in a map from id to
+// that only its id can fill again, until the empty positions outnumber
+// the values (see remove). Every other id is in a map from id to
 // position, which at a million associates costs 36 MB.
 //
 // The caller holds mu to change a rows, or to read it; values are
@@ -167,8 +168,12 @@ func (r *rows[ID, V]) put(id ID, v *V) {
 	r.last = id
 }
 
-// remove deletes the value of id, if any.
-func (r *rows[ID, V]) remove(id ID) {
+// remove deletes the value of id, if any. When the positions left empty
+// (holes and free ones) reach rowChunk and outnumber the values, it
+// moves the values into new chunks, in id order: a table that lost most of
+// its rows does not keep their space (240 bytes an associate), and its
+// full delta is again a copy of the chunks.
+func (r *rows[ID, V]) remove(id ID, idOf func(*V) ID) {
 	var zero V
 	if d, ok := r.inDense(id); ok {
 		if r.holed(d) {
@@ -193,8 +198,11 @@ func (r *rows[ID, V]) remove(id ID) {
 		r.free = append(r.free, p)
 	}
 	r.ordered = false
-	if r.len() == 0 {
+	switch empty := r.nhole + len(r.free); {
+	case r.len() == 0:
 		*r = rows[ID, V]{}
+	case empty >= rowChunk && empty > r.len():
+		r.adopt(r.sorted(), idOf)
 	}
 }
 

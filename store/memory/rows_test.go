@@ -30,7 +30,16 @@ func TestRowsAsMap(t *testing.T) {
 		tick := 0
 		for range rapid.IntRange(1, 30).Draw(t, "ops") {
 			tick++
-			switch op := rapid.IntRange(0, 3).Draw(t, "op"); {
+			switch op := rapid.IntRange(0, 4).Draw(t, "op"); {
+			case op == 4:
+				// A run of ids gone at once: enough, often, for the
+				// empty positions to outnumber the values.
+				from := rapid.Int64Range(1, maxID).Draw(t, "remove from")
+				run := rapid.Int64Range(1, 3*rowChunk).Draw(t, "remove run")
+				for id := from; id < from+run; id++ {
+					r.remove(id, rowID)
+					delete(want, id)
+				}
 			case op == 0 && r.len() == 0:
 				// A first write: distinct ids, in increasing order or not.
 				n := rapid.IntRange(1, int(min(maxID, 2*rowChunk+3))).Draw(t, "adopt n")
@@ -75,7 +84,7 @@ func TestRowsAsMap(t *testing.T) {
 			default:
 				for range rapid.IntRange(1, rowChunk+2).Draw(t, "removes") {
 					id := rapid.Int64Range(1, maxID).Draw(t, "remove")
-					r.remove(id)
+					r.remove(id, rowID)
 					delete(want, id)
 				}
 			}
