@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
+	"unsafe"
 )
 
 // AssociateID identifies an associate (a user, a resource or a system user).
@@ -144,7 +147,39 @@ func (a Associate) clone() Associate {
 }
 
 // check validates what can be validated without looking anything up.
-func (a *Associate) check() error {
+func (a *Associate) check() error { return a.checkVetted(nil) }
+
+// vettedMaps remembers attribute maps that passed their check, by
+// identity. A store that interns attribute maps (store/memory) hands
+// Check a batch whose million associates share a few thousand maps;
+// checking each map once rather than once an associate saves a tenth of
+// a bulk load's validation. Only maps that passed are kept, so the first
+// associate with a bad map is still the one reported.
+type vettedMaps struct {
+	seen map[unsafe.Pointer]bool
+}
+
+// vettedMax bounds the maps remembered: when maps are not shared, as in
+// a batch straight from a caller, each is seen once and remembering it
+// only costs.
+const vettedMax = 4096
+
+func (v *vettedMaps) has(m map[string]string) bool {
+	return v != nil && v.seen[reflect.ValueOf(m).UnsafePointer()]
+}
+
+func (v *vettedMaps) add(m map[string]string) {
+	if v == nil || len(m) == 0 || len(v.seen) >= vettedMax {
+		return
+	}
+	if v.seen == nil {
+		v.seen = map[unsafe.Pointer]bool{}
+	}
+	v.seen[reflect.ValueOf(m).UnsafePointer()] = true
+}
+
+// checkVetted is check, skipping the attribute map when vetted holds it.
+func (a *Associate) checkVetted(vetted *vettedMaps) error {
 	if a.ID <= 0 {
 		return fmt.Errorf("%w: associate id %d must be positive", ErrInvalid, a.ID)
 	}
@@ -161,8 +196,11 @@ func (a *Associate) check() error {
 	if err := checkLens(what, "groups", len(a.Groups), "projects", len(a.Projects), "categories", len(a.Categories), "licences", len(a.Licences)); err != nil {
 		return err
 	}
-	if err := checkKeys(what, "attribute", a.Attributes, func(v string) string { return v }); err != nil {
-		return err
+	if !vetted.has(a.Attributes) {
+		if err := checkKeys(what, "attribute", a.Attributes, func(v string) string { return v }); err != nil {
+			return err
+		}
+		vetted.add(a.Attributes)
 	}
 	if err := checkTime(what, "valid from", a.ValidFrom); err != nil {
 		return err
@@ -221,6 +259,37 @@ func (a *Associate) check() error {
 // It maps every rune to the smallest rune of its Unicode case-folding orbit,
 // so "ANNA", "anna" and "Anna" collide, and so do "ſ" and "s".
 func FoldName(name string) string {
+	// An ASCII letter's orbit is its two cases (and, for k and s, a
+	// non-ASCII rune above both), so its smallest is the upper case; other
+	// ASCII runes fold to themselves. Most names are ASCII, and a bulk load
+	// folds each a few times: this path skips the orbit walks, and the
+	// copy when the name is folded already.
+	lower := false
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= utf8.RuneSelf {
+			return foldRunes(name)
+		}
+		lower = lower || 'a' <= c && c <= 'z'
+	}
+	if !lower {
+		return name
+	}
+	var b strings.Builder
+	b.Grow(len(name))
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// foldRunes is FoldName for any name: each rune, an invalid byte read as
+// U+FFFD, mapped to the smallest rune of its orbit.
+func foldRunes(name string) string {
 	var b strings.Builder
 	b.Grow(len(name))
 	for _, r := range name {

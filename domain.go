@@ -237,8 +237,9 @@ func (b *Batch) Check() error {
 			return prefix(err)
 		}
 	}
+	var vetted vettedMaps
 	for i := range b.Associates {
-		if err := b.Associates[i].check(); err != nil {
+		if err := b.Associates[i].checkVetted(&vetted); err != nil {
 			return prefix(err)
 		}
 	}

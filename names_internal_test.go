@@ -5,12 +5,16 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 	"weak"
 
 	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
 )
 
 // histStore serves a model that tests change by hand: as incremental
@@ -249,4 +253,38 @@ func TestExplainWhileRefreshing(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// foldNameByRunes is FoldName as it was before its ASCII path: every rune
+// mapped to the smallest rune of its case-folding orbit.
+func foldNameByRunes(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		b.WriteRune(m)
+	}
+	return b.String()
+}
+
+// TestFoldName_asciiPathAsRunes checks FoldName's ASCII path against the
+// orbit walk it skips: every ASCII byte alone and among others, and
+// random names, ASCII or not, valid UTF-8 or not.
+func TestFoldName_asciiPathAsRunes(t *testing.T) {
+	for c := range utf8.RuneSelf {
+		for _, s := range []string{string(rune(c)), "x" + string(rune(c)) + "Y", "ſ" + string(rune(c))} {
+			if got, want := FoldName(s), foldNameByRunes(s); got != want {
+				t.Errorf("FoldName(%q) = %q, want %q", s, got, want)
+			}
+		}
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		s := rapid.OneOf(rapid.StringMatching(`[ -~]{0,20}`), rapid.String(),
+			rapid.Map(rapid.SliceOf(rapid.Byte()), func(b []byte) string { return string(b) })).Draw(t, "name")
+		if got, want := FoldName(s), foldNameByRunes(s); got != want {
+			t.Fatalf("FoldName(%q) = %q, want %q", s, got, want)
+		}
+	})
 }

@@ -88,7 +88,9 @@ func (b *Batch) KeepPastOwners(ctx context.Context, v View) (Batch, error) {
 		moves[m.From] = m.To
 	}
 	out.MovePastOwners = nil
-	forgotten := make(map[AssociateID]bool, len(b.ForgetPastOwners))
+	// Sized for every id it may hold: a bulk load puts a million
+	// associates, each forgotten below.
+	forgotten := make(map[AssociateID]bool, len(b.ForgetPastOwners)+len(b.DeleteAssociates)+len(b.Associates))
 	for _, id := range b.ForgetPastOwners {
 		forgotten[id] = true
 	}
@@ -111,9 +113,13 @@ func (b *Batch) KeepPastOwners(ctx context.Context, v View) (Batch, error) {
 		out.PastOwners = append(out.PastOwners, p)
 		forgotten[id] = true
 	}
-	put := make(map[AssociateID]bool, len(b.Associates))
-	for _, a := range b.Associates {
-		put[a.ID] = true
+	// Only the moves read put.
+	var put map[AssociateID]bool
+	if len(b.MovePastOwners) > 0 {
+		put = make(map[AssociateID]bool, len(b.Associates))
+		for _, a := range b.Associates {
+			put[a.ID] = true
+		}
 	}
 	// Past owners kept before: each moves once, by its group before the
 	// batch, so that moves A→B and B→C do not chain.
@@ -132,12 +138,16 @@ func (b *Batch) KeepPastOwners(ctx context.Context, v View) (Batch, error) {
 	}
 	slices.SortFunc(moved, func(a, b PastOwner) int { return cmp.Compare(a.ID, b.ID) })
 	out.PastOwners = append(out.PastOwners, moved...)
-	forget := append([]AssociateID(nil), b.ForgetPastOwners...)
+	forget := make([]AssociateID, 0, len(b.ForgetPastOwners)+len(b.Associates))
+	forget = append(forget, b.ForgetPastOwners...)
 	for _, a := range b.Associates {
 		if !forgotten[a.ID] {
 			forget = append(forget, a.ID)
 			forgotten[a.ID] = true
 		}
+	}
+	if len(forget) == 0 {
+		forget = nil // as it was before the capacity above
 	}
 	out.ForgetPastOwners = forget
 	return out, nil

@@ -98,7 +98,12 @@ func split(id int64) (hi uint64, lo uint16) { return uint64(id) >> 16, uint16(id
 // add adds id and reports whether it was new.
 func (s *idSet) add(id int64) bool {
 	hi, lo := split(id)
-	i, ok := slices.BinarySearch(s.highs, hi)
+	// A load adds ids in increasing order, nearly always to the last
+	// container.
+	i, ok := len(s.highs)-1, len(s.highs) > 0 && s.highs[len(s.highs)-1] == hi
+	if !ok {
+		i, ok = slices.BinarySearch(s.highs, hi)
+	}
 	if !ok {
 		s.highs = slices.Insert(s.highs, i, hi)
 		s.conts = slices.Insert(s.conts, i, &container{})
@@ -166,7 +171,12 @@ func (c *container) add(lo uint16) bool {
 		c.n++
 		return true
 	}
-	i, ok := slices.BinarySearch(c.arr, lo)
+	// Past the last id, as in a load in increasing order, lo goes at the
+	// end.
+	i, ok := len(c.arr), false
+	if i > 0 && lo <= c.arr[i-1] {
+		i, ok = slices.BinarySearch(c.arr, lo)
+	}
 	if ok {
 		return false
 	}

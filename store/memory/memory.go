@@ -16,7 +16,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -66,11 +65,13 @@ type Store struct {
 	// tables holds the tables above by kind, in kind order; index 0 is
 	// nil.
 	tables [access.KindPastOwner + 1]kindTable
-	// byName maps access.FoldName of each associate's name to its id.
-	byName map[string]access.AssociateID
+	// byName finds each associate by its name (see names).
+	byName names
 	// deps maps an entity to the set of entities whose values refer to it
-	// (see depSet).
-	deps map[access.Ref]*depSet
+	// (see depSet): by the entity's kind, then by its id, since an int64
+	// key hashes several times faster than a Ref, and a load looks up a
+	// set for every reference of every entity it puts.
+	deps [access.KindPastOwner + 1]map[int64]*depSet
 	log  changeLog
 
 	// rev is written under mu and read without it by Revision.
@@ -96,14 +97,14 @@ type watcher struct {
 // table holds the entities of one kind by id.
 type table[ID ~int64, V any] struct {
 	kind access.Kind
-	rows map[ID]V
+	rows rows[ID, V]
 	id   func(*V) ID
 	// in returns a batch's puts and deletes of the kind.
 	in func(b *access.Batch) (puts *[]V, dels *[]ID)
 }
 
 func newTable[ID ~int64, V any](k access.Kind, id func(*V) ID, in func(*access.Batch) (*[]V, *[]ID)) table[ID, V] {
-	return table[ID, V]{kind: k, rows: make(map[ID]V), id: id, in: in}
+	return table[ID, V]{kind: k, id: id, in: in}
 }
 
 // kindTable is a [table] of any kind: what the store does alike with
@@ -180,8 +181,7 @@ func NewWithLog(n int) *Store {
 			func(b *access.Batch) (*[]access.PastOwner, *[]access.AssociateID) {
 				return &b.PastOwners, &b.ForgetPastOwners
 			}),
-		byName: make(map[string]access.AssociateID),
-		deps:   make(map[access.Ref]*depSet),
+		byName: newNames(),
 		log:    changeLog{max: n},
 	}
 	s.tables = [...]kindTable{
@@ -298,22 +298,34 @@ func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref, at
 	if must.Kind != 0 && must.ID > 0 && !s.has(must) {
 		return 0, fmt.Errorf("memory: %s: %w", must, access.ErrNotFound)
 	}
+	patched := len(b.Patches) > 0
 	if err := s.prepare(ctx, b); err != nil {
 		return 0, err
 	}
 	if err := b.Validate(ctx, txView{s}); err != nil {
 		return 0, err
 	}
-	kept, err := b.KeepPastOwners(ctx, txView{s})
-	if err != nil {
-		return 0, err
+	if s.associates.len()+s.past.len() == 0 {
+		// Nothing to keep: no associate the batch deletes is held, and no
+		// past owner is there to move or forget. KeepPastOwners would
+		// return b with no past owners to put or move, and its list of
+		// every associate b puts to forget (a set and a list of a million
+		// at a first load) would forget nothing.
+		b.PastOwners, b.MovePastOwners, b.ForgetPastOwners = nil, nil, nil
+	} else {
+		kept, err := b.KeepPastOwners(ctx, txView{s})
+		if err != nil {
+			return 0, err
+		}
+		*b = kept
 	}
-	*b = kept
 	// Associates with equal attributes share one map: the store never
 	// changes a map it holds, and copies every value it hands out. Those
 	// of b are shared already (see clone); patched ones may not be.
-	for i := range b.Associates {
-		b.Associates[i].Attributes = attrs.Intern(b.Associates[i].Attributes)
+	if patched {
+		for i := range b.Associates {
+			b.Associates[i].Attributes = attrs.Intern(b.Associates[i].Attributes)
+		}
 	}
 
 	s.mu.Lock()
@@ -326,12 +338,13 @@ func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref, at
 	for _, id := range b.DeleteAssociates {
 		s.unname(id)
 	}
+	s.byName.grow(len(b.Associates))
 	touched := make([]access.Ref, 0, len(b.Roles)+len(b.Groups)+len(b.Associates)+len(b.DeleteAssociates))
 	for _, t := range s.tables[access.KindRole:] {
 		touched = t.write(s, b, touched)
 	}
 	for _, a := range b.Associates {
-		s.byName[access.FoldName(a.Name)] = a.ID
+		s.byName.add(access.FoldName(a.Name), a.ID, s.heldName)
 	}
 
 	rev := s.Revision() + 1
@@ -341,24 +354,65 @@ func (s *Store) commit(ctx context.Context, b *access.Batch, must access.Ref, at
 }
 
 // clone deep-copies b as [access.Batch.Clone] does, except that it copies
-// the associates' attribute maps through attrs: each distinct map once,
-// shared by the associates that have it. Most associates of a large
-// organisation draw their attributes from a few combinations, and copying
-// a map for each only to drop the copy for a shared one was a third of
-// the time a bulk load took.
+// the associates itself (see cloneAssociates).
 func clone(b *access.Batch, attrs *intern.Maps) access.Batch {
-	in := b.Associates
 	c := *b
-	c.Associates = make([]access.Associate, len(in))
-	for i := range in {
-		c.Associates[i] = in[i]
-		c.Associates[i].Attributes = nil
-	}
+	c.Associates = nil
 	c = c.Clone()
-	for i := range in {
-		c.Associates[i].Attributes = attrs.Own(in[i].Attributes)
-	}
+	c.Associates = cloneAssociates(b.Associates, attrs)
 	return c
+}
+
+// cloneAssociates deep-copies in as [access.Batch.Clone] would, with two
+// differences that matter at a million associates. The attribute maps
+// are copied through attrs: each distinct map once, shared by the
+// associates that have it (most draw theirs from a few combinations).
+// And the associates' lists (groups, projects, categories, licences) are
+// carved, one list after another, from one array per field rather than
+// allocated each on its own: four allocations rather than millions. A
+// list stays in its array until the associate is replaced, and the array
+// until all of its lists are; the store never changes one. A test checks
+// that it copies every field Clone copies.
+func cloneAssociates(in []access.Associate, attrs *intern.Maps) []access.Associate {
+	if in == nil {
+		return nil
+	}
+	var ng, np, nc, nl int
+	for i := range in {
+		ng += len(in[i].Groups)
+		np += len(in[i].Projects)
+		nc += len(in[i].Categories)
+		nl += len(in[i].Licences)
+	}
+	groups := make([]access.GroupID, 0, ng)
+	projects := make([]int64, 0, np)
+	cats := make([]access.CategoryID, 0, nc)
+	lics := make([]access.LicenceID, 0, nl)
+	out := make([]access.Associate, len(in))
+	for i := range in {
+		a := &out[i]
+		*a = in[i]
+		a.Groups = carve(&groups, a.Groups)
+		a.Projects = carve(&projects, a.Projects)
+		a.Categories = carve(&cats, a.Categories)
+		a.Licences = carve(&lics, a.Licences)
+		a.Attributes = attrs.Own(a.Attributes)
+		// As Clone: every store hands times back in UTC.
+		a.ValidFrom, a.ValidTo = a.ValidFrom.UTC(), a.ValidTo.UTC()
+	}
+	return out
+}
+
+// carve appends s to the array behind slab, which has room for it, and
+// returns the copy, its capacity clipped so that an append to it cannot
+// write over the next list; nil stays nil.
+func carve[T any](slab *[]T, s []T) []T {
+	if s == nil {
+		return nil
+	}
+	at := len(*slab)
+	*slab = append(*slab, s...)
+	return (*slab)[at:len(*slab):len(*slab)]
 }
 
 // write stores b's puts and removes b's deletes of the table's kind,
@@ -371,27 +425,39 @@ func (t *table[ID, V]) write(s *Store, b *access.Batch, touched []access.Ref) []
 	if len(puts)+len(dels) == 0 {
 		return touched
 	}
+	// Into an empty table, the puts are all new: nothing to unlink, and
+	// the batch's slice (the store's own copy, validated to name each id
+	// once) becomes the table's storage as it is.
+	bulk := t.rows.len() == 0 && len(puts) > 0
 	var before, after []access.Ref
 	for i := range puts {
 		v := &puts[i]
 		from := access.Ref{Kind: t.kind, ID: int64(t.id(v))}
+		if bulk {
+			access.References(v, func(to access.Ref) bool { s.link(from, to); return true })
+			touched = append(touched, from)
+			continue
+		}
 		// Touch only the edges that change: most writes keep them all,
 		// and the sets behind a popular role or group are large.
 		before, after = before[:0], after[:0]
-		if old, ok := t.rows[t.id(v)]; ok {
-			access.References(&old, func(to access.Ref) bool { before = append(before, to); return true })
+		if old := t.rows.get(t.id(v)); old != nil {
+			access.References(old, func(to access.Ref) bool { before = append(before, to); return true })
 		}
 		access.References(v, func(to access.Ref) bool { after = append(after, to); return true })
 		without(before, after, func(to access.Ref) { s.unlink(from, to) })
 		without(after, before, func(to access.Ref) { s.link(from, to) })
-		t.rows[t.id(v)] = *v
+		t.rows.put(t.id(v), v)
 		touched = append(touched, from)
 	}
+	if bulk {
+		t.rows.adopt(puts, t.id)
+	}
 	for _, id := range dels {
-		if old, ok := t.rows[id]; ok {
+		if old := t.rows.get(id); old != nil {
 			from := access.Ref{Kind: t.kind, ID: int64(id)}
-			access.References(&old, func(to access.Ref) bool { s.unlink(from, to); return true })
-			delete(t.rows, id)
+			access.References(old, func(to access.Ref) bool { s.unlink(from, to); return true })
+			t.rows.remove(id, t.id)
 			touched = append(touched, from)
 		}
 	}
@@ -423,29 +489,46 @@ func without(a, b []access.Ref, fn func(access.Ref)) {
 // target twice (a group listing a role in both Roles and
 // RolesAndSubordinates) has one edge, which unlinkAll removes once.
 func (s *Store) link(from, to access.Ref) {
-	set := s.deps[to]
+	if int(to.Kind) >= len(s.deps) {
+		return // References yields entities of the kinds alone
+	}
+	m := s.deps[to.Kind]
+	if m == nil {
+		m = map[int64]*depSet{}
+		s.deps[to.Kind] = m
+	}
+	set := m[to.ID]
 	if set == nil {
 		set = new(depSet)
-		s.deps[to] = set
+		m[to.ID] = set
 	}
 	set.add(from)
 }
 
 func (s *Store) unlink(from, to access.Ref) {
-	if set := s.deps[to]; set != nil {
+	if int(to.Kind) >= len(s.deps) {
+		return
+	}
+	if set := s.deps[to.Kind][to.ID]; set != nil {
 		set.remove(from)
 		if len(*set) == 0 {
-			delete(s.deps, to)
+			delete(s.deps[to.Kind], to.ID)
 		}
 	}
 }
 
 func (s *Store) unname(id access.AssociateID) {
-	if a, ok := s.associates.rows[id]; ok {
-		if f := access.FoldName(a.Name); s.byName[f] == id {
-			delete(s.byName, f)
-		}
+	if a := s.associates.rows.get(id); a != nil {
+		s.byName.remove(access.FoldName(a.Name), id)
 	}
+}
+
+// heldName returns the name of the associate id, if the store holds it.
+func (s *Store) heldName(id access.AssociateID) (string, bool) {
+	if a := s.associates.rows.get(id); a != nil {
+		return a.Name, true
+	}
+	return "", false
 }
 
 func (s *Store) has(r access.Ref) bool {
@@ -454,11 +537,10 @@ func (s *Store) has(r access.Ref) bool {
 }
 
 func (t *table[ID, V]) has(id int64) bool {
-	_, ok := t.rows[ID(id)]
-	return ok
+	return t.rows.get(ID(id)) != nil
 }
 
-func (t *table[ID, V]) len() int { return len(t.rows) }
+func (t *table[ID, V]) len() int { return t.rows.len() }
 
 // size counts the entities in the model.
 func (s *Store) size() int {
@@ -583,8 +665,8 @@ func (s *Store) handOut(ctx context.Context, b *access.Batch) access.Batch {
 
 func (t *table[ID, V]) pick(id int64, b *access.Batch) {
 	puts, dels := t.in(b)
-	if v, ok := t.rows[ID(id)]; ok {
-		*puts = append(*puts, v)
+	if v := t.rows.get(ID(id)); v != nil {
+		*puts = append(*puts, *v)
 	} else {
 		*dels = append(*dels, ID(id))
 	}
@@ -603,18 +685,11 @@ func (s *Store) full(ctx context.Context, to access.Revision) access.Delta {
 // all sets b's puts of the kind to every entity in the table, in id order.
 func (t *table[ID, V]) all(b *access.Batch) {
 	puts, _ := t.in(b)
-	if len(t.rows) == 0 {
+	if t.rows.len() == 0 {
 		*puts = nil
 		return
 	}
-	// Sorting the ids and reading each row once is far cheaper than
-	// sorting the rows: an associate is some 250 bytes to swap.
-	ids := slices.Sorted(maps.Keys(t.rows))
-	out := make([]V, len(ids))
-	for i, id := range ids {
-		out[i] = t.rows[id]
-	}
-	*puts = out
+	*puts = t.rows.sorted()
 }
 
 func (s *Store) sort(b *access.Batch) {
@@ -709,11 +784,12 @@ func read[ID ~int64, V any](ctx context.Context, s *Store, t *table[ID, V], id I
 }
 
 func get[ID ~int64, V any](t *table[ID, V], id ID) (V, error) {
-	v, ok := t.rows[id]
-	if !ok {
-		return v, fmt.Errorf("memory: %s: %w", access.Ref{Kind: t.kind, ID: int64(id)}, access.ErrNotFound)
+	v := t.rows.get(id)
+	if v == nil {
+		var zero V
+		return zero, fmt.Errorf("memory: %s: %w", access.Ref{Kind: t.kind, ID: int64(id)}, access.ErrNotFound)
 	}
-	return v, nil
+	return *v, nil
 }
 
 // AssociateByName returns a copy of the associate whose login name equals
@@ -724,10 +800,13 @@ func (s *Store) AssociateByName(ctx context.Context, name string) (access.Associ
 		return access.Associate{}, err
 	}
 	s.mu.RLock()
-	a, err := txView{s}.AssociateByName(ctx, name)
+	a, ok := txView{s}.byName(name)
 	s.mu.RUnlock()
+	if !ok {
+		return access.Associate{}, fmt.Errorf("memory: associate named %q: %w", name, access.ErrNotFound)
+	}
 	b := access.Batch{Associates: []access.Associate{a}}
-	return b.Clone().Associates[0], err
+	return b.Clone().Associates[0], nil
 }
 
 // PastOwnersIn lists, by id, the past owners whose primary group is g
@@ -787,30 +866,46 @@ func (v txView) Licence(_ context.Context, id access.LicenceID) (access.Licence,
 
 func (v txView) PastOwnersIn(_ context.Context, g access.GroupID) ([]access.PastOwner, error) {
 	var out []access.PastOwner
-	for _, p := range v.s.past.rows {
+	v.s.past.rows.each(func(p *access.PastOwner) {
 		if p.PrimaryGroup == g {
-			out = append(out, p)
+			out = append(out, *p)
 		}
-	}
+	})
 	slices.SortFunc(out, func(a, b access.PastOwner) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
+// AssociateByName answers validation, which asks it about every associate
+// a batch puts and drops ErrNotFound unread: for a free name, the usual
+// case, it returns one error made once rather than formatting one for
+// each (a tenth of a bulk load's validation, with the collection it
+// caused).
 func (v txView) AssociateByName(_ context.Context, name string) (access.Associate, error) {
+	if a, ok := v.byName(name); ok {
+		return a, nil
+	}
+	return access.Associate{}, errNoName
+}
+
+// errNoName is txView's answer for a name nobody has.
+var errNoName = fmt.Errorf("memory: no associate has that name: %w", access.ErrNotFound)
+
+// byName returns the associate whose login name folds as name does.
+func (v txView) byName(name string) (access.Associate, bool) {
 	// A name outside the domain names nobody, even one whose folded form
 	// (invalid UTF-8 read as U+FFFD) matches a held name: the SQL stores
 	// answer so too.
-	if id, ok := v.s.byName[access.FoldName(name)]; ok && access.ValidName(name) {
-		return v.s.associates.rows[id], nil
+	if id, ok := v.s.byName.find(access.FoldName(name), v.s.heldName); ok && access.ValidName(name) {
+		return *v.s.associates.rows.get(id), true
 	}
-	return access.Associate{}, fmt.Errorf("memory: associate named %q: %w", name, access.ErrNotFound)
+	return access.Associate{}, false
 }
 
 func (v txView) Dependants(_ context.Context, ref access.Ref) ([]access.Ref, error) {
 	if v.s.table(ref.Kind) == nil {
 		return nil, fmt.Errorf("memory: dependants of %s: %w: unknown kind", ref, access.ErrInvalid)
 	}
-	set := v.s.deps[ref]
+	set := v.s.deps[ref.Kind][ref.ID]
 	if set == nil {
 		return nil, nil
 	}
@@ -825,16 +920,30 @@ type changeLog struct {
 	entries [][]access.Ref  // what each revision touched
 	horizon access.Revision // the latest revision no longer in entries
 	size    int             // refs in entries, counted
+	// first is the number of refs revision 1 touched. While horizon is 0
+	// its entry is nil: it would be read only for Changes(0), which
+	// answers with a full delta, and after a first load it would hold a
+	// ref to every entity (16 MB at a million associates). It still
+	// counts towards size, so the log forgets exactly as it would with
+	// the refs in it.
+	first int
 }
 
 // add appends the next revision and forgets the oldest ones while there are
 // more than max, or while the log holds more refs than both max and the
 // model.
 func (l *changeLog) add(touched []access.Ref, model int) {
-	l.entries = append(l.entries, touched)
 	l.size += len(touched)
+	if l.horizon == 0 && len(l.entries) == 0 {
+		l.first, touched = len(touched), nil
+	}
+	l.entries = append(l.entries, touched)
 	for len(l.entries) > 0 && (len(l.entries) > l.max || l.size > max(l.max, model)) {
-		l.size -= len(l.entries[0])
+		n := len(l.entries[0])
+		if l.horizon == 0 {
+			n = l.first
+		}
+		l.size -= n
 		// Drop the refs now rather than when append next reallocates.
 		l.entries[0] = nil
 		l.entries = l.entries[1:]
