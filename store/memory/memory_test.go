@@ -491,3 +491,63 @@ func TestChangesReadOnlySharesAssociates(t *testing.T) {
 		}
 	}
 }
+
+// TestChangesReadOnlyLendsFirstLoad checks that after a first load the
+// whole delta a resolver gets under its promise is the store's own
+// storage (two calls hand out the same associates, not copies), and that
+// later writes leave what was handed out as it was while the store and
+// its next deltas see them.
+func TestChangesReadOnlyLendsFirstLoad(t *testing.T) {
+	ctx := context.Background()
+	s := memory.New()
+	b := access.Batch{Roles: []access.Role{{ID: 1, Name: "Sales"}}, Groups: []access.Group{{ID: 10, Name: "Team A"}}}
+	for id := access.AssociateID(1); id <= 5; id++ {
+		b.Associates = append(b.Associates, access.Associate{ID: id, Name: fmt.Sprint("a", id), Type: access.Internal, Role: 1, PrimaryGroup: 10, Active: true})
+	}
+	if _, err := s.Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	ro := intern.ReadOnly(ctx, s)
+	first, err := s.Changes(ro, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := s.Changes(ro, 0)
+	if len(first.Associates) != 5 || &first.Associates[0] != &again.Associates[0] {
+		t.Fatalf("Changes(ReadOnly, 0) after a first load handed out copies (%d associates)", len(first.Associates))
+	}
+	copied, _ := s.Changes(ctx, 0)
+	if &copied.Associates[0] == &first.Associates[0] {
+		t.Fatal("Changes(0) without the promise handed out the store's own associates")
+	}
+	lent := slices.Clone(first.Associates)
+
+	renamed := first.Associates[1]
+	renamed.Name = "renamed"
+	if err := s.PutAssociate(ctx, renamed); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteAssociate(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutAssociate(ctx, access.Associate{ID: 6, Name: "a6", Type: access.Internal, Role: 1, PrimaryGroup: 10, Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(lent, first.Associates); diff != "" {
+		t.Fatalf("writes changed the associates handed out before them (-then +now):\n%s", diff)
+	}
+	now, _ := s.Changes(ro, 0)
+	var names []string
+	for _, a := range now.Associates {
+		names = append(names, a.Name)
+	}
+	if want := []string{"a1", "renamed", "a3", "a5", "a6"}; !slices.Equal(names, want) {
+		t.Fatalf("Changes(ReadOnly, 0) after the writes: %v, want %v", names, want)
+	}
+	if got, err := s.Associate(ctx, 2); err != nil || got.Name != "renamed" {
+		t.Fatalf("Associate(2) = %q, %v; want renamed", got.Name, err)
+	}
+	if _, err := s.Associate(ctx, 4); !errors.Is(err, access.ErrNotFound) {
+		t.Fatalf("Associate(4) after its delete: %v, want ErrNotFound", err)
+	}
+}

@@ -3,6 +3,7 @@ package memory
 import (
 	"maps"
 	"slices"
+	"sync/atomic"
 )
 
 // rows holds a table's values in chunks of rowChunk values, each at a
@@ -23,14 +24,17 @@ import (
 // the values (see remove). Every other id is in a map from id to
 // position, which at a million associates costs 36 MB.
 //
-// The caller holds mu to change a rows, or to read it; values are
-// replaced in place, so a value leaves only as a copy.
+// Values are replaced in place, but for those lent (see lend), which
+// are never written again: a new value of a lent id goes to a fresh
+// position, and a deleted one is only forgotten. The caller holds mu to
+// change a rows, or to read it.
 type rows[ID ~int64, V any] struct {
 	chunks [][]V // position p is chunks[p/rowChunk][p%rowChunk]
 	n      int32 // positions in use, free or holes: every chunk but the last is full
 
 	// Positions 0..dense-1 hold the ids base..base+dense-1, but for the
-	// holes; at holds no id of that range.
+	// holes; at holds an id of that range only where its position is a
+	// hole (a lent value replaced, see put).
 	base  ID
 	dense int32
 	holes []uint64 // bit d set: position d of the dense range is empty
@@ -45,6 +49,14 @@ type rows[ID ~int64, V any] struct {
 	// sorting.
 	ordered bool
 	last    ID // the id at position n-1 while ordered
+
+	// whole is the slice adopt took, in id order, while no write has
+	// happened since: what lend can hand out as it is.
+	whole []V
+	// lent is the number of positions lend has handed out: their values
+	// are shared with a caller and never written again. Atomic, because
+	// lend runs under the store's read lock.
+	lent atomic.Int32
 }
 
 // rowChunk is the number of values in a chunk: 240 KB of associates.
@@ -70,10 +82,7 @@ func (r *rows[ID, V]) holed(d int32) bool {
 // get returns a pointer to id's value, or nil. The pointer is valid until
 // the next change.
 func (r *rows[ID, V]) get(id ID) *V {
-	if d, ok := r.inDense(id); ok {
-		if r.holed(d) {
-			return nil
-		}
+	if d, ok := r.inDense(id); ok && !r.holed(d) {
 		return r.slot(d)
 	}
 	p, ok := r.at[id]
@@ -109,6 +118,7 @@ func (r *rows[ID, V]) adopt(vs []V, id func(*V) ID) {
 	r.ordered = true
 	if consecutive {
 		r.dense = r.n
+		r.whole = vs
 		return
 	}
 	r.at = make(map[ID]int32, len(vs))
@@ -117,21 +127,67 @@ func (r *rows[ID, V]) adopt(vs []V, id func(*V) ID) {
 		r.at[k] = int32(i)
 		r.ordered = r.ordered && (i == 0 || k > id(&vs[i-1]))
 	}
+	if r.ordered {
+		r.whole = vs
+	}
+}
+
+// lend returns every value, in id order, as the rows' own storage, when
+// they are kept that way (adopted in id order, with no write since), and
+// marks them lent; ok is false otherwise, and the caller must copy. The
+// caller must never change what it gets. It needs only a read lock.
+func (r *rows[ID, V]) lend() (vs []V, ok bool) {
+	if r.whole == nil {
+		return nil, false
+	}
+	r.lent.Store(int32(len(r.whole)))
+	return r.whole[:len(r.whole):len(r.whole)], true
+}
+
+// isLent reports whether the value at position p is shared with a caller.
+func (r *rows[ID, V]) isLent(p int32) bool { return p < r.lent.Load() }
+
+// hole marks position d of the dense range empty.
+func (r *rows[ID, V]) hole(d int32) {
+	if r.holes == nil {
+		r.holes = make([]uint64, (r.dense+63)/64)
+	}
+	for int(d/64) >= len(r.holes) {
+		r.holes = append(r.holes, 0) // the range grew since
+	}
+	r.holes[d/64] |= 1 << (d % 64)
+	r.nhole++
 }
 
 // put inserts or replaces the value of id.
 func (r *rows[ID, V]) put(id ID, v *V) {
+	r.whole = nil
 	if d, ok := r.inDense(id); ok {
-		if r.holed(d) {
+		_, moved := r.at[id]
+		switch {
+		case !r.holed(d) && !r.isLent(d):
+			*r.slot(d) = *v
+			return
+		case !r.holed(d):
+			// Lent: the id leaves its position, a hole from now on, for
+			// one of its own (below).
+			r.hole(d)
+			r.ordered = false
+		case !moved && !r.isLent(d):
 			r.holes[d/64] &^= 1 << (d % 64)
 			r.nhole--
+			*r.slot(d) = *v
+			return
 		}
-		*r.slot(d) = *v
-		return
 	}
 	if p, ok := r.at[id]; ok {
-		*r.slot(p) = *v
-		return
+		if !r.isLent(p) {
+			*r.slot(p) = *v
+			return
+		}
+		// Lent: the old position stays as it is, for whoever holds it.
+		delete(r.at, id)
+		r.ordered = false
 	}
 	if k := len(r.free); k > 0 {
 		p := r.free[k-1]
@@ -175,28 +231,24 @@ func (r *rows[ID, V]) put(id ID, v *V) {
 // full delta is again a copy of the chunks.
 func (r *rows[ID, V]) remove(id ID, idOf func(*V) ID) {
 	var zero V
-	if d, ok := r.inDense(id); ok {
-		if r.holed(d) {
-			return
+	if d, ok := r.inDense(id); ok && !r.holed(d) {
+		r.hole(d)
+		if !r.isLent(d) {
+			*r.slot(d) = zero
 		}
-		if r.holes == nil {
-			r.holes = make([]uint64, (r.dense+63)/64)
-		}
-		for int(d/64) >= len(r.holes) {
-			r.holes = append(r.holes, 0) // the range grew since
-		}
-		r.holes[d/64] |= 1 << (d % 64)
-		r.nhole++
-		*r.slot(d) = zero
 	} else {
 		p, ok := r.at[id]
 		if !ok {
 			return
 		}
-		*r.slot(p) = zero
 		delete(r.at, id)
-		r.free = append(r.free, p)
+		// A lent value is only forgotten: neither zeroed nor reused.
+		if !r.isLent(p) {
+			*r.slot(p) = zero
+			r.free = append(r.free, p)
+		}
 	}
+	r.whole = nil
 	r.ordered = false
 	switch empty := r.nhole + len(r.free); {
 	case r.len() == 0:

@@ -21,16 +21,33 @@ func rowID(r *row) int64 { return r.id }
 // TestRowsAsMap checks rows against a plain map through random adopts
 // (into an empty rows, in id order or not), puts, removes and reads,
 // with enough values to cross chunk boundaries: the same values by id,
-// the same count, and the same sorted list, ordered or not.
+// the same count, and the same sorted list, ordered or not. It lends the
+// values when rows can (see rows.lend): what it lends is every value in
+// id order, and no later write changes it.
 func TestRowsAsMap(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var r rows[int64, row]
 		want := map[int64]row{}
 		maxID := rapid.SampledFrom([]int64{8, 3 * rowChunk}).Draw(t, "ids")
 		tick := 0
+		// lent holds what lend handed out, each with a copy to compare.
+		var lent [][2][]row
 		for range rapid.IntRange(1, 30).Draw(t, "ops") {
 			tick++
-			switch op := rapid.IntRange(0, 4).Draw(t, "op"); {
+			switch op := rapid.IntRange(0, 5).Draw(t, "op"); {
+			case op == 5:
+				vs, ok := r.lend()
+				if !ok {
+					break
+				}
+				var wantVs []row
+				for _, id := range slices.Sorted(maps.Keys(want)) {
+					wantVs = append(wantVs, want[id])
+				}
+				if diff := gocmp.Diff(wantVs, vs, gocmp.AllowUnexported(row{})); diff != "" {
+					t.Fatalf("lend (-want +got):\n%s", diff)
+				}
+				lent = append(lent, [2][]row{vs, slices.Clone(vs)})
 			case op == 4:
 				// A run of ids gone at once: enough, often, for the
 				// empty positions to outnumber the values.
@@ -111,6 +128,11 @@ func TestRowsAsMap(t *testing.T) {
 			}
 			if len(want) == 0 && len(got) != 0 {
 				t.Fatalf("sorted = %v, want none", got)
+			}
+			for _, l := range lent {
+				if diff := gocmp.Diff(l[1], l[0], gocmp.AllowUnexported(row{})); diff != "" {
+					t.Fatalf("a write changed values lent before it (-lent +now):\n%s", diff)
+				}
 			}
 			seen := map[int64]row{}
 			r.each(func(v *row) { seen[v.id] = *v })
