@@ -178,3 +178,11 @@ func SetParallelMin(n int) (restore func()) {
 	old := parallelMin.Swap(int64(n))
 	return func() { parallelMin.Store(old) }
 }
+
+// SetLoginHash makes f the hash of login keys until the returned function
+// restores the real one.
+func SetLoginHash(f func(string) uint64) (restore func()) {
+	old := loginHash
+	loginHash = f
+	return func() { loginHash = old }
+}

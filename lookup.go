@@ -1,8 +1,10 @@
 package access
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"unicode/utf8"
@@ -14,9 +16,103 @@ import (
 // then it is copied and patched (copy on write), so that a write that does
 // not touch names costs nothing here.
 type nameIndex struct {
-	// assocs is keyed by loginKey; groups by the exact group name.
-	assocs nameMap[AssociateID]
+	// assocs finds associates by loginKey; groups by the exact group name.
+	assocs loginIndex
 	groups nameMap[GroupID]
+}
+
+// loginIndex finds associates by login key (see loginKey): every live
+// associate's index, sorted by the hash of its key (then by index), in
+// two arrays, 12 bytes an associate. A map from the key itself took 55 MB
+// at a million associates, this 12. A lookup bisects to the run of equal
+// hashes and keeps the associates whose key is the one asked for, so that
+// two keys with one hash, or a key several associates share, are told
+// apart; a write that changes names copies the arrays (a map was copied
+// whole too).
+type loginIndex struct {
+	hs  []uint64
+	idx []int32
+}
+
+// loginSeed seeds loginHash for the life of the process.
+var loginSeed = maphash.MakeSeed()
+
+// loginHash hashes a login key. Tests weaken it, so that different keys
+// share hashes.
+var loginHash = func(key string) uint64 { return maphash.String(loginSeed, key) }
+
+// loginEntry is one associate of a loginIndex, while it is built.
+type loginEntry struct {
+	h   uint64
+	idx int32
+}
+
+func compareLogins(x, y loginEntry) int {
+	if c := cmp.Compare(x.h, y.h); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.idx, y.idx)
+}
+
+// newLoginIndex makes the index of es, which it sorts.
+func newLoginIndex(es []loginEntry) loginIndex {
+	slices.SortFunc(es, compareLogins)
+	x := loginIndex{hs: make([]uint64, len(es)), idx: make([]int32, len(es))}
+	for i, e := range es {
+		x.hs[i], x.idx[i] = e.h, e.idx
+	}
+	return x
+}
+
+// get returns the associate of s whose login key is key, or, when several
+// have it, all of them sorted by id; 0 and nil when none has.
+func (x *loginIndex) get(s *snapshot, key string) (one AssociateID, many []AssociateID) {
+	h := loginHash(key)
+	i, _ := slices.BinarySearch(x.hs, h)
+	for ; i < len(x.hs) && x.hs[i] == h; i++ {
+		n := s.assocs.at(x.idx[i])
+		if n == nil || loginKey(n.a.Name) != key {
+			continue
+		}
+		switch {
+		case one == 0 && many == nil:
+			one = n.a.ID
+		case many == nil:
+			many = []AssociateID{one, n.a.ID}
+		default:
+			many = append(many, n.a.ID)
+		}
+	}
+	if many != nil {
+		slices.Sort(many)
+		return 0, many
+	}
+	return one, nil
+}
+
+// without returns the index without the associates at the indexes drop
+// and with those of add, whose hashes it sorts.
+func (x *loginIndex) without(drop map[int32]bool, add []loginEntry) loginIndex {
+	slices.SortFunc(add, compareLogins)
+	out := loginIndex{hs: make([]uint64, 0, len(x.hs)+len(add)), idx: make([]int32, 0, len(x.hs)+len(add))}
+	push := func(e loginEntry) {
+		out.hs, out.idx = append(out.hs, e.h), append(out.idx, e.idx)
+	}
+	for i := range x.hs {
+		e := loginEntry{x.hs[i], x.idx[i]}
+		if drop[e.idx] {
+			continue
+		}
+		for len(add) > 0 && compareLogins(add[0], e) < 0 {
+			push(add[0])
+			add = add[1:]
+		}
+		push(e)
+	}
+	for _, e := range add {
+		push(e)
+	}
+	return out
 }
 
 // nameMap maps names to the entities bearing them. Most names are borne by
@@ -118,12 +214,14 @@ func asciiLower(s string) string {
 
 // buildNames indexes the names of every associate and group of s.
 func (s *snapshot) buildNames() {
-	x := &nameIndex{assocs: newNameMap[AssociateID](s.assocIndex.n), groups: newNameMap[GroupID](len(s.groups))}
-	for _, n := range s.assocs.all() {
+	x := &nameIndex{groups: newNameMap[GroupID](len(s.groups))}
+	es := make([]loginEntry, 0, s.assocIndex.n)
+	for i, n := range s.assocs.all() {
 		if n != nil {
-			x.assocs.add(loginKey(n.a.Name), n.a.ID)
+			es = append(es, loginEntry{loginHash(loginKey(n.a.Name)), i})
 		}
 	}
+	x.assocs = newLoginIndex(es)
 	for _, n := range s.groups {
 		if n != nil {
 			x.groups.add(n.group.Name, n.group.ID)
@@ -173,25 +271,28 @@ func (s *snapshot) updateNames(old *snapshot, d *Delta) {
 	if !touched {
 		return
 	}
-	x := &nameIndex{assocs: old.byName.assocs.clone(), groups: old.byName.groups.clone()}
-	// Every old name of a put or deleted entity goes first, then the new
-	// names: a batch may swap two names. A delete wins over a put of the
+	x := &nameIndex{groups: old.byName.groups.clone()}
+	// Every old name of a put or deleted entity goes, then the new names
+	// come: a batch may swap two names. A delete wins over a put of the
 	// same id, as in updateMembership.
+	drop := map[int32]bool{}
+	var add []loginEntry
 	for _, a := range d.Associates {
-		if name, ok := assocName(a.ID); ok {
-			x.assocs.remove(loginKey(name), a.ID)
+		if i, n := old.assoc(a.ID); n != nil {
+			drop[i] = true
 		}
 	}
 	for _, id := range d.DeleteAssociates {
-		if name, ok := assocName(id); ok {
-			x.assocs.remove(loginKey(name), id)
+		if i, n := old.assoc(id); n != nil {
+			drop[i] = true
 		}
 	}
 	for _, a := range d.Associates {
-		if !slices.Contains(d.DeleteAssociates, a.ID) {
-			x.assocs.add(loginKey(a.Name), a.ID)
+		if i, n := s.assoc(a.ID); n != nil && !slices.Contains(d.DeleteAssociates, a.ID) {
+			add = append(add, loginEntry{loginHash(loginKey(a.Name)), i})
 		}
 	}
+	x.assocs = old.byName.assocs.without(drop, add)
 	for _, g := range d.Groups {
 		if name, ok := groupName(g.ID); ok {
 			x.groups.remove(name, g.ID)
@@ -223,7 +324,7 @@ func (e *Engine) AssociateByName(ctx context.Context, name string) (Associate, e
 	if err != nil {
 		return Associate{}, err
 	}
-	id, many := s.byName.assocs.get(loginKey(name))
+	id, many := s.byName.assocs.get(s, loginKey(name))
 	if many != nil {
 		return Associate{}, fmt.Errorf("access: associate named %q: %w: the name is shared by associates %v", name, ErrInvalid, many)
 	}

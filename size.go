@@ -97,7 +97,7 @@ func (s *snapshot) walkBytes() int64 {
 	n += sliceBytes(s.policyBit)
 	if s.byName != nil {
 		n += int64(unsafe.Sizeof(*s.byName))
-		n += nameMapBytes(&s.byName.assocs) + nameMapBytes(&s.byName.groups)
+		n += sliceBytes(s.byName.assocs.hs) + sliceBytes(s.byName.assocs.idx) + nameMapBytes(&s.byName.groups)
 	}
 	return n
 }

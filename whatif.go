@@ -983,7 +983,7 @@ func (v snapView) Associate(_ context.Context, id AssociateID) (Associate, error
 
 func (v snapView) AssociateByName(_ context.Context, name string) (Associate, error) {
 	if ValidName(name) {
-		id, many := v.s.byName.assocs.get(loginKey(name))
+		id, many := v.s.byName.assocs.get(v.s, loginKey(name))
 		if len(many) > 0 {
 			id = many[0]
 		}
