@@ -32,7 +32,7 @@ func TestNestingUpdateMatchesBuild(t *testing.T) {
 		drawGroup := func(t *rapid.T, id GroupID) Group {
 			g := Group{ID: id, Name: fmt.Sprint("g", id)}
 			if smart[id] {
-				g.Smart = `name startswith "a1"`
+				g.Smart = `name prefix "a1"`
 				return g
 			}
 			g.Groups = rapid.SliceOfNDistinct(rapid.SampledFrom(ids), 0, 3, rapid.ID).Draw(t, "kids")
@@ -197,7 +197,7 @@ func TestMemberListsUpdateMatchesBuild(t *testing.T) {
 		drawGroup := func(t *rapid.T, id GroupID) Group {
 			g := Group{ID: id, Name: fmt.Sprint("g", id)}
 			if id > 1 && rapid.IntRange(0, 6).Draw(t, "smart?") == 0 {
-				g.Smart = `name startswith "a1"`
+				g.Smart = `name prefix "a1"`
 				return g
 			}
 			g.Groups = rapid.SliceOfNDistinct(rapid.SampledFrom(gids), 0, 2, rapid.ID).Draw(t, "kids")
