@@ -503,18 +503,8 @@ func (m groupMembers) appendTo(dst []int32) []int32 {
 	if one, ok := m.single(); ok {
 		return one.appendTo(dst)
 	}
-	var mg merger
-	mg.start(&m)
-	for mg.fill() {
-		for w, b := range mg.marks {
-			if b == 0 {
-				continue
-			}
-			mg.marks[w] = 0
-			for base := mg.lo + int32(w<<6); b != 0; b &= b - 1 {
-				dst = append(dst, base+int32(bits.TrailingZeros64(b)))
-			}
-		}
+	for a := range m.all() {
+		dst = append(dst, a)
 	}
 	return dst
 }
