@@ -744,7 +744,9 @@ type Stats struct {
 	Compile time.Duration
 	// SnapshotBytes estimates the bytes the current snapshot's compiled
 	// data holds: nodes, membership lists, decision headers, indexes and
-	// policy, arrays by capacity and maps by entry. Snapshots share
+	// policy, arrays by capacity and maps by entry, and the associates
+	// the nodes point at, which a memory store shares with the snapshot
+	// (see store/memory). Snapshots share
 	// unchanged parts with their predecessors; these count in full, so
 	// the figure is what the snapshot alone keeps alive, not what the
 	// last update added. It leaves out the name history and the filter
