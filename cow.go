@@ -35,9 +35,10 @@ type cow struct {
 	all bool
 	// copied has a bit per shared array (cowMembers, …) copied already.
 	copied cowPart
-	// chunks are the header chunks (indexes into snapshot.hot) copied
-	// already, or appended by this update; see also cowChunks.
-	chunks map[int32]bool
+	// chunks has bit i set for header chunk i (an index into
+	// snapshot.hot) copied already, or appended by this update; see also
+	// cowChunks.
+	chunks []uint64
 }
 
 // cowPart names an array or map of a snapshot that an update copies
@@ -45,8 +46,7 @@ type cow struct {
 type cowPart uint8
 
 const (
-	cowNodes    cowPart = 1 << iota // every node snapshot.assocs points at, edited in place
-	cowGroups                       // snapshot.groups
+	cowGroups   cowPart = 1 << iota // snapshot.groups
 	cowTypes                        // snapshot.types and snapshot.typeNames
 	cowHot                          // snapshot.hot, the slice of chunk pointers
 	cowChunks                       // every header chunk (buildHot made them all afresh)
@@ -71,30 +71,20 @@ func (c *cow) claim(p cowPart) bool {
 
 // claimChunk is claim for header chunk i.
 func (c *cow) claimChunk(i int32) bool {
-	if c.owns(cowChunks) || (c != nil && c.chunks[i]) {
+	if c == nil {
+		return true
+	}
+	if c.all || c.copied&cowChunks != 0 {
 		return false
 	}
-	if c != nil {
-		if c.chunks == nil {
-			c.chunks = map[int32]bool{}
-		}
-		c.chunks[i] = true
+	w, bit := int(i>>6), uint64(1)<<(i&63)
+	if w >= len(c.chunks) {
+		c.chunks = append(c.chunks, make([]uint64, w+1-len(c.chunks))...)
 	}
-	return true
-}
-
-// ownNodes makes every associate node the snapshot's own, copying each,
-// and reports whether it copied them (they were shared).
-func (s *snapshot) ownNodes() bool {
-	if !s.cow.claim(cowNodes) {
+	if c.chunks[w]&bit != 0 {
 		return false
 	}
-	for i, a := range s.assocs.all() {
-		if a != nil {
-			c := *a
-			s.assocs.set(s.cow, i, &c)
-		}
-	}
+	c.chunks[w] |= bit
 	return true
 }
 

@@ -39,7 +39,7 @@ func checkHeaders(s *snapshot) error {
 		if s.assocRole.at(i) != h.role {
 			return fmt.Errorf("associate %d: role slot %d, header %d", n.a.ID, s.assocRole.at(i), h.role)
 		}
-		if h.policyMask != n.policyMask || AssociateType(h.typ) != n.a.Type || (h.flags&hotActive != 0) != n.a.Active {
+		if h.policyMask != s.policyMaskOfSplit(s.closureOf(n), s.personalOf(n)) || AssociateType(h.typ) != n.a.Type || (h.flags&hotActive != 0) != n.a.Active {
 			return fmt.Errorf("associate %d: header %+v disagrees with node", n.a.ID, *h)
 		}
 		if gi, g := s.group(n.a.PrimaryGroup); g != nil && h.primary != gi {

@@ -196,7 +196,7 @@ func (s *snapshot) memberOf(x subj, g int32) bool {
 // caller must own; when there are more than persMax, the header cannot
 // count them, and their count goes first (hotManyPersonal).
 func (s *snapshot) makeHot(n *assocNode, personal []int32) hotAssoc {
-	h := s.makeHotBase(n)
+	h := s.makeHotBase(n, personal)
 	if n != nil {
 		s.setPersonal(&h, personal)
 	}
@@ -221,9 +221,11 @@ func (s *snapshot) personalSpan(h *hotAssoc) int {
 	return int(h.personalCount)
 }
 
-// makeHotBase is makeHot without the personal groups: the header's bloom
-// filter, personalStart, personalCount and hotManyPersonal are left zero.
-func (s *snapshot) makeHotBase(n *assocNode) hotAssoc {
+// makeHotBase is makeHot without writing the personal groups: the
+// header's bloom filter, personalStart, personalCount and hotManyPersonal
+// are left zero. The policy bits are those of the role's closure and
+// personal.
+func (s *snapshot) makeHotBase(n *assocNode, personal []int32) hotAssoc {
 	h := hotAssoc{role: -1, primary: -1}
 	if n == nil {
 		return h
@@ -250,12 +252,16 @@ func (s *snapshot) makeHotBase(n *assocNode) hotAssoc {
 	} else if n.a.PrimaryGroup != 0 {
 		h.flags |= hotOddPrimary
 	}
-	h.policyMask = n.policyMask
+	var closure []int32
 	if slot, ok := s.roleSlot[n.a.Role]; ok {
 		h.role = slot
+		if r := s.roleAt[slot]; r != nil && n.a.Type == Internal {
+			closure = r.closure
+		}
 	} else if n.a.Role != 0 {
 		h.flags |= hotOddRole
 	}
+	h.policyMask = s.policyMaskOfSplit(closure, personal)
 	return h
 }
 
@@ -387,7 +393,7 @@ func (w *hotWriter) refresh(i int32) {
 	s.ownChunk(i >> hotShift)
 	h := s.hotAt(i)
 	n := s.assocs.at(i)
-	nh := s.makeHotBase(n)
+	nh := s.makeHotBase(n, s.personalRun(h))
 	if n != nil {
 		nh.bloom, nh.personalStart, nh.personalCount = h.bloom, h.personalStart, h.personalCount
 		nh.flags |= h.flags & hotManyPersonal

@@ -671,9 +671,9 @@ func (s *snapshot) compileDefaultsAt() {
 }
 
 // assignPolicyBits gives the groups the policy names a bit each in every
-// associate's policyMask (see policyBitOrder) and refreshes every associate's
-// bits when the assignment changed. Nodes an older snapshot shares are
-// copied first (ownNodes), and then the headers are rebuilt too.
+// associate's header's policyMask (see policyBitOrder), and rebuilds the
+// headers when the assignment changed and there are headers already (an
+// update; a build makes them afterwards, with these bits).
 func (s *snapshot) assignPolicyBits() {
 	pbit, n := s.policyBitOrder()
 	if samePolicyBits(pbit, s.policyBit) {
@@ -681,14 +681,7 @@ func (s *snapshot) assignPolicyBits() {
 		return
 	}
 	s.policyBit, s.policyBitCount = pbit, n
-	copied := s.ownNodes()
-	for _, a := range s.assocs.all() {
-		if a != nil {
-			a.policyMask = s.policyMaskOfNode(a)
-		}
-	}
-	if copied {
-		// The headers, shared with the older snapshot, carry the old bits.
+	if s.pending == nil {
 		s.buildHot()
 	}
 }

@@ -102,6 +102,11 @@ type snapshot struct {
 	// memberships but not yet their headers, each one's personal groups
 	// by index (see personalOf); buildHot consumes it. Nil otherwise.
 	pending [][]int32
+	// recomputed lists, sorted, the indexes of the associates whose
+	// memberships the update that made the snapshot recomputed (nil after
+	// a build), for what-if scopes: an update rewrites their headers and
+	// leaves their nodes as they are, so comparing nodes cannot find them.
+	recomputed []int32
 	// personalDead counts the entries of pers that no header refers to any
 	// more; pers is compacted when they outnumber the live ones.
 	personalDead int
@@ -143,8 +148,8 @@ type snapshot struct {
 	licences *licenceTable
 
 	// policyBit gives, per group index, the group's bit in
-	// assocNode.policyMask and hotAssoc.policyMask, or -1: the few groups the policy
-	// names get a bit, so that testing them is one AND.
+	// hotAssoc.policyMask, or -1: the few groups the policy names get a
+	// bit, so that testing them is one AND.
 	policyBit []int32
 	// policyBitCount counts the groups that have a bit; 0 lets
 	// maskOf skip its walk.
@@ -239,11 +244,6 @@ type upEdge struct {
 // computed when asked (see snapshot.explanations). Decisions read the
 // header (see hotAssoc), not the node.
 type assocNode struct {
-	// policyMask has bit b set when the associate is a member of the
-	// policy group with bit b (see snapshot.policyBit): the few groups that
-	// grants, defaults, sharing rules and categories name, tested on every
-	// decision. The header carries a copy.
-	policyMask [policyBits / 64]uint64
 	// a is the associate as the store sent it, which the header is
 	// computed from, for explanations, smart rules and validity windows.
 	// It points into the delta's slice of associates, which the snapshot
@@ -587,12 +587,6 @@ func (s *snapshot) groupsOf(n *assocNode) []int32 {
 		return personal
 	}
 	return unionInto(make([]int32, 0, len(closure)+len(personal)), closure, personal)
-}
-
-// policyMaskOfNode is policyMaskOf for node n's effective groups, without
-// merging them into one list.
-func (s *snapshot) policyMaskOfNode(n *assocNode) (mask [policyBits / 64]uint64) {
-	return s.policyMaskOfSplit(s.closureOf(n), s.personalOf(n))
 }
 
 // policyMaskOfSplit is policyMaskOf for the groups of two lists.

@@ -21,8 +21,9 @@ import (
 //     it moves (recloseGroups) and plans how their members' memberships
 //     follow from the old ones (nestPlan);
 //  2. applyAssociateWrites: associate puts and deletes;
-//  3. recomputeMemberships: the affected associates' nodes afresh (by
-//     the plan when there is one), and the difference to their old groups;
+//  3. recomputeMemberships: the affected associates' personal groups
+//     afresh (by the plan when there is one), and the difference to their
+//     old groups;
 //  4. rewriteHeaders and applyMemberChanges: the decision headers (of
 //     those and of the relicensed) and the groups' member lists follow;
 //  5. updateNames and updatePolicy: the name index and the compiled policy.
@@ -80,6 +81,7 @@ func (old *snapshot) updateMembership(d *Delta) *snapshot {
 	affected = append(affected, s.applyAssociateWrites(d)...)
 	slices.Sort(affected)
 	affected = slices.Compact(affected)
+	s.recomputed = affected
 	var changes memberChanges
 	var personal [][]int32
 	if len(affected) > 0 {
@@ -661,9 +663,10 @@ type memberChanges struct {
 	holdAdds, holdRemoves map[int32][]int32
 }
 
-// recomputeMemberships gives each affected associate (sorted, no repeats)
-// a fresh node with its policy bits, and returns its personal groups
-// (personal[k] those of affected[k], for rewriteHeaders) and how the
+// recomputeMemberships computes the personal groups of each affected
+// associate (sorted, no repeats) and returns them (personal[k] those of
+// affected[k], for rewriteHeaders, which writes them and the policy bits
+// into the headers; the nodes stay as they are) and how the
 // member lists change compared with old (see memberChanges). A role
 // closure that moves changes no list: the groups of the new closure read
 // the role's holders (snapshot.closureRoles), and only the personal
@@ -695,24 +698,20 @@ func (s *snapshot) recomputeMemberships(old *snapshot, affected []int32, plan *n
 			}
 			continue
 		}
-		nn := newAssocNode(n.a)
-		nn.idx = i
-		closure := s.roleClosure(nn.a.Role, nn.a.Type)
+		closure := s.roleClosure(n.a.Role, n.a.Type)
 		// An associate the delta writes has a fresh node, and its base
 		// groups may have moved: it is computed afresh. The plan moves no
 		// role's closure.
-		renested := plan != nil && n == on && nn.a.Type == Internal && sameList(closure, wasClosure)
+		renested := plan != nil && n == on && n.a.Type == Internal && sameList(closure, wasClosure)
 		var is []int32
 		if renested {
-			is = s.renest(nn.a, closure, was, plan, in)
+			is = s.renest(n.a, closure, was, plan, in)
 		} else {
-			is = s.personalGroupsOf(nn.a, closure, sc)
+			is = s.personalGroupsOf(n.a, closure, sc)
 		}
-		nn.policyMask = s.policyMaskOfSplit(closure, is)
-		s.assocs.set(s.cow, i, nn)
 		personal[k] = is
 		diffGroups(i, was, is, ch.adds, ch.removes)
-		if slot := s.holderSlot(nn); slot != wasSlot {
+		if slot := s.holderSlot(n); slot != wasSlot {
 			if wasSlot >= 0 {
 				ch.holdRemoves[wasSlot] = append(ch.holdRemoves[wasSlot], i)
 			}

@@ -117,8 +117,8 @@ func compareSnapshots(t *rapid.T, got, want *snapshot) {
 		if diff := cmp.Diff(want.groupsOf(w), got.groupsOf(g), cmpopts.EquateEmpty()); diff != "" {
 			t.Fatalf("associate %d's groups (-build +update):\n%s", w.a.ID, diff)
 		}
-		if w.policyMask != g.policyMask {
-			t.Fatalf("associate %d's policy mask: build %v, update %v", w.a.ID, w.policyMask, g.policyMask)
+		if wm, gm := want.hotAt(w.idx).policyMask, got.hotAt(g.idx).policyMask; wm != gm {
+			t.Fatalf("associate %d's policy mask: build %v, update %v", w.a.ID, wm, gm)
 		}
 		_, wv := want.explanations(w)
 		_, gv := got.explanations(g)

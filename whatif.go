@@ -544,14 +544,11 @@ func (s *snapshot) whatIfScope(next *snapshot, b *Batch) scope {
 	for _, sn := range [2]*snapshot{s, next} {
 		sn.permissionGroups(sc.relevant)
 	}
-	// Memberships: an update gives a new node to every associate whose
-	// memberships it recomputes, and shares the others.
-	for i := range differing(&s.assocs, &next.assocs) {
-		was, is := s.assocs.get(i), next.assocs.get(i)
-		if was != is {
-			add(was)
-			add(is)
-		}
+	// Memberships: the update lists every associate whose memberships it
+	// recomputed.
+	for _, i := range next.recomputed {
+		add(s.assocs.get(i))
+		add(next.assocs.get(i))
 	}
 	for _, a := range b.Associates {
 		ids[a.ID] = true
