@@ -35,10 +35,10 @@ type cow struct {
 	all bool
 	// copied has a bit per shared array (cowMembers, …) copied already.
 	copied cowPart
-	// chunks has bit i set for header chunk i (an index into
-	// snapshot.hot) copied already, or appended by this update; see also
-	// cowChunks.
-	chunks []uint64
+	// chunks has bit i set for header chunk i (associate index >>
+	// hotShift) copied already, or added by this update, and mids bit m
+	// for mid m (an index into snapshot.hot); see also cowChunks.
+	chunks, mids []uint64
 }
 
 // cowPart names an array or map of a snapshot that an update copies
@@ -48,8 +48,8 @@ type cowPart uint8
 const (
 	cowGroups   cowPart = 1 << iota // snapshot.groups
 	cowTypes                        // snapshot.types and snapshot.typeNames
-	cowHot                          // snapshot.hot, the slice of chunk pointers
-	cowChunks                       // every header chunk (buildHot made them all afresh)
+	cowHot                          // snapshot.hot, the slice of mid pointers
+	cowChunks                       // every header chunk and mid (buildHot made them all afresh)
 	cowGroupIdx                     // snapshot.groupIdx
 	cowHolders                      // snapshot.holders, the slice of the roles' holder lists
 )
@@ -69,22 +69,36 @@ func (c *cow) claim(p cowPart) bool {
 	return true
 }
 
-// claimChunk is claim for header chunk i.
+// claimChunk is claim for header chunk i (see ownChunk).
 func (c *cow) claimChunk(i int32) bool {
 	if c == nil {
 		return true
 	}
+	return c.claimBit(&c.chunks, i)
+}
+
+// claimMid is claim for header mid m (see ownChunk).
+func (c *cow) claimMid(m int32) bool {
+	if c == nil {
+		return true
+	}
+	return c.claimBit(&c.mids, m)
+}
+
+// claimBit is claim for bit i of set, one of c's bitmaps of header chunks
+// or mids.
+func (c *cow) claimBit(set *[]uint64, i int32) bool {
 	if c.all || c.copied&cowChunks != 0 {
 		return false
 	}
 	w, bit := int(i>>6), uint64(1)<<(i&63)
-	if w >= len(c.chunks) {
-		c.chunks = append(c.chunks, make([]uint64, w+1-len(c.chunks))...)
+	if w >= len(*set) {
+		*set = append(*set, make([]uint64, w+1-len(*set))...)
 	}
-	if c.chunks[w]&bit != 0 {
+	if (*set)[w]&bit != 0 {
 		return false
 	}
-	c.chunks[w] |= bit
+	(*set)[w] |= bit
 	return true
 }
 
@@ -114,18 +128,41 @@ func (s *snapshot) ownTypes() {
 	}
 }
 
-// ownHot makes the chunk-pointer slice s.hot the snapshot's own; the
-// chunks stay shared (see ownChunk).
+// ownHot makes the mid-pointer slice s.hot the snapshot's own; the mids
+// and chunks stay shared (see ownChunk).
 func (s *snapshot) ownHot() {
 	if s.cow.claim(cowHot) {
 		s.hot = slices.Clone(s.hot)
 	}
 }
 
-// ownChunk makes header chunk c the snapshot's own; s.hot must be (ownHot).
+// ownChunk makes header chunk c (associate index >> hotShift), and the mid
+// holding it, the snapshot's own; s.hot must be (ownHot).
 func (s *snapshot) ownChunk(c int32) {
+	m := c >> hotMidShift
+	if s.cow.claimMid(m) {
+		cp := *s.hot[m]
+		s.hot[m] = &cp
+	}
 	if s.cow.claimChunk(c) {
-		cp := *s.hot[c]
-		s.hot[c] = &cp
+		cp := *s.hot[m][c&(hotMidLen-1)]
+		s.hot[m][c&(hotMidLen-1)] = &cp
+	}
+}
+
+// growHeaders adds header chunks, owned by the snapshot, until one covers
+// associate index i; s.hot must be the snapshot's own (ownHot).
+func (s *snapshot) growHeaders(i int32) {
+	for c := int32(s.headerCap() >> hotShift); c <= i>>hotShift; c++ {
+		m := c >> hotMidShift
+		if int(m) == len(s.hot) {
+			s.hot = append(s.hot, new(hotMid))
+			s.cow.claimMid(m) // new: nobody else has it
+		} else if s.cow.claimMid(m) {
+			cp := *s.hot[m]
+			s.hot[m] = &cp
+		}
+		s.hot[m][c&(hotMidLen-1)] = new(hotChunk)
+		s.cow.claimChunk(c) // new: nobody else has it
 	}
 }

@@ -17,8 +17,8 @@ import (
 func CheckHeaders(e *Engine) error { return checkHeaders(e.snap.Load()) }
 
 func checkHeaders(s *snapshot) error {
-	if len(s.hot)*hotLen < s.assocs.len() || s.assocRole.len() < s.assocs.len() {
-		return fmt.Errorf("%d headers and %d role slots for %d associates", len(s.hot)*hotLen, s.assocRole.len(), s.assocs.len())
+	if s.headerCap() < s.assocs.len() || s.assocRole.len() < s.assocs.len() {
+		return fmt.Errorf("%d headers and %d role slots for %d associates", s.headerCap(), s.assocRole.len(), s.assocs.len())
 	}
 	sc := newScratch(len(s.groups))
 	for i, n := range s.assocs.all() {

@@ -66,8 +66,8 @@ func groupMemberIDs(s *snapshot) map[GroupID][]AssociateID {
 }
 
 // TestMemberListsCopyOnWrite checks that an update never changes the
-// member lists (personal members, role holders) of the snapshot it starts
-// from: it keeps every snapshot of a random history, forks updates from
+// member lists (personal members, role holders) or the decision headers of
+// the snapshot it starts from: it keeps every snapshot of a random history, forks updates from
 // older snapshots too (as WhatIf does from the published one), and checks
 // after each update that every snapshot made so far still has the members
 // it had when made, which are those of a fresh build of its model. A
@@ -277,6 +277,9 @@ func TestMemberListsCopyOnWrite(t *testing.T) {
 					default:
 					}
 					groupMemberIDs(base.s)
+					for i := range int32(base.s.headerCap()) {
+						_ = *base.s.hotAt(i)
+					}
 				}
 			})
 			s := base.s.update(&d)
@@ -290,6 +293,9 @@ func TestMemberListsCopyOnWrite(t *testing.T) {
 				}
 				if err := checkMembers(h.s); err != nil {
 					t.Fatalf("after %s, snapshot %d: %v", when, j, err)
+				}
+				if err := checkHeaders(h.s); err != nil {
+					t.Fatalf("after %s, snapshot %d's headers: %v", when, j, err)
 				}
 			}
 		}

@@ -81,9 +81,12 @@ func (s *snapshot) walkBytes() int64 {
 		n += assocNodeBytes(a, attrs)
 	}
 	n += sliceBytes(s.hot)
-	for _, c := range s.hot {
-		if c != nil {
-			n += int64(unsafe.Sizeof(*c))
+	for _, m := range s.hot {
+		n += int64(unsafe.Sizeof(*m))
+		for _, c := range m {
+			if c != nil {
+				n += int64(unsafe.Sizeof(*c))
+			}
 		}
 	}
 	n += sliceBytes(s.personalGroups)

@@ -91,9 +91,10 @@ type snapshot struct {
 	// 0 otherwise.
 	identityLimit int64
 	// hot holds, per associate index, what a decision reads about the
-	// associate (see hotAssoc), in chunks shared copy-on-write between
-	// snapshots: a decision reads one 32-byte header, not a node.
-	hot []*hotChunk
+	// associate (see hotAssoc), in chunks under mids (see hotAt) shared
+	// copy-on-write between snapshots: a decision reads one 32-byte
+	// header, not a node.
+	hot []*hotMid
 	// personalGroups holds the headers' personal groups, the
 	// groups an associate has beyond its role's closure, each header
 	// pointing at its run. Mutable: see the type's comment.

@@ -266,10 +266,13 @@ func TestHeadersCompactWhileAssociatesArrive(t *testing.T) {
 		for id := 1; id <= n; id++ {
 			d.Associates = append(d.Associates, assoc(id, round))
 		}
-		for id := n + 1; id <= n+hotLen+30; id++ {
+		// Each round adds half a mid of headers and more, so that the
+		// rounds cross chunk and mid boundaries.
+		grow := hotLen*hotMidLen/2 + 30
+		for id := n + 1; id <= n+grow; id++ {
 			d.Associates = append(d.Associates, assoc(id, round))
 		}
-		n += hotLen + 30
+		n += grow
 		before := unsafe.SliceData(s.personalGroups)
 		s = s.update(&d)
 		if unsafe.SliceData(s.personalGroups) != before {
