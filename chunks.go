@@ -82,30 +82,12 @@ func (c *chunked[T]) get(i int32) T {
 	return c.at(i)
 }
 
-// differing yields, in order, the indexes below the longer of a's and
-// b's lengths that lie in chunks a and b do not share: comparing two
-// versions of an array costs a pass over the chunk pointers and the
-// chunks that differ, not a pass over the elements.
-func differing[T any](a, b *chunked[T]) iter.Seq[int32] {
-	return func(yield func(int32) bool) {
-		n := max(a.n, b.n)
-		for k := 0; k<<chunkShift < n; k++ {
-			if k < len(a.chunks) && k < len(b.chunks) && a.chunks[k] == b.chunks[k] {
-				continue
-			}
-			for i := k << chunkShift; i < min(n, (k+1)<<chunkShift); i++ {
-				if !yield(int32(i)) {
-					return
-				}
-			}
-		}
-	}
-}
-
 // changed yields, in order, the indexes below the longer of a's and b's
 // lengths whose elements differ (past an array's end its elements read as
-// the zero value, as get does). Like differing it skips the chunks a and
-// b share, and it compares the rest in place, not through get.
+// the zero value, as get does). It skips the chunks a and b share, so that
+// comparing two versions of an array costs a pass over the chunk pointers
+// and the chunks that differ, and it compares those in place, not through
+// get.
 func changed[T comparable](a, b *chunked[T]) iter.Seq[int32] {
 	return func(yield func(int32) bool) {
 		n, both := max(a.n, b.n), min(a.n, b.n)
