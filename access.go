@@ -391,6 +391,11 @@ func readOnly(ctx context.Context, s Store) context.Context {
 
 // publish makes s the snapshot readers see and wakes Sync callers.
 func (e *Engine) publish(s *snapshot) {
+	if s.recomputed != nil {
+		// Only what-if reads it, from snapshots it never publishes; a
+		// role change can list a million associates.
+		s.recomputed = nil
+	}
 	e.names.advance(s)
 	e.snap.Store(s)
 	ch := make(chan struct{})

@@ -105,8 +105,9 @@ type snapshot struct {
 	pending [][]int32
 	// recomputed lists, sorted, the indexes of the associates whose
 	// memberships the update that made the snapshot recomputed (nil after
-	// a build), for what-if scopes: an update rewrites their headers and
-	// leaves their nodes as they are, so comparing nodes cannot find them.
+	// a build, and once the resolver publishes the snapshot), for what-if
+	// scopes: an update rewrites their headers and leaves their nodes as
+	// they are, so comparing nodes cannot find them.
 	recomputed []int32
 	// personalDead counts the entries of pers that no header refers to any
 	// more; pers is compacted when they outnumber the live ones.
