@@ -173,7 +173,11 @@ func (s *snapshot) applyRoleAndGroupWrites(old *snapshot, d *Delta) (affected []
 	changedRoles := s.changedRoles(old)
 	if len(changedRoles)+len(smartChanged) > 0 {
 		for i, n := range s.assocs.all() {
-			if n != nil && n.a.Type == Internal && s.touchedBy(n.a, changedRoles, smartChanged) {
+			// An associate of another type has no memberships to move,
+			// but its header names its role's slot (hotOddRole when the
+			// role does not exist), which a role created or deleted
+			// changes: role rights apply to every type.
+			if n != nil && (n.a.Type == Internal || changedRoles[n.a.Role]) && s.touchedBy(n.a, changedRoles, smartChanged) {
 				affected = append(affected, int32(i))
 			}
 		}
