@@ -485,3 +485,113 @@ func TestGrowHeadersAtBoundaries(t *testing.T) {
 		}
 	}
 }
+
+// TestAssociatesAtTheIdentityLimit builds a model whose ids are indexes
+// (snapshot.identityLimit), then writes associates with ids just below,
+// at and just past the limit, and at the next chunk and mid boundaries
+// past it: each must be found by id (subject) with its own header, every
+// header must match a fresh build's, and the snapshot written from must
+// keep its headers.
+func TestAssociatesAtTheIdentityLimit(t *testing.T) {
+	const mid = hotLen * hotMidLen
+	for _, n := range []int{1, hotLen, mid - 1, mid} {
+		m := hdrModel{roles: map[RoleID]Role{1: {ID: 1, Name: "r1"}}, groups: map[GroupID]Group{
+			1: {ID: 1, Name: "g1", Defaults: map[string]CRUD{"contact": R}},
+			2: {ID: 2, Name: "g2", Groups: []GroupID{1}},
+		}, assocs: map[AssociateID]Associate{}}
+		for id := 1; id <= n; id++ {
+			m.assocs[AssociateID(id)] = Associate{ID: AssociateID(id), Name: fmt.Sprint("a", id), Active: true, Role: 1, PrimaryGroup: 2}
+		}
+		old := build(1, m.batch())
+		limit := int(old.identityLimit)
+		if limit == 0 {
+			t.Fatalf("%d associates: no identity range", n)
+		}
+		print := printHeaders(old)
+		var d Delta
+		d.From, d.To = 1, 2
+		for _, id := range []int{limit - 1, limit, limit + 1, limit + hotLen - 1, limit + hotLen, limit + mid - 1, limit + mid, 2 * mid} {
+			if _, ok := m.assocs[AssociateID(id)]; ok || id <= n {
+				continue
+			}
+			a := Associate{ID: AssociateID(id), Name: fmt.Sprint("a", id), Active: true, Role: 1, PrimaryGroup: 2, Groups: []GroupID{1}}
+			m.assocs[a.ID] = a
+			d.Associates = append(d.Associates, a)
+		}
+		s := old.update(&d)
+		if err := checkHeaders(s); err != nil {
+			t.Fatalf("%d associates: %v", n, err)
+		}
+		if diff := cmp.Diff(headerViews(build(2, m.batch())), headerViews(s)); diff != "" {
+			t.Fatalf("%d associates: headers (-build +update):\n%s", n, diff)
+		}
+		for _, a := range d.Associates {
+			x := s.subject(a.ID)
+			if x.h == nil || s.assocs.at(x.i).a.ID != a.ID || x.h != s.hotAt(x.i) {
+				t.Fatalf("%d associates: associate %d not found by id (index %d)", n, a.ID, x.i)
+			}
+			if g1 := s.groupIdx[1]; !s.memberOf(x, g1) {
+				t.Fatalf("%d associates: associate %d is not a member of g1", n, a.ID)
+			}
+		}
+		if x := old.subject(AssociateID(limit - 1)); x.h != nil {
+			t.Fatalf("%d associates: the old snapshot finds associate %d", n, limit-1)
+		}
+		if err := print.diff(old); err != nil {
+			t.Fatalf("%d associates: the old snapshot changed: %v", n, err)
+		}
+	}
+}
+
+// TestHeaderWriterWithoutCow: code that edits a snapshot outside build
+// and update (tests) has no cow record, which owns nothing; a header
+// writer must then copy every mid and chunk it writes, including when it
+// grows the headers across chunk and mid boundaries and compacts the
+// personal groups, so that the snapshot copied from stays as it was.
+func TestHeaderWriterWithoutCow(t *testing.T) {
+	const mid = hotLen * hotMidLen
+	var b Batch
+	for g := 1; g <= 4; g++ {
+		b.Groups = append(b.Groups, Group{ID: GroupID(g), Name: fmt.Sprint("g", g)})
+	}
+	for id := 1; id <= mid+3; id++ {
+		b.Associates = append(b.Associates, Associate{ID: AssociateID(id * 1000), Name: fmt.Sprint("a", id), Active: true, PrimaryGroup: 1, Groups: []GroupID{2, 3}})
+	}
+	old := build(1, &b)
+	print := printHeaders(old)
+	s := *old
+	s.cow = nil
+	// New associates at and past the next chunk and mid boundaries.
+	for _, i := range []int32{mid + 3, mid + hotLen, 2*mid - 1, 2 * mid, 2*mid + 1} {
+		a := &Associate{ID: AssociateID(i) * 1000, Name: "new", Active: true, PrimaryGroup: 1, Groups: []GroupID{4}}
+		for int(i) >= s.assocs.len() {
+			s.assocs.append(s.cow, nil)
+		}
+		n := newAssocNode(a)
+		n.idx = i
+		s.assocs.set(s.cow, i, n)
+	}
+	w := s.hotWriter()
+	for i := range int32(s.assocs.len()) {
+		if n := s.assocs.at(i); n != nil {
+			w.set(i, s.personalGroupsOf(n.a, nil, newScratch(len(s.groups))))
+		}
+	}
+	w.done()
+	for i := range int32(s.assocs.len()) {
+		n := s.assocs.at(i)
+		if n == nil {
+			continue
+		}
+		want := s.personalGroupsOf(n.a, nil, newScratch(len(s.groups)))
+		if got := s.personalOf(n); !slices.Equal(got, want) {
+			t.Fatalf("associate index %d: personal groups %v, want %v", i, got, want)
+		}
+	}
+	if err := print.diff(old); err != nil {
+		t.Fatalf("the snapshot copied from changed: %v", err)
+	}
+	if err := checkHeaders(old); err != nil {
+		t.Fatalf("the snapshot copied from: %v", err)
+	}
+}
