@@ -32,8 +32,11 @@ import (
 // Every field is one a decision reads on its common path, so that one
 // cache line answers the gate, the role and most membership tests.
 type hotAssoc struct {
-	// policyMask has a bit per policy group, as assocNode.policyMask: grants,
-	// defaults, sharing rules and categories test it with one AND.
+	// policyMask has bit b set when the associate is a member of the
+	// policy group with bit b (see snapshot.policyBit): grants, defaults,
+	// sharing rules and categories test it with one AND. Only the header
+	// keeps it (makeHotBase computes it from the role's closure and the
+	// personal groups).
 	policyMask [policyBits / 64]uint64
 	// bloom has bit hotBit(g) set for every personal group g, so that most
 	// groups the associate is not in are ruled out without reading pers.

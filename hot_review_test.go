@@ -176,14 +176,14 @@ func checkScope(t *rapid.T, when string, s, next *snapshot, b *Batch) {
 		v.Policy, v.Personal = nil, nil // the policy's encoding, and the closure's split
 		return v
 	}
-	for _, id := range slices.Sorted(maps.Keys(maps.Collect(func(yield func(AssociateID, bool) bool) {
-		for id := range was {
-			yield(id, true)
+	ids := slices.Collect(maps.Keys(was))
+	for id := range is {
+		if _, ok := was[id]; !ok {
+			ids = append(ids, id)
 		}
-		for id := range is {
-			yield(id, true)
-		}
-	}))) {
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
 		x, okx := was[id]
 		y, oky := is[id]
 		if okx == oky && cmp.Equal(strip(x), strip(y)) {

@@ -66,8 +66,8 @@ func (old *snapshot) policyKeeps(d *Delta) bool {
 
 // updateMembership returns a shallow copy of old with the delta's role,
 // group and associate writes applied and every membership they can change
-// recomputed: associate nodes, decision headers and the groups' member
-// lists. Only the associates the writes can reach are recomputed (see
+// recomputed: decision headers (the nodes of associates the delta does
+// not write stay as they are) and the groups' member lists. Only the associates the writes can reach are recomputed (see
 // applyRoleAndGroupWrites), so a write to one associate costs that
 // associate, not the model. It leaves names and policy to update.
 func (old *snapshot) updateMembership(d *Delta) *snapshot {
