@@ -114,50 +114,6 @@ func (p headerPrint) diff(s *snapshot) error {
 	return nil
 }
 
-// hdrModel is a model an update history writes to.
-type hdrModel struct {
-	roles    map[RoleID]Role
-	groups   map[GroupID]Group
-	assocs   map[AssociateID]Associate
-	grants   map[GrantID]Grant
-	licences map[LicenceID]Licence
-}
-
-func (m hdrModel) clone() hdrModel {
-	c := hdrModel{roles: maps.Clone(m.roles), groups: map[GroupID]Group{}, assocs: map[AssociateID]Associate{},
-		grants: maps.Clone(m.grants), licences: maps.Clone(m.licences)}
-	for id, g := range m.groups {
-		c.groups[id] = g.clone()
-	}
-	for id, a := range m.assocs {
-		a.Groups = slices.Clone(a.Groups)
-		c.assocs[id] = a
-	}
-	return c
-}
-
-func (m hdrModel) batch() *Batch {
-	b := &Batch{}
-	for _, id := range slices.Sorted(maps.Keys(m.roles)) {
-		b.Roles = append(b.Roles, m.roles[id])
-	}
-	for _, id := range slices.Sorted(maps.Keys(m.groups)) {
-		b.Groups = append(b.Groups, m.groups[id].clone())
-	}
-	for _, id := range slices.Sorted(maps.Keys(m.assocs)) {
-		a := m.assocs[id]
-		a.Groups = slices.Clone(a.Groups)
-		b.Associates = append(b.Associates, a)
-	}
-	for _, id := range slices.Sorted(maps.Keys(m.grants)) {
-		b.Grants = append(b.Grants, m.grants[id])
-	}
-	for _, id := range slices.Sorted(maps.Keys(m.licences)) {
-		b.Licences = append(b.Licences, m.licences[id])
-	}
-	return b
-}
-
 // checkScope fails t when the what-if scope of b, which led from s to
 // next, leaves out an associate whose header says something else in next
 // than in s (its memberships, role, type, primary group or gate flags),
@@ -251,7 +207,7 @@ func TestHeadersMatchBuildAcrossMids(t *testing.T) {
 			}
 			return a
 		}
-		m0 := hdrModel{roles: map[RoleID]Role{}, groups: map[GroupID]Group{}, assocs: map[AssociateID]Associate{},
+		m0 := memberModel{roles: map[RoleID]Role{}, groups: map[GroupID]Group{}, assocs: map[AssociateID]Associate{},
 			grants: map[GrantID]Grant{}, licences: map[LicenceID]Licence{}}
 		for _, id := range rids {
 			r := Role{ID: id, Name: fmt.Sprint("r", id)}
@@ -272,7 +228,7 @@ func TestHeadersMatchBuildAcrossMids(t *testing.T) {
 			a.Groups = slices.Clone(common.Groups)
 			m0.assocs[a.ID] = a
 		}
-		drawDelta := func(t *rapid.T, m hdrModel, from Revision) (Delta, hdrModel) {
+		drawDelta := func(t *rapid.T, m memberModel, from Revision) (Delta, memberModel) {
 			m = m.clone()
 			d := Delta{From: from, To: from + 1}
 			switch rapid.IntRange(0, 7).Draw(t, "change") {
@@ -357,10 +313,10 @@ func TestHeadersMatchBuildAcrossMids(t *testing.T) {
 		}
 		type made struct {
 			s     *snapshot
-			m     hdrModel
+			m     memberModel
 			print headerPrint
 		}
-		check := func(t *rapid.T, when string, s *snapshot, m hdrModel) {
+		check := func(t *rapid.T, when string, s *snapshot, m memberModel) {
 			if err := checkHeaders(s); err != nil {
 				t.Fatalf("%s: %v", when, err)
 			}
@@ -373,10 +329,7 @@ func TestHeadersMatchBuildAcrossMids(t *testing.T) {
 		check(t, "the build", first, m0)
 		hist := []made{{s: first, m: m0, print: printHeaders(first)}}
 		for w := range rapid.IntRange(1, 6).Draw(t, "writes") {
-			k := len(hist) - 1
-			if rapid.IntRange(0, 2).Draw(t, "fork?") == 0 {
-				k = rapid.IntRange(0, len(hist)-1).Draw(t, "from")
-			}
+			k := drawBase(t, len(hist))
 			base := hist[k]
 			d, m := drawDelta(t, base.m, base.s.rev)
 			s := base.s.update(&d)
@@ -495,7 +448,7 @@ func TestGrowHeadersAtBoundaries(t *testing.T) {
 func TestAssociatesAtTheIdentityLimit(t *testing.T) {
 	const mid = hotLen * hotMidLen
 	for _, n := range []int{1, hotLen, mid - 1, mid} {
-		m := hdrModel{roles: map[RoleID]Role{1: {ID: 1, Name: "r1"}}, groups: map[GroupID]Group{
+		m := memberModel{roles: map[RoleID]Role{1: {ID: 1, Name: "r1"}}, groups: map[GroupID]Group{
 			1: {ID: 1, Name: "g1", Defaults: map[string]CRUD{"contact": R}},
 			2: {ID: 2, Name: "g2", Groups: []GroupID{1}},
 		}, assocs: map[AssociateID]Associate{}}
