@@ -174,10 +174,13 @@ func (s *snapshot) applyRoleAndGroupWrites(old *snapshot, d *Delta) (affected []
 	if len(changedRoles)+len(smartChanged) > 0 {
 		for i, n := range s.assocs.all() {
 			// An associate of another type has no memberships to move,
-			// but its header names its role's slot (hotOddRole when the
-			// role does not exist), which a role created or deleted
-			// changes: role rights apply to every type.
-			if n != nil && (n.a.Type == Internal || changedRoles[n.a.Role]) && s.touchedBy(n.a, changedRoles, smartChanged) {
+			// but its header names its role's slot and its primary
+			// group's index (hotOddRole, hotOddPrimary when they do not
+			// exist), which a role or group created or deleted changes:
+			// role rights apply to every type, and checks compare the
+			// primary group of any. Recomputing it costs little and
+			// gives what a build gives.
+			if n != nil && s.touchedBy(n.a, changedRoles, smartChanged) {
 				affected = append(affected, int32(i))
 			}
 		}
