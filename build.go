@@ -18,12 +18,13 @@ import (
 //  1. buildGroups and compileGroups: groups indexed, their upward
 //     closures, and (compileRoles, roletree.go) the role tree;
 //  2. buildAssocs: associate nodes and the id index;
-//  3. buildMembers: each associate's effective groups (effective, below)
-//     and each group's member list;
+//  3. computeEffective and buildMembers: each associate's effective
+//     groups (on every core) and each group's member list;
 //  4. loadPolicy (policy.go): sharing rules, grants, defaults, categories,
 //     impersonation and limits, and the policy bits; then the licences;
-//  5. buildHot (hot.go) and buildNames (lookup.go): the decision headers
-//     and the name index.
+//  5. buildHot (hot.go): the decision headers; and buildNames
+//     (lookup.go), the name index, which a large build computes beside
+//     steps 3 to 5 (startNames).
 
 // build compiles a whole model. It takes ownership of b's values, as
 // Store.Changes hands them over; it does not copy them.
@@ -33,14 +34,31 @@ func build(rev Revision, b *Batch) *snapshot {
 	s.buildGroups(b)
 	s.compileGroups()
 	s.buildAssocs(b)
+	s.computeEffective()
+	names := s.startNames()
 	s.buildMembers()
 	s.loadPolicy(b)
 	s.licences = (*licenceTable)(nil).withLicences(b)
 	s.past = withPastOwners(nil, b)
 	s.buildHot()
-	s.buildNames()
+	s.byName = names()
 	s.cow = nil
 	return s
+}
+
+// startNames starts buildNames and returns the wait for its index. For a
+// model large enough that computeEffective splits it (parallelMin), the
+// index is built on a goroutine of its own beside the steps that run on
+// one core (member lists, policy, headers): it reads only the associate
+// and group nodes, which no later step of build writes.
+func (s *snapshot) startNames() func() *nameIndex {
+	if s.assocs.len() < 2*int(parallelMin.Load()) || runtime.GOMAXPROCS(0) < 2 {
+		x := s.buildNames()
+		return func() *nameIndex { return x }
+	}
+	ch := make(chan *nameIndex, 1)
+	go func() { ch <- s.buildNames() }()
+	return func() *nameIndex { return <-ch }
 }
 
 // buildGroups makes the uncompiled role nodes and indexes the groups in id
@@ -122,14 +140,13 @@ func (s *snapshot) buildAssocs(b *Batch) {
 	s.assocIndex = newIDIndex(ids, idx)
 }
 
-// buildMembers computes every associate's effective groups and, from
-// them, every group's personal members and every role's holders (see
-// snapshot.members and snapshot.holders).
+// buildMembers computes, from every associate's personal groups
+// (computeEffective), every group's personal members and every role's
+// holders (see snapshot.members and snapshot.holders).
 func (s *snapshot) buildMembers() {
 	// The lists are cut from one array sized by a first count, which
 	// spares the garbage of growing ten thousand lists by append. Each is
 	// capped at its length, so a later append cannot spill into the next.
-	s.computeEffective()
 	count := make([]int, len(s.groups))
 	held := make([]int, len(s.roleAt))
 	total := 0

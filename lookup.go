@@ -212,8 +212,9 @@ func asciiLower(s string) string {
 	return string(b)
 }
 
-// buildNames indexes the names of every associate and group of s.
-func (s *snapshot) buildNames() {
+// buildNames indexes the names of every associate and group of s. It
+// reads only their nodes (see startNames).
+func (s *snapshot) buildNames() *nameIndex {
 	x := &nameIndex{groups: newNameMap[GroupID](len(s.groups))}
 	es := make([]loginEntry, 0, s.assocIndex.n)
 	for i, n := range s.assocs.all() {
@@ -227,7 +228,7 @@ func (s *snapshot) buildNames() {
 			x.groups.add(n.group.Name, n.group.ID)
 		}
 	}
-	s.byName = x
+	return x
 }
 
 // updateNames brings the index old's snapshot shared up to date with d,

@@ -311,7 +311,7 @@ func TestMemberListsCopyOnWrite(t *testing.T) {
 
 // TestMemberListsParallelBuild checks that a build whose memberships are
 // computed by several goroutines (SetParallelMin) has the member lists,
-// personal lists and holders of one computed by one.
+// personal lists, holders and name index of one computed by one.
 func TestMemberListsParallelBuild(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		gids := []GroupID{1, 2, 3, 4, 5, 6}
@@ -347,6 +347,19 @@ func TestMemberListsParallelBuild(t *testing.T) {
 		}
 		if diff := cmp.Diff(groupMemberIDs(one), groupMemberIDs(many)); diff != "" {
 			t.Fatalf("members (-serial +parallel):\n%s", diff)
+		}
+		// The parallel build indexes the names on a goroutine of its own.
+		for _, a := range b.Associates {
+			wantID, wantMany := one.byName.assocs.get(one, loginKey(a.Name))
+			gotID, gotMany := many.byName.assocs.get(many, loginKey(a.Name))
+			if gotID != wantID || !slices.Equal(gotMany, wantMany) || gotID != a.ID {
+				t.Fatalf("associate named %q: parallel build finds %d %v, serial %d %v, want %d", a.Name, gotID, gotMany, wantID, wantMany, a.ID)
+			}
+		}
+		for _, g := range b.Groups {
+			if id, _ := many.byName.groups.get(g.Name); id != g.ID {
+				t.Fatalf("group named %q: parallel build finds %d, want %d", g.Name, id, g.ID)
+			}
 		}
 	})
 }
