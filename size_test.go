@@ -3,22 +3,12 @@ package access_test
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"testing"
 
 	"github.com/crmaccess/access"
 	"github.com/crmaccess/access/internal/orggen"
 	"github.com/crmaccess/access/store/memory"
 )
-
-// heapInUse returns the live heap after a collection.
-func heapInUse() int64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
-}
 
 // TestStats_snapshotBytes checks Stats.SnapshotBytes against what loading
 // a memory store and building a resolver over it cost the heap: the
@@ -29,7 +19,7 @@ func heapInUse() int64 {
 func TestStats_snapshotBytes(t *testing.T) {
 	ctx := context.Background()
 	batch := orggen.Generate(orggen.Config{Associates: 5000, Groups: 500, Roles: 20, SmartGroups: 5})
-	before := heapInUse()
+	before := int64(liveHeap())
 	mem := memory.New()
 	if _, err := mem.Apply(ctx, batch.Clone()); err != nil {
 		t.Fatal(err)
@@ -46,7 +36,7 @@ func TestStats_snapshotBytes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		grown := heapInUse() - before
+		grown := int64(liveHeap()) - before
 		est = r.Stats().SnapshotBytes
 		t.Logf("5,000 associates: SnapshotBytes %d, heap growth of store and resolver %d (ratio %.2f)", est, grown, float64(est)/float64(grown))
 		if est > 0 && est <= 2*grown && 2*est >= grown {
